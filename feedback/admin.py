@@ -1,0 +1,133 @@
+"""Admin for responses, feedback, topics, alert rules, cases, teams, events and webhooks."""
+
+from django.contrib import admin
+
+from feedback import models
+
+
+class AnswerInline(admin.TabularInline):
+    model = models.Answer
+    extra = 0
+    fields = ["question", "question_type", "value_int", "value_text", "value_choices", "sentiment"]
+    raw_id_fields = ["question"]
+
+
+@admin.register(models.Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ["id", "survey", "contact", "touchpoint", "channel", "finished", "created_at"]
+    list_filter = ["project", "finished", "channel", "survey"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["contact", "display", "version", "touchpoint"]
+    search_fields = ["submission_id", "contact__user_id"]
+    inlines = [AnswerInline]
+
+
+@admin.register(models.Answer)
+class AnswerAdmin(admin.ModelAdmin):
+    list_display = ["id", "response", "question_type", "value_int", "sentiment"]
+    list_filter = ["question_type", "sentiment"]
+    raw_id_fields = ["response", "question"]
+    search_fields = ["value_text"]
+
+
+@admin.register(models.Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "project", "category", "rating", "sentiment", "created_at"]
+    list_filter = ["project", "category", "sentiment"]
+    search_fields = ["text"]
+    raw_id_fields = ["contact"]
+
+
+@admin.register(models.Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "is_active", "rules_version"]
+    list_filter = ["project", "is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(models.Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["topic", "matched_text", "source", "suppressed", "answer", "feedback"]
+    list_filter = ["source", "suppressed", "topic__project"]
+    raw_id_fields = ["answer", "feedback"]
+
+
+class TeamMembershipInline(admin.TabularInline):
+    model = models.TeamMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(models.Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "lead", "email"]
+    list_filter = ["project"]
+    inlines = [TeamMembershipInline]
+
+
+@admin.register(models.TeamMembership)
+class TeamMembershipAdmin(admin.ModelAdmin):
+    list_display = ["team", "user", "created_at"]
+    list_filter = ["team__project", "team"]
+
+
+@admin.register(models.AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "project",
+        "is_active",
+        "question_type",
+        "score_min",
+        "score_max",
+        "team",
+        "sla_hours",
+    ]
+    list_filter = ["project", "is_active", "question_type", "assignment"]
+    filter_horizontal = ["topics", "touchpoints"]
+
+
+class CaseEventInline(admin.TabularInline):
+    model = models.CaseEvent
+    extra = 0
+    readonly_fields = ["created_at", "actor", "kind", "from_value", "to_value", "note"]
+    can_delete = False
+
+
+@admin.register(models.Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "status", "priority", "team", "assignee", "due_at", "recovered"]
+    list_filter = ["project", "status", "priority", "team", "recovered"]
+    search_fields = ["title", "root_cause"]
+    raw_id_fields = ["response", "feedback", "contact", "recovered_by_response"]
+    date_hierarchy = "created_at"
+    inlines = [CaseEventInline]
+
+
+@admin.register(models.CaseEvent)
+class CaseEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "case", "actor", "kind", "from_value", "to_value"]
+    list_filter = ["kind"]
+    raw_id_fields = ["case"]
+
+
+@admin.register(models.OperationalEvent)
+class OperationalEventAdmin(admin.ModelAdmin):
+    list_display = ["event", "project", "contact", "occurred_at", "revenue", "event_id"]
+    list_filter = ["project", "event"]
+    date_hierarchy = "occurred_at"
+    raw_id_fields = ["contact"]
+    search_fields = ["event_id", "contact__user_id"]
+
+
+@admin.register(models.WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "project", "is_active", "created_at"]
+    list_filter = ["project", "is_active"]
+
+
+@admin.register(models.WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "endpoint", "status", "attempts", "last_status_code", "created_at"]
+    list_filter = ["status", "event"]
+    readonly_fields = ["payload", "last_error"]

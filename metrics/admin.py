@@ -1,0 +1,18 @@
+"""Admin for the rollup histograms (read-only: they are rebuilt from raw rows)."""
+
+from django.contrib import admin
+
+from metrics import models
+
+
+@admin.register(models.Rollup)
+class RollupAdmin(admin.ModelAdmin):
+    list_display = ["day", "survey", "question_type", "touchpoint_key", "channel", "score", "count"]
+    list_filter = ["project", "question_type", "channel", "breakdown_attribute"]
+    date_hierarchy = "day"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,19 @@
+"""The Celery app. Queues: `default`, `rollups`, `alerts` (DESIGN.md §8)."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vocsite.settings.local")
+
+app = Celery("vocsite")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("default"), Queue("rollups"), Queue("alerts"))
+app.conf.task_routes = {
+    "metrics.tasks.*": {"queue": "rollups"},
+    "feedback.tasks.process_response": {"queue": "rollups"},
+    "feedback.tasks.run_alert_rules": {"queue": "alerts"},
+    "feedback.tasks.deliver_webhook": {"queue": "alerts"},
+}
+app.autodiscover_tasks()

@@ -1,0 +1,26 @@
+"""URL map: widget API, server/management API, OpenAPI, staff UI, hosted pages, admin."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from vocsite import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/widget/v1/", include("surveys.widget_urls")),
+    path("api/v1/", include("surveys.api_urls")),
+    path("api/v1/", include("feedback.api_urls")),
+    path("api/v1/", include("metrics.api_urls")),
+    path("app/", include("surveys.urls")),
+    path("app/", include("feedback.urls")),
+    path("app/", include("metrics.urls")),
+    path("", include("surveys.public_urls")),
+]
