@@ -183,7 +183,7 @@ CELERY_TIMEZONE = "UTC"
 # embedded mode the same table is run by vocsite.scheduler inside the web process.
 CELERY_BEAT_SCHEDULE = {
     "sweep-unprocessed-responses": {
-        "task": "feedback.tasks.sweep_unprocessed",
+        "task": "feedback.tasks.pipeline.sweep_unprocessed",
         "schedule": timedelta(minutes=1),
         "options": {"expires": 90},
     },

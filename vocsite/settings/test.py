@@ -11,3 +11,6 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 VOCSITE_EMBEDDED_SCHEDULER = False
 WIDGET_RATE_LIMIT_PER_IP = env.int("WIDGET_RATE_LIMIT_PER_IP", default=100000)
 WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default=100000)
+# Serve static files straight from the source folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

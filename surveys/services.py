@@ -1,0 +1,558 @@
+"""Writes for projects, keys, the journey and survey design (publish makes immutable versions).
+
+The widget-facing ledger (decide, shown, dismissed, opt-out, identify) lives in
+`surveys.ledger`; this module is what the CX team's tools and the operations commands call.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from surveys.models import (
+    ApiKey,
+    AuditEntry,
+    DisplayOption,
+    JourneyStage,
+    Membership,
+    Project,
+    Question,
+    QuestionType,
+    Role,
+    Survey,
+    SurveyChannel,
+    SurveyStatus,
+    SurveyVersion,
+    Touchpoint,
+    hash_secret_key,
+)
+from vocsite.errors import ApplicationError
+
+# Allowed scales per question type: (min, default max, allowed maxima). DESIGN.md §4.
+SCALES: dict[str, tuple[int, int, tuple[int, ...]]] = {
+    QuestionType.NPS: (0, 10, (10,)),
+    QuestionType.CSAT: (1, 5, (3, 5, 7)),
+    QuestionType.CES: (1, 7, (5, 7)),
+    QuestionType.RATING: (1, 5, (3, 4, 5, 6, 7, 8, 9, 10)),
+    QuestionType.YES_NO: (0, 1, (1,)),
+}
+CHOICE_TYPES = (QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE)
+MAX_QUESTIONS = 10
+
+
+# ---------------------------------------------------------------- projects and keys
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    api_key: ApiKey
+    raw: str  # shown once, never stored
+
+
+def audit_record(
+    *,
+    project: Project,
+    action: str,
+    obj: Any,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    before: Mapping | None = None,
+    after: Mapping | None = None,
+) -> AuditEntry:
+    """One audit row: who changed what, when, with the before/after values."""
+    return AuditEntry.objects.create(
+        project=project,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=actor_label,
+        action=action,
+        object_type=type(obj).__name__,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        before=dict(before) if before is not None else None,
+        after=dict(after) if after is not None else None,
+    )
+
+
+def api_key_create(
+    *, project: Project, name: str = "default", created_by: AbstractBaseUser | None = None
+) -> CreatedKey:
+    raw = f"sk_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        project=project,
+        name=name[:100] or "default",
+        prefix=raw[:10],
+        key_hash=hash_secret_key(raw),
+        created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+    )
+    audit_record(project=project, action="api_key.created", obj=api_key, actor=created_by)
+    return CreatedKey(api_key=api_key, raw=raw)
+
+
+def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None = None) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(project=api_key.project, action="api_key.revoked", obj=api_key, actor=actor)
+    return api_key
+
+
+@transaction.atomic
+def project_create(
+    *,
+    name: str,
+    allowed_origins: Sequence[str] = (),
+    languages: Sequence[str] = ("en",),
+    owner: AbstractBaseUser | None = None,
+) -> tuple[Project, CreatedKey]:
+    """A new project with one secret key and the default alert rules (via `feedback`)."""
+    languages = [lang.strip() for lang in languages if lang.strip()] or ["en"]
+    project = Project(
+        name=name.strip(),
+        allowed_origins=[origin.rstrip("/") for origin in allowed_origins],
+        languages=languages,
+        default_language=languages[0],
+        feedback_tab_label={"en": "Feedback", "zh": "反馈"},
+    )
+    project.full_clean()
+    project.save()
+    if owner is not None:
+        Membership.objects.create(user=owner, project=project, role=Role.ADMIN)
+    created = api_key_create(project=project, created_by=owner)
+    from feedback.cases import alert_rules_install_defaults
+
+    alert_rules_install_defaults(project=project)
+    return project, created
+
+
+# ---------------------------------------------------------------- journey
+
+
+def stage_create(*, project: Project, key: str, name: str, position: int = 0) -> JourneyStage:
+    stage = JourneyStage(project=project, key=key, name=name, position=position)
+    stage.full_clean()
+    stage.save()
+    return stage
+
+
+def touchpoint_create(
+    *,
+    project: Project,
+    key: str,
+    name: str,
+    stage: JourneyStage | None = None,
+    channel: str = "web",
+    description: str = "",
+    position: int = 0,
+) -> Touchpoint:
+    if stage is not None and stage.project_id != project.pk:
+        raise ApplicationError("invalid", "Unknown stage.", {"stage": ["Unknown stage."]})
+    if Touchpoint.objects.filter(project=project, key=key).exists():
+        raise ApplicationError(
+            "conflict",
+            "A touchpoint with this key already exists.",
+            {"key": ["A touchpoint with this key already exists."]},
+            status_code=409,
+        )
+    touchpoint = Touchpoint(
+        project=project,
+        key=key,
+        name=name,
+        stage=stage,
+        channel=channel,
+        description=description,
+        position=position,
+    )
+    touchpoint.full_clean(validate_unique=False)
+    touchpoint.save()
+    return touchpoint
+
+
+# ---------------------------------------------------------------- survey design
+
+
+@dataclass
+class QuestionIn:
+    """A question as the designer or the API describes it (positions are 0-based)."""
+
+    type: str
+    text: dict[str, str]
+    required: bool = True
+    scale: dict[str, int] | None = None
+    choices: list[dict[str, str]] = field(default_factory=list)
+    labels: dict[str, Any] = field(default_factory=dict)
+    style: str = ""
+    show_if: dict[str, int] | None = None
+
+
+SURVEY_SETTINGS = (
+    "name",
+    "display_option",
+    "display_limit",
+    "recontact_days",
+    "bypass_global_cooldown",
+    "snooze_days_after_dismiss",
+    "sample_percent",
+    "delay_seconds",
+    "auto_close_seconds",
+    "priority",
+    "response_cap",
+    "starts_at",
+    "ends_at",
+    "targeting",
+    "thank_you",
+    "channels",
+    "theme",
+)
+
+
+def _question_errors(index: int, q: QuestionIn, previous: list[QuestionIn]) -> dict[str, list]:
+    errors: dict[str, list[str]] = {}
+    prefix = f"questions.{index}"
+    if q.type not in QuestionType.values:
+        return {f"{prefix}.type": [f"Unknown question type {q.type!r}."]}
+    if not q.text or not any(isinstance(v, str) and v.strip() for v in q.text.values()):
+        errors[f"{prefix}.text"] = ["Give the question's text in at least one language."]
+    elif any(not isinstance(v, str) or len(v) > 500 for v in q.text.values()):
+        errors[f"{prefix}.text"] = ["Each text is a string of at most 500 characters."]
+    if q.type in SCALES and q.scale is not None:
+        low, _default, maxima = SCALES[q.type]
+        if q.scale.get("min", low) != low or q.scale.get("max") not in maxima:
+            allowed = ", ".join(f"{low}–{m}" for m in maxima)
+            errors[f"{prefix}.scale"] = [f"A {q.type} scale is one of {allowed}."]
+    elif q.scale is not None and q.type not in SCALES:
+        errors[f"{prefix}.scale"] = [f"A {q.type} question has no scale."]
+    if q.type in CHOICE_TYPES:
+        if len(q.choices) < 2:
+            errors[f"{prefix}.choices"] = ["Give at least two choices."]
+        elif any(
+            not isinstance(c, dict) or not c or not all(isinstance(v, str) for v in c.values())
+            for c in q.choices
+        ):
+            errors[f"{prefix}.choices"] = ['Each choice is {"<language>": "text"}.']
+    elif q.choices:
+        errors[f"{prefix}.choices"] = [f"A {q.type} question has no choices."]
+    if q.show_if is not None:
+        target = q.show_if.get("question")
+        if not isinstance(target, int) or not 0 <= target < len(previous):
+            errors[f"{prefix}.show_if"] = ["show_if.question must be an earlier question's position."]
+        elif previous[target].type not in SCALES:
+            errors[f"{prefix}.show_if"] = ["show_if must refer to a scored question."]
+        else:
+            low, high = q.show_if.get("min"), q.show_if.get("max")
+            if not isinstance(low, int) or not isinstance(high, int) or low > high:
+                errors[f"{prefix}.show_if"] = ["show_if needs integer min ≤ max."]
+    return errors
+
+
+def questions_validate(questions: Sequence[QuestionIn]) -> None:
+    errors: dict[str, list[str]] = {}
+    if not questions:
+        errors["questions"] = ["A survey needs at least one question."]
+    if len(questions) > MAX_QUESTIONS:
+        errors["questions"] = [f"At most {MAX_QUESTIONS} questions: keep surveys short."]
+    for index, question in enumerate(questions):
+        errors.update(_question_errors(index, question, list(questions[:index])))
+    if errors:
+        raise ApplicationError("invalid", "The survey's questions are not valid.", errors)
+
+
+def _question_row(survey: Survey, position: int, q: QuestionIn) -> Question:
+    scale_min = scale_max = None
+    if q.type in SCALES:
+        low, default_max, _ = SCALES[q.type]
+        scale_min = low
+        scale_max = (q.scale or {}).get("max", default_max)
+    choices = [{"id": f"c{i + 1}", "text": dict(c)} for i, c in enumerate(q.choices)]
+    return Question(
+        survey=survey,
+        position=position,
+        type=q.type,
+        text=dict(q.text),
+        required=q.required,
+        scale_min=scale_min,
+        scale_max=scale_max,
+        choices=choices,
+        labels=dict(q.labels),
+        style=q.style,
+        show_if=dict(q.show_if) if q.show_if else None,
+    )
+
+
+def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    option = values.get("display_option")
+    if option is not None and option not in DisplayOption.values:
+        errors["display_option"] = [f"One of {', '.join(DisplayOption.values)}."]
+    if option == DisplayOption.LIMITED and not values.get("display_limit"):
+        errors["display_limit"] = ["A 'limited' survey needs display_limit ≥ 1."]
+    recontact = values.get("recontact_days")
+    if (
+        recontact is not None
+        and not values.get("bypass_global_cooldown")
+        and recontact < project.recontact_days
+    ):
+        errors["recontact_days"] = [
+            f"A survey may wait longer than the project's {project.recontact_days}-day cooldown, "
+            "never shorter (unless it bypasses the global cooldown)."
+        ]
+    sample = values.get("sample_percent")
+    if sample is not None and not 0 <= Decimal(str(sample)) <= 100:
+        errors["sample_percent"] = ["Between 0 and 100."]
+    starts, ends = values.get("starts_at"), values.get("ends_at")
+    if starts and ends and ends <= starts:
+        errors["ends_at"] = ["The end must come after the start."]
+    channels = values.get("channels")
+    if channels is not None and (
+        not channels or any(c not in SurveyChannel.values for c in channels)
+    ):
+        errors["channels"] = [f"One or more of {', '.join(SurveyChannel.values)}."]
+    if values.get("targeting"):
+        from surveys.throttle import validate_targeting
+
+        errors.update({f"targeting.{k}": v for k, v in validate_targeting(values["targeting"]).items()})
+    return errors
+
+
+def _touchpoints_for(project: Project, keys: Sequence[str]) -> list[Touchpoint]:
+    found = {t.key: t for t in Touchpoint.objects.filter(project=project, key__in=list(keys))}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise ApplicationError(
+            "invalid",
+            "Unknown touchpoint.",
+            {"touchpoints": [f"Unknown touchpoint {key!r}." for key in missing]},
+        )
+    return [found[key] for key in keys]
+
+
+def _survey_snapshot_for_audit(survey: Survey) -> dict[str, Any]:
+    data = {name: getattr(survey, name) for name in SURVEY_SETTINGS}
+    data["sample_percent"] = str(data["sample_percent"])
+    for name in ("starts_at", "ends_at"):
+        data[name] = data[name].isoformat() if data[name] else None
+    data["status"] = survey.status
+    return data
+
+
+@transaction.atomic
+def survey_create(
+    *,
+    project: Project,
+    name: str,
+    questions: Sequence[QuestionIn],
+    touchpoint_keys: Sequence[str] = (),
+    actor: AbstractBaseUser | None = None,
+    **settings_values: Any,
+) -> Survey:
+    unknown = set(settings_values) - set(SURVEY_SETTINGS)
+    if unknown:
+        raise ApplicationError("invalid", f"Unknown survey settings: {', '.join(sorted(unknown))}.")
+    errors = _settings_errors(settings_values, project)
+    if not name or not name.strip():
+        errors["name"] = ["Give the survey a name."]
+    if errors:
+        raise ApplicationError("invalid", "The survey is not valid.", errors)
+    questions_validate(questions)
+    touchpoints = _touchpoints_for(project, touchpoint_keys)
+    survey = Survey(project=project, name=name.strip(), created_by=_user_or_none(actor))
+    for key, value in settings_values.items():
+        if value is not None or key in ("display_limit", "recontact_days", "response_cap"):
+            setattr(survey, key, value)
+    survey.full_clean(exclude=["current_version"])
+    survey.save()
+    survey.touchpoints.set(touchpoints)
+    Question.objects.bulk_create(
+        [_question_row(survey, i, q) for i, q in enumerate(questions)]
+    )
+    audit_record(
+        project=project,
+        action="survey.created",
+        obj=survey,
+        actor=actor,
+        after=_survey_snapshot_for_audit(survey),
+    )
+    return survey
+
+
+@transaction.atomic
+def survey_update(
+    *,
+    survey: Survey,
+    questions: Sequence[QuestionIn] | None = None,
+    touchpoint_keys: Sequence[str] | None = None,
+    actor: AbstractBaseUser | None = None,
+    **settings_values: Any,
+) -> Survey:
+    """Edit the draft. A live survey keeps serving its published version until the next
+    publish, so answers in flight are never touched."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    unknown = set(settings_values) - set(SURVEY_SETTINGS)
+    if unknown:
+        raise ApplicationError("invalid", f"Unknown survey settings: {', '.join(sorted(unknown))}.")
+    merged = {name: getattr(survey, name) for name in SURVEY_SETTINGS} | settings_values
+    errors = _settings_errors(merged, survey.project)
+    if errors:
+        raise ApplicationError("invalid", "The survey is not valid.", errors)
+    before = _survey_snapshot_for_audit(survey)
+    for key, value in settings_values.items():
+        setattr(survey, key, value)
+    if questions is not None:
+        questions_validate(questions)
+        Question.objects.filter(survey=survey, version__isnull=True).delete()
+        Question.objects.bulk_create(
+            [_question_row(survey, i, q) for i, q in enumerate(questions)]
+        )
+    if touchpoint_keys is not None:
+        survey.touchpoints.set(_touchpoints_for(survey.project, touchpoint_keys))
+    survey.has_unpublished_changes = True
+    survey.full_clean(exclude=["current_version"])
+    survey.save()
+    audit_record(
+        project=survey.project,
+        action="survey.updated",
+        obj=survey,
+        actor=actor,
+        before=before,
+        after=_survey_snapshot_for_audit(survey),
+    )
+    return survey
+
+
+def _user_or_none(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _snapshot_question(q: Question, id_by_position: Mapping[int, int]) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": q.pk,
+        "uid": str(q.uid),
+        "position": q.position,
+        "type": q.type,
+        "text": q.text,
+        "required": q.required,
+    }
+    if q.scale_max is not None:
+        data["scale"] = {"min": q.scale_min, "max": q.scale_max}
+    if q.choices:
+        data["choices"] = q.choices
+    if q.labels:
+        data["labels"] = q.labels
+    if q.style:
+        data["style"] = q.style
+    if q.show_if:
+        data["show_if"] = {
+            "question_id": id_by_position[q.show_if["question"]],
+            "min": q.show_if["min"],
+            "max": q.show_if["max"],
+        }
+    return data
+
+
+@transaction.atomic
+def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> SurveyVersion:
+    """Freeze the draft questions into a new immutable version and make the survey active."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if survey.status == SurveyStatus.CLOSED:
+        raise ApplicationError("invalid_state", "A closed survey cannot be published again.")
+    drafts = list(Question.objects.filter(survey=survey, version__isnull=True).order_by("position"))
+    if not drafts:
+        raise ApplicationError("invalid", "A survey needs at least one question to publish.")
+    previous = (
+        Question.objects.filter(version=survey.current_version).order_by("position")
+        if survey.current_version_id
+        else []
+    )
+    uid_by_position = {q.position: q.uid for q in previous}
+    number = (survey.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    version = SurveyVersion.objects.create(
+        survey=survey, number=number, snapshot={}, published_by=_user_or_none(actor)
+    )
+    # Draft rows keep their uid across publishes so a question's metrics continue; a question
+    # whose draft is new but sits where an old one sat of the same type keeps that uid too.
+    frozen = []
+    for q in drafts:
+        old_uid = uid_by_position.get(q.position)
+        same_type = any(p.position == q.position and p.type == q.type for p in previous)
+        frozen.append(
+            Question(
+                survey=survey,
+                version=version,
+                uid=old_uid if old_uid and same_type else q.uid,
+                position=q.position,
+                type=q.type,
+                text=q.text,
+                required=q.required,
+                scale_min=q.scale_min,
+                scale_max=q.scale_max,
+                choices=q.choices,
+                labels=q.labels,
+                style=q.style,
+                show_if=q.show_if,
+            )
+        )
+    frozen = Question.objects.bulk_create(frozen)
+    if any(q.pk is None for q in frozen):  # SQLite before 3.35 returns no ids
+        frozen = list(Question.objects.filter(version=version).order_by("position"))
+    id_by_position = {q.position: q.pk for q in frozen}
+    version.snapshot = {
+        "name": survey.name,
+        "languages": survey.project.languages,
+        "default_language": survey.project.default_language,
+        "questions": [_snapshot_question(q, id_by_position) for q in frozen],
+        "thank_you": survey.thank_you,
+    }
+    version.save(update_fields=["snapshot"])
+    status_before = survey.status
+    survey.current_version = version
+    survey.status = SurveyStatus.ACTIVE
+    survey.has_unpublished_changes = False
+    survey.save(update_fields=["current_version", "status", "has_unpublished_changes", "updated_at"])
+    audit_record(
+        project=survey.project,
+        action="survey.published",
+        obj=survey,
+        actor=actor,
+        before={"status": status_before},
+        after={"status": survey.status, "version": number},
+    )
+    return version
+
+
+_TRANSITIONS = {
+    "pause": ({SurveyStatus.ACTIVE}, SurveyStatus.PAUSED),
+    "resume": ({SurveyStatus.PAUSED}, SurveyStatus.ACTIVE),
+    "close": ({SurveyStatus.ACTIVE, SurveyStatus.PAUSED, SurveyStatus.DRAFT}, SurveyStatus.CLOSED),
+}
+
+
+@transaction.atomic
+def survey_set_status(
+    *, survey: Survey, action: str, actor: AbstractBaseUser | None = None
+) -> Survey:
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if action not in _TRANSITIONS:
+        raise ApplicationError("invalid", f"Unknown action {action!r}.")
+    allowed_from, target = _TRANSITIONS[action]
+    if survey.status not in allowed_from:
+        raise ApplicationError(
+            "invalid_state", f"A {survey.status} survey cannot be {target}.", status_code=409
+        )
+    before = survey.status
+    survey.status = target
+    survey.save(update_fields=["status", "updated_at"])
+    audit_record(
+        project=survey.project,
+        action=f"survey.{action}",
+        obj=survey,
+        actor=actor,
+        before={"status": before},
+        after={"status": target},
+    )
+    return survey

@@ -1,0 +1,1 @@
+"""Periodic ledger upkeep (filled in by the widget/ledger work)."""

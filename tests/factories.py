@@ -1,0 +1,103 @@
+"""factory-boy factories and small builders shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+
+from surveys.models import Contact, JourneyStage, Membership, Project, Role, Survey, Touchpoint
+from surveys.services import QuestionIn, survey_create, survey_publish
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pw-123456")
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Project
+
+    name = factory.Sequence(lambda n: f"Project {n}")
+    allowed_origins = ["http://shop.example"]
+    languages = ["en", "zh"]
+    default_language = "en"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    project = factory.SubFactory(ProjectFactory)
+    role = Role.ADMIN
+
+
+class StageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JourneyStage
+
+    project = factory.SubFactory(ProjectFactory)
+    key = factory.Sequence(lambda n: f"stage-{n}")
+    name = factory.Sequence(lambda n: f"Stage {n}")
+    position = factory.Sequence(lambda n: n)
+
+
+class TouchpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Touchpoint
+
+    project = factory.SubFactory(ProjectFactory)
+    key = factory.Sequence(lambda n: f"touchpoint_{n}")
+    name = factory.Sequence(lambda n: f"Touchpoint {n}")
+    stage = factory.SubFactory(StageFactory, project=factory.SelfAttribute("..project"))
+    channel = "web"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    project = factory.SubFactory(ProjectFactory)
+    user_id = factory.Sequence(lambda n: f"u{n}")
+    email = factory.LazyAttribute(lambda c: f"{c.user_id}@customer.example")
+
+
+NPS_WITH_WHY = [
+    QuestionIn(type="nps", text={"en": "How likely are you to recommend us?", "zh": "您推荐我们的可能性有多大？"}),
+    QuestionIn(
+        type="text",
+        text={"en": "What could we do better?", "zh": "我们可以在哪些方面做得更好？"},
+        required=False,
+        show_if={"question": 0, "min": 0, "max": 6},
+    ),
+]
+
+
+def published_survey(
+    project: Project,
+    *,
+    touchpoints: Sequence[Touchpoint] = (),
+    questions: Sequence[QuestionIn] | None = None,
+    name: str = "NPS",
+    **settings: Any,
+) -> Survey:
+    """A survey created and published through the real services."""
+    survey = survey_create(
+        project=project,
+        name=name,
+        questions=list(questions if questions is not None else NPS_WITH_WHY),
+        touchpoint_keys=[t.key for t in touchpoints],
+        **settings,
+    )
+    survey_publish(survey=survey)
+    survey.refresh_from_db()
+    return survey
