@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Start or stop the local PostgreSQL and Redis used by the full mode and the integration tests.
+#
+#   scripts/services.sh install   apt-get the servers (and Chromium) when missing
+#   scripts/services.sh start     private PostgreSQL cluster + Redis under var/, idempotent
+#   scripts/services.sh stop
+#   scripts/services.sh env       print the environment variables that point at them
+#
+# PostgreSQL refuses to run as root, so the cluster lives in a folder owned by `postgres`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VAR="$ROOT/var"
+PG_PORT=${VOCSITE_PG_PORT:-55432}
+REDIS_PORT=${VOCSITE_REDIS_PORT:-56379}
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
+PG_DIR=/tmp/vocsite-pg-$PG_PORT
+REDIS_DIR="$VAR/redis"
+
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+install() {
+  local missing=()
+  [ -x "${PG_BIN:-/nonexistent}/initdb" ] || missing+=(postgresql)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || missing+=(chromium)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+start() {
+  install
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+  mkdir -p "$VAR" "$REDIS_DIR"
+  if [ ! -f "$PG_DIR/PG_VERSION" ]; then
+    mkdir -p "$PG_DIR"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_DIR"; fi
+    as_postgres "$PG_BIN/initdb" -D "$PG_DIR" -A trust -U postgres -E UTF8 >/dev/null
+  fi
+  if ! as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR" -l "$PG_DIR/server.log" -w \
+      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
+  fi
+  as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname='vocsite'" | grep -q 1 ||
+    as_postgres "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres vocsite
+  if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --daemonize yes \
+      --save "" --appendonly no --logfile "$REDIS_DIR/redis.log" --pidfile "$REDIS_DIR/redis.pid"
+    for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  echo "PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT"
+}
+
+stop() {
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -f "$PG_DIR/PG_VERSION" ] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR" -m fast stop >/dev/null 2>&1 || true
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+
+env_vars() {
+  echo "DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/vocsite"
+  echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  env) env_vars ;;
+  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+esac
