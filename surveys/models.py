@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from vocsite.models import TimeStampedModel
 
@@ -447,7 +448,7 @@ class Decision(models.Model):
         max_length=16, choices=SurveyChannel.choices, default=SurveyChannel.WIDGET
     )
     reason = models.CharField(max_length=32, choices=DecisionReason.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [
