@@ -71,7 +71,16 @@ class TouchpointAdmin(admin.ModelAdmin):
 class QuestionInline(admin.StackedInline):
     model = models.Question
     extra = 0
-    fields = ["position", "type", "text", "required", "scale_min", "scale_max", "choices", "show_if"]
+    fields = [
+        "position",
+        "type",
+        "text",
+        "required",
+        "scale_min",
+        "scale_max",
+        "choices",
+        "show_if",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(version__isnull=True)

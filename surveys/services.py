@@ -241,7 +241,9 @@ def _question_errors(index: int, q: QuestionIn, previous: list[QuestionIn]) -> d
     if q.show_if is not None:
         target = q.show_if.get("question")
         if not isinstance(target, int) or not 0 <= target < len(previous):
-            errors[f"{prefix}.show_if"] = ["show_if.question must be an earlier question's position."]
+            errors[f"{prefix}.show_if"] = [
+                "show_if.question must be an earlier question's position."
+            ]
         elif previous[target].type not in SCALES:
             errors[f"{prefix}.show_if"] = ["show_if must refer to a scored question."]
         else:
@@ -316,7 +318,9 @@ def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, l
     if values.get("targeting"):
         from surveys.throttle import validate_targeting
 
-        errors.update({f"targeting.{k}": v for k, v in validate_targeting(values["targeting"]).items()})
+        errors.update(
+            {f"targeting.{k}": v for k, v in validate_targeting(values["targeting"]).items()}
+        )
     return errors
 
 
@@ -368,9 +372,7 @@ def survey_create(
     survey.full_clean(exclude=["current_version"])
     survey.save()
     survey.touchpoints.set(touchpoints)
-    Question.objects.bulk_create(
-        [_question_row(survey, i, q) for i, q in enumerate(questions)]
-    )
+    Question.objects.bulk_create([_question_row(survey, i, q) for i, q in enumerate(questions)])
     audit_record(
         project=project,
         action="survey.created",
@@ -406,9 +408,7 @@ def survey_update(
     if questions is not None:
         questions_validate(questions)
         Question.objects.filter(survey=survey, version__isnull=True).delete()
-        Question.objects.bulk_create(
-            [_question_row(survey, i, q) for i, q in enumerate(questions)]
-        )
+        Question.objects.bulk_create([_question_row(survey, i, q) for i, q in enumerate(questions)])
     if touchpoint_keys is not None:
         survey.touchpoints.set(_touchpoints_for(survey.project, touchpoint_keys))
     survey.has_unpublished_changes = True
@@ -513,7 +513,9 @@ def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> 
     survey.current_version = version
     survey.status = SurveyStatus.ACTIVE
     survey.has_unpublished_changes = False
-    survey.save(update_fields=["current_version", "status", "has_unpublished_changes", "updated_at"])
+    survey.save(
+        update_fields=["current_version", "status", "has_unpublished_changes", "updated_at"]
+    )
     audit_record(
         project=survey.project,
         action="survey.published",

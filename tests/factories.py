@@ -72,7 +72,10 @@ class ContactFactory(factory.django.DjangoModelFactory):
 
 
 NPS_WITH_WHY = [
-    QuestionIn(type="nps", text={"en": "How likely are you to recommend us?", "zh": "您推荐我们的可能性有多大？"}),
+    QuestionIn(
+        type="nps",
+        text={"en": "How likely are you to recommend us?", "zh": "您推荐我们的可能性有多大？"},
+    ),
     QuestionIn(
         type="text",
         text={"en": "What could we do better?", "zh": "我们可以在哪些方面做得更好？"},

@@ -49,7 +49,13 @@ def test_touchpoint_key_is_unique_per_project(project):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("question_type", "value", "ok"),
-    [("nps", 10, True), ("nps", 11, False), ("nps", -1, False), ("csat", 0, False), ("ces", 7, True)],
+    [
+        ("nps", 10, True),
+        ("nps", 11, False),
+        ("nps", -1, False),
+        ("csat", 0, False),
+        ("ces", 7, True),
+    ],
 )
 def test_answer_scores_are_range_checked_by_the_database(project, question_type, value, ok):
     survey = published_survey(project)

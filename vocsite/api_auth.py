@@ -72,7 +72,10 @@ class SecretKeyAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        return (AnonymousUser(), ProjectAccess(project=api_key.project, role=Role.ADMIN, api_key=api_key))
+        return (
+            AnonymousUser(),
+            ProjectAccess(project=api_key.project, role=Role.ADMIN, api_key=api_key),
+        )
 
     def authenticate_header(self, request) -> str:
         return self.keyword
@@ -111,7 +114,9 @@ class IsProjectMember(permissions.BasePermission):
     message = "You do not have access to this project or this operation."
 
     def has_permission(self, request, view) -> bool:
-        access = request.auth if isinstance(request.auth, ProjectAccess) else session_access(request)
+        access = (
+            request.auth if isinstance(request.auth, ProjectAccess) else session_access(request)
+        )
         if access is None:
             if request.user and request.user.is_authenticated:
                 return False

@@ -63,8 +63,12 @@ def staff_context(request: HttpRequest) -> dict:
             continue
         if access is not None and roles is not None and access.role not in roles:
             continue
-        nav.append({"url": url, "label": label, "icon": icon, "active": request.path.startswith(url)})
-    memberships = Membership.objects.select_related("project").filter(user=user).order_by("project__name")
+        nav.append(
+            {"url": url, "label": label, "icon": icon, "active": request.path.startswith(url)}
+        )
+    memberships = (
+        Membership.objects.select_related("project").filter(user=user).order_by("project__name")
+    )
     return {"staff_nav": nav, "staff_memberships": memberships, "staff_access": access}
 
 
@@ -73,8 +77,9 @@ def switch_project(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or not request.user.is_authenticated:
         return redirect("login")
     project_id = request.POST.get("project", "")
-    if project_id.isdigit() and Membership.objects.filter(
-        user=request.user, project_id=int(project_id)
-    ).exists():
+    if (
+        project_id.isdigit()
+        and Membership.objects.filter(user=request.user, project_id=int(project_id)).exists()
+    ):
         request.session[SESSION_PROJECT_KEY] = int(project_id)
     return redirect(request.POST.get("next") or "/app/")

@@ -1,8 +1,8 @@
 """Views that belong to no domain: the landing redirect and the health check."""
 
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 

@@ -1,4 +1,4 @@
-"""Embedded default (`make run`): SQLite, tasks in-process after commit, periodic jobs in-process."""
+"""Embedded default (`make run`): SQLite, tasks run in-process after commit, and periodic jobs."""
 
 from .base import *  # noqa: F403
 from .base import env
