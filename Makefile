@@ -1,0 +1,76 @@
+# vocsite — every set-up step lives here, so a fresh machine needs only these targets.
+#   make run    embedded default: SQLite, in-process tasks, demo data, server on :8000
+#   make test   installs what the tests need (venv, packages, Redis, PostgreSQL, Chromium), runs all
+#   make up     full mode: PostgreSQL + Redis + gunicorn + Celery worker and beat (make down stops)
+#   make bench  benchmarks in full mode, figures beside same-run baselines
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint unit integration up down bench assets services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+run: $(VENV)/.runtime-installed
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "  vocsite is running at http://$(HOST):$(PORT)/"
+	@echo "    demo shop with the widget:  http://$(HOST):$(PORT)/demo/"
+	@echo "    staff UI:                   http://$(HOST):$(PORT)/app/   (login admin / vocsite-demo)"
+	@echo "    API docs:                   http://$(HOST):$(PORT)/api/docs/"
+	@echo ""
+	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
+
+# Front-end builds need Node and npm (the machine's Node 20); their outputs are committed, so
+# `make run` works with Python alone. `make test` rebuilds them and checks the widget's size.
+assets:
+	cd widget && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+
+services:
+	scripts/services.sh start
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(VENV)/.dev-installed
+	$(BIN)/pytest -m "not integration" -p no:cacheprovider
+
+integration: $(VENV)/.dev-installed services
+	env $$(scripts/services.sh env | xargs) $(BIN)/pytest -m integration -p no:cacheprovider
+
+test: $(VENV)/.dev-installed
+	scripts/services.sh install
+	$(MAKE) assets
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) integration
+
+up: $(VENV)/.runtime-installed
+	scripts/fullmode.sh up
+
+down:
+	scripts/fullmode.sh down
+
+bench: $(VENV)/.dev-installed
+	scripts/bench.sh
+
+clean:
+	rm -rf $(VENV) var staticfiles widget/node_modules frontend/node_modules

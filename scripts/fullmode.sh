@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Full mode (DESIGN.md §8): PostgreSQL + Redis + gunicorn + Celery worker + Celery beat.
+#
+#   scripts/fullmode.sh up      start everything (servers installed with apt-get when missing)
+#   scripts/fullmode.sh down    stop everything
+#   scripts/fullmode.sh env     print the environment the processes run with
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BIN="$ROOT/.venv/bin"
+RUN="$ROOT/var/run"
+LOG="$ROOT/var/log"
+PORT=${VOCSITE_PORT:-8000}
+WORKERS=${VOCSITE_WEB_WORKERS:-4}
+mkdir -p "$RUN" "$LOG"
+
+[ -f var/secret_key ] || "$BIN/python" -c "import secrets; print(secrets.token_urlsafe(64))" > var/secret_key
+
+full_env() {
+  scripts/services.sh env
+  echo "DJANGO_SETTINGS_MODULE=vocsite.settings.production"
+  echo "DJANGO_SECRET_KEY=$(cat var/secret_key)"
+  # Local full mode serves plain HTTP on loopback; behind TLS leave these at their defaults.
+  echo "DJANGO_SECURE_SSL_REDIRECT=false"
+  echo "DJANGO_SECURE_COOKIES=false"
+  echo "DJANGO_SECURE_HSTS_SECONDS=0"
+  echo "VOCSITE_BASE_URL=http://127.0.0.1:$PORT"
+}
+
+stop_pid() {
+  local file="$RUN/$1.pid"
+  if [ -f "$file" ]; then
+    kill "$(cat "$file")" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$(cat "$file")" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$file"
+  fi
+}
+
+up() {
+  scripts/services.sh start
+  set -a; eval "$(full_env)"; set +a
+  "$BIN/python" manage.py migrate --noinput -v0
+  "$BIN/python" manage.py collectstatic --noinput -v0
+  "$BIN/python" manage.py seed_demo
+  stop_pid gunicorn; stop_pid celery-worker; stop_pid celery-beat
+  "$BIN/gunicorn" vocsite.wsgi --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
+    --pid "$RUN/gunicorn.pid" --access-logfile "$LOG/access.log" --error-logfile "$LOG/gunicorn.log" --daemon
+  "$BIN/celery" -A vocsite worker -Q default,rollups,alerts --concurrency 2 --prefetch-multiplier 1 \
+    --pidfile "$RUN/celery-worker.pid" --logfile "$LOG/celery-worker.log" --detach
+  "$BIN/celery" -A vocsite beat --schedule "$ROOT/var/celerybeat-schedule" \
+    --pidfile "$RUN/celery-beat.pid" --logfile "$LOG/celery-beat.log" --detach
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null
+  echo "vocsite (full mode) is up: http://127.0.0.1:$PORT/  — logs in var/log/, stop with 'make down'"
+}
+
+down() {
+  stop_pid gunicorn; stop_pid celery-worker; stop_pid celery-beat
+  scripts/services.sh stop
+  echo "full mode stopped"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  env) full_env ;;
+  *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+esac
