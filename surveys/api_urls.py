@@ -1,3 +1,29 @@
-from django.urls import path  # noqa: F401
+"""Management API routes of the surveys app (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from surveys import api
+
+urlpatterns = [
+    path("touchpoints", api.TouchpointListCreateApi.as_view(), name="api-touchpoints"),
+    path("surveys", api.SurveyListCreateApi.as_view(), name="api-surveys"),
+    path("surveys/<int:survey_id>", api.SurveyDetailApi.as_view(), name="api-survey"),
+    path(
+        "surveys/<int:survey_id>/publish", api.SurveyPublishApi.as_view(), name="api-survey-publish"
+    ),
+    path(
+        "surveys/<int:survey_id>/pause",
+        api.SurveyStatusApi.as_view(action="pause"),
+        name="api-survey-pause",
+    ),
+    path(
+        "surveys/<int:survey_id>/resume",
+        api.SurveyStatusApi.as_view(action="resume"),
+        name="api-survey-resume",
+    ),
+    path(
+        "surveys/<int:survey_id>/close",
+        api.SurveyStatusApi.as_view(action="close"),
+        name="api-survey-close",
+    ),
+]
