@@ -22,8 +22,13 @@ urlpatterns = [
     path("api/v1/", include("surveys.api_urls")),
     path("api/v1/", include("feedback.api_urls")),
     path("api/v1/", include("metrics.api_urls")),
+    path("api/v1/", include("surveys.contacts_api_urls")),
+    path("api/v1/", include("feedback.events_api_urls")),
+    path("api/v1/", include("feedback.topics_api_urls")),
     path("app/", include("surveys.urls")),
     path("app/", include("feedback.urls")),
     path("app/", include("metrics.urls")),
+    path("app/", include("feedback.topics_urls")),
+    path("", include("surveys.hosted_urls")),
     path("", include("surveys.public_urls")),
 ]
