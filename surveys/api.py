@@ -82,7 +82,10 @@ class TouchpointListCreateApi(DesignApi):
             max_length=2000, required=False, allow_blank=True, default=""
         )
 
-    @extend_schema(responses={200: TouchpointOutputSerializer(many=True), **ERRORS})
+    @extend_schema(
+        operation_id="touchpoints_list",
+        responses={200: TouchpointOutputSerializer(many=True), **ERRORS},
+    )
     def get(self, request):
         touchpoints = Touchpoint.objects.filter(project=request.access.project).select_related(
             "stage"
@@ -261,17 +264,16 @@ def _question_output(q: Question) -> dict:
     return out
 
 
-SURVEY_OUTPUT = inline_serializer(
-    "Survey",
-    {
-        "id": serializers.IntegerField(),
-        "name": serializers.CharField(),
-        "status": serializers.CharField(),
-        "version": serializers.IntegerField(allow_null=True),
-        "touchpoints": serializers.ListField(child=serializers.CharField()),
-        "questions": serializers.ListField(child=serializers.DictField()),
-    },
-)
+SURVEY_FIELDS = {
+    "id": serializers.IntegerField(),
+    "name": serializers.CharField(),
+    "status": serializers.CharField(),
+    "version": serializers.IntegerField(allow_null=True),
+    "touchpoints": serializers.ListField(child=serializers.CharField()),
+    "questions": serializers.ListField(child=serializers.DictField()),
+}
+SURVEY_OUTPUT = inline_serializer("Survey", SURVEY_FIELDS)
+SURVEY_LIST = inline_serializer("Survey", SURVEY_FIELDS, many=True)
 
 
 def _surveys(request):
@@ -293,7 +295,7 @@ def _settings_from(values: dict) -> tuple[dict, list | None, list | None]:
 
 
 class SurveyListCreateApi(DesignApi):
-    @extend_schema(responses={200: SURVEY_OUTPUT, **ERRORS})
+    @extend_schema(operation_id="surveys_list", responses={200: SURVEY_LIST, **ERRORS})
     def get(self, request):
         return Response([survey_output(s) for s in _surveys(request)])
 

@@ -9,6 +9,8 @@ class VocsiteConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from vocsite import schema  # noqa: F401  (registers the OpenAPI auth extensions)
+
         if settings.VOCSITE_EMBEDDED_SCHEDULER:
             from vocsite import scheduler
 
