@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark in full mode, each printing its measured figures beside a
+# baseline measured in the same run; the table is collected into bench/results/summary.md
+# and summary.json. Load is generated on this machine against 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+mkdir -p bench/results
+export VOCSITE_BENCH_VIEWS=1
+scripts/fullmode.sh up
+set -a; eval "$(scripts/fullmode.sh env)"; set +a
+BASE_URL="http://127.0.0.1:${VOCSITE_PORT:-8000}"
+
+{
+  echo "| benchmark | measured | baseline (same run) | target | verdict |"
+  echo "|---|---|---|---|---|"
+} > bench/results/summary.md
+for script in bench/bench_widget.py bench/bench_decide.py bench/bench_ingest.py bench/bench_rollups.py bench/bench_dashboard.py; do
+  [ -f "$script" ] || { echo "| $(basename "$script" .py) | not written yet | | | |" >> bench/results/summary.md; continue; }
+  echo "== $script"
+  "$BIN/python" "$script" --base-url "$BASE_URL" 2>&1 | tee -a bench/results/raw.log | grep '^|' >> bench/results/summary.md || true
+done
+"$BIN/python" - <<'PY'
+import json, pathlib
+results = pathlib.Path("bench/results")
+summary = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json")) if p.stem != "summary"}
+(results / "summary.json").write_text(json.dumps(summary, indent=2))
+PY
+cat bench/results/summary.md
