@@ -65,7 +65,7 @@ class DesignApi(APIView):
 
 
 class TouchpointOutputSerializer(serializers.ModelSerializer):
-    stage = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    stage = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
 
     class Meta:
         model = Touchpoint

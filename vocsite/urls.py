@@ -32,3 +32,6 @@ urlpatterns = [
     path("", include("surveys.hosted_urls")),
     path("", include("surveys.public_urls")),
 ]
+
+handler404 = "vocsite.views.not_found"
+handler500 = "vocsite.views.server_failure"

@@ -4,6 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.defaults import page_not_found, server_error
+
+from vocsite.errors import error_body
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -36,3 +39,18 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     for item in sorted(nav, key=lambda i: i["label"] != preferred):
         return redirect(item["url"])
     return redirect("/admin/" if request.user.is_staff else "no-project")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """API clients get the JSON error body for unknown URLs too; people get the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+    return page_not_found(request, exception)
+
+
+def server_failure(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side."), status=500
+        )
+    return server_error(request)

@@ -211,4 +211,3 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
-FORMS_URLFIELD_ASSUME_HTTPS = True  # the Django 6.0 default, adopted now
