@@ -1,0 +1,148 @@
+"""metrics.scores: DESIGN.md §7's worked examples to two decimals, and properties."""
+
+from collections import Counter
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from metrics.scores import ces, compare_nps, compare_share, csat, merge, nps, wilson_interval
+
+
+def test_nps_30_50_20_is_plus_10():
+    result = nps({10: 30, 8: 50, 3: 20})
+    assert (result.promoters, result.passives, result.detractors, result.n) == (30, 50, 20, 100)
+    assert result.score == pytest.approx(10.0)
+
+
+def test_nps_300_100_100_is_40_with_wald_se_and_interval():
+    result = nps({9: 300, 7: 100, 0: 100})
+    assert result.score == pytest.approx(40.0)
+    assert round(result.se, 3) == 3.578
+    assert [round(v, 2) for v in result.wald_ci] == [32.99, 47.01]
+    # Adjusted Wald (the interval the API shows): n'=503, p'=300.75/503, d'=100.75/503.
+    assert (round(result.ci_low, 2), round(result.ci_high, 2)) == (32.77, 46.75)
+    assert result.to_dict() == {
+        "n": 500,
+        "score": 40.0,
+        "ci_low": 32.77,
+        "ci_high": 46.75,
+        "promoters": 300,
+        "passives": 100,
+        "detractors": 100,
+        "low_sample": False,
+    }
+
+
+def test_csat_worked_example_60_percent_wilson():
+    result = csat({5: 10, 4: 20, 3: 10, 2: 5, 1: 5})
+    assert result.score == pytest.approx(60.0)
+    assert (round(result.ci_low, 2), round(result.ci_high, 2)) == (46.18, 72.39)
+    assert result.to_dict()["satisfied"] == 30
+    assert result.mean == pytest.approx(3.5)
+
+
+@pytest.mark.parametrize(
+    ("scale", "hist", "positive"),
+    [(3, {3: 4, 2: 3, 1: 3}, 4), (5, {5: 1, 4: 1, 3: 1}, 2), (7, {7: 2, 6: 1, 5: 5}, 3)],
+)
+def test_csat_scales(scale, hist, positive):
+    assert csat(hist, scale).positive == positive
+
+
+@pytest.mark.parametrize(
+    ("scale", "hist", "agree"), [(7, {7: 1, 5: 1, 4: 1}, 2), (5, {5: 1, 4: 1, 3: 1}, 2)]
+)
+def test_ces_scales(scale, hist, agree):
+    result = ces(hist, scale)
+    assert result.positive == agree
+    assert result.to_dict()["agree"] == agree
+
+
+def test_empty_histograms_have_no_score():
+    assert nps({}).score is None
+    assert nps({}).to_dict()["low_sample"] is True
+    assert csat({}).score is None
+    assert wilson_interval(0, 0) is None
+    assert compare_nps({}, {9: 5}).significant is False
+
+
+def test_low_sample_flag_boundary():
+    assert nps({9: 29}).low_sample is True
+    assert nps({9: 30}).low_sample is False
+
+
+def test_invalid_histograms_are_refused():
+    with pytest.raises(ValueError):
+        nps({11: 1})
+    with pytest.raises(ValueError):
+        csat({6: 1}, 5)
+    with pytest.raises(ValueError):
+        csat({4: -1})
+    with pytest.raises(ValueError):
+        csat({4: 1}, 4)
+
+
+def test_comparison_flags_significance_only_beyond_1_96():
+    before = {9: 300, 7: 100, 0: 100}  # NPS 40
+    after = {9: 250, 7: 100, 0: 150}  # NPS 20
+    result = compare_nps(before, after)
+    assert result.diff == pytest.approx(-20.0)
+    assert result.significant is True
+    assert result.z < -1.96
+    small = compare_nps({9: 6, 0: 4}, {9: 5, 0: 5})
+    assert small.significant is False
+
+
+def test_share_comparison_two_proportion_z():
+    a, b = csat({5: 60, 1: 40}), csat({5: 75, 1: 25})
+    result = compare_share(a, b)
+    # pooled p = 0.675, se = 100·√(0.675·0.325·(2/100)) = 6.6238; z = 15 / 6.6238
+    assert round(result.z, 2) == 2.26
+    assert result.significant is True
+
+
+nps_hist = st.dictionaries(st.integers(0, 10), st.integers(0, 200), max_size=11)
+answers = st.lists(st.integers(0, 10), max_size=300)
+
+
+@given(answers, answers)
+def test_scoring_merged_histograms_equals_scoring_the_union(a, b):
+    merged = merge(Counter(a), Counter(b))
+    assert nps(merged) == nps(Counter(a + b))
+    scaled = [1 + v % 5 for v in a], [1 + v % 5 for v in b]
+    assert csat(merge(Counter(scaled[0]), Counter(scaled[1]))) == csat(
+        Counter(scaled[0] + scaled[1])
+    )
+
+
+@given(nps_hist)
+def test_nps_bounds_and_interval_contains_estimate(hist):
+    result = nps(hist)
+    if result.n == 0:
+        return
+    assert -100 <= result.score <= 100
+    assert -100 <= result.ci_low <= result.score <= result.ci_high <= 100
+    assert result.wald_ci[0] <= result.score <= result.wald_ci[1]
+
+
+@given(st.dictionaries(st.integers(1, 5), st.integers(0, 200), max_size=5))
+def test_share_interval_contains_estimate(hist):
+    result = csat(hist)
+    if result.n:
+        assert 0 <= result.ci_low <= result.score <= result.ci_high <= 100
+
+
+@given(nps_hist, nps_hist)
+def test_comparison_is_antisymmetric(a, b):
+    forward, backward = compare_nps(a, b), compare_nps(b, a)
+    assert forward.significant == backward.significant
+    if forward.z is not None:
+        assert forward.z == pytest.approx(-backward.z)
+
+
+@given(nps_hist, st.integers(1, 50))
+def test_adding_promoters_never_lowers_nps(hist, extra):
+    before = nps(hist)
+    after = nps(merge(hist, {10: extra}))
+    assert before.score is None or after.score >= before.score
