@@ -1,3 +1,23 @@
-from django.urls import path  # noqa: F401
+"""Widget API routes (mounted under /api/widget/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from surveys import widget_api
+
+urlpatterns = [
+    path("config", widget_api.ConfigApi.as_view(), name="widget-config"),
+    path("decide", widget_api.DecideApi.as_view(), name="widget-decide"),
+    path(
+        "displays/<uuid:display_id>/shown",
+        widget_api.DisplayEventApi.as_view(event="shown"),
+        name="widget-display-shown",
+    ),
+    path(
+        "displays/<uuid:display_id>/dismissed",
+        widget_api.DisplayEventApi.as_view(event="dismissed"),
+        name="widget-display-dismissed",
+    ),
+    path("responses", widget_api.ResponseSubmitApi.as_view(), name="widget-responses"),
+    path("feedback", widget_api.FeedbackSubmitApi.as_view(), name="widget-feedback"),
+    path("opt-out", widget_api.OptOutApi.as_view(), name="widget-opt-out"),
+]

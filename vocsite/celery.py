@@ -12,7 +12,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("rollups"), Queue("alerts"))
 app.conf.task_routes = {
     "metrics.tasks.*": {"queue": "rollups"},
-    "feedback.tasks.process_response": {"queue": "rollups"},
+    "feedback.tasks.pipeline.process_response": {"queue": "rollups"},
+    "feedback.tasks.pipeline.process_feedback": {"queue": "alerts"},
     "feedback.tasks.run_alert_rules": {"queue": "alerts"},
     "feedback.tasks.deliver_webhook": {"queue": "alerts"},
 }

@@ -4,6 +4,7 @@ Imported once at start-up (VocsiteConfig.ready) so the schema names the public k
 key and the staff session as security schemes.
 """
 
+from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -34,3 +35,16 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Name nested `InputSerializer` / `OutputSerializer` classes after the view that owns
+    them (`DecideApi.InputSerializer` → `DecideApiInput`), so one-view-per-operation with nested
+    serializers (CONVENTIONS.md) never produces colliding component names."""
+
+    def get_serializer_name(self, serializer, direction):
+        cls = serializer.__class__
+        qualname = cls.__qualname__
+        if "." in qualname:
+            return qualname.replace(".", "").replace("Serializer", "")
+        return super().get_serializer_name(serializer, direction)

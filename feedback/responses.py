@@ -1,0 +1,310 @@
+"""Accepting answers: survey responses (idempotent by submission_id, merged until finished)
+and Feedback-tab messages.
+
+Retries are the normal case on flaky mobile networks, so the same `submission_id` always maps
+to one row: concurrent first attempts race on the unique constraint and the loser re-reads
+the winner's row. Partial answers merge into the response until it is finished; after that
+the response is frozen and a retry only gets its id back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from feedback.models import Answer, Feedback, Response
+from feedback.pipeline import enqueue_feedback_processing, enqueue_processing
+from surveys.models import Contact, Display, DisplayStatus, Project, Question, QuestionType
+from vocsite.errors import ApplicationError
+
+MAX_TEXT = 5000
+
+
+@dataclass(frozen=True)
+class AnswerIn:
+    question_id: int
+    value: Any
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    response: Response
+    created: bool
+
+
+def _invalid(field: str, message: str) -> ApplicationError:
+    return ApplicationError("invalid", message, {field: [message]})
+
+
+def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
+    """One answer's value as the columns it is stored in, or a 400 naming the field."""
+    kind = question.type
+    if kind in (
+        QuestionType.NPS,
+        QuestionType.CSAT,
+        QuestionType.CES,
+        QuestionType.RATING,
+        QuestionType.YES_NO,
+    ):
+        if isinstance(value, bool) and kind == QuestionType.YES_NO:
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _invalid(field, "A whole number is required.")
+        low, high = question.scale_min, question.scale_max
+        if not low <= value <= high:
+            raise _invalid(field, f"Must be between {low} and {high}.")
+        return {"value_int": value}
+    if kind == QuestionType.TEXT:
+        if not isinstance(value, str):
+            raise _invalid(field, "Text is required.")
+        if len(value) > MAX_TEXT:
+            raise _invalid(field, f"At most {MAX_TEXT} characters.")
+        return {"value_text": value.strip()}
+    choice_ids = {c["id"] for c in question.choices}
+    if kind == QuestionType.SINGLE_CHOICE:
+        if not isinstance(value, str) or value not in choice_ids:
+            raise _invalid(field, "Pick one of the question's choices.")
+        return {"value_choices": [value]}
+    if kind == QuestionType.MULTI_CHOICE:
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v in choice_ids for v in value)
+            or len(set(value)) != len(value)
+        ):
+            raise _invalid(field, "Pick one or more of the question's choices.")
+        return {"value_choices": value}
+    raise _invalid(field, "Unsupported question type.")
+
+
+def _is_blank(columns: Mapping[str, Any]) -> bool:
+    return (
+        columns.get("value_int") is None
+        and not columns.get("value_text")
+        and not columns.get("value_choices")
+    )
+
+
+def _visible(
+    question: Question, by_position: Mapping[int, Question], values: Mapping[int, dict]
+) -> bool:
+    """show_if: only when the earlier question's score is in range (hidden if unanswered)."""
+    rule = question.show_if
+    if not rule:
+        return True
+    target = by_position.get(rule["question"])
+    score = values.get(target.pk, {}).get("value_int") if target else None
+    return score is not None and rule["min"] <= score <= rule["max"]
+
+
+def _validate(
+    questions: Sequence[Question], merged: dict[int, dict[str, Any]], finished: bool
+) -> None:
+    by_position = {q.position: q for q in questions}
+    errors: dict[str, list[str]] = {}
+    for question in questions:
+        answered = question.pk in merged and not _is_blank(merged[question.pk])
+        visible = _visible(question, by_position, merged)
+        if answered and not visible:
+            errors[f"answers.{question.pk}"] = [
+                "This question is not shown for the earlier answer."
+            ]
+        elif finished and visible and question.required and not answered:
+            errors[f"answers.{question.pk}"] = ["This question is required."]
+    if errors:
+        raise ApplicationError("invalid", "The answers are not valid.", errors)
+
+
+def _parse_answers(
+    questions: Sequence[Question], answers: Sequence[AnswerIn]
+) -> dict[int, dict[str, Any]]:
+    by_id = {q.pk: q for q in questions}
+    parsed: dict[int, dict[str, Any]] = {}
+    for index, answer in enumerate(answers):
+        question = by_id.get(answer.question_id)
+        if question is None:
+            raise _invalid(
+                f"answers.{index}.question_id", "Not a question of the survey that was shown."
+            )
+        if answer.question_id in parsed:
+            raise _invalid(f"answers.{index}.question_id", "Answered twice in one request.")
+        if answer.value is None:
+            parsed[question.pk] = {}
+            continue
+        parsed[question.pk] = _coerce(question, answer.value, f"answers.{index}.value")
+    return parsed
+
+
+def _existing(submission_id: uuid.UUID) -> Response | None:
+    return Response.objects.select_for_update().filter(submission_id=submission_id).first()
+
+
+def response_submit(
+    *,
+    project: Project,
+    display: Display,
+    submission_id: uuid.UUID,
+    answers: Sequence[AnswerIn],
+    finished: bool,
+    meta: Mapping[str, Any] | None = None,
+) -> SubmitResult:
+    """Store (or merge) the answers to the survey version `display` showed."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _submit_once(project, display, submission_id, answers, finished, meta or {})
+        except IntegrityError:
+            # A concurrent first attempt with the same submission_id won; merge into its row.
+            if attempt == 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _submit_once(
+    project: Project,
+    display: Display,
+    submission_id: uuid.UUID,
+    answers: Sequence[AnswerIn],
+    finished: bool,
+    meta: Mapping[str, Any],
+) -> SubmitResult:
+    questions = list(Question.objects.filter(version_id=display.version_id).order_by("position"))
+    parsed = _parse_answers(questions, answers)
+    response = _existing(submission_id)
+    if response is not None:
+        if response.project_id != project.pk or response.display_id != display.pk:
+            raise ApplicationError(
+                "conflict", "This submission_id belongs to another display.", status_code=409
+            )
+        if response.finished:
+            return SubmitResult(response, created=False)
+    elif Response.objects.filter(display=display).exists():
+        raise ApplicationError(
+            "conflict",
+            "This display already has a response with another submission_id.",
+            status_code=409,
+        )
+
+    stored = {}
+    if response is not None:
+        for answer in response.answers.all():
+            stored[answer.question_id] = {
+                "value_int": answer.value_int,
+                "value_text": answer.value_text,
+                "value_choices": answer.value_choices,
+            }
+    merged = {**stored, **parsed}
+    _validate(questions, merged, finished)
+
+    now = timezone.now()
+    created = response is None
+    if created:
+        contact = display.contact
+        response = Response.objects.create(
+            project=project,
+            survey_id=display.survey_id,
+            version_id=display.version_id,
+            display=display,
+            contact=contact,
+            touchpoint_id=display.touchpoint_id,
+            channel=display.channel,
+            submission_id=submission_id,
+            language=display.language,
+            meta=dict(meta),
+            segment=_segment(project, contact),
+        )
+    by_id = {q.pk: q for q in questions}
+    for question_id, columns in parsed.items():
+        if _is_blank(columns):
+            Answer.objects.filter(response=response, question_id=question_id).delete()
+            continue
+        Answer.objects.update_or_create(
+            response=response,
+            question_id=question_id,
+            defaults={
+                "question_type": by_id[question_id].type,
+                "value_int": columns.get("value_int"),
+                "value_text": columns.get("value_text", ""),
+                "value_choices": columns.get("value_choices"),
+            },
+        )
+    if finished:
+        response.finished = True
+        response.finished_at = now
+        response.save(update_fields=["finished", "finished_at", "updated_at"])
+        Display.objects.filter(pk=display.pk).update(
+            status=DisplayStatus.RESPONDED,
+            responded_at=now,
+            shown_at=display.shown_at or now,
+            updated_at=now,
+        )
+        enqueue_processing(response.pk)
+    elif display.status in (DisplayStatus.CLAIMED, DisplayStatus.EXPIRED):
+        # Answering proves the survey was on screen even if `shown` never arrived.
+        Display.objects.filter(pk=display.pk).update(
+            status=DisplayStatus.SHOWN, shown_at=now, updated_at=now
+        )
+    return SubmitResult(response, created=created)
+
+
+def _segment(project: Project, contact: Contact | None) -> dict[str, str]:
+    """Breakdown attribute values frozen at answer time, as strings."""
+    if contact is None:
+        return {}
+    return {
+        name: str(contact.attributes[name])[:200]
+        for name in project.breakdown_attributes or []
+        if contact.attributes.get(name) not in (None, "")
+    }
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    feedback: Feedback
+    created: bool
+
+
+def feedback_submit(
+    *,
+    project: Project,
+    contact: Contact | None,
+    submission_id: uuid.UUID,
+    text: str,
+    category: str = "",
+    rating: int | None = None,
+    url: str = "",
+    meta: Mapping[str, Any] | None = None,
+) -> FeedbackResult:
+    """A Feedback-tab message. Never throttled; a retry with the same submission_id is a no-op."""
+    existing = Feedback.objects.filter(submission_id=submission_id).first()
+    if existing is not None:
+        if existing.project_id != project.pk:
+            raise ApplicationError(
+                "conflict", "This submission_id is already used.", status_code=409
+            )
+        return FeedbackResult(existing, created=False)
+    text = text.strip()
+    if not text:
+        raise _invalid("text", "Tell us what's on your mind.")
+    try:
+        with transaction.atomic():
+            feedback = Feedback.objects.create(
+                project=project,
+                contact=contact,
+                submission_id=submission_id,
+                category=category,
+                rating=rating,
+                text=text,
+                url=url,
+                meta=dict(meta or {}),
+            )
+            enqueue_feedback_processing(feedback.pk)
+    except IntegrityError:
+        feedback = Feedback.objects.get(submission_id=submission_id)
+        return FeedbackResult(feedback, created=False)
+    return FeedbackResult(feedback, created=True)

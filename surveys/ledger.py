@@ -1,0 +1,426 @@
+"""The throttle ledger on the database side: who the contact is, whether to show a survey now,
+and the display rows that record what was shown (DESIGN.md §5).
+
+`display_claim` is the decide call: it locks the contact row, loads the contact's whole ledger
+in one query, asks the pure `surveys.throttle.decide`, records a Decision and — when a survey
+is shown — writes the claim in the same transaction. Two tabs or devices racing for the same
+contact serialise on that lock, so a cooldown can never be claimed twice. The query count is
+constant however long the contact's history grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from surveys import throttle
+from surveys.models import (
+    Contact,
+    Decision,
+    Display,
+    DisplayStatus,
+    Project,
+    Survey,
+    SurveyChannel,
+    SurveyStatus,
+    Touchpoint,
+    VisitorId,
+)
+from vocsite.errors import ApplicationError
+
+MAX_ATTRIBUTES = 50
+
+
+# ---------------------------------------------------------------- contacts
+
+
+def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not attributes:
+        return {}
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise ApplicationError(
+            "invalid", "Too many attributes.", {"attributes": [f"At most {MAX_ATTRIBUTES}."]}
+        )
+    clean: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if not isinstance(key, str) or not 0 < len(key) <= 64:
+            raise ApplicationError(
+                "invalid", "Bad attribute name.", {"attributes": ["Names are 1–64 characters."]}
+            )
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise ApplicationError(
+                "invalid",
+                "Bad attribute value.",
+                {f"attributes.{key}": ["A string, number, boolean or null."]},
+            )
+        if isinstance(value, str) and len(value) > 500:
+            raise ApplicationError(
+                "invalid",
+                "Bad attribute value.",
+                {f"attributes.{key}": ["At most 500 characters."]},
+            )
+        clean[key] = value
+    return clean
+
+
+def _contact_for_visitor(project: Project, visitor_id: str) -> Contact:
+    """The contact behind an anonymous visitor id, created on first sight (race-safe)."""
+    link = (
+        VisitorId.objects.select_related("contact")
+        .filter(project=project, visitor_id=visitor_id)
+        .first()
+    )
+    if link is not None:
+        return link.contact
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.create(project=project)
+            VisitorId.objects.create(project=project, visitor_id=visitor_id, contact=contact)
+            return contact
+    except IntegrityError:  # another request created it first
+        return (
+            VisitorId.objects.select_related("contact")
+            .get(project=project, visitor_id=visitor_id)
+            .contact
+        )
+
+
+@transaction.atomic
+def contact_merge(*, anonymous: Contact, into: Contact) -> Contact:
+    """Fold an anonymous contact's history into an identified one, so its displays keep
+    counting for cooldowns and its answers stay attached to the person."""
+    from feedback.models import Feedback, Response
+
+    if anonymous.pk == into.pk:
+        return into
+    Display.objects.filter(contact=anonymous).update(contact=into)
+    Decision.objects.filter(contact=anonymous).update(contact=into)
+    Response.objects.filter(contact=anonymous).update(contact=into)
+    Feedback.objects.filter(contact=anonymous).update(contact=into)
+    VisitorId.objects.filter(contact=anonymous).update(contact=into)
+    if anonymous.opted_out_at and not into.opted_out_at:
+        into.opted_out_at = anonymous.opted_out_at
+    into.attributes = {**anonymous.attributes, **into.attributes}
+    into.save(update_fields=["opted_out_at", "attributes", "updated_at"])
+    anonymous.merged_into = into
+    anonymous.save(update_fields=["merged_into", "updated_at"])
+    return into
+
+
+def contact_resolve(
+    *,
+    project: Project,
+    visitor_id: str | None,
+    user_id: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    language: str | None = None,
+) -> Contact:
+    """The contact a widget call is about. An identified user_id wins; a visitor id seen
+    before as anonymous is merged into it (identify)."""
+    attributes = _clean_attributes(attributes)
+    if not user_id and not visitor_id:
+        raise ApplicationError(
+            "invalid", "A visitor_id or user_id is required.", {"visitor_id": ["Required."]}
+        )
+    if user_id:
+        contact, _created = _get_or_create_identified(project, user_id)
+        if visitor_id:
+            link = (
+                VisitorId.objects.select_related("contact")
+                .filter(project=project, visitor_id=visitor_id)
+                .first()
+            )
+            if link is None:
+                VisitorId.objects.get_or_create(
+                    project=project, visitor_id=visitor_id, defaults={"contact": contact}
+                )
+            elif link.contact_id != contact.pk:
+                if link.contact.user_id is None:
+                    contact = contact_merge(anonymous=link.contact, into=contact)
+                else:  # the browser now belongs to another signed-in user
+                    VisitorId.objects.filter(pk=link.pk).update(contact=contact)
+    else:
+        contact = _contact_for_visitor(project, visitor_id)
+    changed = []
+    if attributes and {**contact.attributes, **attributes} != contact.attributes:
+        contact.attributes = {**contact.attributes, **attributes}
+        changed.append("attributes")
+    lang = throttle.primary_language(language)
+    if lang and lang != contact.language:
+        contact.language = lang[:16]
+        changed.append("language")
+    now = timezone.now()
+    if contact.last_seen_at is None or (now - contact.last_seen_at).total_seconds() > 3600:
+        contact.last_seen_at = now
+        changed.append("last_seen_at")
+    if changed:
+        contact.save(update_fields=[*changed, "updated_at"])
+    return contact
+
+
+def _get_or_create_identified(project: Project, user_id: str) -> tuple[Contact, bool]:
+    try:
+        with transaction.atomic():
+            return Contact.objects.get_or_create(project=project, user_id=user_id)
+    except IntegrityError:
+        return Contact.objects.get(project=project, user_id=user_id), False
+
+
+def contact_opt_out(*, contact: Contact) -> Contact:
+    if contact.opted_out_at is None:
+        contact.opted_out_at = timezone.now()
+        contact.save(update_fields=["opted_out_at", "updated_at"])
+    return contact
+
+
+# ---------------------------------------------------------------- decide / claim
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    verdict: throttle.Verdict
+    display: Display | None
+    survey: Survey | None
+
+
+def _project_rules(project: Project) -> throttle.ProjectRules:
+    return throttle.ProjectRules(
+        recontact_days=project.recontact_days,
+        frequency_cap=project.frequency_cap,
+        frequency_window_days=project.frequency_window_days,
+    )
+
+
+def candidate_surveys(
+    *, project: Project, touchpoint: Touchpoint, channel: str, now: datetime
+) -> list[Survey]:
+    """Active, in-schedule, published surveys attached to the touchpoint on this channel."""
+    surveys = (
+        Survey.objects.filter(
+            project=project,
+            status=SurveyStatus.ACTIVE,
+            touchpoints=touchpoint,
+            current_version__isnull=False,
+        )
+        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now))
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .select_related("current_version")
+    )
+    return [s for s in surveys if channel in (s.channels or [])]
+
+
+def _finished_counts(surveys: list[Survey]) -> dict[int, int]:
+    from feedback.models import Response
+
+    capped = [s.pk for s in surveys if s.response_cap is not None]
+    if not capped:
+        return {}
+    rows = (
+        Response.objects.filter(survey_id__in=capped, finished=True)
+        .values("survey_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["survey_id"]: row["n"] for row in rows}
+
+
+def _ledger(contact: Contact, now: datetime) -> tuple[throttle.LedgerEntry, ...]:
+    rows = Display.objects.filter(contact=contact).exclude(status=DisplayStatus.EXPIRED)
+    return tuple(
+        throttle.LedgerEntry(
+            survey_id=survey_id,
+            status=status,
+            claimed_at=claimed_at,
+            dismissed_at=dismissed_at,
+            responded=status == DisplayStatus.RESPONDED,
+        )
+        for survey_id, status, claimed_at, dismissed_at in rows.values_list(
+            "survey_id", "status", "claimed_at", "dismissed_at"
+        )
+        if throttle.is_claim_live(status, claimed_at, now)
+    )
+
+
+def _survey_rules(survey: Survey, finished: dict[int, int]) -> throttle.SurveyRules:
+    return throttle.SurveyRules(
+        survey_id=survey.pk,
+        priority=survey.priority,
+        created_at=survey.created_at,
+        display_option=survey.display_option,
+        display_limit=survey.display_limit,
+        recontact_days=survey.recontact_days,
+        bypass_global_cooldown=survey.bypass_global_cooldown,
+        snooze_days_after_dismiss=survey.snooze_days_after_dismiss,
+        response_cap=survey.response_cap,
+        finished_responses=finished.get(survey.pk, 0),
+        sample_percent=survey.sample_percent,
+        targeting=survey.targeting or {},
+    )
+
+
+def display_claim(
+    *,
+    project: Project,
+    contact: Contact,
+    touchpoint_key: str,
+    channel: str = SurveyChannel.WIDGET,
+    url: str | None = None,
+    locale: str | None = None,
+) -> ClaimResult:
+    """Decide for one contact at one touchpoint and, if a survey wins, claim its display."""
+    now = timezone.now()
+    touchpoint = Touchpoint.objects.filter(project=project, key=touchpoint_key).first()
+    with transaction.atomic():
+        # The lock that makes claims atomic: concurrent decides for this contact queue here.
+        locked = Contact.objects.select_for_update().only("pk", "opted_out_at").get(pk=contact.pk)
+        surveys = (
+            candidate_surveys(project=project, touchpoint=touchpoint, channel=channel, now=now)
+            if touchpoint
+            else []
+        )
+        state = throttle.ContactState(
+            contact_key=str(contact.user_id or f"contact:{contact.pk}"),
+            opted_out=locked.opted_out_at is not None,
+            attributes=contact.attributes,
+            language=locale or contact.language,
+            url=url,
+            ledger=_ledger(contact, now) if surveys else (),
+        )
+        finished = _finished_counts(surveys)
+        verdict = throttle.decide(
+            now=now,
+            project=_project_rules(project),
+            surveys=[_survey_rules(s, finished) for s in surveys],
+            contact=state,
+        )
+        survey = next((s for s in surveys if s.pk == verdict.survey_id), None)
+        Decision.objects.create(
+            project=project,
+            survey=survey,
+            touchpoint=touchpoint,
+            contact=contact,
+            channel=channel,
+            reason=verdict.reason,
+            created_at=now,
+        )
+        display = None
+        if verdict.show:
+            display = Display.objects.create(
+                project=project,
+                contact=contact,
+                survey=survey,
+                version=survey.current_version,
+                touchpoint=touchpoint,
+                channel=channel,
+                language=resolve_language(
+                    project, locale or contact.language, survey.current_version.snapshot
+                ),
+                url=(url or "")[:2000],
+                claimed_at=now,
+                created_at=now,
+            )
+    return ClaimResult(verdict=verdict, display=display, survey=survey)
+
+
+def resolve_language(
+    project: Project, locale: str | None, snapshot: Mapping[str, Any] | None = None
+) -> str:
+    """The locale's language if the project speaks it, else the project's default."""
+    wanted = throttle.primary_language(locale)
+    languages = [throttle.primary_language(lang) for lang in (project.languages or [])]
+    return wanted if wanted and wanted in languages else project.default_language
+
+
+def _pick(texts: Any, language: str, fallback: str) -> Any:
+    if not isinstance(texts, Mapping):
+        return texts
+    for lang in (language, fallback):
+        if texts.get(lang):
+            return texts[lang]
+    return next((v for v in texts.values() if v), "")
+
+
+def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
+    """The decide reply's `survey`: the shown version, texts resolved to one language."""
+    snapshot = display.version.snapshot
+    language, fallback = display.language or project.default_language, project.default_language
+    questions = []
+    for q in snapshot["questions"]:
+        item: dict[str, Any] = {
+            "id": q["id"],
+            "type": q["type"],
+            "text": _pick(q["text"], language, fallback),
+            "required": q["required"],
+        }
+        if "scale" in q:
+            item["scale"] = q["scale"]
+        if q.get("choices"):
+            item["choices"] = [
+                {"id": c["id"], "text": _pick(c["text"], language, fallback)} for c in q["choices"]
+            ]
+        if q.get("labels"):
+            item["labels"] = {
+                end: _pick(text, language, fallback) for end, text in q["labels"].items()
+            }
+        if q.get("style"):
+            item["style"] = q["style"]
+        if q.get("show_if"):
+            item["show_if"] = q["show_if"]
+        questions.append(item)
+    survey = display.survey
+    return {
+        "id": survey.pk,
+        "version": display.version.number,
+        "language": language,
+        "delay_seconds": survey.delay_seconds,
+        "auto_close_seconds": survey.auto_close_seconds,
+        "questions": questions,
+        "thank_you": _pick(snapshot.get("thank_you") or {}, language, fallback) or None,
+    }
+
+
+# ---------------------------------------------------------------- display lifecycle
+
+
+def display_for_project(*, project: Project, display_id: Any) -> Display:
+    display = (
+        Display.objects.select_related("survey", "version", "contact", "touchpoint")
+        .filter(project=project, pk=display_id)
+        .first()
+    )
+    if display is None:
+        raise ApplicationError("not_found", "Unknown display.", status_code=404)
+    return display
+
+
+def display_mark_shown(*, display: Display) -> Display:
+    """The widget rendered the survey. A late confirmation of an expired claim still counts:
+    the customer did see it."""
+    if display.status in (DisplayStatus.CLAIMED, DisplayStatus.EXPIRED):
+        display.status = DisplayStatus.SHOWN
+        display.shown_at = timezone.now()
+        display.expired_at = None
+        display.save(update_fields=["status", "shown_at", "expired_at", "updated_at"])
+    return display
+
+
+def display_mark_dismissed(*, display: Display) -> Display:
+    if display.status in (DisplayStatus.CLAIMED, DisplayStatus.SHOWN, DisplayStatus.EXPIRED):
+        display.status = DisplayStatus.DISMISSED
+        display.dismissed_at = timezone.now()
+        display.shown_at = display.shown_at or display.dismissed_at
+        display.save(update_fields=["status", "dismissed_at", "shown_at", "updated_at"])
+    return display
+
+
+def claims_expire(*, now: datetime | None = None) -> int:
+    """Claims never confirmed as shown within CLAIM_TTL stop counting."""
+    now = now or timezone.now()
+    return Display.objects.filter(
+        status=DisplayStatus.CLAIMED, claimed_at__lte=now - throttle.CLAIM_TTL
+    ).update(status=DisplayStatus.EXPIRED, expired_at=now, updated_at=now)
