@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+"""Metrics API routes (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from metrics import api
+
+urlpatterns = [
+    path("metrics", api.MetricsApi.as_view(), name="api-metrics"),
+    path("metrics/response-rate", api.ResponseRateApi.as_view(), name="api-metrics-response-rate"),
+    path("metrics/drop-off", api.DropOffApi.as_view(), name="api-metrics-drop-off"),
+    path("metrics/decisions", api.DecisionsApi.as_view(), name="api-metrics-decisions"),
+]
