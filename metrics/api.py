@@ -6,6 +6,7 @@ come from `metrics.selectors`, which reads rollups only.
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -115,7 +116,7 @@ class ResponseRateApi(ReadApi):
     @extend_schema(
         operation_id="metrics_response_rate",
         parameters=_params(DateRange),
-        responses={200: serializers.DictField(), **ERRORS},
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request):
         q = self.query(DateRange)
@@ -137,7 +138,7 @@ class DropOffApi(ReadApi):
     @extend_schema(
         operation_id="metrics_drop_off",
         parameters=_params(DropOffQuery),
-        responses={200: serializers.DictField(), **ERRORS},
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request):
         q = self.query(DropOffQuery)
@@ -148,7 +149,7 @@ class DecisionsApi(ReadApi):
     @extend_schema(
         operation_id="metrics_decisions",
         parameters=_params(DateRange),
-        responses={200: serializers.DictField(), **ERRORS},
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request):
         q = self.query(DateRange)
