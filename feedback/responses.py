@@ -103,21 +103,36 @@ def _visible(
 
 
 def _validate(
-    questions: Sequence[Question], merged: dict[int, dict[str, Any]], finished: bool
-) -> None:
+    questions: Sequence[Question],
+    merged: dict[int, dict[str, Any]],
+    submitted: Mapping[int, int],
+    finished: bool,
+) -> set[int]:
+    """Apply show_if and `required` to the merged answers, in question order.
+
+    An answer sent in this request to a hidden question is refused. An answer stored by an
+    earlier partial submission that a new score now hides (3 → 9 after "what went wrong?")
+    is dropped instead, and its id returned so the row is deleted. `submitted` maps question
+    ids of this request to their index in `answers`, so errors name the field that was sent."""
     by_position = {q.position: q for q in questions}
     errors: dict[str, list[str]] = {}
+    dropped: set[int] = set()
     for question in questions:
         answered = question.pk in merged and not _is_blank(merged[question.pk])
         visible = _visible(question, by_position, merged)
         if answered and not visible:
-            errors[f"answers.{question.pk}"] = [
-                "This question is not shown for the earlier answer."
-            ]
+            if question.pk in submitted:
+                errors[f"answers.{submitted[question.pk]}.question_id"] = [
+                    "This question is not shown for the earlier answer."
+                ]
+            else:
+                dropped.add(question.pk)
+                merged.pop(question.pk)  # later show_if rules must not see it either
         elif finished and visible and question.required and not answered:
-            errors[f"answers.{question.pk}"] = ["This question is required."]
+            errors[f"questions.{question.pk}"] = ["This question is required."]
     if errors:
         raise ApplicationError("invalid", "The answers are not valid.", errors)
+    return dropped
 
 
 def _parse_answers(
@@ -199,7 +214,8 @@ def _submit_once(
                 "value_choices": answer.value_choices,
             }
     merged = {**stored, **parsed}
-    _validate(questions, merged, finished)
+    submitted = {a.question_id: index for index, a in enumerate(answers)}
+    dropped = _validate(questions, merged, submitted, finished)
 
     now = timezone.now()
     created = response is None
@@ -218,6 +234,8 @@ def _submit_once(
             meta=dict(meta),
             segment=_segment(project, contact),
         )
+    if dropped:
+        Answer.objects.filter(response=response, question_id__in=dropped).delete()
     by_id = {q.pk: q for q in questions}
     for question_id, columns in parsed.items():
         if _is_blank(columns):

@@ -16,20 +16,18 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
-from surveys import throttle
+from surveys import selectors, throttle
 from surveys.models import (
     Contact,
     Decision,
     Display,
     DisplayStatus,
+    Invitation,
     Project,
     Survey,
     SurveyChannel,
-    SurveyStatus,
-    Touchpoint,
     VisitorId,
 )
 from vocsite.errors import ApplicationError
@@ -95,14 +93,26 @@ def _contact_for_visitor(project: Project, visitor_id: str) -> Contact:
 def contact_merge(*, anonymous: Contact, into: Contact) -> Contact:
     """Fold an anonymous contact's history into an identified one, so its displays keep
     counting for cooldowns and its answers stay attached to the person."""
-    from feedback.models import Feedback, Response
+    from feedback.models import Case, Feedback, OperationalEvent, Response
 
     if anonymous.pk == into.pk:
         return into
+    # Lock both rows (in pk order) so a decide running for the anonymous contact finishes
+    # before its displays move, and one arriving later sees `merged_into` and follows it.
+    locked = {
+        c.pk: c
+        for c in Contact.objects.select_for_update()
+        .filter(pk__in=[anonymous.pk, into.pk])
+        .order_by("pk")
+    }
+    anonymous, into = locked[anonymous.pk], locked[into.pk]
     Display.objects.filter(contact=anonymous).update(contact=into)
     Decision.objects.filter(contact=anonymous).update(contact=into)
     Response.objects.filter(contact=anonymous).update(contact=into)
     Feedback.objects.filter(contact=anonymous).update(contact=into)
+    Case.objects.filter(contact=anonymous).update(contact=into)
+    OperationalEvent.objects.filter(contact=anonymous).update(contact=into)
+    Invitation.objects.filter(contact=anonymous).update(contact=into)
     VisitorId.objects.filter(contact=anonymous).update(contact=into)
     if anonymous.opted_out_at and not into.opted_out_at:
         into.opted_out_at = anonymous.opted_out_at
@@ -197,55 +207,6 @@ def _project_rules(project: Project) -> throttle.ProjectRules:
     )
 
 
-def candidate_surveys(
-    *, project: Project, touchpoint: Touchpoint, channel: str, now: datetime
-) -> list[Survey]:
-    """Active, in-schedule, published surveys attached to the touchpoint on this channel."""
-    surveys = (
-        Survey.objects.filter(
-            project=project,
-            status=SurveyStatus.ACTIVE,
-            touchpoints=touchpoint,
-            current_version__isnull=False,
-        )
-        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now))
-        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
-        .select_related("current_version")
-    )
-    return [s for s in surveys if channel in (s.channels or [])]
-
-
-def _finished_counts(surveys: list[Survey]) -> dict[int, int]:
-    from feedback.models import Response
-
-    capped = [s.pk for s in surveys if s.response_cap is not None]
-    if not capped:
-        return {}
-    rows = (
-        Response.objects.filter(survey_id__in=capped, finished=True)
-        .values("survey_id")
-        .annotate(n=Count("id"))
-    )
-    return {row["survey_id"]: row["n"] for row in rows}
-
-
-def _ledger(contact: Contact, now: datetime) -> tuple[throttle.LedgerEntry, ...]:
-    rows = Display.objects.filter(contact=contact).exclude(status=DisplayStatus.EXPIRED)
-    return tuple(
-        throttle.LedgerEntry(
-            survey_id=survey_id,
-            status=status,
-            claimed_at=claimed_at,
-            dismissed_at=dismissed_at,
-            responded=status == DisplayStatus.RESPONDED,
-        )
-        for survey_id, status, claimed_at, dismissed_at in rows.values_list(
-            "survey_id", "status", "claimed_at", "dismissed_at"
-        )
-        if throttle.is_claim_live(status, claimed_at, now)
-    )
-
-
 def _survey_rules(survey: Survey, finished: dict[int, int]) -> throttle.SurveyRules:
     return throttle.SurveyRules(
         survey_id=survey.pk,
@@ -263,6 +224,14 @@ def _survey_rules(survey: Survey, finished: dict[int, int]) -> throttle.SurveyRu
     )
 
 
+def _lock_contact(contact: Contact) -> Contact:
+    """Lock the contact row; a contact merged meanwhile hands over to the one it merged into."""
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    while locked.merged_into_id is not None:
+        locked = Contact.objects.select_for_update().get(pk=locked.merged_into_id)
+    return locked
+
+
 def display_claim(
     *,
     project: Project,
@@ -272,26 +241,32 @@ def display_claim(
     url: str | None = None,
     locale: str | None = None,
 ) -> ClaimResult:
-    """Decide for one contact at one touchpoint and, if a survey wins, claim its display."""
+    """Decide for one contact at one touchpoint and, if a survey wins, claim its display.
+
+    Queries, whatever the history: touchpoint, lock, surveys, ledger, (finished counts when a
+    survey has a response cap), the Decision insert and, when shown, the Display insert."""
     now = timezone.now()
-    touchpoint = Touchpoint.objects.filter(project=project, key=touchpoint_key).first()
+    touchpoint = selectors.touchpoint_by_key(project=project, key=touchpoint_key)
     with transaction.atomic():
-        # The lock that makes claims atomic: concurrent decides for this contact queue here.
-        locked = Contact.objects.select_for_update().only("pk", "opted_out_at").get(pk=contact.pk)
+        # The lock that makes claims atomic: concurrent decides for this contact queue here,
+        # and each one reads the ledger only after the previous one's claim is committed.
+        contact = _lock_contact(contact)
         surveys = (
-            candidate_surveys(project=project, touchpoint=touchpoint, channel=channel, now=now)
+            selectors.surveys_for_touchpoint(
+                project=project, touchpoint=touchpoint, channel=channel, now=now
+            )
             if touchpoint
             else []
         )
         state = throttle.ContactState(
             contact_key=str(contact.user_id or f"contact:{contact.pk}"),
-            opted_out=locked.opted_out_at is not None,
+            opted_out=contact.opted_out_at is not None,
             attributes=contact.attributes,
             language=locale or contact.language,
             url=url,
-            ledger=_ledger(contact, now) if surveys else (),
+            ledger=selectors.contact_ledger(contact=contact, now=now) if surveys else (),
         )
-        finished = _finished_counts(surveys)
+        finished = selectors.finished_response_counts(surveys=surveys)
         verdict = throttle.decide(
             now=now,
             project=_project_rules(project),
@@ -317,9 +292,7 @@ def display_claim(
                 version=survey.current_version,
                 touchpoint=touchpoint,
                 channel=channel,
-                language=resolve_language(
-                    project, locale or contact.language, survey.current_version.snapshot
-                ),
+                language=resolve_language(project, locale or contact.language),
                 url=(url or "")[:2000],
                 claimed_at=now,
                 created_at=now,
@@ -327,9 +300,7 @@ def display_claim(
     return ClaimResult(verdict=verdict, display=display, survey=survey)
 
 
-def resolve_language(
-    project: Project, locale: str | None, snapshot: Mapping[str, Any] | None = None
-) -> str:
+def resolve_language(project: Project, locale: str | None) -> str:
     """The locale's language if the project speaks it, else the project's default."""
     wanted = throttle.primary_language(locale)
     languages = [throttle.primary_language(lang) for lang in (project.languages or [])]
@@ -387,12 +358,9 @@ def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
 # ---------------------------------------------------------------- display lifecycle
 
 
-def display_for_project(*, project: Project, display_id: Any) -> Display:
-    display = (
-        Display.objects.select_related("survey", "version", "contact", "touchpoint")
-        .filter(project=project, pk=display_id)
-        .first()
-    )
+def display_get(*, project: Project, display_id: Any) -> Display:
+    """The display through this project's key, or a 404 (another project's display too)."""
+    display = selectors.display_for_project(project=project, display_id=display_id)
     if display is None:
         raise ApplicationError("not_found", "Unknown display.", status_code=404)
     return display

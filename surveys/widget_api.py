@@ -240,7 +240,7 @@ class DisplayEventApi(WidgetApi):
     @extend_schema(request=InputSerializer, responses={204: None, **WIDGET_ERRORS})
     def post(self, request, display_id):
         self.InputSerializer(data=request.data).is_valid(raise_exception=True)
-        display = ledger.display_for_project(project=request.access.project, display_id=display_id)
+        display = ledger.display_get(project=request.access.project, display_id=display_id)
         if self.event == "shown":
             ledger.display_mark_shown(display=display)
         else:
@@ -278,7 +278,7 @@ class ResponseSubmitApi(WidgetApi):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         project = request.access.project
-        display = ledger.display_for_project(project=project, display_id=values["display_id"])
+        display = ledger.display_get(project=project, display_id=values["display_id"])
         result = response_submit(
             project=project,
             display=display,

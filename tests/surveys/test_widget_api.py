@@ -208,10 +208,10 @@ def test_partial_answers_merge_until_finished(widget, project, survey):
                 {"question_id": q[0]["id"], "value": 9},
                 {"question_id": q[1]["id"], "value": "hidden for promoters"},
             ],
-            "answers.{q1}",
+            "answers.1.question_id",
         ),
         (lambda q: [{"question_id": q[1]["id"], "value": "x" * 5001}], "answers.0.value"),
-        (lambda q: [], "answers.{q0}"),
+        (lambda q: [], "questions.{q0}"),
     ],
 )
 def test_answer_validation(widget, project, survey, answers, field):
