@@ -64,6 +64,8 @@ def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
             raise _invalid(field, "Text is required.")
         if len(value) > MAX_TEXT:
             raise _invalid(field, f"At most {MAX_TEXT} characters.")
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL
+            raise _invalid(field, "Null characters are not allowed.")
         return {"value_text": value.strip()}
     choice_ids = {c["id"] for c in question.choices}
     if kind == QuestionType.SINGLE_CHOICE:

@@ -47,7 +47,7 @@ def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         )
     clean: dict[str, Any] = {}
     for key, value in attributes.items():
-        if not isinstance(key, str) or not 0 < len(key) <= 64:
+        if not isinstance(key, str) or not 0 < len(key) <= 64 or "\x00" in key:
             raise ApplicationError(
                 "invalid", "Bad attribute name.", {"attributes": ["Names are 1–64 characters."]}
             )
@@ -57,11 +57,11 @@ def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
                 "Bad attribute value.",
                 {f"attributes.{key}": ["A string, number, boolean or null."]},
             )
-        if isinstance(value, str) and len(value) > 500:
+        if isinstance(value, str) and (len(value) > 500 or "\x00" in value):
             raise ApplicationError(
                 "invalid",
                 "Bad attribute value.",
-                {f"attributes.{key}": ["At most 500 characters."]},
+                {f"attributes.{key}": ["At most 500 characters, no null characters."]},
             )
         clean[key] = value
     return clean

@@ -1,30 +1,27 @@
 """The widget API (DESIGN.md §6): public key only, CORS limited to the project's allowed
-origins, rate-limited per IP and per visitor. Views check shape; `surveys.ledger` and
-`feedback.responses` hold the rules.
+origins, rate-limited per IP and per visitor. Views check the shape of the input and call
+`surveys.ledger` / `feedback.responses`, which hold the rules.
 
 CORS is per project, but a preflight carries no body (so no key): a preflight is answered for
-an origin that any project allows, and the real request is then refused with 403 — before
-anything is written — unless its Origin is one of *this* project's allowed origins.
+an origin that *any* project allows, and the real request is then refused with 403 — before
+anything is written — unless its Origin is one of *this* project's allowed origins. Requests
+without an Origin (servers, tests, same-origin GETs) are not cross-origin and are allowed.
+
+Input fields are strict: a number where a string is expected is a 400, not silently coerced,
+so a broken client is noticed instead of creating contacts named "5".
 """
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.utils.cache import patch_vary_headers
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feedback.responses import AnswerIn, feedback_submit, response_submit
-from surveys import ledger
+from surveys import ledger, selectors
 from surveys.api import ERROR_BODY
-from surveys.models import Project
 from vocsite.api_auth import (
     IsWidget,
     PublicKeyAuthentication,
@@ -37,60 +34,37 @@ WIDGET_ERRORS = {
     400: OpenApiResponse(ERROR_BODY, description="Invalid input"),
     401: OpenApiResponse(ERROR_BODY, description="Missing or unknown public key"),
     403: OpenApiResponse(ERROR_BODY, description="Origin not allowed for this project"),
-    404: OpenApiResponse(ERROR_BODY, description="Unknown display"),
+    413: OpenApiResponse(ERROR_BODY, description="Request body too large"),
+    415: OpenApiResponse(ERROR_BODY, description="Not a JSON body"),
     429: OpenApiResponse(ERROR_BODY, description="Rate limited"),
 }
+NOT_FOUND = {404: OpenApiResponse(ERROR_BODY, description="Unknown display for this key")}
+CONFLICT = {409: OpenApiResponse(ERROR_BODY, description="submission_id used elsewhere")}
 CORS_MAX_AGE = "600"
+FEEDBACK_CATEGORIES = ("idea", "problem", "praise", "question", "other")
 
 
-def _origin_allowed_anywhere(origin: str) -> bool:
-    """Whether any project allows this origin (cached a minute: preflights are frequent)."""
-    if not origin:
-        return False
-    origins = cache.get("widget:all-allowed-origins")
-    if origins is None:
-        origins = {
-            o.rstrip("/")
-            for allowed in Project.objects.values_list("allowed_origins", flat=True)
-            for o in allowed or []
-        }
-        cache.set("widget:all-allowed-origins", origins, 60)
-    return origin in origins
+# ---------------------------------------------------------------- CORS
 
 
-class WidgetApi(APIView):
-    authentication_classes = [PublicKeyAuthentication]
-    permission_classes = [IsWidget]
-    throttle_classes = [WidgetIpThrottle, WidgetVisitorThrottle]
+def _normalise_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if request.method == "OPTIONS":
-            return
-        origin = request.headers.get("Origin")
-        allowed = [o.rstrip("/") for o in request.access.project.allowed_origins or []]
-        if origin and origin.rstrip("/") not in allowed:
-            raise ApplicationError(
-                "origin_not_allowed",
-                "This origin may not use this project's widget.",
-                status_code=403,
-            )
 
-    def options(self, request, *args, **kwargs):
-        """Preflight: no key is available yet, so allow origins some project allows."""
-        response = Response(status=status.HTTP_204_NO_CONTENT)
-        origin = request.headers.get("Origin", "")
-        if _origin_allowed_anywhere(origin.rstrip("/")):
-            response["Access-Control-Allow-Origin"] = origin
-            response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Content-Type"
-            response["Access-Control-Max-Age"] = CORS_MAX_AGE
-        patch_vary_headers(response, ["Origin"])
-        return response
+def origin_allowed(origin: str, allowed: list[str] | None) -> bool:
+    return _normalise_origin(origin) in {_normalise_origin(o) for o in allowed or []}
+
+
+class WidgetCorsMixin:
+    """Per-project CORS for the widget endpoints (see the module docstring).
+
+    Preflights skip authentication, permissions and throttles (they carry no key); real
+    requests from a foreign origin fail in `initial`, after authentication found the project
+    and before the handler writes anything."""
 
     def initialize_request(self, request, *args, **kwargs):
         drf_request = super().initialize_request(request, *args, **kwargs)
-        if request.method == "OPTIONS":  # preflights are answered without authentication
+        if request.method == "OPTIONS":
             drf_request.authenticators = []
         return drf_request
 
@@ -102,26 +76,79 @@ class WidgetApi(APIView):
         if request.method != "OPTIONS":
             super().check_throttles(request)
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        origin = request.headers.get("Origin")
+        if request.method == "OPTIONS" or not origin:
+            return
+        if not origin_allowed(origin, request.access.project.allowed_origins):
+            raise ApplicationError(
+                "origin_not_allowed",
+                "This origin may not use this project's widget.",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+
+    def options(self, request, *args, **kwargs):
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        origin = request.headers.get("Origin", "")
+        if origin and selectors.origin_allowed_by_any_project(origin=_normalise_origin(origin)):
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Content-Type"
+            response["Access-Control-Max-Age"] = CORS_MAX_AGE
+        return response
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         origin = request.headers.get("Origin")
         access = getattr(request, "access", None)
         if (
             origin
+            and request.method != "OPTIONS"
             and access is not None
-            and origin.rstrip("/") in [o.rstrip("/") for o in access.project.allowed_origins or []]
+            and origin_allowed(origin, access.project.allowed_origins)
         ):
             response["Access-Control-Allow-Origin"] = origin
         patch_vary_headers(response, ["Origin"])
         return response
 
 
+class WidgetApi(WidgetCorsMixin, APIView):
+    authentication_classes = [PublicKeyAuthentication]
+    permission_classes = [IsWidget]
+    throttle_classes = [WidgetIpThrottle, WidgetVisitorThrottle]
+
+
+# ---------------------------------------------------------------- strict fields
+
+
+class Text(serializers.CharField):
+    """A CharField that refuses numbers, booleans and lists instead of stringifying them."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Slug(serializers.SlugField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBoolean(serializers.BooleanField):
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class Identity(serializers.Serializer):
-    key = serializers.CharField(max_length=64)
-    visitor_id = serializers.CharField(max_length=100, required=False, allow_blank=False)
-    user_id = serializers.CharField(
-        max_length=200, required=False, allow_null=True, allow_blank=True
-    )
+    key = Text(max_length=64)
+    visitor_id = Text(max_length=100, required=False)
+    user_id = Text(max_length=200, required=False, allow_null=True, allow_blank=True)
 
     def validate(self, attrs):
         if not attrs.get("visitor_id") and not attrs.get("user_id"):
@@ -131,24 +158,44 @@ class Identity(serializers.Serializer):
         return attrs
 
 
+class KeyOnly(serializers.Serializer):
+    key = Text(max_length=64)
+
+
+def _resolve_contact(request, values):
+    return ledger.contact_resolve(
+        project=request.access.project,
+        visitor_id=values.get("visitor_id"),
+        user_id=values.get("user_id") or None,
+        attributes=values.get("attributes"),
+        language=values.get("locale"),
+    )
+
+
 # ---------------------------------------------------------------- config
 
 
 class ConfigApi(WidgetApi):
+    """What the widget needs before anything else: languages, theme, the Feedback tab."""
+
+    class OutputSerializer(serializers.Serializer):
+        class ProjectOut(serializers.Serializer):
+            name = serializers.CharField()
+            languages = serializers.ListField(child=serializers.CharField())
+            default_language = serializers.CharField()
+
+        class FeedbackTabOut(serializers.Serializer):
+            enabled = serializers.BooleanField()
+            label = serializers.DictField(child=serializers.CharField())
+
+        project = ProjectOut()
+        theme = serializers.DictField()
+        feedback_tab = FeedbackTabOut()
+
     @extend_schema(
         operation_id="widget_config",
-        parameters=[OpenApiParameter("key", str, required=True)],
-        responses={
-            200: inline_serializer(
-                "WidgetConfig",
-                {
-                    "project": serializers.DictField(),
-                    "theme": serializers.DictField(),
-                    "feedback_tab": serializers.DictField(),
-                },
-            ),
-            **WIDGET_ERRORS,
-        },
+        parameters=[OpenApiParameter("key", str, required=True, description="pk_…")],
+        responses={200: OutputSerializer, **WIDGET_ERRORS},
     )
     def get(self, request):
         project = request.access.project
@@ -156,13 +203,13 @@ class ConfigApi(WidgetApi):
             {
                 "project": {
                     "name": project.name,
-                    "languages": project.languages,
+                    "languages": project.languages or [project.default_language],
                     "default_language": project.default_language,
                 },
-                "theme": project.theme,
+                "theme": project.theme or {},
                 "feedback_tab": {
                     "enabled": project.feedback_tab_enabled,
-                    "label": project.feedback_tab_label,
+                    "label": project.feedback_tab_label or {},
                 },
             }
         )
@@ -174,43 +221,66 @@ class ConfigApi(WidgetApi):
 
 
 class DecideApi(WidgetApi):
+    """Whether to show a survey at this touchpoint now; if so the display is claimed."""
+
     class InputSerializer(Identity):
         attributes = serializers.DictField(required=False, allow_empty=True)
-        touchpoint = serializers.SlugField(max_length=100)
-        url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-        locale = serializers.CharField(max_length=35, required=False, allow_blank=True)
+        touchpoint = Slug(max_length=100)
+        url = Text(max_length=2000, required=False, allow_blank=True)
+        locale = Text(max_length=35, required=False, allow_blank=True)
+
+    class OutputSerializer(serializers.Serializer):
+        class SurveyOut(serializers.Serializer):
+            class QuestionOut(serializers.Serializer):
+                class ScaleOut(serializers.Serializer):
+                    min = serializers.IntegerField()
+                    max = serializers.IntegerField()
+
+                class ChoiceOut(serializers.Serializer):
+                    id = serializers.CharField()
+                    text = serializers.CharField()
+
+                class ShowIfOut(serializers.Serializer):
+                    question_id = serializers.IntegerField()
+                    min = serializers.IntegerField()
+                    max = serializers.IntegerField()
+
+                id = serializers.IntegerField()
+                type = serializers.CharField()
+                text = serializers.CharField()
+                required = serializers.BooleanField()
+                scale = ScaleOut(required=False)
+                choices = ChoiceOut(many=True, required=False)
+                labels = serializers.DictField(child=serializers.CharField(), required=False)
+                style = serializers.CharField(required=False)
+                show_if = ShowIfOut(required=False)
+
+            id = serializers.IntegerField()
+            version = serializers.IntegerField()
+            language = serializers.CharField()
+            delay_seconds = serializers.IntegerField()
+            auto_close_seconds = serializers.IntegerField(allow_null=True)
+            questions = QuestionOut(many=True)
+            thank_you = serializers.CharField(allow_null=True)
+
+        show = serializers.BooleanField()
+        reason = serializers.CharField(required=False, help_text="Why not (show = false)")
+        display_id = serializers.UUIDField(required=False)
+        survey = SurveyOut(required=False)
 
     @extend_schema(
         operation_id="widget_decide",
         request=InputSerializer,
-        responses={
-            200: inline_serializer(
-                "Decision",
-                {
-                    "show": serializers.BooleanField(),
-                    "reason": serializers.CharField(required=False),
-                    "display_id": serializers.UUIDField(required=False),
-                    "survey": serializers.DictField(required=False),
-                },
-            ),
-            **WIDGET_ERRORS,
-        },
+        responses={200: OutputSerializer, **WIDGET_ERRORS},
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         project = request.access.project
-        contact = ledger.contact_resolve(
-            project=project,
-            visitor_id=values.get("visitor_id"),
-            user_id=values.get("user_id") or None,
-            attributes=values.get("attributes"),
-            language=values.get("locale"),
-        )
         result = ledger.display_claim(
             project=project,
-            contact=contact,
+            contact=_resolve_contact(request, values),
             touchpoint_key=values["touchpoint"],
             url=values.get("url"),
             locale=values.get("locale"),
@@ -229,49 +299,70 @@ class DecideApi(WidgetApi):
 # ---------------------------------------------------------------- displays
 
 
-class DisplayEventApi(WidgetApi):
-    """POST /displays/{id}/shown | dismissed."""
+class DisplayShownApi(WidgetApi):
+    """The survey is on screen: the claim becomes a display that counts for good."""
 
-    event: str = ""
-
-    class InputSerializer(serializers.Serializer):
-        key = serializers.CharField(max_length=64)
-
-    @extend_schema(request=InputSerializer, responses={204: None, **WIDGET_ERRORS})
+    @extend_schema(
+        operation_id="widget_display_shown",
+        request=KeyOnly,
+        responses={204: None, **NOT_FOUND, **WIDGET_ERRORS},
+    )
     def post(self, request, display_id):
-        self.InputSerializer(data=request.data).is_valid(raise_exception=True)
+        KeyOnly(data=request.data).is_valid(raise_exception=True)
         display = ledger.display_get(project=request.access.project, display_id=display_id)
-        if self.event == "shown":
-            ledger.display_mark_shown(display=display)
-        else:
-            ledger.display_mark_dismissed(display=display)
+        ledger.display_mark_shown(display=display)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DisplayDismissedApi(WidgetApi):
+    """The customer closed the survey: it is snoozed for `snooze_days_after_dismiss`."""
+
+    @extend_schema(
+        operation_id="widget_display_dismissed",
+        request=KeyOnly,
+        responses={204: None, **NOT_FOUND, **WIDGET_ERRORS},
+    )
+    def post(self, request, display_id):
+        KeyOnly(data=request.data).is_valid(raise_exception=True)
+        display = ledger.display_get(project=request.access.project, display_id=display_id)
+        ledger.display_mark_dismissed(display=display)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # ---------------------------------------------------------------- responses
 
 
-class AnswerSerializer(serializers.Serializer):
-    question_id = serializers.IntegerField(min_value=1)
-    value = serializers.JSONField(allow_null=True)
-
-
 class ResponseSubmitApi(WidgetApi):
+    """Answers to a shown survey; the same submission_id is the same response (retries)."""
+
     class InputSerializer(serializers.Serializer):
-        key = serializers.CharField(max_length=64)
+        class AnswerInput(serializers.Serializer):
+            question_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+            value = serializers.JSONField(
+                allow_null=True,
+                help_text="int for scores and yes_no (0/1), string for text, a choice id for "
+                "single_choice, a list of choice ids for multi_choice; null clears",
+            )
+
+        key = Text(max_length=64)
         display_id = serializers.UUIDField()
         submission_id = serializers.UUIDField()
-        answers = AnswerSerializer(many=True, max_length=50)
-        finished = serializers.BooleanField()
+        answers = AnswerInput(many=True, max_length=50)
+        finished = StrictBoolean()
 
-    OutputSerializer = inline_serializer(
-        "ResponseAccepted", {"response_id": serializers.IntegerField()}
-    )
+    class OutputSerializer(serializers.Serializer):
+        response_id = serializers.IntegerField()
 
     @extend_schema(
         operation_id="widget_response_submit",
         request=InputSerializer,
-        responses={201: OutputSerializer, 200: OutputSerializer, 409: ERROR_BODY, **WIDGET_ERRORS},
+        responses={
+            201: OutputSerializer,
+            200: OutputSerializer,
+            **NOT_FOUND,
+            **CONFLICT,
+            **WIDGET_ERRORS,
+        },
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -285,10 +376,7 @@ class ResponseSubmitApi(WidgetApi):
             submission_id=values["submission_id"],
             answers=[AnswerIn(a["question_id"], a["value"]) for a in values["answers"]],
             finished=values["finished"],
-            meta={
-                "user_agent": request.headers.get("User-Agent", "")[:300],
-                "url": display.url,
-            },
+            meta={"user_agent": request.headers.get("User-Agent", "")[:300], "url": display.url},
         )
         return Response(
             {"response_id": result.response.pk},
@@ -300,39 +388,32 @@ class ResponseSubmitApi(WidgetApi):
 
 
 class FeedbackSubmitApi(WidgetApi):
+    """The always-there Feedback tab: never throttled by the survey rules, only rate-limited."""
+
     class InputSerializer(Identity):
         submission_id = serializers.UUIDField()
         category = serializers.ChoiceField(
-            choices=["idea", "problem", "praise", "question", "other"],
-            required=False,
-            allow_blank=True,
+            choices=FEEDBACK_CATEGORIES, required=False, allow_blank=True
         )
         rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
-        text = serializers.CharField(max_length=5000)
-        url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+        text = Text(max_length=5000)
+        url = Text(max_length=2000, required=False, allow_blank=True)
 
-    OutputSerializer = inline_serializer(
-        "FeedbackAccepted", {"feedback_id": serializers.IntegerField()}
-    )
+    class OutputSerializer(serializers.Serializer):
+        feedback_id = serializers.IntegerField()
 
     @extend_schema(
         operation_id="widget_feedback_submit",
         request=InputSerializer,
-        responses={201: OutputSerializer, 200: OutputSerializer, 409: ERROR_BODY, **WIDGET_ERRORS},
+        responses={201: OutputSerializer, 200: OutputSerializer, **CONFLICT, **WIDGET_ERRORS},
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        project = request.access.project
-        contact = ledger.contact_resolve(
-            project=project,
-            visitor_id=values.get("visitor_id"),
-            user_id=values.get("user_id") or None,
-        )
         result = feedback_submit(
-            project=project,
-            contact=contact,
+            project=request.access.project,
+            contact=_resolve_contact(request, values),
             submission_id=values["submission_id"],
             text=values["text"],
             category=values.get("category") or "",
@@ -347,17 +428,13 @@ class FeedbackSubmitApi(WidgetApi):
 
 
 class OptOutApi(WidgetApi):
+    """The customer asked never to be surveyed (the Feedback tab stays available)."""
+
     @extend_schema(
         operation_id="widget_opt_out", request=Identity, responses={204: None, **WIDGET_ERRORS}
     )
     def post(self, request):
         data = Identity(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
-        contact = ledger.contact_resolve(
-            project=request.access.project,
-            visitor_id=values.get("visitor_id"),
-            user_id=values.get("user_id") or None,
-        )
-        ledger.contact_opt_out(contact=contact)
+        ledger.contact_opt_out(contact=_resolve_contact(request, data.validated_data))
         return Response(status=status.HTTP_204_NO_CONTENT)

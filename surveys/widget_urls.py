@@ -1,4 +1,4 @@
-"""Widget API routes (mounted under /api/widget/v1/)."""
+"""Widget API routes (mounted under /api/widget/v1/ by vocsite.urls)."""
 
 from django.urls import path
 
@@ -9,12 +9,12 @@ urlpatterns = [
     path("decide", widget_api.DecideApi.as_view(), name="widget-decide"),
     path(
         "displays/<uuid:display_id>/shown",
-        widget_api.DisplayEventApi.as_view(event="shown"),
+        widget_api.DisplayShownApi.as_view(),
         name="widget-display-shown",
     ),
     path(
         "displays/<uuid:display_id>/dismissed",
-        widget_api.DisplayEventApi.as_view(event="dismissed"),
+        widget_api.DisplayDismissedApi.as_view(),
         name="widget-display-dismissed",
     ),
     path("responses", widget_api.ResponseSubmitApi.as_view(), name="widget-responses"),
