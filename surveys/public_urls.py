@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""Public pages that are not the API: the demo shop."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from surveys import demo_views
+
+urlpatterns = [
+    path("demo/", demo_views.demo_shop, name="demo-shop"),
+]
