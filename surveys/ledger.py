@@ -224,6 +224,12 @@ def _survey_rules(survey: Survey, finished: dict[int, int]) -> throttle.SurveyRu
     )
 
 
+def contact_sampling_key(contact: Contact) -> str:
+    """What sticky sampling hashes: the host app's user id when known (stable across devices
+    and re-imports), else the contact row."""
+    return str(contact.user_id or f"contact:{contact.pk}")
+
+
 def _lock_contact(contact: Contact) -> Contact:
     """Lock the contact row; a contact merged meanwhile hands over to the one it merged into."""
     locked = Contact.objects.select_for_update().get(pk=contact.pk)
@@ -259,7 +265,7 @@ def display_claim(
             else []
         )
         state = throttle.ContactState(
-            contact_key=str(contact.user_id or f"contact:{contact.pk}"),
+            contact_key=contact_sampling_key(contact),
             opted_out=contact.opted_out_at is not None,
             attributes=contact.attributes,
             language=locale or contact.language,
@@ -387,8 +393,13 @@ def display_mark_dismissed(*, display: Display) -> Display:
 
 
 def claims_expire(*, now: datetime | None = None) -> int:
-    """Claims never confirmed as shown within CLAIM_TTL stop counting."""
+    """Widget claims never confirmed as shown within CLAIM_TTL stop counting.
+
+    Only the widget confirms what it rendered; an e-mail invitation's claim is settled by the
+    invitation sender (sent → shown, skipped → expired), so it is left alone here."""
     now = now or timezone.now()
     return Display.objects.filter(
-        status=DisplayStatus.CLAIMED, claimed_at__lte=now - throttle.CLAIM_TTL
+        status=DisplayStatus.CLAIMED,
+        channel=SurveyChannel.WIDGET,
+        claimed_at__lte=now - throttle.CLAIM_TTL,
     ).update(status=DisplayStatus.EXPIRED, expired_at=now, updated_at=now)

@@ -22,6 +22,7 @@ from surveys.models import (
     DisplayStatus,
     Project,
     Survey,
+    SurveyChannel,
     SurveyStatus,
     Touchpoint,
 )
@@ -54,12 +55,14 @@ def surveys_for_touchpoint(
 def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerEntry, ...]:
     """Every display of the contact that still counts, as the throttle's plain entries.
 
-    One query over the (contact, claimed_at) index, whatever the length of the history;
-    expired claims and claims past CLAIM_TTL (not yet swept) are left out."""
+    One query over the (contact, claimed_at) index, whatever the length of the history.
+    Expired claims are left out, and so are widget claims past CLAIM_TTL that the sweeper has
+    not reached yet; claims on other channels (e-mail) are settled by their sender and count
+    until then."""
     rows = (
         Display.objects.filter(contact=contact)
         .exclude(status=DisplayStatus.EXPIRED)
-        .values_list("survey_id", "status", "claimed_at", "dismissed_at")
+        .values_list("survey_id", "status", "claimed_at", "dismissed_at", "channel")
     )
     return tuple(
         throttle.LedgerEntry(
@@ -69,8 +72,8 @@ def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerE
             dismissed_at=dismissed_at,
             responded=status == DisplayStatus.RESPONDED,
         )
-        for survey_id, status, claimed_at, dismissed_at in rows
-        if throttle.is_claim_live(status, claimed_at, now)
+        for survey_id, status, claimed_at, dismissed_at, channel in rows
+        if channel != SurveyChannel.WIDGET or throttle.is_claim_live(status, claimed_at, now)
     )
 
 
