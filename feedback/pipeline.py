@@ -1,27 +1,43 @@
 """What happens to accepted input after commit: finished responses are rolled up, then run
 through the hooks (tagging, alert rules, recovery, webhooks); feedback goes through its own.
 
-The request only enqueues, on commit. If the broker is down the enqueue fails quietly — the row
-is committed and `responses_sweep` finds it later — so a customer's answer is never refused
-because Redis is unavailable. Every step is idempotent: the rollup claims a marker, cases are
-unique per (response, rule), webhooks per (endpoint, event, subject).
+Why it is shaped this way (DESIGN.md §3):
+- The request only enqueues, on commit (`robust=True`). If the broker is down the publish
+  fails fast and is logged, never raised — the row is committed and `responses_sweep` finds
+  it later — so a customer's answer is never refused because Redis is unavailable. In the
+  embedded mode (no broker, eager tasks) the same call runs the work in-process after commit,
+  and a failure there is logged by Django's robust on_commit instead of failing the request.
+- Every step is idempotent, because a message can be delivered twice (a retried task, a
+  message redelivered after a killed worker, the sweeper racing a slow queue): the rollup
+  claims `rolled_up_at` in the same transaction as its increments, hooks must tolerate a
+  second call (cases are unique per response and rule, webhooks per endpoint and event), and
+  `processed_at` is set only after every hook ran.
+- Hooks are dotted paths so features that land later (topics, cases, webhooks) plug in
+  without this module importing them; a hook whose module or function does not exist yet is
+  skipped, a hook that exists but fails makes the task fail (and the sweeper retry it).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
 
+import kombu.exceptions
+import redis.exceptions
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from feedback.models import Feedback, Response
 from metrics.rollups import rollup_response
 
 logger = logging.getLogger(__name__)
 
-# After the rollup, in this order: tags first (alert rules may match topics), then cases.
+# After the rollup, in this order: tags first (alert rules may match topics), then cases,
+# then recovery of earlier cases, then webhooks (which may carry the case and the tags).
+# Other features append their hook here; each takes the object's id and is idempotent.
 RESPONSE_HOOKS: tuple[str, ...] = (
     "feedback.topics.tag_response",
     "feedback.cases.cases_open_for_response",
@@ -33,81 +49,171 @@ FEEDBACK_HOOKS: tuple[str, ...] = (
     "feedback.cases.cases_open_for_feedback",
     "feedback.webhooks.webhooks_for_feedback",
 )
+
+# A finished response normally is processed within seconds; one still unprocessed after this
+# long lost its message (broker down at commit, worker killed before acking, queue purged).
 SWEEP_AFTER = timedelta(minutes=2)
 SWEEP_BATCH = 1000
+# One sweep re-enqueues at most this many, so a run ends well inside its one-minute interval
+# even after a long outage; the next run continues where the backlog stands.
+SWEEP_MAX_PER_RUN = 20_000
+# A re-enqueued message older than this is dropped by the worker unprocessed: when the queue
+# is already backlogged, each sweep would otherwise add another copy of every waiting row.
+# The row stays unprocessed, so a later sweep enqueues it again.
+SWEEP_MESSAGE_EXPIRES = timedelta(minutes=10)
+
+# What a publish raises when Redis is unreachable or slow. Anything else is a bug and is
+# logged with its traceback by the robust on_commit, not hidden here.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
-def _publish(task_name: str, object_id: int) -> None:
-    """Send a task; a broker outage is logged, never raised (the sweeper catches up)."""
-    from celery import current_app
-
+def _publish(task, object_id: int, **options) -> bool:
+    """Send one task; a broker outage is logged and reported as False, never raised."""
     try:
-        current_app.tasks[task_name].delay(object_id)
-    except Exception:  # kombu/redis raise many connection error types; all mean "later"
+        task.apply_async((object_id,), **options)
+    except BROKER_ERRORS:
         logger.warning(
-            "could not enqueue %s(%s); the sweeper will retry", task_name, object_id, exc_info=True
+            "could not enqueue %s(%s); the sweeper will retry", task.name, object_id, exc_info=True
         )
+        return False
+    return True
+
+
+def _process_response_task():
+    from feedback.tasks.pipeline import process_response  # the tasks module imports this one
+
+    return process_response
+
+
+def _process_feedback_task():
+    from feedback.tasks.pipeline import process_feedback
+
+    return process_feedback
 
 
 def enqueue_processing(response_id: int) -> None:
-    """Called inside response_submit's transaction: processing starts after commit."""
-    transaction.on_commit(lambda: _publish("feedback.tasks.pipeline.process_response", response_id))
+    """Called inside response_submit's transaction: processing starts after commit.
+
+    Nothing is sent if the transaction rolls back. `robust=True` keeps a failure of the
+    callback (in eager mode: of the processing itself) from failing the committed request."""
+    transaction.on_commit(partial(_publish, _process_response_task(), response_id), robust=True)
 
 
 def enqueue_feedback_processing(feedback_id: int) -> None:
-    transaction.on_commit(lambda: _publish("feedback.tasks.pipeline.process_feedback", feedback_id))
+    """Like `enqueue_processing`, for Feedback-tab messages."""
+    transaction.on_commit(partial(_publish, _process_feedback_task(), feedback_id), robust=True)
+
+
+def hook_resolve(path: str) -> Callable[[int], object] | None:
+    """The hook function at `path`, or None while its feature is not built yet.
+
+    Only a missing module or a missing function means "not built": an ImportError raised from
+    inside an existing module (a broken dependency) propagates, so it cannot be skipped
+    silently."""
+    module_path, _, name = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_path)
+    except ModuleNotFoundError as error:
+        missing = error.name or ""
+        if missing and (module_path == missing or module_path.startswith(missing + ".")):
+            return None
+        raise
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        return None
 
 
 def _run_hooks(paths: tuple[str, ...], object_id: int) -> None:
     for path in paths:
-        try:
-            hook = import_string(path)
-        except ImportError:
-            continue  # that feature is not installed in this build
-        hook(object_id)
+        hook = hook_resolve(path)
+        if hook is not None:
+            hook(object_id)
 
 
-def response_process(response_id: int) -> None:
-    """Roll the response up (exactly once), run the hooks, mark it processed."""
+def response_process(response_id: int) -> bool:
+    """Roll the response up (exactly once), run the hooks in order, mark it processed.
+
+    Safe to call any number of times: returns False when there was nothing to do (unknown,
+    unfinished or already processed). A crash between the steps leaves `processed_at` null,
+    so a retry or the sweeper runs the remaining steps; the rollup does not count twice."""
     if not Response.objects.filter(
         pk=response_id, finished=True, processed_at__isnull=True
     ).exists():
-        return
+        return False
     rollup_response(response_id)
     _run_hooks(RESPONSE_HOOKS, response_id)
     Response.objects.filter(pk=response_id, processed_at__isnull=True).update(
         processed_at=timezone.now()
     )
+    return True
 
 
-def feedback_process(feedback_id: int) -> None:
+def feedback_process(feedback_id: int) -> bool:
+    """Run the feedback hooks and mark the message processed (idempotent like responses)."""
     if not Feedback.objects.filter(pk=feedback_id, processed_at__isnull=True).exists():
-        return
+        return False
     _run_hooks(FEEDBACK_HOOKS, feedback_id)
     Feedback.objects.filter(pk=feedback_id, processed_at__isnull=True).update(
         processed_at=timezone.now()
     )
+    return True
 
 
-def responses_sweep(*, now=None) -> int:
-    """Re-enqueue committed work whose task never ran (broker down, worker killed)."""
-    cutoff = (now or timezone.now()) - SWEEP_AFTER
-    response_ids = list(
-        Response.objects.filter(finished=True, processed_at__isnull=True, finished_at__lte=cutoff)
-        .order_by("finished_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    feedback_ids = list(
-        Feedback.objects.filter(processed_at__isnull=True, created_at__lte=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for response_id in response_ids:
-        _publish("feedback.tasks.pipeline.process_response", response_id)
-    for feedback_id in feedback_ids:
-        _publish("feedback.tasks.pipeline.process_feedback", feedback_id)
-    if response_ids or feedback_ids:
-        logger.info(
-            "sweeper re-enqueued %d responses, %d feedback", len(response_ids), len(feedback_ids)
+def _sweep(queryset, task, limit: int, expires_at: datetime) -> tuple[int, bool]:
+    """Re-enqueue ids from `queryset` in pk order, batch by batch (keyset, no OFFSET).
+
+    Returns (how many were sent, whether the broker failed). Stops at the first broker error:
+    with Redis down each attempt costs a connect timeout, and the next run tries again."""
+    sent, last_pk = 0, 0
+    while sent < limit:
+        batch = list(
+            queryset.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: min(SWEEP_BATCH, limit - sent)]
         )
-    return len(response_ids) + len(feedback_ids)
+        if not batch:
+            return sent, False
+        for object_id in batch:
+            if not _publish(task, object_id, expires=expires_at):
+                return sent, True
+            sent += 1
+        last_pk = batch[-1]
+    return sent, False
+
+
+def responses_sweep(*, now: datetime | None = None, limit: int = SWEEP_MAX_PER_RUN) -> int:
+    """Re-enqueue committed work whose task never ran (broker down, worker killed).
+
+    Returns how many messages were sent. Responses first: they carry the metrics."""
+    now = now or timezone.now()
+    cutoff = now - SWEEP_AFTER
+    expires_at = now + SWEEP_MESSAGE_EXPIRES
+    responses, broker_failed = _sweep(
+        Response.objects.filter(finished=True, processed_at__isnull=True, finished_at__lte=cutoff),
+        _process_response_task(),
+        limit,
+        expires_at,
+    )
+    feedback = 0
+    if not broker_failed and responses < limit:
+        feedback, broker_failed = _sweep(
+            Feedback.objects.filter(processed_at__isnull=True, created_at__lte=cutoff),
+            _process_feedback_task(),
+            limit - responses,
+            expires_at,
+        )
+    if responses or feedback or broker_failed:
+        logger.info(
+            "sweeper re-enqueued %d responses and %d feedback%s",
+            responses,
+            feedback,
+            " (broker unavailable, stopped early)" if broker_failed else "",
+        )
+    return responses + feedback

@@ -22,7 +22,7 @@ from datetime import UTC, date
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, F, Value, When
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from feedback.models import Answer, Response
@@ -55,15 +55,18 @@ _CONFLICT = (
     "day",
     "score",
 )
-_LOCK_KEY = 7_324_001  # advisory lock id shared by incremental runs and the rebuild
+_LOCK_NAMESPACE = 7_324_001  # advisory lock class shared by incremental runs and the rebuild
 
 
-def _lock(*, exclusive: bool) -> None:
-    """PostgreSQL: rebuild excludes incremental runs. SQLite has one writer anyway."""
+def _lock(project_id: int, *, exclusive: bool) -> None:
+    """PostgreSQL: a project's rebuild excludes its incremental runs (which share the lock), so
+    a rebuild never misses or double-counts a response claimed while it runs. Other projects
+    are not blocked. SQLite has one writer at a time anyway."""
     if connection.vendor == "postgresql":
         fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {fn}(%s)", [_LOCK_KEY])
+            # The two-key form takes int4s; project ids beyond that only share a lock.
+            cursor.execute(f"SELECT {fn}(%s, %s)", [_LOCK_NAMESPACE, project_id % 2_147_483_647])
 
 
 def response_channel(response_channel_value: str, touchpoint_channel: str | None) -> str:
@@ -79,7 +82,8 @@ def cells_increment(counts: Counter) -> None:
     uid_field = Rollup._meta.get_field("question_uid")
     columns = ", ".join(_COLUMNS)
     placeholders = "(" + ", ".join(["%s"] * (len(_COLUMNS) + 1)) + ")"
-    items = list(counts.items())
+    # Sorted, so concurrent upserts lock cells in one order and never deadlock each other.
+    items = sorted(counts.items())
     for start in range(0, len(items), 500):
         batch = items[start : start + 500]
         params: list = []
@@ -134,8 +138,13 @@ def _cells_for(response: Response, answers: Iterable[Answer], breakdown: list[st
 
 def rollup_response(response_id: int) -> bool:
     """Count one finished response into the rollups, exactly once. True if it was counted now."""
+    project_id = (
+        Response.objects.filter(pk=response_id).values_list("project_id", flat=True).first()
+    )
+    if project_id is None:
+        return False
     with transaction.atomic():
-        _lock(exclusive=False)
+        _lock(project_id, exclusive=False)
         claimed = Response.objects.filter(
             pk=response_id, finished=True, rolled_up_at__isnull=True
         ).update(rolled_up_at=timezone.now())
@@ -152,30 +161,43 @@ def rollup_response(response_id: int) -> bool:
 
 
 def _grouped(project: Project, attribute: str | None) -> Iterable[dict]:
+    """One GROUP BY over the raw answers of the project: a row per cell with its count.
+
+    Mirrors `_cells_for` expression by expression; the rollup tests hold the two together."""
     answers = Answer.objects.filter(
         response__project=project,
         response__finished=True,
+        # Only what has been claimed: a response committed after the rebuild's claim below is
+        # left for its own task (which waits for the rebuild's lock) to count.
+        response__rolled_up_at__isnull=False,
         question_type__in=list(SCORED_TYPES),
         value_int__isnull=False,
     )
-    value_expr = KeyTextTransform(attribute, "response__segment") if attribute else Value("")
+    value_expr = (
+        NullIf(
+            KeyTextTransform(attribute, "response__segment"), Value(""), output_field=CharField()
+        )
+        if attribute
+        else Value("")
+    )
     if attribute:
         answers = answers.filter(response__segment__has_key=attribute)
+    answers = answers.annotate(
+        tp=Coalesce(F("response__touchpoint__key"), Value(""), output_field=CharField()),
+        stage=Coalesce(F("response__touchpoint__stage__key"), Value(""), output_field=CharField()),
+        ch=Case(
+            When(response__channel="email", then=Value("email")),
+            default=Coalesce(NullIf(F("response__touchpoint__channel"), Value("")), Value("web")),
+            output_field=CharField(),
+        ),
+        bv=value_expr,
+        d=TruncDate("response__finished_at", tzinfo=UTC),
+    )
+    if attribute:
+        # The incremental path skips a segment value that is missing, null or blank.
+        answers = answers.filter(bv__isnull=False)
     return (
-        answers.annotate(
-            tp=Coalesce(F("response__touchpoint__key"), Value(""), output_field=CharField()),
-            stage=Coalesce(
-                F("response__touchpoint__stage__key"), Value(""), output_field=CharField()
-            ),
-            ch=Case(
-                When(response__channel="email", then=Value("email")),
-                default=Coalesce(F("response__touchpoint__channel"), Value("web")),
-                output_field=CharField(),
-            ),
-            bv=value_expr,
-            d=TruncDate("response__finished_at", tzinfo=UTC),
-        )
-        .values(
+        answers.values(
             "response__survey_id",
             "question__uid",
             "question_type",
@@ -192,35 +214,43 @@ def _grouped(project: Project, attribute: str | None) -> Iterable[dict]:
     )
 
 
-def rollups_rebuild(*, project: Project | None = None) -> int:
-    """Recompute every histogram from raw answers; returns the number of cells written."""
-    projects = [project] if project is not None else list(Project.objects.all())
+@transaction.atomic
+def _rebuild_project(project: Project) -> int:
+    _lock(project.pk, exclusive=True)
+    Rollup.objects.filter(project=project).delete()
+    # Claim everything finished but not yet counted: the rebuild counts it now, and the
+    # response's own task (or the sweeper) then only runs the hooks.
+    Response.objects.filter(project=project, finished=True, rolled_up_at__isnull=True).update(
+        rolled_up_at=timezone.now()
+    )
     written = 0
-    for current in projects:
-        with transaction.atomic():
-            _lock(exclusive=True)
-            Rollup.objects.filter(project=current).delete()
-            Response.objects.filter(
-                project=current, finished=True, rolled_up_at__isnull=True
-            ).update(rolled_up_at=timezone.now())
-            for attribute in [None, *(current.breakdown_attributes or [])]:
-                counts: Counter = Counter()
-                for row in _grouped(current, attribute).iterator(chunk_size=5000):
-                    key = (
-                        current.pk,
-                        row["response__survey_id"],
-                        row["question__uid"],
-                        row["question_type"],
-                        row["question__scale_max"],
-                        row["tp"],
-                        row["stage"],
-                        row["ch"],
-                        attribute or "",
-                        (row["bv"] or "")[:200],
-                        row["d"],
-                        row["value_int"],
-                    )
-                    counts[key] += row["n"]
-                cells_increment(counts)
-                written += len(counts)
+    for attribute in [None, *(project.breakdown_attributes or [])]:
+        counts: Counter = Counter()
+        for row in _grouped(project, attribute).iterator(chunk_size=5000):
+            key = (
+                project.pk,
+                row["response__survey_id"],
+                row["question__uid"],
+                row["question_type"],
+                row["question__scale_max"],
+                row["tp"],
+                row["stage"],
+                row["ch"],
+                attribute or "",
+                (row["bv"] or "")[:200],
+                row["d"],
+                row["value_int"],
+            )
+            counts[key] += row["n"]
+        cells_increment(counts)
+        written += len(counts)
     return written
+
+
+def rollups_rebuild(*, project: Project | None = None) -> int:
+    """Recompute the histograms of one project (or all) from raw answers; returns cells written.
+
+    Each project is deleted and recomputed in its own transaction under the project's
+    exclusive lock, so dashboards see either the old or the new counts, never half."""
+    projects = [project] if project is not None else list(Project.objects.order_by("pk"))
+    return sum(_rebuild_project(current) for current in projects)

@@ -1,41 +1,41 @@
-"""Celery entry points for the response pipeline: thin, idempotent, late-acknowledged."""
+"""Celery entry points for the response pipeline: thin (an id in, a service call), idempotent,
+late-acknowledged (prefetch 1 is set globally), so a worker killed mid-task leaves its
+message in Redis to be redelivered and the service's markers make the second run harmless.
+
+Routes (vocsite/celery.py): `process_response` → `rollups`, `process_feedback` → `alerts`,
+`sweep_unprocessed` → `default` (scheduled by CELERY_BEAT_SCHEDULE every minute).
+"""
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError
+from django.db import InterfaceError, OperationalError
 
 from feedback.pipeline import feedback_process, response_process, responses_sweep
 
 __all__ = ["process_feedback", "process_response", "sweep_unprocessed"]
 
-# Transient failures only: the database or the network blinked. Anything else is a bug and
-# must surface; the sweeper brings the row back once it is fixed.
-TRANSIENT = (ConnectionError, TimeoutError, InterfaceError, DatabaseError)
+# Transient failures only: the database or the network blinked (connection lost, deadlock,
+# serialization failure, statement timeout). An IntegrityError or a bug is not retried: it
+# surfaces in the logs and the sweeper brings the row back once it is fixed.
+TRANSIENT_ERRORS = (ConnectionError, TimeoutError, OperationalError, InterfaceError)
+
+_RETRY = {
+    "acks_late": True,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
-@shared_task(
-    name="feedback.tasks.pipeline.process_response",
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-)
-def process_response(response_id: int) -> None:
-    response_process(response_id)
+@shared_task(name="feedback.tasks.pipeline.process_response", **_RETRY)
+def process_response(response_id: int) -> bool:
+    return response_process(response_id)
 
 
-@shared_task(
-    name="feedback.tasks.pipeline.process_feedback",
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-)
-def process_feedback(feedback_id: int) -> None:
-    feedback_process(feedback_id)
+@shared_task(name="feedback.tasks.pipeline.process_feedback", **_RETRY)
+def process_feedback(feedback_id: int) -> bool:
+    return feedback_process(feedback_id)
 
 
 @shared_task(name="feedback.tasks.pipeline.sweep_unprocessed", acks_late=True, expires=90)
