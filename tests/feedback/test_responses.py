@@ -1,0 +1,398 @@
+"""feedback.responses: per-type validation, required and show_if, partial merges, idempotency
+(including the lost-race path), version binding, the frozen segment, the display's status,
+processing enqueued inside the transaction, and the Feedback tab's idempotent submit."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.db import transaction
+
+import feedback.responses as responses_module
+from feedback.models import Answer, Feedback, Response
+from feedback.responses import AnswerIn, feedback_submit, response_submit
+from surveys.ledger import contact_resolve, display_claim
+from surveys.models import Display
+from surveys.services import QuestionIn, survey_publish, survey_update
+from tests.factories import ProjectFactory, published_survey
+from vocsite.errors import ApplicationError
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Record enqueue calls and whether they happened inside the service's transaction."""
+    calls = []
+
+    def record(kind):
+        def enqueue(object_id):
+            calls.append((kind, object_id, transaction.get_connection().in_atomic_block))
+
+        return enqueue
+
+    monkeypatch.setattr(responses_module, "enqueue_processing", record("response"))
+    monkeypatch.setattr(responses_module, "enqueue_feedback_processing", record("feedback"))
+    return calls
+
+
+def shown(project, touchpoint, questions=None, visitor="v-1", **settings):
+    published_survey(project, touchpoints=[touchpoint], questions=questions, **settings)
+    contact = contact_resolve(project=project, visitor_id=visitor)
+    display = display_claim(project=project, contact=contact, touchpoint_key=touchpoint.key)
+    assert display.verdict.show
+    display = Display.objects.select_related("contact", "version").get(pk=display.display.pk)
+    return display, [q["id"] for q in display.version.snapshot["questions"]]
+
+
+def submit(project, display, answers, finished=True, submission_id=None):
+    return response_submit(
+        project=project,
+        display=display,
+        submission_id=submission_id or uuid.uuid4(),
+        answers=[AnswerIn(qid, value) for qid, value in answers],
+        finished=finished,
+    )
+
+
+def refused(project, display, answers, finished=True):
+    with pytest.raises(ApplicationError) as error:
+        submit(project, display, answers, finished)
+    return error.value.fields
+
+
+# ---------------------------------------------------------------- values per question type
+
+SCALES = [
+    ("nps", None, [0, 10], [-1, 11, 7.0, "7", True]),
+    ("csat", {"max": 3}, [1, 3], [0, 4]),
+    ("csat", {"max": 7}, [1, 7], [0, 8]),
+    ("ces", {"max": 5}, [1, 5], [0, 6]),
+    ("ces", None, [1, 7], [0, 8]),
+    ("rating", {"max": 10}, [1, 10], [0, 11]),
+    ("yes_no", None, [0, 1, True, False], [2, -1, "yes"]),
+]
+
+
+@pytest.mark.parametrize(("kind", "scale", "good", "bad"), SCALES)
+def test_scored_answers_must_be_whole_numbers_inside_the_questions_scale(
+    project, touchpoint, kind, scale, good, bad
+):
+    display, ids = shown(
+        project, touchpoint, [QuestionIn(type=kind, text={"en": "?"}, scale=scale)]
+    )
+    for value in bad:
+        fields = refused(project, display, [(ids[0], value)])
+        assert list(fields) == ["answers.0.value"], value
+    for value in good:
+        result = submit(project, display, [(ids[0], value)], finished=False)
+        Response.objects.filter(pk=result.response.pk).delete()
+        assert result.created
+    assert Response.objects.count() == 0
+
+
+def test_stored_score_values(project, touchpoint):
+    display, ids = shown(
+        project,
+        touchpoint,
+        [QuestionIn(type="nps", text={"en": "?"}), QuestionIn(type="yes_no", text={"en": "?"})],
+    )
+    result = submit(project, display, [(ids[0], 0), (ids[1], True)])
+    assert sorted(result.response.answers.values_list("question_type", "value_int")) == [
+        ("nps", 0),
+        ("yes_no", 1),
+    ]
+
+
+CHOICES = [
+    QuestionIn(type="single_choice", text={"en": "One"}, choices=[{"en": "A"}, {"en": "B"}]),
+    QuestionIn(
+        type="multi_choice",
+        text={"en": "Many"},
+        choices=[{"en": "A"}, {"en": "B"}, {"en": "C"}],
+        required=False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("position", "value"),
+    [(0, "c3"), (0, ["c1"]), (0, 1), (1, []), (1, ["c1", "c1"]), (1, ["c4"]), (1, "c1")],
+)
+def test_choices_must_come_from_the_questions_list(project, touchpoint, position, value):
+    display, ids = shown(project, touchpoint, CHOICES)
+    answers = [(ids[0], "c1")] if position else []
+    answers.append((ids[position], value))
+    assert list(refused(project, display, answers)) == [f"answers.{len(answers) - 1}.value"]
+
+
+def test_choice_answers_are_stored_as_choice_ids(project, touchpoint):
+    display, ids = shown(project, touchpoint, CHOICES)
+    result = submit(project, display, [(ids[0], "c2"), (ids[1], ["c3", "c1"])])
+    assert sorted(result.response.answers.values_list("value_choices", flat=True), key=len) == [
+        ["c2"],
+        ["c3", "c1"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("x" * 5001, "At most 5000 characters."),
+        ("a\x00b", "Null characters are not allowed."),
+        (42, "Text is required."),
+        (["a"], "Text is required."),
+    ],
+)
+def test_text_answers_are_strings_of_at_most_5000_characters(project, touchpoint, value, message):
+    display, ids = shown(project, touchpoint, [QuestionIn(type="text", text={"en": "Why?"})])
+    assert refused(project, display, [(ids[0], value)]) == {"answers.0.value": [message]}
+
+
+def test_a_5000_character_text_is_kept(project, touchpoint):
+    display, ids = shown(project, touchpoint, [QuestionIn(type="text", text={"en": "Why?"})])
+    submit(project, display, [(ids[0], "é" * 5000)])
+    assert Answer.objects.get().value_text == "é" * 5000
+
+
+def test_unknown_and_repeated_question_ids_are_refused(project, touchpoint):
+    display, ids = shown(project, touchpoint)
+    assert refused(project, display, [(ids[0], 5), (ids[0], 6)]) == {
+        "answers.1.question_id": ["Answered twice in one request."]
+    }
+    assert refused(project, display, [(999_999, 5)]) == {
+        "answers.0.question_id": ["Not a question of the survey that was shown."]
+    }
+
+
+# ---------------------------------------------------------------- required, show_if, merging
+
+
+def test_required_questions_are_needed_only_to_finish(project, touchpoint):
+    display, ids = shown(project, touchpoint)
+    assert refused(project, display, []) == {f"questions.{ids[0]}": ["This question is required."]}
+    assert submit(project, display, [], finished=False).response.finished is False
+
+
+def test_answers_to_hidden_questions_are_refused(project, touchpoint):
+    display, ids = shown(project, touchpoint)  # follow-up shown only for 0–6
+    assert refused(project, display, [(ids[0], 9), (ids[1], "why not")]) == {
+        "answers.1.question_id": ["This question is not shown for the earlier answer."]
+    }
+    assert refused(project, display, [(ids[1], "no score yet")], finished=False) == {
+        "answers.0.question_id": ["This question is not shown for the earlier answer."]
+    }
+
+
+def test_partial_answers_merge_until_finished_then_freeze(project, touchpoint, enqueued):
+    display, ids = shown(project, touchpoint)
+    submission = uuid.uuid4()
+    first = submit(project, display, [(ids[0], 3)], finished=False, submission_id=submission)
+    second = submit(project, display, [(ids[1], "Slow")], finished=False, submission_id=submission)
+    assert (first.created, second.created) == (True, False)
+    assert enqueued == []
+    final = submit(project, display, [(ids[0], 4)], finished=True, submission_id=submission)
+    assert final.response.pk == first.response.pk
+    assert sorted(Answer.objects.values_list("question_id", "value_int", "value_text")) == [
+        (ids[0], 4, ""),
+        (ids[1], None, "Slow"),
+    ]
+    assert enqueued == [("response", first.response.pk, True)]
+    # After finishing, a retry only gets the id back: nothing changes, nothing re-enqueued.
+    again = submit(project, display, [(ids[0], 10)], finished=True, submission_id=submission)
+    assert (again.response.pk, again.created) == (first.response.pk, False)
+    assert Answer.objects.get(question_id=ids[0]).value_int == 4
+    assert len(enqueued) == 1
+
+
+def test_a_new_score_that_hides_a_stored_follow_up_drops_it(project, touchpoint):
+    display, ids = shown(project, touchpoint)
+    submission = uuid.uuid4()
+    submit(project, display, [(ids[0], 2), (ids[1], "Bad")], False, submission)
+    submit(project, display, [(ids[0], 9)], True, submission)
+    assert list(Answer.objects.values_list("question_id", "value_int")) == [(ids[0], 9)]
+
+
+def test_null_clears_a_partial_answer(project, touchpoint):
+    display, ids = shown(project, touchpoint)
+    submission = uuid.uuid4()
+    submit(project, display, [(ids[0], 2), (ids[1], "Bad")], False, submission)
+    submit(project, display, [(ids[1], None)], False, submission)
+    assert list(Answer.objects.values_list("question_id", flat=True)) == [ids[0]]
+
+
+# ---------------------------------------------------------------- idempotency
+
+
+def test_the_same_submission_id_is_one_response(project, touchpoint):
+    display, ids = shown(project, touchpoint)
+    submission = uuid.uuid4()
+    first = submit(project, display, [(ids[0], 8)], submission_id=submission)
+    again = submit(project, display, [(ids[0], 8)], submission_id=submission)
+    assert (first.created, again.created) == (True, False)
+    assert first.response.pk == again.response.pk
+    assert (Response.objects.count(), Answer.objects.count()) == (1, 1)
+
+
+def test_a_lost_insert_race_is_retried_inside_a_savepoint(project, touchpoint, monkeypatch):
+    """The path two concurrent first attempts take (proven for real on PostgreSQL in
+    tests/integration): the loser's read saw no row, its insert hits the unique constraint,
+    the savepoint rolls back and the retry merges into the winner's row."""
+    display, ids = shown(project, touchpoint)
+    submission = uuid.uuid4()
+    winner = submit(project, display, [(ids[0], 8)], False, submission)
+    real_existing = responses_module._existing
+    reads = []
+
+    def blind_first_read(submission_id):
+        reads.append(submission_id)
+        return None if len(reads) == 1 else real_existing(submission_id)
+
+    monkeypatch.setattr(responses_module, "_existing", blind_first_read)
+    monkeypatch.setattr(
+        Response.objects, "filter", _without_display_check(Response.objects.filter, reads)
+    )
+    with transaction.atomic():  # as under ATOMIC_REQUESTS: the retry must not poison it
+        loser = submit(project, display, [(ids[0], 9)], True, submission)
+        assert Response.objects.count() == 1
+    assert (loser.response.pk, loser.created) == (winner.response.pk, False)
+    assert len(reads) == 2
+    assert Response.objects.get().answers.get().value_int == 9
+
+
+def _without_display_check(real_filter, reads):
+    """While the first read is blind, the loser must not see the winner any other way."""
+
+    def filter_(*args, **kwargs):
+        if len(reads) == 1 and "display" in kwargs:
+            return Response.objects.none()
+        return real_filter(*args, **kwargs)
+
+    return filter_
+
+
+def test_a_submission_id_cannot_be_reused_for_another_display(project, touchpoint):
+    display, ids = shown(project, touchpoint)
+    submission = uuid.uuid4()
+    submit(project, display, [(ids[0], 8)], submission_id=submission)
+    other_display, other_ids = shown(project, touchpoint, visitor="v-2", name="Other")
+    with pytest.raises(ApplicationError) as error:
+        submit(project, other_display, [(other_ids[0], 8)], submission_id=submission)
+    assert (error.value.status_code, error.value.code) == (409, "conflict")
+
+
+def test_a_display_takes_one_response(project, touchpoint):
+    display, ids = shown(project, touchpoint)
+    submit(project, display, [(ids[0], 8)])
+    with pytest.raises(ApplicationError) as error:
+        submit(project, display, [(ids[0], 2)])
+    assert error.value.status_code == 409
+    assert Response.objects.count() == 1
+
+
+# ---------------------------------------------------------------- what is stored with it
+
+
+def test_stored_against_the_version_that_was_shown(project, touchpoint):
+    display, ids = shown(project, touchpoint)
+    survey = display.survey
+    survey_update(survey=survey, questions=[QuestionIn(type="csat", text={"en": "New?"})])
+    survey_publish(survey=survey)
+    survey.refresh_from_db()
+    new_id = survey.current_version.snapshot["questions"][0]["id"]
+    assert refused(project, display, [(new_id, 5)]) == {
+        "answers.0.question_id": ["Not a question of the survey that was shown."]
+    }
+    response = submit(project, display, [(ids[0], 6)]).response
+    assert (response.version.number, response.answers.get().question_id) == (1, ids[0])
+
+
+def test_display_status_follows_the_answers(project, touchpoint):
+    display, ids = shown(project, touchpoint)
+    submission = uuid.uuid4()
+    with time_machine.travel(T0, tick=False):
+        submit(project, display, [(ids[0], 5)], False, submission)
+    display.refresh_from_db()
+    assert (display.status, display.shown_at) == ("shown", T0)  # answering proves it was shown
+    with time_machine.travel(T0.replace(minute=31), tick=False):
+        submit(project, display, [], True, submission)
+    display.refresh_from_db()
+    assert (display.status, display.shown_at, display.responded_at) == (
+        "responded",
+        T0,
+        T0.replace(minute=31),
+    )
+    response = Response.objects.get()
+    assert (response.finished, response.finished_at) == (True, T0.replace(minute=31))
+
+
+def test_the_segment_is_frozen_from_breakdown_attributes_only(project, touchpoint):
+    project.breakdown_attributes = ["plan", "region", "team_size"]
+    project.save(update_fields=["breakdown_attributes"])
+    contact = contact_resolve(
+        project=project,
+        visitor_id="v-seg",
+        attributes={"plan": "pro", "region": "", "team_size": 12, "email": "a@b.c"},
+    )
+    published_survey(project, touchpoints=[touchpoint])
+    display = display_claim(project=project, contact=contact, touchpoint_key=touchpoint.key)
+    qid = display.survey.current_version.snapshot["questions"][0]["id"]
+    response = submit(project, display.display, [(qid, 9)]).response
+    contact_resolve(project=project, visitor_id="v-seg", attributes={"plan": "enterprise"})
+    response.refresh_from_db()
+    assert response.segment == {"plan": "pro", "team_size": "12"}
+    assert (response.contact_id, response.language, response.touchpoint_id) == (
+        contact.pk,
+        "en",
+        touchpoint.pk,
+    )
+
+
+# ---------------------------------------------------------------- the Feedback tab
+
+
+def test_feedback_is_idempotent_and_enqueued_once(project, enqueued):
+    contact = contact_resolve(project=project, visitor_id="v-fb")
+    submission = uuid.uuid4()
+    first = feedback_submit(
+        project=project,
+        contact=contact,
+        submission_id=submission,
+        text="  The search is great  ",
+        category="praise",
+        rating=5,
+        url="http://shop.example/search",
+    )
+    again = feedback_submit(project=project, contact=contact, submission_id=submission, text="x")
+    assert (first.created, again.created) == (True, False)
+    assert first.feedback.pk == again.feedback.pk
+    stored = Feedback.objects.get()
+    assert (stored.text, stored.category, stored.rating, stored.url, stored.contact) == (
+        "The search is great",
+        "praise",
+        5,
+        "http://shop.example/search",
+        contact,
+    )
+    assert enqueued == [("feedback", stored.pk, True)]
+
+
+def test_feedback_refuses_blank_text_and_foreign_submission_ids(project):
+    contact = contact_resolve(project=project, visitor_id="v-fb")
+    with pytest.raises(ApplicationError) as blank:
+        feedback_submit(project=project, contact=contact, submission_id=uuid.uuid4(), text="  ")
+    assert blank.value.fields == {"text": ["Tell us what's on your mind."]}
+    submission = uuid.uuid4()
+    feedback_submit(project=project, contact=contact, submission_id=submission, text="Hi")
+    other = ProjectFactory()
+    with pytest.raises(ApplicationError) as foreign:
+        feedback_submit(
+            project=other,
+            contact=contact_resolve(project=other, visitor_id="v"),
+            submission_id=submission,
+            text="Hi",
+        )
+    assert foreign.value.status_code == 409
+    assert Feedback.objects.count() == 1
