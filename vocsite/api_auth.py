@@ -11,6 +11,7 @@ Every API view reads `request.access.project`; nothing is ever fetched outside i
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
@@ -174,4 +175,6 @@ class WidgetVisitorThrottle(throttling.SimpleRateThrottle):
             return None
         access = getattr(request, "access", None)
         project_id = access.project.pk if access else 0
-        return self.cache_format % {"scope": self.scope, "ident": f"{project_id}:{ident[:100]}"}
+        # Hashed: visitor ids are client-chosen text and must not shape the cache key.
+        digest = hashlib.sha256(f"{project_id}:{ident}".encode()).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": digest}

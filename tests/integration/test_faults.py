@@ -1,0 +1,143 @@
+"""Faults in full mode: Redis down while answers arrive; a worker SIGKILLed mid-processing.
+
+Nothing accepted is lost, nothing is counted twice: rollup totals equal the raw answers.
+"""
+
+import os
+import signal
+import subprocess
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from feedback.models import Response
+from feedback.pipeline import responses_sweep
+from feedback.responses import AnswerIn, response_submit
+from metrics.models import Rollup
+from surveys.ledger import contact_resolve, display_claim
+from tests.factories import ProjectFactory, TouchpointFactory, published_survey
+from tests.integration.conftest import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def redis_port() -> str:
+    return os.environ["REDIS_URL"].rsplit(":", 1)[1].split("/")[0]
+
+
+def stop_redis() -> None:
+    subprocess.run(
+        ["redis-cli", "-p", redis_port(), "shutdown", "nosave"], capture_output=True, timeout=30
+    )
+
+
+def start_redis() -> None:
+    subprocess.run(
+        [str(ROOT / "scripts" / "services.sh"), "start"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def redis_restored():
+    yield
+    start_redis()
+
+
+def answers_for(count: int):
+    """A project with a survey and `count` claimed displays ready to be answered."""
+    project = ProjectFactory(recontact_days=0, frequency_cap=100000)
+    touchpoint = TouchpointFactory(project=project, key="checkout_completed")
+    survey = published_survey(
+        project, touchpoints=[touchpoint], recontact_days=0, display_option="always"
+    )
+    question_id = survey.current_version.snapshot["questions"][0]["id"]
+    displays = []
+    for i in range(count):
+        contact = contact_resolve(project=project, visitor_id=f"fault-{i}")
+        displays.append(
+            display_claim(project=project, contact=contact, touchpoint_key=touchpoint.key).display
+        )
+    return project, survey, question_id, displays
+
+
+def rollup_total(survey) -> int:
+    return (
+        Rollup.objects.filter(survey=survey, breakdown_attribute="").aggregate(n=Sum("count"))["n"]
+        or 0
+    )
+
+
+def test_redis_down_submissions_are_kept_and_processed_exactly_once_when_it_returns(
+    workers, eager_off, redis_restored
+):
+    project, survey, question_id, displays = answers_for(25)
+    stop_redis()
+    for i, display in enumerate(displays):
+        result = response_submit(
+            project=project,
+            display=display,
+            submission_id=uuid.uuid4(),
+            answers=[AnswerIn(question_id, i % 11)],
+            finished=True,
+        )
+        assert result.created is True  # accepted although the broker is down
+    assert Response.objects.filter(project=project, finished=True).count() == 25
+    assert Response.objects.filter(project=project, processed_at__isnull=True).count() == 25
+    assert rollup_total(survey) == 0
+
+    start_redis()
+    workers.start()
+    assert responses_sweep(now=timezone.now() + timedelta(minutes=3)) == 25
+    assert wait_for(
+        lambda: not Response.objects.filter(project=project, processed_at__isnull=True).exists()
+    )
+    assert rollup_total(survey) == 25
+    # A second sweep finds nothing, and re-running everything counts nothing twice.
+    assert responses_sweep(now=timezone.now() + timedelta(minutes=3)) == 0
+    assert rollup_total(survey) == 25
+
+
+def test_a_worker_killed_mid_processing_loses_and_doubles_nothing(workers, eager_off):
+    project, survey, question_id, displays = answers_for(150)
+    for i, display in enumerate(displays):
+        response_submit(
+            project=project,
+            display=display,
+            submission_id=uuid.uuid4(),
+            answers=[AnswerIn(question_id, i % 11)],
+            finished=True,
+        )
+    first = workers.start()
+    assert wait_for(
+        lambda: Response.objects.filter(project=project, processed_at__isnull=False).count() >= 10,
+        timeout=60,
+    )
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    processed_at_kill = Response.objects.filter(project=project, processed_at__isnull=False).count()
+    assert processed_at_kill < 150  # it really died in the middle
+
+    workers.start()
+    # The killed worker's unacknowledged messages wait for Redis's visibility timeout; the
+    # sweeper does not wait: it re-enqueues whatever was committed but never processed.
+    responses_sweep(now=timezone.now() + timedelta(minutes=3))
+    assert wait_for(
+        lambda: not Response.objects.filter(project=project, processed_at__isnull=True).exists(),
+        timeout=120,
+    )
+    assert rollup_total(survey) == 150
+    expected = {score: sum(1 for i in range(150) if i % 11 == score) for score in range(11)}
+    actual = dict(
+        Rollup.objects.filter(survey=survey, breakdown_attribute="")
+        .values_list("score")
+        .annotate(n=Sum("count"))
+    )
+    assert actual == expected
