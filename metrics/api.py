@@ -1,10 +1,17 @@
 """Metrics API (DESIGN.md §6): scores with intervals, response rate, drop-off, decisions.
 
-Every role of the project may read; secret keys too. Filters are validated here; the numbers
-come from `metrics.selectors`, which reads rollups only.
+Every role of the project may read; secret keys too. Query parameters are validated here (a
+bad one is a 400 error body, never a 5xx); the numbers come from `metrics.selectors`, which
+reads rollups only, scoped to the caller's project (`request.access.project`).
+
+CSAT and CES questions may use different scales (1–3/5/7, 1–5/7). A top-box share over a mix
+of scales would mean nothing, so a filter that spans several scales is refused with a 400
+`mixed_scales` that tells the caller to narrow it (usually by survey).
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,17 +29,24 @@ from surveys.api import ERROR_BODY
 from vocsite.api_auth import READ_ROLES
 
 ERRORS = {
-    400: OpenApiResponse(ERROR_BODY, description="Invalid filter"),
+    400: OpenApiResponse(ERROR_BODY, description="Invalid filter, or CSAT/CES scales mixed"),
     401: OpenApiResponse(ERROR_BODY, description="Not authenticated"),
     403: OpenApiResponse(ERROR_BODY, description="No access to this project"),
-    404: OpenApiResponse(ERROR_BODY, description="Unknown survey"),
 }
+NOT_FOUND = {404: OpenApiResponse(ERROR_BODY, description="No such survey in this project")}
+
+MAX_ID = 2**63 - 1  # ids are bigints: a larger number must be a 400, not a database error
+
+
+# ---- input ---------------------------------------------------------------------------------
 
 
 class DateRange(serializers.Serializer):
-    survey = serializers.IntegerField(min_value=1, required=False)
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
+    survey = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Survey id."
+    )
+    since = serializers.DateField(required=False, help_text="First day (UTC), inclusive.")
+    until = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
 
     def validate(self, attrs):
         if attrs.get("since") and attrs.get("until") and attrs["until"] < attrs["since"]:
@@ -42,53 +56,186 @@ class DateRange(serializers.Serializer):
 
 class MetricsQuery(DateRange):
     metric = serializers.ChoiceField(choices=selectors.METRICS)
-    touchpoint = serializers.SlugField(max_length=100, required=False)
-    stage = serializers.SlugField(max_length=64, required=False)
-    channel = serializers.CharField(max_length=16, required=False)
-    segment = serializers.RegexField(r"^[^:]{1,64}:.{1,200}$", required=False)
+    touchpoint = serializers.SlugField(max_length=100, required=False, help_text="Touchpoint key.")
+    stage = serializers.SlugField(max_length=64, required=False, help_text="Journey stage key.")
+    channel = serializers.CharField(
+        max_length=16, required=False, help_text="web, app, email, phone, chat, store."
+    )
+    segment = serializers.RegexField(
+        r"^[^:]{1,64}:.{1,200}$",
+        required=False,
+        help_text="`attribute:value` of one of the project's breakdown attributes, e.g. plan:pro.",
+    )
     interval = serializers.ChoiceField(choices=["day", "week", "month"], default="day")
-    compare = serializers.ChoiceField(choices=["previous"], required=False)
+    compare = serializers.ChoiceField(
+        choices=["previous"],
+        required=False,
+        help_text="Compare with the period of the same length just before since…until.",
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.get("compare"):
+            since, until = attrs.get("since"), attrs.get("until")
+            if not (since and until):
+                raise serializers.ValidationError(
+                    {"compare": ["Comparing with the previous period needs since and until."]}
+                )
+            # The previous period has the same length and ends the day before `since`.
+            if (since - date.min).days < (until - since).days + 1:
+                raise serializers.ValidationError(
+                    {"since": ["Too early to have a previous period."]}
+                )
+        return attrs
+
+
+class DropOffQuery(serializers.Serializer):
+    survey = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Survey id.")
+
+
+def _params(serializer_class) -> list[OpenApiParameter]:
+    """Query parameters for the schema, from the serializer that validates them."""
+    params = []
+    for name, field in serializer_class().fields.items():
+        if isinstance(field, serializers.IntegerField):
+            kind = OpenApiTypes.INT
+        elif isinstance(field, serializers.DateField):
+            kind = OpenApiTypes.DATE
+        else:
+            kind = OpenApiTypes.STR
+        params.append(
+            OpenApiParameter(
+                name,
+                kind,
+                required=field.required,
+                enum=list(field.choices) if isinstance(field, serializers.ChoiceField) else None,
+                default=field.default if field.default is not serializers.empty else None,
+                description=str(field.help_text or ""),
+            )
+        )
+    return params
+
+
+# ---- output (documentation only: selectors build plain dicts) --------------------------------
+
+
+def _score_fields() -> dict:
+    optional_int = {"required": False}
+    return {
+        "n": serializers.IntegerField(),
+        "score": serializers.FloatField(allow_null=True),
+        "ci_low": serializers.FloatField(allow_null=True),
+        "ci_high": serializers.FloatField(allow_null=True),
+        "low_sample": serializers.BooleanField(),
+        "counts": serializers.DictField(
+            child=serializers.IntegerField(), help_text="Score value → number of answers."
+        ),
+        "promoters": serializers.IntegerField(**optional_int, help_text="NPS only."),
+        "passives": serializers.IntegerField(**optional_int, help_text="NPS only."),
+        "detractors": serializers.IntegerField(**optional_int, help_text="NPS only."),
+        "satisfied": serializers.IntegerField(**optional_int, help_text="CSAT only."),
+        "agree": serializers.IntegerField(**optional_int, help_text="CES only."),
+        "mean": serializers.FloatField(allow_null=True, required=False, help_text="CSAT/CES."),
+        "scale_max": serializers.IntegerField(required=False, help_text="CSAT/CES."),
+    }
+
+
+SCORE = inline_serializer("MetricScore", _score_fields())
+PREVIOUS = inline_serializer(
+    "MetricPreviousPeriod",
+    {"since": serializers.DateField(), "until": serializers.DateField(), **_score_fields()},
+)
+METRIC_REPORT = inline_serializer(
+    "MetricReport",
+    {
+        "metric": serializers.CharField(),
+        "method": serializers.CharField(),
+        "interval": serializers.CharField(),
+        "total": SCORE,
+        "series": inline_serializer(
+            "MetricPeriod", {"period_start": serializers.DateField(), **_score_fields()}, many=True
+        ),
+        "low_sample": serializers.BooleanField(),
+        "comparison": inline_serializer(
+            "MetricComparison",
+            {
+                "previous": PREVIOUS,
+                "diff": serializers.FloatField(allow_null=True),
+                "z": serializers.FloatField(allow_null=True),
+                "significant": serializers.BooleanField(),
+            },
+            required=False,
+        ),
+    },
+)
+RESPONSE_RATE = inline_serializer(
+    "ResponseRate",
+    {
+        "shown": serializers.IntegerField(),
+        "finished": serializers.IntegerField(),
+        "dismissed": serializers.IntegerField(),
+        "response_rate": serializers.FloatField(allow_null=True, help_text="Percent."),
+    },
+)
+DROP_OFF = inline_serializer(
+    "DropOff",
+    {
+        "survey": serializers.IntegerField(),
+        "started": serializers.IntegerField(),
+        "finished": serializers.IntegerField(),
+        "questions": inline_serializer(
+            "DropOffQuestion",
+            {
+                "position": serializers.IntegerField(),
+                "type": serializers.CharField(),
+                "answered": serializers.IntegerField(),
+                "share_of_started": serializers.FloatField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+DECISIONS = inline_serializer(
+    "DecisionsByReason",
+    {
+        "surveys": inline_serializer(
+            "SurveyDecisions",
+            {
+                "survey": serializers.IntegerField(allow_null=True),
+                "total": serializers.IntegerField(),
+                "reasons": serializers.DictField(child=serializers.IntegerField()),
+            },
+            many=True,
+        )
+    },
+)
+
+
+# ---- views ---------------------------------------------------------------------------------
 
 
 class ReadApi(APIView):
-    allowed_roles = READ_ROLES
+    allowed_roles = READ_ROLES  # every role of the project, and secret keys
 
-    def query(self, serializer_class):
+    def query(self, serializer_class) -> dict:
         data = serializer_class(data=self.request.query_params)
         data.is_valid(raise_exception=True)
         return data.validated_data
 
 
-def _params(serializer_class) -> list[OpenApiParameter]:
-    return [
-        OpenApiParameter(
-            name,
-            str if not isinstance(field, serializers.IntegerField) else int,
-            required=field.required,
-        )
-        for name, field in serializer_class().fields.items()
-    ]
-
-
 class MetricsApi(ReadApi):
     @extend_schema(
         operation_id="metrics_report",
+        summary="NPS, CSAT or CES with interval, series and period comparison",
+        description=(
+            "Computed from the rollup histograms (DESIGN.md §7): NPS with an adjusted-Wald 95 % "
+            "interval, CSAT/CES as top-box share with a Wilson interval and the mean. "
+            "`low_sample` when n < 30. With `compare=previous` (needs since and until) the "
+            "same-length period before is compared: z and `significant` at |z| ≥ 1.96. "
+            "CSAT/CES answers on different scales are refused with 400 `mixed_scales`."
+        ),
         parameters=_params(MetricsQuery),
-        responses={
-            200: inline_serializer(
-                "MetricReport",
-                {
-                    "metric": serializers.CharField(),
-                    "method": serializers.CharField(),
-                    "interval": serializers.CharField(),
-                    "total": serializers.DictField(),
-                    "series": serializers.ListField(child=serializers.DictField()),
-                    "low_sample": serializers.BooleanField(),
-                    "comparison": serializers.DictField(required=False),
-                },
-            ),
-            **ERRORS,
-        },
+        responses={200: METRIC_REPORT, **ERRORS},
     )
     def get(self, request):
         q = self.query(MetricsQuery)
@@ -115,8 +262,9 @@ class MetricsApi(ReadApi):
 class ResponseRateApi(ReadApi):
     @extend_schema(
         operation_id="metrics_response_rate",
+        summary="Finished responses / displays shown (shown, responded or dismissed)",
         parameters=_params(DateRange),
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: RESPONSE_RATE, **ERRORS},
     )
     def get(self, request):
         q = self.query(DateRange)
@@ -130,15 +278,12 @@ class ResponseRateApi(ReadApi):
         )
 
 
-class DropOffQuery(serializers.Serializer):
-    survey = serializers.IntegerField(min_value=1)
-
-
 class DropOffApi(ReadApi):
     @extend_schema(
         operation_id="metrics_drop_off",
+        summary="How many started responses answered each question",
         parameters=_params(DropOffQuery),
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: DROP_OFF, **ERRORS, **NOT_FOUND},
     )
     def get(self, request):
         q = self.query(DropOffQuery)
@@ -148,8 +293,9 @@ class DropOffApi(ReadApi):
 class DecisionsApi(ReadApi):
     @extend_schema(
         operation_id="metrics_decisions",
+        summary="Throttle decisions by reason per survey (which rule held surveys back)",
         parameters=_params(DateRange),
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: DECISIONS, **ERRORS},
     )
     def get(self, request):
         q = self.query(DateRange)
