@@ -1,5 +1,7 @@
 """URL map: widget API, server/management API, OpenAPI, staff UI, hosted pages, admin."""
 
+import os
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -32,6 +34,14 @@ urlpatterns = [
     path("", include("surveys.hosted_urls")),
     path("", include("surveys.public_urls")),
 ]
+
+if os.environ.get("VOCSITE_BENCH_VIEWS") == "1":
+    from vocsite import bench_views
+
+    urlpatterns += [
+        path("bench/bare-json", bench_views.bare_json),
+        path("bench/bare-insert", bench_views.bare_insert),
+    ]
 
 handler404 = "vocsite.views.not_found"
 handler500 = "vocsite.views.server_failure"

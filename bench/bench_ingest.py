@@ -1,0 +1,120 @@
+"""Response ingest (DESIGN.md §9): throughput of POST /api/widget/v1/responses beside a bare
+endpoint doing one INSERT, same server, same run; then zero loss — every accepted response is
+stored and, once the Celery worker has processed it, counted in the rollups exactly once."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from common import arguments, row, setup_django, write
+
+args = arguments(displays=30_000, seconds=10.0, concurrency=8)
+setup_django()
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from bench.loadgen import closed_loop
+from feedback.models import Response
+from metrics.models import Rollup
+from surveys.models import Contact, Display
+from surveys.services import (
+    QuestionIn,
+    project_create,
+    survey_create,
+    survey_publish,
+    touchpoint_create,
+)
+
+project, _ = project_create(
+    name=f"Bench: ingest {uuid.uuid4().hex[:6]}", allowed_origins=[args.base_url]
+)
+touchpoint_create(project=project, key="checkout", name="Checkout")
+survey = survey_create(
+    project=project,
+    name="Ingest",
+    questions=[QuestionIn(type="nps", text={"en": "NPS"})],
+    touchpoint_keys=["checkout"],
+)
+version = survey_publish(survey=survey)
+question_id = version.snapshot["questions"][0]["id"]
+contacts = Contact.objects.bulk_create(
+    [Contact(project=project, user_id=f"ingest-{i}") for i in range(args.displays)]
+)
+now = timezone.now()
+displays = Display.objects.bulk_create(
+    [
+        Display(
+            project=project,
+            contact=c,
+            survey=survey,
+            version=version,
+            status="shown",
+            claimed_at=now,
+            shown_at=now,
+        )
+        for c in contacts
+    ]
+)
+display_ids = [str(d.pk) for d in displays]
+key = project.public_key
+
+
+def respond(i: int):
+    return (
+        "POST",
+        "/api/widget/v1/responses",
+        {
+            "key": key,
+            "display_id": display_ids[i],
+            "submission_id": str(uuid.uuid4()),
+            "answers": [{"question_id": question_id, "value": i % 11}],
+            "finished": True,
+        },
+    )
+
+
+def bare(i: int):
+    return ("POST", f"/bench/bare-insert?project={project.pk}", {"n": i})
+
+
+ingest = closed_loop(args.base_url, respond, args.seconds, concurrency=args.concurrency, ok=(201,))
+baseline = closed_loop(args.base_url, bare, args.seconds, concurrency=args.concurrency, ok=(201,))
+accepted = ingest.requests - ingest.errors
+stored = Response.objects.filter(project=project).count()
+deadline = time.monotonic() + 300
+while (
+    time.monotonic() < deadline
+    and Response.objects.filter(project=project, processed_at__isnull=True).exists()
+):
+    time.sleep(1)
+counted = (
+    Rollup.objects.filter(project=project, breakdown_attribute="").aggregate(n=Sum("count"))["n"]
+    or 0
+)
+ratio = ingest.rps / baseline.rps if baseline.rps else 0.0
+result = {
+    "name": "ingest",
+    "ingest": ingest.summary(),
+    "bare_insert": baseline.summary(),
+    "throughput_ratio": round(ratio, 3),
+    "accepted": accepted,
+    "stored": stored,
+    "counted_in_rollups": counted,
+}
+write("ingest", result)
+row(
+    "response ingest throughput",
+    f"{ingest.rps:.0f} req/s (p99 {ingest.pct(99):.1f} ms)",
+    f"bare one-INSERT endpoint: {baseline.rps:.0f} req/s ({100 * ratio:.0f} %)",
+    "≥ 50 % of bare",
+    ratio >= 0.5,
+)
+row(
+    "ingest loss",
+    f"accepted {accepted}, stored {stored}, in rollups {counted}",
+    "—",
+    "zero loss, no double count",
+    accepted == stored == counted,
+)
