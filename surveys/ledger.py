@@ -69,11 +69,7 @@ def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _contact_for_visitor(project: Project, visitor_id: str) -> Contact:
     """The contact behind an anonymous visitor id, created on first sight (race-safe)."""
-    link = (
-        VisitorId.objects.select_related("contact")
-        .filter(project=project, visitor_id=visitor_id)
-        .first()
-    )
+    link = _visitor_link(project, visitor_id)
     if link is not None:
         return link.contact
     try:
@@ -139,22 +135,19 @@ def contact_resolve(
             "invalid", "A visitor_id or user_id is required.", {"visitor_id": ["Required."]}
         )
     if user_id:
-        contact, _created = _get_or_create_identified(project, user_id)
-        if visitor_id:
-            link = (
-                VisitorId.objects.select_related("contact")
-                .filter(project=project, visitor_id=visitor_id)
-                .first()
-            )
-            if link is None:
+        link = _visitor_link(project, visitor_id) if visitor_id else None
+        if link is not None and link.contact.user_id == user_id:
+            contact = link.contact  # the usual call of a signed-in user: one query
+        else:
+            contact = _identified_contact(project, user_id)
+            if link is None and visitor_id:
                 VisitorId.objects.get_or_create(
                     project=project, visitor_id=visitor_id, defaults={"contact": contact}
                 )
-            elif link.contact_id != contact.pk:
-                if link.contact.user_id is None:
-                    contact = contact_merge(anonymous=link.contact, into=contact)
-                else:  # the browser now belongs to another signed-in user
-                    VisitorId.objects.filter(pk=link.pk).update(contact=contact)
+            elif link is not None and link.contact.user_id is None:
+                contact = contact_merge(anonymous=link.contact, into=contact)  # identify
+            elif link is not None:  # the browser now belongs to another signed-in user
+                VisitorId.objects.filter(pk=link.pk).update(contact=contact)
     else:
         contact = _contact_for_visitor(project, visitor_id)
     changed = []
@@ -174,12 +167,24 @@ def contact_resolve(
     return contact
 
 
-def _get_or_create_identified(project: Project, user_id: str) -> tuple[Contact, bool]:
+def _visitor_link(project: Project, visitor_id: str) -> VisitorId | None:
+    return (
+        VisitorId.objects.select_related("contact")
+        .filter(project=project, visitor_id=visitor_id)
+        .first()
+    )
+
+
+def _identified_contact(project: Project, user_id: str) -> Contact:
+    """The contact with this user id, created on first sight (race-safe)."""
+    contact = Contact.objects.filter(project=project, user_id=user_id).first()
+    if contact is not None:
+        return contact
     try:
         with transaction.atomic():
-            return Contact.objects.get_or_create(project=project, user_id=user_id)
-    except IntegrityError:
-        return Contact.objects.get(project=project, user_id=user_id), False
+            return Contact.objects.create(project=project, user_id=user_id)
+    except IntegrityError:  # another request created it first
+        return Contact.objects.get(project=project, user_id=user_id)
 
 
 def contact_opt_out(*, contact: Contact) -> Contact:

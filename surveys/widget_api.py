@@ -16,6 +16,8 @@ from __future__ import annotations
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -113,7 +115,19 @@ class WidgetCorsMixin:
         return response
 
 
+class WidgetJSONParser(JSONParser):
+    """JSON whose nesting exhausts Python's recursion limit is a 400, not a 500 (the stock
+    parser only catches ValueError)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+
+
 class WidgetApi(WidgetCorsMixin, APIView):
+    parser_classes = [WidgetJSONParser]
     authentication_classes = [PublicKeyAuthentication]
     permission_classes = [IsWidget]
     throttle_classes = [WidgetIpThrottle, WidgetVisitorThrottle]
@@ -123,7 +137,8 @@ class WidgetApi(WidgetCorsMixin, APIView):
 
 
 class Text(serializers.CharField):
-    """A CharField that refuses numbers, booleans and lists instead of stringifying them."""
+    """A CharField that refuses numbers, booleans and lists instead of stringifying them
+    (and, like every field here, says which field was wrong)."""
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -134,6 +149,13 @@ class Text(serializers.CharField):
 class Slug(serializers.SlugField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictInteger(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -337,7 +359,7 @@ class ResponseSubmitApi(WidgetApi):
 
     class InputSerializer(serializers.Serializer):
         class AnswerInput(serializers.Serializer):
-            question_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+            question_id = StrictInteger(min_value=1, max_value=2**63 - 1)
             value = serializers.JSONField(
                 allow_null=True,
                 help_text="int for scores and yes_no (0/1), string for text, a choice id for "
@@ -395,7 +417,7 @@ class FeedbackSubmitApi(WidgetApi):
         category = serializers.ChoiceField(
             choices=FEEDBACK_CATEGORIES, required=False, allow_blank=True
         )
-        rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+        rating = StrictInteger(min_value=1, max_value=5, required=False, allow_null=True)
         text = Text(max_length=5000)
         url = Text(max_length=2000, required=False, allow_blank=True)
 

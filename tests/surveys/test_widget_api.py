@@ -1,6 +1,7 @@
 """The widget API end to end: decide → shown → responses, the throttle in practice, CORS,
 validation, idempotency and the Feedback tab."""
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -378,3 +379,264 @@ def test_malformed_json_on_the_widget_api(widget, project):
     )
     assert response.status_code in (400, 401)
     assert "error" in response.json()
+
+
+# ---------------------------------------------------------------- the decide hot path
+
+
+def _history(project, survey, contact, displays):
+    old = timezone.now() - timedelta(days=400)
+    Display.objects.bulk_create(
+        [
+            Display(
+                project=project,
+                contact=contact,
+                survey=survey,
+                version=survey.current_version,
+                status="responded",
+                claimed_at=old - timedelta(days=i),
+            )
+            for i in range(displays)
+        ]
+    )
+
+
+def test_decide_query_count_does_not_grow_with_history(
+    widget, project, touchpoint, django_assert_max_num_queries
+):
+    """The whole request — key, visitor, touchpoint, lock, surveys, ledger, decision, claim —
+    takes the same number of queries with 1 and with 200 displays in the contact's history
+    (under the test's transaction Django adds a SAVEPOINT/RELEASE pair; in production that
+    pair is the BEGIN/COMMIT of the claim)."""
+    survey = published_survey(project, touchpoints=[touchpoint], display_option="always")
+    counts = {}
+    for history in (1, 200):
+        contact = Contact.objects.create(project=project, last_seen_at=timezone.now())
+        VisitorId.objects.create(project=project, visitor_id=f"v-{history}", contact=contact)
+        _history(project, survey, contact, history)
+        with django_assert_max_num_queries(10) as shown:
+            assert decide(widget, project, visitor=f"v-{history}").json()["show"] is True
+        with django_assert_max_num_queries(9) as refused:
+            body = decide(widget, project, visitor=f"v-{history}").json()
+            assert body["reason"] == "survey_cooldown"
+        counts[history] = (len(shown), len(refused))
+    assert counts == {1: (10, 9), 200: (10, 9)}
+
+
+def test_identify_costs_its_merge_once_then_decide_is_back_to_normal(
+    widget, project, touchpoint, django_assert_max_num_queries
+):
+    published_survey(project, touchpoints=[touchpoint])
+    decide(widget, project, visitor="v-id")
+    with django_assert_max_num_queries(30):  # the merge moves each related table once
+        body = decide(widget, project, visitor="v-id", user_id="u-1", attributes={"plan": "pro"})
+    assert body.json() == {"show": False, "reason": "survey_cooldown"}
+    with django_assert_max_num_queries(9):
+        body = decide(widget, project, visitor="v-id", user_id="u-1", attributes={"plan": "pro"})
+    assert body.json() == {"show": False, "reason": "survey_cooldown"}
+
+
+# ---------------------------------------------------------------- displays
+
+
+def test_dismissed_snoozes_and_shown_confirms(widget, project, touchpoint):
+    published_survey(
+        project, touchpoints=[touchpoint], display_option="always", snooze_days_after_dismiss=30
+    )
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        display_id = decide(widget, project).json()["display_id"]
+        key = {"key": project.public_key}
+        base = f"/api/widget/v1/displays/{display_id}"
+        assert widget.post(f"{base}/shown", key, format="json").status_code == 204
+        assert widget.post(f"{base}/dismissed", key, format="json").status_code == 204
+    display = Display.objects.get(pk=display_id)
+    assert (display.status, display.shown_at, display.dismissed_at) == ("dismissed", start, start)
+    with time_machine.travel(start + timedelta(days=29), tick=False):
+        assert decide(widget, project).json() == {"show": False, "reason": "snoozed"}
+    with time_machine.travel(start + timedelta(days=30), tick=False):
+        assert decide(widget, project).json()["show"] is True
+
+
+def test_responses_to_another_projects_display_are_not_found(widget, project, survey):
+    display_id = decide(widget, project).json()["display_id"]
+    other = ProjectFactory(allowed_origins=["http://shop.example"])
+    q = survey.current_version.snapshot["questions"]
+    response = submit(widget, other, display_id, [{"question_id": q[0]["id"], "value": 9}])
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert Response.objects.count() == 0
+
+
+# ---------------------------------------------------------------- CORS
+
+
+def test_cors_headers_on_allowed_requests_and_errors(widget, project, survey):
+    ok = decide(widget, project)
+    assert ok["Access-Control-Allow-Origin"] == "http://shop.example"
+    assert "Origin" in ok["Vary"]
+    bad = decide(widget, project, touchpoint="not a slug")
+    assert bad.status_code == 400
+    assert bad["Access-Control-Allow-Origin"] == "http://shop.example"  # readable by the widget
+
+
+def test_no_origin_is_allowed_without_cors_headers(project, survey):
+    response = APIClient().post(
+        "/api/widget/v1/decide",
+        {"key": project.public_key, "visitor_id": "srv", "touchpoint": "checkout_completed"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_an_origin_allowed_for_another_project_is_refused(project, survey):
+    ProjectFactory(allowed_origins=["http://other.example"])
+    client = APIClient()
+    preflight = client.options("/api/widget/v1/responses", HTTP_ORIGIN="http://other.example")
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "http://other.example"
+    assert preflight["Access-Control-Allow-Methods"] == "GET, POST, OPTIONS"
+    assert preflight["Access-Control-Max-Age"] == "600"
+    for path, body in [
+        ("/api/widget/v1/decide", {"visitor_id": "v", "touchpoint": "checkout_completed"}),
+        (
+            "/api/widget/v1/feedback",
+            {"visitor_id": "v", "submission_id": str(uuid.uuid4()), "text": "hi"},
+        ),
+        ("/api/widget/v1/opt-out", {"visitor_id": "v"}),
+    ]:
+        response = client.post(
+            path,
+            {"key": project.public_key, **body},
+            format="json",
+            HTTP_ORIGIN="http://other.example",
+        )
+        assert response.status_code == 403, path
+        assert "Access-Control-Allow-Origin" not in response
+    assert (Contact.objects.count(), Feedback.objects.count(), Decision.objects.count()) == (
+        0,
+        0,
+        0,
+    )
+
+
+def test_a_newly_allowed_origin_is_preflighted_at_once(project):
+    client = APIClient()
+    assert "Access-Control-Allow-Origin" not in client.options(
+        "/api/widget/v1/decide", HTTP_ORIGIN="https://new.example"
+    )
+    project.allowed_origins = [*project.allowed_origins, "https://new.example/"]
+    project.save(update_fields=["allowed_origins"])
+    response = client.options("/api/widget/v1/decide", HTTP_ORIGIN="https://new.example")
+    assert response["Access-Control-Allow-Origin"] == "https://new.example"
+
+
+# ---------------------------------------------------------------- no input yields a 5xx
+
+
+def _bodies(key, display_id, question_id):
+    uid = str(uuid.uuid4())
+    base_response = {"key": key, "display_id": display_id, "submission_id": uid}
+    return [
+        ("decide", None),
+        ("decide", []),
+        ("decide", "text"),
+        ("decide", {"key": [key]}),
+        ("decide", {"key": key, "visitor_id": 5, "touchpoint": "t"}),
+        ("decide", {"key": key, "visitor_id": "v", "touchpoint": 5}),
+        ("decide", {"key": key, "visitor_id": "v", "touchpoint": "t", "attributes": {"": 1}}),
+        ("decide", {"key": key, "visitor_id": "v", "touchpoint": "t", "attributes": {"a": "\x00"}}),
+        ("decide", {"key": key, "visitor_id": "v", "touchpoint": "t", "locale": 7}),
+        ("decide", {"key": key, "visitor_id": "v", "touchpoint": "t", "url": "u" * 2001}),
+        ("decide", {"key": key, "user_id": "u" * 201, "touchpoint": "t"}),
+        ("decide", {"key": key, "visitor_id": "v\x00", "touchpoint": "t"}),
+        ("responses", {**base_response, "answers": "x", "finished": True}),
+        ("responses", {**base_response, "answers": [1], "finished": True}),
+        ("responses", {**base_response, "answers": [], "finished": "yes"}),
+        ("responses", {**base_response, "answers": [], "finished": 1}),
+        (
+            "responses",
+            {**base_response, "display_id": "not-a-uuid", "answers": [], "finished": True},
+        ),
+        ("responses", {**base_response, "submission_id": 12, "answers": [], "finished": True}),
+        (
+            "responses",
+            {**base_response, "answers": [{"question_id": 10**30, "value": 1}], "finished": True},
+        ),
+        (
+            "responses",
+            {
+                **base_response,
+                "answers": [{"question_id": question_id, "value": 10**30}],
+                "finished": True,
+            },
+        ),
+        (
+            "responses",
+            {
+                **base_response,
+                "answers": [{"question_id": question_id, "value": {"deep": [[[1]]]}}],
+                "finished": True,
+            },
+        ),
+        (
+            "responses",
+            {**base_response, "answers": [{"question_id": question_id}] * 51, "finished": True},
+        ),
+        ("feedback", {"key": key, "visitor_id": "v", "submission_id": uid, "text": ""}),
+        ("feedback", {"key": key, "visitor_id": "v", "submission_id": uid, "text": "t" * 5001}),
+        ("feedback", {"key": key, "visitor_id": "v", "submission_id": uid, "text": "a\x00"}),
+        (
+            "feedback",
+            {"key": key, "visitor_id": "v", "submission_id": uid, "text": "a", "rating": 6},
+        ),
+        (
+            "feedback",
+            {"key": key, "visitor_id": "v", "submission_id": uid, "text": "a", "rating": "5"},
+        ),
+        (
+            "feedback",
+            {"key": key, "visitor_id": "v", "submission_id": uid, "text": "a", "category": "rant"},
+        ),
+        ("feedback", {"key": key, "visitor_id": "v", "submission_id": "x", "text": "a"}),
+        ("opt-out", {"key": key}),
+        ("opt-out", {"key": key, "visitor_id": ""}),
+        (f"displays/{display_id}/shown", {}),
+        (f"displays/{display_id}/shown", [key]),
+        ("displays/not-a-uuid/shown", {"key": key}),
+        (f"displays/{uuid.uuid4()}/dismissed", {"key": key}),
+    ]
+
+
+def test_no_input_yields_a_5xx(widget, project, survey):
+    display_id = decide(widget, project).json()["display_id"]
+    question_id = survey.current_version.snapshot["questions"][0]["id"]
+    for path, body in _bodies(project.public_key, display_id, question_id):
+        response = widget.post(
+            f"/api/widget/v1/{path}", json.dumps(body), content_type="application/json"
+        )
+        assert 400 <= response.status_code < 500, (path, body, response.status_code)
+        assert set(response.json()["error"]) == {"code", "message", "fields"}, (path, body)
+    for raw in (b"", b"{", b"\xff\xfe", b"null", b"[" * 5000 + b"]" * 5000):
+        response = widget.generic(
+            "POST", "/api/widget/v1/decide", raw, content_type="application/json"
+        )
+        assert 400 <= response.status_code < 500, raw[:10]
+    form = widget.post("/api/widget/v1/decide", {"key": project.public_key})
+    assert form.status_code == 415
+    too_big = widget.generic(
+        "POST",
+        "/api/widget/v1/feedback",
+        json.dumps({"key": project.public_key, "text": "x" * 3_000_000}),
+        content_type="application/json",
+    )
+    assert too_big.status_code == 413
+    assert Response.objects.count() == 0
+    assert Feedback.objects.count() == 0
+
+
+def test_wrong_types_are_named_in_the_error(widget, project, survey):
+    response = decide(widget, project, visitor=5)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"visitor_id": ["Not a valid string."]}
