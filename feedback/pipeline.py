@@ -23,7 +23,6 @@ import importlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import partial
 
 import kombu.exceptions
 import redis.exceptions
@@ -102,12 +101,23 @@ def enqueue_processing(response_id: int) -> None:
 
     Nothing is sent if the transaction rolls back. `robust=True` keeps a failure of the
     callback (in eager mode: of the processing itself) from failing the committed request."""
-    transaction.on_commit(partial(_publish, _process_response_task(), response_id), robust=True)
+    task = _process_response_task()
+
+    # A named function, not a partial: Django logs a robust callback's failure by __qualname__.
+    def publish_response_processing() -> None:
+        _publish(task, response_id)
+
+    transaction.on_commit(publish_response_processing, robust=True)
 
 
 def enqueue_feedback_processing(feedback_id: int) -> None:
     """Like `enqueue_processing`, for Feedback-tab messages."""
-    transaction.on_commit(partial(_publish, _process_feedback_task(), feedback_id), robust=True)
+    task = _process_feedback_task()
+
+    def publish_feedback_processing() -> None:
+        _publish(task, feedback_id)
+
+    transaction.on_commit(publish_feedback_processing, robust=True)
 
 
 def hook_resolve(path: str) -> Callable[[int], object] | None:

@@ -1,0 +1,423 @@
+"""The response pipeline: enqueued on commit (never on rollback), processed exactly once,
+hooks in order and optional, broker outages never fail a request, and the sweeper finds
+whatever was committed but never processed."""
+
+import sys
+import uuid
+from datetime import timedelta
+
+import kombu.exceptions
+import pytest
+import redis.exceptions
+from celery import current_app
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from feedback import pipeline
+from feedback.models import Response
+from feedback.responses import AnswerIn, response_submit
+from feedback.tasks.pipeline import process_response, sweep_unprocessed
+from metrics.models import Rollup
+from surveys.ledger import contact_resolve, display_claim
+from tests.factories import published_survey
+
+pytestmark = pytest.mark.django_db
+
+calls: list[tuple[str, int]] = []
+
+
+def record_first(response_id: int) -> None:
+    calls.append(("first", response_id))
+
+
+def record_second(response_id: int) -> None:
+    calls.append(("second", response_id))
+
+
+def fail_once(response_id: int) -> None:
+    if not any(name == "failed" for name, _ in calls):
+        calls.append(("failed", response_id))
+        raise RuntimeError("hook crashed")
+    calls.append(("recovered", response_id))
+
+
+@pytest.fixture(autouse=True)
+def _clear_calls():
+    calls.clear()
+
+
+@pytest.fixture
+def survey(project, touchpoint):
+    project.recontact_days = 0
+    project.frequency_cap = 10_000
+    project.save()
+    return published_survey(
+        project, touchpoints=[touchpoint], display_option="always", recontact_days=0
+    )
+
+
+@pytest.fixture
+def answer(project, survey, touchpoint):
+    """Submit one finished response (score 9 by default) through the real service."""
+    question_id = survey.current_version.snapshot["questions"][0]["id"]
+    counter = iter(range(10_000))
+
+    def submit(score: int = 9) -> Response:
+        contact = contact_resolve(project=project, visitor_id=f"v{next(counter)}")
+        display = display_claim(
+            project=project, contact=contact, touchpoint_key=touchpoint.key
+        ).display
+        return response_submit(
+            project=project,
+            display=display,
+            submission_id=uuid.uuid4(),
+            answers=[AnswerIn(question_id, score)],
+            finished=True,
+        ).response
+
+    return submit
+
+
+def counted(survey) -> int:
+    cells = Rollup.objects.filter(survey=survey, breakdown_attribute="")
+    return cells.aggregate(n=Sum("count"))["n"] or 0
+
+
+def sweep_later(**kwargs) -> int:
+    return pipeline.responses_sweep(now=timezone.now() + timedelta(minutes=3), **kwargs)
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Every publish fails the way kombu reports an unreachable Redis."""
+    attempts: list[int] = []
+
+    def refuse(args, **options):
+        attempts.append(args[0])
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379.")
+
+    monkeypatch.setattr(process_response, "apply_async", refuse)
+    return attempts
+
+
+# ---- enqueue on commit ------------------------------------------------------------------
+
+
+def test_processing_starts_only_after_commit(survey, answer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = answer()
+    assert len(callbacks) == 1
+    response.refresh_from_db()
+    assert (response.rolled_up_at, response.processed_at, counted(survey)) == (None, None, 0)
+
+    callbacks[0]()  # the commit happens: eager mode runs the task in-process
+    response.refresh_from_db()
+    assert response.rolled_up_at is not None
+    assert response.processed_at is not None
+    assert counted(survey) == 1
+
+
+def test_a_rolled_back_submission_enqueues_nothing(
+    survey, answer, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        answer()
+        raise RuntimeError("the request failed after the insert")
+    assert callbacks == []
+    assert Response.objects.count() == 0
+    assert counted(survey) == 0
+
+
+def test_an_unfinished_response_is_not_enqueued(
+    project, survey, touchpoint, django_capture_on_commit_callbacks
+):
+    contact = contact_resolve(project=project, visitor_id="partial")
+    display = display_claim(project=project, contact=contact, touchpoint_key=touchpoint.key).display
+    question_id = survey.current_version.snapshot["questions"][0]["id"]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response_submit(
+            project=project,
+            display=display,
+            submission_id=uuid.uuid4(),
+            answers=[AnswerIn(question_id, 3)],
+            finished=False,
+        )
+    assert callbacks == []
+    assert pipeline.response_process(Response.objects.get().pk) is False
+    assert counted(survey) == 0
+
+
+# ---- broker outages ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        kombu.exceptions.OperationalError("Error 111 connecting"),
+        redis.exceptions.ConnectionError("Connection refused"),
+        redis.exceptions.TimeoutError("Timeout connecting"),
+        ConnectionRefusedError(111, "Connection refused"),
+    ],
+)
+def test_broker_errors_are_logged_not_raised(monkeypatch, caplog, error):
+    def refuse(args, **options):
+        raise error
+
+    monkeypatch.setattr(process_response, "apply_async", refuse)
+    assert pipeline._publish(process_response, 42) is False
+    assert "the sweeper will retry" in caplog.text
+
+
+def test_a_bug_is_not_mistaken_for_a_broker_outage(monkeypatch):
+    def broken(args, **options):
+        raise TypeError("bug")
+
+    monkeypatch.setattr(process_response, "apply_async", broken)
+    with pytest.raises(TypeError):
+        pipeline._publish(process_response, 42)
+
+
+def test_broker_down_the_request_still_succeeds_and_the_sweeper_processes_it_later(
+    project, survey, touchpoint, broker_down, monkeypatch, django_capture_on_commit_callbacks
+):
+    widget = APIClient()
+    widget.defaults["HTTP_ORIGIN"] = "http://shop.example"
+    decided = widget.post(
+        "/api/widget/v1/decide",
+        {"key": project.public_key, "visitor_id": "v-1", "touchpoint": touchpoint.key},
+        format="json",
+    ).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted = widget.post(
+            "/api/widget/v1/responses",
+            {
+                "key": project.public_key,
+                "display_id": decided["display_id"],
+                "submission_id": str(uuid.uuid4()),
+                "answers": [{"question_id": decided["survey"]["questions"][0]["id"], "value": 10}],
+                "finished": True,
+            },
+            format="json",
+        )
+    assert submitted.status_code == 201
+    response = Response.objects.get(pk=submitted.json()["response_id"])
+    assert broker_down == [response.pk]  # one publish was attempted after commit, and failed
+    assert (response.finished, response.processed_at, counted(survey)) == (True, None, 0)
+
+    # Too recent for the sweeper: its task may still be on its way.
+    assert pipeline.responses_sweep() == 0
+    # Redis is back; two minutes later the sweeper catches up.
+    monkeypatch.undo()
+    assert sweep_later() == 1
+    response.refresh_from_db()
+    assert response.processed_at is not None
+    assert counted(survey) == 1
+
+
+def test_a_failure_while_processing_eagerly_does_not_fail_the_request(
+    project, survey, answer, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    def crash(response_id):
+        raise RuntimeError("rollup bug")
+
+    monkeypatch.setattr(pipeline, "rollup_response", crash)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = answer()  # no exception reaches the caller
+    assert "rollup bug" in caplog.text
+    response.refresh_from_db()
+    assert response.processed_at is None  # left for the sweeper
+    monkeypatch.undo()
+    assert sweep_later() == 1
+    assert counted(survey) == 1
+
+
+# ---- exactly once ---------------------------------------------------------------------------
+
+
+def test_processing_again_counts_nothing_twice(survey, answer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = answer()
+    assert counted(survey) == 1
+    assert pipeline.response_process(response.pk) is False
+    # Even with the processed marker cleared (a message redelivered after a crash between the
+    # rollup and the hooks), the rollup's own claim keeps the count at one.
+    Response.objects.filter(pk=response.pk).update(processed_at=None)
+    assert pipeline.response_process(response.pk) is True
+    assert process_response.apply(args=(response.pk,)).get() is False
+    assert counted(survey) == 1
+
+
+def test_unknown_responses_are_ignored():
+    assert pipeline.response_process(987654321) is False
+
+
+def test_hooks_run_in_order_after_the_rollup_and_missing_ones_are_skipped(
+    survey, answer, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(
+        pipeline,
+        "RESPONSE_HOOKS",
+        (
+            "tests.feedback.test_pipeline.record_first",
+            "feedback.not_built_yet.hook",  # module does not exist (yet)
+            "feedback.cases.cases_hook_not_written_yet",  # module exists, function does not
+            "tests.feedback.test_pipeline.record_second",
+        ),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = answer()
+    assert calls == [("first", response.pk), ("second", response.pk)]
+    response.refresh_from_db()
+    assert response.processed_at is not None
+
+
+def test_a_crashing_hook_leaves_the_response_for_a_retry_without_recounting(
+    survey, answer, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(
+        pipeline,
+        "RESPONSE_HOOKS",
+        ("tests.feedback.test_pipeline.fail_once", "tests.feedback.test_pipeline.record_second"),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = answer()
+    response.refresh_from_db()
+    assert response.rolled_up_at is not None and response.processed_at is None
+    assert calls == [("failed", response.pk)]
+    assert sweep_later() == 1
+    response.refresh_from_db()
+    assert response.processed_at is not None
+    assert calls[1:] == [("recovered", response.pk), ("second", response.pk)]
+    assert counted(survey) == 1
+
+
+def test_a_hook_with_a_broken_import_is_an_error_not_a_skip(tmp_path, monkeypatch):
+    (tmp_path / "vocsite_broken_hooks.py").write_text(
+        "import a_dependency_that_is_not_installed\n\ndef hook(response_id):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "vocsite_broken_hooks", raising=False)
+    assert pipeline.hook_resolve("vocsite_missing_module.hook") is None
+    with pytest.raises(ModuleNotFoundError):
+        pipeline.hook_resolve("vocsite_broken_hooks.hook")
+
+
+def test_the_alert_hook_is_wired():
+    assert "feedback.cases.cases_open_for_response" in pipeline.RESPONSE_HOOKS
+    assert pipeline.RESPONSE_HOOKS.index("feedback.topics.tag_response") < (
+        pipeline.RESPONSE_HOOKS.index("feedback.cases.cases_open_for_response")
+    )
+
+
+# ---- the sweeper ----------------------------------------------------------------------------
+
+
+def test_the_sweeper_takes_only_old_finished_unprocessed_responses(
+    survey, answer, broker_down, monkeypatch
+):
+    old = [answer() for _ in range(3)]  # never processed: the broker was down
+    processed = answer()
+    Response.objects.filter(pk=processed.pk).update(processed_at=timezone.now())
+    Response.objects.filter(pk__in=[r.pk for r in old]).update(
+        finished_at=timezone.now() - timedelta(minutes=5)
+    )
+    recent = answer()  # committed a moment ago: its own task may still come
+    broker_down.clear()
+    monkeypatch.undo()
+    assert pipeline.responses_sweep() == 3
+    assert set(Response.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == {
+        recent.pk
+    }
+    assert counted(survey) == 3
+
+
+def test_the_sweeper_works_in_batches_up_to_its_limit(survey, answer, monkeypatch):
+    sent: list[tuple[int, dict]] = []
+    monkeypatch.setattr(
+        process_response, "apply_async", lambda args, **options: sent.append((args[0], options))
+    )
+    ids = [answer().pk for _ in range(7)]
+    monkeypatch.setattr(pipeline, "SWEEP_BATCH", 3)
+    assert sweep_later(limit=5) == 5
+    assert [object_id for object_id, _ in sent] == ids[:5]
+    # Swept copies expire, so a backlogged queue does not collect one copy per sweep.
+    assert all(options["expires"] > timezone.now() for _, options in sent)
+    sent.clear()
+    assert sweep_later() == 7
+    assert [object_id for object_id, _ in sent] == ids
+
+
+def test_the_sweeper_stops_at_the_first_broker_error(survey, answer, broker_down):
+    for _ in range(4):
+        answer()
+    broker_down.clear()
+    assert sweep_later() == 0
+    assert len(broker_down) == 1  # one failed attempt, not one connect timeout per row
+
+
+def test_the_periodic_task_is_scheduled_and_runs_the_sweeper(
+    settings, survey, answer, broker_down, monkeypatch
+):
+    answer()
+    monkeypatch.undo()
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-unprocessed-responses"]
+    assert entry["task"] == sweep_unprocessed.name == "feedback.tasks.pipeline.sweep_unprocessed"
+    Response.objects.update(finished_at=timezone.now() - timedelta(minutes=3))
+    assert sweep_unprocessed.apply().get() == 1
+    assert counted(survey) == 1
+
+
+# ---- task settings --------------------------------------------------------------------------
+
+
+def test_task_options_and_routes():
+    assert process_response.name == "feedback.tasks.pipeline.process_response"
+    assert process_response.acks_late is True
+    assert process_response.max_retries == 8
+    assert process_response.retry_jitter is True
+    assert OperationalError in process_response.autoretry_for
+    assert not any(issubclass(IntegrityError, e) for e in process_response.autoretry_for)
+    assert current_app.conf.worker_prefetch_multiplier == 1
+    route = current_app.amqp.router.route({}, process_response.name)
+    assert route["queue"].name == "rollups"
+
+
+def test_transient_database_errors_are_retried_and_bugs_are_not(
+    survey, answer, monkeypatch, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():
+        response = answer()
+    real = pipeline.rollup_response
+    attempts: list[int] = []
+
+    def flaky(response_id):
+        attempts.append(response_id)
+        if len(attempts) < 3:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(response_id)
+
+    monkeypatch.setattr(pipeline, "rollup_response", flaky)
+    # Let eager retries run in-process as a worker would (there is no backoff wait in eager).
+    monkeypatch.setitem(current_app.conf, "task_eager_propagates", False)
+    result = process_response.apply(args=(response.pk,))
+    assert (result.state, result.get(), len(attempts)) == ("SUCCESS", True, 3)
+    assert counted(survey) == 1
+
+    Response.objects.filter(pk=response.pk).update(processed_at=None, rolled_up_at=None)
+    attempts.clear()
+
+    def bug(response_id):
+        attempts.append(response_id)
+        raise IntegrityError("a constraint says the code is wrong")
+
+    monkeypatch.setattr(pipeline, "rollup_response", bug)
+    result = process_response.apply(args=(response.pk,))
+    assert result.state == "FAILURE"
+    assert isinstance(result.result, IntegrityError)
+    assert len(attempts) == 1  # a bug is not retried
