@@ -131,3 +131,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["event", "endpoint", "status", "attempts", "last_status_code", "created_at"]
     list_filter = ["status", "event"]
     readonly_fields = ["payload", "last_error"]
+
+
+@admin.register(models.WebhookAttempt)
+class WebhookAttemptAdmin(admin.ModelAdmin):
+    list_display = ["delivery", "number", "status_code", "duration_ms", "replay", "created_at"]
+    list_filter = ["replay", "status_code"]
+    readonly_fields = ["delivery", "error"]

@@ -3,6 +3,7 @@ cases and their events, teams, operational events, webhooks (DESIGN.md §4)."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 
@@ -461,7 +462,9 @@ class WebhookEvent(models.TextChoices):
 
 
 def new_webhook_secret() -> str:
-    return f"whsec_{secrets.token_urlsafe(24)}"
+    """Standard Webhooks format (whsec_ + base64 of 32 random bytes), so receivers can verify
+    signatures with the `standardwebhooks` library of their language."""
+    return f"whsec_{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
 class WebhookEndpoint(TimeStampedModel):
@@ -514,3 +517,21 @@ class WebhookDelivery(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP attempt of a delivery: the log that shows what the receiver answered."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    number = models.PositiveIntegerField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    replay = models.BooleanField(default=False, help_text="Sent because someone replayed it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.status_code or self.error[:40]}"

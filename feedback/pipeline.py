@@ -72,7 +72,7 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def _publish(task, object_id: int, **options) -> bool:
+def task_publish(task, object_id: int | str, **options) -> bool:
     """Send one task; a broker outage is logged and reported as False, never raised."""
     try:
         task.apply_async((object_id,), **options)
@@ -105,7 +105,7 @@ def enqueue_processing(response_id: int) -> None:
 
     # A named function, not a partial: Django logs a robust callback's failure by __qualname__.
     def publish_response_processing() -> None:
-        _publish(task, response_id)
+        task_publish(task, response_id)
 
     transaction.on_commit(publish_response_processing, robust=True)
 
@@ -115,7 +115,7 @@ def enqueue_feedback_processing(feedback_id: int) -> None:
     task = _process_feedback_task()
 
     def publish_feedback_processing() -> None:
-        _publish(task, feedback_id)
+        task_publish(task, feedback_id)
 
     transaction.on_commit(publish_feedback_processing, robust=True)
 
@@ -191,7 +191,7 @@ def _sweep(queryset, task, limit: int, expires_at: datetime) -> tuple[int, bool]
         if not batch:
             return sent, False
         for object_id in batch:
-            if not _publish(task, object_id, expires=expires_at):
+            if not task_publish(task, object_id, expires=expires_at):
                 return sent, True
             sent += 1
         last_pk = batch[-1]

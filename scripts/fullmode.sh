@@ -25,6 +25,8 @@ full_env() {
   echo "DJANGO_SECURE_COOKIES=false"
   echo "DJANGO_SECURE_HSTS_SECONDS=0"
   echo "VOCSITE_BASE_URL=http://127.0.0.1:$PORT"
+  # A laptop full mode may post webhooks to a receiver on localhost.
+  echo "WEBHOOK_ALLOW_PRIVATE_TARGETS=true"
 }
 
 stop_pid() {

@@ -14,7 +14,9 @@ app.conf.task_routes = {
     "metrics.tasks.*": {"queue": "rollups"},
     "feedback.tasks.pipeline.process_response": {"queue": "rollups"},
     "feedback.tasks.pipeline.process_feedback": {"queue": "alerts"},
-    "feedback.tasks.run_alert_rules": {"queue": "alerts"},
+    "feedback.tasks.escalate_overdue_cases": {"queue": "alerts"},
+    "feedback.tasks.send_case_email": {"queue": "alerts"},
     "feedback.tasks.deliver_webhook": {"queue": "alerts"},
+    "feedback.tasks.retry_due_webhooks": {"queue": "alerts"},
 }
 app.autodiscover_tasks()

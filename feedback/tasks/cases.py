@@ -1,3 +1,55 @@
-"""Case, SLA, notification and webhook tasks (filled in by the closed-loop work)."""
+"""Celery entry points of the closed loop: SLA escalation, case e-mails, webhook deliveries.
 
-__all__: list[str] = []
+Thin and idempotent like the pipeline tasks: escalation claims each case with a conditional
+UPDATE, a delivery claims its row with a lease, so a redelivered message does no harm.
+Routed to the `alerts` queue (vocsite/celery.py); the periodic ones are in the beat schedule.
+"""
+
+import smtplib
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from feedback.cases import cases_escalate_overdue
+from feedback.notifications import case_email_send
+from feedback.webhooks import webhook_deliver, webhooks_retry_due
+
+__all__ = ["deliver_webhook", "escalate_overdue_cases", "retry_due_webhooks", "send_case_email"]
+
+TRANSIENT = (ConnectionError, TimeoutError, OperationalError, InterfaceError)
+
+
+@shared_task(name="feedback.tasks.escalate_overdue_cases", acks_late=True, expires=450)
+def escalate_overdue_cases() -> int:
+    return cases_escalate_overdue()
+
+
+@shared_task(
+    name="feedback.tasks.send_case_email",
+    acks_late=True,
+    autoretry_for=(*TRANSIENT, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_case_email(case_id: int, kind: str) -> int:
+    return case_email_send(case_id=case_id, kind=kind)
+
+
+@shared_task(
+    name="feedback.tasks.deliver_webhook",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_jitter=True,
+    max_retries=5,
+)
+def deliver_webhook(delivery_id: str) -> str:
+    # HTTP failures are not retried here: webhook_deliver schedules the next attempt itself
+    # (backoff with jitter) and the periodic retry_due_webhooks sends it.
+    return webhook_deliver(delivery_id)
+
+
+@shared_task(name="feedback.tasks.retry_due_webhooks", acks_late=True, expires=30)
+def retry_due_webhooks() -> int:
+    return webhooks_retry_due()

@@ -170,7 +170,7 @@ def test_broker_errors_are_logged_not_raised(monkeypatch, caplog, error):
         raise error
 
     monkeypatch.setattr(process_response, "apply_async", refuse)
-    assert pipeline._publish(process_response, 42) is False
+    assert pipeline.task_publish(process_response, 42) is False
     assert "the sweeper will retry" in caplog.text
 
 
@@ -180,7 +180,7 @@ def test_a_bug_is_not_mistaken_for_a_broker_outage(monkeypatch):
 
     monkeypatch.setattr(process_response, "apply_async", broken)
     with pytest.raises(TypeError):
-        pipeline._publish(process_response, 42)
+        pipeline.task_publish(process_response, 42)
 
 
 def test_broker_down_the_request_still_succeeds_and_the_sweeper_processes_it_later(

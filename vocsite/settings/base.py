@@ -198,7 +198,28 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 90},
     },
+    "escalate-overdue-cases": {
+        "task": "feedback.tasks.escalate_overdue_cases",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 450},
+    },
+    "retry-due-webhooks": {
+        "task": "feedback.tasks.retry_due_webhooks",
+        "schedule": timedelta(seconds=20),
+        "options": {"expires": 30},
+    },
 }
+
+# Outgoing webhooks: every call has a timeout; failed attempts back off exponentially with
+# jitter (15 s, 30 s, 1 min … capped at 6 h) until WEBHOOK_MAX_ATTEMPTS, then stay replayable.
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
+# Receivers on private or loopback addresses: fine on a laptop, refused in production (SSRF).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 VOCSITE_EMBEDDED_SCHEDULER = env.bool("VOCSITE_EMBEDDED_SCHEDULER", default=False)
 # Widget rate limits (requests per minute) per client IP and per visitor.

@@ -1,0 +1,85 @@
+"""Case e-mails through Django's e-mail backend: templated (text + HTML), linking to the case.
+
+Sent by a Celery task enqueued after commit, so a rolled-back case never mails anyone and a
+slow SMTP server never holds a request or a pipeline transaction open.
+
+Who hears what:
+- created  → the assignee if the rule routed it to someone, else the team's shared address,
+             else every agent of the team;
+- assigned → the person it was assigned to (not when they claimed it themselves);
+- overdue  → the team lead (and the assignee), because escalation is the lead's call.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from feedback.models import Case
+
+SUBJECTS = {
+    "created": "[vocsite] New case #{id}: {title}",
+    "assigned": "[vocsite] Case #{id} is yours: {title}",
+    "overdue": "[vocsite] Overdue case #{id}: {title}",
+}
+
+
+def enqueue_case_email(case_id: int, kind: str) -> None:
+    from feedback.pipeline import task_publish
+    from feedback.tasks.cases import send_case_email
+
+    def publish_case_email() -> None:
+        task_publish(send_case_email, case_id, kwargs={"kind": kind})
+
+    transaction.on_commit(publish_case_email, robust=True)
+
+
+def case_email_recipients(case: Case, kind: str) -> list[str]:
+    from feedback.cases import _team_agents
+
+    addresses: list[str] = []
+    if kind == "overdue":
+        if case.team_id and case.team.lead_id and case.team.lead.email:
+            addresses.append(case.team.lead.email)
+        if case.assignee_id and case.assignee.email:
+            addresses.append(case.assignee.email)
+    elif case.assignee_id:
+        addresses = [case.assignee.email] if case.assignee.email else []
+    elif kind == "created" and case.team_id:
+        if case.team.email:
+            addresses = [case.team.email]
+        else:
+            addresses = [u.email for u in _team_agents(case.team) if u.email]
+    return list(dict.fromkeys(addresses))
+
+
+def case_email_send(*, case_id: int, kind: str) -> int:
+    """Render and send one case e-mail; returns how many messages went out (0 or 1)."""
+    case = (
+        Case.objects.select_related("team__lead", "assignee", "contact", "response__touchpoint")
+        .prefetch_related("response__answers__question")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None or kind not in SUBJECTS:
+        return 0
+    recipients = case_email_recipients(case, kind)
+    if not recipients:
+        return 0
+    answers = list(case.response.answers.all()) if case.response_id else []
+    context = {
+        "case": case,
+        "kind": kind,
+        "answers": answers,
+        "case_url": f"{settings.VOCSITE_BASE_URL}/app/cases/{case.pk}/",
+    }
+    message = EmailMultiAlternatives(
+        subject=SUBJECTS[kind].format(id=case.pk, title=case.title)[:200],
+        body=render_to_string("email/case.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+    )
+    message.attach_alternative(render_to_string("email/case.html", context), "text/html")
+    return message.send()
