@@ -32,15 +32,18 @@ from surveys.services import (
 
 
 def seed() -> Project:
-    project = Project.objects.filter(name="Bench: decide").first()
+    project = Project.objects.filter(name="Bench: decide").order_by("-pk").first()
     if project and project.contacts.count() >= args.contacts:
         return project
+    if project is not None:  # a seed interrupted half-way: start again
+        Project.objects.filter(name="Bench: decide").delete()
     started = time.monotonic()
     with transaction.atomic():
         project, _ = project_create(name="Bench: decide", allowed_origins=[args.base_url])
-        surveys = []
         for i in range(args.surveys):
             touchpoint_create(project=project, key=f"tp_{i}", name=f"Touchpoint {i}")
+        surveys = []
+        for i in range(args.surveys):
             survey = survey_create(
                 project=project,
                 name=f"Survey {i}",
@@ -53,6 +56,7 @@ def seed() -> Project:
                 priority=i % 3,
             )
             survey_publish(survey=survey)
+            survey.refresh_from_db()
             surveys.append(survey)
     rng = random.Random(1)
     batch = 10_000

@@ -1,3 +1,23 @@
-from django.urls import path  # noqa: F401
+"""Cases and webhooks API routes (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from feedback import api
+
+urlpatterns = [
+    path("cases", api.CaseListApi.as_view(), name="api-cases"),
+    path("cases/stats", api.CaseStatsApi.as_view(), name="api-case-stats"),
+    path("cases/<int:case_id>", api.CaseDetailApi.as_view(), name="api-case"),
+    path("webhooks", api.WebhookListCreateApi.as_view(), name="api-webhooks"),
+    path("webhooks/<int:webhook_id>", api.WebhookDetailApi.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<int:webhook_id>/deliveries",
+        api.WebhookDeliveriesApi.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhooks/deliveries/<uuid:delivery_id>/replay",
+        api.WebhookReplayApi.as_view(),
+        name="api-webhook-replay",
+    ),
+]

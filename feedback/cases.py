@@ -129,7 +129,7 @@ def _response_in(response: Response) -> ResponseIn:
 
 def _case_title(rule: AlertRule, response: Response) -> str:
     scores = [
-        f"{a.get_question_type_display()} {a.value_int}"
+        f"{a.question_type.upper()} {a.value_int}"
         for a in response.answers.all()
         if a.value_int is not None and a.question_type in ("nps", "csat", "ces")
     ]

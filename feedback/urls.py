@@ -1,3 +1,22 @@
-from django.urls import path  # noqa: F401
+"""Staff pages of the closed loop (mounted under /app/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from feedback import views
+
+urlpatterns = [
+    path("inbox/", views.inbox, name="inbox"),
+    path("cases/<int:case_id>/", views.case_page, name="case-detail"),
+    path("cases/<int:case_id>/update/", views.case_update, name="case-update"),
+    path("cases/<int:case_id>/assign/", views.case_assign_view, name="case-assign"),
+    path("alert-rules/", views.alert_rules, name="alert-rules"),
+    path("alert-rules/new/", views.alert_rule_edit, name="alert-rule-new"),
+    path("alert-rules/<int:rule_id>/", views.alert_rule_edit, name="alert-rule-edit"),
+    path("webhooks/", views.webhooks, name="webhooks"),
+    path("webhooks/<int:webhook_id>/toggle/", views.webhook_toggle, name="webhook-toggle"),
+    path(
+        "webhooks/deliveries/<uuid:delivery_id>/replay/",
+        views.webhook_replay_view,
+        name="webhook-replay",
+    ),
+]

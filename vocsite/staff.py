@@ -23,7 +23,9 @@ NAV = (
     ("journey-map", "Journey", "bi-signpost-split", None),
     ("survey-list", "Surveys", "bi-ui-checks", ("admin", "designer")),
     ("inbox", "Inbox", "bi-inbox", ("admin", "agent", "designer")),
+    ("alert-rules", "Alert rules", "bi-bell", ("admin", "designer")),
     ("dashboard-executive", "Dashboards", "bi-graph-up", None),
+    ("webhooks", "Webhooks", "bi-broadcast", ("admin",)),
     ("project-settings", "Settings", "bi-gear", ("admin",)),
 )
 

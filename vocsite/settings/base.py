@@ -161,6 +161,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "feedback.models.CaseStatus",
+        "CasePriorityEnum": "feedback.models.CasePriority",
+        "ContactMethodEnum": "feedback.models.ContactMethod",
+        "DeliveryStatusEnum": "feedback.models.DeliveryStatus",
+        "WebhookEventEnum": "feedback.models.WebhookEvent",
+    },
 }
 
 # Celery: with no broker configured the tasks run in-process (eagerly) after commit.

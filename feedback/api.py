@@ -1,0 +1,406 @@
+"""Cases and webhooks API (DESIGN.md §6): the follow-up queue and event subscriptions.
+
+Cases: admins, designers and agents (agents see only their teams' cases and their own — the
+same rule as the inbox). Webhooks: admins and secret keys. Everything is scoped to
+`request.access.project`; a case or endpoint of another project is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from feedback.cases import CaseChange, assignees_by_name, case_assign, case_change
+from feedback.models import (
+    OPEN_CASE_STATUSES,
+    Case,
+    CasePriority,
+    CaseStatus,
+    ContactMethod,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from feedback.selectors import CaseFilters, case_detail, cases_list, recovery_rate, sla_by_team
+from feedback.webhooks import webhook_endpoint_create, webhook_endpoint_update, webhook_replay
+from surveys.api import ERRORS
+from surveys.models import Role
+from vocsite.api_auth import CASE_ROLES
+
+ADMIN_ONLY = (Role.ADMIN,)
+
+
+def _user(request):
+    user = request.user
+    return None if isinstance(user, AnonymousUser) or not user.is_authenticated else user
+
+
+# ---------------------------------------------------------------- cases
+
+
+class CaseOutputSerializer(serializers.ModelSerializer):
+    team = serializers.CharField(source="team.name", allow_null=True, default=None)
+    assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
+    contact = serializers.CharField(source="contact.user_id", allow_null=True, default=None)
+    rule = serializers.CharField(source="rule.name", allow_null=True, default=None)
+    touchpoint = serializers.CharField(
+        source="response.touchpoint.key", allow_null=True, default=None
+    )
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "title",
+            "status",
+            "priority",
+            "team",
+            "assignee",
+            "contact",
+            "rule",
+            "touchpoint",
+            "response",
+            "feedback",
+            "due_at",
+            "overdue",
+            "first_contacted_at",
+            "resolved_at",
+            "closed_at",
+            "root_cause",
+            "resolution_note",
+            "contact_method",
+            "recovered",
+            "recovered_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_overdue(self, case: Case) -> bool:
+        return case.status in OPEN_CASE_STATUSES and case.due_at < timezone.now()
+
+
+class CaseEventSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    from_value = serializers.CharField()
+    to_value = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AnswerOutputSerializer(serializers.Serializer):
+    question_id = serializers.IntegerField()
+    type = serializers.CharField(source="question_type")
+    text = serializers.JSONField(source="question.text")
+    value_int = serializers.IntegerField(allow_null=True)
+    value_text = serializers.CharField()
+    value_choices = serializers.JSONField(allow_null=True)
+
+
+class CaseDetailOutputSerializer(CaseOutputSerializer):
+    answers = serializers.SerializerMethodField()
+    events = CaseEventSerializer(many=True)
+
+    class Meta(CaseOutputSerializer.Meta):
+        fields = [*CaseOutputSerializer.Meta.fields, "answers", "events"]
+
+    @extend_schema_field(AnswerOutputSerializer(many=True))
+    def get_answers(self, case: Case) -> list[dict]:
+        if case.response_id is None:
+            return []
+        return AnswerOutputSerializer(case.response.answers.all(), many=True).data
+
+
+class CasePagination(CursorPagination):
+    ordering = ("due_at", "id")
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+class CaseListApi(APIView):
+    allowed_roles = CASE_ROLES
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=["open", *CaseStatus.values], required=False, help_text="A status, or open."
+        )
+        team = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+        assignee = serializers.CharField(
+            max_length=150, required=False, help_text="A username, me, or none."
+        )
+        priority = serializers.ChoiceField(choices=CasePriority.choices, required=False)
+        overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+        touchpoint = serializers.SlugField(max_length=100, required=False)
+        q = serializers.CharField(max_length=200, required=False)
+
+    @extend_schema(
+        operation_id="cases_list",
+        parameters=[
+            FilterSerializer,
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 200)."),
+        ],
+        responses={200: CaseOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = query.validated_data
+        cases = cases_list(
+            project=request.access.project,
+            user=_user(request),
+            role=request.access.role,
+            filters=CaseFilters(
+                status=values.get("status", ""),
+                team_id=values.get("team"),
+                assignee=values.get("assignee", ""),
+                priority=values.get("priority", ""),
+                overdue=values.get("overdue"),
+                touchpoint=values.get("touchpoint", ""),
+                q=values.get("q", ""),
+            ),
+        )
+        paginator = CasePagination()
+        page = paginator.paginate_queryset(cases, request, view=self)
+        return paginator.get_paginated_response(CaseOutputSerializer(page, many=True).data)
+
+
+class CaseDetailApi(APIView):
+    allowed_roles = CASE_ROLES
+
+    class PatchSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=CaseStatus.choices, required=False)
+        priority = serializers.ChoiceField(choices=CasePriority.choices, required=False)
+        assignee = serializers.CharField(
+            max_length=150, required=False, allow_null=True, help_text="Username; null unassigns."
+        )
+        note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+        root_cause = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        resolution_note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+        contact_method = serializers.ChoiceField(choices=ContactMethod.choices, required=False)
+
+    def _case(self, request, case_id: int) -> Case:
+        case = case_detail(
+            case_id=case_id,
+            project=request.access.project,
+            user=_user(request),
+            role=request.access.role,
+        )
+        if case is None:
+            raise Http404
+        return case
+
+    @extend_schema(responses={200: CaseDetailOutputSerializer, **ERRORS})
+    def get(self, request, case_id: int):
+        return Response(CaseDetailOutputSerializer(self._case(request, case_id)).data)
+
+    @extend_schema(request=PatchSerializer, responses={200: CaseDetailOutputSerializer, **ERRORS})
+    def patch(self, request, case_id: int):
+        case = self._case(request, case_id)
+        data = self.PatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        actor = _user(request)
+        if "assignee" in values:
+            name = values["assignee"]
+            assignee = None
+            if name:
+                assignee = assignees_by_name(request.access.project, [name]).get(name)
+                if assignee is None:
+                    raise serializers.ValidationError({"assignee": ["No such member."]})
+            case = case_assign(case=case, assignee=assignee, actor=actor)
+        change = CaseChange(
+            status=values.get("status"),
+            priority=values.get("priority"),
+            note=values.get("note", ""),
+            root_cause=values.get("root_cause"),
+            resolution_note=values.get("resolution_note"),
+            contact_method=values.get("contact_method"),
+        )
+        case_change(case=case, actor=actor, change=change)
+        return Response(CaseDetailOutputSerializer(self._case(request, case_id)).data)
+
+
+class CaseStatsApi(APIView):
+    """SLA compliance per team and the recovery rate of detractor cases."""
+
+    allowed_roles = CASE_ROLES
+
+    class OutputSerializer(serializers.Serializer):
+        class TeamSerializer(serializers.Serializer):
+            team = serializers.CharField()
+            open = serializers.IntegerField()
+            overdue = serializers.IntegerField()
+            met = serializers.IntegerField()
+            breached = serializers.IntegerField()
+            compliance = serializers.FloatField(allow_null=True)
+            median_first_contact_hours = serializers.FloatField(allow_null=True)
+            median_resolution_hours = serializers.FloatField(allow_null=True)
+
+        class RecoverySerializer(serializers.Serializer):
+            closed = serializers.IntegerField()
+            recovered = serializers.IntegerField()
+            rate = serializers.FloatField(allow_null=True)
+
+        sla = TeamSerializer(many=True)
+        recovery = RecoverySerializer()
+
+    @extend_schema(operation_id="cases_stats", responses={200: OutputSerializer, **ERRORS})
+    def get(self, request):
+        project = request.access.project
+        return Response(
+            self.OutputSerializer(
+                {"sla": sla_by_team(project=project), "recovery": recovery_rate(project=project)}
+            ).data
+        )
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+class WebhookOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "description", "is_active", "created_at"]
+
+
+class WebhookCreatedSerializer(WebhookOutputSerializer):
+    class Meta(WebhookOutputSerializer.Meta):
+        fields = [*WebhookOutputSerializer.Meta.fields, "secret"]
+
+
+class WebhookInputSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1, max_length=10
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class DeliveryOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "subject",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "last_duration_ms",
+            "delivered_at",
+            "created_at",
+            "payload",
+        ]
+
+
+class WebhookApi(APIView):
+    allowed_roles = ADMIN_ONLY
+
+    def _endpoints(self, request):
+        return WebhookEndpoint.objects.filter(project=request.access.project).order_by("pk")
+
+
+class WebhookListCreateApi(WebhookApi):
+    @extend_schema(
+        operation_id="webhooks_list", responses={200: WebhookOutputSerializer(many=True), **ERRORS}
+    )
+    def get(self, request):
+        return Response(WebhookOutputSerializer(self._endpoints(request), many=True).data)
+
+    @extend_schema(
+        request=WebhookInputSerializer,
+        responses={
+            201: OpenApiResponse(
+                WebhookCreatedSerializer, description="The signing secret is shown here once."
+            ),
+            **ERRORS,
+        },
+    )
+    def post(self, request):
+        data = WebhookInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        endpoint = webhook_endpoint_create(
+            project=request.access.project,
+            url=values["url"],
+            events=values["events"],
+            description=values.get("description", ""),
+            actor=_user(request),
+        )
+        return Response(WebhookCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailApi(WebhookApi):
+    @extend_schema(responses={200: WebhookOutputSerializer, **ERRORS})
+    def get(self, request, webhook_id: int):
+        endpoint = get_object_or_404(self._endpoints(request), pk=webhook_id)
+        return Response(WebhookOutputSerializer(endpoint).data)
+
+    @extend_schema(
+        request=WebhookInputSerializer, responses={200: WebhookOutputSerializer, **ERRORS}
+    )
+    def patch(self, request, webhook_id: int):
+        endpoint = get_object_or_404(self._endpoints(request), pk=webhook_id)
+        data = WebhookInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        endpoint = webhook_endpoint_update(
+            endpoint=endpoint, actor=_user(request), **data.validated_data
+        )
+        return Response(WebhookOutputSerializer(endpoint).data)
+
+    @extend_schema(responses={204: None, **ERRORS})
+    def delete(self, request, webhook_id: int):
+        endpoint = get_object_or_404(self._endpoints(request), pk=webhook_id)
+        webhook_endpoint_update(endpoint=endpoint, actor=_user(request), is_active=False)
+        endpoint.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookDeliveriesApi(WebhookApi):
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
+
+    @extend_schema(
+        operation_id="webhooks_deliveries_list",
+        parameters=[FilterSerializer],
+        responses={200: DeliveryOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request, webhook_id: int):
+        endpoint = get_object_or_404(self._endpoints(request), pk=webhook_id)
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        deliveries = endpoint.deliveries.order_by("-created_at")
+        if query.validated_data.get("status"):
+            deliveries = deliveries.filter(status=query.validated_data["status"])
+        return Response(DeliveryOutputSerializer(deliveries[:200], many=True).data)
+
+
+class WebhookReplayApi(WebhookApi):
+    @extend_schema(request=None, responses={202: DeliveryOutputSerializer, **ERRORS})
+    def post(self, request, delivery_id):
+        delivery = get_object_or_404(
+            WebhookDelivery.objects.filter(endpoint__project=request.access.project),
+            pk=delivery_id,
+        )
+        delivery = webhook_replay(delivery=delivery, actor=_user(request))
+        return Response(DeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
