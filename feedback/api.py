@@ -126,6 +126,12 @@ class CaseDetailOutputSerializer(CaseOutputSerializer):
         return AnswerOutputSerializer(case.response.answers.all(), many=True).data
 
 
+class CasePageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True)
+    results = CaseOutputSerializer(many=True)
+
+
 class CasePagination(CursorPagination):
     ordering = ("due_at", "id")
     page_size = 50
@@ -156,7 +162,7 @@ class CaseListApi(APIView):
             OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
             OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 200)."),
         ],
-        responses={200: CaseOutputSerializer(many=True), **ERRORS},
+        responses={200: CasePageSerializer, **ERRORS},
     )
     def get(self, request):
         query = self.FilterSerializer(data=request.query_params)

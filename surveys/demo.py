@@ -542,24 +542,98 @@ def _answers_for(
     return out
 
 
+ROOT_CAUSES = (
+    "Courier delay",
+    "Damaged in transit",
+    "Billing error",
+    "App bug",
+    "Slow support reply",
+    "Missing feature",
+    "Expectation mismatch",
+)
+
+
+def _work_old_cases(project: Project, rng: random.Random, now: datetime) -> None:
+    """Give the inbox a past: older unhappy answers went through the real alert rules, and
+    the team worked those cases (claimed, contacted, resolved — some late — and closed).
+    Customers who answered happily afterwards are then marked recovered by the real hook."""
+    from feedback.cases import cases_open_for_response, cases_recover_for_response
+    from feedback.models import Case, CaseEvent, ContactMethod, Response
+
+    agent = get_user_model().objects.get(username="agent")
+    unhappy = list(
+        Response.objects.filter(
+            project=project,
+            finished_at__lt=now - timedelta(days=3),
+            answers__question_type="nps",
+            answers__value_int__lte=3,
+        )
+        .order_by("finished_at")
+        .values_list("pk", "finished_at")
+    )
+    for response_id, finished_at in rng.sample(unhappy, min(90, len(unhappy))):
+        for case in cases_open_for_response(response_id):
+            contacted = finished_at + timedelta(hours=rng.uniform(0.5, 20))
+            resolved = contacted + timedelta(hours=rng.uniform(0.5, 12))
+            Case.objects.filter(pk=case.pk).update(
+                created_at=finished_at,
+                updated_at=resolved,
+                status="closed",
+                assignee=agent,
+                first_contacted_at=contacted,
+                resolved_at=resolved,
+                closed_at=resolved + timedelta(hours=1),
+                root_cause=rng.choice(ROOT_CAUSES),
+                contact_method=rng.choice(ContactMethod.values[:3]),
+                resolution_note="Apologised and fixed it for the customer.",
+            )
+            CaseEvent.objects.filter(case=case).update(created_at=finished_at)
+            steps = [
+                ("claimed", "", "agent", finished_at + timedelta(minutes=20)),
+                ("status", "in_progress", "contacted", contacted),
+                ("status", "contacted", "resolved", resolved),
+                ("status", "resolved", "closed", resolved + timedelta(hours=1)),
+            ]
+            for kind, before, after, at in steps:
+                event = CaseEvent.objects.create(
+                    case=case, actor=agent, kind=kind, from_value=before, to_value=after
+                )
+                CaseEvent.objects.filter(pk=event.pk).update(created_at=at)
+    worked = Case.objects.filter(project=project, status="closed").values_list("contact_id")
+    later = Response.objects.filter(project=project, contact_id__in=worked).order_by("finished_at")
+    for response_id in later.values_list("pk", flat=True):
+        cases_recover_for_response(response_id)
+
+
 def _open_recent_cases(project: Project) -> int:
     """Run the real alert rules over the latest detractors so the inbox has live cases."""
-    from feedback import cases as case_services
+    from feedback.cases import cases_open_for_response
     from feedback.models import Case, Response
 
-    opener = getattr(case_services, "cases_open_for_response", None)
-    if opener is None:
-        return 0
     recent = (
         Response.objects.filter(
-            project=project, answers__question_type="nps", answers__value_int__lte=4
+            project=project, answers__question_type="nps", answers__value_int__lte=6
         )
         .order_by("-finished_at")
         .values_list("pk", flat=True)[:8]
     )
     for response_id in recent:
-        opener(response_id)
+        cases_open_for_response(response_id)
     return Case.objects.filter(project=project).count()
+
+
+def _cases(project: Project, rng: random.Random, now: datetime) -> None:
+    """Seed cases quietly: no case e-mails for demo history (the rules keep their setting)."""
+    from feedback.models import AlertRule
+
+    rules = AlertRule.objects.filter(project=project, notify_email=True)
+    quiet = list(rules.values_list("pk", flat=True))
+    rules.update(notify_email=False)
+    try:
+        _work_old_cases(project, rng, now)
+        _open_recent_cases(project)
+    finally:
+        AlertRule.objects.filter(pk__in=quiet).update(notify_email=True)
 
 
 def demo_seed(*, seed: int = 42) -> DemoInfo:
@@ -601,7 +675,7 @@ def demo_seed(*, seed: int = 42) -> DemoInfo:
         surveys = _build_surveys(project)
         count = _history(project, surveys, rng, now)
     _roll_up(project)
-    _open_recent_cases(project)
+    _cases(project, rng, now)
     return DemoInfo(project, created=True, responses=count)
 
 

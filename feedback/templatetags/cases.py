@@ -100,3 +100,20 @@ EVENT_LABELS = {
 @register.filter
 def event_label(kind: str) -> str:
     return EVENT_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+@register.filter
+def event_value(value: str, kind: str) -> str:
+    """Status and priority changes read as their labels ("In progress", not in_progress)."""
+    from feedback.models import CasePriority, CaseStatus, ContactMethod
+
+    choices = {
+        "status": CaseStatus,
+        "created": CaseStatus,
+        "priority": CasePriority,
+        "escalated": CasePriority,
+        "contact_method": ContactMethod,
+    }.get(kind)
+    if choices is not None and value in choices.values:
+        return str(choices(value).label)
+    return value
