@@ -70,7 +70,7 @@ down:
 	scripts/fullmode.sh down
 
 bench: $(VENV)/.dev-installed
-	scripts/bench.sh
+	BENCH="$(BENCH)" scripts/bench.sh
 
 clean:
 	rm -rf $(VENV) var staticfiles widget/node_modules frontend/node_modules

@@ -190,7 +190,7 @@ def _submit_once(
     finished: bool,
     meta: Mapping[str, Any],
 ) -> SubmitResult:
-    questions = list(Question.objects.filter(version_id=display.version_id).order_by("position"))
+    questions = version_questions(display.version)
     parsed = _parse_answers(questions, answers)
     response = _existing(submission_id)
     if response is not None:
@@ -221,7 +221,10 @@ def _submit_once(
 
     now = timezone.now()
     created = response is None
+    by_id = {q.pk: q for q in questions}
     if created:
+        # The common case, one request per answer: two INSERTs (the response, already
+        # finished if it is, and its answers in one statement) instead of a row at a time.
         contact = display.contact
         response = Response.objects.create(
             project=project,
@@ -235,10 +238,29 @@ def _submit_once(
             language=display.language,
             meta=dict(meta),
             segment=_segment(project, contact),
+            finished=finished,
+            finished_at=now if finished else None,
         )
+        Answer.objects.bulk_create(
+            [
+                Answer(
+                    response=response,
+                    question_id=question_id,
+                    question_type=by_id[question_id].type,
+                    value_int=columns.get("value_int"),
+                    value_text=columns.get("value_text", ""),
+                    value_choices=columns.get("value_choices"),
+                )
+                for question_id, columns in merged.items()
+                if question_id not in dropped and not _is_blank(columns)
+            ]
+        )
+        _display_answered(display, finished, now)
+        if finished:
+            enqueue_processing(response.pk)
+        return SubmitResult(response, created=True)
     if dropped:
         Answer.objects.filter(response=response, question_id__in=dropped).delete()
-    by_id = {q.pk: q for q in questions}
     for question_id, columns in parsed.items():
         if _is_blank(columns):
             Answer.objects.filter(response=response, question_id=question_id).delete()
@@ -257,19 +279,40 @@ def _submit_once(
         response.finished = True
         response.finished_at = now
         response.save(update_fields=["finished", "finished_at", "updated_at"])
+        enqueue_processing(response.pk)
+    _display_answered(display, finished, now)
+    return SubmitResult(response, created=False)
+
+
+def _display_answered(display: Display, finished: bool, now) -> None:
+    if finished:
         Display.objects.filter(pk=display.pk).update(
             status=DisplayStatus.RESPONDED,
             responded_at=now,
             shown_at=display.shown_at or now,
             updated_at=now,
         )
-        enqueue_processing(response.pk)
     elif display.status in (DisplayStatus.CLAIMED, DisplayStatus.EXPIRED):
         # Answering proves the survey was on screen even if `shown` never arrived.
         Display.objects.filter(pk=display.pk).update(
             status=DisplayStatus.SHOWN, shown_at=now, updated_at=now
         )
-    return SubmitResult(response, created=created)
+
+
+# Questions of a published version never change, so each web process reads them once.
+# Keyed by (id, published_at) so a reused id (a test database rolled back) is never confused.
+_questions_by_version: dict[tuple[int, Any], list[Question]] = {}
+
+
+def version_questions(version) -> list[Question]:
+    key = (version.pk, version.published_at)
+    questions = _questions_by_version.get(key)
+    if questions is None:
+        questions = list(Question.objects.filter(version_id=version.pk).order_by("position"))
+        if len(_questions_by_version) > 5_000:
+            _questions_by_version.clear()
+        _questions_by_version[key] = questions
+    return questions
 
 
 def _segment(project: Project, contact: Contact | None) -> dict[str, str]:

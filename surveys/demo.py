@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from surveys.models import (
@@ -603,6 +604,10 @@ def _work_old_cases(project: Project, rng: random.Random, now: datetime) -> None
     later = Response.objects.filter(project=project, contact_id__in=worked).order_by("finished_at")
     for response_id in later.values_list("pk", flat=True):
         cases_recover_for_response(response_id)
+    recovered_at = Case.objects.filter(pk=OuterRef("case_id")).values("recovered_at")
+    CaseEvent.objects.filter(case__project=project, kind="recovered").update(
+        created_at=Subquery(recovered_at)
+    )
 
 
 def _open_recent_cases(project: Project) -> int:

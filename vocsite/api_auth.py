@@ -12,8 +12,10 @@ Every API view reads `request.access.project`; nothing is ever fetched outside i
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
@@ -30,6 +32,26 @@ class ProjectAccess:
     api_key: ApiKey | None = None
 
 
+# Every widget call names its project by public key; the row is read from memory for a short
+# while instead of once per call (decide and ingest are the hot paths). A settings change
+# (origins, languages, theme) reaches every web process within this many seconds.
+_projects_by_key: dict[str, tuple[float, Project]] = {}
+
+
+def project_for_public_key(key: str) -> Project | None:
+    ttl = settings.WIDGET_PROJECT_CACHE_SECONDS
+    now = time.monotonic()
+    cached = _projects_by_key.get(key)
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
+    project = Project.objects.filter(public_key=key).first()
+    if project is not None and ttl > 0:
+        if len(_projects_by_key) > 10_000:  # bounded: a flood of keys cannot grow it forever
+            _projects_by_key.clear()
+        _projects_by_key[key] = (now, project)
+    return project
+
+
 class PublicKeyAuthentication(authentication.BaseAuthentication):
     """Widget calls: the public key names the project; no user, no privileges."""
 
@@ -39,7 +61,7 @@ class PublicKeyAuthentication(authentication.BaseAuthentication):
             key = request.data.get("key")
         if not isinstance(key, str) or not key.startswith("pk_") or len(key) > 64:
             raise exceptions.AuthenticationFailed("A valid public key (pk_…) is required.")
-        project = Project.objects.filter(public_key=key).first()
+        project = project_for_public_key(key)
         if project is None:
             raise exceptions.AuthenticationFailed("Unknown public key.")
         return (AnonymousUser(), ProjectAccess(project=project, role="widget"))
@@ -150,8 +172,6 @@ class WidgetIpThrottle(throttling.SimpleRateThrottle):
     scope = "widget_ip"
 
     def get_rate(self) -> str:
-        from django.conf import settings
-
         return f"{settings.WIDGET_RATE_LIMIT_PER_IP}/min"
 
     def get_cache_key(self, request, view) -> str:
@@ -164,8 +184,6 @@ class WidgetVisitorThrottle(throttling.SimpleRateThrottle):
     scope = "widget_visitor"
 
     def get_rate(self) -> str:
-        from django.conf import settings
-
         return f"{settings.WIDGET_RATE_LIMIT_PER_VISITOR}/min"
 
     def get_cache_key(self, request, view) -> str | None:

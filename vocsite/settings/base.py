@@ -232,6 +232,8 @@ VOCSITE_EMBEDDED_SCHEDULER = env.bool("VOCSITE_EMBEDDED_SCHEDULER", default=Fals
 # Widget rate limits (requests per minute) per client IP and per visitor.
 WIDGET_RATE_LIMIT_PER_IP = env.int("WIDGET_RATE_LIMIT_PER_IP", default=600)
 WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default=120)
+# How long a web process keeps a project (looked up by public key) in memory.
+WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,
