@@ -32,8 +32,10 @@ full_env() {
 stop_pid() {
   local file="$RUN/$1.pid"
   if [ -f "$file" ]; then
-    kill "$(cat "$file")" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$(cat "$file")" 2>/dev/null || break; sleep 0.1; done
+    local pid
+    pid=$(cat "$file")  # read once: the process removes its own pid file as it exits
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -f "$file"
   fi
 }

@@ -26,6 +26,8 @@ install() {
   [ -x "${PG_BIN:-/nonexistent}/initdb" ] || missing+=(postgresql)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # A CJK font, so Chinese surveys render as text (not boxes) in the browser tests' screenshots.
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     apt-get update -qq
