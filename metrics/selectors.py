@@ -274,3 +274,36 @@ def decisions_by_reason(
             for survey, reasons in by_survey.items()
         ]
     }
+
+
+def touchpoint_scores(
+    project: Project, *, since: date | None = None, until: date | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """{touchpoint key: {metric: score dict}} for the journey map — one grouped rollup query.
+
+    A touchpoint whose CSAT (or CES) answers mix scales gets that metric left out rather than
+    a share that means nothing; the metrics API explains why when asked for it."""
+    cells = Rollup.objects.filter(
+        project=project, breakdown_attribute="", question_type__in=METRICS
+    ).exclude(touchpoint_key="")
+    if since:
+        cells = cells.filter(day__gte=since)
+    if until:
+        cells = cells.filter(day__lte=until)
+    rows = cells.values("touchpoint_key", "question_type", "scale_max", "score").annotate(
+        n=Sum("count")
+    )
+    hists: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    scale_sets: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for row in rows:
+        key = (row["touchpoint_key"], row["question_type"])
+        hists[key][row["score"]] += row["n"]
+        scale_sets[key].add(row["scale_max"])
+    out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for (touchpoint, metric), hist in hists.items():
+        scales = scale_sets[(touchpoint, metric)]
+        if metric != "nps" and len(scales) > 1:
+            continue
+        scale = None if metric == "nps" else next(iter(scales))
+        out[touchpoint][metric] = scores.score_histogram(metric, dict(hist), scale).to_dict()
+    return dict(out)

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""Staff pages of the surveys app (mounted under /app/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from surveys import views
+
+urlpatterns = [
+    path("journey/", views.journey_map, name="journey-map"),
+]
