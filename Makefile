@@ -53,8 +53,10 @@ lint: $(VENV)/.dev-installed
 unit: $(VENV)/.dev-installed
 	$(BIN)/pytest -m "not integration" -p no:cacheprovider
 
+# Redis database 1, so a full mode running beside the tests (database 0) never takes their tasks.
 integration: $(VENV)/.dev-installed services
-	env $$(scripts/services.sh env | xargs) $(BIN)/pytest -m integration -p no:cacheprovider
+	env $$(scripts/services.sh env | sed 's|^REDIS_URL=\(.*\)/0$$|REDIS_URL=\1/1|' | xargs) \
+		$(BIN)/pytest -m integration -p no:cacheprovider
 
 test: $(VENV)/.dev-installed
 	scripts/services.sh install
