@@ -329,8 +329,37 @@ def _pick(texts: Any, language: str, fallback: str) -> Any:
 
 def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
     """The decide reply's `survey`: the shown version, texts resolved to one language."""
-    snapshot = display.version.snapshot
-    language, fallback = display.language or project.default_language, project.default_language
+    return payload_from_snapshot(
+        snapshot=display.version.snapshot,
+        survey=display.survey,
+        version_number=display.version.number,
+        language=display.language or project.default_language,
+        fallback=project.default_language,
+    )
+
+
+def draft_payload(*, survey: Survey, project: Project, language: str) -> dict[str, Any]:
+    """The same payload for the survey's unpublished draft: what the designer's preview shows
+    (rendered by the real widget script, so the preview is what customers will see)."""
+    from surveys.services import draft_snapshot
+
+    return payload_from_snapshot(
+        snapshot=draft_snapshot(survey),
+        survey=survey,
+        version_number=0,
+        language=resolve_language(project, language),
+        fallback=project.default_language,
+    )
+
+
+def payload_from_snapshot(
+    *,
+    snapshot: Mapping[str, Any],
+    survey: Survey,
+    version_number: int,
+    language: str,
+    fallback: str,
+) -> dict[str, Any]:
     questions = []
     for q in snapshot["questions"]:
         item: dict[str, Any] = {
@@ -354,10 +383,9 @@ def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
         if q.get("show_if"):
             item["show_if"] = q["show_if"]
         questions.append(item)
-    survey = display.survey
     return {
         "id": survey.pk,
-        "version": display.version.number,
+        "version": version_number,
         "language": language,
         "delay_seconds": survey.delay_seconds,
         "auto_close_seconds": survey.auto_close_seconds,

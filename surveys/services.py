@@ -209,6 +209,7 @@ SURVEY_SETTINGS = (
     "thank_you",
     "channels",
     "theme",
+    "template",
 )
 
 
@@ -253,7 +254,7 @@ def _question_errors(index: int, q: QuestionIn, previous: list[QuestionIn]) -> d
     return errors
 
 
-def questions_validate(questions: Sequence[QuestionIn]) -> None:
+def question_errors(questions: Sequence[QuestionIn]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not questions:
         errors["questions"] = ["A survey needs at least one question."]
@@ -261,8 +262,7 @@ def questions_validate(questions: Sequence[QuestionIn]) -> None:
         errors["questions"] = [f"At most {MAX_QUESTIONS} questions: keep surveys short."]
     for index, question in enumerate(questions):
         errors.update(_question_errors(index, question, list(questions[:index])))
-    if errors:
-        raise ApplicationError("invalid", "The survey's questions are not valid.", errors)
+    return errors
 
 
 def _question_row(survey: Survey, position: int, q: QuestionIn) -> Question:
@@ -358,12 +358,11 @@ def survey_create(
     unknown = set(settings_values) - set(SURVEY_SETTINGS)
     if unknown:
         raise ApplicationError("invalid", f"Unknown survey settings: {', '.join(sorted(unknown))}.")
-    errors = _settings_errors(settings_values, project)
+    errors = _settings_errors(settings_values, project) | question_errors(questions)
     if not name or not name.strip():
         errors["name"] = ["Give the survey a name."]
-    if errors:
+    if errors:  # every problem at once, so a person fixes them in one go
         raise ApplicationError("invalid", "The survey is not valid.", errors)
-    questions_validate(questions)
     touchpoints = _touchpoints_for(project, touchpoint_keys)
     survey = Survey(project=project, name=name.strip(), created_by=_user_or_none(actor))
     for key, value in settings_values.items():
@@ -400,13 +399,14 @@ def survey_update(
         raise ApplicationError("invalid", f"Unknown survey settings: {', '.join(sorted(unknown))}.")
     merged = {name: getattr(survey, name) for name in SURVEY_SETTINGS} | settings_values
     errors = _settings_errors(merged, survey.project)
+    if questions is not None:
+        errors |= question_errors(questions)
     if errors:
         raise ApplicationError("invalid", "The survey is not valid.", errors)
     before = _survey_snapshot_for_audit(survey)
     for key, value in settings_values.items():
         setattr(survey, key, value)
     if questions is not None:
-        questions_validate(questions)
         Question.objects.filter(survey=survey, version__isnull=True).delete()
         Question.objects.bulk_create([_question_row(survey, i, q) for i, q in enumerate(questions)])
     if touchpoint_keys is not None:
@@ -558,3 +558,15 @@ def survey_set_status(
         after={"status": target},
     )
     return survey
+
+
+def draft_snapshot(survey: Survey) -> dict[str, Any]:
+    """The draft as a version snapshot would hold it (question ids are the draft rows' ids),
+    for previews: the same shape the widget receives once the draft is published."""
+    drafts = list(Question.objects.filter(survey=survey, version__isnull=True).order_by("position"))
+    id_by_position = {q.position: q.pk for q in drafts}
+    return {
+        "name": survey.name,
+        "questions": [_snapshot_question(q, id_by_position) for q in drafts],
+        "thank_you": survey.thank_you,
+    }

@@ -1,15 +1,36 @@
-"""Staff pages of the CX workspace: the journey map (and, as they land, surveys and settings)."""
+"""Staff pages of the CX workspace: the journey map, the survey list and the designer."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from metrics.selectors import touchpoint_scores
-from surveys.models import JourneyStage, Touchpoint
+from surveys.forms import (
+    QuestionForm,
+    QuestionFormSet,
+    SurveySettingsForm,
+    apply_service_errors,
+    project_languages,
+)
+from surveys.ledger import draft_payload
+from surveys.models import JourneyStage, Survey, Touchpoint
+from surveys.services import (
+    QuestionIn,
+    survey_create,
+    survey_publish,
+    survey_set_status,
+    survey_update,
+)
+from surveys.survey_templates import TEMPLATES
+from vocsite.api_auth import DESIGN_ROLES
+from vocsite.errors import ApplicationError
 from vocsite.staff import project_view
 
 PERIODS = {"30": 30, "90": 90, "365": 365}
@@ -51,3 +72,145 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         "surveys/journey_map.html",
         {"stages": stages, "days": days, "periods": PERIODS},
     )
+
+
+# ---------------------------------------------------------------- surveys and the designer
+
+
+@project_view(DESIGN_ROLES)
+def survey_list(request: HttpRequest) -> HttpResponse:
+    project = request.access.project
+    surveys = (
+        Survey.objects.filter(project=project)
+        .select_related("current_version")
+        .prefetch_related("touchpoints")
+        .annotate(answers=Count("responses", filter=Q(responses__finished=True)))
+        .order_by("-updated_at")
+    )
+    return render(
+        request,
+        "surveys/survey_list.html",
+        {"surveys": surveys, "templates": TEMPLATES.values()},
+    )
+
+
+@require_POST
+@project_view(DESIGN_ROLES)
+def survey_new(request: HttpRequest) -> HttpResponse:
+    """Create a draft from a template and open it in the designer."""
+    project = request.access.project
+    template = TEMPLATES.get(request.POST.get("template", ""), TEMPLATES["blank"])
+    settings_values = dict(template.settings)
+    if not settings_values.get("bypass_global_cooldown") and "recontact_days" in settings_values:
+        settings_values["recontact_days"] = max(
+            settings_values["recontact_days"], project.recontact_days
+        )
+    survey = survey_create(
+        project=project,
+        name=template.name,
+        questions=[_for_languages(q, project_languages(project)) for q in template.questions],
+        actor=request.user,
+        template=template.key,
+        **settings_values,
+    )
+    messages.success(request, f"Draft “{survey.name}” created from “{template.title}”.")
+    return redirect("survey-edit", survey_id=survey.pk)
+
+
+def _for_languages(question: QuestionIn, languages: list[str]) -> QuestionIn:
+    """Keep the template's texts in the project's languages (fall back to English)."""
+
+    def pick(texts: dict) -> dict:
+        kept = {lang: texts[lang] for lang in languages if texts.get(lang)}
+        return kept or {languages[0]: texts.get("en", next(iter(texts.values()), ""))}
+
+    return QuestionIn(
+        type=question.type,
+        text=pick(question.text),
+        required=question.required,
+        scale=question.scale,
+        choices=[pick(c) for c in question.choices],
+        labels={end: pick(t) for end, t in question.labels.items()},
+        style=question.style,
+        show_if=question.show_if,
+    )
+
+
+def _designer_forms(request: HttpRequest, survey: Survey):
+    project = request.access.project
+    languages = project_languages(project)
+    drafts = list(survey.questions.filter(version__isnull=True).order_by("position"))
+    if request.method == "POST":
+        settings_form = SurveySettingsForm(request.POST, project=project)
+        questions = QuestionFormSet(request.POST, prefix="q", languages=languages)
+    else:
+        settings_form = SurveySettingsForm(
+            initial=SurveySettingsForm.initial_for(survey), project=project
+        )
+        questions = QuestionFormSet(
+            prefix="q",
+            languages=languages,
+            initial=[QuestionForm.initial_for(q, languages) for q in drafts],
+        )
+    return settings_form, questions, languages
+
+
+@project_view(DESIGN_ROLES)
+def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
+    project = request.access.project
+    survey = get_object_or_404(Survey.objects.filter(project=project), pk=survey_id)
+    settings_form, questions, languages = _designer_forms(request, survey)
+    if request.method == "POST" and settings_form.is_valid() and questions.is_valid():
+        kept = questions.kept_forms()
+        values, touchpoint_keys = settings_form.settings_values()
+        try:
+            survey_update(
+                survey=survey,
+                questions=[form.question_in() for form in kept],
+                touchpoint_keys=touchpoint_keys,
+                actor=request.user,
+                **values,
+            )
+        except ApplicationError as error:
+            apply_service_errors(error.fields, settings_form, kept, languages)
+            if not error.fields:
+                settings_form.add_error(None, error.message)
+        else:
+            messages.success(request, "Draft saved. Publish to make it live.")
+            return redirect("survey-edit", survey_id=survey.pk)
+    survey.refresh_from_db()
+    previews = {
+        lang: draft_payload(survey=survey, project=project, language=lang) for lang in languages
+    }
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request,
+        "surveys/survey_edit.html",
+        {
+            "survey": survey,
+            "form": settings_form,
+            "questions": questions,
+            "languages": languages,
+            "previews": previews,
+            "versions": survey.versions.order_by("-number")[:10],
+        },
+        status=status,
+    )
+
+
+@require_POST
+@project_view(DESIGN_ROLES)
+def survey_action(request: HttpRequest, survey_id: int, action: str) -> HttpResponse:
+    if action not in ("publish", "pause", "resume", "close"):
+        raise Http404("No such action.")
+    survey = get_object_or_404(Survey.objects.filter(project=request.access.project), pk=survey_id)
+    try:
+        if action == "publish":
+            version = survey_publish(survey=survey, actor=request.user)
+            messages.success(request, f"Published version {version.number}: it is live now.")
+        else:
+            survey_set_status(survey=survey, action=action, actor=request.user)
+            messages.success(request, f"Survey {survey.name}: {action} done.")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("survey-edit", survey_id=survey.pk)

@@ -1,0 +1,182 @@
+"""The survey designer as the CX team uses it: templates, questions added, reordered and
+removed, translations, errors beside their fields, publish/pause/resume/close, roles."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from surveys.forms import QuestionForm, SurveySettingsForm
+from surveys.models import Survey
+from tests.factories import MembershipFactory, TouchpointFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+LANGS = ["en", "zh"]
+
+
+@pytest.fixture
+def designer(project):
+    user = UserFactory(username="designer")
+    MembershipFactory(user=user, project=project, role="designer")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def post_data(survey: Survey, questions: list[dict] | None = None, **settings) -> dict:
+    """What the designer page posts: the survey as it stands, with changes applied."""
+    initial = SurveySettingsForm.initial_for(survey)
+    data: dict = {}
+    for name, value in {**initial, **settings}.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif isinstance(value, list):
+            data[name] = value
+        else:
+            data[name] = str(value)
+    if questions is None:
+        drafts = survey.questions.filter(version__isnull=True).order_by("position")
+        questions = [QuestionForm.initial_for(q, LANGS) for q in drafts]
+    data["q-TOTAL_FORMS"] = str(len(questions))
+    data["q-INITIAL_FORMS"] = str(sum(1 for q in questions if not q.get("_new")))
+    data["q-MIN_NUM_FORMS"] = "0"
+    data["q-MAX_NUM_FORMS"] = "10"
+    for index, question in enumerate(questions):
+        for name, value in question.items():
+            if name == "_new" or value is None or value is False:
+                continue
+            data[f"q-{index}-{name}"] = "on" if value is True else str(value)
+        data.setdefault(f"q-{index}-ORDER", str(index + 1))
+    return data
+
+
+def create_from(designer, template: str) -> Survey:
+    reply = designer.post("/app/surveys/new/", {"template": template})
+    assert reply.status_code == 302
+    return Survey.objects.get(pk=int(reply["Location"].rstrip("/").split("/")[-1]))
+
+
+def test_each_template_makes_a_valid_draft(designer):
+    for key, name, first_type in [
+        ("nps", "Relationship NPS", "nps"),
+        ("csat_support", "Support CSAT", "csat"),
+        ("ces_checkout", "Checkout effort", "ces"),
+        ("churn_exit", "Cancellation reasons", "single_choice"),
+        ("blank", "New survey", "text"),
+    ]:
+        survey = create_from(designer, key)
+        first = survey.questions.order_by("position").first()
+        assert (survey.name, survey.status, survey.template, first.type) == (
+            name,
+            "draft",
+            key,
+            first_type,
+        )
+        assert set(first.text) == {"en", "zh"}
+
+
+def test_add_reorder_translate_and_remove_questions(designer, project):
+    TouchpointFactory(project=project, key="checkout_completed", name="Checkout")
+    survey = create_from(designer, "nps")
+    nps, why = [QuestionForm.initial_for(q, LANGS) for q in survey.questions.order_by("position")]
+    why["text_zh"] = "为什么？"
+    why["ORDER"] = 3
+    new = {
+        "_new": True,
+        "type": "single_choice",
+        "required": True,
+        "text_en": "Which plan are you on?",
+        "choices_en": "Free\nPro",
+        "choices_zh": "免费\n专业",
+        "ORDER": 2,
+    }
+    data = post_data(survey, [nps, why, new], touchpoints=["checkout_completed"])
+    page = designer.post(f"/app/surveys/{survey.pk}/", data)
+    assert page.status_code == 302, page.content.decode()[:3000]
+    drafts = list(survey.questions.filter(version__isnull=True).order_by("position"))
+    assert [q.type for q in drafts] == ["nps", "single_choice", "text"]
+    assert drafts[1].choices == [
+        {"id": "c1", "text": {"en": "Free", "zh": "免费"}},
+        {"id": "c2", "text": {"en": "Pro", "zh": "专业"}},
+    ]
+    assert drafts[2].text["zh"] == "为什么？"
+    assert list(survey.touchpoints.values_list("key", flat=True)) == ["checkout_completed"]
+
+    again = [QuestionForm.initial_for(q, LANGS) for q in drafts]
+    again[1]["DELETE"] = True
+    page = designer.post(f"/app/surveys/{survey.pk}/", post_data(survey, again))
+    assert page.status_code == 302
+    assert list(
+        survey.questions.filter(version__isnull=True)
+        .order_by("position")
+        .values_list("type", flat=True)
+    ) == ["nps", "text"]
+
+
+def test_errors_are_shown_beside_their_fields(designer, project):
+    project.recontact_days = 30
+    project.save()
+    survey = create_from(designer, "nps")
+    nps, why = [QuestionForm.initial_for(q, LANGS) for q in survey.questions.order_by("position")]
+    why["show_if_question"], why["show_if_min"], why["show_if_max"] = 2, 0, 6  # itself: invalid
+    page = designer.post(
+        f"/app/surveys/{survey.pk}/", post_data(survey, [nps, why], recontact_days=3)
+    )
+    assert page.status_code == 422
+    html = page.content.decode()
+    assert "A survey may wait longer than the project&#x27;s 30-day cooldown" in html
+    assert "show_if.question must be an earlier question&#x27;s position." in html
+    assert html.index("show_if.question must be") > html.index('data-index="1"')
+    assert survey.questions.filter(version__isnull=True, show_if__isnull=False).count() == 0
+
+
+def test_publish_pause_resume_close_and_drafts_leave_the_live_version_alone(designer):
+    survey = create_from(designer, "csat_support")
+    assert designer.post(f"/app/surveys/{survey.pk}/publish/").status_code == 302
+    survey.refresh_from_db()
+    assert (survey.status, survey.current_version.number) == ("active", 1)
+    live_text = survey.current_version.snapshot["questions"][0]["text"]["en"]
+
+    first, second = [
+        QuestionForm.initial_for(q, LANGS)
+        for q in survey.questions.filter(version__isnull=True).order_by("position")
+    ]
+    first["text_en"] = "How happy are you with our help?"
+    assert (
+        designer.post(f"/app/surveys/{survey.pk}/", post_data(survey, [first, second])).status_code
+        == 302
+    )
+    survey.refresh_from_db()
+    assert survey.has_unpublished_changes is True
+    assert survey.current_version.snapshot["questions"][0]["text"]["en"] == live_text
+
+    for action, status in [("pause", "paused"), ("resume", "active"), ("publish", "active")]:
+        designer.post(f"/app/surveys/{survey.pk}/{action}/")
+        survey.refresh_from_db()
+        assert survey.status == status
+    assert survey.current_version.number == 2
+    designer.post(f"/app/surveys/{survey.pk}/close/")
+    survey.refresh_from_db()
+    assert survey.status == "closed"
+    assert designer.post(f"/app/surveys/{survey.pk}/explode/").status_code == 404
+
+
+def test_the_designer_page_embeds_the_real_widget_for_the_preview(designer):
+    survey = create_from(designer, "nps")
+    html = designer.get(f"/app/surveys/{survey.pk}/").content.decode()
+    assert "/static/widget/voc.js" in html
+    assert '"zh": {"id": ' in html and "您向朋友或同事推荐我们的可能性有多大？" in html
+
+
+def test_agents_and_viewers_cannot_design(project):
+    for role in ("agent", "viewer"):
+        user = UserFactory(username=role)
+        MembershipFactory(user=user, project=project, role=role)
+        client = Client()
+        client.force_login(user)
+        assert client.get("/app/surveys/").status_code == 403
+        assert client.post("/app/surveys/new/", {"template": "nps"}).status_code == 403
+    assert Survey.objects.count() == 0
