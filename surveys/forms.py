@@ -257,7 +257,8 @@ SCALE_CHOICES = sorted({(m, f"up to {m}") for _low, _d, maxima in SCALES.values(
 
 
 class QuestionForm(forms.Form):
-    type = forms.ChoiceField(choices=QuestionType.choices)
+    # Blank by default so the empty "add a question" form stays unchanged until used.
+    type = forms.ChoiceField(choices=[("", "— choose a type —"), *QuestionType.choices])
     required = forms.BooleanField(required=False, initial=True)
     scale_max = forms.TypedChoiceField(
         required=False,

@@ -35,3 +35,13 @@ def browser():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def _close_pages(browser):
+    """Close every page a test opened before its database goes away: an open keep-alive
+    connection would otherwise be served (and its DB connection closed) by a live-server
+    thread after the test, which Django reports as a cross-thread connection error."""
+    yield
+    for context in browser.contexts:
+        context.close()
