@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from surveys import views
+from surveys import settings_views, views
 
 urlpatterns = [
     path("journey/", views.journey_map, name="journey-map"),
@@ -14,4 +14,23 @@ urlpatterns = [
         views.survey_action,
         name="survey-action",
     ),
+]
+
+urlpatterns += [
+    path("settings/", settings_views.project_settings, name="project-settings"),
+    path("settings/keys/", settings_views.api_key_new, name="api-key-new"),
+    path(
+        "settings/keys/<int:key_id>/revoke/",
+        settings_views.api_key_revoke_view,
+        name="api-key-revoke",
+    ),
+    path("settings/members/", settings_views.member_new, name="member-new"),
+    path(
+        "settings/members/<int:membership_id>/",
+        settings_views.member_change,
+        name="member-change",
+    ),
+    path("settings/teams/", settings_views.team_edit, name="team-new"),
+    path("settings/teams/<int:team_id>/", settings_views.team_edit, name="team-edit"),
+    path("audit/", settings_views.audit_log, name="audit-log"),
 ]

@@ -27,6 +27,7 @@ NAV = (
     ("dashboard-executive", "Dashboards", "bi-graph-up", None),
     ("webhooks", "Webhooks", "bi-broadcast", ("admin",)),
     ("project-settings", "Settings", "bi-gear", ("admin",)),
+    ("audit-log", "Audit", "bi-clock-history", ("admin",)),
 )
 
 

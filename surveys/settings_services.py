@@ -1,0 +1,251 @@
+"""Project settings, members and teams: the admin's side of the workspace, every change audited.
+
+Kept apart from `surveys.services` (journey and survey design) because these are about who
+may do what and how the project behaves as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from surveys.models import Membership, Project, Role
+from surveys.services import audit_record
+from vocsite.errors import ApplicationError
+
+PROJECT_SETTINGS = (
+    "name",
+    "allowed_origins",
+    "languages",
+    "default_language",
+    "recontact_days",
+    "frequency_cap",
+    "frequency_window_days",
+    "breakdown_attributes",
+    "feedback_tab_enabled",
+    "feedback_tab_label",
+    "theme",
+)
+
+
+def _settings_snapshot(project: Project) -> dict[str, Any]:
+    return {name: getattr(project, name) for name in PROJECT_SETTINGS}
+
+
+def _origin_errors(origins: Sequence[str]) -> list[str]:
+    bad = []
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            bad.append(f"“{origin}” is not an origin like https://shop.example.com.")
+    return bad
+
+
+@transaction.atomic
+def project_update(
+    *, project: Project, actor: AbstractBaseUser | None = None, **values: Any
+) -> Project:
+    unknown = set(values) - set(PROJECT_SETTINGS)
+    if unknown:
+        raise ApplicationError("invalid", f"Unknown settings: {', '.join(sorted(unknown))}.")
+    errors: dict[str, list[str]] = {}
+    if "allowed_origins" in values:
+        values["allowed_origins"] = [o.strip().rstrip("/") for o in values["allowed_origins"]]
+        if problems := _origin_errors(values["allowed_origins"]):
+            errors["allowed_origins"] = problems
+    languages = values.get("languages", project.languages) or []
+    default = values.get("default_language", project.default_language)
+    if "languages" in values and not languages:
+        errors["languages"] = ["At least one language."]
+    elif default not in languages:
+        errors["default_language"] = ["The default language must be one of the languages."]
+    if "breakdown_attributes" in values and len(values["breakdown_attributes"]) > 10:
+        errors["breakdown_attributes"] = ["At most 10: each multiplies the rollups."]
+    if errors:
+        raise ApplicationError("invalid", "The settings are not valid.", errors)
+    before = _settings_snapshot(project)
+    for name, value in values.items():
+        setattr(project, name, value)
+    project.full_clean()
+    project.save()
+    audit_record(
+        project=project,
+        action="project.updated",
+        obj=project,
+        actor=actor,
+        before=before,
+        after=_settings_snapshot(project),
+    )
+    return project
+
+
+def _admins_left(project: Project, excluding: Membership) -> bool:
+    return (
+        Membership.objects.filter(project=project, role=Role.ADMIN)
+        .exclude(pk=excluding.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def member_add(
+    *,
+    project: Project,
+    email: str,
+    role: str,
+    actor: AbstractBaseUser | None = None,
+    username: str = "",
+    invite_base_url: str = "",
+) -> Membership:
+    """Add a person by e-mail. Someone new gets an account without a password and an e-mail
+    (Django's password reset) to choose one; someone known is simply added."""
+    if role not in Role.values:
+        raise ApplicationError("invalid", "Unknown role.", {"role": [f"One of {Role.values}."]})
+    email = email.strip().lower()
+    if "@" not in email:
+        raise ApplicationError("invalid", "An e-mail address is needed.", {"email": ["Invalid."]})
+    User = get_user_model()
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        name = (username or email.split("@")[0]).strip()[:150]
+        if User.objects.filter(username=name).exists():
+            name = email[:150]
+        user = User(username=name, email=email)
+        user.set_unusable_password()
+        user.save()
+    if Membership.objects.filter(project=project, user=user).exists():
+        raise ApplicationError(
+            "conflict", "Already a member.", {"email": ["Already a member."]}, status_code=409
+        )
+    membership = Membership.objects.create(project=project, user=user, role=role)
+    audit_record(
+        project=project,
+        action="membership.created",
+        obj=membership,
+        actor=actor,
+        after={"user": user.get_username(), "email": email, "role": role},
+    )
+    if created:
+        transaction.on_commit(
+            lambda: _send_invitation(user, project, base_url=invite_base_url), robust=True
+        )
+    return membership
+
+
+def _send_invitation(user, project: Project, *, base_url: str) -> None:
+    """A link to choose a password (Django's password-reset confirmation, valid for
+    PASSWORD_RESET_TIMEOUT). Not PasswordResetForm: it skips accounts without a password."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+    context = {"user": user, "project": project, "link": f"{base_url.rstrip('/')}{path}"}
+    send_mail(
+        subject=f"[vocsite] You have been added to {project.name}",
+        message=render_to_string("email/invitation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def member_set_role(
+    *, membership: Membership, role: str, actor: AbstractBaseUser | None = None
+) -> Membership:
+    if role not in Role.values:
+        raise ApplicationError("invalid", "Unknown role.", {"role": [f"One of {Role.values}."]})
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    demoted = membership.role == Role.ADMIN and role != Role.ADMIN
+    if demoted and not _admins_left(membership.project, membership):
+        raise ApplicationError(
+            "invalid", "A project keeps at least one admin.", {"role": ["Last admin."]}
+        )
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    audit_record(
+        project=membership.project,
+        action="membership.updated",
+        obj=membership,
+        actor=actor,
+        before={"role": before},
+        after={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, actor: AbstractBaseUser | None = None) -> None:
+    from feedback.models import TeamMembership
+
+    if membership.role == Role.ADMIN and not _admins_left(membership.project, membership):
+        raise ApplicationError("invalid", "A project keeps at least one admin.")
+    TeamMembership.objects.filter(team__project=membership.project, user=membership.user).delete()
+    audit_record(
+        project=membership.project,
+        action="membership.deleted",
+        obj=membership,
+        actor=actor,
+        before={"user": membership.user.get_username(), "role": membership.role},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def team_save(
+    *,
+    project: Project,
+    name: str,
+    member_ids: Sequence[int],
+    lead_id: int | None = None,
+    email: str = "",
+    team=None,
+    actor: AbstractBaseUser | None = None,
+):
+    """Create or update a team; its members and lead must be members of the project."""
+    from feedback.models import Team, TeamMembership
+
+    allowed = set(Membership.objects.filter(project=project).values_list("user_id", flat=True))
+    strangers = [i for i in [*member_ids, *([lead_id] if lead_id else [])] if i not in allowed]
+    if strangers:
+        raise ApplicationError(
+            "invalid", "Only project members can be in a team.", {"members": ["Not a member."]}
+        )
+    if not name.strip():
+        raise ApplicationError("invalid", "Name the team.", {"name": ["Required."]})
+    before: Mapping[str, Any] | None = None
+    if team is None:
+        team = Team(project=project)
+    else:
+        before = {
+            "name": team.name,
+            "lead": team.lead_id,
+            "members": sorted(team.memberships.values_list("user_id", flat=True)),
+        }
+    team.name, team.lead_id, team.email = name.strip(), lead_id, email
+    team.full_clean(exclude=["project"])
+    team.save()
+    TeamMembership.objects.filter(team=team).exclude(user_id__in=member_ids).delete()
+    for user_id in member_ids:
+        TeamMembership.objects.get_or_create(team=team, user_id=user_id)
+    audit_record(
+        project=project,
+        action="team.updated" if before else "team.created",
+        obj=team,
+        actor=actor,
+        before=before,
+        after={"name": team.name, "lead": lead_id, "members": sorted(member_ids)},
+    )
+    return team
