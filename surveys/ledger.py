@@ -338,13 +338,19 @@ def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
     )
 
 
-def draft_payload(*, survey: Survey, project: Project, language: str) -> dict[str, Any]:
-    """The same payload for the survey's unpublished draft: what the designer's preview shows
-    (rendered by the real widget script, so the preview is what customers will see)."""
+def draft_payload(
+    *,
+    survey: Survey,
+    project: Project,
+    language: str,
+    snapshot: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The same payload for the survey's unpublished draft (or for `snapshot`, questions not
+    saved yet): what the designer's preview shows, rendered by the real widget script."""
     from surveys.services import draft_snapshot
 
     return payload_from_snapshot(
-        snapshot=draft_snapshot(survey),
+        snapshot=snapshot if snapshot is not None else draft_snapshot(survey),
         survey=survey,
         version_number=0,
         language=resolve_language(project, language),

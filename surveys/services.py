@@ -570,3 +570,16 @@ def draft_snapshot(survey: Survey) -> dict[str, Any]:
         "questions": [_snapshot_question(q, id_by_position) for q in drafts],
         "thank_you": survey.thank_you,
     }
+
+
+def snapshot_from_inputs(
+    questions: Sequence[QuestionIn], thank_you: Mapping[str, str]
+) -> dict[str, Any]:
+    """A snapshot of questions not saved yet (the designer's live preview): positions stand in
+    for ids, everything else as publishing would freeze it."""
+    out = []
+    for position, q in enumerate(questions):
+        row = _question_row(Survey(), position, q)
+        row.pk = position + 1
+        out.append(_snapshot_question(row, {i: i + 1 for i in range(len(questions))}))
+    return {"questions": out, "thank_you": dict(thank_you)}

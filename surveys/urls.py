@@ -9,6 +9,7 @@ urlpatterns = [
     path("surveys/", views.survey_list, name="survey-list"),
     path("surveys/new/", views.survey_new, name="survey-new"),
     path("surveys/<int:survey_id>/", views.survey_edit, name="survey-edit"),
+    path("surveys/<int:survey_id>/preview/", views.survey_preview, name="survey-preview"),
     path(
         "surveys/<int:survey_id>/<str:action>/",
         views.survey_action,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -23,6 +23,8 @@ from surveys.ledger import draft_payload
 from surveys.models import JourneyStage, Survey, Touchpoint
 from surveys.services import (
     QuestionIn,
+    question_errors,
+    snapshot_from_inputs,
     survey_create,
     survey_publish,
     survey_set_status,
@@ -214,3 +216,30 @@ def survey_action(request: HttpRequest, survey_id: int, action: str) -> HttpResp
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("survey-edit", survey_id=survey.pk)
+
+
+@require_POST
+@project_view(DESIGN_ROLES)
+def survey_preview(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """The designer's live preview: what the form holds right now (not saved), as the widget
+    payload per language; field problems come back as 422 so the page can say so."""
+    project = request.access.project
+    survey = get_object_or_404(Survey.objects.filter(project=project), pk=survey_id)
+    settings_form, questions, languages = _designer_forms(request, survey)
+    if not (settings_form.is_valid() and questions.is_valid()):
+        return JsonResponse({"error": "Fix the highlighted fields first."}, status=422)
+    kept = [form.question_in() for form in questions.kept_forms()]
+    problems = question_errors(kept)
+    if problems:
+        return JsonResponse(
+            {"error": " ".join(m for ms in problems.values() for m in ms)}, status=422
+        )
+    values, _ = settings_form.settings_values()
+    snapshot = snapshot_from_inputs(kept, values["thank_you"])
+    survey.delay_seconds, survey.auto_close_seconds = 0, None  # preview at once, stay open
+    return JsonResponse(
+        {
+            lang: draft_payload(survey=survey, project=project, language=lang, snapshot=snapshot)
+            for lang in languages
+        }
+    )

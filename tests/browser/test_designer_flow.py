@@ -38,14 +38,15 @@ def test_designer_creates_translates_attaches_previews_publishes(
     page.fill("input[name=q-1-text_zh]", "请告诉我们原因。")
     page.fill("input[name=name]", "Shop NPS")
     page.check("input[name=touchpoints][value=product_viewed]")
-    page.click("#save-draft")
-    page.wait_for_selector("text=Draft saved. Publish to make it live.")
 
-    page.click("button[data-preview=zh]")
+    page.click("button[data-preview=zh]")  # live: the unsaved text is what the widget shows
     preview = page.locator(".voc-q")
     preview.wait_for()
     assert preview.inner_text() == "您会向朋友推荐我们的商店吗？"
     page.screenshot(path=str(artifacts / "designer-preview.png"))
+
+    page.click("#save-draft")
+    page.wait_for_selector("text=Draft saved. Publish to make it live.")
 
     page.click("#publish")
     page.wait_for_selector("text=Published version 1: it is live now.")

@@ -180,3 +180,22 @@ def test_agents_and_viewers_cannot_design(project):
         assert client.get("/app/surveys/").status_code == 403
         assert client.post("/app/surveys/new/", {"template": "nps"}).status_code == 403
     assert Survey.objects.count() == 0
+
+
+def test_the_live_preview_shows_unsaved_edits_and_saves_nothing(designer):
+    survey = create_from(designer, "nps")
+    nps, why = [QuestionForm.initial_for(q, LANGS) for q in survey.questions.order_by("position")]
+    nps["text_zh"] = "还没保存的问题"
+    reply = designer.post(f"/app/surveys/{survey.pk}/preview/", post_data(survey, [nps, why]))
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["zh"]["questions"][0]["text"] == "还没保存的问题"
+    assert body["en"]["questions"][1]["type"] == "text"
+    assert body["zh"]["delay_seconds"] == 0
+    first = survey.questions.filter(version__isnull=True).order_by("position").first()
+    assert first.text["zh"] == "您向朋友或同事推荐我们的可能性有多大？"  # nothing saved
+
+    why["show_if_question"], why["show_if_min"], why["show_if_max"] = 2, 0, 6
+    bad = designer.post(f"/app/surveys/{survey.pk}/preview/", post_data(survey, [nps, why]))
+    assert bad.status_code == 422
+    assert bad.json() == {"error": "show_if.question must be an earlier question's position."}
