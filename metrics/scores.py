@@ -173,16 +173,26 @@ class Comparison:
     diff: float | None  # b − a, in score points
     z: float | None
     significant: bool
+    low_sample: bool = False  # either side under 30 answers: z shown, never called significant
 
     def to_dict(self) -> dict:
-        return {"diff": _r(self.diff), "z": _r(self.z), "significant": self.significant}
+        return {
+            "diff": _r(self.diff),
+            "z": _r(self.z),
+            "significant": self.significant,
+            "low_sample": self.low_sample,
+        }
 
 
-def _comparison(diff: float, se: float) -> Comparison:
+def _comparison(diff: float, se: float, n_a: int, n_b: int) -> Comparison:
+    """z = diff / se; "significant" needs |z| ≥ 1.96 *and* both samples of a usable size, since
+    the normal approximation behind z means nothing for a handful of answers (one detractor
+    last period against a hundred answers now would otherwise read as z = 80)."""
+    low = min(n_a, n_b) < LOW_SAMPLE_BELOW
     if se <= 0:
-        return Comparison(diff, None, False)
+        return Comparison(diff, None, False, low)
     z = diff / se
-    return Comparison(diff, z, abs(z) >= Z95)
+    return Comparison(diff, z, abs(z) >= Z95 and not low, low)
 
 
 def compare_nps(a: Histogram, b: Histogram) -> Comparison:
@@ -190,7 +200,9 @@ def compare_nps(a: Histogram, b: Histogram) -> Comparison:
     first, second = nps(a), nps(b)
     if first.score is None or second.score is None:
         return Comparison(None, None, False)
-    return _comparison(second.score - first.score, math.sqrt(first.se**2 + second.se**2))
+    return _comparison(
+        second.score - first.score, math.sqrt(first.se**2 + second.se**2), first.n, second.n
+    )
 
 
 def compare_share(a: ShareResult, b: ShareResult) -> Comparison:
@@ -199,7 +211,7 @@ def compare_share(a: ShareResult, b: ShareResult) -> Comparison:
         return Comparison(None, None, False)
     pooled = (a.positive + b.positive) / (a.n + b.n)
     se = 100 * math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n))
-    return _comparison(b.score - a.score, se)
+    return _comparison(b.score - a.score, se, a.n, b.n)
 
 
 def score_histogram(

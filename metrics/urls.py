@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""Dashboards (mounted under /app/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from metrics import views
+
+urlpatterns = [
+    path("dashboards/", views.executive, name="dashboard-executive"),
+    path("dashboards/lead/", views.business_lead, name="dashboard-lead"),
+    path("dashboards/frontline/", views.frontline, name="dashboard-frontline"),
+]

@@ -94,6 +94,18 @@ def test_comparison_flags_significance_only_beyond_1_96():
     assert small.significant is False
 
 
+def test_comparison_with_a_low_sample_side_is_never_significant():
+    # One detractor before, 100 promoters after: z is huge, but n=1 proves nothing.
+    result = compare_nps({0: 1}, {9: 100})
+    assert result.diff == pytest.approx(200.0)
+    assert result.significant is False
+    assert result.low_sample is True
+    share = compare_share(csat({1: 29}), csat({5: 100}))
+    assert share.significant is False and share.low_sample is True
+    enough = compare_share(csat({1: 30}), csat({5: 30}))
+    assert enough.significant is True and enough.low_sample is False
+
+
 def test_share_comparison_two_proportion_z():
     a, b = csat({5: 60, 1: 40}), csat({5: 75, 1: 25})
     result = compare_share(a, b)

@@ -1,0 +1,152 @@
+"""Dashboards for three levels: executives (the whole journey), business leads (one slice, in
+depth) and the frontline (today's unhappy customers and my cases). Every view takes its
+filters from the URL, so it can be bookmarked and shared."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from feedback.models import Answer, Response
+from feedback.selectors import CaseFilters, cases_list, recovery_rate, sla_by_team
+from metrics import dashboards, selectors
+from metrics.exports import metric_series_export
+from vocsite.api_auth import READ_ROLES
+from vocsite.staff import project_view
+
+CASE_VIEWERS = ("admin", "designer", "agent")
+
+
+def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.DashboardQuery, dict]:
+    project = request.access.project
+    query = dashboards.dashboard_query(request.GET, project)
+    return query, {
+        "view": view,
+        "query": query,
+        "filters": query.filters,
+        "choices": dashboards.filter_choices(project),
+        "querystring": query.querystring(),
+        "channels": (("widget", "In-app widget"), ("email", "E-mail")),
+    }
+
+
+@project_view(READ_ROLES)
+def executive(request: HttpRequest) -> HttpResponse:
+    project = request.access.project
+    query, context = _base_context(request, "executive")
+    if request.GET.get("export") in ("csv", "xlsx"):
+        return metric_series_export(project, query, request.GET["export"])
+    context.update(
+        reports=dashboards.metric_reports(project, query, interval="week"),
+        journey=dashboards.journey_table(project, query),
+        recovery=recovery_rate(project=project),
+        cases=dashboards.case_overview(
+            project, since=query.filters.since, until=query.filters.until
+        ),
+    )
+    return render(request, "metrics/executive.html", context)
+
+
+@project_view(READ_ROLES)
+def business_lead(request: HttpRequest) -> HttpResponse:
+    project = request.access.project
+    query, context = _base_context(request, "lead")
+    metric = request.GET.get("metric") if request.GET.get("metric") in selectors.METRICS else "nps"
+    f = query.filters
+    context.update(
+        metric=metric,
+        reports=dashboards.metric_reports(project, query, interval="week"),
+        breakdowns=dashboards.breakdowns(project, query, metric),
+        response_rate=selectors.response_rate(
+            project, survey_id=f.survey_id, since=f.since, until=f.until
+        ),
+        decisions=selectors.decisions_by_reason(
+            project, survey_id=f.survey_id, since=f.since, until=f.until
+        ),
+        drop_off=selectors.drop_off(project, survey_id=f.survey_id) if f.survey_id else None,
+        cases=dashboards.case_overview(project, since=f.since, until=f.until),
+        sla=sla_by_team(project=project),
+    )
+    context["breakdown_charts"] = [
+        {"id": f"breakdown-{i}", "label": label, "rows": rows, "metric": metric}
+        for i, (label, rows) in enumerate(context["breakdowns"].items())
+    ]
+    names = dict(context["choices"]["surveys"])
+    surveys = context["decisions"]["surveys"]
+    reasons = sorted({reason for s in surveys for reason in s["reasons"]})
+    context["reasons_chart"] = {
+        "labels": reasons,
+        "datasets": [
+            {
+                "label": names.get(s["survey"], "no survey at the touchpoint"),
+                "values": [s["reasons"].get(reason, 0) for reason in reasons],
+            }
+            for s in surveys
+        ],
+    }
+    report = context["reports"].get(metric, {})
+    counts = (report.get("total") or {}).get("counts") or {}
+    context["histogram_chart"] = {
+        "metric": metric,
+        "labels": list(counts),
+        "values": list(counts.values()),
+    }
+    return render(request, "metrics/lead.html", context)
+
+
+@project_view(READ_ROLES)
+def frontline(request: HttpRequest) -> HttpResponse:
+    """Today's unhappy answers and recent verbatims: the frontline works individual customers,
+    so this view reads recent responses (bounded by date and count), not rollups."""
+    project = request.access.project
+    _, context = _base_context(request, "frontline")
+    now = timezone.now()
+    search = request.GET.get("q", "").strip()[:200]
+    unhappy = (
+        Answer.objects.filter(
+            response__project=project,
+            response__finished_at__gte=now - timedelta(hours=24),
+        )
+        .filter(
+            question_type__in=("nps", "csat", "ces"),
+        )
+        .select_related("response__touchpoint", "response__contact")
+        .order_by("-response__finished_at")
+    )
+    low = [a for a in unhappy[:500] if _is_low(a)][:50]
+    verbatims = (
+        Response.objects.filter(project=project, finished=True, answers__question_type="text")
+        .exclude(answers__value_text="")
+        .select_related("touchpoint", "contact")
+        .prefetch_related(
+            Prefetch("answers", queryset=Answer.objects.prefetch_related("tags__topic"))
+        )
+        .order_by("-finished_at")
+        .distinct()
+    )
+    if search:
+        verbatims = verbatims.filter(answers__value_text__icontains=search)
+    mine = []
+    if request.access.role in CASE_VIEWERS:
+        mine = list(
+            cases_list(
+                project=project,
+                user=request.user,
+                role=request.access.role,
+                filters=CaseFilters(status="open", assignee="me"),
+            )[:50]
+        )
+    context.update(low=low, verbatims=verbatims[:30], search=search, mine=mine, now=now)
+    return render(request, "metrics/frontline.html", context)
+
+
+def _is_low(answer: Answer) -> bool:
+    if answer.question_type == "nps":
+        return answer.value_int is not None and answer.value_int <= 6
+    if answer.question_type == "csat":
+        return answer.value_int is not None and answer.value_int <= 2
+    return answer.value_int is not None and answer.value_int <= 3

@@ -1,0 +1,84 @@
+// Dashboard charts: Chart.js (from npm, static/vendor) configured from JSON the server embeds.
+// Each <canvas data-chart="kind" data-source="json-script-id"> gets one chart.
+(function () {
+  const palette = { nps: "#4f46e5", csat: "#0f766e", ces: "#b45309", band: "rgba(79,70,229,.15)" };
+  const read = (id) => JSON.parse(document.getElementById(id).textContent);
+
+  const builders = {
+    // Weekly score with its 95 % interval as a shaded band; low-sample weeks drawn hollow.
+    trend(data) {
+      const colour = palette[data.metric] || palette.nps;
+      const labels = data.series.map((p) => p.period_start);
+      return {
+        type: "line",
+        data: {
+          labels,
+          datasets: [
+            { label: "95 % interval (high)", data: data.series.map((p) => p.ci_high), borderWidth: 0, pointRadius: 0, fill: "+1", backgroundColor: colour + "26" },
+            { label: "95 % interval (low)", data: data.series.map((p) => p.ci_low), borderWidth: 0, pointRadius: 0, fill: false },
+            { label: data.label, data: data.series.map((p) => p.score), borderColor: colour, backgroundColor: colour, tension: 0.25,
+              pointBackgroundColor: data.series.map((p) => (p.low_sample ? "#fff" : colour)), pointRadius: 3 },
+          ],
+        },
+        options: {
+          maintainAspectRatio: false,
+          plugins: { legend: { display: false }, tooltip: { callbacks: { afterLabel: (ctx) => (ctx.datasetIndex === 2 ? `n = ${data.series[ctx.dataIndex].n}` : "") } } },
+          scales: { y: data.metric === "nps" ? { min: -100, max: 100 } : { min: 0, max: 100 } },
+        },
+      };
+    },
+    // Promoters / passives / detractors per week, stacked.
+    distribution(data) {
+      const labels = data.series.map((p) => p.period_start);
+      const part = (key) => data.series.map((p) => p[key]);
+      return {
+        type: "bar",
+        data: {
+          labels,
+          datasets: [
+            { label: "Detractors (0–6)", data: part("detractors"), backgroundColor: "#dc3545" },
+            { label: "Passives (7–8)", data: part("passives"), backgroundColor: "#adb5bd" },
+            { label: "Promoters (9–10)", data: part("promoters"), backgroundColor: "#198754" },
+          ],
+        },
+        options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true } } },
+      };
+    },
+    // One horizontal bar per group (channel, plan…), score with n in the label.
+    breakdown(data) {
+      return {
+        type: "bar",
+        data: {
+          labels: data.rows.map((r) => `${r.value} (n=${r.n})`),
+          datasets: [{ label: data.label, data: data.rows.map((r) => r.score), backgroundColor: data.rows.map((r) => (r.low_sample ? "#c7c9f5" : palette[data.metric] || palette.nps)) }],
+        },
+        options: { indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { x: data.metric === "nps" ? { min: -100, max: 100 } : { min: 0, max: 100 } } },
+      };
+    },
+    // Throttle decisions by reason, one bar colour per survey: which rule holds what back.
+    reasons(data) {
+      const colours = ["#4f46e5", "#0f766e", "#b45309", "#be123c", "#6c757d", "#0369a1"];
+      return {
+        type: "bar",
+        data: {
+          labels: data.labels,
+          datasets: data.datasets.map((d, i) => ({ label: d.label, data: d.values, backgroundColor: colours[i % colours.length] })),
+        },
+        options: { indexAxis: "y", maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true } }, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } } },
+      };
+    },
+    // How many answers gave each score.
+    histogram(data) {
+      return {
+        type: "bar",
+        data: { labels: data.labels, datasets: [{ label: "answers", data: data.values, backgroundColor: palette[data.metric] || palette.nps }] },
+        options: { maintainAspectRatio: false, plugins: { legend: { display: false } } },
+      };
+    },
+  };
+
+  document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
+    const build = builders[canvas.dataset.chart];
+    if (build && window.Chart) new window.Chart(canvas, build(read(canvas.dataset.source)));
+  });
+})();
