@@ -1,13 +1,14 @@
-"""Cases and webhooks API routes (mounted under /api/v1/)."""
+"""Cases, responses and webhooks API routes (mounted under /api/v1/)."""
 
 from django.urls import path
 
-from feedback import api
+from feedback import api, responses_api
 
 urlpatterns = [
     path("cases", api.CaseListApi.as_view(), name="api-cases"),
     path("cases/stats", api.CaseStatsApi.as_view(), name="api-case-stats"),
     path("cases/<int:case_id>", api.CaseDetailApi.as_view(), name="api-case"),
+    path("responses", responses_api.ResponseListApi.as_view(), name="api-responses"),
     path("webhooks", api.WebhookListCreateApi.as_view(), name="api-webhooks"),
     path("webhooks/<int:webhook_id>", api.WebhookDetailApi.as_view(), name="api-webhook"),
     path(

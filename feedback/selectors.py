@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -222,3 +222,30 @@ def recovery_rate(*, project: Project, since: datetime | None = None) -> Recover
     if since is not None:
         cases = cases.filter(created_at__gte=since)
     return Recovery(closed=cases.count(), recovered=cases.filter(recovered=True).count())
+
+
+@dataclass(frozen=True)
+class ResponseFilters:
+    survey_id: int | None = None
+    touchpoint: str = ""  # touchpoint key
+    since: date | None = None  # day of finishing (UTC), inclusive
+    until: date | None = None
+    include_partial: bool = False
+
+
+def responses_list(*, project: Project, filters: ResponseFilters) -> QuerySet[Response]:
+    """Responses of one project for the management API and exports: finished ones by default
+    (partial ones on request, dated by when they were started), newest first."""
+    responses = Response.objects.filter(project=project)
+    day = "created_at__date" if filters.include_partial else "finished_at__date"
+    if not filters.include_partial:
+        responses = responses.filter(finished=True)
+    if filters.survey_id is not None:
+        responses = responses.filter(survey_id=filters.survey_id)
+    if filters.touchpoint:
+        responses = responses.filter(touchpoint__key=filters.touchpoint)
+    if filters.since:
+        responses = responses.filter(**{f"{day}__gte": filters.since})
+    if filters.until:
+        responses = responses.filter(**{f"{day}__lte": filters.until})
+    return responses

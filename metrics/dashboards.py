@@ -89,6 +89,24 @@ def dashboard_query(params, project: Project) -> DashboardQuery:
     )
 
 
+def response_scope(query: DashboardQuery, prefix: str = "") -> Q:
+    """The URL's survey, touchpoint, stage, channel and segment as a filter on responses (for
+    the frontline, which lists individual answers rather than reading rollups)."""
+    f = query.filters
+    scope = Q()
+    for name, value in (
+        ("survey_id", f.survey_id),
+        ("touchpoint__key", f.touchpoint),
+        ("touchpoint__stage__key", f.stage),
+        ("channel", f.channel),
+    ):
+        if value:
+            scope &= Q(**{prefix + name: value})
+    if f.segment:
+        scope &= Q(**{f"{prefix}segment__{f.segment[0]}": f.segment[1]})
+    return scope
+
+
 def filter_choices(project: Project) -> dict[str, Any]:
     return {
         "surveys": Survey.objects.filter(project=project)
@@ -172,7 +190,12 @@ def journey_table(project: Project, query: DashboardQuery) -> list[dict[str, Any
     now_hists, now_scales = _touchpoint_hists(project, query.filters)
     before_hists, _ = _touchpoint_hists(project, query.filters.shifted(query.days))
     stages = list(JourneyStage.objects.filter(project=project).order_by("position"))
-    touchpoints = list(Touchpoint.objects.filter(project=project).order_by("position", "name"))
+    touchpoints = Touchpoint.objects.filter(project=project).order_by("position", "name")
+    if query.filters.touchpoint:
+        touchpoints = touchpoints.filter(key=query.filters.touchpoint)
+    if query.filters.stage:
+        touchpoints = touchpoints.filter(stage__key=query.filters.stage)
+    touchpoints = list(touchpoints)
     rows = []
     for stage in [*stages, None]:
         members = [t for t in touchpoints if t.stage_id == (stage.pk if stage else None)]
@@ -191,7 +214,13 @@ def journey_table(project: Project, query: DashboardQuery) -> list[dict[str, Any
                     metric, before_hists.get(key, {}), now_hists[key], scale
                 )
                 metrics[metric] = result
-            items.append({"touchpoint": touchpoint, "metrics": metrics})
+            items.append(
+                {
+                    "touchpoint": touchpoint,
+                    "metrics": metrics,
+                    "lead_querystring": query.querystring(touchpoint=touchpoint.key),
+                }
+            )
         rows.append({"stage": stage, "touchpoints": items})
     return rows
 

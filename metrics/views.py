@@ -11,10 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from feedback.models import Answer, Response
+from feedback.models import Answer
 from feedback.selectors import CaseFilters, cases_list, recovery_rate, sla_by_team
 from metrics import dashboards, selectors
 from metrics.exports import metric_series_export
+from surveys.models import Channel
 from vocsite.api_auth import READ_ROLES
 from vocsite.staff import project_view
 
@@ -30,7 +31,7 @@ def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.Dashboard
         "filters": query.filters,
         "choices": dashboards.filter_choices(project),
         "querystring": query.querystring(),
-        "channels": (("widget", "In-app widget"), ("email", "E-mail")),
+        "channels": Channel.choices,
     }
 
 
@@ -101,35 +102,47 @@ def business_lead(request: HttpRequest) -> HttpResponse:
 @project_view(READ_ROLES)
 def frontline(request: HttpRequest) -> HttpResponse:
     """Today's unhappy answers and recent verbatims: the frontline works individual customers,
-    so this view reads recent responses (bounded by date and count), not rollups."""
+    so this view reads recent responses (bounded by date and count), not rollups. The low
+    scores cover the last 24 hours unless the URL carries dates."""
     project = request.access.project
-    _, context = _base_context(request, "frontline")
+    query, context = _base_context(request, "frontline")
     now = timezone.now()
     search = request.GET.get("q", "").strip()[:200]
-    unhappy = (
-        Answer.objects.filter(
-            response__project=project,
-            response__finished_at__gte=now - timedelta(hours=24),
-        )
-        .filter(
-            question_type__in=("nps", "csat", "ces"),
-        )
+    scope = dashboards.response_scope(query, prefix="response__")
+    if "since" in request.GET or "until" in request.GET:
+        window = {
+            "response__finished_at__date__gte": query.filters.since,
+            "response__finished_at__date__lte": query.filters.until,
+        }
+    else:
+        window = {"response__finished_at__gte": now - timedelta(hours=24)}
+    scored = (
+        Answer.objects.filter(scope, response__project=project, **window)
+        .filter(question_type__in=("nps", "csat", "ces"))
         .select_related("response__touchpoint", "response__contact")
         .order_by("-response__finished_at")
     )
-    low = [a for a in unhappy[:500] if _is_low(a)][:50]
-    verbatims = (
-        Response.objects.filter(project=project, finished=True, answers__question_type="text")
-        .exclude(answers__value_text="")
-        .select_related("touchpoint", "contact")
-        .prefetch_related(
-            Prefetch("answers", queryset=Answer.objects.prefetch_related("tags__topic"))
+    low = [a for a in scored[:500] if _is_low(a)][:50]
+    comments = (
+        Answer.objects.filter(scope, response__project=project, question_type="text")
+        .exclude(value_text="")
+        .filter(
+            response__finished_at__date__gte=query.filters.since,
+            response__finished_at__date__lte=query.filters.until,
         )
-        .order_by("-finished_at")
-        .distinct()
+        .select_related("response__touchpoint", "response__contact")
+        .prefetch_related(
+            "tags__topic",
+            Prefetch(
+                "response__answers",
+                queryset=Answer.objects.exclude(value_int=None).order_by("question__position"),
+                to_attr="scores",
+            ),
+        )
+        .order_by("-response__finished_at", "pk")
     )
     if search:
-        verbatims = verbatims.filter(answers__value_text__icontains=search)
+        comments = comments.filter(value_text__icontains=search)
     mine = []
     if request.access.role in CASE_VIEWERS:
         mine = list(
@@ -140,13 +153,21 @@ def frontline(request: HttpRequest) -> HttpResponse:
                 filters=CaseFilters(status="open", assignee="me"),
             )[:50]
         )
-    context.update(low=low, verbatims=verbatims[:30], search=search, mine=mine, now=now)
+    context.update(
+        low=low,
+        comments=comments[:30],
+        search=search,
+        mine=mine,
+        now=now,
+        window_from_url="since" in request.GET or "until" in request.GET,
+    )
     return render(request, "metrics/frontline.html", context)
 
 
 def _is_low(answer: Answer) -> bool:
+    """Detractors (NPS 0–6) and the bottom of the CSAT/CES scales."""
+    if answer.value_int is None:
+        return False
     if answer.question_type == "nps":
-        return answer.value_int is not None and answer.value_int <= 6
-    if answer.question_type == "csat":
-        return answer.value_int is not None and answer.value_int <= 2
-    return answer.value_int is not None and answer.value_int <= 3
+        return answer.value_int <= 6
+    return answer.value_int <= 2 if answer.question_type == "csat" else answer.value_int <= 3

@@ -51,6 +51,7 @@ ALLOWED = {
     ("get", "/api/v1/cases/stats"): CASES,
     ("get", "/api/v1/cases/{case_id}"): CASES,
     ("patch", "/api/v1/cases/{case_id}"): CASES,
+    ("get", "/api/v1/responses"): CASES,
     ("get", "/api/v1/webhooks"): ADMIN,
     ("post", "/api/v1/webhooks"): ADMIN,
     ("get", "/api/v1/webhooks/{webhook_id}"): ADMIN,

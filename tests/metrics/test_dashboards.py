@@ -1,0 +1,179 @@
+"""The three dashboards: exact figures from rollups, significance flags, filters in the URL,
+low samples marked, exports of the metric series, and the executive view never reading raw
+responses (its queries are counted and inspected)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from metrics.models import Rollup
+from tests.factories import (
+    MembershipFactory,
+    ProjectFactory,
+    StageFactory,
+    TouchpointFactory,
+    UserFactory,
+    published_survey,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def cell(project, survey, touchpoint, metric, scale, hist, *, days_ago=0, channel="web", plan=None):
+    day = timezone.now().date() - timedelta(days=days_ago)
+    attribute, value = ("plan", plan) if plan else ("", "")
+    Rollup.objects.bulk_create(
+        Rollup(
+            project=project,
+            survey=survey,
+            question_uid=uuid.UUID(int=1 if metric == "nps" else 2),
+            question_type=metric,
+            scale_max=scale,
+            touchpoint_key=touchpoint.key,
+            stage_key=touchpoint.stage.key,
+            channel=channel,
+            breakdown_attribute=attribute,
+            breakdown_value=value,
+            day=day,
+            score=score,
+            count=count,
+        )
+        for score, count in hist.items()
+    )
+
+
+@pytest.fixture
+def shop(project):
+    project.breakdown_attributes = ["plan"]
+    project.save()
+    discover = StageFactory(project=project, key="discover", name="Discover", position=0)
+    buy = StageFactory(project=project, key="buy", name="Buy", position=1)
+    landing = TouchpointFactory(project=project, key="landing", name="Landing", stage=discover)
+    checkout = TouchpointFactory(project=project, key="checkout", name="Checkout", stage=buy)
+    survey = published_survey(project, touchpoints=[landing, checkout])
+    # Landing NPS now: 60 promoters, 20 passives, 20 detractors → +40 (n 100); the 90 days
+    # before: 20/20/60 → −40, so the change is significant.
+    cell(project, survey, landing, "nps", 10, {10: 60, 7: 20, 3: 20})
+    cell(project, survey, landing, "nps", 10, {10: 20, 7: 20, 3: 60}, days_ago=100)
+    # The same answers by plan: pro 40 promoters; free 20/20/20 → 0.
+    cell(project, survey, landing, "nps", 10, {10: 40}, plan="pro")
+    cell(project, survey, landing, "nps", 10, {10: 20, 7: 20, 3: 20}, plan="free")
+    # Checkout CSAT in the app: 4 of 10 satisfied → 40 %, a low sample.
+    cell(project, survey, checkout, "csat", 5, {5: 4, 2: 6}, channel="app")
+    viewer = UserFactory(username="viewer")
+    MembershipFactory(user=viewer, project=project, role="viewer")
+    client = Client()
+    client.force_login(viewer)
+    return client, project, survey, (landing, checkout)
+
+
+def _row(html: str, key: str) -> str:
+    start = html.index(f'<tr data-touchpoint="{key}">')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_executive_view_shows_the_journey_with_significant_changes(shop):
+    client, *_ = shop
+    html = client.get("/app/dashboards/").content.decode()
+    landing = _row(html, "landing")
+    assert '<span class="fw-semibold">40</span>' in landing
+    assert "n=100" in landing
+    assert "▲" in landing  # −40 → +40, z far beyond 1.96
+    checkout = _row(html, "checkout")
+    assert 'class="low-sample"' in checkout
+    assert '<span class="fw-semibold">40 %</span>' in checkout
+    assert "▲" not in checkout and "▼" not in checkout  # nothing to compare with
+    assert html.index("Discover") < html.index("Buy")
+    # the KPI: overall NPS +40 against −40, significant
+    assert "▲ 80.0 vs previous" in html
+
+
+def test_executive_view_reads_rollups_only_with_a_constant_query_count(shop):
+    client, project, survey, (landing, _) = shop
+    client.get("/app/dashboards/")  # session and caches warm
+    with CaptureQueriesContext(connection) as before:
+        assert client.get("/app/dashboards/").status_code == 200
+    for days_ago in range(1, 60):
+        cell(project, survey, landing, "nps", 10, {9: 5, 6: 2}, days_ago=days_ago)
+    with CaptureQueriesContext(connection) as after:
+        assert client.get("/app/dashboards/").status_code == 200
+    sql = " ".join(q["sql"] for q in after.captured_queries)
+    assert "feedback_response" not in sql
+    assert "feedback_answer" not in sql
+    assert "metrics_rollup" in sql
+    assert len(after) == len(before)
+
+
+def test_filters_travel_in_the_url(shop):
+    client, *_ = shop
+    html = client.get("/app/dashboards/?touchpoint=checkout&channel=app").content.decode()
+    assert 'data-touchpoint="landing"' not in html  # the journey narrows to the filter
+    assert "touchpoint=checkout&amp;channel=app" in html  # tabs and links carry the filters
+    assert '<option value="checkout" selected>' in html
+    nothing = client.get("/app/dashboards/?channel=store").content.decode()
+    assert "No answers" in nothing or "—" in _row(nothing, "landing")
+
+
+def test_bad_filters_are_said_and_ignored(shop):
+    client, *_ = shop
+    response = client.get("/app/dashboards/?since=2026-13-01&segment=nope&survey=abc")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Unknown survey." in html
+    assert "Segments are attribute:value with a breakdown attribute (plan)." in html
+    reversed_ = client.get("/app/dashboards/?since=2026-05-02&until=2026-05-01").content.decode()
+    assert "The start was after the end; showing the last 90 days." in reversed_
+
+
+def test_lead_view_breaks_down_by_channel_and_attribute(shop):
+    client, *_ = shop
+    response = client.get("/app/dashboards/lead/?touchpoint=landing")
+    charts = {chart["label"]: chart["rows"] for chart in response.context["breakdown_charts"]}
+    assert [(r["value"], r["score"], r["n"]) for r in charts["channel"]] == [("web", 40.0, 100)]
+    assert [(r["value"], r["score"], r["n"]) for r in charts["plan"]] == [
+        ("free", 0.0, 60),
+        ("pro", 100.0, 40),
+    ]
+    html = response.content.decode()
+    assert "60 promoters · 20 passives · 20 detractors" in html
+    assert "significant</strong> at 95 %" in html
+
+
+def test_segment_filter_reads_the_segment_cells(shop):
+    client, *_ = shop
+    response = client.get("/app/dashboards/lead/?segment=plan:free")
+    assert response.context["reports"]["nps"]["total"]["score"] == 0.0
+    assert response.context["reports"]["nps"]["total"]["n"] == 60
+
+
+def test_metric_series_export_as_csv(shop):
+    client, *_ = shop
+    response = client.get("/app/dashboards/?touchpoint=landing&export=csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="vocsite-metrics-')
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0] == ["metric", "week_start", "n", "score", "ci_low", "ci_high", "low_sample"]
+    nps_rows = [r for r in rows[1:] if r[0] == "nps"]
+    assert sum(int(r[2]) for r in nps_rows) == 100
+    assert [r for r in rows[1:] if r[0] == "csat"] == []  # no CSAT at landing
+
+
+def test_each_project_sees_only_its_own_dashboards(shop):
+    _, project, *_ = shop
+    other = ProjectFactory()
+    outsider = UserFactory(username="outsider")
+    MembershipFactory(user=outsider, project=other, role="admin")
+    client = Client()
+    client.force_login(outsider)
+    html = client.get(f"/app/dashboards/?project={project.pk}").content.decode()
+    assert 'data-touchpoint="landing"' not in html
+    assert client.get("/app/dashboards/frontline/").status_code == 200
