@@ -1,0 +1,56 @@
+"""Each dashboard on the demo data in real Chromium, screenshotted at laptop and tablet size;
+every chart's canvas is drawn by Chart.js (pixels painted, not a blank canvas)."""
+
+import pytest
+
+from surveys.demo import demo_seed
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SIZES = {"laptop": {"width": 1366, "height": 900}, "tablet": {"width": 820, "height": 1180}}
+VIEWS = {
+    "executive": ("/app/dashboards/", 3),
+    "lead": ("/app/dashboards/lead/", 6),
+    "lead-csat": ("/app/dashboards/lead/?metric=csat", 6),
+    "frontline": ("/app/dashboards/frontline/", 0),
+}
+
+# For every canvas: does Chart.js own it, and how many of its pixels are not transparent?
+CANVASES = """() => Array.from(document.querySelectorAll('canvas')).map((canvas) => {
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+  return { chart: !!(window.Chart && window.Chart.getChart(canvas)), painted,
+           width: canvas.width, height: canvas.height };
+})"""
+
+
+@pytest.fixture
+def demo():
+    return demo_seed(seed=7).project
+
+
+def test_every_view_draws_every_chart(browser, live_server, demo, artifacts):
+    for size, viewport in SIZES.items():
+        page = browser.new_page(viewport=viewport)
+        errors = []
+        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", "viewer")
+        page.fill("input[name=password]", "vocsite-demo")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/app/**")
+        for name, (path, expected) in VIEWS.items():
+            page.goto(f"{live_server.url}{path}")
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(600)  # Chart.js animates the first frames
+            canvases = page.evaluate(CANVASES)
+            assert len(canvases) == expected, (name, size)
+            for canvas in canvases:
+                assert canvas["chart"], (name, size, canvas)
+                assert canvas["width"] > 100 and canvas["height"] > 50, (name, size, canvas)
+                # a drawn chart paints a good share of its area (axes, bars, lines, labels)
+                assert canvas["painted"] > canvas["width"] * canvas["height"] // 50, (name, canvas)
+            assert page.locator("h1").inner_text().strip() == "Dashboards"
+            page.screenshot(path=str(artifacts / f"dashboard-{name}-{size}.png"), full_page=True)
+        assert errors == []
+        page.close()
