@@ -167,6 +167,8 @@ SPECTACULAR_SETTINGS = {
         "ContactMethodEnum": "feedback.models.ContactMethod",
         "DeliveryStatusEnum": "feedback.models.DeliveryStatus",
         "WebhookEventEnum": "feedback.models.WebhookEvent",
+        "ChannelEnum": "surveys.models.Channel",  # a touchpoint's business channel
+        "SurveyChannelEnum": "surveys.models.SurveyChannel",  # how a survey reached someone
     },
 }
 
