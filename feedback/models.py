@@ -210,6 +210,39 @@ class Tag(TimeStampedModel):
         return f"{self.topic}: {self.matched_text}"
 
 
+class RetagStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    SUPERSEDED = "superseded", "Superseded by a newer run"
+    FAILED = "failed", "Failed"
+
+
+class RetagRun(TimeStampedModel):
+    """Retagging a project's history after a topic rule changed, run by a Celery task; the
+    topics page shows its progress. A newer run makes an older one stop (superseded)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="retag_runs")
+    status = models.CharField(
+        max_length=16, choices=RetagStatus.choices, default=RetagStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    tags_written = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "-created_at"], name="retag_run_recent")]
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, round(100 * self.done / self.total))
+
+
 class Team(TimeStampedModel):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=100)

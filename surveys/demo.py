@@ -679,9 +679,41 @@ def demo_seed(*, seed: int = 42) -> DemoInfo:
             )
         surveys = _build_surveys(project)
         count = _history(project, surveys, rng, now)
+    _topics(project)
     _roll_up(project)
     _cases(project, rng, now)
     return DemoInfo(project, created=True, responses=count)
+
+
+# Topics the CX team has defined; app stability (logging out, crashes, 闪退) is left out on
+# purpose, so the suggestions have something real to offer.
+DEMO_TOPICS = (
+    ("Delivery", ["delivery", "shipping", "courier", "配送", "物流", "快递"], ["delivery address"]),
+    ("Refunds", ["refund", "money back", "退款", "到账"], []),
+    ("Price", ["expensive", "price", "性价比", "价格", "太贵"], []),
+    ("Support", ["support", "agent", "客服"], []),
+    ("Checkout & payment", ["checkout", "credit card", "payment", "付款", "结账"], []),
+    ("Speed", ["slow", "slower", "faster", "慢", "加载"], []),
+)
+
+
+def _topics(project: Project) -> None:
+    """The demo's topics, with all history tagged and its sentiment set (history is inserted
+    in bulk, so it never went through the pipeline)."""
+    from feedback.models import Answer, Topic
+    from feedback.topics import project_rules, tag_answers
+
+    for name, keywords, exclusions in DEMO_TOPICS:
+        Topic.objects.create(project=project, name=name, keywords=keywords, exclusions=exclusions)
+    rules = project_rules(project.pk)
+    answers = Answer.objects.filter(response__project=project, question_type="text").exclude(
+        value_text=""
+    )
+    last = 0
+    while chunk := list(answers.filter(pk__gt=last).order_by("pk")[:1000]):
+        with transaction.atomic():
+            tag_answers(chunk, rules, sentiment=True)
+        last = chunk[-1].pk
 
 
 def _roll_up(project: Project) -> None:

@@ -18,5 +18,6 @@ app.conf.task_routes = {
     "feedback.tasks.send_case_email": {"queue": "alerts"},
     "feedback.tasks.deliver_webhook": {"queue": "alerts"},
     "feedback.tasks.retry_due_webhooks": {"queue": "alerts"},
+    "feedback.tasks.retag_project": {"queue": "alerts"},
 }
 app.autodiscover_tasks()
