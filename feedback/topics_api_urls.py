@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+"""Topics API routes (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from feedback import topics_api as api
+
+urlpatterns = [
+    path("topics", api.TopicListCreateApi.as_view(), name="api-topics"),
+    path("topics/suggestions", api.TopicSuggestionsApi.as_view(), name="api-topic-suggestions"),
+    path("topics/retag-runs/<int:run_id>", api.RetagRunApi.as_view(), name="api-retag-run"),
+    path("topics/<int:topic_id>", api.TopicDetailApi.as_view(), name="api-topic"),
+]

@@ -12,7 +12,7 @@ from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from feedback.models import Case, Team, TeamMembership, WebhookDelivery
+from feedback.models import Case, RetagRun, Team, TeamMembership, Topic, WebhookDelivery
 from feedback.webhooks import webhook_endpoint_create
 from metrics.models import Rollup
 from surveys.services import api_key_create
@@ -52,6 +52,13 @@ ALLOWED = {
     ("get", "/api/v1/cases/{case_id}"): CASES,
     ("patch", "/api/v1/cases/{case_id}"): CASES,
     ("get", "/api/v1/responses"): CASES,
+    ("get", "/api/v1/topics"): ALL,
+    ("post", "/api/v1/topics"): DESIGN,
+    ("get", "/api/v1/topics/{topic_id}"): ALL,
+    ("patch", "/api/v1/topics/{topic_id}"): DESIGN,
+    ("delete", "/api/v1/topics/{topic_id}"): DESIGN,
+    ("get", "/api/v1/topics/suggestions"): DESIGN,
+    ("get", "/api/v1/topics/retag-runs/{run_id}"): DESIGN,
     ("get", "/api/v1/webhooks"): ADMIN,
     ("post", "/api/v1/webhooks"): ADMIN,
     ("get", "/api/v1/webhooks/{webhook_id}"): ADMIN,
@@ -94,6 +101,10 @@ class World:
             endpoint=self.webhook, event="case.created", subject="s", payload={}, status="failed"
         )
         self.key = api_key_create(project=self.project).raw
+        self.topic = Topic.objects.create(
+            project=self.project, name=f"{name} topic", keywords=["x"]
+        )
+        self.retag = RetagRun.objects.create(project=self.project, status="done")
         question = self.survey.current_version.snapshot["questions"][0]
         Rollup.objects.create(  # 7 promoters: numbers another project must never see
             project=self.project,
@@ -113,6 +124,8 @@ class World:
             .replace("{case_id}", str(self.case.pk))
             .replace("{webhook_id}", str(self.webhook.pk))
             .replace("{delivery_id}", str(self.delivery.pk))
+            .replace("{topic_id}", str(self.topic.pk))
+            .replace("{run_id}", str(self.retag.pk))
         )
         if path.startswith("/api/v1/metrics"):
             url += f"?metric=nps&survey={self.survey.pk}"
@@ -129,6 +142,8 @@ BODIES = {
     ("patch", "/api/v1/cases/{case_id}"): {"note": "hello"},
     ("post", "/api/v1/webhooks"): {"url": "https://hooks.example/y", "events": ["case.created"]},
     ("patch", "/api/v1/webhooks/{webhook_id}"): {"description": "changed"},
+    ("post", "/api/v1/topics"): {"name": "Refunds", "keywords": ["refund"]},
+    ("patch", "/api/v1/topics/{topic_id}"): {"keywords": ["x", "y"]},
 }
 
 
@@ -175,7 +190,12 @@ def _leaks(body: bytes, b: World) -> bool:
     text = body.decode()
     return any(
         marker in text
-        for marker in (b.case.title, str(b.delivery.pk), f'"id":{b.survey.pk},"name"')
+        for marker in (
+            b.case.title,
+            str(b.delivery.pk),
+            f'"id":{b.survey.pk},"name"',
+            b.topic.name,
+        )
     )
 
 

@@ -24,6 +24,8 @@ NAV = (
     ("survey-list", "Surveys", "bi-ui-checks", ("admin", "designer")),
     ("inbox", "Inbox", "bi-inbox", ("admin", "agent", "designer")),
     ("alert-rules", "Alert rules", "bi-bell", ("admin", "designer")),
+    ("topics", "Topics", "bi-tags", ("admin", "designer")),
+    ("verbatims", "Verbatims", "bi-chat-quote", ("admin", "designer", "agent")),
     ("dashboard-executive", "Dashboards", "bi-graph-up", None),
     ("webhooks", "Webhooks", "bi-broadcast", ("admin",)),
     ("project-settings", "Settings", "bi-gear", ("admin",)),

@@ -67,6 +67,18 @@
         options: { indexAxis: "y", maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true } }, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } } },
       };
     },
+    // One line per series (topics per week).
+    lines(data) {
+      const colours = ["#4f46e5", "#0f766e", "#b45309", "#be123c", "#6c757d", "#0369a1"];
+      return {
+        type: "line",
+        data: {
+          labels: data.labels,
+          datasets: data.datasets.map((d, i) => ({ label: d.label, data: d.values, borderColor: colours[i % colours.length], backgroundColor: colours[i % colours.length], tension: 0.25, pointRadius: 2 })),
+        },
+        options: { maintainAspectRatio: false, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }, scales: { y: { beginAtZero: true } } },
+      };
+    },
     // How many answers gave each score.
     histogram(data) {
       return {
