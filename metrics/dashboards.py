@@ -298,3 +298,85 @@ def case_overview(project: Project, *, since: date, until: date) -> dict[str, An
         .order_by("-n", "root_cause")[:10]
     )
     return {"ages": ages, "root_causes": root_causes}
+
+
+def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> dict[str, Any]:
+    """What detractors write about that promoters don't: for each topic, the share of
+    commenting detractors (NPS 0–6) and of commenting promoters (9–10) whose comment has it,
+    largest gap first. Reads tags and answers of the period (two grouped queries), since topics
+    are not in the rollups."""
+    from django.db.models import Case, CharField, OuterRef, Subquery, Value, When
+
+    from feedback.models import Answer, Tag
+
+    f = query.filters
+
+    def with_bucket(queryset, response_ref: str):
+        score = Answer.objects.filter(response_id=OuterRef(response_ref), question_type="nps")
+        return (
+            queryset.annotate(nps=Subquery(score.values("value_int")[:1]))
+            .exclude(nps=None)
+            .annotate(
+                bucket=Case(
+                    When(nps__lte=6, then=Value("detractors")),
+                    When(nps__gte=9, then=Value("promoters")),
+                    default=Value("passives"),
+                    output_field=CharField(),
+                )
+            )
+        )
+
+    comments = with_bucket(
+        Answer.objects.filter(
+            response_scope(query, prefix="response__"),
+            response__project=project,
+            question_type="text",
+            response__finished_at__date__gte=f.since,
+            response__finished_at__date__lte=f.until,
+        ).exclude(value_text=""),
+        "response_id",
+    )
+    totals = {
+        row["bucket"]: row["n"]
+        for row in comments.values("bucket").annotate(n=Count("response_id", distinct=True))
+    }
+    tags = with_bucket(
+        Tag.objects.filter(
+            response_scope(query, prefix="answer__response__"),
+            suppressed=False,
+            answer__response__project=project,
+            answer__response__finished_at__date__gte=f.since,
+            answer__response__finished_at__date__lte=f.until,
+        ),
+        "answer__response_id",
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for row in tags.values("topic__name", "bucket").annotate(
+        n=Count("answer__response_id", distinct=True)
+    ):
+        counts.setdefault(row["topic__name"], {})[row["bucket"]] = row["n"]
+
+    def share(n: int, bucket: str) -> float | None:
+        total = totals.get(bucket, 0)
+        return round(100 * n / total, 1) if total else None
+
+    rows = []
+    for name, by_bucket in counts.items():
+        detractors, promoters = by_bucket.get("detractors", 0), by_bucket.get("promoters", 0)
+        d_share, p_share = share(detractors, "detractors"), share(promoters, "promoters")
+        rows.append(
+            {
+                "topic": name,
+                "detractors": detractors,
+                "promoters": promoters,
+                "detractor_share": d_share,
+                "promoter_share": p_share,
+                "gap": round((d_share or 0) - (p_share or 0), 1),
+            }
+        )
+    rows.sort(key=lambda r: (-r["gap"], r["topic"]))
+    return {
+        "rows": rows[:limit],
+        "detractor_comments": totals.get("detractors", 0),
+        "promoter_comments": totals.get("promoters", 0),
+    }

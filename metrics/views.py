@@ -71,6 +71,7 @@ def business_lead(request: HttpRequest) -> HttpResponse:
         drop_off=selectors.drop_off(project, survey_id=f.survey_id) if f.survey_id else None,
         cases=dashboards.case_overview(project, since=f.since, until=f.until),
         sla=sla_by_team(project=project),
+        drivers=dashboards.topic_drivers(project, query),
     )
     context["breakdown_charts"] = [
         {"id": f"breakdown-{i}", "label": label, "rows": rows, "metric": metric}
@@ -87,6 +88,19 @@ def business_lead(request: HttpRequest) -> HttpResponse:
                 "values": [s["reasons"].get(reason, 0) for reason in reasons],
             }
             for s in surveys
+        ],
+    }
+    context["drivers_chart"] = {
+        "labels": [r["topic"] for r in context["drivers"]["rows"]],
+        "datasets": [
+            {
+                "label": "% of detractor comments",
+                "values": [r["detractor_share"] or 0 for r in context["drivers"]["rows"]],
+            },
+            {
+                "label": "% of promoter comments",
+                "values": [r["promoter_share"] or 0 for r in context["drivers"]["rows"]],
+            },
         ],
     }
     report = context["reports"].get(metric, {})

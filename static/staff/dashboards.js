@@ -67,6 +67,15 @@
         options: { indexAxis: "y", maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true } }, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } } },
       };
     },
+    // Topic shares among detractors and promoters, side by side.
+    drivers(data) {
+      const colours = ["#dc3545", "#198754"];
+      return {
+        type: "bar",
+        data: { labels: data.labels, datasets: data.datasets.map((d, i) => ({ label: d.label, data: d.values, backgroundColor: colours[i] })) },
+        options: { indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }, scales: { x: { beginAtZero: true, ticks: { callback: (v) => v + " %" } } } },
+      };
+    },
     // One line per series (topics per week).
     lines(data) {
       const colours = ["#4f46e5", "#0f766e", "#b45309", "#be123c", "#6c757d", "#0369a1"];

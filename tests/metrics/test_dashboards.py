@@ -177,3 +177,70 @@ def test_each_project_sees_only_its_own_dashboards(shop):
     html = client.get(f"/app/dashboards/?project={project.pk}").content.decode()
     assert 'data-touchpoint="landing"' not in html
     assert client.get("/app/dashboards/frontline/").status_code == 200
+
+
+def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
+    """Detractors: 4 comments, 3 about Delivery; promoters: 2 comments, none about it."""
+    import uuid as uuid_module
+
+    from feedback.models import Answer, Response, Tag, Topic
+    from surveys.models import Question
+    from tests.factories import TouchpointFactory
+
+    touchpoint = TouchpointFactory(project=project, key="tp")
+    survey = published_survey(project, touchpoints=[touchpoint])
+    version = survey.current_version
+    nps_q, text_q = Question.objects.filter(version=version).order_by("position")
+    delivery = Topic.objects.create(project=project, name="Delivery", keywords=["parcel"])
+    price = Topic.objects.create(project=project, name="Price", keywords=["price"])
+    now = timezone.now()
+    for score, text, topic in [
+        (2, "parcel late", delivery),
+        (3, "parcel lost", delivery),
+        (5, "parcel broken", delivery),
+        (6, "price high", price),
+        (10, "price fair", price),
+        (9, "all good", None),
+        (8, "parcel ok", delivery),  # a passive: in neither share
+    ]:
+        response = Response.objects.create(
+            project=project,
+            survey=survey,
+            version=version,
+            touchpoint=touchpoint,
+            submission_id=uuid_module.uuid4(),
+            finished=True,
+            finished_at=now,
+        )
+        Answer.objects.create(
+            response=response, question=nps_q, question_type="nps", value_int=score
+        )
+        text = Answer.objects.create(
+            response=response, question=text_q, question_type="text", value_text=text
+        )
+        if topic:
+            Tag.objects.create(topic=topic, answer=text, span_start=0, span_end=5)
+    viewer = UserFactory(username="lead")
+    MembershipFactory(user=viewer, project=project, role="viewer")
+    client = Client()
+    client.force_login(viewer)
+    drivers = client.get("/app/dashboards/lead/").context["drivers"]
+    assert (drivers["detractor_comments"], drivers["promoter_comments"]) == (4, 2)
+    assert drivers["rows"] == [
+        {
+            "topic": "Delivery",
+            "detractors": 3,
+            "promoters": 0,
+            "detractor_share": 75.0,
+            "promoter_share": 0.0,
+            "gap": 75.0,
+        },
+        {
+            "topic": "Price",
+            "detractors": 1,
+            "promoters": 1,
+            "detractor_share": 25.0,
+            "promoter_share": 50.0,
+            "gap": -25.0,
+        },
+    ]
