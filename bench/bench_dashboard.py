@@ -118,23 +118,24 @@ def raw_query_ms(project: Project) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def worker_peak_kb() -> int:
-    """The largest peak RSS (VmHWM) among gunicorn's workers."""
+def worker_peaks_kb() -> dict[int, int]:
+    """Peak RSS (VmHWM) of each gunicorn worker, by pid."""
     master = int(Path("var/run/gunicorn.pid").read_text())
-    peaks = []
+    peaks = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             text = status.read_text()
         except OSError:
             continue
         if re.search(rf"^PPid:\s+{master}$", text, re.M):
-            peaks.append(int(re.search(r"^VmHWM:\s+(\d+)", text, re.M).group(1)))
-    return max(peaks)
+            pid = int(status.parent.name)
+            peaks[pid] = int(re.search(r"^VmHWM:\s+(\d+)", text, re.M).group(1))
+    return peaks
 
 
 def export(project: Project) -> dict:
     key = api_key_create(project=project).raw
-    before = worker_peak_kb()
+    before = worker_peaks_kb()
     started = time.perf_counter()
     size = lines = 0
     with requests.get(
@@ -151,7 +152,10 @@ def export(project: Project) -> dict:
         "seconds": round(time.perf_counter() - started, 1),
         "rows": lines - 1,
         "mb": round(size / 1e6, 1),
-        "worker_peak_growth_mb": round((worker_peak_kb() - before) / 1024, 1),
+        # the worker that served the export is the one whose peak grew (if any did)
+        "worker_peak_growth_mb": round(
+            max(peak - before.get(pid, peak) for pid, peak in worker_peaks_kb().items()) / 1024, 1
+        ),
     }
 
 

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+"""Operational events API routes (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from feedback import events_api
+
+urlpatterns = [path("events", events_api.EventApi.as_view(), name="api-events")]

@@ -11,7 +11,7 @@ of scales would mean nothing, so a filter that spans several scales is refused w
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -307,3 +307,77 @@ class DecisionsApi(ReadApi):
                 until=q.get("until"),
             )
         )
+
+
+class ChurnQuery(serializers.Serializer):
+    since = serializers.DateField(required=False, help_text="First day (UTC); default a year ago.")
+    until = serializers.DateField(required=False, help_text="Last day (UTC); default today.")
+    interval = serializers.ChoiceField(choices=["week", "month"], default="month")
+    margin = serializers.FloatField(
+        min_value=0.0, max_value=1.0, default=1.0, help_text="Gross margin for CLV (0–1)."
+    )
+
+    def validate(self, attrs):
+        from django.utils import timezone
+
+        until = attrs.get("until") or timezone.now().date()
+        since = attrs.get("since") or until - timedelta(days=364)
+        if until < since:
+            raise serializers.ValidationError({"until": ["Must not be before since."]})
+        if (until - since).days > 3 * 366:
+            raise serializers.ValidationError({"since": ["At most three years at a time."]})
+        return {**attrs, "since": since, "until": until}
+
+
+class _ChurnPoint(serializers.Serializer):
+    period_start = serializers.DateField()
+    active_at_start = serializers.IntegerField()
+    churned = serializers.IntegerField()
+    churn_rate = serializers.FloatField(allow_null=True, help_text="% of active at start.")
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    revenue_per_contact = serializers.FloatField(allow_null=True)
+
+
+class _Outcome(serializers.Serializer):
+    contacts = serializers.IntegerField()
+    churned = serializers.IntegerField()
+    churn_share = serializers.FloatField(allow_null=True)
+    average_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class _NpsOutcome(_Outcome):
+    category = serializers.ChoiceField(choices=["promoter", "passive", "detractor"])
+
+
+class _RecoveryOutcome(_Outcome):
+    recovery = serializers.ChoiceField(choices=["recovered", "not recovered"])
+
+
+class ChurnReportSerializer(serializers.Serializer):
+    interval = serializers.CharField()
+    margin = serializers.FloatField()
+    series = _ChurnPoint(many=True)
+    clv = serializers.FloatField(allow_null=True, help_text="Revenue per contact × margin / churn.")
+    by_last_nps = _NpsOutcome(many=True)
+    by_recovery = _RecoveryOutcome(many=True)
+
+
+class ChurnApi(ReadApi):
+    @extend_schema(
+        operation_id="metrics_churn",
+        summary="Churn rate, revenue and CLV per period; churn and revenue by last NPS category "
+        "and by whether a detractor's case was recovered",
+        parameters=_params(ChurnQuery),
+        responses={200: ChurnReportSerializer, **ERRORS},
+    )
+    def get(self, request):
+        from metrics import lifecycle
+
+        q = self.query(ChurnQuery)
+        project = request.access.project
+        report = lifecycle.churn_series(
+            project, since=q["since"], until=q["until"], interval=q["interval"], margin=q["margin"]
+        )
+        report["by_last_nps"] = lifecycle.outcomes_by_nps(project)
+        report["by_recovery"] = lifecycle.outcomes_by_recovery(project)
+        return Response(report)

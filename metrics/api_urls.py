@@ -9,4 +9,5 @@ urlpatterns = [
     path("metrics/response-rate", api.ResponseRateApi.as_view(), name="api-metrics-response-rate"),
     path("metrics/drop-off", api.DropOffApi.as_view(), name="api-metrics-drop-off"),
     path("metrics/decisions", api.DecisionsApi.as_view(), name="api-metrics-decisions"),
+    path("metrics/churn", api.ChurnApi.as_view(), name="api-metrics-churn"),
 ]

@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+"""Contacts API routes (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from surveys import contacts_api as api
+
+urlpatterns = [
+    path("contacts/import", api.ContactImportApi.as_view(), name="api-contacts-import"),
+    path(
+        "contacts/<str:user_id>/export", api.ContactExportApi.as_view(), name="api-contact-export"
+    ),
+    path("contacts/<str:user_id>", api.ContactApi.as_view(), name="api-contact"),
+]

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""The hosted survey page behind e-mail links, and unsubscribe (no login, signed tokens)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from surveys import hosted_views as views
+
+urlpatterns = [
+    path("s/<str:token>/", views.hosted_survey, name="hosted-survey"),
+    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+]

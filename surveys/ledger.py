@@ -38,7 +38,7 @@ MAX_ATTRIBUTES = 50
 # ---------------------------------------------------------------- contacts
 
 
-def _clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+def clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     if not attributes:
         return {}
     if len(attributes) > MAX_ATTRIBUTES:
@@ -129,7 +129,7 @@ def contact_resolve(
 ) -> Contact:
     """The contact a widget call is about. An identified user_id wins; a visitor id seen
     before as anonymous is merged into it (identify)."""
-    attributes = _clean_attributes(attributes)
+    attributes = clean_attributes(attributes)
     if not user_id and not visitor_id:
         raise ApplicationError(
             "invalid", "A visitor_id or user_id is required.", {"visitor_id": ["Required."]}

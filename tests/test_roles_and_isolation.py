@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -17,6 +18,7 @@ from feedback.webhooks import webhook_endpoint_create
 from metrics.models import Rollup
 from surveys.services import api_key_create
 from tests.factories import (
+    ContactFactory,
     MembershipFactory,
     ProjectFactory,
     TouchpointFactory,
@@ -47,6 +49,13 @@ ALLOWED = {
     ("get", "/api/v1/metrics/decisions"): ALL,
     ("get", "/api/v1/metrics/drop-off"): ALL,
     ("get", "/api/v1/metrics/response-rate"): ALL,
+    ("get", "/api/v1/metrics/churn"): ALL,
+    ("post", "/api/v1/events"): ADMIN,
+    ("get", "/api/v1/contacts/{user_id}"): ADMIN,
+    ("put", "/api/v1/contacts/{user_id}"): ADMIN,
+    ("delete", "/api/v1/contacts/{user_id}"): ADMIN,
+    ("get", "/api/v1/contacts/{user_id}/export"): ADMIN,
+    ("post", "/api/v1/contacts/import"): ADMIN,
     ("get", "/api/v1/cases"): CASES,
     ("get", "/api/v1/cases/stats"): CASES,
     ("get", "/api/v1/cases/{case_id}"): CASES,
@@ -105,6 +114,9 @@ class World:
             project=self.project, name=f"{name} topic", keywords=["x"]
         )
         self.retag = RetagRun.objects.create(project=self.project, status="done")
+        self.contact = ContactFactory(
+            project=self.project, user_id=f"{name}-customer", email=f"{name.lower()}@shop.example"
+        )
         question = self.survey.current_version.snapshot["questions"][0]
         Rollup.objects.create(  # 7 promoters: numbers another project must never see
             project=self.project,
@@ -126,6 +138,7 @@ class World:
             .replace("{delivery_id}", str(self.delivery.pk))
             .replace("{topic_id}", str(self.topic.pk))
             .replace("{run_id}", str(self.retag.pk))
+            .replace("{user_id}", self.contact.user_id)
         )
         if path.startswith("/api/v1/metrics"):
             url += f"?metric=nps&survey={self.survey.pk}"
@@ -143,6 +156,8 @@ BODIES = {
     ("post", "/api/v1/webhooks"): {"url": "https://hooks.example/y", "events": ["case.created"]},
     ("patch", "/api/v1/webhooks/{webhook_id}"): {"description": "changed"},
     ("post", "/api/v1/topics"): {"name": "Refunds", "keywords": ["refund"]},
+    ("post", "/api/v1/events"): {"event": "order_placed", "user_id": "buyer-1", "revenue": "9.90"},
+    ("put", "/api/v1/contacts/{user_id}"): {"attributes": {"plan": "pro"}},
     ("patch", "/api/v1/topics/{topic_id}"): {"keywords": ["x", "y"]},
 }
 
@@ -153,6 +168,9 @@ def operations() -> list[tuple[tuple[str, str], set[str]]]:
 
 
 def call(client, method: str, path: str, world: World):
+    if path == "/api/v1/contacts/import":
+        upload = SimpleUploadedFile("contacts.csv", b"user_id,plan\nimported-1,pro\n")
+        return client.post(world.url(path), {"file": upload})
     body = BODIES.get((method, path))
     kwargs = {"data": json.dumps(body), "content_type": "application/json"} if body else {}
     return getattr(client, method)(world.url(path), **kwargs)
@@ -195,6 +213,7 @@ def _leaks(body: bytes, b: World) -> bool:
             str(b.delivery.pk),
             f'"id":{b.survey.pk},"name"',
             b.topic.name,
+            b.contact.email,
         )
     )
 
@@ -207,6 +226,8 @@ def test_project_a_key_never_reads_or_changes_project_b(worlds):
     assert b'"n":7' in own.content  # the marker is visible to its own project
     assert a.case.title.encode() in client.get("/api/v1/cases").content
     for (method, path), _ in operations():
+        if method == "put":
+            continue  # an upsert: tried last, below
         reply = call(client, method, path, b)
         if "{" in path:
             assert reply.status_code == 404, (method, path, reply.status_code)
@@ -219,6 +240,11 @@ def test_project_a_key_never_reads_or_changes_project_b(worlds):
     b.webhook.refresh_from_db()
     assert (b.survey.name, b.survey.status, b.case.events.count()) == ("NPS", "active", 0)
     assert (b.webhook.description, b.webhook.is_active) == ("", True)
+    # PUT of B's user id creates that id in A's own project; B's contact is untouched
+    reply = call(client, "put", "/api/v1/contacts/{user_id}", b)
+    assert reply.status_code == 201 and not _leaks(reply.content, b)
+    b.contact.refresh_from_db()
+    assert (b.contact.attributes, b.contact.erased_at) == ({}, None)
 
 
 def test_a_user_of_project_a_is_refused_on_project_b(worlds):
@@ -233,5 +259,5 @@ def test_a_user_of_project_a_is_refused_on_project_b(worlds):
     # and asking about B's objects through A gets nothing either
     client.defaults["HTTP_X_PROJECT"] = str(a.project.pk)
     for (method, path), _ in operations():
-        if "{" in path:
+        if "{" in path and method != "put":
             assert call(client, method, path, b).status_code == 404, (method, path)

@@ -19,5 +19,6 @@ app.conf.task_routes = {
     "feedback.tasks.deliver_webhook": {"queue": "alerts"},
     "feedback.tasks.retry_due_webhooks": {"queue": "alerts"},
     "feedback.tasks.retag_project": {"queue": "alerts"},
+    "surveys.tasks.*": {"queue": "default"},
 }
 app.autodiscover_tasks()

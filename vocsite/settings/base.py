@@ -212,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 450},
     },
+    "send-due-invitations": {
+        "task": "surveys.tasks.send_due_invitations",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 90},
+    },
     "retry-due-webhooks": {
         "task": "feedback.tasks.retry_due_webhooks",
         "schedule": timedelta(seconds=20),
