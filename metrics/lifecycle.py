@@ -83,7 +83,7 @@ def churn_series(
                 "active_at_start": active,
                 "churned": churned,
                 "churn_rate": round(100 * churned / active, 2) if active else None,
-                "revenue": str(income),
+                "revenue": _money(income),
                 "revenue_per_contact": round(float(income) / active, 2) if active else None,
             }
         )
@@ -172,5 +172,10 @@ def _outcome(row: dict, key: str) -> dict[str, Any]:
         "contacts": contacts,
         "churned": row["churned"],
         "churn_share": round(100 * row["churned"] / contacts, 1) if contacts else None,
-        "average_revenue": str(round(row["revenue"] or 0, 2)),
+        "average_revenue": _money(row["revenue"] or 0),
     }
+
+
+def _money(value) -> str:
+    """Two decimals whatever the database hands back (SQLite: int or float; PostgreSQL: Decimal)."""
+    return f"{Decimal(str(value)).quantize(Decimal('0.01'))}"

@@ -171,7 +171,8 @@ def contacts_import_csv(*, project: Project, content: bytes) -> dict[str, int]:
 
 
 def _iso(value) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    """JSON for what the ORM returns: dates as ISO 8601, decimals and UUIDs as strings."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def contact_export(*, contact: Contact) -> dict[str, Any]:

@@ -91,13 +91,12 @@ def _value(question: dict, request: HttpRequest) -> Any:
 
 
 def _visible(questions: list[dict], values: dict[int, Any]) -> list[dict]:
-    """Questions whose show_if holds for the answers so far (the same rule as the widget)."""
+    """Questions whose show_if holds for the answers so far (the widget's rule exactly)."""
     out = []
     for question in questions:
         rule = question.get("show_if")
         if rule:
-            source = questions[rule["question"]] if rule["question"] < len(questions) else None
-            score = values.get(source["id"]) if source else None
+            score = values.get(rule["question_id"])
             if not isinstance(score, int) or not rule["min"] <= score <= rule["max"]:
                 continue
         out.append(question)
