@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 # then recovery of earlier cases, then webhooks (which may carry the case and the tags).
 # Other features append their hook here; each takes the object's id and is idempotent.
 RESPONSE_HOOKS: tuple[str, ...] = (
+    "feedback.responses.contact_last_nps_update",
     "feedback.topics.tag_response",
     "feedback.cases.cases_open_for_response",
     "feedback.cases.cases_recover_for_response",

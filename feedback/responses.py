@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from feedback.models import Answer, Feedback, Response
@@ -371,3 +372,33 @@ def feedback_submit(
         feedback = Feedback.objects.get(submission_id=submission_id)
         return FeedbackResult(feedback, created=False)
     return FeedbackResult(feedback, created=True)
+
+
+def contact_last_nps_update(response_id: int) -> bool:
+    """Pipeline hook: remember the contact's latest NPS answer on the contact (only if this
+    response is newer than the one remembered, so a late or repeated run changes nothing)."""
+    row = (
+        Answer.objects.filter(response_id=response_id, question_type="nps", response__finished=True)
+        .exclude(response__contact=None)
+        .values_list("response__contact_id", "value_int", "response__finished_at")
+        .first()
+    )
+    if row is None or row[1] is None:
+        return False
+    contact_id, score, finished_at = row
+    return bool(
+        Contact.objects.filter(pk=contact_id)
+        .filter(Q(last_nps_at__isnull=True) | Q(last_nps_at__lt=finished_at))
+        .update(last_nps=score, last_nps_at=finished_at)
+    )
+
+
+def contacts_backfill_last_nps(*, project: Project) -> int:
+    """Set every contact's latest NPS from the answers (for data loaded outside the pipeline)."""
+    latest = Answer.objects.filter(
+        response__contact=OuterRef("pk"), question_type="nps", response__finished=True
+    ).order_by("-response__finished_at", "-pk")
+    return Contact.objects.filter(project=project).update(
+        last_nps=Subquery(latest.values("value_int")[:1]),
+        last_nps_at=Subquery(latest.values("response__finished_at")[:1]),
+    )

@@ -380,3 +380,33 @@ def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> d
         "detractor_comments": totals.get("detractors", 0),
         "promoter_comments": totals.get("promoters", 0),
     }
+
+
+def churn_beside_nps(project: Project, query: DashboardQuery) -> dict[str, Any]:
+    """Monthly churn rate (contacts and events tables) beside monthly NPS (rollups), over the
+    chosen period or the last six months if that is longer, and churn and revenue by last NPS
+    category and by recovery (contacts and cases). No raw responses are read."""
+    from dataclasses import replace
+
+    from metrics import lifecycle
+
+    until = query.filters.until
+    since = min(query.filters.since, until - timedelta(days=182)).replace(day=1)
+    churn = lifecycle.churn_series(project, since=since, until=until, interval="month")
+    has_data = any(p["churned"] or p["active_at_start"] for p in churn["series"])
+    nps = selectors.metric_report(
+        project, "nps", replace(query.filters, since=since), interval="month"
+    )
+    by_month = {p["period_start"][:7]: p["score"] for p in nps.get("series", [])}
+    return {
+        "has_data": has_data,
+        "clv": churn["clv"],
+        "chart": {
+            "labels": [p["period_start"][:7] for p in churn["series"]],
+            "churn": [p["churn_rate"] for p in churn["series"]],
+            "nps": [by_month.get(p["period_start"][:7]) for p in churn["series"]],
+        },
+        "series": churn["series"],
+        "by_last_nps": lifecycle.outcomes_by_nps(project),
+        "by_recovery": lifecycle.outcomes_by_recovery(project),
+    }

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Avg, Count, DecimalField, Exists, OuterRef, Q, Sum, Value
 from django.db.models import Case as When_
 from django.db.models import When as WhenClause
 from django.db.models.functions import Coalesce
@@ -105,17 +105,10 @@ def _nps_bucket():
 
 
 def outcomes_by_nps(project: Project) -> list[dict[str, Any]]:
-    """Contacts by the category of their latest NPS answer: how many, share churned, average
-    revenue to date."""
-    from feedback.models import Answer
-
-    latest = Answer.objects.filter(
-        response__contact=OuterRef("pk"), question_type="nps", response__finished=True
-    ).order_by("-response__finished_at", "-pk")
+    """Contacts by the category of their latest NPS answer (kept on the contact by the
+    pipeline): how many, share churned, average revenue to date. One grouped query."""
     rows = (
-        Contact.objects.filter(project=project, merged_into__isnull=True)
-        .annotate(last_nps=Subquery(latest.values("value_int")[:1]))
-        .exclude(last_nps=None)
+        Contact.objects.filter(project=project, merged_into__isnull=True, last_nps__isnull=False)
         .annotate(category=_nps_bucket())
         .values("category")
         .annotate(
@@ -131,27 +124,25 @@ def outcomes_by_nps(project: Project) -> list[dict[str, Any]]:
 
 
 def outcomes_by_recovery(project: Project) -> list[dict[str, Any]]:
-    """Contacts whose detractor case was closed, split by whether they were recovered."""
+    """Contacts with a closed follow-up case, split by whether a later answer showed them
+    recovered (a contact with any recovered case counts as recovered)."""
     from feedback.models import Case, CaseStatus
 
     closed = Case.objects.filter(
         project=project,
         contact=OuterRef("pk"),
         status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED),
-        response__answers__question_type="nps",
-        response__answers__value_int__lte=6,
     )
-    recovered = closed.filter(recovered=True)
     rows = (
         Contact.objects.filter(project=project)
         .annotate(
-            had_case=Subquery(closed.values("pk")[:1]),
-            was_recovered=Subquery(recovered.values("pk")[:1]),
+            had_case=Exists(closed),
+            was_recovered=Exists(closed.filter(recovered=True)),
         )
-        .exclude(had_case=None)
+        .filter(had_case=True)
         .annotate(
             recovery=When_(
-                WhenClause(was_recovered__isnull=False, then=Value("recovered")),
+                WhenClause(was_recovered=True, then=Value("recovered")),
                 default=Value("not recovered"),
             )
         )

@@ -48,6 +48,7 @@ def executive(request: HttpRequest) -> HttpResponse:
         cases=dashboards.case_overview(
             project, since=query.filters.since, until=query.filters.until
         ),
+        churn=dashboards.churn_beside_nps(project, query),
     )
     return render(request, "metrics/executive.html", context)
 

@@ -481,17 +481,6 @@ def _history(
                     properties={"items": rng.randint(1, 5)},
                 )
             )
-        if rng.random() < 0.08:
-            churned_at = now - timedelta(days=rng.uniform(0, 90))
-            contact.lifecycle, contact.churned_at = "churned", churned_at
-            events.append(
-                OperationalEvent(
-                    project=project,
-                    contact=contact,
-                    event="subscription_cancelled",
-                    occurred_at=churned_at,
-                )
-            )
     OperationalEvent.objects.bulk_create(events, batch_size=5000)
     revenue: dict[int, Decimal] = {}
     for event in events:
@@ -499,10 +488,44 @@ def _history(
             revenue[event.contact_id] = revenue.get(event.contact_id, Decimal(0)) + event.revenue
     for contact in contacts:
         contact.revenue_total = revenue.get(contact.pk, Decimal(0))
-    Contact.objects.bulk_update(
-        contacts, ["lifecycle", "churned_at", "revenue_total"], batch_size=2000
-    )
+    Contact.objects.bulk_update(contacts, ["revenue_total"], batch_size=2000)
+    _churn(project, rng, now)
     return len(responses)
+
+
+# Who leaves depends on how they felt: the link the executive dashboard shows.
+CHURN_BY_LAST_NPS = {"detractor": 0.22, "passive": 0.09, "promoter": 0.03, None: 0.07}
+
+
+def _churn(project: Project, rng: random.Random, now) -> None:
+    """Mark some contacts churned (with their cancellation event), likelier for detractors."""
+    from feedback.models import OperationalEvent
+    from feedback.responses import contacts_backfill_last_nps
+
+    contacts_backfill_last_nps(project=project)
+    churned, events = [], []
+    for contact in Contact.objects.filter(project=project).order_by("pk"):
+        score = contact.last_nps
+        category = (
+            None
+            if score is None
+            else ("detractor" if score <= 6 else "promoter" if score >= 9 else "passive")
+        )
+        if rng.random() >= CHURN_BY_LAST_NPS[category]:
+            continue
+        churned_at = now - timedelta(days=rng.uniform(0, 120))
+        contact.lifecycle, contact.churned_at = "churned", churned_at
+        churned.append(contact)
+        events.append(
+            OperationalEvent(
+                project=project,
+                contact=contact,
+                event="subscription_cancelled",
+                occurred_at=churned_at,
+            )
+        )
+    Contact.objects.bulk_update(churned, ["lifecycle", "churned_at"], batch_size=2000)
+    OperationalEvent.objects.bulk_create(events, batch_size=5000)
 
 
 def _answers_for(

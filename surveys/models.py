@@ -328,6 +328,10 @@ class Contact(TimeStampedModel):
     churned_at = models.DateTimeField(null=True, blank=True)
     revenue_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # The latest NPS answer, kept by the pipeline so experience-vs-outcome reports read the
+    # contacts table instead of scanning answers.
+    last_nps = models.SmallIntegerField(null=True, blank=True)
+    last_nps_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
@@ -339,6 +343,10 @@ class Contact(TimeStampedModel):
                 fields=["project", "user_id"],
                 condition=Q(user_id__isnull=False),
                 name="contact_user_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_nps__isnull=True) | Q(last_nps__gte=0, last_nps__lte=10),
+                name="contact_last_nps_range",
             ),
         ]
         indexes = [

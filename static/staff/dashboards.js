@@ -67,6 +67,27 @@
         options: { indexAxis: "y", maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true } }, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } } },
       };
     },
+    // Monthly churn rate (bars, left axis) beside NPS (line, right axis).
+    churn(data) {
+      return {
+        type: "bar",
+        data: {
+          labels: data.labels,
+          datasets: [
+            { type: "bar", label: "Churn rate %", data: data.churn, backgroundColor: "#dc354599", yAxisID: "churn" },
+            { type: "line", label: "NPS", data: data.nps, borderColor: palette.nps, backgroundColor: palette.nps, yAxisID: "nps", tension: 0.25, spanGaps: true },
+          ],
+        },
+        options: {
+          maintainAspectRatio: false,
+          plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
+          scales: {
+            churn: { position: "left", beginAtZero: true, ticks: { callback: (v) => v + " %" } },
+            nps: { position: "right", min: -100, max: 100, grid: { drawOnChartArea: false } },
+          },
+        },
+      };
+    },
     // Topic shares among detractors and promoters, side by side.
     drivers(data) {
       const colours = ["#dc3545", "#198754"];

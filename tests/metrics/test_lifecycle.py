@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from feedback.models import Answer, Case, OperationalEvent, Response
+from feedback.responses import contacts_backfill_last_nps
 from metrics.lifecycle import churn_series, outcomes_by_nps, outcomes_by_recovery
 from surveys.models import Contact, Question
 from tests.factories import published_survey
@@ -104,6 +105,7 @@ def test_outcomes_by_last_nps_and_by_recovery(project, touchpoint, population):
     _answer(project, survey, c[3], 10, "2025-12-05")
     _answer(project, survey, c[4], 7, "2025-12-05")
     Contact.objects.filter(pk=c[3].pk).update(revenue_total=Decimal("100"))
+    assert contacts_backfill_last_nps(project=project) == 10  # inserted outside the pipeline
     assert outcomes_by_nps(project) == [
         {
             "category": "promoter",
@@ -175,3 +177,18 @@ def test_churn_api_answers_with_the_same_figures(server_client, population):
         server_client.get("/api/v1/metrics/churn?since=2026-03-01&until=2026-01-01").status_code
         == 400
     )
+
+
+def test_the_pipeline_keeps_the_latest_nps_on_the_contact(project, respond):
+    respond(9, user="p1")
+    contact = Contact.objects.get(user_id="p1")
+    assert contact.last_nps == 9
+    second = respond(3, user="p1")
+    contact.refresh_from_db()
+    assert (contact.last_nps, contact.last_nps_at) == (3, second.finished_at)
+    from feedback.responses import contact_last_nps_update
+
+    first = Response.objects.filter(contact=contact).order_by("finished_at").first()
+    assert contact_last_nps_update(first.pk) is False  # an older answer processed late: ignored
+    contact.refresh_from_db()
+    assert contact.last_nps == 3
