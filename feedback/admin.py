@@ -58,6 +58,13 @@ class TeamMembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+@admin.register(models.RetagRun)
+class RetagRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "status", "done", "total", "tags_written", "created_at"]
+    list_filter = ["status", "project"]
+    readonly_fields = ["started_at", "finished_at"]
+
+
 @admin.register(models.Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "project", "lead", "email"]

@@ -102,3 +102,39 @@ def test_an_answer_sent_while_offline_arrives_once_when_back(browser, live_serve
     assert list(response.answers.values_list("value_int", flat=True)) == [9]
     assert page.evaluate("localStorage.getItem('voc_outbox')") == "[]"
     page.close()
+
+
+HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+
+def test_hostile_survey_texts_are_shown_as_text(browser, live_server):
+    """Question, choice and thank-you texts a designer typed (or an attacker got into a
+    survey) are rendered as text by the widget, never as markup."""
+    from surveys.services import QuestionIn
+
+    project = ProjectFactory(name="Hostile", is_demo=True, allowed_origins=[live_server.url])
+    checkout = TouchpointFactory(project=project, key="checkout_completed")
+    published_survey(
+        project,
+        touchpoints=[checkout],
+        questions=[
+            QuestionIn(
+                type="single_choice",
+                text={"en": HOSTILE},
+                choices=[{"en": HOSTILE}, {"en": "No"}],
+            )
+        ],
+    )
+    page = browser.new_page(viewport=PHONE, locale="en-US")
+    page.goto(f"{live_server.url}/demo/")
+    page.wait_for_function("window.voc && window.voc.version")
+    page.click("#checkout")
+    page.wait_for_selector(".voc-survey", timeout=5000)
+    assert page.locator(".voc-q").inner_text() == HOSTILE
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__xss") is None
+    assert (
+        page.evaluate("document.querySelector('#voc-root') ? 0 : 0") == 0
+        and page.locator("img[src=x]").count() == 0
+    )
+    page.close()
