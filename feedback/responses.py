@@ -194,6 +194,17 @@ def _submit_once(
     questions = version_questions(display.version)
     parsed = _parse_answers(questions, answers)
     response = _existing(submission_id)
+    if response is None:
+        # A concurrent retry may have committed the row between the read above and this one:
+        # then it is ours (same submission_id), not a conflict.
+        other = Response.objects.filter(display=display).select_for_update().first()
+        if other is not None and other.submission_id != submission_id:
+            raise ApplicationError(
+                "conflict",
+                "This display already has a response with another submission_id.",
+                status_code=409,
+            )
+        response = other
     if response is not None:
         if response.project_id != project.pk or response.display_id != display.pk:
             raise ApplicationError(
@@ -201,12 +212,6 @@ def _submit_once(
             )
         if response.finished:
             return SubmitResult(response, created=False)
-    elif Response.objects.filter(display=display).exists():
-        raise ApplicationError(
-            "conflict",
-            "This display already has a response with another submission_id.",
-            status_code=409,
-        )
 
     stored = {}
     if response is not None:

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from feedback.models import Team
 from metrics import scores, selectors
 from metrics.models import Rollup
 from metrics.selectors import METRICS, MetricFilters
@@ -24,6 +25,7 @@ DEFAULT_DAYS = 90
 class DashboardQuery:
     filters: MetricFilters
     problems: tuple[str, ...]
+    team_id: int | None = None  # narrows the case figures (backlog, ageing, causes, SLA)
 
     @property
     def days(self) -> int:
@@ -39,6 +41,7 @@ class DashboardQuery:
             "stage": f.stage or "",
             "channel": f.channel or "",
             "segment": f"{f.segment[0]}:{f.segment[1]}" if f.segment else "",
+            "team": self.team_id or "",
             **overrides,
         }
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -75,8 +78,13 @@ def dashboard_query(params, project: Project) -> DashboardQuery:
                 "Segments are attribute:value with a breakdown attribute "
                 f"({', '.join(project.breakdown_attributes or []) or 'none set'})."
             )
+    team = params.get("team", "")
+    team_id = int(team) if team.isdigit() and len(team) < 12 else None
+    if team and team_id is None:
+        problems.append("Unknown team.")
     return DashboardQuery(
-        MetricFilters(
+        team_id=team_id,
+        filters=MetricFilters(
             survey_id=survey_id,
             touchpoint=params.get("touchpoint", "")[:100] or None,
             stage=params.get("stage", "")[:64] or None,
@@ -85,7 +93,7 @@ def dashboard_query(params, project: Project) -> DashboardQuery:
             since=since,
             until=until,
         ),
-        tuple(problems),
+        problems=tuple(problems),
     )
 
 
@@ -115,6 +123,7 @@ def filter_choices(project: Project) -> dict[str, Any]:
         "touchpoints": Touchpoint.objects.filter(project=project)
         .order_by("position", "name")
         .values_list("key", "name"),
+        "teams": Team.objects.filter(project=project).order_by("name").values_list("pk", "name"),
         "stages": JourneyStage.objects.filter(project=project)
         .order_by("position")
         .values_list("key", "name"),
@@ -261,12 +270,18 @@ def breakdowns(project: Project, query: DashboardQuery, metric: str) -> dict[str
     return out
 
 
-def case_overview(project: Project, *, since: date, until: date) -> dict[str, Any]:
-    """Backlog, ageing, root causes — from the cases table (the follow-up work itself)."""
+def case_overview(
+    project: Project, *, since: date, until: date, team_id: int | None = None
+) -> dict[str, Any]:
+    """Backlog, ageing, root causes — from the cases table (the follow-up work itself), for
+    one team when `team_id` is given."""
     from feedback.models import OPEN_CASE_STATUSES, Case, CaseStatus
 
     now = timezone.now()
-    open_cases = Case.objects.filter(project=project, status__in=OPEN_CASE_STATUSES)
+    cases = Case.objects.filter(project=project)
+    if team_id is not None:
+        cases = cases.filter(team_id=team_id)
+    open_cases = cases.filter(status__in=OPEN_CASE_STATUSES)
     ages = open_cases.aggregate(
         under_1d=Count("pk", filter=Q(created_at__gte=now - timedelta(days=1))),
         d1_3=Count(
@@ -286,8 +301,7 @@ def case_overview(project: Project, *, since: date, until: date) -> dict[str, An
         total=Count("pk"),
     )
     root_causes = list(
-        Case.objects.filter(
-            project=project,
+        cases.filter(
             status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED),
             resolved_at__date__gte=since,
             resolved_at__date__lte=until,

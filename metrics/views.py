@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from feedback.models import Answer
-from feedback.selectors import CaseFilters, cases_list, recovery_rate, sla_by_team
+from feedback.selectors import CaseFilters, cases_list, recovery_rate, sla_by_team, topic_trends
 from metrics import dashboards, selectors
 from metrics.exports import metric_series_export
 from surveys.models import Channel
@@ -46,7 +46,7 @@ def executive(request: HttpRequest) -> HttpResponse:
         journey=dashboards.journey_table(project, query),
         recovery=recovery_rate(project=project),
         cases=dashboards.case_overview(
-            project, since=query.filters.since, until=query.filters.until
+            project, since=query.filters.since, until=query.filters.until, team_id=query.team_id
         ),
         churn=dashboards.churn_beside_nps(project, query),
     )
@@ -70,9 +70,12 @@ def business_lead(request: HttpRequest) -> HttpResponse:
             project, survey_id=f.survey_id, since=f.since, until=f.until
         ),
         drop_off=selectors.drop_off(project, survey_id=f.survey_id) if f.survey_id else None,
-        cases=dashboards.case_overview(project, since=f.since, until=f.until),
-        sla=sla_by_team(project=project),
+        cases=dashboards.case_overview(
+            project, since=f.since, until=f.until, team_id=query.team_id
+        ),
+        sla=_team_sla(project, query.team_id),
         drivers=dashboards.topic_drivers(project, query),
+        topic_trends=topic_trends(project=project, weeks=max(4, query.days // 7)),
     )
     context["breakdown_charts"] = [
         {"id": f"breakdown-{i}", "label": label, "rows": rows, "metric": metric}
@@ -177,6 +180,16 @@ def frontline(request: HttpRequest) -> HttpResponse:
         window_from_url="since" in request.GET or "until" in request.GET,
     )
     return render(request, "metrics/frontline.html", context)
+
+
+def _team_sla(project, team_id: int | None):
+    rows = sla_by_team(project=project)
+    if team_id is None:
+        return rows
+    from feedback.models import Team
+
+    name = Team.objects.filter(project=project, pk=team_id).values_list("name", flat=True).first()
+    return [row for row in rows if row.team == name]
 
 
 def _is_low(answer: Answer) -> bool:

@@ -19,7 +19,7 @@ BASE_URL="http://127.0.0.1:${VOCSITE_PORT:-8000}"
   echo "|---|---|---|---|---|"
 } > bench/results/summary.md
 # `make bench BENCH="decide ingest"` runs only those (the table then holds only their rows).
-ALL="widget decide ingest rollups dashboard"
+ALL="widget decide ingest rollups dashboard load"
 for name in ${BENCH:-$ALL}; do
   script="bench/bench_$name.py"
   [ -f "$script" ] || { echo "| $(basename "$script" .py) | not written yet | | | |" >> bench/results/summary.md; continue; }

@@ -1,6 +1,6 @@
-"""Contacts API (admins and secret keys; personal data): `PUT/GET/DELETE
-/api/v1/contacts/{user_id}`, `GET …/export` (everything held about the person) and
-`POST /api/v1/contacts/import` (CSV; every row valid or nothing imported). DELETE erases."""
+"""Contacts API (admins and secret keys; personal data), DESIGN.md §6: `PUT` upserts, `GET`
+exports everything held about the person, `DELETE` erases them; `POST /api/v1/contacts/import`
+takes a CSV (every row valid or nothing imported)."""
 
 from __future__ import annotations
 
@@ -57,10 +57,16 @@ class ImportResultSerializer(serializers.Serializer):
 class ContactApi(APIView):
     allowed_roles = (Role.ADMIN,)
 
-    @extend_schema(parameters=[USER_ID], responses={200: ContactOutputSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="contacts_export",
+        parameters=[USER_ID],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        description="Everything held about the person: the contact, visitor ids, surveys "
+        "shown and decided, responses with answers, feedback, cases with notes, events.",
+    )
     def get(self, request, user_id: str):
         contact = contact_get(project=request.access.project, user_id=user_id)
-        return Response(ContactOutputSerializer(contact).data)
+        return Response(contact_export(contact=contact))
 
     @extend_schema(
         parameters=[USER_ID],
@@ -82,19 +88,6 @@ class ContactApi(APIView):
     def delete(self, request, user_id: str):
         contact_erase(contact=contact_get(project=request.access.project, user_id=user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ContactExportApi(APIView):
-    allowed_roles = (Role.ADMIN,)
-
-    @extend_schema(
-        operation_id="contacts_export",
-        parameters=[USER_ID],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
-    )
-    def get(self, request, user_id: str):
-        contact = contact_get(project=request.access.project, user_id=user_id)
-        return Response(contact_export(contact=contact))
 
 
 class ContactImportApi(APIView):

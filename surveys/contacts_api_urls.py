@@ -6,8 +6,5 @@ from surveys import contacts_api as api
 
 urlpatterns = [
     path("contacts/import", api.ContactImportApi.as_view(), name="api-contacts-import"),
-    path(
-        "contacts/<str:user_id>/export", api.ContactExportApi.as_view(), name="api-contact-export"
-    ),
     path("contacts/<str:user_id>", api.ContactApi.as_view(), name="api-contact"),
 ]

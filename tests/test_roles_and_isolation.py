@@ -54,7 +54,6 @@ ALLOWED = {
     ("get", "/api/v1/contacts/{user_id}"): ADMIN,
     ("put", "/api/v1/contacts/{user_id}"): ADMIN,
     ("delete", "/api/v1/contacts/{user_id}"): ADMIN,
-    ("get", "/api/v1/contacts/{user_id}/export"): ADMIN,
     ("post", "/api/v1/contacts/import"): ADMIN,
     ("get", "/api/v1/cases"): CASES,
     ("get", "/api/v1/cases/stats"): CASES,

@@ -9,8 +9,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SIZES = {"laptop": {"width": 1366, "height": 900}, "tablet": {"width": 820, "height": 1180}}
 VIEWS = {
     "executive": ("/app/dashboards/", 4),
-    "lead": ("/app/dashboards/lead/", 7),
-    "lead-csat": ("/app/dashboards/lead/?metric=csat", 7),
+    "lead": ("/app/dashboards/lead/", 8),
+    "lead-csat": ("/app/dashboards/lead/?metric=csat", 8),
     "frontline": ("/app/dashboards/frontline/", 0),
 }
 

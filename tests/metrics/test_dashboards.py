@@ -244,3 +244,23 @@ def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
             "gap": -25.0,
         },
     ]
+
+
+def test_team_filter_narrows_the_case_figures(shop):
+    from feedback.models import Case, Team
+
+    client, project, *_ = shop
+    care = Team.objects.create(project=project, name="Care")
+    billing = Team.objects.create(project=project, name="Billing")
+    due = timezone.now() + timedelta(days=1)
+    Case.objects.create(project=project, team=care, title="a", due_at=due)
+    Case.objects.create(project=project, team=care, title="b", due_at=due)
+    Case.objects.create(project=project, team=billing, title="c", due_at=due)
+    everyone = client.get("/app/dashboards/lead/").context
+    assert everyone["cases"]["ages"]["total"] == 3
+    care_only = client.get(f"/app/dashboards/lead/?team={care.pk}").context
+    assert care_only["cases"]["ages"]["total"] == 2
+    assert [row.team for row in care_only["sla"]] == ["Care"]
+    assert f"team={care.pk}" in care_only["querystring"]
+    html = client.get(f"/app/dashboards/?team={care.pk}").content.decode()
+    assert f'<option value="{care.pk}" selected>Care</option>' in html

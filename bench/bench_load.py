@@ -1,0 +1,239 @@
+"""Load test (DESIGN.md §9, 127.0.0.1 only): customers' widget traffic — decide, then shown,
+then a response — at a fixed request rate for a bounded time, twice: at the decide target
+(300 req/s) and at a rate this machine sustains, the baseline. Latency is measured from each
+flow's scheduled start (no coordinated omission); every request that is not answered as the
+API promises is an error. Afterwards: every accepted response is in the database once and
+counted in the rollups once.
+
+`make bench` runs it in full mode; by hand:
+`.venv/bin/python bench/bench_load.py --base-url http://127.0.0.1:8000 --seconds 300`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import uuid
+
+from common import arguments, row, setup_django, write
+
+args = arguments(rate=300.0, sustainable=100.0, seconds=300.0, threads=48)
+setup_django()
+
+from django.db.models import Sum
+
+from bench.loadgen import Result, _connection
+from feedback.models import Response
+from metrics.models import Rollup
+from surveys.services import (
+    QuestionIn,
+    project_create,
+    survey_create,
+    survey_publish,
+    touchpoint_create,
+)
+
+REQUESTS_PER_FLOW = 3  # decide, shown, response
+
+
+def make_project(label: str):
+    project, _ = project_create(
+        name=f"Bench: load {label} {uuid.uuid4().hex[:6]}", allowed_origins=[args.base_url]
+    )
+    project.recontact_days, project.frequency_cap = 0, 1_000_000
+    project.save(update_fields=["recontact_days", "frequency_cap"])
+    for i in range(5):
+        touchpoint_create(project=project, key=f"tp_{i}", name=f"Touchpoint {i}")
+        survey = survey_create(
+            project=project,
+            name=f"Survey {i}",
+            questions=[
+                QuestionIn(type="nps", text={"en": "How likely…?"}),
+                QuestionIn(type="text", text={"en": "Why?"}, required=False),
+            ],
+            touchpoint_keys=[f"tp_{i}"],
+            display_option="always",
+            recontact_days=0,
+            bypass_global_cooldown=True,
+        )
+        survey_publish(survey=survey)
+    return project
+
+
+def _post(conn, path: str, body: dict) -> tuple[int, dict | None]:
+    conn.request(
+        "POST",
+        path,
+        body=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Origin": args.base_url},
+    )
+    response = conn.getresponse()
+    raw = response.read()
+    return response.status, (json.loads(raw) if raw else None)
+
+
+def timed(conn, began: float, path: str, body: dict) -> tuple[int, dict | None, float]:
+    """One request; its latency in ms counted from `began`."""
+    status, reply = _post(conn, path, body)
+    return status, reply, (time.perf_counter() - began) * 1000
+
+
+def run(project, rate: float, seconds: float) -> dict:
+    """Flows at rate / 3 per second; returns latencies per kind, errors, accepted responses."""
+    key = project.public_key
+    flows_per_second = rate / REQUESTS_PER_FLOW
+    interval = args.threads / flows_per_second
+    lock = threading.Lock()
+    latencies: dict[str, list[float]] = {"decide": [], "shown": [], "response": []}
+    errors = {"decide": 0, "shown": 0, "response": 0}
+    accepted: list[str] = []
+    start = time.perf_counter() + 0.5
+
+    def worker(offset: int) -> None:
+        conn = _connection(args.base_url)
+        scheduled = start + offset / flows_per_second
+        n = offset
+        while scheduled < start + seconds:
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            visitor = f"load-{uuid.uuid4().hex}"
+            steps: list[tuple[str, bool, float]] = []  # kind, ok, latency in ms
+
+            kind = "decide"
+            try:
+                status, body, ms = timed(
+                    conn,
+                    scheduled,  # from the flow's scheduled start: queueing counts
+                    "/api/widget/v1/decide",
+                    {
+                        "key": key,
+                        "visitor_id": visitor,
+                        "touchpoint": f"tp_{n % 5}",
+                        "locale": "en",
+                    },
+                )
+                shown = status == 200 and bool(body and body.get("show"))
+                steps.append(("decide", shown, ms))
+                if shown:
+                    display = body["display_id"]
+                    question = body["survey"]["questions"][0]["id"]
+                    kind = "shown"
+                    status, _, ms = timed(
+                        conn,
+                        time.perf_counter(),
+                        f"/api/widget/v1/displays/{display}/shown",
+                        {"key": key},
+                    )
+                    steps.append(("shown", status == 204, ms))
+                    kind = "response"
+                    status, reply, ms = timed(
+                        conn,
+                        time.perf_counter(),
+                        "/api/widget/v1/responses",
+                        {
+                            "key": key,
+                            "display_id": display,
+                            "submission_id": str(uuid.uuid4()),
+                            "answers": [{"question_id": question, "value": n % 11}],
+                            "finished": True,
+                        },
+                    )
+                    ok = status == 201 and bool(reply and reply.get("response_id"))
+                    steps.append(("response", ok, ms))
+                    if ok:
+                        with lock:
+                            accepted.append(reply["response_id"])
+            except (OSError, http.client.HTTPException, ValueError):
+                conn.close()
+                conn = _connection(args.base_url)
+                steps.append((kind, False, (time.perf_counter() - scheduled) * 1000))
+            with lock:
+                for step_kind, ok, ms in steps:
+                    latencies[step_kind].append(ms)
+                    errors[step_kind] += not ok
+            n += args.threads
+            scheduled += interval
+
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(args.threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    summaries = {
+        kind: Result(len(values), errors[kind], seconds, values).summary()
+        for kind, values in latencies.items()
+    }
+    total = sum(s["requests"] for s in summaries.values())
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "requests": total,
+        "achieved_rps": round(total / seconds, 1),
+        "errors": sum(errors.values()),
+        "by_kind": summaries,
+        "accepted_responses": accepted,
+    }
+
+
+def settle(project, accepted: list[str]) -> dict:
+    """Wait for the pipeline, then check every accepted response is stored and counted once."""
+    deadline = time.monotonic() + 600
+    while (
+        time.monotonic() < deadline
+        and Response.objects.filter(project=project, processed_at__isnull=True).exists()
+    ):
+        time.sleep(2)
+    stored = Response.objects.filter(project=project, pk__in=accepted).count()
+    counted = (
+        Rollup.objects.filter(project=project, breakdown_attribute="").aggregate(n=Sum("count"))[
+            "n"
+        ]
+        or 0
+    )
+    return {
+        "accepted": len(accepted),
+        "distinct_accepted": len(set(accepted)),
+        "stored": stored,
+        "all_stored": Response.objects.filter(project=project).count(),
+        "in_rollups": counted,
+    }
+
+
+results = {}
+for label, rate in (("target", args.rate), ("sustainable", args.sustainable)):
+    project = make_project(label)
+    outcome = run(project, rate, args.seconds)
+    accepted = outcome.pop("accepted_responses")
+    outcome["integrity"] = settle(project, accepted)
+    results[label] = outcome
+write("load", {"name": "load", **results})
+
+for label, outcome in results.items():
+    kinds = outcome["by_kind"]
+    integrity = outcome["integrity"]
+    exact = (
+        integrity["accepted"]
+        == integrity["distinct_accepted"]
+        == integrity["stored"]
+        == integrity["all_stored"]
+        == integrity["in_rollups"]
+    )
+    row(
+        f"load {outcome['seconds']:.0f} s at {outcome['rate']:.0f} req/s ({label})",
+        f"{outcome['achieved_rps']} req/s done, {outcome['errors']} errors; p99 decide "
+        f"{kinds['decide']['p99_ms']} / shown {kinds['shown']['p99_ms']} / response "
+        f"{kinds['response']['p99_ms']} ms",
+        "—" if label == "target" else "the rate this machine sustains",
+        "0 errors" + (", decide p99 ≤ 15 ms" if label == "target" else ""),
+        outcome["errors"] == 0 and (label != "target" or kinds["decide"]["p99_ms"] <= 15),
+    )
+    row(
+        f"after the {label} load: accepted = stored = in rollups",
+        f"{integrity['accepted']:,} = {integrity['stored']:,} = {integrity['in_rollups']:,}",
+        f"rows in the project: {integrity['all_stored']:,}",
+        "exactly once",
+        exact,
+    )
