@@ -265,8 +265,9 @@ def contact_export(*, contact: Contact) -> dict[str, Any]:
 
 
 @transaction.atomic
-def contact_erase(*, contact: Contact) -> Contact:
-    """Remove personal data and free text; keep anonymous counts (see the module docstring)."""
+def contact_erase(*, contact: Contact, actor=None) -> Contact:
+    """Remove personal data and free text; keep anonymous counts (see the module docstring).
+    The audit log records that contact #id was erased, and by whom — nothing about them."""
     from feedback.models import (
         Answer,
         Case,
@@ -315,4 +316,13 @@ def contact_erase(*, contact: Contact) -> Contact:
     contact.attributes = {}
     contact.erased_at = timezone.now()
     contact.save()
+    from surveys.services import audit_record
+
+    audit_record(
+        project=contact.project,
+        action="contact.erased",
+        obj=contact,
+        actor=actor,
+        actor_label="" if actor is not None else "API",
+    )
     return contact

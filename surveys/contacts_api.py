@@ -86,7 +86,9 @@ class ContactApi(APIView):
 
     @extend_schema(parameters=[USER_ID], responses={204: None, **ERRORS})
     def delete(self, request, user_id: str):
-        contact_erase(contact=contact_get(project=request.access.project, user_id=user_id))
+        contact = contact_get(project=request.access.project, user_id=user_id)
+        user = request.user if getattr(request.user, "is_authenticated", False) else None
+        contact_erase(contact=contact, actor=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

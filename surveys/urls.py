@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from surveys import settings_views, views
+from surveys import contact_views, settings_views, views
 
 urlpatterns = [
     path("journey/", views.journey_map, name="journey-map"),
@@ -34,4 +34,12 @@ urlpatterns += [
     path("settings/teams/", settings_views.team_edit, name="team-new"),
     path("settings/teams/<int:team_id>/", settings_views.team_edit, name="team-edit"),
     path("audit/", settings_views.audit_log, name="audit-log"),
+    path("contacts/", contact_views.contacts_page, name="contacts"),
+    path("contacts/import/", contact_views.contacts_import_view, name="contacts-import"),
+    path(
+        "contacts/<int:contact_id>/export/", contact_views.contact_download, name="contact-export"
+    ),
+    path(
+        "contacts/<int:contact_id>/erase/", contact_views.contact_erase_view, name="contact-erase"
+    ),
 ]

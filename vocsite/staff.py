@@ -28,6 +28,7 @@ NAV = (
     ("verbatims", "Verbatims", "bi-chat-quote", ("admin", "designer", "agent")),
     ("dashboard-executive", "Dashboards", "bi-graph-up", None),
     ("webhooks", "Webhooks", "bi-broadcast", ("admin",)),
+    ("contacts", "Contacts", "bi-people", ("admin",)),
     ("project-settings", "Settings", "bi-gear", ("admin",)),
     ("audit-log", "Audit", "bi-clock-history", ("admin",)),
 )

@@ -353,6 +353,25 @@ def test_the_sweeper_works_in_batches_up_to_its_limit(survey, answer, monkeypatc
     assert [object_id for object_id, _ in sent] == ids
 
 
+def test_the_sweeper_waits_while_the_processing_queue_has_a_backlog(survey, answer, monkeypatch):
+    sent: list[int] = []
+    monkeypatch.setattr(
+        process_response, "apply_async", lambda args, **options: sent.append(args[0])
+    )
+    ids = [answer().pk for _ in range(2)]
+    monkeypatch.setattr(pipeline, "queue_backlog", lambda queue: 1001 if queue == "rollups" else 0)
+    assert sweep_later() == 0 and sent == []  # the rows are most likely still queued
+    monkeypatch.setattr(pipeline, "queue_backlog", lambda queue: 1000)
+    assert sweep_later() == 2 and sent == ids
+    sent.clear()
+    monkeypatch.setattr(pipeline, "queue_backlog", lambda queue: None)  # unknown: sweep
+    assert sweep_later() == 2
+
+
+def test_queue_backlog_is_unknown_without_a_broker():
+    assert pipeline.queue_backlog("rollups") is None  # the test settings run tasks eagerly
+
+
 def test_the_sweeper_stops_at_the_first_broker_error(survey, answer, broker_down):
     for _ in range(4):
         answer()

@@ -141,3 +141,22 @@ def test_a_worker_killed_mid_processing_loses_and_doubles_nothing(workers, eager
         .annotate(n=Sum("count"))
     )
     assert actual == expected
+
+
+def test_queue_backlog_reads_the_real_broker(eager_off):
+    """What the sweeper checks before adding copies: the length of a Redis-backed queue."""
+    from kombu import Queue
+
+    from feedback.pipeline import queue_backlog
+    from feedback.tasks.pipeline import process_response
+    from vocsite.celery import app
+
+    probe = Queue("sweep-probe")
+    with app.connection_for_write() as connection:
+        probe.bind(connection.default_channel).declare()
+        try:
+            for n in range(3):
+                process_response.apply_async((10**9 + n,), queue="sweep-probe")
+            assert queue_backlog("sweep-probe") == 3
+        finally:
+            probe.bind(connection.default_channel).delete()

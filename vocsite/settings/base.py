@@ -66,6 +66,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_VERBOSE = False  # no banner on every start; lockouts are still logged
 
 ROOT_URLCONF = "vocsite.urls"
 WSGI_APPLICATION = "vocsite.wsgi.application"
