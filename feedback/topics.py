@@ -77,34 +77,33 @@ def _retag(
     return len(matches)
 
 
-def tag_answers(answers: Iterable[Answer], rules: Sequence[TopicRule], *, sentiment: bool):
-    answers = list(answers)
+def _tag_items(items, rules: Sequence[TopicRule], *, sentiment: bool, target: str, text: str):
+    """Retag a batch of answers (`target="answer"`, text in `value_text`) or feedback items
+    (`target="feedback"`, text in `text`): one query for their tags, then each item."""
+    items = list(items)
+    if not items:
+        return 0
+    model = type(items[0])
     existing: dict[int, list[Tag]] = defaultdict(list)
-    for tag in Tag.objects.filter(answer__in=[a.pk for a in answers]):
-        existing[tag.answer_id].append(tag)
+    for tag in Tag.objects.filter(**{f"{target}__in": [item.pk for item in items]}):
+        existing[getattr(tag, f"{target}_id")].append(tag)
     written = 0
-    for answer in answers:
-        written += _retag("answer_id", answer.pk, answer.value_text, rules, existing[answer.pk])
+    for item in items:
+        body = getattr(item, text)
+        written += _retag(f"{target}_id", item.pk, body, rules, existing[item.pk])
         if sentiment:
-            value = sentiment_of(answer.value_text)
-            if value != answer.sentiment:
-                Answer.objects.filter(pk=answer.pk).update(sentiment=value)
+            value = sentiment_of(body)
+            if value != item.sentiment:
+                model.objects.filter(pk=item.pk).update(sentiment=value)
     return written
+
+
+def tag_answers(answers: Iterable[Answer], rules: Sequence[TopicRule], *, sentiment: bool):
+    return _tag_items(answers, rules, sentiment=sentiment, target="answer", text="value_text")
 
 
 def tag_feedback_items(items: Iterable[Feedback], rules: Sequence[TopicRule], *, sentiment: bool):
-    items = list(items)
-    existing: dict[int, list[Tag]] = defaultdict(list)
-    for tag in Tag.objects.filter(feedback__in=[f.pk for f in items]):
-        existing[tag.feedback_id].append(tag)
-    written = 0
-    for item in items:
-        written += _retag("feedback_id", item.pk, item.text, rules, existing[item.pk])
-        if sentiment:
-            value = sentiment_of(item.text)
-            if value != item.sentiment:
-                Feedback.objects.filter(pk=item.pk).update(sentiment=value)
-    return written
+    return _tag_items(items, rules, sentiment=sentiment, target="feedback", text="text")
 
 
 def _text_answers():
