@@ -213,6 +213,8 @@ def queue_backlog(queue: str) -> int | None:
     try:
         with app.connection_for_read() as connection:
             return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except kombu.exceptions.ChannelError:
+        return 0  # the queue does not exist (yet): nothing is waiting in it
     except (*BROKER_ERRORS, kombu.exceptions.KombuError, OSError):
         return None
 

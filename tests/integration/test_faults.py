@@ -160,3 +160,4 @@ def test_queue_backlog_reads_the_real_broker(eager_off):
             assert queue_backlog("sweep-probe") == 3
         finally:
             probe.bind(connection.default_channel).delete()
+    assert queue_backlog("no-such-queue") == 0
