@@ -88,12 +88,7 @@ def event_record(*, project: Project, data: EventIn) -> EventResult:
                 _lifecycle(contact, event)
                 from surveys.email_surveys import invitation_schedule
 
-                invitation = invitation_schedule(
-                    project=project,
-                    contact=contact,
-                    touchpoint_key=event.event,
-                    source=f"event:{event.pk}",
-                )
+                invitation = invitation_schedule(project=project, contact=contact, event=event)
                 invitation_id = invitation.pk if invitation else None
     except IntegrityError:
         # A concurrent request stored the same event_id first: that one stands.

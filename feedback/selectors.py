@@ -254,6 +254,16 @@ def responses_list(*, project: Project, filters: ResponseFilters) -> QuerySet[Re
 # ---------------------------------------------------------------- topics
 
 
+def unhappy_scores(prefix: str = "") -> Q:
+    """Answers (or, with a prefix, rows reaching answers) that are unhappy scores."""
+    from metrics.scores import UNHAPPY_AT_MOST
+
+    query = Q()
+    for question_type, at_most in UNHAPPY_AT_MOST.items():
+        query |= Q(**{f"{prefix}question_type": question_type, f"{prefix}value_int__lte": at_most})
+    return query
+
+
 @dataclass(frozen=True)
 class VerbatimFilters:
     topic_id: int | None = None

@@ -16,7 +16,6 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from feedback.models import (
@@ -391,12 +390,11 @@ def detractor_comments(
     """Recent open-text answers from unhappy responses (NPS 0–6, CSAT 1–2, CES 1–3), newest
     first, as (answer id, text)."""
     since = timezone.now() - timedelta(days=days)
-    unhappy = (
-        Q(question_type="nps", value_int__lte=6)
-        | Q(question_type="csat", value_int__lte=2)
-        | Q(question_type="ces", value_int__lte=3)
+    from feedback.selectors import unhappy_scores
+
+    responses = Answer.objects.filter(unhappy_scores(), response__project=project).values(
+        "response_id"
     )
-    responses = Answer.objects.filter(unhappy, response__project=project).values("response_id")
     return list(
         _text_answers()
         .filter(response__project=project, response__finished_at__gte=since)

@@ -17,6 +17,9 @@ LOW_SAMPLE_BELOW = 30
 # The top of each allowed scale → the lowest score counted as satisfied / agree.
 CSAT_SATISFIED_FROM = {3: 3, 5: 4, 7: 6}
 CES_AGREE_FROM = {5: 4, 7: 5}
+# What the frontline and the topic suggestions treat as an unhappy answer: detractors (NPS
+# 0–6), CSAT 1–2, CES 1–3 — the thresholds of the default alert rules.
+UNHAPPY_AT_MOST = {"nps": 6, "csat": 2, "ces": 3}
 
 Histogram = Mapping[int, int]
 

@@ -12,7 +12,14 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from feedback.models import Answer
-from feedback.selectors import CaseFilters, cases_list, recovery_rate, sla_by_team, topic_trends
+from feedback.selectors import (
+    CaseFilters,
+    cases_list,
+    recovery_rate,
+    sla_by_team,
+    topic_trends,
+    unhappy_scores,
+)
 from metrics import dashboards, selectors
 from metrics.exports import metric_series_export
 from surveys.models import Channel
@@ -134,13 +141,11 @@ def frontline(request: HttpRequest) -> HttpResponse:
         }
     else:
         window = {"response__finished_at__gte": now - timedelta(hours=24)}
-    scored = (
-        Answer.objects.filter(scope, response__project=project, **window)
-        .filter(question_type__in=("nps", "csat", "ces"))
+    low = list(
+        Answer.objects.filter(scope, unhappy_scores(), response__project=project, **window)
         .select_related("response__touchpoint", "response__contact")
-        .order_by("-response__finished_at")
+        .order_by("-response__finished_at")[:50]
     )
-    low = [a for a in scored[:500] if _is_low(a)][:50]
     comments = (
         Answer.objects.filter(scope, response__project=project, question_type="text")
         .exclude(value_text="")
@@ -190,12 +195,3 @@ def _team_sla(project, team_id: int | None):
 
     name = Team.objects.filter(project=project, pk=team_id).values_list("name", flat=True).first()
     return [row for row in rows if row.team == name]
-
-
-def _is_low(answer: Answer) -> bool:
-    """Detractors (NPS 0–6) and the bottom of the CSAT/CES scales."""
-    if answer.value_int is None:
-        return False
-    if answer.question_type == "nps":
-        return answer.value_int <= 6
-    return answer.value_int <= 2 if answer.question_type == "csat" else answer.value_int <= 3

@@ -90,16 +90,13 @@ def contact_from_unsubscribe_token(token: str) -> Contact | None:
 # ---------------------------------------------------------------- scheduling and sending
 
 
-def invitation_schedule(
-    *, project: Project, contact: Contact, touchpoint_key: str, source: str
-) -> Invitation | None:
-    """Called inside the event's transaction. Nothing when the touchpoint has no e-mail survey
-    or the contact has no address; otherwise one invitation per event, sent after the delay."""
-    from feedback.models import OperationalEvent
-
+def invitation_schedule(*, project: Project, contact: Contact, event) -> Invitation | None:
+    """Called inside the event's transaction. Nothing when no touchpoint is named like the
+    event, it has no e-mail survey or the contact has no address; otherwise one invitation per
+    event (a database constraint), sent after the survey's delay."""
     if not contact.email or contact.opted_out_at is not None:
         return None
-    touchpoint = selectors.touchpoint_by_key(project=project, key=touchpoint_key)
+    touchpoint = selectors.touchpoint_by_key(project=project, key=event.event)
     if touchpoint is None:
         return None
     now = timezone.now()
@@ -110,7 +107,6 @@ def invitation_schedule(
         return None
     survey = max(surveys, key=lambda s: (s.priority, -s.pk))
     send_after = now + timedelta(seconds=survey.delay_seconds)
-    event_id = int(source.split(":", 1)[1]) if source.startswith("event:") else None
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(
@@ -118,9 +114,7 @@ def invitation_schedule(
                 survey=survey,
                 contact=contact,
                 touchpoint=touchpoint,
-                operational_event=OperationalEvent.objects.filter(pk=event_id).first()
-                if event_id
-                else None,
+                operational_event=event,
                 send_after=send_after,
                 expires_at=send_after + timedelta(days=LINK_DAYS),
             )
