@@ -27,8 +27,7 @@ from surveys.api import ERROR_BODY
 from vocsite.api_auth import (
     IsWidget,
     PublicKeyAuthentication,
-    WidgetIpThrottle,
-    WidgetVisitorThrottle,
+    WidgetRateThrottle,
 )
 from vocsite.errors import ApplicationError
 
@@ -130,7 +129,7 @@ class WidgetApi(WidgetCorsMixin, APIView):
     parser_classes = [WidgetJSONParser]
     authentication_classes = [PublicKeyAuthentication]
     permission_classes = [IsWidget]
-    throttle_classes = [WidgetIpThrottle, WidgetVisitorThrottle]
+    throttle_classes = [WidgetRateThrottle]
 
 
 # ---------------------------------------------------------------- strict fields

@@ -21,6 +21,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from surveys.models import ApiKey, Membership, Project, Role, hash_secret_key
+from vocsite import rate_limit
 
 SESSION_PROJECT_KEY = "current_project_id"
 
@@ -166,33 +167,28 @@ DESIGN_ROLES = (Role.ADMIN, Role.DESIGNER)
 CASE_ROLES = (Role.ADMIN, Role.AGENT, Role.DESIGNER)
 
 
-class WidgetIpThrottle(throttling.SimpleRateThrottle):
-    """Per client IP, per minute; the cache is Redis in full mode, so limits are shared."""
+class WidgetRateThrottle(throttling.BaseThrottle):
+    """Per client IP and per visitor (or user id) within a project, per minute — both counted
+    in one Redis round trip (`vocsite.rate_limit`)."""
 
-    scope = "widget_ip"
-
-    def get_rate(self) -> str:
-        return f"{settings.WIDGET_RATE_LIMIT_PER_IP}/min"
-
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class WidgetVisitorThrottle(throttling.SimpleRateThrottle):
-    """Per anonymous visitor (or user id) within a project, per minute."""
-
-    scope = "widget_visitor"
-
-    def get_rate(self) -> str:
-        return f"{settings.WIDGET_RATE_LIMIT_PER_VISITOR}/min"
-
-    def get_cache_key(self, request, view) -> str | None:
+    def allow_request(self, request, view) -> bool:
+        limits = [
+            rate_limit.Limit(
+                "widget_ip", self.get_ident(request), settings.WIDGET_RATE_LIMIT_PER_IP
+            )
+        ]
         data = request.data if isinstance(request.data, dict) else {}
         ident = data.get("visitor_id") or data.get("user_id")
-        if not isinstance(ident, str) or not ident:
-            return None
-        access = getattr(request, "access", None)
-        project_id = access.project.pk if access else 0
-        # Hashed: visitor ids are client-chosen text and must not shape the cache key.
-        digest = hashlib.sha256(f"{project_id}:{ident}".encode()).hexdigest()[:32]
-        return self.cache_format % {"scope": self.scope, "ident": digest}
+        if isinstance(ident, str) and ident:
+            access = getattr(request, "access", None)
+            project_id = access.project.pk if access else 0
+            # Hashed: visitor ids are client-chosen text and must not shape the cache key.
+            digest = hashlib.sha256(f"{project_id}:{ident}".encode()).hexdigest()[:32]
+            limits.append(
+                rate_limit.Limit("widget_visitor", digest, settings.WIDGET_RATE_LIMIT_PER_VISITOR)
+            )
+        self._wait = rate_limit.hit(limits)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait

@@ -1,0 +1,72 @@
+"""Widget rate limits (vocsite.rate_limit): per IP and per visitor, fixed one-minute windows;
+a refused call is a 429 with Retry-After and writes nothing."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from surveys.models import Contact, Decision
+from tests.factories import ProjectFactory, TouchpointFactory, published_survey
+from vocsite import rate_limit
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def project(db):
+    project = ProjectFactory()
+    published_survey(project, touchpoints=[TouchpointFactory(project=project, key="checkout")])
+    return project
+
+
+def _decide(project, visitor, ip="203.0.113.7"):
+    return APIClient().post(
+        "/api/widget/v1/decide",
+        {"key": project.public_key, "visitor_id": visitor, "touchpoint": "checkout"},
+        format="json",
+        REMOTE_ADDR=ip,
+    )
+
+
+def test_a_visitor_over_its_limit_gets_429_with_retry_after_and_nothing_is_written(
+    project, settings
+):
+    settings.WIDGET_RATE_LIMIT_PER_VISITOR = 3
+    assert [_decide(project, "v-1").status_code for _ in range(3)] == [200, 200, 200]
+    decisions = Decision.objects.count()
+    refused = _decide(project, "v-1")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert Decision.objects.count() == decisions
+    assert _decide(project, "v-2").status_code == 200  # another visitor is not affected
+
+
+def test_an_ip_over_its_limit_is_refused_whatever_the_visitor(project, settings):
+    settings.WIDGET_RATE_LIMIT_PER_IP = 2
+    assert _decide(project, "a").status_code == 200
+    assert _decide(project, "b").status_code == 200
+    assert _decide(project, "c").status_code == 429
+    assert not Contact.objects.filter(visitor_ids__visitor_id="c").exists()
+    assert _decide(project, "c", ip="198.51.100.1").status_code == 200
+
+
+def test_the_window_resets_and_retry_after_counts_down_to_its_end():
+    limit = [rate_limit.Limit("test", "subject", limit=2, window=60)]
+    assert rate_limit.hit(limit, now=600.0) is None
+    assert rate_limit.hit(limit, now=610.0) is None
+    assert rate_limit.hit(limit, now=615.0) == 45.0
+    assert rate_limit.hit(limit, now=660.0) is None  # the next minute starts afresh
+
+
+def test_every_limit_of_a_call_is_counted_and_the_first_exceeded_one_answers():
+    wide = rate_limit.Limit("ip", "x", limit=5, window=60)
+    narrow = rate_limit.Limit("visitor", "y", limit=1, window=10)
+    assert rate_limit.hit([wide, narrow], now=100.0) is None
+    assert rate_limit.hit([wide, narrow], now=101.0) == 9.0
+    assert cache.get(f"rl:ip:x:{100 // 60}") == 2
