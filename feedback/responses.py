@@ -22,6 +22,7 @@ from feedback.models import Answer, Feedback, Response
 from feedback.pipeline import enqueue_feedback_processing, enqueue_processing
 from surveys.models import Contact, Display, DisplayStatus, Project, Question, QuestionType
 from vocsite.errors import ApplicationError
+from vocsite.process_cache import ProcessCache
 
 MAX_TEXT = 5000
 
@@ -158,8 +159,16 @@ def _parse_answers(
     return parsed
 
 
-def _existing(submission_id: uuid.UUID) -> Response | None:
-    return Response.objects.select_for_update().filter(submission_id=submission_id).first()
+def _existing(submission_id: uuid.UUID, display: Display) -> tuple[Response | None, bool]:
+    """The response stored under this submission_id, locked; and whether the display already
+    has a response under *another* submission_id (a conflict). One query for both."""
+    rows = list(
+        Response.objects.select_for_update().filter(
+            Q(submission_id=submission_id) | Q(display_id=display.pk)
+        )
+    )
+    mine = next((r for r in rows if r.submission_id == submission_id), None)
+    return mine, any(r.submission_id != submission_id for r in rows)
 
 
 def response_submit(
@@ -191,20 +200,17 @@ def _submit_once(
     finished: bool,
     meta: Mapping[str, Any],
 ) -> SubmitResult:
-    questions = version_questions(display.version)
+    questions = version_questions(display.version_id)
     parsed = _parse_answers(questions, answers)
-    response = _existing(submission_id)
-    if response is None:
-        # A concurrent retry may have committed the row between the read above and this one:
-        # then it is ours (same submission_id), not a conflict.
-        other = Response.objects.filter(display=display).select_for_update().first()
-        if other is not None and other.submission_id != submission_id:
-            raise ApplicationError(
-                "conflict",
-                "This display already has a response with another submission_id.",
-                status_code=409,
-            )
-        response = other
+    # A concurrent retry may have committed its row between an earlier read and this one:
+    # then it is ours (same submission_id), not a conflict.
+    response, taken = _existing(submission_id, display)
+    if response is None and taken:
+        raise ApplicationError(
+            "conflict",
+            "This display already has a response with another submission_id.",
+            status_code=409,
+        )
     if response is not None:
         if response.project_id != project.pk or response.display_id != display.pk:
             raise ApplicationError(
@@ -231,19 +237,18 @@ def _submit_once(
     if created:
         # The common case, one request per answer: two INSERTs (the response, already
         # finished if it is, and its answers in one statement) instead of a row at a time.
-        contact = display.contact
         response = Response.objects.create(
             project=project,
             survey_id=display.survey_id,
             version_id=display.version_id,
             display=display,
-            contact=contact,
+            contact_id=display.contact_id,
             touchpoint_id=display.touchpoint_id,
             channel=display.channel,
             submission_id=submission_id,
             language=display.language,
             meta=dict(meta),
-            segment=_segment(project, contact),
+            segment=_segment(project, display.contact_id),
             finished=finished,
             finished_at=now if finished else None,
         )
@@ -305,30 +310,31 @@ def _display_answered(display: Display, finished: bool, now) -> None:
         )
 
 
-# Questions of a published version never change, so each web process reads them once.
-# Keyed by (id, published_at) so a reused id (a test database rolled back) is never confused.
-_questions_by_version: dict[tuple[int, Any], list[Question]] = {}
+# Questions of a published version never change, so each web process keeps them in memory
+# (vocsite.process_cache; off in the tests, whose rolled-back SQLite ids are reused).
+_questions_by_version: ProcessCache[list[Question]] = ProcessCache(max_entries=5_000)
 
 
-def version_questions(version) -> list[Question]:
-    key = (version.pk, version.published_at)
-    questions = _questions_by_version.get(key)
-    if questions is None:
-        questions = list(Question.objects.filter(version_id=version.pk).order_by("position"))
-        if len(_questions_by_version) > 5_000:
-            _questions_by_version.clear()
-        _questions_by_version[key] = questions
-    return questions
+def version_questions(version_id: int) -> list[Question]:
+    return _questions_by_version.get(
+        version_id,
+        lambda: list(Question.objects.filter(version_id=version_id).order_by("position")),
+    )
 
 
-def _segment(project: Project, contact: Contact | None) -> dict[str, str]:
-    """Breakdown attribute values frozen at answer time, as strings."""
-    if contact is None:
+def _segment(project: Project, contact_id: int | None) -> dict[str, str]:
+    """Breakdown attribute values frozen at answer time, as strings (the contact is read only
+    when the project breaks results down by attributes)."""
+    names = project.breakdown_attributes or []
+    if contact_id is None or not names:
         return {}
+    attributes = (
+        Contact.objects.filter(pk=contact_id).values_list("attributes", flat=True).first() or {}
+    )
     return {
-        name: str(contact.attributes[name])[:200]
-        for name in project.breakdown_attributes or []
-        if contact.attributes.get(name) not in (None, "")
+        name: str(attributes[name])[:200]
+        for name in names
+        if attributes.get(name) not in (None, "")
     }
 
 

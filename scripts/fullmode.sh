@@ -11,7 +11,10 @@ BIN="$ROOT/.venv/bin"
 RUN="$ROOT/var/run"
 LOG="$ROOT/var/log"
 PORT=${VOCSITE_PORT:-8000}
-WORKERS=${VOCSITE_WEB_WORKERS:-4}
+# Measured on 2 cores (bench/README.md): 2 processes x 2 threads served decide faster than 4 or
+# 6 sync processes, which spent their CPU switching between each other and PostgreSQL.
+WORKERS=${VOCSITE_WEB_WORKERS:-2}
+THREADS=${VOCSITE_WEB_THREADS:-2}
 mkdir -p "$RUN" "$LOG"
 
 [ -f var/secret_key ] || "$BIN/python" -c "import secrets; print(secrets.token_urlsafe(64))" > var/secret_key
@@ -47,7 +50,7 @@ up() {
   "$BIN/python" manage.py collectstatic --noinput -v0
   "$BIN/python" manage.py seed_demo
   stop_pid gunicorn; stop_pid celery-worker; stop_pid celery-beat
-  "$BIN/gunicorn" vocsite.wsgi --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
+  "$BIN/gunicorn" vocsite.wsgi --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "$THREADS" \
     --pid "$RUN/gunicorn.pid" --access-logfile "$LOG/access.log" --error-logfile "$LOG/gunicorn.log" --daemon
   "$BIN/celery" -A vocsite worker -Q default,rollups,alerts --concurrency 2 --prefetch-multiplier 1 \
     --pidfile "$RUN/celery-worker.pid" --logfile "$LOG/celery-worker.log" --detach

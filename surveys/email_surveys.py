@@ -96,13 +96,12 @@ def invitation_schedule(*, project: Project, contact: Contact, event) -> Invitat
     event (a database constraint), sent after the survey's delay."""
     if not contact.email or contact.opted_out_at is not None:
         return None
-    touchpoint = selectors.touchpoint_by_key(project=project, key=event.event)
-    if touchpoint is None:
+    found = selectors.touchpoint_surveys(project=project, key=event.event)
+    if found is None:
         return None
+    touchpoint = found.touchpoint
     now = timezone.now()
-    surveys = selectors.surveys_for_touchpoint(
-        project=project, touchpoint=touchpoint, channel=SurveyChannel.EMAIL, now=now
-    )
+    surveys = found.live(channel=SurveyChannel.EMAIL, now=now)
     if not surveys:
         return None
     survey = max(surveys, key=lambda s: (s.priority, -s.pk))

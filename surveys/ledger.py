@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from surveys import selectors, throttle
@@ -167,12 +167,48 @@ def contact_resolve(
     return contact
 
 
-def _visitor_link(project: Project, visitor_id: str) -> VisitorId | None:
-    return (
-        VisitorId.objects.select_related("contact")
-        .filter(project=project, visitor_id=visitor_id)
-        .first()
-    )
+@dataclass(frozen=True)
+class _VisitorLink:
+    pk: int
+    contact: Contact
+
+
+# What a widget call reads of a contact; the other columns stay deferred (a later access
+# loads them). The hot-path reads below are SQL because they run on every widget call and the
+# ORM's query building costs several times the query itself (measured: bench/README.md).
+_HOT_CONTACT_COLUMNS = (
+    "id",
+    "project_id",
+    "user_id",
+    "attributes",
+    "language",
+    "opted_out_at",
+    "last_seen_at",
+    "merged_into_id",
+)
+_HOT_CONTACT_SELECT = ", ".join(f"c.{column}" for column in _HOT_CONTACT_COLUMNS)
+
+
+def _contact_from_row(row) -> Contact:
+    values = list(row)
+    values[3] = Contact._meta.get_field("attributes").from_db_value(values[3], None, connection)
+    values[5], values[6] = selectors.utc(values[5]), selectors.utc(values[6])
+    return Contact.from_db(connection.alias, _HOT_CONTACT_COLUMNS, values)
+
+
+def _visitor_link(project: Project, visitor_id: str) -> _VisitorLink | None:
+    """The visitor id's link and its contact, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_HOT_CONTACT_SELECT}, v.id FROM surveys_contact c"  # noqa: S608 — constant columns
+            " JOIN surveys_visitorid v ON v.contact_id = c.id"
+            " WHERE v.project_id = %s AND v.visitor_id = %s",
+            [project.pk, visitor_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _VisitorLink(pk=row[-1], contact=_contact_from_row(row[:-1]))
 
 
 def _identified_contact(project: Project, user_id: str) -> Contact:
@@ -236,10 +272,18 @@ def contact_sampling_key(contact: Contact) -> str:
 
 
 def _lock_contact(contact: Contact) -> Contact:
-    """Lock the contact row; a contact merged meanwhile hands over to the one it merged into."""
-    locked = Contact.objects.select_for_update().get(pk=contact.pk)
-    while locked.merged_into_id is not None:
-        locked = Contact.objects.select_for_update().get(pk=locked.merged_into_id)
+    """Lock the contact row and return it as it is now; a contact merged meanwhile hands over
+    to the one it merged into. (SQLite has no FOR UPDATE and needs none: its transactions
+    take the write lock up front.)"""
+    sql = f"SELECT {_HOT_CONTACT_SELECT} FROM surveys_contact c WHERE c.id = %s"  # noqa: S608
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [contact.pk])
+        locked = _contact_from_row(cursor.fetchone())
+        while locked.merged_into_id is not None:
+            cursor.execute(sql, [locked.merged_into_id])
+            locked = _contact_from_row(cursor.fetchone())
     return locked
 
 
@@ -257,18 +301,13 @@ def display_claim(
     Queries, whatever the history: touchpoint, lock, surveys, ledger, (finished counts when a
     survey has a response cap), the Decision insert and, when shown, the Display insert."""
     now = timezone.now()
-    touchpoint = selectors.touchpoint_by_key(project=project, key=touchpoint_key)
+    found = selectors.touchpoint_surveys(project=project, key=touchpoint_key)
+    touchpoint = found.touchpoint if found else None
+    surveys = found.live(channel=channel, now=now) if found else []
     with transaction.atomic():
         # The lock that makes claims atomic: concurrent decides for this contact queue here,
         # and each one reads the ledger only after the previous one's claim is committed.
         contact = _lock_contact(contact)
-        surveys = (
-            selectors.surveys_for_touchpoint(
-                project=project, touchpoint=touchpoint, channel=channel, now=now
-            )
-            if touchpoint
-            else []
-        )
         state = throttle.ContactState(
             contact_key=contact_sampling_key(contact),
             opted_out=contact.opted_out_at is not None,

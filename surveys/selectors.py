@@ -8,7 +8,8 @@ place and can be counted: each function here is exactly one query, whatever the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,30 +27,51 @@ from surveys.models import (
     SurveyStatus,
     Touchpoint,
 )
+from vocsite.process_cache import ProcessCache
 
 
-def touchpoint_by_key(*, project: Project, key: str) -> Touchpoint | None:
-    return Touchpoint.objects.filter(project=project, key=key).first()
+@dataclass(frozen=True)
+class TouchpointSurveys:
+    """A touchpoint and the active, published surveys attached to it (any channel, any
+    schedule): what decide reads on every call, so it is kept in process memory."""
+
+    touchpoint: Touchpoint
+    surveys: tuple[Survey, ...]
+
+    def live(self, *, channel: str, now: datetime) -> list[Survey]:
+        """Those that run on this channel now (schedule and channel filtered here, per call,
+        so a cached entry never outlives a survey's start or end)."""
+        return [
+            s
+            for s in self.surveys
+            if channel in (s.channels or [])
+            and (s.starts_at is None or s.starts_at <= now)
+            and (s.ends_at is None or s.ends_at > now)
+        ]
 
 
-def surveys_for_touchpoint(
-    *, project: Project, touchpoint: Touchpoint, channel: str, now: datetime
-) -> list[Survey]:
-    """Active, published, in-schedule surveys attached to the touchpoint on this channel
-    (one query; the version snapshot comes along because the winner's is sent back)."""
-    surveys = (
-        Survey.objects.filter(
-            project=project,
-            status=SurveyStatus.ACTIVE,
-            touchpoints=touchpoint,
-            current_version__isnull=False,
-        )
-        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now))
-        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
-        .select_related("current_version")
+_touchpoint_surveys: ProcessCache[TouchpointSurveys | None] = ProcessCache()
+
+
+def touchpoint_surveys(*, project: Project, key: str) -> TouchpointSurveys | None:
+    """The touchpoint named `key` with its surveys, or None; from memory for up to
+    WIDGET_PROJECT_CACHE_SECONDS (see vocsite.process_cache), else two queries."""
+    return _touchpoint_surveys.get(
+        (project.pk, key), lambda: _touchpoint_surveys_load(project=project, key=key)
     )
-    # `channels` is a JSON list; filtering it in Python keeps the query portable (SQLite).
-    return [s for s in surveys if channel in (s.channels or [])]
+
+
+def _touchpoint_surveys_load(*, project: Project, key: str) -> TouchpointSurveys | None:
+    touchpoint = Touchpoint.objects.filter(project=project, key=key).first()
+    if touchpoint is None:
+        return None
+    surveys = Survey.objects.filter(
+        project=project,
+        status=SurveyStatus.ACTIVE,
+        touchpoints=touchpoint,
+        current_version__isnull=False,
+    ).select_related("current_version")
+    return TouchpointSurveys(touchpoint=touchpoint, surveys=tuple(surveys))
 
 
 def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerEntry, ...]:
@@ -59,11 +81,17 @@ def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerE
     Expired claims are left out, and so are widget claims past CLAIM_TTL that the sweeper has
     not reached yet; claims on other channels (e-mail) are settled by their sender and count
     until then."""
-    rows = (
-        Display.objects.filter(contact=contact)
-        .exclude(status=DisplayStatus.EXPIRED)
-        .values_list("survey_id", "status", "claimed_at", "dismissed_at", "channel")
-    )
+    # SQL rather than the ORM: this runs on every decide (see ledger._visitor_link).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT survey_id, status, claimed_at, dismissed_at, channel"
+            " FROM surveys_display WHERE contact_id = %s AND status <> %s",
+            [contact.pk, DisplayStatus.EXPIRED],
+        )
+        rows = [
+            (survey_id, status, utc(claimed_at), utc(dismissed_at), channel)
+            for survey_id, status, claimed_at, dismissed_at, channel in cursor.fetchall()
+        ]
     return tuple(
         throttle.LedgerEntry(
             survey_id=survey_id,
@@ -75,6 +103,11 @@ def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerE
         for survey_id, status, claimed_at, dismissed_at, channel in rows
         if channel != SurveyChannel.WIDGET or throttle.is_claim_live(status, claimed_at, now)
     )
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands raw SQL its timestamps naive (they are stored in UTC); PostgreSQL aware."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def finished_response_counts(*, surveys: Sequence[Survey]) -> dict[int, int]:
@@ -98,11 +131,9 @@ def display_for_project(*, project: Project, display_id: UUID | str | Any) -> Di
         display_id = display_id if isinstance(display_id, UUID) else UUID(str(display_id))
     except ValueError:
         return None
-    return (
-        Display.objects.select_related("survey", "version", "contact", "touchpoint")
-        .filter(project=project, pk=display_id)
-        .first()
-    )
+    # No joins: planning a five-table join cost PostgreSQL more than running it (3 ms), and
+    # the callers need only the display's own columns (questions come from process memory).
+    return Display.objects.filter(project=project, pk=display_id).first()
 
 
 def origin_allowed_by_any_project(*, origin: str) -> bool:

@@ -12,7 +12,6 @@ Every API view reads `request.access.project`; nothing is ever fetched outside i
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from rest_framework import authentication, exceptions, permissions, throttling
 
 from surveys.models import ApiKey, Membership, Project, Role, hash_secret_key
 from vocsite import rate_limit
+from vocsite.process_cache import ProcessCache
 
 SESSION_PROJECT_KEY = "current_project_id"
 
@@ -34,23 +34,12 @@ class ProjectAccess:
 
 
 # Every widget call names its project by public key; the row is read from memory for a short
-# while instead of once per call (decide and ingest are the hot paths). A settings change
-# (origins, languages, theme) reaches every web process within this many seconds.
-_projects_by_key: dict[str, tuple[float, Project]] = {}
+# while instead of once per call (decide and ingest are the hot paths; see process_cache).
+_projects_by_key: ProcessCache[Project | None] = ProcessCache()
 
 
 def project_for_public_key(key: str) -> Project | None:
-    ttl = settings.WIDGET_PROJECT_CACHE_SECONDS
-    now = time.monotonic()
-    cached = _projects_by_key.get(key)
-    if cached is not None and now - cached[0] < ttl:
-        return cached[1]
-    project = Project.objects.filter(public_key=key).first()
-    if project is not None and ttl > 0:
-        if len(_projects_by_key) > 10_000:  # bounded: a flood of keys cannot grow it forever
-            _projects_by_key.clear()
-        _projects_by_key[key] = (now, project)
-    return project
+    return _projects_by_key.get(key, lambda: Project.objects.filter(public_key=key).first())
 
 
 class PublicKeyAuthentication(authentication.BaseAuthentication):
