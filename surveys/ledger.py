@@ -31,6 +31,7 @@ from surveys.models import (
     VisitorId,
 )
 from vocsite.errors import ApplicationError
+from vocsite.row_insert import insert_row
 
 MAX_ATTRIBUTES = 50
 
@@ -324,28 +325,33 @@ def display_claim(
             contact=state,
         )
         survey = next((s for s in surveys if s.pk == verdict.survey_id), None)
-        Decision.objects.create(
-            project=project,
-            survey=survey,
-            touchpoint=touchpoint,
-            contact=contact,
-            channel=channel,
-            reason=verdict.reason,
-            created_at=now,
+        # Both rows through insert_row: the statement is built once, not per decide.
+        insert_row(
+            Decision(
+                project=project,
+                survey=survey,
+                touchpoint=touchpoint,
+                contact=contact,
+                channel=channel,
+                reason=verdict.reason,
+                created_at=now,
+            )
         )
         display = None
         if verdict.show:
-            display = Display.objects.create(
-                project=project,
-                contact=contact,
-                survey=survey,
-                version=survey.current_version,
-                touchpoint=touchpoint,
-                channel=channel,
-                language=resolve_language(project, locale or contact.language),
-                url=(url or "")[:2000],
-                claimed_at=now,
-                created_at=now,
+            display = insert_row(
+                Display(
+                    project=project,
+                    contact=contact,
+                    survey=survey,
+                    version=survey.current_version,
+                    touchpoint=touchpoint,
+                    channel=channel,
+                    language=resolve_language(project, locale or contact.language),
+                    url=(url or "")[:2000],
+                    claimed_at=now,
+                    created_at=now,
+                )
             )
     return ClaimResult(verdict=verdict, display=display, survey=survey)
 

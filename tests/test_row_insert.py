@@ -1,0 +1,48 @@
+"""vocsite.row_insert: the cached INSERT writes exactly what Model.objects.create would."""
+
+import uuid
+from datetime import UTC, datetime
+
+from django.forms.models import model_to_dict
+
+from surveys.models import Decision, Display
+from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
+from vocsite.row_insert import insert_row
+
+
+def test_insert_row_stores_the_same_row_as_create(db):
+    project = ProjectFactory()
+    touchpoint = TouchpointFactory(project=project, key="checkout")
+    survey = published_survey(project, touchpoints=[touchpoint])
+    contact = ContactFactory(project=project)
+    at = datetime(2026, 11, 26, 8, 30, 15, 123456, tzinfo=UTC)
+    fields = dict(
+        project=project,
+        contact=contact,
+        survey=survey,
+        version=survey.current_version,
+        touchpoint=touchpoint,
+        language="zh",
+        url="https://shop.example/checkout?step=2",
+        claimed_at=at,
+        created_at=at,
+    )
+    fast = insert_row(Display(id=uuid.uuid4(), **fields))
+    slow = Display.objects.create(id=uuid.uuid4(), **fields)
+
+    stored = Display.objects.get(pk=fast.pk)
+    assert not fast._state.adding
+    ignore = ("id", "updated_at")
+    assert {k: v for k, v in model_to_dict(stored).items() if k not in ignore} == {
+        k: v for k, v in model_to_dict(Display.objects.get(pk=slow.pk)).items() if k not in ignore
+    }
+    assert (stored.status, stored.channel, stored.claimed_at) == ("claimed", "widget", at)
+    assert stored.updated_at is not None  # auto_now ran (pre_save)
+
+    insert_row(Decision(project=project, contact=contact, reason="sampled_out", created_at=at))
+    decision = Decision.objects.get()
+    assert (decision.reason, decision.contact_id, decision.created_at) == (
+        "sampled_out",
+        contact.pk,
+        at,
+    )
