@@ -45,6 +45,7 @@ from feedback.models import (
 )
 from surveys.models import Membership, Project, QuestionType, Role
 from vocsite.errors import ApplicationError
+from vocsite.process_cache import ProcessCache
 
 DEFAULT_RULES = (
     ("NPS detractor (0–6)", QuestionType.NPS, 0, 6, CasePriority.HIGH, 24),
@@ -99,12 +100,21 @@ def rule_in(rule: AlertRule) -> RuleIn:
     )
 
 
+# Every finished response is checked against its project's rules; the worker keeps them in
+# memory (vocsite.process_cache): a rule edited in the staff UI applies within
+# WIDGET_PROJECT_CACHE_SECONDS instead of costing four queries per response.
+_rules_by_project: ProcessCache[list[AlertRule]] = ProcessCache(max_entries=1_000)
+
+
 def _active_rules(project_id: int) -> list[AlertRule]:
-    return list(
-        AlertRule.objects.filter(project_id=project_id, is_active=True)
-        .select_related("team")
-        .prefetch_related("topics", "touchpoints")
-        .order_by("pk")
+    return _rules_by_project.get(
+        project_id,
+        lambda: list(
+            AlertRule.objects.filter(project_id=project_id, is_active=True)
+            .select_related("team")
+            .prefetch_related("topics", "touchpoints")
+            .order_by("pk")
+        ),
     )
 
 

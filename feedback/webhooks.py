@@ -143,6 +143,15 @@ def webhook_endpoint_update(
 # ---------------------------------------------------------------- emitting
 
 
+def _subscribed(project_id: int | None, event: str) -> bool:
+    return any(
+        event in (events or [])
+        for events in WebhookEndpoint.objects.filter(
+            project_id=project_id, is_active=True
+        ).values_list("events", flat=True)
+    )
+
+
 def webhook_emit(*, project_id: int, event: str, subject: str, data: dict) -> int:
     """Queue `event` for every active endpoint of the project subscribed to it.
 
@@ -384,6 +393,9 @@ def response_payload(response: Response) -> dict:
 
 def webhooks_for_response(response_id: int) -> int:
     """Pipeline hook: `response.finished` (once per response and endpoint)."""
+    project_id = Response.objects.filter(pk=response_id).values_list("project_id", flat=True)
+    if not _subscribed(project_id.first(), WebhookEvent.RESPONSE_FINISHED):
+        return 0  # the usual case: no endpoint wants it, so the payload is never built
     response = (
         Response.objects.select_related("survey", "version", "touchpoint", "contact")
         .prefetch_related("answers")

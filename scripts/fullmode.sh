@@ -52,7 +52,9 @@ up() {
   stop_pid gunicorn; stop_pid celery-worker; stop_pid celery-beat
   "$BIN/gunicorn" vocsite.wsgi --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "$THREADS" \
     --pid "$RUN/gunicorn.pid" --access-logfile "$LOG/access.log" --error-logfile "$LOG/gunicorn.log" --daemon
-  "$BIN/celery" -A vocsite worker -Q default,rollups,alerts --concurrency 2 --prefetch-multiplier 1 \
+  # The worker yields the CPU to the web processes (nice 10): on a shared box a burst of
+  # answers to process must not slow the customers' decide calls; it catches up when idle.
+  nice -n 10 "$BIN/celery" -A vocsite worker -Q default,rollups,alerts --concurrency 2 --prefetch-multiplier 1 \
     --pidfile "$RUN/celery-worker.pid" --logfile "$LOG/celery-worker.log" --detach
   "$BIN/celery" -A vocsite beat --schedule "$ROOT/var/celerybeat-schedule" \
     --pidfile "$RUN/celery-beat.pid" --logfile "$LOG/celery-beat.log" --detach
