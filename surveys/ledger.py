@@ -299,45 +299,30 @@ def display_claim(
 ) -> ClaimResult:
     """Decide for one contact at one touchpoint and, if a survey wins, claim its display.
 
-    Queries, whatever the history: touchpoint, lock, surveys, ledger, (finished counts when a
-    survey has a response cap), the Decision insert and, when shown, the Display insert."""
+    Most decides show nothing (cooldowns, caps, sampling), so the rules first run on the
+    ledger as read, without a lock: a "no" from that read is final — deciding on a ledger one
+    millisecond old is the same as the call arriving a millisecond earlier, and a claim racing
+    in can only add reasons to say no. Only a "show" takes the contact's row lock, reads the
+    ledger again and decides again; concurrent decides for one contact queue on that lock, so
+    a cooldown can never be claimed twice.
+
+    Queries, whatever the history: ledger, (finished counts when a survey has a response
+    cap), the Decision insert; when the first answer is "show": lock, ledger again and the
+    Display insert in one transaction. (The touchpoint and its surveys come from memory.)"""
     now = timezone.now()
     found = selectors.touchpoint_surveys(project=project, key=touchpoint_key)
     touchpoint = found.touchpoint if found else None
     surveys = found.live(channel=channel, now=now) if found else []
+    finished = selectors.finished_response_counts(surveys=surveys)
+    verdict = _verdict(project, contact, surveys, finished, now, url, locale)
+    display = None
+    if not verdict.show:
+        survey = _decision_record(project, contact, surveys, touchpoint, channel, verdict, now)
+        return ClaimResult(verdict=verdict, display=None, survey=survey)
     with transaction.atomic():
-        # The lock that makes claims atomic: concurrent decides for this contact queue here,
-        # and each one reads the ledger only after the previous one's claim is committed.
         contact = _lock_contact(contact)
-        state = throttle.ContactState(
-            contact_key=contact_sampling_key(contact),
-            opted_out=contact.opted_out_at is not None,
-            attributes=contact.attributes,
-            language=locale or contact.language,
-            url=url,
-            ledger=selectors.contact_ledger(contact=contact, now=now) if surveys else (),
-        )
-        finished = selectors.finished_response_counts(surveys=surveys)
-        verdict = throttle.decide(
-            now=now,
-            project=_project_rules(project),
-            surveys=[_survey_rules(s, finished) for s in surveys],
-            contact=state,
-        )
-        survey = next((s for s in surveys if s.pk == verdict.survey_id), None)
-        # Both rows through insert_row: the statement is built once, not per decide.
-        insert_row(
-            Decision(
-                project=project,
-                survey=survey,
-                touchpoint=touchpoint,
-                contact=contact,
-                channel=channel,
-                reason=verdict.reason,
-                created_at=now,
-            )
-        )
-        display = None
+        verdict = _verdict(project, contact, surveys, finished, now, url, locale)
+        survey = _decision_record(project, contact, surveys, touchpoint, channel, verdict, now)
         if verdict.show:
             display = insert_row(
                 Display(
@@ -354,6 +339,57 @@ def display_claim(
                 )
             )
     return ClaimResult(verdict=verdict, display=display, survey=survey)
+
+
+def _verdict(
+    project: Project,
+    contact: Contact,
+    surveys: list[Survey],
+    finished: dict[int, int],
+    now: datetime,
+    url: str | None,
+    locale: str | None,
+) -> throttle.Verdict:
+    state = throttle.ContactState(
+        contact_key=contact_sampling_key(contact),
+        opted_out=contact.opted_out_at is not None,
+        attributes=contact.attributes,
+        language=locale or contact.language,
+        url=url,
+        ledger=selectors.contact_ledger(contact=contact, now=now) if surveys else (),
+    )
+    return throttle.decide(
+        now=now,
+        project=_project_rules(project),
+        surveys=[_survey_rules(s, finished) for s in surveys],
+        contact=state,
+    )
+
+
+def _decision_record(
+    project: Project,
+    contact: Contact,
+    surveys: list[Survey],
+    touchpoint,
+    channel: str,
+    verdict: throttle.Verdict,
+    now: datetime,
+) -> Survey | None:
+    """Append the Decision (through insert_row: the statement is built once, not per call);
+    returns the survey the verdict is about."""
+    survey = next((s for s in surveys if s.pk == verdict.survey_id), None)
+    insert_row(
+        Decision(
+            project=project,
+            survey=survey,
+            touchpoint=touchpoint,
+            contact=contact,
+            channel=channel,
+            reason=verdict.reason,
+            created_at=now,
+        )
+    )
+    return survey
 
 
 def resolve_language(project: Project, locale: str | None) -> str:
