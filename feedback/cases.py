@@ -325,7 +325,7 @@ def _errors_for(case: Case, change: CaseChange) -> dict[str, list[str]]:
 @transaction.atomic
 def case_change(*, case: Case, actor: AbstractBaseUser | None, change: CaseChange) -> Case:
     """Apply a status/priority/field change and a note, each recorded as a CaseEvent."""
-    case = Case.objects.select_for_update().select_related("rule").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("rule").get(pk=case.pk)
     errors = _errors_for(case, change)
     if errors:
         raise ApplicationError("invalid_case_change", "The case cannot be changed so.", errors)
@@ -406,7 +406,7 @@ def case_assign(
     *, case: Case, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
 ) -> Case:
     """Assign (or unassign with None). Claiming is assigning to yourself."""
-    case = Case.objects.select_for_update().select_related("team").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("team").get(pk=case.pk)
     if assignee is not None and assignee.pk not in {u.pk for u in assignable_users(case)}:
         raise ApplicationError(
             "invalid_assignee",

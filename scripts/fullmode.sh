@@ -50,7 +50,7 @@ up() {
   "$BIN/python" manage.py collectstatic --noinput -v0
   "$BIN/python" manage.py seed_demo
   stop_pid gunicorn; stop_pid celery-worker; stop_pid celery-beat
-  "$BIN/gunicorn" vocsite.wsgi --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "$THREADS" \
+  "$BIN/gunicorn" vocsite.wsgi --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "$THREADS" --keep-alive 75 \
     --pid "$RUN/gunicorn.pid" --access-logfile "$LOG/access.log" --error-logfile "$LOG/gunicorn.log" --daemon
   # The worker yields the CPU to the web processes (nice 10): on a shared box a burst of
   # answers to process must not slow the customers' decide calls; it catches up when idle.

@@ -145,7 +145,9 @@ def invitation_send(invitation_id: str) -> str:
     from scheduled exactly once. Returns the final status."""
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update()
+            # Only the invitation row is locked: the joined touchpoint may be null, and
+            # PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("project", "contact", "touchpoint")
             .filter(pk=invitation_id)
             .first()
