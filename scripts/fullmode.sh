@@ -11,7 +11,7 @@ BIN="$ROOT/.venv/bin"
 RUN="$ROOT/var/run"
 LOG="$ROOT/var/log"
 PORT=${VOCSITE_PORT:-8000}
-# Measured on 2 cores (bench/README.md): 2 processes x 2 threads served decide faster than 4 or
+# Measured on 2 cores (README, "Operating"): 2 processes x 2 threads served decide faster than 4 or
 # 6 sync processes, which spent their CPU switching between each other and PostgreSQL.
 WORKERS=${VOCSITE_WEB_WORKERS:-2}
 THREADS=${VOCSITE_WEB_THREADS:-2}

@@ -176,7 +176,7 @@ class _VisitorLink:
 
 # What a widget call reads of a contact; the other columns stay deferred (a later access
 # loads them). The hot-path reads below are SQL because they run on every widget call and the
-# ORM's query building costs several times the query itself (measured: bench/README.md).
+# ORM's query building costs several times the query itself (README, "Operating").
 _HOT_CONTACT_COLUMNS = (
     "id",
     "project_id",
