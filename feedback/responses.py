@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 
 from feedback.models import Answer, Feedback, Response
@@ -405,11 +405,32 @@ def contact_last_nps_update(response_id: int) -> bool:
 
 
 def contacts_backfill_last_nps(*, project: Project) -> int:
-    """Set every contact's latest NPS from the answers (for data loaded outside the pipeline)."""
-    latest = Answer.objects.filter(
-        response__contact=OuterRef("pk"), question_type="nps", response__finished=True
-    ).order_by("-response__finished_at", "-pk")
-    return Contact.objects.filter(project=project).update(
-        last_nps=Subquery(latest.values("value_int")[:1]),
-        last_nps_at=Subquery(latest.values("response__finished_at")[:1]),
+    """Set every contact's latest NPS from the answers (for data loaded outside the pipeline).
+
+    One ordered read of the project's NPS answers and batched updates: a correlated subquery
+    per contact ran for more than ten minutes on a fresh PostgreSQL database (no statistics
+    yet) for the demo's 3,000 contacts. Returns how many contacts have an NPS."""
+    rows = (
+        Answer.objects.filter(
+            response__project=project,
+            response__finished=True,
+            response__contact__isnull=False,
+            question_type="nps",
+            value_int__isnull=False,
+        )
+        .order_by("response__contact_id", "-response__finished_at", "-pk")
+        .values_list("response__contact_id", "value_int", "response__finished_at")
     )
+    latest: dict[int, tuple[int, Any]] = {}
+    for contact_id, score, finished_at in rows.iterator(chunk_size=5_000):
+        latest.setdefault(contact_id, (score, finished_at))
+    contacts = [
+        Contact(pk=contact_id, last_nps=score, last_nps_at=finished_at)
+        for contact_id, (score, finished_at) in latest.items()
+    ]
+    with transaction.atomic():
+        Contact.objects.filter(project=project).exclude(pk__in=list(latest)).update(
+            last_nps=None, last_nps_at=None
+        )
+        Contact.objects.bulk_update(contacts, ["last_nps", "last_nps_at"], batch_size=500)
+    return len(contacts)

@@ -105,7 +105,9 @@ def test_outcomes_by_last_nps_and_by_recovery(project, touchpoint, population):
     _answer(project, survey, c[3], 10, "2025-12-05")
     _answer(project, survey, c[4], 7, "2025-12-05")
     Contact.objects.filter(pk=c[3].pk).update(revenue_total=Decimal("100"))
-    assert contacts_backfill_last_nps(project=project) == 10  # inserted outside the pipeline
+    # Inserted outside the pipeline: four contacts answered, the latest answer counts.
+    assert contacts_backfill_last_nps(project=project) == 4
+    assert [Contact.objects.get(pk=x.pk).last_nps for x in c[:5]] == [2, 3, None, 10, 7]
     assert outcomes_by_nps(project) == [
         {
             "category": "promoter",
