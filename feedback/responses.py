@@ -422,7 +422,7 @@ def contacts_backfill_last_nps(*, project: Project) -> int:
         .values_list("response__contact_id", "value_int", "response__finished_at")
     )
     latest: dict[int, tuple[int, Any]] = {}
-    for contact_id, score, finished_at in rows.iterator(chunk_size=5_000):
+    for contact_id, score, finished_at in rows:
         latest.setdefault(contact_id, (score, finished_at))
     contacts = [
         Contact(pk=contact_id, last_nps=score, last_nps_at=finished_at)
