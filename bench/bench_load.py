@@ -116,6 +116,14 @@ def timed(conn, began: float, path: str, body: dict) -> tuple[int, dict | None, 
     return status, reply, (time.perf_counter() - began) * 1000
 
 
+def display_event(conn, key: str, display: str, event: str) -> tuple[str, bool, float]:
+    """POST displays/<id>/shown or /dismissed; (event, answered 204, latency in ms)."""
+    status, _, ms = timed(
+        conn, time.perf_counter(), f"/api/widget/v1/displays/{display}/{event}", {"key": key}
+    )
+    return event, status == 204, ms
+
+
 def run(project, mix: Mix, rate: float, seconds: float) -> dict:
     """Flows at rate / requests_per_flow per second; returns latencies per kind, errors,
     accepted responses."""
@@ -171,22 +179,10 @@ def run(project, mix: Mix, rate: float, seconds: float) -> dict:
                     display = body["display_id"]
                     question = body["survey"]["questions"][0]["id"]
                     kind = "shown"
-                    status, _, ms = timed(
-                        conn,
-                        time.perf_counter(),
-                        f"/api/widget/v1/displays/{display}/shown",
-                        {"key": key},
-                    )
-                    steps.append(("shown", status == 204, ms))
+                    steps.append(display_event(conn, key, display, kind))
                     if n % mix.answer_every:
                         kind = "dismissed"
-                        status, _, ms = timed(
-                            conn,
-                            time.perf_counter(),
-                            f"/api/widget/v1/displays/{display}/dismissed",
-                            {"key": key},
-                        )
-                        steps.append(("dismissed", status == 204, ms))
+                        steps.append(display_event(conn, key, display, kind))
                     else:
                         kind = "response"
                         status, reply, ms = timed(

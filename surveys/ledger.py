@@ -191,10 +191,13 @@ _HOT_CONTACT_SELECT = ", ".join(f"c.{column}" for column in _HOT_CONTACT_COLUMNS
 
 
 def _contact_from_row(row) -> Contact:
-    values = list(row)
-    values[3] = Contact._meta.get_field("attributes").from_db_value(values[3], None, connection)
-    values[5], values[6] = selectors.utc(values[5]), selectors.utc(values[6])
-    return Contact.from_db(connection.alias, _HOT_CONTACT_COLUMNS, values)
+    values = dict(zip(_HOT_CONTACT_COLUMNS, row, strict=True))
+    values["attributes"] = Contact._meta.get_field("attributes").from_db_value(
+        values["attributes"], None, connection
+    )
+    for column in ("opted_out_at", "last_seen_at"):
+        values[column] = selectors.utc(values[column])
+    return Contact.from_db(connection.alias, _HOT_CONTACT_COLUMNS, list(values.values()))
 
 
 def _visitor_link(project: Project, visitor_id: str) -> _VisitorLink | None:
