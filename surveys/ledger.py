@@ -1,11 +1,11 @@
 """The throttle ledger on the database side: who the contact is, whether to show a survey now,
 and the display rows that record what was shown (DESIGN.md §5).
 
-`display_claim` is the decide call: it locks the contact row, loads the contact's whole ledger
-in one query, asks the pure `surveys.throttle.decide`, records a Decision and — when a survey
-is shown — writes the claim in the same transaction. Two tabs or devices racing for the same
-contact serialise on that lock, so a cooldown can never be claimed twice. The query count is
-constant however long the contact's history grows.
+`display_claim` is the decide call: it loads the contact's whole ledger in one query, asks
+the pure `surveys.throttle.decide`, records a Decision and — when a survey is shown — claims
+the display with a compare-and-set on the contact's row. Two tabs or devices racing for the
+same contact serialise on that row, so a cooldown can never be claimed twice. The query count
+is constant however long the contact's history grows.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from surveys import selectors, throttle
+from surveys import decision_log, selectors, throttle
 from surveys.models import (
     Contact,
     Decision,
@@ -31,7 +31,7 @@ from surveys.models import (
     VisitorId,
 )
 from vocsite.errors import ApplicationError
-from vocsite.row_insert import insert_row
+from vocsite.row_insert import insert_row, prepared, update_row, update_set
 
 MAX_ATTRIBUTES = 50
 
@@ -127,9 +127,14 @@ def contact_resolve(
     user_id: str | None = None,
     attributes: Mapping[str, Any] | None = None,
     language: str | None = None,
+    touch: bool = True,
 ) -> Contact:
     """The contact a widget call is about. An identified user_id wins; a visitor id seen
-    before as anonymous is merged into it (identify)."""
+    before as anonymous is merged into it (identify).
+
+    New attributes, the language and `last_seen_at` (hourly) are saved at once, or with
+    touch=False left on the instance for the caller to write (`contact_touch_fields` says
+    which): decide folds them into its claim's single UPDATE."""
     attributes = clean_attributes(attributes)
     if not user_id and not visitor_id:
         raise ApplicationError(
@@ -163,9 +168,23 @@ def contact_resolve(
     if contact.last_seen_at is None or (now - contact.last_seen_at).total_seconds() > 3600:
         contact.last_seen_at = now
         changed.append("last_seen_at")
-    if changed:
-        contact.save(update_fields=[*changed, "updated_at"])
+    contact._touched = changed
+    if touch:
+        _contact_touch_write(contact)
     return contact
+
+
+def contact_touch_fields(contact: Contact) -> list[str]:
+    """The fields `contact_resolve(touch=False)` changed on the instance and did not save."""
+    return getattr(contact, "_touched", [])
+
+
+def _contact_touch_write(contact: Contact) -> None:
+    fields = contact_touch_fields(contact)
+    if fields:
+        contact.updated_at = timezone.now()
+        update_row(contact, [*fields, "updated_at"])
+        contact._touched = []
 
 
 @dataclass(frozen=True)
@@ -186,6 +205,7 @@ _HOT_CONTACT_COLUMNS = (
     "opted_out_at",
     "last_seen_at",
     "merged_into_id",
+    "claim_count",
 )
 _HOT_CONTACT_SELECT = ", ".join(f"c.{column}" for column in _HOT_CONTACT_COLUMNS)
 
@@ -305,43 +325,87 @@ def display_claim(
     Most decides show nothing (cooldowns, caps, sampling), so the rules first run on the
     ledger as read, without a lock: a "no" from that read is final — deciding on a ledger one
     millisecond old is the same as the call arriving a millisecond earlier, and a claim racing
-    in can only add reasons to say no. Only a "show" takes the contact's row lock, reads the
-    ledger again and decides again; concurrent decides for one contact queue on that lock, so
-    a cooldown can never be claimed twice.
+    in can only add reasons to say no.
 
-    Queries, whatever the history: ledger, (finished counts when a survey has a response
-    cap), the Decision insert; when the first answer is "show": lock, ledger again and the
-    Display insert in one transaction. (The touchpoint and its surveys come from memory.)"""
+    A "show" is claimed by compare-and-set: the contact's `claim_count` goes up by one only if
+    it is still the value read with the ledger (one UPDATE, which also writes what
+    `contact_resolve(touch=False)` left on the instance), and the Display is inserted in the
+    same transaction. A claim that raced in meanwhile changed the count, so the UPDATE
+    matches nothing and the slow path runs: lock the row, read the ledger again, decide again.
+    Either way concurrent decides for one contact serialise on its row: a cooldown can never
+    be claimed twice.
+
+    Queries, whatever the history: the ledger (plus finished counts when a survey has a
+    response cap) and, for pending contact changes on a refusal, one UPDATE; a claim adds the
+    UPDATE, the Display INSERT and the commit. Decision rows are batched
+    (surveys.decision_log); the touchpoint and its surveys come from memory."""
     now = timezone.now()
     found = selectors.touchpoint_surveys(project=project, key=touchpoint_key)
     touchpoint = found.touchpoint if found else None
     surveys = found.live(channel=channel, now=now) if found else []
     finished = selectors.finished_response_counts(surveys=surveys)
     verdict = _verdict(project, contact, surveys, finished, now, url, locale)
-    display = None
     if not verdict.show:
+        _contact_touch_write(contact)
         survey = _decision_record(project, contact, surveys, touchpoint, channel, verdict, now)
         return ClaimResult(verdict=verdict, display=None, survey=survey)
+    survey = next(s for s in surveys if s.pk == verdict.survey_id)
     with transaction.atomic():
+        if _claim_count_bump(contact, expected=contact.claim_count):
+            display = _display_insert(
+                project, contact, survey, touchpoint, channel, url, locale, now
+            )
+            _decision_record(project, contact, surveys, touchpoint, channel, verdict, now)
+            return ClaimResult(verdict=verdict, display=display, survey=survey)
+    with transaction.atomic():  # the slow path: another claim changed the ledger meanwhile
+        _contact_touch_write(contact)
         contact = _lock_contact(contact)
         verdict = _verdict(project, contact, surveys, finished, now, url, locale)
         survey = _decision_record(project, contact, surveys, touchpoint, channel, verdict, now)
+        display = None
         if verdict.show:
-            display = insert_row(
-                Display(
-                    project=project,
-                    contact=contact,
-                    survey=survey,
-                    version=survey.current_version,
-                    touchpoint=touchpoint,
-                    channel=channel,
-                    language=resolve_language(project, locale or contact.language),
-                    url=(url or "")[:2000],
-                    claimed_at=now,
-                    created_at=now,
-                )
+            _claim_count_bump(contact, expected=None)
+            display = _display_insert(
+                project, contact, survey, touchpoint, channel, url, locale, now
             )
     return ClaimResult(verdict=verdict, display=display, survey=survey)
+
+
+def _claim_count_bump(contact: Contact, *, expected: int | None) -> bool:
+    """Count one more claim for the contact, writing the fields `contact_resolve` left
+    pending too, if its count is still `expected` and it was not merged away; with
+    expected=None unconditionally (the caller holds the row lock)."""
+    contact.updated_at = timezone.now()
+    sql, fields = update_set(Contact, [*contact_touch_fields(contact), "updated_at"])
+    sql += ", claim_count = claim_count + 1 WHERE id = %s"
+    params = [*prepared(contact, fields), contact.pk]
+    if expected is not None:
+        sql += " AND claim_count = %s AND merged_into_id IS NULL"
+        params.append(expected)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        bumped = cursor.rowcount == 1
+    if bumped:
+        contact.claim_count += 1
+        contact._touched = []
+    return bumped
+
+
+def _display_insert(project, contact, survey, touchpoint, channel, url, locale, now) -> Display:
+    return insert_row(
+        Display(
+            project=project,
+            contact=contact,
+            survey=survey,
+            version=survey.current_version,
+            touchpoint=touchpoint,
+            channel=channel,
+            language=resolve_language(project, locale or contact.language),
+            url=(url or "")[:2000],
+            claimed_at=now,
+            created_at=now,
+        )
+    )
 
 
 def _verdict(
@@ -378,10 +442,10 @@ def _decision_record(
     verdict: throttle.Verdict,
     now: datetime,
 ) -> Survey | None:
-    """Append the Decision (through insert_row: the statement is built once, not per call);
-    returns the survey the verdict is about."""
+    """Append the Decision (batched per process, see surveys.decision_log); returns the
+    survey the verdict is about."""
     survey = next((s for s in surveys if s.pk == verdict.survey_id), None)
-    insert_row(
+    decision_log.record(
         Decision(
             project=project,
             survey=survey,

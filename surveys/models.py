@@ -336,6 +336,9 @@ class Contact(TimeStampedModel):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
+    # Displays ever claimed for this contact: decide claims only if it is still the number
+    # it read with the ledger (compare-and-set, see surveys.ledger.display_claim).
+    claim_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [

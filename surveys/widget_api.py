@@ -183,13 +183,14 @@ class KeyOnly(serializers.Serializer):
     key = Text(max_length=64)
 
 
-def _resolve_contact(request, values):
+def _resolve_contact(request, values, touch=True):
     return ledger.contact_resolve(
         project=request.access.project,
         visitor_id=values.get("visitor_id"),
         user_id=values.get("user_id") or None,
         attributes=values.get("attributes"),
         language=values.get("locale"),
+        touch=touch,
     )
 
 
@@ -301,7 +302,7 @@ class DecideApi(WidgetApi):
         project = request.access.project
         result = ledger.display_claim(
             project=project,
-            contact=_resolve_contact(request, values),
+            contact=_resolve_contact(request, values, touch=False),  # saved by the claim
             touchpoint_key=values["touchpoint"],
             url=values.get("url"),
             locale=values.get("locale"),

@@ -7,7 +7,7 @@ from django.forms.models import model_to_dict
 
 from surveys.models import Decision, Display
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
-from vocsite.row_insert import insert_row
+from vocsite.row_insert import insert_row, update_row
 
 
 def test_insert_row_stores_the_same_row_as_create(db):
@@ -46,3 +46,12 @@ def test_insert_row_stores_the_same_row_as_create(db):
         contact.pk,
         at,
     )
+
+
+def test_update_row_writes_only_the_named_columns(db):
+    project = ProjectFactory()
+    contact = ContactFactory(project=project, language="en", attributes={"plan": "pro"})
+    contact.language, contact.attributes = "zh", {"plan": "free"}
+    assert update_row(contact, ["language"]) == 1
+    contact.refresh_from_db()
+    assert (contact.language, contact.attributes) == ("zh", {"plan": "pro"})

@@ -1,4 +1,5 @@
-"""One INSERT for a new row, with the SQL built once per model instead of on every call.
+"""One INSERT for a new row (or one UPDATE of some columns of a row), with the SQL built once
+per model and column set instead of on every call.
 
 Decide writes a Decision on every call and a Display on every claim; through
 `Model.objects.create` most of that time is the ORM compiling the same INSERT again
@@ -12,6 +13,8 @@ no receivers.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from django.db import connection, models
 
@@ -45,3 +48,36 @@ def insert_row(obj: models.Model) -> models.Model:
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
+
+
+_updates: dict[tuple[type[models.Model], tuple[str, ...], str], tuple[str, list[models.Field]]] = {}
+
+
+def update_set(model: type[models.Model], names: Sequence[str]) -> tuple[str, list[models.Field]]:
+    """`UPDATE <table> SET a = %s, b = %s` for these fields (the caller adds the rest: further
+    SET terms, the WHERE), and the fields whose prepared values fill the placeholders."""
+    key = (model, tuple(names), connection.vendor)
+    cached = _updates.get(key)
+    if cached is None:
+        fields = [model._meta.get_field(name) for name in names]
+        quote = connection.ops.quote_name
+        sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        cached = _updates[key] = (f"UPDATE {quote(model._meta.db_table)} SET {sets}", fields)  # noqa: S608
+    return cached
+
+
+def prepared(obj: models.Model, fields: Sequence[models.Field]) -> list:
+    """The instance's values of these fields as the database adapter wants them."""
+    return [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+
+
+def update_row(obj: models.Model, names: Sequence[str]) -> int:
+    """UPDATE these columns of `obj`'s row from the instance; returns the rows changed."""
+    sql, fields = update_set(type(obj), names)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{sql} WHERE {quote(obj._meta.pk.column)} = %s",
+            [*prepared(obj, fields), obj.pk],
+        )
+        return cursor.rowcount

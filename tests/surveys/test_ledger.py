@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from feedback.models import Response
-from surveys import throttle
+from surveys import selectors, throttle
 from surveys.ledger import (
     claims_expire,
     contact_opt_out,
@@ -364,6 +364,40 @@ def test_decide_query_count_is_constant_as_history_grows(project, touchpoint):
     refused_short, refused_long = queries(short), queries(long)
     assert refused_short == refused_long
     assert refused_short[1] == "survey_cooldown"
-    # A claim: touchpoint, surveys, ledger; SAVEPOINT, lock, ledger again, decision, display,
-    # RELEASE. A refusal: touchpoint, surveys, ledger, decision — no lock taken.
-    assert (shown_short[0], refused_short[0]) == (9, 4)
+    # A claim: touchpoint, surveys, ledger; SAVEPOINT, compare-and-set UPDATE, decision,
+    # display, RELEASE. A refusal: touchpoint, surveys, ledger, decision — nothing locked.
+    assert (shown_short[0], refused_short[0]) == (8, 4)
+
+
+def test_a_claim_on_a_ledger_that_changed_since_it_was_read_takes_the_slow_path(
+    project, touchpoint, monkeypatch
+):
+    """Two decides read the same contact before either claims: the first claims; the second's
+    compare-and-set finds the claim count moved, locks, re-reads, and is refused."""
+    survey = published_survey(project, touchpoints=[touchpoint], display_option="always")
+    contact = ContactFactory(project=project)
+    first, second = (Contact.objects.get(pk=contact.pk) for _ in range(2))
+    real_read = selectors.contact_ledger
+    reads = []
+
+    def read_then_let_the_other_claim(*, contact, now):
+        ledger_as_read = real_read(contact=contact, now=now)
+        reads.append(ledger_as_read)
+        if len(reads) == 1:  # the late decide has read; the other one claims right now
+            monkeypatch.setattr(selectors, "contact_ledger", real_read)
+            assert claim(project, first, touchpoint).verdict.reason == "shown"
+            monkeypatch.setattr(selectors, "contact_ledger", read_then_let_the_other_claim)
+        return ledger_as_read
+
+    monkeypatch.setattr(selectors, "contact_ledger", read_then_let_the_other_claim)
+    with CaptureQueriesContext(connection) as ctx:
+        late = claim(project, second, touchpoint).verdict
+    assert late.reason == "survey_cooldown"
+    assert [len(r) for r in reads] == [0, 1]  # decided "show" on the empty ledger, then re-read
+    sql = [q["sql"] for q in ctx.captured_queries]
+    # The other decide's compare-and-set, which won, and the late one's, which missed (the
+    # slow path then refused, so it bumped nothing).
+    assert sum("claim_count = claim_count + 1" in q for q in sql) == 2
+    assert survey.displays.count() == 1
+    contact.refresh_from_db()
+    assert contact.claim_count == 1

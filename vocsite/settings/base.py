@@ -256,6 +256,12 @@ WIDGET_RATE_LIMIT_PER_IP = env.int("WIDGET_RATE_LIMIT_PER_IP", default=600)
 WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default=120)
 # How long a web process keeps a project (looked up by public key) in memory.
 WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=30)
+# Decide's Decision rows (analytics) are written in batches this often by each web process
+# (surveys.decision_log); 0 writes each row inline. Batched on PostgreSQL, inline on SQLite.
+DECISION_FLUSH_SECONDS = env.float(
+    "DECISION_FLUSH_SECONDS",
+    default=1.0 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
+)
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,8 @@ WIDGET_RATE_LIMIT_PER_IP = env.int("WIDGET_RATE_LIMIT_PER_IP", default=100000)
 WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default=100000)
 # Tests change project settings between widget calls and expect them at once.
 WIDGET_PROJECT_CACHE_SECONDS = 0
+# ... and find each decide's Decision row at once (batching is measured by `make bench`).
+DECISION_FLUSH_SECONDS = 0
 # Serve static files straight from the source folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
