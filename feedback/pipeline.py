@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import kombu.exceptions
 import redis.exceptions
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from feedback.models import Feedback, Response
 from metrics.rollups import rollup_response
+from vocsite.batcher import Batcher
 
 logger = logging.getLogger(__name__)
 
@@ -101,16 +103,33 @@ def _process_feedback_task():
     return process_feedback
 
 
+def _publish_response_batch(response_ids: Sequence[int]) -> None:
+    if len(response_ids) == 1:
+        task_publish(_process_response_task(), response_ids[0])
+    else:
+        from feedback.tasks.pipeline import process_responses
+
+        task_publish(process_responses, list(response_ids))
+
+
+# Under load one Celery message per answer cost the web process more than storing the answer
+# (kombu builds each message): the ids committed in the last RESPONSE_PUBLISH_BATCH_SECONDS
+# go out as one message. Nothing is lost if the process dies first: the rows are committed
+# and unprocessed, and the sweeper enqueues them again (SWEEP_AFTER).
+_publisher: Batcher[int] = Batcher(
+    "response-publisher", lambda: settings.RESPONSE_PUBLISH_BATCH_SECONDS, _publish_response_batch
+)
+
+
 def enqueue_processing(response_id: int) -> None:
     """Called inside response_submit's transaction: processing starts after commit.
 
     Nothing is sent if the transaction rolls back. `robust=True` keeps a failure of the
     callback (in eager mode: of the processing itself) from failing the committed request."""
-    task = _process_response_task()
 
     # A named function, not a partial: Django logs a robust callback's failure by __qualname__.
     def publish_response_processing() -> None:
-        task_publish(task, response_id)
+        _publisher.add(response_id)
 
     transaction.on_commit(publish_response_processing, robust=True)
 

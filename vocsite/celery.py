@@ -13,6 +13,7 @@ app.conf.task_queues = (Queue("default"), Queue("rollups"), Queue("alerts"))
 app.conf.task_routes = {
     "metrics.tasks.*": {"queue": "rollups"},
     "feedback.tasks.pipeline.process_response": {"queue": "rollups"},
+    "feedback.tasks.pipeline.process_responses": {"queue": "rollups"},
     "feedback.tasks.pipeline.process_feedback": {"queue": "alerts"},
     "feedback.tasks.escalate_overdue_cases": {"queue": "alerts"},
     "feedback.tasks.send_case_email": {"queue": "alerts"},

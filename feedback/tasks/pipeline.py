@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError
 
 from feedback.pipeline import feedback_process, response_process, responses_sweep
 
-__all__ = ["process_feedback", "process_response", "sweep_unprocessed"]
+__all__ = ["process_feedback", "process_response", "process_responses", "sweep_unprocessed"]
 
 # Transient failures only: the database or the network blinked (connection lost, deadlock,
 # serialization failure, statement timeout). An IntegrityError or a bug is not retried: it
@@ -31,6 +31,13 @@ _RETRY = {
 @shared_task(name="feedback.tasks.pipeline.process_response", **_RETRY)
 def process_response(response_id: int) -> bool:
     return response_process(response_id)
+
+
+@shared_task(name="feedback.tasks.pipeline.process_responses", **_RETRY)
+def process_responses(response_ids: list[int]) -> int:
+    """A web process's batch (feedback.pipeline._publisher); each one is idempotent, so a
+    retried batch skips those already done."""
+    return sum(response_process(response_id) for response_id in response_ids)
 
 
 @shared_task(name="feedback.tasks.pipeline.process_feedback", **_RETRY)

@@ -119,6 +119,31 @@ def test_processing_starts_only_after_commit(survey, answer, django_capture_on_c
     assert counted(survey) == 1
 
 
+def test_batched_publishing_sends_one_message_for_the_responses_committed_meanwhile(
+    survey, answer, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    """Full mode publishes the ids committed in the last RESPONSE_PUBLISH_BATCH_SECONDS as one
+    process_responses message; each response is then processed and counted once."""
+    from feedback.tasks.pipeline import process_responses
+
+    settings.RESPONSE_PUBLISH_BATCH_SECONDS = 3600  # the publisher thread never fires here
+    sent = []
+    real_apply = process_responses.apply_async
+    monkeypatch.setattr(
+        process_responses,
+        "apply_async",
+        lambda args, **options: sent.append(list(args[0])) or real_apply(args, **options),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        responses = [answer(), answer(), answer()]
+    assert counted(survey) == 0  # queued in the process, nothing sent yet
+    assert pipeline._publisher.flush() == 3
+    assert sent == [[r.pk for r in responses]]
+    assert counted(survey) == 3
+    assert not Response.objects.filter(processed_at__isnull=True).exists()
+    assert pipeline._publisher.flush() == 0
+
+
 def test_a_rolled_back_submission_enqueues_nothing(
     survey, answer, django_capture_on_commit_callbacks
 ):

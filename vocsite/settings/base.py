@@ -258,6 +258,11 @@ WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default
 WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=30)
 # Decide's Decision rows (analytics) are written in batches this often by each web process
 # (surveys.decision_log); 0 writes each row inline. Batched on PostgreSQL, inline on SQLite.
+# Finished responses' processing tasks are published in one message per this interval per web
+# process (feedback.pipeline); 0 publishes each on commit. Batched when the broker is Redis.
+RESPONSE_PUBLISH_BATCH_SECONDS = env.float(
+    "RESPONSE_PUBLISH_BATCH_SECONDS", default=0.2 if REDIS_URL else 0.0
+)
 DECISION_FLUSH_SECONDS = env.float(
     "DECISION_FLUSH_SECONDS",
     default=1.0 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,

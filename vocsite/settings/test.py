@@ -15,6 +15,7 @@ WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default
 WIDGET_PROJECT_CACHE_SECONDS = 0
 # ... and find each decide's Decision row at once (batching is measured by `make bench`).
 DECISION_FLUSH_SECONDS = 0
+RESPONSE_PUBLISH_BATCH_SECONDS = 0
 # Serve static files straight from the source folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

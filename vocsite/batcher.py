@@ -1,0 +1,89 @@
+"""Per-process batching for work a request hands off but need not do itself.
+
+Some per-request side work costs far more one item at a time than in bulk: decide's Decision
+rows (one INSERT, commit and seven index updates each) and the Celery message that starts a
+finished response's processing (kombu builds and sends one message each). A `Batcher`
+queues the items in process memory and a daemon thread hands everything gathered to
+`flush_items` every `interval` seconds; a process that exits normally flushes the rest on the
+way out. With an interval of 0 items are flushed one at a time, inline.
+
+Only for work whose loss in a killed process is either harmless (analytics) or repaired
+elsewhere (the sweeper re-enqueues unprocessed responses from the database).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from django.db import close_old_connections, connections
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class Batcher(Generic[T]):
+    def __init__(
+        self,
+        name: str,
+        interval: Callable[[], float],
+        flush_items: Callable[[Sequence[T]], None],
+        batch_size: int = 2000,
+    ) -> None:
+        self.name = name
+        self._interval = interval  # read on every call: tests change the setting
+        self._flush_items = flush_items
+        self._batch_size = batch_size
+        self._queue: deque[T] = deque()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def add(self, item: T) -> None:
+        """Queue one item (deque.append is atomic: no lock on the hot path), or with batching
+        off hand it over at once."""
+        if not self._interval():
+            self._flush_items([item])
+            return
+        self._queue.append(item)
+        if self._thread is None:
+            self._start()
+
+    def flush(self) -> int:
+        """Hand over everything queued now; returns how many items. A failing batch is
+        logged and dropped, never retried forever."""
+        handed = 0
+        while self._queue:
+            batch = []
+            while self._queue and len(batch) < self._batch_size:
+                batch.append(self._queue.popleft())
+            try:
+                self._flush_items(batch)
+                handed += len(batch)
+            except Exception:
+                log.exception("%s: could not flush %d items; dropped", self.name, len(batch))
+        return handed
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._thread.start()
+            atexit.register(self._flush_at_exit)
+
+    def _run(self) -> None:
+        stop = threading.Event()
+        while not stop.wait(self._interval() or 1.0):
+            if self._queue:
+                self.flush()
+                close_old_connections()  # the thread's own connection obeys CONN_MAX_AGE too
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self.flush()
+        finally:
+            connections.close_all()
