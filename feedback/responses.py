@@ -23,6 +23,7 @@ from feedback.pipeline import enqueue_feedback_processing, enqueue_processing
 from surveys.models import Contact, Display, DisplayStatus, Project, Question, QuestionType
 from vocsite.errors import ApplicationError
 from vocsite.process_cache import ProcessCache
+from vocsite.row_insert import insert_row, update_row
 
 MAX_TEXT = 5000
 
@@ -246,7 +247,7 @@ def _submit_once(
     if created:
         # The common case, one request per answer: two INSERTs (the response, already
         # finished if it is, and its answers in one statement) instead of a row at a time.
-        response = Response.objects.create(
+        response = Response(
             project=project,
             survey_id=display.survey_id,
             version_id=display.version_id,
@@ -261,6 +262,7 @@ def _submit_once(
             finished=finished,
             finished_at=now if finished else None,
         )
+        insert_row(response, returning_pk=True)  # the INSERT's SQL built once (row_insert)
         Answer.objects.bulk_create(
             [
                 Answer(
@@ -306,17 +308,13 @@ def _submit_once(
 
 def _display_answered(display: Display, finished: bool, now) -> None:
     if finished:
-        Display.objects.filter(pk=display.pk).update(
-            status=DisplayStatus.RESPONDED,
-            responded_at=now,
-            shown_at=display.shown_at or now,
-            updated_at=now,
-        )
+        display.status, display.responded_at = DisplayStatus.RESPONDED, now
+        display.shown_at, display.updated_at = display.shown_at or now, now
+        update_row(display, ["status", "responded_at", "shown_at", "updated_at"])
     elif display.status in (DisplayStatus.CLAIMED, DisplayStatus.EXPIRED):
         # Answering proves the survey was on screen even if `shown` never arrived.
-        Display.objects.filter(pk=display.pk).update(
-            status=DisplayStatus.SHOWN, shown_at=now, updated_at=now
-        )
+        display.status, display.shown_at, display.updated_at = DisplayStatus.SHOWN, now, now
+        update_row(display, ["status", "shown_at", "updated_at"])
 
 
 # Questions of a published version never change, so each web process keeps them in memory

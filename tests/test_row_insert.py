@@ -55,3 +55,11 @@ def test_update_row_writes_only_the_named_columns(db):
     assert update_row(contact, ["language"]) == 1
     contact.refresh_from_db()
     assert (contact.language, contact.attributes) == ("zh", {"plan": "pro"})
+
+
+def test_insert_row_can_read_back_the_auto_primary_key(db):
+    project = ProjectFactory()
+    first = insert_row(Decision(project=project, reason="no_survey"), returning_pk=True)
+    second = insert_row(Decision(project=project, reason="sampled_out"), returning_pk=True)
+    assert second.pk == first.pk + 1
+    assert Decision.objects.get(pk=second.pk).reason == "sampled_out"

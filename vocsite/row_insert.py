@@ -39,12 +39,20 @@ def _statement(model: type[models.Model]) -> tuple[str, list[models.Field]]:
     return cached
 
 
-def insert_row(obj: models.Model) -> models.Model:
-    """INSERT `obj` as a new row; returns it, saved (its auto primary key, if any, unset)."""
+def insert_row(obj: models.Model, *, returning_pk: bool = False) -> models.Model:
+    """INSERT `obj` as a new row; returns it, saved. An auto primary key is left unset unless
+    `returning_pk` (then read back with RETURNING, or the cursor's lastrowid)."""
     sql, fields = _statement(type(obj))
     params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    returning = returning_pk and connection.features.can_return_columns_from_insert
+    if returning:
+        sql += f" RETURNING {connection.ops.quote_name(obj._meta.pk.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        if returning:
+            obj.pk = cursor.fetchone()[0]
+        elif returning_pk:
+            obj.pk = cursor.lastrowid
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
@@ -78,6 +86,6 @@ def update_row(obj: models.Model, names: Sequence[str]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"{sql} WHERE {quote(obj._meta.pk.column)} = %s",
-            [*prepared(obj, fields), obj.pk],
+            [*prepared(obj, fields), obj._meta.pk.get_db_prep_value(obj.pk, connection)],
         )
         return cursor.rowcount
