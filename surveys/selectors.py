@@ -74,24 +74,34 @@ def _touchpoint_surveys_load(*, project: Project, key: str) -> TouchpointSurveys
     return TouchpointSurveys(touchpoint=touchpoint, surveys=tuple(surveys))
 
 
+# The ledger's columns and join, shared with ledger._visitor_link (which reads them with the
+# contact in one query on decide's hot path). The first column is never null on a display.
+LEDGER_COLUMNS = "d.survey_id, d.status, d.claimed_at, d.dismissed_at, d.channel"
+LEDGER_JOIN = "d.contact_id = c.id AND d.status <> %s"
+
+
 def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerEntry, ...]:
     """Every display of the contact that still counts, as the throttle's plain entries.
 
-    One query over the (contact, claimed_at) index, whatever the length of the history.
+    One query over the (contact, claimed_at) index, whatever the length of the history — or
+    none, when the contact was read with its ledger (ledger._visitor_link; used once).
     Expired claims are left out, and so are widget claims past CLAIM_TTL that the sweeper has
     not reached yet; claims on other channels (e-mail) are settled by their sender and count
     until then."""
-    # SQL rather than the ORM: this runs on every decide (see ledger._visitor_link).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT survey_id, status, claimed_at, dismissed_at, channel"
-            " FROM surveys_display WHERE contact_id = %s AND status <> %s",
-            [contact.pk, DisplayStatus.EXPIRED],
-        )
-        rows = [
-            (survey_id, status, utc(claimed_at), utc(dismissed_at), channel)
-            for survey_id, status, claimed_at, dismissed_at, channel in cursor.fetchall()
-        ]
+    raw = contact.__dict__.pop("_prefetched_ledger", None)
+    if raw is None:
+        # SQL rather than the ORM: this runs on every decide (see ledger._visitor_link).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {LEDGER_COLUMNS} FROM surveys_display d"  # noqa: S608 — constants
+                " WHERE d.contact_id = %s AND d.status <> %s",
+                [contact.pk, DisplayStatus.EXPIRED.value],
+            )
+            raw = cursor.fetchall()
+    rows = [
+        (survey_id, status, utc(claimed_at), utc(dismissed_at), channel)
+        for survey_id, status, claimed_at, dismissed_at, channel in raw
+    ]
     return tuple(
         throttle.LedgerEntry(
             survey_id=survey_id,

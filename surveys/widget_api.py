@@ -13,6 +13,9 @@ so a broken client is noticed instead of creating contacts named "5".
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -183,14 +186,15 @@ class KeyOnly(serializers.Serializer):
     key = Text(max_length=64)
 
 
-def _resolve_contact(request, values, touch=True):
+def _resolve_contact(request, values, *, for_decide=False):
     return ledger.contact_resolve(
         project=request.access.project,
         visitor_id=values.get("visitor_id"),
         user_id=values.get("user_id") or None,
         attributes=values.get("attributes"),
         language=values.get("locale"),
-        touch=touch,
+        touch=not for_decide,  # decide's claim writes the changes in its own UPDATE
+        with_ledger=for_decide,  # and its first read comes with the contact
     )
 
 
@@ -296,13 +300,15 @@ class DecideApi(WidgetApi):
         responses={200: OutputSerializer, **WIDGET_ERRORS},
     )
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = plainly_valid_decide(request.data)
+        if values is None:  # anything unusual: the serializer decides, and words the errors
+            data = self.InputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = data.validated_data
         project = request.access.project
         result = ledger.display_claim(
             project=project,
-            contact=_resolve_contact(request, values, touch=False),  # saved by the claim
+            contact=_resolve_contact(request, values, for_decide=True),
             touchpoint_key=values["touchpoint"],
             url=values.get("url"),
             locale=values.get("locale"),
@@ -316,6 +322,58 @@ class DecideApi(WidgetApi):
                 "survey": ledger.survey_payload(display=result.display, project=project),
             }
         )
+
+
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# field: (max length, may be blank, may be null); `touchpoint` is also a slug.
+_DECIDE_TEXT = {
+    "key": (64, False, False),
+    "visitor_id": (100, False, False),
+    "user_id": (200, True, True),
+    "touchpoint": (100, False, False),
+    "url": (2000, True, False),
+    "locale": (35, True, False),
+}
+
+
+def plainly_valid_decide(data: Any) -> dict[str, Any] | None:
+    """DecideApi.InputSerializer's validated data for an input that is plainly valid, or None
+    for the serializer to look at (and word the errors).
+
+    Decide is the hottest call there is, and building the serializer's fields (a deep copy per
+    request) cost more than the checks. The serializer stays the definition: a property test
+    (tests/surveys/test_widget_input.py) checks that whatever this accepts, the serializer
+    accepts with the same values."""
+    if not isinstance(data, dict):
+        return None
+    values: dict[str, Any] = {}
+    for name, (max_length, blank, null) in _DECIDE_TEXT.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if value is None and null:
+            values[name] = None
+            continue
+        if (
+            not isinstance(value, str)
+            or len(value) > max_length
+            or value != value.strip()
+            or "\x00" in value
+            or (not value.isascii() and _SURROGATE.search(value))
+            or (not value and not blank)
+        ):
+            return None
+        values[name] = value
+    if "touchpoint" not in values or not _SLUG.fullmatch(values["touchpoint"]):
+        return None
+    if "key" not in values or not (values.get("visitor_id") or values.get("user_id")):
+        return None
+    if "attributes" in data:
+        if not isinstance(data["attributes"], dict):
+            return None
+        values["attributes"] = dict(data["attributes"])
+    return values
 
 
 # ---------------------------------------------------------------- displays

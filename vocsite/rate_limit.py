@@ -4,7 +4,7 @@ Why not DRF's SimpleRateThrottle: it keeps the list of every request time of the
 the cache and rewrites it whole on each request — at widget rates that is tens of thousands
 of timestamps pickled per call, and two processes racing lose each other's hits. Here each
 limit is one integer per window: with Redis, every counter of a request is bumped in one
-pipelined round trip (INCR + EXPIRE), exact under concurrency. A window may let through up to
+round trip (a Lua script: INCR, and EXPIRE on a new key), exact under concurrency. A window may let through up to
 twice its limit across a boundary, which is what a flood guard needs, not billing precision.
 
 A cache outage lets requests through (the survey rules still hold; losing the site's
@@ -70,8 +70,24 @@ def _counts(keys: list[str], limits: Sequence[Limit]) -> list[int]:
             cache.add(key, 0, lim.window * 2)
             counts.append(cache.incr(key))
         return counts
-    pipe = client.pipeline(transaction=False)
-    for key, lim in zip(keys, limits, strict=True):
-        pipe.incr(key)
-        pipe.expire(key, lim.window * 2)
-    return pipe.execute()[::2]
+    return _incr_script(client)(keys=keys, args=[lim.window * 2 for lim in limits])
+
+
+# INCR every key and give each new one its expiry, in one command (one EVALSHA instead of a
+# pipeline of INCR + EXPIRE pairs: every widget call runs it).
+_INCR_ALL = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+end
+return counts
+"""
+_scripts: dict[int, object] = {}
+
+
+def _incr_script(client):
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_INCR_ALL)
+    return script
