@@ -34,7 +34,7 @@ setup_django()
 from django.db.models import Sum
 from django.utils import timezone
 
-from bench.loadgen import Result, _connection
+from bench.loadgen import Result, _connection, quiet_gc
 from feedback.models import Response
 from metrics.models import Rollup
 from surveys.models import Contact, VisitorId
@@ -136,6 +136,7 @@ def run(project, mix: Mix, rate: float, seconds: float) -> dict:
     errors = dict.fromkeys(kinds, 0)
     accepted: list[str] = []
     dropped = [0]
+    quiet_gc()
     start = time.perf_counter() + 0.5
 
     def worker(offset: int) -> None:
