@@ -68,15 +68,37 @@ def clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     return clean
 
 
-def _contact_for_visitor(project: Project, visitor_id: str, with_ledger: bool = False) -> Contact:
-    """The contact behind an anonymous visitor id, created on first sight (race-safe)."""
+def _contact_for_visitor(
+    project: Project,
+    visitor_id: str,
+    with_ledger: bool = False,
+    attributes: Mapping[str, Any] | None = None,
+    language: str = "",
+) -> Contact:
+    """The contact behind an anonymous visitor id, created on first sight (race-safe) with the
+    call's attributes and language and seen now — so nothing is left to update, and a new
+    contact's ledger is known to be empty."""
     link = _visitor_link(project, visitor_id, with_ledger=with_ledger)
     if link is not None:
         return link.contact
     try:
         with transaction.atomic():
-            contact = Contact.objects.create(project=project)
-            VisitorId.objects.create(project=project, visitor_id=visitor_id, contact=contact)
+            now = timezone.now()
+            contact = insert_row(
+                Contact(
+                    project=project,
+                    attributes=dict(attributes or {}),
+                    language=language,
+                    last_seen_at=now,
+                    created_at=now,
+                ),
+                returning_pk=True,
+            )
+            insert_row(
+                VisitorId(project=project, visitor_id=visitor_id, contact=contact, created_at=now)
+            )
+            if with_ledger:
+                contact._prefetched_ledger = []
             return contact
     except IntegrityError:  # another request created it first
         return (
@@ -157,7 +179,13 @@ def contact_resolve(
             elif link is not None:  # the browser now belongs to another signed-in user
                 VisitorId.objects.filter(pk=link.pk).update(contact=contact)
     else:
-        contact = _contact_for_visitor(project, visitor_id, with_ledger=with_ledger)
+        contact = _contact_for_visitor(
+            project,
+            visitor_id,
+            with_ledger=with_ledger,
+            attributes=attributes,
+            language=(throttle.primary_language(language) or "")[:16],
+        )
     changed = []
     if attributes and {**contact.attributes, **attributes} != contact.attributes:
         contact.attributes = {**contact.attributes, **attributes}
