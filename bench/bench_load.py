@@ -8,9 +8,9 @@ then a response or a dismissal — at a fixed request rate for a bounded time, i
   visitor, every decide shows a survey and every survey is answered — 3 requests and one
   response to process per flow.
 
-Latency is measured from each flow's scheduled start (no coordinated omission); every request that is not answered as the
-API promises is an error, and so is every flow the server was too slow to let start inside
-the window. Afterwards: every accepted response is in the database once and counted in the
+Latency is measured from each flow's scheduled start (no coordinated omission); every
+request that is not answered as the API promises is an error, and so is every flow the
+server was too slow to let start inside the window. Afterwards: every accepted response is in the database once and counted in the
 rollups once.
 
 `make bench` runs it in full mode; by hand:
