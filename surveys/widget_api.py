@@ -19,8 +19,6 @@ from typing import Any
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,6 +31,7 @@ from vocsite.api_auth import (
     WidgetRateThrottle,
 )
 from vocsite.errors import ApplicationError
+from vocsite.parsers import StrictJSONParser
 
 WIDGET_ERRORS = {
     400: OpenApiResponse(ERROR_BODY, description="Invalid input"),
@@ -117,19 +116,8 @@ class WidgetCorsMixin:
         return response
 
 
-class WidgetJSONParser(JSONParser):
-    """JSON whose nesting exhausts Python's recursion limit is a 400, not a 500 (the stock
-    parser only catches ValueError)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
-
-
 class WidgetApi(WidgetCorsMixin, APIView):
-    parser_classes = [WidgetJSONParser]
+    parser_classes = [StrictJSONParser]
     authentication_classes = [PublicKeyAuthentication]
     permission_classes = [IsWidget]
     throttle_classes = [WidgetRateThrottle]

@@ -4,6 +4,8 @@ CSRF tokens, the public widget key reads nothing of the management API, and host
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -118,3 +120,33 @@ def test_secret_keys_are_stored_only_as_their_hash():
     assert key.raw not in str(row)
     assert row["key_hash"] == hashlib.sha256(key.raw.encode()).hexdigest()
     assert row["prefix"] == key.raw[:10]
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"note": "nul \u0000 inside"},
+        {"key\u0000": 1},
+        {"nested": [{"deep": "\ud800 unpaired"}]},
+    ],
+)
+def test_json_postgresql_cannot_store_is_refused_before_anything_is_written(
+    server_client, properties
+):
+    """NUL and unpaired surrogates in free-form JSON: a 400, not a 500 on PostgreSQL."""
+    from feedback.models import OperationalEvent
+
+    body = {"event": "order_delivered", "user_id": "u-1", "properties": properties}
+    response = server_client.post(
+        "/api/v1/events", json.dumps(body), content_type="application/json"
+    )  # json.dumps escapes as \uXXXX, as a client would send them
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert OperationalEvent.objects.count() == 0
+
+
+def test_json_nested_past_the_recursion_limit_is_a_400(api_client, project):
+    body = '{"key": "' + project.public_key + '", "a": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = api_client.post("/api/widget/v1/decide", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"

@@ -1,0 +1,46 @@
+"""The JSON request parser of every API endpoint (the widget's and the server API's).
+
+Two kinds of valid JSON that PostgreSQL cannot store are refused here with a 400, before any
+view sees them: the NUL character ("\\u0000") and unpaired UTF-16 surrogates ("\\ud800")
+anywhere in a string or a key. PostgreSQL's text and jsonb types reject both, so a JSON
+field holding them (event properties, contact attributes, survey texts…) was a 500 in full
+mode while SQLite stored it happily — found by the fuzzing suite run on PostgreSQL. Text
+fields already refuse NUL through DRF; this covers the free-form JSON values too.
+
+JSON nested deeply enough to exhaust Python's recursion limit is a 400 too (the stock parser
+only catches ValueError).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(item) for item in value)
+    return False
+
+
+class StrictJSONParser(JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            unstorable = _unstorable(data)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+        if unstorable:
+            raise ParseError(
+                "JSON parse error - NUL characters and unpaired surrogates are not accepted."
+            )
+        return data
