@@ -59,7 +59,7 @@ integration: $(VENV)/.dev-installed services
 		$(BIN)/pytest -m integration -p no:cacheprovider
 
 # The unit suite (fuzzing included) again on PostgreSQL: SQLite ignores FOR UPDATE, stores
-# NUL characters and much else, and five PostgreSQL-only defects were found this way. The
+# NUL characters and much else, and four PostgreSQL-only defects were found this way. The
 # browser tests run on SQLite only, in `unit`.
 unit-postgres: $(VENV)/.dev-installed services
 	env $$(scripts/services.sh env | sed 's|^REDIS_URL=\(.*\)/0$$|REDIS_URL=\1/1|' | xargs) \
