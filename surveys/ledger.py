@@ -385,6 +385,9 @@ def display_claim(
     UPDATE, the Display INSERT and the commit. Decision rows are batched
     (surveys.decision_log); the touchpoint and its surveys come from memory."""
     now = timezone.now()
+    # The claim count as read with (or before) the ledger: a claim committed after this read
+    # changes it, so the compare-and-set below cannot succeed on a ledger that missed it.
+    claims_seen = contact.claim_count
     found = selectors.touchpoint_surveys(project=project, key=touchpoint_key)
     touchpoint = found.touchpoint if found else None
     surveys = found.live(channel=channel, now=now) if found else []
@@ -396,7 +399,7 @@ def display_claim(
         return ClaimResult(verdict=verdict, display=None, survey=survey)
     survey = next(s for s in surveys if s.pk == verdict.survey_id)
     with transaction.atomic():
-        if _claim_count_bump(contact, expected=contact.claim_count):
+        if _claim_count_bump(contact, expected=claims_seen):
             display = _display_insert(
                 project, contact, survey, touchpoint, channel, url, locale, now
             )
@@ -431,7 +434,9 @@ def _claim_count_bump(contact: Contact, *, expected: int | None) -> bool:
         cursor.execute(sql, params)
         bumped = cursor.rowcount == 1
     if bumped:
-        contact.claim_count += 1
+        # The instance's claim_count is left as read: it is only ever a "seen" value, and
+        # raising it here (before the commit) let a request sharing the instance
+        # compare-and-set against a count whose claim it had not seen.
         contact._touched = []
     return bumped
 

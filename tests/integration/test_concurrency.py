@@ -65,6 +65,27 @@ def test_concurrent_decides_for_one_contact_claim_one_display():
     ]
 
 
+def test_concurrent_decides_each_reading_the_contact_claim_one_display():
+    """As the widget API does it: every request reads the contact with its ledger itself, then
+    claims by compare-and-set on the claim count."""
+    project = ProjectFactory()
+    touchpoint = TouchpointFactory(project=project, key="checkout_completed")
+    published_survey(project, touchpoints=[touchpoint])
+    contact = contact_resolve(project=project, visitor_id="many-tabs")
+
+    def claim():
+        mine = contact_resolve(
+            project=project, visitor_id="many-tabs", language="en", touch=False, with_ledger=True
+        )
+        return display_claim(project=project, contact=mine, touchpoint_key=touchpoint.key).verdict
+
+    verdicts = _race(claim)
+    assert sum(v.show for v in verdicts) == 1
+    assert Display.objects.filter(contact=contact).count() == 1
+    contact.refresh_from_db()
+    assert (contact.claim_count, contact.language) == (1, "en")
+
+
 def test_concurrent_retries_of_one_submission_store_one_response():
     project = ProjectFactory()
     touchpoint = TouchpointFactory(project=project, key="checkout_completed")
