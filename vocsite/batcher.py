@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -40,6 +41,14 @@ class Batcher(Generic[T]):
         self._batch_size = batch_size
         self._queue: deque[T] = deque()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        # A forked child (a prefork worker) inherits the queue but not the thread: it starts
+        # its own on its first item, and the parent's queued items stay the parent's.
+        os.register_at_fork(after_in_child=self._forget_parent)
+
+    def _forget_parent(self) -> None:
+        self._queue = deque()
+        self._thread = None
         self._lock = threading.Lock()
 
     def add(self, item: T) -> None:

@@ -38,3 +38,20 @@ def test_without_batching_each_decision_is_written_inline(db, settings):
     project = ProjectFactory()
     decision_log.record(Decision(project=project, reason="no_survey"))
     assert list(Decision.objects.values_list("project_id", "reason")) == [(project.pk, "no_survey")]
+
+
+def test_a_forked_child_starts_with_an_empty_queue_and_no_flusher(db, settings):
+    """A prefork worker must not believe the parent's flusher thread runs for it."""
+    import os
+
+    settings.DECISION_FLUSH_SECONDS = 3600
+    decision_log.record(Decision(project=ProjectFactory(), reason="no_survey"))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports what it inherited, then leaves without cleanup
+        batcher = decision_log._batcher
+        os.write(write, f"{len(batcher._queue)} {batcher._thread is None}".encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100).decode() == "0 True"
+    assert decision_log.flush() == 1  # the parent's item is still the parent's
