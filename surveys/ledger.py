@@ -136,7 +136,10 @@ def contact_merge(*, anonymous: Contact, into: Contact) -> Contact:
     if anonymous.opted_out_at and not into.opted_out_at:
         into.opted_out_at = anonymous.opted_out_at
     into.attributes = {**anonymous.attributes, **into.attributes}
-    into.save(update_fields=["opted_out_at", "attributes", "updated_at"])
+    # The displays just moved change `into`'s ledger: a decide that read it before must not
+    # win its compare-and-set (surveys.ledger.display_claim).
+    into.claim_count += anonymous.claim_count + 1
+    into.save(update_fields=["opted_out_at", "attributes", "claim_count", "updated_at"])
     anonymous.merged_into = into
     anonymous.save(update_fields=["merged_into", "updated_at"])
     return into

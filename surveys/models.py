@@ -338,7 +338,7 @@ class Contact(TimeStampedModel):
     )
     # Displays ever claimed for this contact: decide claims only if it is still the number
     # it read with the ledger (compare-and-set, see surveys.ledger.display_claim).
-    claim_count = models.PositiveIntegerField(default=0, editable=False)
+    claim_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         constraints = [

@@ -150,3 +150,13 @@ def test_json_nested_past_the_recursion_limit_is_a_400(api_client, project):
     response = api_client.post("/api/widget/v1/decide", body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_request"
+
+
+def test_numbers_beyond_a_float_are_refused_not_stored_as_infinity(server_client):
+    from feedback.models import OperationalEvent
+
+    body = '{"event": "order_delivered", "user_id": "u-1", "properties": {"total": 1e400}}'
+    response = server_client.post("/api/v1/events", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert OperationalEvent.objects.count() == 0

@@ -17,6 +17,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 
 class Batcher(Generic[T]):
+    _every: list[Batcher] = []
+
     def __init__(
         self,
         name: str,
@@ -42,6 +45,8 @@ class Batcher(Generic[T]):
         self._queue: deque[T] = deque()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        Batcher._every.append(self)
         # A forked child (a prefork worker) inherits the queue but not the thread: it starts
         # its own on its first item, and the parent's queued items stay the parent's.
         os.register_at_fork(after_in_child=self._forget_parent)
@@ -50,6 +55,7 @@ class Batcher(Generic[T]):
         self._queue = deque()
         self._thread = None
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
 
     def add(self, item: T) -> None:
         """Queue one item (deque.append is atomic: no lock on the hot path), or with batching
@@ -63,18 +69,26 @@ class Batcher(Generic[T]):
 
     def flush(self) -> int:
         """Hand over everything queued now; returns how many items. A failing batch is
-        logged and dropped, never retried forever."""
+        logged and dropped, never retried forever. One flush at a time: an exit-time flush
+        waits for the thread's batch in flight instead of racing it."""
         handed = 0
-        while self._queue:
-            batch = []
-            while self._queue and len(batch) < self._batch_size:
-                batch.append(self._queue.popleft())
-            try:
-                self._flush_items(batch)
-                handed += len(batch)
-            except Exception:
-                log.exception("%s: could not flush %d items; dropped", self.name, len(batch))
+        with self._flushing:
+            while self._queue:
+                batch = []
+                while self._queue and len(batch) < self._batch_size:
+                    batch.append(self._queue.popleft())
+                try:
+                    self._flush_items(batch)
+                    handed += len(batch)
+                except Exception:
+                    log.exception("%s: could not flush %d items; dropped", self.name, len(batch))
         return handed
+
+    @classmethod
+    def flush_all(cls) -> None:
+        """Every batcher of this process (a Celery child leaving, which skips atexit)."""
+        for batcher in list(cls._every):
+            batcher.flush()
 
     def _start(self) -> None:
         with self._lock:
@@ -85,11 +99,14 @@ class Batcher(Generic[T]):
             atexit.register(self._flush_at_exit)
 
     def _run(self) -> None:
-        stop = threading.Event()
-        while not stop.wait(self._interval() or 1.0):
-            if self._queue:
-                self.flush()
+        while True:
+            time.sleep(self._interval() or 1.0)
+            try:
+                if self._queue:
+                    self.flush()
                 close_old_connections()  # the thread's own connection obeys CONN_MAX_AGE too
+            except Exception:  # keep the thread alive whatever happens to one round
+                log.exception("%s: flusher round failed", self.name)
 
     def _flush_at_exit(self) -> None:
         try:

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_shutdown
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vocsite.settings.local")
@@ -23,3 +24,12 @@ app.conf.task_routes = {
     "surveys.tasks.*": {"queue": "default"},
 }
 app.autodiscover_tasks()
+
+
+@worker_process_shutdown.connect
+def _flush_batches(**kwargs) -> None:
+    """A prefork child leaves through os._exit, which skips atexit: write what its batchers
+    still hold (decision rows of e-mail survey claims) first."""
+    from vocsite.batcher import Batcher
+
+    Batcher.flush_all()

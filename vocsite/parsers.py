@@ -1,11 +1,12 @@
 """The JSON request parser of every API endpoint (the widget's and the server API's).
 
-Two kinds of valid JSON that PostgreSQL cannot store are refused here with a 400, before any
-view sees them: the NUL character ("\\u0000") and unpaired UTF-16 surrogates ("\\ud800")
-anywhere in a string or a key. PostgreSQL's text and jsonb types reject both, so a JSON
-field holding them (event properties, contact attributes, survey texts…) was a 500 in full
-mode while SQLite stored it happily — found by the fuzzing suite run on PostgreSQL. Text
-fields already refuse NUL through DRF; this covers the free-form JSON values too.
+Three kinds of valid JSON that PostgreSQL cannot store are refused here with a 400, before
+any view sees them: the NUL character ("\\u0000") and unpaired UTF-16 surrogates ("\\ud800")
+anywhere in a string or a key, and numbers beyond a float's range (1e400 parses as
+infinity). PostgreSQL's text and jsonb types reject all three, so a JSON field holding them
+(event properties, contact attributes, survey texts…) was a 500 in full mode while SQLite
+stored it happily — found by the fuzzing suite run on PostgreSQL. Text fields already refuse
+NUL through DRF; this covers the free-form JSON values too.
 
 JSON nested deeply enough to exhaust Python's recursion limit is a 400 too (the stock parser
 only catches ValueError).
@@ -13,6 +14,7 @@ only catches ValueError).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -25,6 +27,8 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 def _unstorable(value: Any) -> bool:
     if isinstance(value, str):
         return _UNSTORABLE.search(value) is not None
+    if isinstance(value, float):
+        return not math.isfinite(value)  # 1e400 parses as inf; jsonb has no infinity
     if isinstance(value, dict):
         return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
     if isinstance(value, list):
@@ -41,6 +45,7 @@ class StrictJSONParser(JSONParser):
             raise ParseError("JSON parse error - nested too deeply.") from None
         if unstorable:
             raise ParseError(
-                "JSON parse error - NUL characters and unpaired surrogates are not accepted."
+                "JSON parse error - NUL characters, unpaired surrogates and numbers out of"
+                " range are not accepted."
             )
         return data

@@ -6,10 +6,14 @@ Routes (vocsite/celery.py): `process_response` → `rollups`, `process_feedback`
 `sweep_unprocessed` → `default` (scheduled by CELERY_BEAT_SCHEDULE every minute).
 """
 
+import logging
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from feedback.pipeline import feedback_process, response_process, responses_sweep
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["process_feedback", "process_response", "process_responses", "sweep_unprocessed"]
 
@@ -35,9 +39,18 @@ def process_response(response_id: int) -> bool:
 
 @shared_task(name="feedback.tasks.pipeline.process_responses", **_RETRY)
 def process_responses(response_ids: list[int]) -> int:
-    """A web process's batch (feedback.pipeline._publisher); each one is idempotent, so a
-    retried batch skips those already done."""
-    return sum(response_process(response_id) for response_id in response_ids)
+    """A web process's batch (feedback.pipeline._publisher). A transient failure retries the
+    batch (each response is idempotent, so those done are skipped); any other failure is
+    logged and the rest of the batch still runs — the sweeper brings that one back."""
+    done = 0
+    for response_id in response_ids:
+        try:
+            done += response_process(response_id)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            logger.exception("processing response %s failed; the sweeper retries it", response_id)
+    return done
 
 
 @shared_task(name="feedback.tasks.pipeline.process_feedback", **_RETRY)

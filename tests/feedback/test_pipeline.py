@@ -465,3 +465,23 @@ def test_transient_database_errors_are_retried_and_bugs_are_not(
     assert result.state == "FAILURE"
     assert isinstance(result.result, IntegrityError)
     assert len(attempts) == 1  # a bug is not retried
+
+
+def test_a_batch_goes_on_past_a_response_that_fails_for_good(survey, answer, monkeypatch):
+    """One response hitting a bug does not hold back the rest of its web process's batch."""
+    from feedback.tasks import pipeline as tasks
+
+    responses = [answer(), answer(), answer()]
+    real = tasks.response_process
+
+    def fail_the_second(response_id):
+        if response_id == responses[1].pk:
+            raise ValueError("a bug in a hook")
+        return real(response_id)
+
+    monkeypatch.setattr(tasks, "response_process", fail_the_second)
+    Response.objects.update(processed_at=None, rolled_up_at=None)
+    assert tasks.process_responses([r.pk for r in responses]) == 2
+    assert sorted(
+        Response.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)
+    ) == [responses[1].pk]

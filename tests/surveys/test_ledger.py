@@ -14,6 +14,7 @@ from feedback.models import Response
 from surveys import selectors, throttle
 from surveys.ledger import (
     claims_expire,
+    contact_merge,
     contact_opt_out,
     contact_resolve,
     contact_sampling_key,
@@ -61,6 +62,31 @@ def test_identify_merges_the_anonymous_history_and_it_keeps_counting(project, to
     assert (second.verdict.show, second.verdict.reason) == (False, "survey_cooldown")
     # And the anonymous browser id now resolves to the person.
     assert contact_resolve(project=project, visitor_id="browser-1") == identified
+
+
+def test_a_merge_between_a_decides_read_and_its_claim_sends_it_the_slow_way(
+    project, touchpoint, monkeypatch
+):
+    """The person's ledger was read empty; before the claim, an identify moves a fresh
+    display of the anonymous browser onto the person. The merge raises the person's claim
+    count, so the compare-and-set misses and the re-read ledger refuses."""
+    published_survey(project, touchpoints=[touchpoint], display_option="always")
+    anonymous = contact_resolve(project=project, visitor_id="browser-9")
+    assert claim(project, anonymous, touchpoint).verdict.show is True
+    person = contact_resolve(project=project, visitor_id="phone-9", user_id="user-9")
+    real_read = selectors.contact_ledger
+
+    def read_then_merge(*, contact, now):
+        ledger_as_read = real_read(contact=contact, now=now)
+        monkeypatch.setattr(selectors, "contact_ledger", real_read)
+        contact_merge(anonymous=Contact.objects.get(pk=anonymous.pk), into=contact)
+        return ledger_as_read
+
+    monkeypatch.setattr(selectors, "contact_ledger", read_then_merge)
+    verdict = claim(project, person, touchpoint).verdict
+    assert (verdict.show, verdict.reason) == (False, "survey_cooldown")
+    assert Display.objects.filter(contact=person).count() == 1  # the moved one only
+    assert Contact.objects.get(pk=person.pk).claim_count == 2  # its own 0, the merged 1, +1
 
 
 def test_merge_carries_opt_out_and_keeps_the_identified_attributes(project):
