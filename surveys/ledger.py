@@ -253,22 +253,29 @@ def _contact_from_row(row) -> Contact:
     return Contact.from_db(connection.alias, _HOT_CONTACT_COLUMNS, list(values.values()))
 
 
+_VISITOR_LINK_SQL = (
+    f"SELECT {_HOT_CONTACT_SELECT}, v.id FROM surveys_contact c"  # noqa: S608 — constant columns
+    " JOIN surveys_visitorid v ON v.contact_id = c.id"
+    " WHERE v.project_id = %s AND v.visitor_id = %s"
+)
+_VISITOR_LINK_WITH_LEDGER_SQL = (
+    f"SELECT {_HOT_CONTACT_SELECT}, v.id, {selectors.LEDGER_COLUMNS}"  # noqa: S608 — constants
+    " FROM surveys_contact c JOIN surveys_visitorid v ON v.contact_id = c.id"
+    f" LEFT JOIN surveys_display d ON {selectors.LEDGER_JOIN}"
+    " WHERE v.project_id = %s AND v.visitor_id = %s"
+)
+
+
 def _visitor_link(
     project: Project, visitor_id: str, with_ledger: bool = False
 ) -> _VisitorLink | None:
     """The visitor id's link and its contact, in one query; with_ledger: the contact's ledger
     rows too (left on the contact for `selectors.contact_ledger`), still one query."""
-    sql = (
-        f"SELECT {_HOT_CONTACT_SELECT}, v.id FROM surveys_contact c"  # noqa: S608 — constant columns
-        " JOIN surveys_visitorid v ON v.contact_id = c.id"
-        " WHERE v.project_id = %s AND v.visitor_id = %s"
-    )
-    params: list = [project.pk, visitor_id]
     if with_ledger:
-        sql = sql.replace(
-            " FROM surveys_contact c", f", {selectors.LEDGER_COLUMNS} FROM surveys_contact c"
-        ).replace(" WHERE", f" LEFT JOIN surveys_display d ON {selectors.LEDGER_JOIN} WHERE")
-        params = [DisplayStatus.EXPIRED.value, *params]
+        sql = _VISITOR_LINK_WITH_LEDGER_SQL
+        params = [DisplayStatus.EXPIRED.value, project.pk, visitor_id]
+    else:
+        sql, params = _VISITOR_LINK_SQL, [project.pk, visitor_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
