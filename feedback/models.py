@@ -26,16 +26,25 @@ from surveys.models import (
 )
 from vocsite.models import TimeStampedModel
 
+# db_index=False on keys that lead a composite index: see the note in surveys/models.py.
+
 
 class Response(TimeStampedModel):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="responses")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="responses", db_index=False
+    )
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
     display = models.OneToOneField(
         Display, null=True, blank=True, on_delete=models.SET_NULL, related_name="response"
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="responses",
+        db_index=False,
     )
     touchpoint = models.ForeignKey(
         Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
@@ -80,7 +89,9 @@ class Sentiment(models.TextChoices):
 class Answer(models.Model):
     """One answer. Scores are an integer column with a range constraint per question type."""
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="answers", db_index=False
+    )
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     question_type = models.CharField(max_length=16, choices=QuestionType.choices)
     value_int = models.SmallIntegerField(null=True, blank=True)
@@ -113,7 +124,9 @@ class Answer(models.Model):
 class Feedback(TimeStampedModel):
     """Customer-initiated feedback from the always-there Feedback tab (never throttled)."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="feedback")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="feedback", db_index=False
+    )
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
     )
@@ -143,7 +156,9 @@ class Feedback(TimeStampedModel):
 class Topic(TimeStampedModel):
     """A rule-based topic: keywords and phrases (Chinese segmented with jieba), with exclusions."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="topics")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="topics", db_index=False
+    )
     name = models.CharField(max_length=100)
     keywords = models.JSONField(default=list, blank=True)
     exclusions = models.JSONField(default=list, blank=True)
@@ -222,7 +237,9 @@ class RetagRun(TimeStampedModel):
     """Retagging a project's history after a topic rule changed, run by a Celery task; the
     topics page shows its progress. A newer run makes an older one stop (superseded)."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="retag_runs")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="retag_runs", db_index=False
+    )
     status = models.CharField(
         max_length=16, choices=RetagStatus.choices, default=RetagStatus.QUEUED
     )
@@ -244,7 +261,9 @@ class RetagRun(TimeStampedModel):
 
 
 class Team(TimeStampedModel):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="teams")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="teams", db_index=False
+    )
     name = models.CharField(max_length=100)
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -269,7 +288,9 @@ class Team(TimeStampedModel):
 
 
 class TeamMembership(TimeStampedModel):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships"
     )
@@ -366,12 +387,24 @@ class ContactMethod(models.TextChoices):
 
 
 class Case(TimeStampedModel):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="cases")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="cases", db_index=False
+    )
     response = models.ForeignKey(
-        Response, null=True, blank=True, on_delete=models.CASCADE, related_name="cases"
+        Response,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="cases",
+        db_index=False,
     )
     feedback = models.ForeignKey(
-        Feedback, null=True, blank=True, on_delete=models.CASCADE, related_name="cases"
+        Feedback,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="cases",
+        db_index=False,
     )
     rule = models.ForeignKey(
         AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
@@ -385,7 +418,12 @@ class Case(TimeStampedModel):
         max_length=8, choices=CasePriority.choices, default=CasePriority.NORMAL
     )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -393,6 +431,7 @@ class Case(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_cases",
+        db_index=False,
     )
     due_at = models.DateTimeField()
     first_contacted_at = models.DateTimeField(null=True, blank=True)
@@ -458,10 +497,18 @@ class OperationalEvent(TimeStampedModel):
     """O-data from the company's servers (orders, tickets, cancellations, revenue)."""
 
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="operational_events"
+        Project,
+        on_delete=models.CASCADE,
+        related_name="operational_events",
+        db_index=False,
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_index=False,
     )
     event_id = models.CharField(max_length=100, blank=True, help_text="Idempotency key.")
     event = models.CharField(max_length=100)
@@ -523,7 +570,10 @@ class WebhookDelivery(TimeStampedModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
     )
     event = models.CharField(max_length=32, choices=WebhookEvent.choices)
     # What the event is about, so one fact is delivered once per endpoint.

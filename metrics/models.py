@@ -12,10 +12,16 @@ from django.db.models import Q
 
 from surveys.models import Project, Survey
 
+# db_index=False on keys that lead a composite index: see the note in surveys/models.py.
+
 
 class Rollup(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="rollups")
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="rollups")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="rollups", db_index=False
+    )
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="rollups", db_index=False
+    )
     question_uid = models.UUIDField()
     question_type = models.CharField(max_length=16)
     scale_max = models.SmallIntegerField()

@@ -14,6 +14,12 @@ from django.utils import timezone
 
 from vocsite.models import TimeStampedModel
 
+# A foreign key whose column leads a composite index or unique constraint below says
+# db_index=False: its own index would only duplicate that prefix, cost every INSERT, and on a
+# project whose statistics were not yet gathered PostgreSQL picked the narrower index and
+# filtered every visitor id of the project on each decide (measured: 6.7 ms per lookup at 20,000
+# visitors). tests/test_fk_indexes.py keeps it that way.
+
 
 def new_public_key() -> str:
     return f"pk_{secrets.token_urlsafe(18)}"
@@ -94,7 +100,10 @@ class Role(models.TextChoices):
 
 class Membership(TimeStampedModel):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,
     )
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
@@ -109,7 +118,9 @@ class Membership(TimeStampedModel):
 
 
 class JourneyStage(TimeStampedModel):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="stages")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="stages", db_index=False
+    )
     key = models.SlugField(max_length=64)
     name = models.CharField(max_length=100)
     position = models.PositiveIntegerField(default=0)
@@ -126,7 +137,9 @@ class JourneyStage(TimeStampedModel):
 
 
 class Touchpoint(TimeStampedModel):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="touchpoints")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="touchpoints", db_index=False
+    )
     key = models.SlugField(max_length=100)
     name = models.CharField(max_length=200)
     stage = models.ForeignKey(
@@ -170,7 +183,9 @@ def default_survey_channels() -> list[str]:
 
 
 class Survey(TimeStampedModel):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="surveys")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="surveys", db_index=False
+    )
     name = models.CharField(max_length=200)
     status = models.CharField(
         max_length=16, choices=SurveyStatus.choices, default=SurveyStatus.DRAFT, db_index=True
@@ -232,7 +247,9 @@ class Survey(TimeStampedModel):
 class SurveyVersion(models.Model):
     """Immutable snapshot of a survey's questions and texts, made on publish."""
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="versions")
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     number = models.PositiveIntegerField()
     snapshot = models.JSONField()
     published_at = models.DateTimeField(auto_now_add=True)
@@ -271,7 +288,12 @@ class Question(TimeStampedModel):
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
     version = models.ForeignKey(
-        SurveyVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="questions"
+        SurveyVersion,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="questions",
+        db_index=False,
     )
     uid = models.UUIDField(default=uuid.uuid4, db_index=True)
     position = models.PositiveIntegerField(default=0)
@@ -315,7 +337,9 @@ class LifecycleStatus(models.TextChoices):
 class Contact(TimeStampedModel):
     """The customer: identified by the host app's `user_id`, or anonymous until identified."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="contacts")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     user_id = models.CharField(max_length=200, null=True, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -364,7 +388,9 @@ class Contact(TimeStampedModel):
 class VisitorId(TimeStampedModel):
     """An anonymous browser id; points at the contact it belongs to (merged on identify)."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="visitor_ids")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="visitor_ids", db_index=False
+    )
     visitor_id = models.CharField(max_length=100)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="visitor_ids")
 
@@ -390,8 +416,12 @@ class Display(TimeStampedModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="displays")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="displays")
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="displays")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="displays", db_index=False
+    )
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="displays", db_index=False
+    )
     version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="displays")
     touchpoint = models.ForeignKey(
         Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="displays"
@@ -445,7 +475,9 @@ class Decision(models.Model):
     `survey` is the survey the reason is about (the best candidate that was refused), or null
     when no survey was attached to the touchpoint."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="decisions")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="decisions", db_index=False
+    )
     survey = models.ForeignKey(
         Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
     )
@@ -523,7 +555,9 @@ class Invitation(TimeStampedModel):
 class AuditEntry(models.Model):
     """Who changed what, when: surveys, rules, settings, keys and memberships (before/after)."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_entries")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="audit_entries", db_index=False
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
