@@ -28,7 +28,14 @@ from dataclasses import dataclass
 
 from common import arguments, row, setup_django, write
 
-args = arguments(rate=300.0, sustainable=45.0, seconds=300.0, threads=48, visitors=20_000)
+args = arguments(
+    rate=300.0,
+    sustainable=45.0,
+    seconds=300.0,
+    threads=48,
+    visitors=20_000,
+    mixes="realistic,worst",
+)
 setup_django()
 
 from django.db.models import Sum
@@ -86,9 +93,13 @@ def make_project(label: str, mix: Mix):
 
 
 def seed_visitors(project) -> None:
-    """The returning visitors have been here before: their contacts and visitor ids exist."""
+    """The returning visitors have been here before: their contacts and visitor ids exist, with
+    the language their browser sent (the flows send "en")."""
     contacts = Contact.objects.bulk_create(
-        [Contact(project=project, last_seen_at=timezone.now()) for _ in range(args.visitors)]
+        [
+            Contact(project=project, language="en", last_seen_at=timezone.now())
+            for _ in range(args.visitors)
+        ]
     )
     VisitorId.objects.bulk_create(
         [
@@ -266,6 +277,8 @@ for label, mix, rate in (
     ("realistic", REALISTIC, args.rate),
     ("worst case", WORST_CASE, args.sustainable),
 ):
+    if label.split()[0] not in args.mixes.split(","):  # --mixes realistic: only that one
+        continue
     project = make_project(label, mix)
     if mix.returning_visitors:
         seed_visitors(project)

@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_shutdown
+from celery.signals import task_postrun, task_prerun, worker_process_shutdown
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vocsite.settings.local")
@@ -33,3 +33,15 @@ def _flush_batches(**kwargs) -> None:
     from vocsite.batcher import Batcher
 
     Batcher.flush_all()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _recycle_old_connections(task=None, **kwargs) -> None:
+    """Django's request rule around every task a worker runs: drop a database connection that
+    broke or is older than CONN_MAX_AGE, keep the rest (settings: CELERY_DB_REUSE_MAX). Not
+    for a task run eagerly inside a request or a test: its connection is the caller's."""
+    from django.db import close_old_connections
+
+    if task is not None and not getattr(task.request, "is_eager", False):
+        close_old_connections()

@@ -37,3 +37,42 @@ def test_a_finished_response_is_processed_by_a_real_worker(workers, eager_off):
     cells = Rollup.objects.filter(survey=survey, breakdown_attribute="")
     assert list(cells.values_list("question_type", "score", "count")) == [("nps", 10, 1)]
     assert worker.poll() is None  # still running
+
+
+def _worker_backends() -> set[int]:
+    """PostgreSQL backends on the test database other than this test's own connection."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def test_the_worker_keeps_its_database_connection_between_tasks(workers, eager_off):
+    """Celery's Django fix-up closed the connection after every task, so each task paid for a
+    new PostgreSQL backend; now one connection serves task after task (vocsite/celery.py)."""
+    workers.start()
+    project = ProjectFactory()
+    touchpoint = TouchpointFactory(project=project, key="checkout_completed")
+    survey = published_survey(project, touchpoints=[touchpoint])
+    question_id = survey.current_version.snapshot["questions"][0]["id"]
+    seen: list[set[int]] = []
+    for n in range(4):
+        contact = contact_resolve(project=project, visitor_id=f"reuse-{n}")
+        display = display_claim(
+            project=project, contact=contact, touchpoint_key=touchpoint.key
+        ).display
+        response = response_submit(
+            project=project,
+            display=display,
+            submission_id=uuid.uuid4(),
+            answers=[AnswerIn(question_id, 9)],
+            finished=True,
+        ).response
+        assert wait_for(lambda r=response: Response.objects.get(pk=r.pk).processed_at is not None)
+        seen.append(_worker_backends())
+    assert len(seen[0]) == 1
+    assert seen == [seen[0]] * 4
