@@ -159,7 +159,12 @@ class Client:
 
 
 def open_loop(
-    base_url: str, make: Body, rate: float, seconds: float, connections: int = 64, ok=(200, 201, 204)
+    base_url: str,
+    make: Body,
+    rate: float,
+    seconds: float,
+    connections: int = 64,
+    ok=(200, 201, 204),
 ) -> Result:
     """`rate` requests per second for `seconds`; a request finding every connection busy
     waits for one, and that wait counts in its latency."""
