@@ -3,7 +3,8 @@
 `open_loop` sends at a fixed rate and measures each latency from the moment the request was
 *scheduled*, so a slow server cannot hide its queueing (no coordinated omission).
 `closed_loop` keeps N connections busy to find the maximum throughput. `Client` sends one
-request at a time over a keep-alive connection, for scripts that play whole flows.
+request at a time over a keep-alive connection (reconnecting when the server answers
+"Connection: close", as gunicorn's sync workers do), for scripts that play whole flows.
 
 One thread, one asyncio event loop, pre-opened keep-alive HTTP/1.1 connections and a
 minimal response reader: the generator shares this machine's two cores with the server it
@@ -33,6 +34,7 @@ from urllib.parse import urlsplit
 Body = Callable[[int], tuple[str, str, dict | None]]  # i -> (method, path, json body)
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[ \t]*chunked", re.IGNORECASE)
+_CLOSE = re.compile(rb"\r\nconnection:[ \t]*close", re.IGNORECASE)
 
 
 @dataclass
@@ -103,6 +105,9 @@ class _Connection(asyncio.Protocol):
             return
         body = bytes(self.buffer[end + 4 : end + 4 + length])
         del self.buffer[: end + 4 + length]
+        if _CLOSE.search(head):  # a server without keep-alive: the next request reconnects
+            self.closed = True
+            self.transport.close()
         waiter, self.waiter = self.waiter, None
         if not waiter.done():
             waiter.set_result((int(head[9:12]), body))
