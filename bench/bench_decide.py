@@ -40,7 +40,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from bench.loadgen import closed_loop, open_loop
+from bench.loadgen import Result, closed_loop, open_loop
 from surveys.models import Contact, Decision, Display, Project, VisitorId
 from surveys.services import (
     QuestionIn,
@@ -191,9 +191,23 @@ phase_start = timezone.now()
 heavy_rate = open_loop(args.base_url, claim_heavy, args.rate, args.seconds)
 heavy_share, heavy_answers = claim_share(phase_start)
 bare_rate = open_loop(args.base_url, bare, args.rate, args.seconds)
-returning_max = closed_loop(args.base_url, returning, args.throughput_seconds, concurrency=8)
-heavy_max = closed_loop(args.base_url, claim_heavy, args.throughput_seconds, concurrency=8)
-bare_max = closed_loop(args.base_url, bare, args.throughput_seconds, concurrency=8)
+
+
+def best_of_three(make) -> Result:
+    """Maximum throughput: the best of three closed loops. Which of the two gunicorn processes
+    accepts each of the 8 keep-alive connections is chance, and a draw that puts most of them
+    on one process measures one process (seen: 395 or 735 req/s back to back, bare view alike);
+    every mix gets the same three draws."""
+    runs = [
+        closed_loop(args.base_url, make, args.throughput_seconds / 2, concurrency=8)
+        for _ in range(3)
+    ]
+    return max(runs, key=lambda run: run.rps)
+
+
+returning_max = best_of_three(returning)
+heavy_max = best_of_three(claim_heavy)
+bare_max = best_of_three(bare)
 ratio = returning_max.rps / bare_max.rps if bare_max.rps else 0.0
 heavy_ratio = heavy_max.rps / bare_max.rps if bare_max.rps else 0.0
 result = {

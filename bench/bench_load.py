@@ -39,7 +39,7 @@ setup_django()
 from django.db.models import Sum
 from django.utils import timezone
 
-from bench.loadgen import Client, Result, quiet_gc
+from bench.loadgen import Client, Pool, Result, quiet_gc
 from feedback.models import Response
 from metrics.models import Rollup
 from surveys.models import Contact, VisitorId
@@ -136,20 +136,18 @@ async def _run(project, mix: Mix, rate: float, seconds: float) -> dict:
     errors = dict.fromkeys(kinds, 0)
     accepted: list[str] = []
     dropped = 0
-    idle: asyncio.Queue[Client] = asyncio.Queue()
-    for _ in range(args.connections):
-        idle.put_nowait(await Client(args.base_url).open())
+    pool = Pool(args.base_url, args.connections)
     start = time.perf_counter() + 0.5
 
     async def flow(n: int, scheduled: float) -> None:
         nonlocal dropped
-        client = await idle.get()
+        client = await pool.acquire()
         if time.perf_counter() > start + seconds + 1:
             # Over a second past the window and still no free connection: a flow the server
             # was too slow to let start is not sent late (that would stretch the test); it is
             # counted as dropped. A later start inside that second shows in its latency.
             dropped += 1
-            idle.put_nowait(client)
+            pool.release(client)
             return
         visitor = f"load-{n % args.visitors}" if mix.returning_visitors else f"load-{uuid.uuid4()}"
         steps: list[tuple[str, bool, float]] = []  # kind, ok, latency in ms
@@ -191,7 +189,7 @@ async def _run(project, mix: Mix, rate: float, seconds: float) -> dict:
                         accepted.append(reply["response_id"])
         except (OSError, ConnectionError, ValueError):
             steps.append((kind, False, (time.perf_counter() - scheduled) * 1000))
-        idle.put_nowait(client)
+        pool.release(client)
         for step_kind, ok, ms in steps:
             latencies[step_kind].append(ms)
             errors[step_kind] += not ok
@@ -205,8 +203,7 @@ async def _run(project, mix: Mix, rate: float, seconds: float) -> dict:
         pending.append(asyncio.create_task(flow(n, scheduled)))
         n += 1
     await asyncio.gather(*pending)
-    while not idle.empty():
-        idle.get_nowait().close()
+    pool.close()
     summaries = {
         kind: Result(len(values), errors[kind], seconds, values).summary()
         for kind, values in latencies.items()
