@@ -13,13 +13,14 @@ setup_django()
 
 from django.db import connection
 from django.db.models import Sum
-from seed import analyze, insert_responses, make_project
+from seed import analyze, drop_earlier, insert_responses, make_project
 
 from feedback.models import Response
 from metrics.models import Rollup
 from metrics.rollups import rollup_response, rollups_rebuild
 
 assert connection.vendor == "postgresql", "run in full mode (make bench)"
+print(f"removed {drop_earlier('empty', 'history')} projects of earlier runs", flush=True)
 
 
 def incremental(project, surveys) -> float:
