@@ -39,7 +39,7 @@ setup_django()
 from django.db.models import Sum
 from django.utils import timezone
 
-from bench.loadgen import Client, Pool, Result, quiet_gc
+from bench.loadgen import Client, Pool, Result, paced, quiet_gc
 from feedback.models import Response
 from metrics.models import Rollup
 from surveys.models import Contact, VisitorId
@@ -194,14 +194,10 @@ async def _run(project, mix: Mix, rate: float, seconds: float) -> dict:
             latencies[step_kind].append(ms)
             errors[step_kind] += not ok
 
-    pending = []
-    n = 0
-    while (scheduled := start + n / flows_per_second) < start + seconds:
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        pending.append(asyncio.create_task(flow(n, scheduled)))
-        n += 1
+    pending = [
+        asyncio.create_task(flow(n, scheduled))
+        async for n, scheduled in paced(flows_per_second, start, seconds)
+    ]
     await asyncio.gather(*pending)
     pool.close()
     summaries = {

@@ -191,6 +191,18 @@ class Pool:
             client.close()
 
 
+async def paced(rate: float, start: float, seconds: float):
+    """(i, scheduled time) for `rate` per second from `start` for `seconds`, each yielded when
+    it is due; latencies are then measured from the scheduled time."""
+    i = 0
+    while (scheduled := start + i / rate) < start + seconds:
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield i, scheduled
+        i += 1
+
+
 def open_loop(
     base_url: str,
     make: Body,
@@ -224,14 +236,9 @@ async def _open_loop(base_url, make, rate, seconds, connections, ok) -> Result:
         pool.release(client)
 
     start = time.perf_counter() + 0.2
-    pending = []
-    i = 0
-    while (scheduled := start + i / rate) < start + seconds:
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        pending.append(asyncio.create_task(one(i, scheduled)))
-        i += 1
+    pending = [
+        asyncio.create_task(one(i, scheduled)) async for i, scheduled in paced(rate, start, seconds)
+    ]
     await asyncio.gather(*pending)
     pool.close()
     return Result(len(latencies), errors, seconds, latencies)
