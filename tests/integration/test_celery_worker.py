@@ -14,22 +14,33 @@ from tests.integration.conftest import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_finished_response_is_processed_by_a_real_worker(workers, eager_off):
-    worker = workers.start()
+def _survey():
     project = ProjectFactory()
     touchpoint = TouchpointFactory(project=project, key="checkout_completed")
-    survey = published_survey(project, touchpoints=[touchpoint])
-    contact = contact_resolve(project=project, visitor_id="worker-test")
-    display = display_claim(project=project, contact=contact, touchpoint_key=touchpoint.key).display
-    question_id = survey.current_version.snapshot["questions"][0]["id"]
+    return published_survey(project, touchpoints=[touchpoint])
 
-    response = response_submit(
+
+def _answer(survey, *, visitor_id: str, score: int) -> Response:
+    """A visitor is shown the survey and answers its NPS question, finished."""
+    project = survey.project
+    contact = contact_resolve(project=project, visitor_id=visitor_id)
+    display = display_claim(
+        project=project, contact=contact, touchpoint_key="checkout_completed"
+    ).display
+    question_id = survey.current_version.snapshot["questions"][0]["id"]
+    return response_submit(
         project=project,
         display=display,
         submission_id=uuid.uuid4(),
-        answers=[AnswerIn(question_id, 10)],
+        answers=[AnswerIn(question_id, score)],
         finished=True,
     ).response
+
+
+def test_a_finished_response_is_processed_by_a_real_worker(workers, eager_off):
+    worker = workers.start()
+    survey = _survey()
+    response = _answer(survey, visitor_id="worker-test", score=10)
 
     assert wait_for(lambda: Response.objects.get(pk=response.pk).processed_at is not None), (
         "worker never processed it"
@@ -55,23 +66,10 @@ def test_the_worker_keeps_its_database_connection_between_tasks(workers, eager_o
     """Celery's Django fix-up closed the connection after every task, so each task paid for a
     new PostgreSQL backend; now one connection serves task after task (vocsite/celery.py)."""
     workers.start()
-    project = ProjectFactory()
-    touchpoint = TouchpointFactory(project=project, key="checkout_completed")
-    survey = published_survey(project, touchpoints=[touchpoint])
-    question_id = survey.current_version.snapshot["questions"][0]["id"]
+    survey = _survey()
     seen: list[set[int]] = []
     for n in range(4):
-        contact = contact_resolve(project=project, visitor_id=f"reuse-{n}")
-        display = display_claim(
-            project=project, contact=contact, touchpoint_key=touchpoint.key
-        ).display
-        response = response_submit(
-            project=project,
-            display=display,
-            submission_id=uuid.uuid4(),
-            answers=[AnswerIn(question_id, 9)],
-            finished=True,
-        ).response
+        response = _answer(survey, visitor_id=f"reuse-{n}", score=9)
         assert wait_for(lambda r=response: Response.objects.get(pk=r.pk).processed_at is not None)
         seen.append(_worker_backends())
     assert len(seen[0]) == 1
