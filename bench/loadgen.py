@@ -191,6 +191,15 @@ class Pool:
             client.close()
 
 
+async def _failed(client: Client, request: tuple[str, str, dict | None], ok) -> bool:
+    """Send one request; whether it failed (an unexpected status or a broken connection)."""
+    try:
+        status, _ = await client.request(*request)
+    except (OSError, ConnectionError):
+        return True
+    return status not in ok
+
+
 async def paced(rate: float, start: float, seconds: float):
     """(i, scheduled time) for `rate` per second from `start` for `seconds`, each yielded when
     it is due; latencies are then measured from the scheduled time."""
@@ -225,12 +234,7 @@ async def _open_loop(base_url, make, rate, seconds, connections, ok) -> Result:
     async def one(i: int, scheduled: float) -> None:
         nonlocal errors
         client = await pool.acquire()
-        method, path, body = make(i)
-        try:
-            status, _ = await client.request(method, path, body)
-            failed = status not in ok
-        except (OSError, ConnectionError):
-            failed = True
+        failed = await _failed(client, make(i), ok)
         latencies.append((time.perf_counter() - scheduled) * 1000)
         errors += failed
         pool.release(client)
@@ -264,13 +268,9 @@ async def _closed_loop(base_url, make, seconds, concurrency, ok) -> Result:
     async def worker(client: Client) -> None:
         nonlocal errors
         while time.perf_counter() < stop:
-            method, path, body = make(next(counter))
+            request = make(next(counter))
             sent = time.perf_counter()
-            try:
-                status, _ = await client.request(method, path, body)
-                failed = status not in ok
-            except (OSError, ConnectionError):
-                failed = True
+            failed = await _failed(client, request, ok)
             latencies.append((time.perf_counter() - sent) * 1000)
             errors += failed
         client.close()
