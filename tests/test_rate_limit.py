@@ -1,6 +1,8 @@
 """Widget rate limits (vocsite.rate_limit): per IP and per visitor, fixed one-minute windows;
 a refused call is a 429 with Retry-After and writes nothing."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -71,3 +73,45 @@ def test_every_limit_of_a_call_is_counted_and_the_first_exceeded_one_answers():
     assert rate_limit.hit([wide, narrow], now=101.0) == 9.0
     # The refused call was still counted on the wide limit: 2 of 5 used, 3 left.
     assert [rate_limit.hit([wide], now=102.0) for _ in range(4)] == [None, None, None, 18.0]
+
+
+# ---------------------------------------------------------------- synced counting
+# Two SyncedCounters stand for two web processes; `sync` is what each one's thread runs.
+# Against the real Redis in tests/integration/test_rate_limit_sync.py; here Redis is out of
+# reach (a closed port), which must leave each process limiting on its own counts.
+
+
+def _unreachable_redis():
+    import redis
+
+    return redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+
+
+def _minute_key(now: float) -> list[str]:
+    return [f"rl:ip:x:{int(now // 60)}"]
+
+
+def test_synced_counters_keep_counting_locally_when_redis_is_out_of_reach():
+    counters = rate_limit.SyncedCounters(interval=lambda: 60.0, client=_unreachable_redis)
+    limit = rate_limit.Limit("ip", "x", limit=3, window=60)
+    now = time.time()
+    keys = _minute_key(now)
+    assert [counters.count(keys, [limit], now=now) for _ in range(2)] == [[1], [2]]
+    counters.sync(keys)  # fails: the two hits are now what this process knows
+    assert counters.count(keys, [limit], now=now) == [3]
+    assert counters.count(keys, [limit], now=now) == [4]
+    assert rate_limit.hit([limit], now=now) is None  # (the exact path fails open)
+    counters.sync(keys)
+
+
+def test_synced_counters_forget_ended_windows_once_nothing_is_left_to_send():
+    counters = rate_limit.SyncedCounters(interval=lambda: 60.0, client=_unreachable_redis)
+    minute = rate_limit.Limit("ip", "x", limit=3, window=60)
+    now = time.time()
+    ended, current = _minute_key(now - 120), _minute_key(now)
+    counters.count(ended, [minute], now=now - 120)
+    counters.count(current, [minute], now=now)
+    counters.sync(ended)  # the ended window has nothing left to send; the current one has
+    assert len(counters) == 1
+    assert counters.count(current, [minute], now=now) == [2]
+    counters.sync(current)

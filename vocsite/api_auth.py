@@ -157,8 +157,8 @@ CASE_ROLES = (Role.ADMIN, Role.AGENT, Role.DESIGNER)
 
 
 class WidgetRateThrottle(throttling.BaseThrottle):
-    """Per client IP and per visitor (or user id) within a project, per minute — both counted
-    in one Redis round trip (`vocsite.rate_limit`)."""
+    """Per client IP and per visitor (or user id) within a project, per minute
+    (`vocsite.rate_limit`: counted in memory, shared through Redis)."""
 
     def allow_request(self, request, view) -> bool:
         limits = [

@@ -273,6 +273,9 @@ VOCSITE_EMBEDDED_SCHEDULER = env.bool("VOCSITE_EMBEDDED_SCHEDULER", default=Fals
 # Widget rate limits (requests per minute) per client IP and per visitor.
 WIDGET_RATE_LIMIT_PER_IP = env.int("WIDGET_RATE_LIMIT_PER_IP", default=600)
 WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default=120)
+# How often each web process adds its rate-limit counts to the shared ones in Redis
+# (vocsite.rate_limit); 0 counts every call in Redis at once (exact, one round trip a call).
+RATE_LIMIT_SYNC_SECONDS = env.float("RATE_LIMIT_SYNC_SECONDS", default=0.1 if REDIS_URL else 0.0)
 # How long a web process keeps a project (looked up by public key) in memory.
 WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=30)
 # Decide's Decision rows (analytics) are written in batches this often by each web process

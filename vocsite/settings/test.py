@@ -11,6 +11,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 VOCSITE_EMBEDDED_SCHEDULER = False
 WIDGET_RATE_LIMIT_PER_IP = env.int("WIDGET_RATE_LIMIT_PER_IP", default=100000)
 WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default=100000)
+# Exact shared counting; the synced mode is tested on its own (tests/test_rate_limit.py).
+RATE_LIMIT_SYNC_SECONDS = 0
 # Tests change project settings between widget calls and expect them at once.
 WIDGET_PROJECT_CACHE_SECONDS = 0
 # ... and find each decide's Decision row at once (batching is measured by `make bench`).
