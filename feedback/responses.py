@@ -23,7 +23,8 @@ from feedback.pipeline import enqueue_feedback_processing, enqueue_processing
 from surveys.models import Contact, Display, DisplayStatus, Project, Question, QuestionType
 from vocsite.errors import ApplicationError
 from vocsite.process_cache import ProcessCache
-from vocsite.row_insert import insert_row, update_row
+from vocsite.row_insert import insert_row, insert_rows, update_row
+from vocsite.row_select import select_rows
 
 MAX_TEXT = 5000
 
@@ -163,19 +164,16 @@ def _parse_answers(
 def _existing(submission_id: uuid.UUID, display: Display) -> tuple[Response | None, bool]:
     """The response stored under this submission_id, locked; and whether the display already
     has a response under *another* submission_id (a conflict). One query for both."""
-    # Raw (converters still apply): the ORM spent longer compiling this than running it.
-    sql = "SELECT * FROM feedback_response WHERE submission_id = %s OR display_id = %s"
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
+    suffix = " FOR UPDATE" if connection.features.has_select_for_update else ""
     prep = Response._meta.get_field("submission_id").get_db_prep_value
-    rows = list(
-        Response.objects.raw(
-            sql,
-            [
-                prep(submission_id, connection),
-                Display._meta.pk.get_db_prep_value(display.pk, connection),
-            ],
-        )
+    rows = select_rows(
+        Response,
+        "submission_id = %s OR display_id = %s",
+        [
+            prep(submission_id, connection),
+            Display._meta.pk.get_db_prep_value(display.pk, connection),
+        ],
+        suffix=suffix,
     )
     mine = next((r for r in rows if r.submission_id == submission_id), None)
     return mine, any(r.submission_id != submission_id for r in rows)
@@ -263,7 +261,7 @@ def _submit_once(
             finished_at=now if finished else None,
         )
         insert_row(response, returning_pk=True)  # the INSERT's SQL built once (row_insert)
-        Answer.objects.bulk_create(
+        insert_rows(
             [
                 Answer(
                     response=response,

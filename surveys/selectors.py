@@ -28,6 +28,7 @@ from surveys.models import (
     Touchpoint,
 )
 from vocsite.process_cache import ProcessCache
+from vocsite.row_select import select_rows
 
 
 @dataclass(frozen=True)
@@ -143,13 +144,11 @@ def display_for_project(*, project: Project, display_id: UUID | str | Any) -> Di
         return None
     # No joins: planning a five-table join cost PostgreSQL more than running it (3 ms), and
     # the callers need only the display's own columns (questions come from process memory).
-    # A raw query (the ORM's converters still apply): every answer and every shown/dismissed
-    # call runs it, and compiling the ORM query cost more than the query.
+    # Every answer and every shown/dismissed call runs it (vocsite.row_select says why not
+    # through the ORM).
     pk = Display._meta.pk.get_db_prep_value(display_id, connection)
-    rows = Display.objects.raw(
-        "SELECT * FROM surveys_display WHERE id = %s AND project_id = %s", [pk, project.pk]
-    )
-    return next(iter(rows), None)
+    rows = select_rows(Display, "id = %s AND project_id = %s", [pk, project.pk])
+    return rows[0] if rows else None
 
 
 def origin_allowed_by_any_project(*, origin: str) -> bool:

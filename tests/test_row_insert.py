@@ -1,13 +1,16 @@
-"""vocsite.row_insert: the cached INSERT writes exactly what Model.objects.create would."""
+"""vocsite.row_insert and row_select: the cached INSERT writes exactly what
+Model.objects.create would, the cached SELECT reads exactly what a queryset would."""
 
 import uuid
 from datetime import UTC, datetime
 
+from django.db import connection
 from django.forms.models import model_to_dict
 
-from surveys.models import Decision, Display
+from surveys.models import Contact, Decision, Display
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
-from vocsite.row_insert import insert_row, update_row
+from vocsite.row_insert import insert_row, insert_rows, update_row
+from vocsite.row_select import select_rows
 
 
 def test_insert_row_stores_the_same_row_as_create(db):
@@ -63,3 +66,59 @@ def test_insert_row_can_read_back_the_auto_primary_key(db):
     second = insert_row(Decision(project=project, reason="sampled_out"), returning_pk=True)
     assert second.pk == first.pk + 1
     assert Decision.objects.get(pk=second.pk).reason == "sampled_out"
+
+
+def test_insert_rows_stores_several_rows_in_one_statement(db, django_assert_num_queries):
+    project = ProjectFactory()
+    contact = ContactFactory(project=project)
+    at = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    rows = [
+        Decision(project=project, contact=contact, reason=reason, created_at=at)
+        for reason in ("sampled_out", "global_cooldown", "shown")
+    ]
+    with django_assert_num_queries(1):
+        insert_rows(rows)
+    assert sorted(Decision.objects.values_list("reason", "contact_id", "created_at")) == [
+        ("global_cooldown", contact.pk, at),
+        ("sampled_out", contact.pk, at),
+        ("shown", contact.pk, at),
+    ]
+    assert not any(row._state.adding for row in rows)
+    with django_assert_num_queries(0):
+        insert_rows([])
+
+
+def test_select_rows_reads_the_same_instances_as_the_orm(db):
+    """Every column converted as a queryset converts it: UUID, JSON, datetimes, nulls."""
+    project = ProjectFactory()
+    touchpoint = TouchpointFactory(project=project, key="checkout")
+    survey = published_survey(project, touchpoints=[touchpoint])
+    contact = ContactFactory(project=project, attributes={"plan": "pro", "seats": 3})
+    at = datetime(2026, 11, 26, 8, 30, 15, 123456, tzinfo=UTC)
+    display = insert_row(
+        Display(
+            id=uuid.uuid4(),
+            project=project,
+            contact=contact,
+            survey=survey,
+            version=survey.current_version,
+            touchpoint=touchpoint,
+            claimed_at=at,
+            created_at=at,
+        )
+    )
+    (fast,) = select_rows(
+        Display, "id = %s", [Display._meta.pk.get_db_prep_value(display.pk, connection)]
+    )
+    orm = Display.objects.get(pk=display.pk)
+    assert model_to_dict(fast) == model_to_dict(orm)
+    assert (fast.pk, fast.claimed_at, fast.shown_at, fast._state.adding) == (
+        display.pk,
+        at,
+        None,
+        False,
+    )
+    (read,) = select_rows(Contact, "id = %s", [contact.pk])
+    assert read.attributes == {"plan": "pro", "seats": 3}
+    assert model_to_dict(read) == model_to_dict(Contact.objects.get(pk=contact.pk))
+    assert select_rows(Contact, "id = %s", [contact.pk + 1000]) == []

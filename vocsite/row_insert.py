@@ -58,6 +58,25 @@ def insert_row(obj: models.Model, *, returning_pk: bool = False) -> models.Model
     return obj
 
 
+def insert_rows(objs: Sequence[models.Model]) -> None:
+    """INSERT several new rows of one model in one statement (auto primary keys left
+    unset): what `bulk_create` does, without compiling the statement on every call."""
+    if not objs:
+        return
+    sql, fields = _statement(type(objs[0]))
+    values_sql = sql[sql.index(" VALUES ") + len(" VALUES ") :]
+    if len(objs) > 1:
+        sql += ", " + ", ".join([values_sql] * (len(objs) - 1))
+    params = [
+        f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
 _updates: dict[tuple[type[models.Model], tuple[str, ...], str], tuple[str, list[models.Field]]] = {}
 
 

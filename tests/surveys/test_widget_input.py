@@ -1,9 +1,15 @@
-"""Decide's fast input check agrees with DecideApi.InputSerializer, which defines the input."""
+"""The fast input checks of decide and of response submission agree with the serializers
+that define the input (DecideApi / ResponseSubmitApi.InputSerializer)."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from surveys.widget_api import DecideApi, plainly_valid_decide
+from surveys.widget_api import (
+    DecideApi,
+    ResponseSubmitApi,
+    plainly_valid_decide,
+    plainly_valid_response,
+)
 
 TYPICAL = {
     "key": "pk_abc123",
@@ -70,3 +76,74 @@ def test_whatever_the_fast_check_accepts_the_serializer_accepts_with_the_same_va
 )
 def test_ordinary_bodies_are_not_sent_the_slow_way(body):
     assert plainly_valid_decide(body) == serializer_values(body) == body
+
+
+# ---------------------------------------------------------------- response submission
+
+ANSWERED = {
+    "key": "pk_abc123",
+    "display_id": "0b9a4f52-63f4-4d8e-9b7e-2f1c0d3e4a5b",
+    "submission_id": "7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+    "answers": [{"question_id": 11, "value": 9}, {"question_id": 12, "value": "Fast"}],
+    "finished": True,
+}
+answer_values = st.one_of(
+    st.none(), st.integers(-3, 12), st.text(max_size=6), st.lists(st.text(max_size=3), max_size=2)
+)
+answer_items = st.one_of(
+    st.fixed_dictionaries({"question_id": st.integers(-1, 2**63), "value": answer_values}),
+    st.dictionaries(st.sampled_from(["question_id", "value", "x"]), values, max_size=3),
+    values,
+)
+response_fields = ["key", "display_id", "submission_id", "answers", "finished", "unknown"]
+response_values = st.one_of(
+    values,
+    st.lists(answer_items, max_size=3),
+    st.sampled_from(
+        [
+            "0B9A4F52-63F4-4D8E-9B7E-2F1C0D3E4A5B",
+            "{0b9a4f52-63f4-4d8e-9b7e-2f1c0d3e4a5b}",
+            "0b9a4f5263f44d8e9b7e2f1c0d3e4a5b",
+            "0b9a4f52-63f4-4d8e-9b7e-2f1c0d3e4a5",
+            " 0b9a4f52-63f4-4d8e-9b7e-2f1c0d3e4a5b",
+            [{"question_id": 1, "value": 1}] * 51,
+            [{"question_id": True, "value": 1}],
+            "pk_" + "x" * 62,
+        ]
+    ),
+)
+response_bodies = st.builds(
+    lambda replaced, removed: {
+        k: v for k, v in {**ANSWERED, **replaced}.items() if k not in removed
+    },
+    st.dictionaries(st.sampled_from(response_fields), response_values, max_size=2),
+    st.sets(st.sampled_from(response_fields), max_size=1),
+)
+
+
+def response_serializer_values(body):
+    serializer = ResponseSubmitApi.InputSerializer(data=body)
+    if not serializer.is_valid():
+        return None
+    values = dict(serializer.validated_data)
+    values["answers"] = [dict(answer) for answer in values["answers"]]
+    return values
+
+
+def test_the_widgets_usual_answer_takes_the_fast_path_with_the_serializers_values():
+    fast = plainly_valid_response(ANSWERED)
+    assert fast is not None
+    assert fast == response_serializer_values(ANSWERED)
+    assert fast["answers"] == [
+        {"question_id": 11, "value": 9},
+        {"question_id": 12, "value": "Fast"},
+    ]
+    assert str(fast["display_id"]) == ANSWERED["display_id"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(response_bodies)
+def test_whatever_the_fast_answer_check_accepts_the_serializer_accepts_alike(body):
+    fast = plainly_valid_response(body)
+    if fast is not None:
+        assert fast == response_serializer_values(body)
