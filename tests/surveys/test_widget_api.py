@@ -643,3 +643,15 @@ def test_wrong_types_are_named_in_the_error(widget, project, survey):
     response = decide(widget, project, visitor=5)
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"visitor_id": ["Not a valid string."]}
+
+
+def test_the_widget_api_answers_json_whatever_the_accept_header(widget, project, survey):
+    for accept in ("*/*", "text/html", "application/xml;q=0.9"):
+        response = widget.post(
+            "/api/widget/v1/decide",
+            json.dumps({"key": project.public_key, "visitor_id": "v-accept", "touchpoint": "x"}),
+            content_type="application/json",
+            HTTP_ACCEPT=accept,
+        )
+        assert (response.status_code, response["Content-Type"]) == (200, "application/json")
+        assert response.json() == {"show": False, "reason": "no_survey"}
