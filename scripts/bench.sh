@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 mkdir -p bench/results
 export VOCSITE_BENCH_VIEWS=1
-# All load comes from 127.0.0.1: the limiters still run (their Redis round trips are part of
-# what is measured), only their thresholds are raised so the load is not refused as abuse.
+# All load comes from 127.0.0.1: the limiters still run (their counting and its sync with Redis
+# are part of what is measured), only their thresholds are raised so the load is not refused.
 export WIDGET_RATE_LIMIT_PER_IP=100000000 WIDGET_RATE_LIMIT_PER_VISITOR=100000000
 scripts/fullmode.sh up
 set -a; eval "$(scripts/fullmode.sh env)"; set +a
