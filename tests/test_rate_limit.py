@@ -1,6 +1,7 @@
 """Widget rate limits (vocsite.rate_limit): per IP and per visitor, fixed one-minute windows;
 a refused call is a 429 with Retry-After and writes nothing."""
 
+import gc
 import time
 
 import pytest
@@ -83,8 +84,10 @@ def test_every_limit_of_a_call_is_counted_and_the_first_exceeded_one_answers():
 
 def _unreachable_redis():
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    return redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    return redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
 
 
 def _minute_key(now: float) -> list[str]:
@@ -115,3 +118,18 @@ def test_synced_counters_forget_ended_windows_once_nothing_is_left_to_send():
     assert len(counters) == 1
     assert counters.count(current, [minute], now=now) == [2]
     counters.sync(current)
+
+
+def test_synced_counters_give_the_garbage_collector_nothing_to_walk():
+    """Tens of thousands of live counters must not lengthen full collections (vocsite/wsgi.py
+    says what those pauses cost)."""
+    counters = rate_limit.SyncedCounters(interval=lambda: 60.0, client=_unreachable_redis)
+    limit = rate_limit.Limit("visitor", "x", limit=3, window=60)
+    now = time.time()
+    keys = [f"rl:visitor:{i}:{int(now // 60)}" for i in range(200)]
+    for key in keys:
+        counters.count([key], [limit], now=now)
+    gc.collect()
+    assert len(counters) == 200
+    assert [gc.is_tracked(counter) for counter in counters._counters.values()] == [False] * 200
+    counters.sync(keys)

@@ -117,21 +117,16 @@ def incr_in_redis(client, keys: list[str], by: list[int], ttls: list[int]) -> li
     return [int(count) for count in script(keys=keys, args=args)]
 
 
-class _Counter:
-    __slots__ = ("in_flight", "known", "pending", "ttl", "window_end")
-
-    def __init__(self, window_end: float, ttl: int) -> None:
-        self.known = 0  # every process's total, as Redis last answered
-        self.pending = 0  # this process's hits not sent yet
-        self.in_flight = 0  # sent, the answer not back yet
-        self.window_end = window_end
-        self.ttl = ttl
-
-
 class SyncedCounters:
     """Counters judged in memory and added to Redis by a background thread (the module
     docstring says why and what that costs in precision). One per process; `sync` is what
-    the thread runs, callable directly (tests, two instances standing for two processes)."""
+    the thread runs, callable directly (tests, two instances standing for two processes).
+
+    Each counter is a tuple of numbers — (known, pending, in flight, window end, ttl): known
+    is every process's total as Redis last answered, pending this process's hits not sent
+    yet, in flight those sent whose answer is not back. Tuples of numbers, replaced on each
+    hit, are not tracked by the garbage collector, so tens of thousands of live counters add
+    nothing to its full collections (which paused the web processes before, vocsite/wsgi.py)."""
 
     SWEEP_EVERY = 10.0
 
@@ -144,7 +139,7 @@ class SyncedCounters:
 
     def _reset(self) -> None:
         self._lock = threading.Lock()
-        self._counters: dict[str, _Counter] = {}
+        self._counters: dict[str, tuple[int, int, int, float, int]] = {}
         self._next_sweep = 0.0
 
     def count(self, keys: list[str], limits: Sequence[Limit], now: float) -> list[int]:
@@ -154,40 +149,44 @@ class SyncedCounters:
             for key, lim in zip(keys, limits, strict=True):
                 counter = self._counters.get(key)
                 if counter is None:
-                    window_end = (now // lim.window + 1) * lim.window
-                    counter = self._counters[key] = _Counter(window_end, lim.window * 2)
-                counter.pending += 1
-                if counter.pending == 1:
+                    counter = (0, 0, 0, (now // lim.window + 1) * lim.window, lim.window * 2)
+                known, pending, in_flight, window_end, ttl = counter
+                pending += 1
+                self._counters[key] = (known, pending, in_flight, window_end, ttl)
+                if pending == 1:
                     first_unsent.append(key)
-                counts.append(counter.known + counter.in_flight + counter.pending)
+                counts.append(known + in_flight + pending)
         for key in first_unsent:
             self._batcher.add(key)
         return counts
 
     def sync(self, keys: Sequence[str]) -> None:
         """Send the unsent hits of `keys` to Redis and take back every process's totals."""
+        sending = []
         with self._lock:
-            sending = []
             for key in dict.fromkeys(keys):
                 counter = self._counters.get(key)
-                if counter is not None and counter.pending:
-                    counter.in_flight, counter.pending = counter.pending, 0
-                    sending.append((key, counter))
+                if counter is not None and counter[1]:
+                    known, pending, _, window_end, ttl = counter
+                    self._counters[key] = (known, 0, pending, window_end, ttl)
+                    sending.append((key, pending, ttl))
         if not sending:
             return
         try:
             totals = incr_in_redis(
                 self._client(),
-                [key for key, _ in sending],
-                [counter.in_flight for _, counter in sending],
-                [counter.ttl for _, counter in sending],
+                [key for key, _, _ in sending],
+                [sent for _, sent, _ in sending],
+                [ttl for _, _, ttl in sending],
             )
         except Exception:  # keep limiting on this process's own counts (module docstring)
             log.warning("rate limit counters not synced; counting locally", exc_info=True)
-            totals = [counter.known + counter.in_flight for _, counter in sending]
+            totals = None
         with self._lock:
-            for (_, counter), total in zip(sending, totals, strict=True):
-                counter.known, counter.in_flight = total, 0
+            for index, (key, sent, _) in enumerate(sending):
+                known, pending, _, window_end, ttl = self._counters[key]
+                total = totals[index] if totals is not None else known + sent
+                self._counters[key] = (total, pending, 0, window_end, ttl)
         self._sweep(time.time())
 
     def _sweep(self, now: float) -> None:
@@ -198,8 +197,8 @@ class SyncedCounters:
         with self._lock:
             ended = [
                 key
-                for key, counter in self._counters.items()
-                if counter.window_end <= now and not counter.pending and not counter.in_flight
+                for key, (_, pending, in_flight, window_end, _) in self._counters.items()
+                if window_end <= now and not pending and not in_flight
             ]
             for key in ended:
                 del self._counters[key]
