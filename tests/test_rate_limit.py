@@ -90,46 +90,62 @@ def _unreachable_redis():
     return redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
 
 
+@pytest.fixture
+def offline():
+    """A SyncedCounters whose Redis is out of reach; its sync thread is stopped afterwards."""
+    counters = rate_limit.SyncedCounters(interval=lambda: 60.0, client=_unreachable_redis)
+    yield counters
+    counters.close()
+
+
 def _minute_key(now: float) -> list[str]:
     return [f"rl:ip:x:{int(now // 60)}"]
 
 
-def test_synced_counters_keep_counting_locally_when_redis_is_out_of_reach():
-    counters = rate_limit.SyncedCounters(interval=lambda: 60.0, client=_unreachable_redis)
+def test_synced_counters_keep_counting_locally_when_redis_is_out_of_reach(offline, caplog):
     limit = rate_limit.Limit("ip", "x", limit=3, window=60)
     now = time.time()
     keys = _minute_key(now)
-    assert [counters.count(keys, [limit], now=now) for _ in range(2)] == [[1], [2]]
-    counters.sync(keys)  # fails: the two hits are now what this process knows
-    assert counters.count(keys, [limit], now=now) == [3]
-    assert counters.count(keys, [limit], now=now) == [4]
-    assert rate_limit.hit([limit], now=now) is None  # (the exact path fails open)
-    counters.sync(keys)
+    assert [offline.count(keys, [limit], now=now) for _ in range(2)] == [[1], [2]]
+    offline.sync(keys)  # fails: the two hits stay this process's, to be sent next time
+    assert offline.count(keys, [limit], now=now) == [3]
+    assert offline.count(keys, [limit], now=now) == [4]
+    assert offline._counters[keys[0]][:3] == (0, 4, 0)  # known, unsent, in flight
+    assert keys[0] in offline._unsent
+    assert [r.message for r in caplog.records] == [
+        "rate limit counters not synced; counting locally"
+    ]
+    offline.sync(keys)
+    assert len(caplog.records) == 1  # one warning a minute, not one per interval
 
 
-def test_synced_counters_forget_ended_windows_once_nothing_is_left_to_send():
-    counters = rate_limit.SyncedCounters(interval=lambda: 60.0, client=_unreachable_redis)
+def test_the_exact_path_lets_calls_through_when_redis_is_out_of_reach(monkeypatch, settings):
+    settings.RATE_LIMIT_SYNC_SECONDS = 0
+    monkeypatch.setattr(rate_limit, "_redis", _unreachable_redis)
+    limit = rate_limit.Limit("ip", "x", limit=1, window=60)
+    assert [rate_limit.hit([limit], now=600.0) for _ in range(3)] == [None, None, None]
+
+
+def test_synced_counters_forget_ended_windows(offline):
     minute = rate_limit.Limit("ip", "x", limit=3, window=60)
     now = time.time()
     ended, current = _minute_key(now - 120), _minute_key(now)
-    counters.count(ended, [minute], now=now - 120)
-    counters.count(current, [minute], now=now)
-    counters.sync(ended)  # the ended window has nothing left to send; the current one has
-    assert len(counters) == 1
-    assert counters.count(current, [minute], now=now) == [2]
-    counters.sync(current)
+    offline.count(ended, [minute], now=now - 120)
+    offline.count(current, [minute], now=now)
+    offline.sync(ended)  # fails; the ended window's hit limits nobody any more
+    assert list(offline._counters) == current
+    assert offline._unsent == set()
+    assert offline.count(current, [minute], now=now) == [2]
 
 
-def test_synced_counters_give_the_garbage_collector_nothing_to_walk():
+def test_synced_counters_give_the_garbage_collector_nothing_to_walk(offline):
     """Tens of thousands of live counters must not lengthen full collections (vocsite/wsgi.py
     says what those pauses cost)."""
-    counters = rate_limit.SyncedCounters(interval=lambda: 60.0, client=_unreachable_redis)
     limit = rate_limit.Limit("visitor", "x", limit=3, window=60)
     now = time.time()
     keys = [f"rl:visitor:{i}:{int(now // 60)}" for i in range(200)]
     for key in keys:
-        counters.count([key], [limit], now=now)
+        offline.count([key], [limit], now=now)
     gc.collect()
-    assert len(counters) == 200
-    assert [gc.is_tracked(counter) for counter in counters._counters.values()] == [False] * 200
-    counters.sync(keys)
+    assert len(offline) == 200
+    assert [gc.is_tracked(counter) for counter in offline._counters.values()] == [False] * 200

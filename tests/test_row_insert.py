@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.forms.models import model_to_dict
 
+from feedback.models import Answer, Response
 from surveys.models import Contact, Decision, Display
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
 from vocsite.row_insert import insert_row, insert_rows, update_row
@@ -88,6 +89,64 @@ def test_insert_rows_stores_several_rows_in_one_statement(db, django_assert_num_
         insert_rows([])
 
 
+def _columns(instance) -> dict:
+    """Every column's value, primary key and timestamps included (model_to_dict skips the
+    fields that are not editable)."""
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_insert_rows_stores_the_same_answers_as_bulk_create(db):
+    """The answer path's INSERT: NULL and JSON values, auto_now, the foreign keys."""
+    project = ProjectFactory()
+    survey = published_survey(project, touchpoints=[TouchpointFactory(project=project)])
+    questions = list(survey.current_version.questions.order_by("position"))
+    display = insert_row(
+        Display(
+            id=uuid.uuid4(),
+            project=project,
+            contact=ContactFactory(project=project),
+            survey=survey,
+            version=survey.current_version,
+            claimed_at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
+        )
+    )
+
+    def answers(submission: uuid.UUID) -> list[Answer]:
+        response = Response.objects.create(
+            project=project,
+            survey=survey,
+            version=survey.current_version,
+            display=display if submission.int % 2 else None,
+            submission_id=submission,
+        )
+        return [
+            Answer(response=response, question=questions[0], question_type="nps", value_int=9),
+            Answer(
+                response=response,
+                question=questions[1],
+                question_type="text",
+                value_text="Fast delivery",
+                value_choices=None,
+            ),
+        ]
+
+    fast, slow = answers(uuid.UUID(int=1)), answers(uuid.UUID(int=2))
+    insert_rows(fast)
+    Answer.objects.bulk_create(slow)
+
+    def stored(rows):
+        ignore = ("id", "response_id", "answered_at")
+        return [
+            {k: v for k, v in _columns(answer).items() if k not in ignore}
+            for answer in Answer.objects.filter(response=rows[0].response).order_by("question_id")
+        ]
+
+    assert stored(fast) == stored(slow)
+    assert stored(fast)[1]["value_choices"] is None
+    assert Answer.objects.filter(response=fast[0].response, value_choices__isnull=True).count() == 2
+    assert all(a.answered_at is not None for a in Answer.objects.filter(response=fast[0].response))
+
+
 def test_select_rows_reads_the_same_instances_as_the_orm(db):
     """Every column converted as a queryset converts it: UUID, JSON, datetimes, nulls."""
     project = ProjectFactory()
@@ -111,7 +170,7 @@ def test_select_rows_reads_the_same_instances_as_the_orm(db):
         Display, "id = %s", [Display._meta.pk.get_db_prep_value(display.pk, connection)]
     )
     orm = Display.objects.get(pk=display.pk)
-    assert model_to_dict(fast) == model_to_dict(orm)
+    assert _columns(fast) == _columns(orm)
     assert (fast.pk, fast.claimed_at, fast.shown_at, fast._state.adding) == (
         display.pk,
         at,
@@ -120,5 +179,5 @@ def test_select_rows_reads_the_same_instances_as_the_orm(db):
     )
     (read,) = select_rows(Contact, "id = %s", [contact.pk])
     assert read.attributes == {"plan": "pro", "seats": 3}
-    assert model_to_dict(read) == model_to_dict(Contact.objects.get(pk=contact.pk))
+    assert _columns(read) == _columns(Contact.objects.get(pk=contact.pk))
     assert select_rows(Contact, "id = %s", [contact.pk + 1000]) == []

@@ -43,6 +43,7 @@ class Batcher(Generic[T]):
         self._flush_items = flush_items
         self._batch_size = batch_size
         self._queue: deque[T] = deque()
+        self._stopped = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
@@ -84,6 +85,14 @@ class Batcher(Generic[T]):
                     log.exception("%s: could not flush %d items; dropped", self.name, len(batch))
         return handed
 
+    def stop(self) -> None:
+        """Drop what is queued and let the thread end (a throwaway batcher in a test)."""
+        self._stopped = True
+        with self._flushing:
+            self._queue.clear()
+        if self in Batcher._every:
+            Batcher._every.remove(self)
+
     @classmethod
     def flush_all(cls) -> None:
         """Every batcher of this process (a Celery child leaving, which skips atexit)."""
@@ -99,7 +108,7 @@ class Batcher(Generic[T]):
             atexit.register(self._flush_at_exit)
 
     def _run(self) -> None:
-        while True:
+        while not self._stopped:
             time.sleep(self._interval() or 1.0)
             try:
                 if self._queue:

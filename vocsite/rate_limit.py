@@ -12,10 +12,11 @@ Counting on Redis, two ways (RATE_LIMIT_SYNC_SECONDS):
   thread adds its counts to Redis every interval, in one round trip for every counter
   touched, taking back the totals of all processes. A call is judged on the last total plus
   the process's own hits since, so a limit is exact within a process and may be overshot
-  across processes by what the *other* processes let through in one interval. The per-call
+  across processes by what the *other* processes let through before their next sync (one
+  interval: a process learns the total the first time it sends a key's hits). The per-call
   Redis round trip this replaces was the largest single cost of a decide on its web
-  process (a quarter of its CPU, measured with py-spy at full load): the loopback TCP
-  send and receive, not Redis's work.
+  process (a quarter of its CPU, measured with py-spy at full load): redis-py's command
+  machinery and the loopback send and receive, not Redis's own work.
 - *exact* (0): every call bumps its counters in Redis in one round trip (a Lua script:
   INCRBY, and EXPIRE on a new key), exact under any concurrency.
 
@@ -23,7 +24,7 @@ Without Redis (embedded mode: one process) the local cache is the whole truth.
 
 A cache outage lets requests through (the survey rules still hold; losing the site's
 surveys to a Redis blip would be worse than a burst); synced counting then keeps limiting
-each process on its own counts.
+each process on its own counts and sends them once Redis answers again.
 """
 
 from __future__ import annotations
@@ -140,7 +141,13 @@ class SyncedCounters:
     def _reset(self) -> None:
         self._lock = threading.Lock()
         self._counters: dict[str, tuple[int, int, int, float, int]] = {}
+        self._unsent: set[str] = set()  # keys a failed sync left to send with the next one
         self._next_sweep = 0.0
+        self._next_warning = 0.0
+
+    def close(self) -> None:
+        """Stop the sync thread and drop what it would send (throwaway instances in tests)."""
+        self._batcher.stop()
 
     def count(self, keys: list[str], limits: Sequence[Limit], now: float) -> list[int]:
         """Count one hit on each key; each key's total as this process knows it."""
@@ -164,7 +171,8 @@ class SyncedCounters:
         """Send the unsent hits of `keys` to Redis and take back every process's totals."""
         sending = []
         with self._lock:
-            for key in dict.fromkeys(keys):
+            retry, self._unsent = self._unsent, set()
+            for key in dict.fromkeys([*retry, *keys]):
                 counter = self._counters.get(key)
                 if counter is not None and counter[1]:
                     known, pending, _, window_end, ttl = counter
@@ -180,28 +188,35 @@ class SyncedCounters:
                 [ttl for _, _, ttl in sending],
             )
         except Exception:  # keep limiting on this process's own counts (module docstring)
-            log.warning("rate limit counters not synced; counting locally", exc_info=True)
+            if time.monotonic() >= self._next_warning:  # once a minute, not every interval
+                self._next_warning = time.monotonic() + 60
+                log.warning("rate limit counters not synced; counting locally", exc_info=True)
             totals = None
         with self._lock:
             for index, (key, sent, _) in enumerate(sending):
                 known, pending, _, window_end, ttl = self._counters[key]
-                total = totals[index] if totals is not None else known + sent
-                self._counters[key] = (total, pending, 0, window_end, ttl)
+                if totals is None:  # still this process's hits: sent with the next sync
+                    self._counters[key] = (known, pending + sent, 0, window_end, ttl)
+                    self._unsent.add(key)
+                else:
+                    self._counters[key] = (totals[index], pending, 0, window_end, ttl)
         self._sweep(time.time())
 
     def _sweep(self, now: float) -> None:
-        """Forget counters whose window has ended and that have nothing left to send."""
+        """Forget counters whose window has ended (hits of an ended window limit nobody any
+        more, sent or not), unless a sync of theirs is under way."""
         if now < self._next_sweep:
             return
         self._next_sweep = now + self.SWEEP_EVERY
         with self._lock:
             ended = [
                 key
-                for key, (_, pending, in_flight, window_end, _) in self._counters.items()
-                if window_end <= now and not pending and not in_flight
+                for key, (_, _, in_flight, window_end, _) in self._counters.items()
+                if window_end <= now and not in_flight
             ]
             for key in ended:
                 del self._counters[key]
+            self._unsent.difference_update(ended)
 
     def __len__(self) -> int:
         return len(self._counters)
