@@ -104,6 +104,17 @@ def analyze() -> None:
         )
 
 
+def settle() -> None:
+    """VACUUM ANALYZE the tables a rollups run rewrites by the million (the earlier run's
+    project deleted, the rebuild's claim UPDATE): otherwise the dead rows slow the queries
+    that follow and autovacuum works through them during the next benchmarks. Seen: the full
+    rebuild 54 s after a manual VACUUM, 63 s right after the deletes; the next run's raw
+    aggregate at 10,000 responses 33 ms vs 712 ms, its realistic load p99 41 ms vs 3.5 s
+    (the last two not traced to this cause for certain)."""
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE feedback_response, feedback_answer, metrics_rollup")
+
+
 def drop_earlier(*labels: str) -> int:
     """Remove the projects earlier runs of a benchmark made (`make_project(label)`), with
     set-based deletes for their answers, responses and rollups and the ORM's cascade for the
