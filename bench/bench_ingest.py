@@ -14,10 +14,10 @@ setup_django()
 
 from django.db.models import Sum
 from django.utils import timezone
+from seed import wait_processed
 
 from bench.loadgen import closed_loop
 from feedback.models import Response
-from feedback.pipeline import queue_backlog
 from metrics.models import Rollup
 from surveys.models import Contact, Display
 from surveys.services import (
@@ -80,15 +80,10 @@ def bare(i: int):
     return ("POST", f"/bench/bare-insert?project={project.pk}", {"n": i})
 
 
-def processed(deadline_seconds: float = 300) -> None:
-    """Wait until the Celery worker has processed every stored response of the project and
-    has no task left waiting (the e-mails and webhooks that processing queued)."""
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline and (
-        Response.objects.filter(project=project, processed_at__isnull=True).exists()
-        or any(queue_backlog(queue) for queue in ("default", "rollups", "alerts"))
-    ):
-        time.sleep(1)
+def processed() -> None:
+    """Wait until the worker has processed every stored response of the project and has no
+    task left waiting (the e-mails and webhooks that processing queued)."""
+    wait_processed(project, 300, queues=("default", "rollups", "alerts"))
     time.sleep(2)  # the last tasks taken from the queues finish
 
 

@@ -38,6 +38,7 @@ setup_django()
 
 from django.db.models import Sum
 from django.utils import timezone
+from seed import wait_processed
 
 from bench.loadgen import Client, Pool, Result, paced, quiet_gc
 from feedback.models import Response
@@ -220,12 +221,7 @@ async def _run(project, mix: Mix, rate: float, seconds: float) -> dict:
 
 def settle(project, accepted: list[str]) -> dict:
     """Wait for the pipeline, then check every accepted response is stored and counted once."""
-    deadline = time.monotonic() + 600
-    while (
-        time.monotonic() < deadline
-        and Response.objects.filter(project=project, processed_at__isnull=True).exists()
-    ):
-        time.sleep(2)
+    wait_processed(project, 600)
     stored = Response.objects.filter(project=project, pk__in=accepted).count()
     counted = (
         Rollup.objects.filter(project=project, breakdown_attribute="").aggregate(n=Sum("count"))[

@@ -3,10 +3,13 @@ responses with answers inserted by `generate_series` (a million rows in seconds,
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from django.db import connection
 
+from feedback.models import Response
+from feedback.pipeline import queue_backlog
 from surveys.models import Project
 from surveys.services import (
     QuestionIn,
@@ -102,6 +105,17 @@ def analyze() -> None:
         cursor.execute(
             "ANALYZE feedback_response; ANALYZE feedback_answer; ANALYZE metrics_rollup;"
         )
+
+
+def wait_processed(project: Project, deadline_seconds: float, queues: tuple[str, ...] = ()) -> None:
+    """Wait (at most `deadline_seconds`) until the Celery worker has processed every stored
+    response of the project and the named broker queues are empty."""
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline and (
+        Response.objects.filter(project=project, processed_at__isnull=True).exists()
+        or any(queue_backlog(queue) for queue in queues)
+    ):
+        time.sleep(1)
 
 
 def settle() -> None:
