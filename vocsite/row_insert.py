@@ -77,6 +77,33 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
         obj._state.db = connection.alias
 
 
+def insert_values(obj: models.Model) -> tuple[str, list]:
+    """`INSERT INTO <table> (<columns>) VALUES (...)` for `obj` and its prepared parameters,
+    for callers that extend the statement (ON CONFLICT, RETURNING, a WITH clause) and run it
+    themselves; the instance is not marked saved."""
+    sql, fields = _statement(type(obj))
+    return sql, [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+
+
+def insert_values_many(
+    objs: Sequence[models.Model], *, cast: bool = False
+) -> tuple[str, list[models.Field], str, list]:
+    """For rows of one model: `<table> (<columns>)`, the fields in column order, the VALUES
+    tuples and their prepared parameters — to be used as `INSERT INTO … SELECT … FROM
+    (VALUES …)`. `cast` types each placeholder (`%s::integer`), which a VALUES list outside
+    an INSERT needs (PostgreSQL would read an untyped NULL as text)."""
+    sql, fields = _statement(type(objs[0]))
+    target = sql[len("INSERT INTO ") : sql.index(" VALUES ")]
+    if cast:
+        one = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields) + ")"
+    else:
+        one = sql[sql.index(" VALUES ") + len(" VALUES ") :]
+    params = [
+        f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields
+    ]
+    return target, fields, ", ".join([one] * len(objs)), params
+
+
 _updates: dict[tuple[type[models.Model], tuple[str, ...], str], tuple[str, list[models.Field]]] = {}
 
 
@@ -108,3 +135,14 @@ def update_row(obj: models.Model, names: Sequence[str]) -> int:
             [*prepared(obj, fields), obj._meta.pk.get_db_prep_value(obj.pk, connection)],
         )
         return cursor.rowcount
+
+
+def update_values(obj: models.Model, values: dict) -> tuple[str, list]:
+    """`UPDATE <table> SET … WHERE <pk> = %s` setting these columns of `obj`'s row to
+    `values` (the instance is left unchanged), and its parameters; the caller may add
+    conditions with AND."""
+    sql, fields = update_set(type(obj), list(values))
+    quote = connection.ops.quote_name
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    params.append(obj._meta.pk.get_db_prep_value(obj.pk, connection))
+    return f"{sql} WHERE {quote(obj._meta.pk.column)} = %s", params

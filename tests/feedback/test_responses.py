@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 import feedback.responses as responses_module
 from feedback.models import Answer, Feedback, Response
@@ -276,6 +277,124 @@ def test_a_display_takes_one_response(project, touchpoint):
         submit(project, display, [(ids[0], 2)])
     assert error.value.status_code == 409
     assert Response.objects.count() == 1
+
+
+# ---------------------------------------------------------------- the one-statement path
+
+ONE_STATEMENT = connection.vendor == "postgresql"  # data-modifying WITH: PostgreSQL only
+
+CHOICES_AND_TEXT = [
+    QuestionIn(type="nps", text={"en": "NPS"}),
+    QuestionIn(type="multi_choice", text={"en": "What?"}, choices=[{"en": "A"}, {"en": "B"}]),
+    QuestionIn(type="text", text={"en": "Why?"}, required=False),
+]
+
+
+def _writes(queries) -> list[str]:
+    return [
+        q["sql"].split(" ", 1)[0]
+        for q in queries
+        if q["sql"].split(" ", 1)[0] in ("WITH", "INSERT", "UPDATE", "DELETE")
+    ]
+
+
+def _columns(obj, skip=()) -> dict:
+    return {
+        f.attname: getattr(obj, f.attname)
+        for f in type(obj)._meta.concrete_fields
+        if f.attname not in skip
+    }
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_first_submission_writes_what_the_transaction_path_writes(
+    project, touchpoint, monkeypatch, finished
+):
+    """On PostgreSQL a new response, its answers and the display's new state are one
+    statement; the rows are column for column what the transaction path writes (taken here
+    for a second display by switching the one-statement path off)."""
+    fast, fast_ids = shown(project, touchpoint, CHOICES_AND_TEXT)
+    slow, slow_ids = shown(project, touchpoint, CHOICES_AND_TEXT, visitor="v-2", name="Two")
+    choice = fast.version.snapshot["questions"][1]["choices"][1]["id"]
+    with time_machine.travel(T0, tick=False), CaptureQueriesContext(connection) as queries:
+        made = submit(
+            project,
+            fast,
+            [(fast_ids[0], 3), (fast_ids[1], [choice]), (fast_ids[2], " Slow ")],
+            finished,
+        )
+    assert _writes(queries) == (["WITH"] if ONE_STATEMENT else ["INSERT", "INSERT", "UPDATE"])
+    monkeypatch.setattr(responses_module, "_submit_new", lambda *args: None)
+    slow_choice = slow.version.snapshot["questions"][1]["choices"][1]["id"]
+    with time_machine.travel(T0, tick=False), CaptureQueriesContext(connection) as queries:
+        other = submit(
+            project,
+            slow,
+            [(slow_ids[0], 3), (slow_ids[1], [slow_choice]), (slow_ids[2], " Slow ")],
+            finished,
+        )
+    assert _writes(queries) == ["INSERT", "INSERT", "UPDATE"]
+    assert made.created is other.created is True
+    assert made.response.pk == Response.objects.get(display=fast).pk
+    per_survey = ("id", "survey_id", "version_id", "display_id", "contact_id", "submission_id")
+    stored = [_columns(Response.objects.get(display=d), per_survey) for d in (fast, slow)]
+    assert stored[0] == stored[1]
+    assert (stored[0]["finished"], stored[0]["finished_at"]) == (finished, T0 if finished else None)
+    # The choice ids are per survey version; the rest is equal.
+    per_answer = ("id", "response_id", "question_id", "value_choices")
+    answers = [
+        [
+            _columns(a, per_answer)
+            for a in Answer.objects.filter(response__display=d).order_by("question__position")
+        ]
+        for d in (fast, slow)
+    ]
+    assert answers[0] == answers[1]
+    for display, picked in ((fast, choice), (slow, slow_choice)):
+        assert list(
+            Answer.objects.filter(response__display=display)
+            .order_by("question__position")
+            .values_list("value_int", "value_text", "value_choices")
+        ) == [(3, "", None), (None, "", [picked]), (None, "Slow", None)]
+    displays = [
+        _columns(
+            Display.objects.get(pk=d.pk),
+            ("id", "survey_id", "version_id", "contact_id", "claimed_at", "created_at"),
+        )
+        for d in (fast, slow)
+    ]
+    assert displays[0] == displays[1]
+    assert displays[0]["status"] == ("responded" if finished else "shown")
+    assert (fast.status, fast.updated_at) == (displays[0]["status"], T0)  # the instance follows
+
+
+def test_a_retry_a_second_submission_and_a_completion_take_the_transaction_path(
+    project, touchpoint, enqueued
+):
+    """What the one statement does not write — its response exists, the display is taken,
+    or the answers are only complete with the stored ones — goes the transaction path."""
+    display, ids = shown(
+        project,
+        touchpoint,
+        [
+            QuestionIn(type="nps", text={"en": "NPS"}),
+            QuestionIn(type="text", text={"en": "Why?"}),  # required too
+        ],
+    )
+    submission = uuid.uuid4()
+    first = submit(project, display, [(ids[0], 8)], finished=False, submission_id=submission)
+    done = submit(project, display, [(ids[1], "Because")], finished=True, submission_id=submission)
+    assert (first.created, done.created, done.response.pk) == (True, False, first.response.pk)
+    assert list(
+        done.response.answers.order_by("question__position").values_list("value_int", "value_text")
+    ) == [(8, ""), (None, "Because")]
+    again = submit(project, display, [(ids[0], 1), (ids[1], "x")], submission_id=submission)
+    assert (again.created, again.response.pk) == (False, first.response.pk)
+    with pytest.raises(ApplicationError) as error:
+        submit(project, display, [(ids[0], 1), (ids[1], "x")])
+    assert (error.value.status_code, error.value.code) == (409, "conflict")
+    assert Response.objects.count() == 1
+    assert enqueued == [("response", first.response.pk, True)]
 
 
 # ---------------------------------------------------------------- what is stored with it
