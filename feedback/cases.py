@@ -490,29 +490,31 @@ def is_recovering_answer(question_type: str, value: int, scale_max: int | None) 
 
 
 def cases_recover_for_response(response_id: int) -> list[Case]:
-    """Pipeline hook: a customer whose case was closed answers happily later → recovered."""
-    response = (
-        Response.objects.filter(pk=response_id, finished=True, contact__isnull=False)
-        .prefetch_related("answers__question")
-        .first()
-    )
+    """Pipeline hook: a customer whose case was closed answers happily later → recovered.
+
+    Most contacts have no closed case waiting: that is asked first (one indexed query), and
+    the answers are read only when there is one — every finished response runs this hook."""
+    response = Response.objects.filter(pk=response_id, finished=True, contact__isnull=False).first()
     if response is None:
         return []
-    if not any(
-        is_recovering_answer(a.question_type, a.value_int, a.question.scale_max)
-        for a in response.answers.all()
-        if a.value_int is not None
-    ):
-        return []
     answered_at = response.finished_at or response.created_at
-    recovered = []
-    for case in Case.objects.filter(
+    candidates = Case.objects.filter(
         project_id=response.project_id,
         contact_id=response.contact_id,
         status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED),
         recovered=False,
         created_at__lt=answered_at,
-    ).exclude(response_id=response.pk):
+    ).exclude(response_id=response.pk)
+    if not candidates.exists():
+        return []
+    if not any(
+        is_recovering_answer(a.question_type, a.value_int, a.question.scale_max)
+        for a in response.answers.select_related("question")
+        if a.value_int is not None
+    ):
+        return []
+    recovered = []
+    for case in candidates:
         with transaction.atomic():
             won = Case.objects.filter(pk=case.pk, recovered=False).update(
                 recovered=True, recovered_at=answered_at, recovered_by_response=response

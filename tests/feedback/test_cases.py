@@ -15,6 +15,7 @@ from feedback.cases import (
     cases_escalate_overdue,
     cases_open_for_feedback,
     cases_open_for_response,
+    cases_recover_for_response,
 )
 from feedback.models import (
     AlertRule,
@@ -307,6 +308,21 @@ def test_an_open_case_is_not_recovered_by_a_happy_answer(respond):
     respond(10, user="same")
     case.refresh_from_db()
     assert case.recovered is False
+
+
+def test_recovery_reads_the_answers_only_for_a_contact_with_a_closed_case(
+    project, respond, django_assert_num_queries
+):
+    """Every finished response runs the recovery hook; most contacts have no closed case, and
+    for them it is two reads (the response, whether a closed case waits), not the answers."""
+    happy = respond(9, user="nobody-closed")
+    with django_assert_num_queries(2):
+        assert cases_recover_for_response(happy.pk) == []
+    case = Case.objects.get(response=respond(1, user="closed"))
+    case_change(case=case, actor=None, change=CaseChange(status="closed", root_cause="Bug"))
+    later = respond(9, user="closed")
+    Case.objects.filter(pk=case.pk).update(recovered=False, recovered_at=None)
+    assert [c.pk for c in cases_recover_for_response(later.pk)] == [case.pk]
 
 
 def test_unhappy_feedback_opens_a_case_through_an_opted_in_rule(
