@@ -31,7 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.models import Feedback, Response
-from metrics.rollups import rollup_response
+from metrics.rollups import rollup_responses
 from vocsite.batcher import Batcher
 
 logger = logging.getLogger(__name__)
@@ -177,16 +177,54 @@ def response_process(response_id: int) -> bool:
     Safe to call any number of times: returns False when there was nothing to do (unknown,
     unfinished or already processed). A crash between the steps leaves `processed_at` null,
     so a retry or the sweeper runs the remaining steps; the rollup does not count twice."""
-    if not Response.objects.filter(
-        pk=response_id, finished=True, processed_at__isnull=True
-    ).exists():
-        return False
-    rollup_response(response_id)
-    _run_hooks(RESPONSE_HOOKS, response_id)
-    Response.objects.filter(pk=response_id, processed_at__isnull=True).update(
-        processed_at=timezone.now()
+    return responses_process([response_id]) == 1
+
+
+def responses_process(
+    response_ids: Sequence[int], *, failed: Callable[[int, Exception], None] | None = None
+) -> int:
+    """`response_process` for a batch: the rollup of all of them first (one transaction per
+    project instead of one per response), then each response's hooks, then one UPDATE marking
+    those done processed. Returns how many were processed now.
+
+    A response whose hooks raise stays unprocessed (the sweeper brings it back). Without
+    `failed` the error propagates — after the responses done before it are marked. With it,
+    `failed(response_id, error)` is called inside the `except` block (it may raise) and the batch
+    goes on; then a batch rollup that raises is not the end either: each response is rolled
+    up on its own, so one that cannot be counted does not hold back the others."""
+    pending = list(
+        Response.objects.filter(
+            pk__in=list(response_ids), finished=True, processed_at__isnull=True
+        ).values_list("pk", flat=True)
     )
-    return True
+    if not pending:
+        return 0
+    alone = False
+    try:
+        rollup_responses(pending)
+    except Exception:
+        if failed is None:
+            raise
+        alone = True
+    done: list[int] = []
+    try:
+        for response_id in sorted(pending):
+            try:
+                if alone:
+                    rollup_responses([response_id])
+                _run_hooks(RESPONSE_HOOKS, response_id)
+            except Exception as error:
+                if failed is None:
+                    raise
+                failed(response_id, error)
+                continue
+            done.append(response_id)
+    finally:
+        if done:
+            Response.objects.filter(pk__in=done, processed_at__isnull=True).update(
+                processed_at=timezone.now()
+            )
+    return len(done)
 
 
 def feedback_process(feedback_id: int) -> bool:

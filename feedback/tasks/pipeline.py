@@ -11,7 +11,12 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from feedback.pipeline import feedback_process, response_process, responses_sweep
+from feedback.pipeline import (
+    feedback_process,
+    response_process,
+    responses_process,
+    responses_sweep,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,18 +44,17 @@ def process_response(response_id: int) -> bool:
 
 @shared_task(name="feedback.tasks.pipeline.process_responses", **_RETRY)
 def process_responses(response_ids: list[int]) -> int:
-    """A web process's batch (feedback.pipeline._publisher). A transient failure retries the
-    batch (each response is idempotent, so those done are skipped); any other failure is
-    logged and the rest of the batch still runs — the sweeper brings that one back."""
-    done = 0
-    for response_id in response_ids:
-        try:
-            done += response_process(response_id)
-        except TRANSIENT_ERRORS:
-            raise
-        except Exception:
-            logger.exception("processing response %s failed; the sweeper retries it", response_id)
-    return done
+    """A web process's batch (feedback.pipeline._publisher), rolled up together. A transient
+    failure retries the batch (each response is idempotent, so those done are skipped); any
+    other failure is logged and the rest of the batch still runs — the sweeper brings that
+    one back."""
+
+    def failed(response_id: int, error: Exception) -> None:
+        if isinstance(error, TRANSIENT_ERRORS):
+            raise error
+        logger.exception("processing response %s failed; the sweeper retries it", response_id)
+
+    return responses_process(response_ids, failed=failed)
 
 
 @shared_task(name="feedback.tasks.pipeline.process_feedback", **_RETRY)

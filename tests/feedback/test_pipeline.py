@@ -10,8 +10,9 @@ import kombu.exceptions
 import pytest
 import redis.exceptions
 from celery import current_app
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -20,6 +21,7 @@ from feedback.models import Response
 from feedback.responses import AnswerIn, response_submit
 from feedback.tasks.pipeline import process_response, sweep_unprocessed
 from metrics.models import Rollup
+from metrics.rollups import rollup_responses
 from surveys.ledger import contact_resolve, display_claim
 from tests.factories import published_survey
 
@@ -41,6 +43,14 @@ def fail_once(response_id: int) -> None:
         calls.append(("failed", response_id))
         raise RuntimeError("hook crashed")
     calls.append(("recovered", response_id))
+
+
+failing: set[int] = set()
+
+
+def fail_for_good(response_id: int) -> None:
+    if response_id in failing:
+        raise ValueError("a bug in a hook")
 
 
 @pytest.fixture(autouse=True)
@@ -248,10 +258,10 @@ def test_broker_down_the_request_still_succeeds_and_the_sweeper_processes_it_lat
 def test_a_failure_while_processing_eagerly_does_not_fail_the_request(
     project, survey, answer, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
-    def crash(response_id):
+    def crash(response_ids):
         raise RuntimeError("rollup bug")
 
-    monkeypatch.setattr(pipeline, "rollup_response", crash)
+    monkeypatch.setattr(pipeline, "rollup_responses", crash)
     with django_capture_on_commit_callbacks(execute=True):
         response = answer()  # no exception reaches the caller
     assert "rollup bug" in caplog.text
@@ -437,16 +447,16 @@ def test_transient_database_errors_are_retried_and_bugs_are_not(
 ):
     with django_capture_on_commit_callbacks():
         response = answer()
-    real = pipeline.rollup_response
-    attempts: list[int] = []
+    real = pipeline.rollup_responses
+    attempts: list[list[int]] = []
 
-    def flaky(response_id):
-        attempts.append(response_id)
+    def flaky(response_ids):
+        attempts.append(list(response_ids))
         if len(attempts) < 3:
             raise OperationalError("server closed the connection unexpectedly")
-        return real(response_id)
+        return real(response_ids)
 
-    monkeypatch.setattr(pipeline, "rollup_response", flaky)
+    monkeypatch.setattr(pipeline, "rollup_responses", flaky)
     # Let eager retries run in-process as a worker would (there is no backoff wait in eager).
     monkeypatch.setitem(current_app.conf, "task_eager_propagates", False)
     result = process_response.apply(args=(response.pk,))
@@ -456,11 +466,11 @@ def test_transient_database_errors_are_retried_and_bugs_are_not(
     Response.objects.filter(pk=response.pk).update(processed_at=None, rolled_up_at=None)
     attempts.clear()
 
-    def bug(response_id):
-        attempts.append(response_id)
+    def bug(response_ids):
+        attempts.append(list(response_ids))
         raise IntegrityError("a constraint says the code is wrong")
 
-    monkeypatch.setattr(pipeline, "rollup_response", bug)
+    monkeypatch.setattr(pipeline, "rollup_responses", bug)
     result = process_response.apply(args=(response.pk,))
     assert result.state == "FAILURE"
     assert isinstance(result.result, IntegrityError)
@@ -472,16 +482,50 @@ def test_a_batch_goes_on_past_a_response_that_fails_for_good(survey, answer, mon
     from feedback.tasks import pipeline as tasks
 
     responses = [answer(), answer(), answer()]
-    real = tasks.response_process
-
-    def fail_the_second(response_id):
-        if response_id == responses[1].pk:
-            raise ValueError("a bug in a hook")
-        return real(response_id)
-
-    monkeypatch.setattr(tasks, "response_process", fail_the_second)
     Response.objects.update(processed_at=None, rolled_up_at=None)
+    failing.clear()
+    failing.add(responses[1].pk)
+    monkeypatch.setattr(pipeline, "RESPONSE_HOOKS", ("tests.feedback.test_pipeline.fail_for_good",))
     assert tasks.process_responses([r.pk for r in responses]) == 2
     assert sorted(
         Response.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)
     ) == [responses[1].pk]
+    assert counted(survey) == 3  # all three rolled up, in one transaction
+
+
+def test_a_batch_whose_rollup_fails_rolls_up_each_response_on_its_own(survey, answer, monkeypatch):
+    """A response the batch's rollup cannot count (a bug, bad data) does not stop the others:
+    they are rolled up one by one and processed; it stays for the sweeper."""
+    from feedback.tasks import pipeline as tasks
+
+    responses = [answer(), answer(), answer()]
+    Response.objects.update(processed_at=None, rolled_up_at=None)
+    real = pipeline.rollup_responses
+    calls: list[list[int]] = []
+
+    def poisoned(response_ids):
+        calls.append(sorted(response_ids))
+        if responses[1].pk in response_ids:
+            raise ValueError("cannot count this one")
+        return real(response_ids)
+
+    monkeypatch.setattr(pipeline, "rollup_responses", poisoned)
+    assert tasks.process_responses([r.pk for r in responses]) == 2
+    ids = sorted(r.pk for r in responses)
+    assert calls == [ids, [ids[0]], [ids[1]], [ids[2]]]
+    assert sorted(
+        Response.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)
+    ) == [responses[1].pk]
+    assert counted(survey) == 2
+
+
+def test_a_batch_is_rolled_up_in_one_transaction(survey, answer, django_assert_num_queries):
+    """Fifty responses cost the rollup the statements one did: claim, read, one upsert."""
+    responses = [answer() for _ in range(50)]
+    Response.objects.update(processed_at=None, rolled_up_at=None)
+    with CaptureQueriesContext(connection) as one:
+        assert rollup_responses([responses[0].pk]) == {responses[0].pk}
+    with CaptureQueriesContext(connection) as fifty:
+        assert rollup_responses([r.pk for r in responses]) == {r.pk for r in responses[1:]}
+    assert len(fifty) == len(one)
+    assert counted(survey) == 50
