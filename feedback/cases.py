@@ -28,6 +28,7 @@ from feedback.alerting import (
     rule_matches_feedback,
     rule_matches_response,
 )
+from feedback.batch_reads import finished_response
 from feedback.models import (
     OPEN_CASE_STATUSES,
     AlertRule,
@@ -149,12 +150,7 @@ def _case_title(rule: AlertRule, response: Response) -> str:
 
 def cases_open_for_response(response_id: int) -> list[Case]:
     """Pipeline hook: open one case per matching rule (idempotent). Returns the new cases."""
-    response = (
-        Response.objects.select_related("touchpoint", "survey", "contact")
-        .prefetch_related("answers")
-        .filter(pk=response_id, finished=True)
-        .first()
-    )
+    response = finished_response(response_id)
     if response is None:
         return []
     facts = _response_in(response)
@@ -492,10 +488,10 @@ def is_recovering_answer(question_type: str, value: int, scale_max: int | None) 
 def cases_recover_for_response(response_id: int) -> list[Case]:
     """Pipeline hook: a customer whose case was closed answers happily later → recovered.
 
-    Most contacts have no closed case waiting: that is asked first (one indexed query), and
-    the answers are read only when there is one — every finished response runs this hook."""
-    response = Response.objects.filter(pk=response_id, finished=True, contact__isnull=False).first()
-    if response is None:
+    Most contacts have no closed case waiting: that is asked first (one indexed query) before
+    the answers are looked at — every finished response runs this hook."""
+    response = finished_response(response_id)
+    if response is None or response.contact_id is None:
         return []
     answered_at = response.finished_at or response.created_at
     candidates = Case.objects.filter(
@@ -509,7 +505,7 @@ def cases_recover_for_response(response_id: int) -> list[Case]:
         return []
     if not any(
         is_recovering_answer(a.question_type, a.value_int, a.question.scale_max)
-        for a in response.answers.select_related("question")
+        for a in response.answers.all()
         if a.value_int is not None
     ):
         return []

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from feedback.batch_reads import responses_loaded
 from feedback.models import Feedback, Response
 from metrics.rollups import rollup_responses
 from vocsite.batcher import Batcher
@@ -208,17 +209,18 @@ def responses_process(
         alone = True
     done: list[int] = []
     try:
-        for response_id in sorted(pending):
-            try:
-                if alone:
-                    rollup_responses([response_id])
-                _run_hooks(RESPONSE_HOOKS, response_id)
-            except Exception as error:
-                if failed is None:
-                    raise
-                failed(response_id, error)
-                continue
-            done.append(response_id)
+        with responses_loaded(pending):  # read once for all the hooks (feedback.batch_reads)
+            for response_id in sorted(pending):
+                try:
+                    if alone:
+                        rollup_responses([response_id])
+                    _run_hooks(RESPONSE_HOOKS, response_id)
+                except Exception as error:
+                    if failed is None:
+                        raise
+                    failed(response_id, error)
+                    continue
+                done.append(response_id)
     finally:
         if done:
             Response.objects.filter(pk__in=done, processed_at__isnull=True).update(

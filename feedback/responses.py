@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from feedback.batch_reads import finished_response
 from feedback.models import Answer, Feedback, Response
 from feedback.pipeline import enqueue_feedback_processing, enqueue_processing
 from surveys.models import Contact, Display, DisplayStatus, Project, Question, QuestionType
@@ -505,15 +506,13 @@ def feedback_submit(
 def contact_last_nps_update(response_id: int) -> bool:
     """Pipeline hook: remember the contact's latest NPS answer on the contact (only if this
     response is newer than the one remembered, so a late or repeated run changes nothing)."""
-    row = (
-        Answer.objects.filter(response_id=response_id, question_type="nps", response__finished=True)
-        .exclude(response__contact=None)
-        .values_list("response__contact_id", "value_int", "response__finished_at")
-        .first()
-    )
-    if row is None or row[1] is None:
+    response = finished_response(response_id)
+    if response is None or response.contact_id is None:
         return False
-    contact_id, score, finished_at = row
+    nps = [a for a in response.answers.all() if a.question_type == "nps"]
+    if not nps or nps[0].value_int is None:
+        return False
+    contact_id, score, finished_at = response.contact_id, nps[0].value_int, response.finished_at
     return bool(
         Contact.objects.filter(pk=contact_id)
         .filter(Q(last_nps_at__isnull=True) | Q(last_nps_at__lt=finished_at))

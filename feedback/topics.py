@@ -18,10 +18,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from feedback.batch_reads import finished_response
 from feedback.models import (
     Answer,
     Feedback,
-    Response,
     RetagRun,
     RetagStatus,
     Tag,
@@ -94,6 +94,7 @@ def _tag_items(items, rules: Sequence[TopicRule], *, sentiment: bool, target: st
             value = sentiment_of(body)
             if value != item.sentiment:
                 model.objects.filter(pk=item.pk).update(sentiment=value)
+                item.sentiment = value
     return written
 
 
@@ -111,13 +112,14 @@ def _text_answers():
 
 def tag_response(response_id: int) -> int:
     """Pipeline hook: topics and sentiment of a finished response's open-text answers."""
-    project_id = Response.objects.filter(pk=response_id).values_list("project_id", flat=True)
-    project_id = project_id.first()
-    if project_id is None:
+    response = finished_response(response_id)
+    if response is None:
         return 0
-    answers = _text_answers().filter(response_id=response_id)
+    answers = [a for a in response.answers.all() if a.question_type == "text" and a.value_text]
+    if not answers:
+        return 0  # most responses: a score and no comment
     with transaction.atomic():
-        return tag_answers(answers, project_rules(project_id), sentiment=True)
+        return tag_answers(answers, project_rules(response.project_id), sentiment=True)
 
 
 def tag_feedback(feedback_id: int) -> int:

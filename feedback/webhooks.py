@@ -36,6 +36,7 @@ from django.db.models import F
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from feedback.batch_reads import finished_response
 from feedback.models import (
     Case,
     DeliveryStatus,
@@ -393,17 +394,9 @@ def response_payload(response: Response) -> dict:
 
 def webhooks_for_response(response_id: int) -> int:
     """Pipeline hook: `response.finished` (once per response and endpoint)."""
-    project_id = Response.objects.filter(pk=response_id).values_list("project_id", flat=True)
-    if not _subscribed(project_id.first(), WebhookEvent.RESPONSE_FINISHED):
+    response = finished_response(response_id)
+    if response is None or not _subscribed(response.project_id, WebhookEvent.RESPONSE_FINISHED):
         return 0  # the usual case: no endpoint wants it, so the payload is never built
-    response = (
-        Response.objects.select_related("survey", "version", "touchpoint", "contact")
-        .prefetch_related("answers")
-        .filter(pk=response_id, finished=True)
-        .first()
-    )
-    if response is None:
-        return 0
     with transaction.atomic():
         return webhook_emit(
             project_id=response.project_id,

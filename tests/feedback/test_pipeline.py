@@ -529,3 +529,23 @@ def test_a_batch_is_rolled_up_in_one_transaction(survey, answer, django_assert_n
         assert rollup_responses([r.pk for r in responses]) == {r.pk for r in responses[1:]}
     assert len(fifty) == len(one)
     assert counted(survey) == 50
+
+
+def test_the_hooks_of_a_batch_read_its_responses_once(survey, answer):
+    """The five hooks used to read each response and its answers again; in a batch they share
+    one read (feedback.batch_reads), so five responses read the responses table as often as
+    one does."""
+
+    def response_reads(ids) -> int:
+        Response.objects.filter(pk__in=ids).update(processed_at=None, rolled_up_at=None)
+        with CaptureQueriesContext(connection) as queries:
+            assert pipeline.responses_process(ids) == len(ids)
+        return sum(
+            q["sql"].startswith("SELECT") and ' FROM "feedback_response"' in q["sql"]
+            for q in queries
+        )
+
+    responses = [answer() for _ in range(6)]
+    one = response_reads([responses[0].pk])
+    assert one == response_reads([r.pk for r in responses[1:]])
+    assert one == 4  # which are pending; the rollup: their projects, the claimed rows; the hooks
