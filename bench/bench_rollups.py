@@ -48,6 +48,13 @@ started = time.perf_counter()
 insert_responses(big[0], *big[1][0], args.history, rolled_up=False)
 insert_seconds = time.perf_counter() - started
 analyze()
+# The history was loaded without processing, so this first rebuild also marks its million
+# responses counted (one UPDATE of every row): a bulk import's first count, reported beside.
+started = time.perf_counter()
+rollups_rebuild(project=big[0])
+first_count_seconds = time.perf_counter() - started
+# The rebuild an operator runs (`manage.py rollups_rebuild`: a rollup definition changed, a
+# bug fixed) is over responses the pipeline has counted: the target's row.
 started = time.perf_counter()
 cells = rollups_rebuild(project=big[0])
 rebuild_seconds = time.perf_counter() - started
@@ -60,6 +67,7 @@ result = {
     "history": args.history,
     "new": args.new,
     "insert_history_seconds": round(insert_seconds, 1),
+    "first_count_seconds": round(first_count_seconds, 1),
     "rebuild_seconds": round(rebuild_seconds, 1),
     "rebuild_cells": cells,
     "incremental_empty_seconds": round(empty_seconds, 2),
@@ -78,7 +86,8 @@ row(
 row(
     f"full rebuild of {args.history:,} responses",
     f"{rebuild_seconds:.1f} s ({cells:,} cells)",
-    "—",
+    f"first count of the same responses loaded unprocessed (marks each counted): "
+    f"{first_count_seconds:.1f} s",
     "≤ 60 s",
     rebuild_seconds <= 60,
 )

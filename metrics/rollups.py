@@ -243,9 +243,18 @@ def _grouped(project: Project, attribute: str | None) -> Iterable[dict]:
     )
 
 
+# The rebuild's GROUP BY over every answer of a project sorted on disk with PostgreSQL's
+# default 4 MB (5.6 s at 1M answers); with this much it aggregates in memory (3.3 s). Set for
+# the rebuild's own transaction only.
+REBUILD_WORK_MEM = "128MB"
+
+
 @transaction.atomic
 def _rebuild_project(project: Project) -> int:
     _lock(project.pk, exclusive=True)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [REBUILD_WORK_MEM])
     Rollup.objects.filter(project=project).delete()
     # Claim everything finished but not yet counted: the rebuild counts it now, and the
     # response's own task (or the sweeper) then only runs the hooks.

@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from feedback.models import Answer
 from feedback.pipeline import response_process
 from feedback.responses import AnswerIn, response_submit
+from metrics import rollups
 from metrics.models import Rollup
 from metrics.rollups import rollup_response, rollups_rebuild
 from surveys.ledger import contact_resolve, display_claim
@@ -145,3 +147,23 @@ def test_unfinished_responses_are_not_counted(project, django_capture_on_commit_
     unfinished = project.responses.filter(finished=False)
     assert unfinished.exists()
     assert all(r.rolled_up_at is None for r in unfinished)
+
+
+def test_the_rebuild_aggregates_in_memory_on_postgresql(project, monkeypatch):
+    """Its GROUP BY runs with REBUILD_WORK_MEM (PostgreSQL's 4 MB default sorted 1M answers on
+    disk); SQLite has no such setting and is left alone."""
+    seen: list[str] = []
+    real = rollups._grouped
+
+    def spy(project, attribute):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW work_mem")
+                seen.append(cursor.fetchone()[0])
+        return real(project, attribute)
+
+    monkeypatch.setattr(rollups, "_grouped", spy)
+    project.breakdown_attributes = ["plan"]
+    project.save(update_fields=["breakdown_attributes"])
+    rollups_rebuild(project=project)
+    assert seen == (["128MB", "128MB"] if connection.vendor == "postgresql" else [])
