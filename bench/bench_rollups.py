@@ -53,7 +53,7 @@ analyze()
 started = time.perf_counter()
 rollups_rebuild(project=big[0])
 first_count_seconds = time.perf_counter() - started
-# The rebuild an operator runs (`manage.py rollups_rebuild`: a rollup definition changed, a
+# The rebuild an operator runs (`manage.py rebuild_rollups`: a rollup definition changed, a
 # bug fixed) is over responses the pipeline has counted: the target's row.
 started = time.perf_counter()
 cells = rollups_rebuild(project=big[0])
