@@ -127,13 +127,10 @@ def prepared(obj: models.Model, fields: Sequence[models.Field]) -> list:
 
 def update_row(obj: models.Model, names: Sequence[str]) -> int:
     """UPDATE these columns of `obj`'s row from the instance; returns the rows changed."""
-    sql, fields = update_set(type(obj), names)
-    quote = connection.ops.quote_name
+    fields = [obj._meta.get_field(name) for name in names]
+    sql, params = update_values(obj, {f.name: getattr(obj, f.attname) for f in fields})
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{sql} WHERE {quote(obj._meta.pk.column)} = %s",
-            [*prepared(obj, fields), obj._meta.pk.get_db_prep_value(obj.pk, connection)],
-        )
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
