@@ -4,13 +4,14 @@ Model.objects.create would, the cached SELECT reads exactly what a queryset woul
 import uuid
 from datetime import UTC, datetime
 
-from django.db import connection
+import pytest
+from django.db import IntegrityError, connection
 from django.forms.models import model_to_dict
 
 from feedback.models import Answer, Response
 from surveys.models import Contact, Decision, Display
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
-from vocsite.row_insert import insert_row, insert_rows, update_row
+from vocsite.row_insert import copy_rows, insert_row, insert_rows, update_row
 from vocsite.row_select import select_rows
 
 
@@ -95,8 +96,10 @@ def _columns(instance) -> dict:
     return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
 
 
-def test_insert_rows_stores_the_same_answers_as_bulk_create(db):
-    """The answer path's INSERT: NULL and JSON values, auto_now, the foreign keys."""
+@pytest.mark.parametrize("write", [insert_rows, copy_rows])
+def test_fast_writes_store_the_same_answers_as_bulk_create(db, write):
+    """The answer path's INSERT and the COPY of a batch: NULL and JSON values, auto_now, the
+    foreign keys."""
     project = ProjectFactory()
     survey = published_survey(project, touchpoints=[TouchpointFactory(project=project)])
     questions = list(survey.current_version.questions.order_by("position"))
@@ -131,7 +134,7 @@ def test_insert_rows_stores_the_same_answers_as_bulk_create(db):
         ]
 
     fast, slow = answers(uuid.UUID(int=1)), answers(uuid.UUID(int=2))
-    insert_rows(fast)
+    write(fast)
     Answer.objects.bulk_create(slow)
 
     def stored(rows):
@@ -145,6 +148,38 @@ def test_insert_rows_stores_the_same_answers_as_bulk_create(db):
     assert stored(fast)[1]["value_choices"] is None
     assert Answer.objects.filter(response=fast[0].response, value_choices__isnull=True).count() == 2
     assert all(a.answered_at is not None for a in Answer.objects.filter(response=fast[0].response))
+
+
+def test_copy_rows_stores_a_batch(db):
+    project = ProjectFactory()
+    contact = ContactFactory(project=project)
+    at = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    rows = [
+        Decision(
+            project=project, contact=contact if n % 2 else None, reason="sampled_out", created_at=at
+        )
+        for n in range(250)
+    ]
+    copy_rows(rows)  # on PostgreSQL a COPY, which Django's query log does not see
+    assert (
+        Decision.objects.filter(project=project, created_at=at, reason="sampled_out").count() == 250
+    )
+    assert Decision.objects.filter(contact=contact).count() == 125
+    assert not any(row._state.adding for row in rows)
+    copy_rows([])
+    assert Decision.objects.count() == 250
+
+
+def test_copy_rows_refuses_the_whole_batch_when_one_row_breaks_a_constraint(transactional_db):
+    """The decision log relies on this to fall back to row-by-row writes."""
+    project = ProjectFactory()
+    rows = [
+        Decision(project=project, reason="no_survey"),
+        Decision(project=project, contact_id=999_999, reason="no_survey"),
+    ]
+    with pytest.raises(IntegrityError):
+        copy_rows(rows)
+    assert Decision.objects.count() == 0
 
 
 def test_select_rows_reads_the_same_instances_as_the_orm(db):

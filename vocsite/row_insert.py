@@ -77,6 +77,35 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
         obj._state.db = connection.alias
 
 
+def copy_rows(objs: Sequence[models.Model]) -> None:
+    """Store many new rows of one model (auto primary keys left unset) at the least CPU cost
+    per row to this process: on PostgreSQL one `COPY … FROM STDIN`, elsewhere `insert_rows`.
+
+    For a background thread writing a batch inside a web process, whose CPU time is taken
+    from the requests beside it under the GIL: for 300 Decision rows `bulk_create` spent
+    ~8 ms of CPU and `COPY` ~2 ms. A row breaking a constraint fails the whole COPY with the
+    same IntegrityError an INSERT would raise."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        insert_rows(objs)
+        return
+    sql, fields = _statement(type(objs[0]))
+    target = sql[len("INSERT INTO ") : sql.index(" VALUES ")]
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy,
+    ):
+        for obj in objs:
+            copy.write_row(
+                [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+            )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
 def insert_values(obj: models.Model) -> tuple[str, list]:
     """`INSERT INTO <table> (<columns>) VALUES (...)` for `obj` and its prepared parameters,
     for callers that extend the statement (ON CONFLICT, RETURNING, a WITH clause) and run it

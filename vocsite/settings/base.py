@@ -287,7 +287,7 @@ RESPONSE_PUBLISH_BATCH_SECONDS = env.float(
 )
 DECISION_FLUSH_SECONDS = env.float(
     "DECISION_FLUSH_SECONDS",
-    default=1.0 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
+    default=0.2 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
 )
 
 LOGGING = {
