@@ -10,6 +10,7 @@ is constant however long the contact's history grows.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -639,14 +640,39 @@ def display_mark_dismissed(*, display: Display) -> Display:
     return display
 
 
-def claims_expire(*, now: datetime | None = None) -> int:
+CLAIM_EXPIRY_CHUNK = 500
+CLAIM_EXPIRY_PAUSE_SECONDS = 0.2
+
+
+def claims_expire(
+    *,
+    now: datetime | None = None,
+    chunk: int = CLAIM_EXPIRY_CHUNK,
+    pause: float = CLAIM_EXPIRY_PAUSE_SECONDS,
+) -> int:
     """Widget claims never confirmed as shown within CLAIM_TTL stop counting.
 
     Only the widget confirms what it rendered; an e-mail invitation's claim is settled by the
-    invitation sender (sent → shown, skipped → expired), so it is left alone here."""
+    invitation sender (sent → shown, skipped → expired), so it is left alone here.
+
+    `chunk` rows per UPDATE, with a `pause` between full chunks: a backlog of unconfirmed
+    claims (an ad blocker eating the widget, a burst of new visitors) expired in one UPDATE
+    held a core of PostgreSQL for a second — 10,000 rows, each a new entry in every index of
+    the table — and decide's p99 with it (seen at 960 ms under the 300 req/s load test). Sweeping slowly
+    changes no decision: the rules already ignore a claim past CLAIM_TTL (`throttle.is_claim_live`)."""
     now = now or timezone.now()
-    return Display.objects.filter(
+    stale = Display.objects.filter(
         status=DisplayStatus.CLAIMED,
         channel=SurveyChannel.WIDGET,
         claimed_at__lte=now - throttle.CLAIM_TTL,
-    ).update(status=DisplayStatus.EXPIRED, expired_at=now, updated_at=now)
+    )
+    expired = 0
+    while True:
+        # The outer conditions again: a claim confirmed meanwhile is not expired.
+        done = stale.filter(pk__in=stale.values("pk")[:chunk]).update(
+            status=DisplayStatus.EXPIRED, expired_at=now, updated_at=now
+        )
+        expired += done
+        if done < chunk:
+            return expired
+        time.sleep(pause)

@@ -139,6 +139,25 @@ def test_claims_not_shown_within_ten_minutes_expire_and_stop_counting(project, t
     assert (display.status, display.expired_at) == ("expired", T0 + timedelta(minutes=10))
 
 
+def test_a_backlog_of_stale_claims_expires_chunk_by_chunk(project, touchpoint):
+    published_survey(project, touchpoints=[touchpoint])
+    contacts = [ContactFactory(project=project) for _ in range(5)]
+    with time_machine.travel(T0, tick=False):
+        claims = [claim(project, contact, touchpoint).display for contact in contacts]
+    display_mark_shown(display=claims[2])  # confirmed in time: never expired
+    with time_machine.travel(T0 + timedelta(minutes=11), tick=False):
+        assert claims_expire(chunk=2, pause=0) == 4
+        assert claims_expire(chunk=2, pause=0) == 0
+    statuses = dict(Display.objects.filter(project=project).values_list("contact_id", "status"))
+    assert statuses == {
+        contacts[0].pk: "expired",
+        contacts[1].pk: "expired",
+        contacts[2].pk: "shown",
+        contacts[3].pk: "expired",
+        contacts[4].pk: "expired",
+    }
+
+
 def test_the_periodic_task_expires_stale_claims(project, touchpoint):
     published_survey(project, touchpoints=[touchpoint])
     with time_machine.travel(T0, tick=False):
