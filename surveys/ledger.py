@@ -32,7 +32,7 @@ from surveys.models import (
     VisitorId,
 )
 from vocsite.errors import ApplicationError
-from vocsite.row_insert import insert_row, prepared, update_row, update_set
+from vocsite.row_insert import default_db, insert_row, prepared, update_row, update_set
 
 MAX_ATTRIBUTES = 50
 
@@ -245,13 +245,14 @@ _HOT_CONTACT_SELECT = ", ".join(f"c.{column}" for column in _HOT_CONTACT_COLUMNS
 
 
 def _contact_from_row(row) -> Contact:
+    db = default_db()
     values = dict(zip(_HOT_CONTACT_COLUMNS, row, strict=True))
     values["attributes"] = Contact._meta.get_field("attributes").from_db_value(
-        values["attributes"], None, connection
+        values["attributes"], None, db
     )
     for column in ("opted_out_at", "last_seen_at"):
         values[column] = selectors.utc(values[column])
-    return Contact.from_db(connection.alias, _HOT_CONTACT_COLUMNS, list(values.values()))
+    return Contact.from_db(db.alias, _HOT_CONTACT_COLUMNS, list(values.values()))
 
 
 _VISITOR_LINK_SQL = (
@@ -277,7 +278,7 @@ def _visitor_link(
         params = [DisplayStatus.EXPIRED.value, project.pk, visitor_id]
     else:
         sql, params = _VISITOR_LINK_SQL, [project.pk, visitor_id]
-    with connection.cursor() as cursor:
+    with default_db().cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:

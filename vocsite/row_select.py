@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 from django.db import connection, models
 
+from vocsite.row_insert import default_db
+
 M = TypeVar("M", bound=models.Model)
 _selects: dict[tuple[type[models.Model], str], tuple[str, list[str], list]] = {}
 
@@ -41,8 +43,9 @@ def _select(model: type[models.Model]) -> tuple[str, list[str], list]:
 def select_rows(model: type[M], where: str, params: Sequence[Any], *, suffix: str = "") -> list[M]:
     """Instances of `model` for `SELECT <all columns> FROM <table> WHERE <where><suffix>`
     (suffix: e.g. " FOR UPDATE")."""
+    db = default_db()
     sql, attnames, converters = _select(model)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(f"{sql} WHERE {where}{suffix}", params)
         rows = cursor.fetchall()
     instances = []
@@ -50,6 +53,6 @@ def select_rows(model: type[M], where: str, params: Sequence[Any], *, suffix: st
         values = list(row)
         for index, column, functions in converters:
             for convert in functions:
-                values[index] = convert(values[index], column, connection)
-        instances.append(model.from_db(connection.alias, attnames, values))
+                values[index] = convert(values[index], column, db)
+        instances.append(model.from_db(db.alias, attnames, values))
     return instances
