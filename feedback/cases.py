@@ -124,10 +124,15 @@ def _active_rules(project_id: int) -> list[AlertRule]:
 
 def _response_in(response: Response) -> ResponseIn:
     answers = list(response.answers.all())
-    topic_ids = frozenset(
-        Tag.objects.filter(answer__response=response, suppressed=False).values_list(
-            "topic_id", flat=True
+    # Topics tag open-text answers only (feedback.topics): without one there are no tags to read.
+    topic_ids = (
+        frozenset(
+            Tag.objects.filter(answer__response=response, suppressed=False).values_list(
+                "topic_id", flat=True
+            )
         )
+        if any(a.question_type == "text" and a.value_text for a in answers)
+        else frozenset()
     )
     return ResponseIn(
         scores=[ScoreIn(a.question_type, a.value_int) for a in answers if a.value_int is not None],
@@ -488,10 +493,17 @@ def is_recovering_answer(question_type: str, value: int, scale_max: int | None) 
 def cases_recover_for_response(response_id: int) -> list[Case]:
     """Pipeline hook: a customer whose case was closed answers happily later → recovered.
 
-    Most contacts have no closed case waiting: that is asked first (one indexed query) before
-    the answers are looked at — every finished response runs this hook."""
+    Every finished response runs this hook, and `finished_response` brings its answers along:
+    they are looked at first, so only a happy answer costs a query (for closed cases
+    waiting)."""
     response = finished_response(response_id)
     if response is None or response.contact_id is None:
+        return []
+    if not any(
+        is_recovering_answer(a.question_type, a.value_int, a.question.scale_max)
+        for a in response.answers.all()
+        if a.value_int is not None
+    ):
         return []
     answered_at = response.finished_at or response.created_at
     candidates = Case.objects.filter(
@@ -501,14 +513,6 @@ def cases_recover_for_response(response_id: int) -> list[Case]:
         recovered=False,
         created_at__lt=answered_at,
     ).exclude(response_id=response.pk)
-    if not candidates.exists():
-        return []
-    if not any(
-        is_recovering_answer(a.question_type, a.value_int, a.question.scale_max)
-        for a in response.answers.all()
-        if a.value_int is not None
-    ):
-        return []
     recovered = []
     for case in candidates:
         with transaction.atomic():

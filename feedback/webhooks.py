@@ -36,7 +36,7 @@ from django.db.models import F
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from feedback.batch_reads import finished_response
+from feedback.batch_reads import active_endpoints, finished_response
 from feedback.models import (
     Case,
     DeliveryStatus,
@@ -145,12 +145,7 @@ def webhook_endpoint_update(
 
 
 def _subscribed(project_id: int | None, event: str) -> bool:
-    return any(
-        event in (events or [])
-        for events in WebhookEndpoint.objects.filter(
-            project_id=project_id, is_active=True
-        ).values_list("events", flat=True)
-    )
+    return any(event in (e.events or []) for e in active_endpoints(project_id))
 
 
 def webhook_emit(*, project_id: int, event: str, subject: str, data: dict) -> int:
@@ -158,11 +153,7 @@ def webhook_emit(*, project_id: int, event: str, subject: str, data: dict) -> in
 
     Called inside the caller's transaction: if that rolls back, nothing is sent. Returns how
     many deliveries were created (an already-emitted subject is not sent again)."""
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(project_id=project_id, is_active=True)
-        if event in (e.events or [])
-    ]
+    endpoints = [e for e in active_endpoints(project_id) if event in (e.events or [])]
     created_ids = []
     now = timezone.now()
     for endpoint in endpoints:

@@ -311,14 +311,17 @@ def test_an_open_case_is_not_recovered_by_a_happy_answer(respond):
     assert case.recovered is False
 
 
-def test_recovery_costs_one_query_for_a_contact_without_a_closed_case(
+def test_recovery_costs_one_query_for_a_happy_answer_and_none_for_another(
     project, respond, django_assert_num_queries
 ):
-    """Every finished response runs the recovery hook; most contacts have no closed case.
-    In a pipeline batch (the response already read for all hooks) that is one query."""
+    """Every finished response runs the recovery hook. In a pipeline batch (the response and
+    its answers already read for all hooks) only a happy answer asks for closed cases."""
     happy = respond(9, user="nobody-closed")
     with responses_loaded([happy.pk]), django_assert_num_queries(1):
         assert cases_recover_for_response(happy.pk) == []
+    unhappy = respond(3, user="nobody-closed-either")
+    with responses_loaded([unhappy.pk]), django_assert_num_queries(0):
+        assert cases_recover_for_response(unhappy.pk) == []
     case = Case.objects.get(response=respond(1, user="closed"))
     case_change(case=case, actor=None, change=CaseChange(status="closed", root_cause="Bug"))
     later = respond(9, user="closed")

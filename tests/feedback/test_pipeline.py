@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from feedback import pipeline
-from feedback.models import Response
+from feedback.models import Response, WebhookDelivery, WebhookEndpoint
 from feedback.responses import AnswerIn, response_submit
 from feedback.tasks.pipeline import process_response, sweep_unprocessed
 from metrics.models import Rollup
@@ -529,6 +529,25 @@ def test_a_batch_is_rolled_up_in_one_transaction(survey, answer, django_assert_n
         assert rollup_responses([r.pk for r in responses]) == {r.pk for r in responses[1:]}
     assert len(fifty) == len(one)
     assert counted(survey) == 50
+
+
+def test_a_batch_reads_the_project_webhook_endpoints_once(survey, answer):
+    """Each response asks whether an endpoint wants `response.finished` (and each case opened
+    emits `case.opened`): one read of the endpoints per batch, not one per response."""
+    WebhookEndpoint.objects.create(
+        project=survey.project, url="https://hooks.example/vocsite", events=["response.finished"]
+    )
+
+    def endpoint_reads(ids) -> int:
+        Response.objects.filter(pk__in=ids).update(processed_at=None, rolled_up_at=None)
+        with CaptureQueriesContext(connection) as queries:
+            assert pipeline.responses_process(ids) == len(ids)
+        return sum(' FROM "feedback_webhookendpoint"' in q["sql"] for q in queries)
+
+    responses = [answer() for _ in range(6)]
+    assert endpoint_reads([responses[0].pk]) == 1
+    assert endpoint_reads([r.pk for r in responses[1:]]) == 1
+    assert WebhookDelivery.objects.filter(event="response.finished").count() == 6
 
 
 def test_the_hooks_of_a_batch_read_its_responses_once(survey, answer):
