@@ -215,10 +215,9 @@ def _case_open(
     response: Response | None = None,
     feedback: Feedback | None = None,
 ) -> Case | None:
-    """Create the case unless it exists; the unique constraint settles concurrent attempts."""
+    """Create the case unless it exists: the unique constraint (one case per rule and source)
+    refuses a second one, whether from a concurrent worker or a batch run again."""
     source = {"response": response} if response is not None else {"feedback": feedback}
-    if Case.objects.filter(rule=rule, **source).exists():
-        return None
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -543,10 +542,13 @@ def _announce(
 ) -> None:
     """Webhook deliveries are rows written now (same transaction); e-mail goes after commit."""
     from feedback.notifications import enqueue_case_email
-    from feedback.webhooks import case_payload, webhook_emit
+    from feedback.webhooks import case_payload, subscribed, webhook_emit
 
-    subject = f"case:{case.pk}" if change_id is None else f"case:{case.pk}:{change_id}"
-    webhook_emit(project_id=case.project_id, event=event, subject=subject, data=case_payload(case))
+    if subscribed(case.project_id, event):  # the payload reads the contact: only when wanted
+        subject = f"case:{case.pk}" if change_id is None else f"case:{case.pk}:{change_id}"
+        webhook_emit(
+            project_id=case.project_id, event=event, subject=subject, data=case_payload(case)
+        )
     if email_kind is not None:
         enqueue_case_email(case.pk, email_kind)
 

@@ -144,7 +144,9 @@ def webhook_endpoint_update(
 # ---------------------------------------------------------------- emitting
 
 
-def _subscribed(project_id: int | None, event: str) -> bool:
+def subscribed(project_id: int | None, event: str) -> bool:
+    """Whether an active endpoint of the project wants `event` (then, and only then, is its
+    payload worth building)."""
     return any(event in (e.events or []) for e in active_endpoints(project_id))
 
 
@@ -386,7 +388,7 @@ def response_payload(response: Response) -> dict:
 def webhooks_for_response(response_id: int) -> int:
     """Pipeline hook: `response.finished` (once per response and endpoint)."""
     response = finished_response(response_id)
-    if response is None or not _subscribed(response.project_id, WebhookEvent.RESPONSE_FINISHED):
+    if response is None or not subscribed(response.project_id, WebhookEvent.RESPONSE_FINISHED):
         return 0  # the usual case: no endpoint wants it, so the payload is never built
     with transaction.atomic():
         return webhook_emit(
