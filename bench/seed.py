@@ -118,15 +118,17 @@ def wait_processed(project: Project, deadline_seconds: float, queues: tuple[str,
         time.sleep(1)
 
 
-def settle() -> None:
-    """VACUUM ANALYZE the tables a rollups run rewrites by the million (the earlier run's
-    project deleted, the rebuild's claim UPDATE): otherwise the dead rows slow the queries
-    that follow and autovacuum works through them during the next benchmarks. Seen: the full
-    rebuild 54 s after a manual VACUUM, 63 s right after the deletes; the next run's raw
-    aggregate at 10,000 responses 33 ms vs 712 ms, its realistic load p99 41 ms vs 3.5 s
-    (the last two not traced to this cause for certain)."""
+def settle(*tables: str) -> None:
+    """VACUUM ANALYZE tables a benchmark has just rewritten in bulk (by default those a
+    rollups run rewrites by the million: the earlier run's project deleted, the rebuild's
+    claim UPDATE): otherwise the dead rows slow the queries that follow and autovacuum works
+    through them while the next measurement runs. Seen: the full rebuild 54 s after a manual
+    VACUUM, 63 s right after the deletes; the next run's raw aggregate at 10,000 responses
+    33 ms vs 712 ms; decide's claim-heavy p99 1.5 s, every statement stalled for up to
+    600 ms while autovacuum worked through the displays the decide reset had deleted."""
+    names = ", ".join(tables or ("feedback_response", "feedback_answer", "metrics_rollup"))
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE feedback_response, feedback_answer, metrics_rollup")
+        cursor.execute(f"VACUUM ANALYZE {names}")
 
 
 def drop_earlier(*labels: str) -> int:
