@@ -670,11 +670,13 @@ def claims_expire(
     )
     expired = 0
     while True:
-        # The outer conditions again: a claim confirmed meanwhile is not expired.
-        done = stale.filter(pk__in=stale.values("pk")[:chunk]).update(
+        # The ids first, as a list: with `pk__in=<LIMIT subquery>` PostgreSQL planned a nested
+        # loop that ran the subquery again for every stale row (1–2.7 s per chunk of 500).
+        ids = list(stale.values_list("pk", flat=True)[:chunk])
+        # The conditions again: a claim confirmed meanwhile is not expired.
+        expired += stale.filter(pk__in=ids).update(
             status=DisplayStatus.EXPIRED, expired_at=now, updated_at=now
         )
-        expired += done
-        if done < chunk:
+        if len(ids) < chunk:
             return expired
         time.sleep(pause)
