@@ -1,5 +1,6 @@
-"""One INSERT for a new row (or one UPDATE of some columns of a row), with the SQL built once
-per model and column set instead of on every call.
+"""One INSERT for a new row (one statement for several, a COPY for a background batch, or one
+UPDATE of some columns of a row), with the SQL built once per model and column set instead of
+on every call.
 
 Decide writes a Decision on every call and a Display on every claim; through
 `Model.objects.create` most of that time is the ORM compiling the same INSERT again
