@@ -542,13 +542,12 @@ def _announce(
 ) -> None:
     """Webhook deliveries are rows written now (same transaction); e-mail goes after commit."""
     from feedback.notifications import enqueue_case_email
-    from feedback.webhooks import case_payload, subscribed, webhook_emit
+    from feedback.webhooks import case_payload, webhook_emit
 
-    if subscribed(case.project_id, event):  # the payload reads the contact: only when wanted
-        subject = f"case:{case.pk}" if change_id is None else f"case:{case.pk}:{change_id}"
-        webhook_emit(
-            project_id=case.project_id, event=event, subject=subject, data=case_payload(case)
-        )
+    subject = f"case:{case.pk}" if change_id is None else f"case:{case.pk}:{change_id}"
+    webhook_emit(  # the payload reads the contact: built only if an endpoint wants it
+        project_id=case.project_id, event=event, subject=subject, data=lambda: case_payload(case)
+    )
     if email_kind is not None:
         enqueue_case_email(case.pk, email_kind)
 

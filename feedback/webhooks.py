@@ -24,6 +24,7 @@ import logging
 import random
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -144,18 +145,23 @@ def webhook_endpoint_update(
 # ---------------------------------------------------------------- emitting
 
 
-def subscribed(project_id: int | None, event: str) -> bool:
-    """Whether an active endpoint of the project wants `event` (then, and only then, is its
-    payload worth building)."""
-    return any(event in (e.events or []) for e in active_endpoints(project_id))
+def _endpoints_for(project_id: int | None, event: str) -> list[WebhookEndpoint]:
+    """The project's active endpoints subscribed to `event`."""
+    return [e for e in active_endpoints(project_id) if event in (e.events or [])]
 
 
-def webhook_emit(*, project_id: int, event: str, subject: str, data: dict) -> int:
+def webhook_emit(
+    *, project_id: int, event: str, subject: str, data: dict | Callable[[], dict]
+) -> int:
     """Queue `event` for every active endpoint of the project subscribed to it.
 
-    Called inside the caller's transaction: if that rolls back, nothing is sent. Returns how
-    many deliveries were created (an already-emitted subject is not sent again)."""
-    endpoints = [e for e in active_endpoints(project_id) if event in (e.events or [])]
+    `data` may be a function building the payload: it is called only if an endpoint wants
+    the event (usually none does, and a payload reads related rows). Called inside the
+    caller's transaction: if that rolls back, nothing is sent. Returns how many deliveries
+    were created (an already-emitted subject is not sent again)."""
+    endpoints = _endpoints_for(project_id, event)
+    if endpoints and callable(data):
+        data = data()
     created_ids = []
     now = timezone.now()
     for endpoint in endpoints:
@@ -388,8 +394,8 @@ def response_payload(response: Response) -> dict:
 def webhooks_for_response(response_id: int) -> int:
     """Pipeline hook: `response.finished` (once per response and endpoint)."""
     response = finished_response(response_id)
-    if response is None or not subscribed(response.project_id, WebhookEvent.RESPONSE_FINISHED):
-        return 0  # the usual case: no endpoint wants it, so the payload is never built
+    if response is None or not _endpoints_for(response.project_id, WebhookEvent.RESPONSE_FINISHED):
+        return 0  # the usual case: no endpoint wants it, so not even a transaction
     with transaction.atomic():
         return webhook_emit(
             project_id=response.project_id,
