@@ -6,7 +6,7 @@ from surveys import widget_api
 
 urlpatterns = [
     path("config", widget_api.ConfigApi.as_view(), name="widget-config"),
-    path("decide", widget_api.DecideApi.as_view(), name="widget-decide"),
+    path("decide", widget_api.decide_view, name="widget-decide"),
     path(
         "displays/<uuid:display_id>/shown",
         widget_api.DisplayShownApi.as_view(),

@@ -42,6 +42,10 @@ def project_for_public_key(key: str) -> Project | None:
     return _projects_by_key.get(key, lambda: Project.objects.filter(public_key=key).first())
 
 
+def public_key_well_formed(key: object) -> bool:
+    return isinstance(key, str) and key.startswith("pk_") and len(key) <= 64
+
+
 class PublicKeyAuthentication(authentication.BaseAuthentication):
     """Widget calls: the public key names the project; no user, no privileges."""
 
@@ -49,7 +53,7 @@ class PublicKeyAuthentication(authentication.BaseAuthentication):
         key = request.query_params.get("key")
         if key is None and isinstance(request.data, dict):
             key = request.data.get("key")
-        if not isinstance(key, str) or not key.startswith("pk_") or len(key) > 64:
+        if not public_key_well_formed(key):
             raise exceptions.AuthenticationFailed("A valid public key (pk_…) is required.")
         project = project_for_public_key(key)
         if project is None:
@@ -156,28 +160,41 @@ DESIGN_ROLES = (Role.ADMIN, Role.DESIGNER)
 CASE_ROLES = (Role.ADMIN, Role.AGENT, Role.DESIGNER)
 
 
+_NOT_COUNTED = object()
+
+
 class WidgetRateThrottle(throttling.BaseThrottle):
     """Per client IP and per visitor (or user id) within a project, per minute
-    (`vocsite.rate_limit`: counted in memory, shared through Redis)."""
+    (`vocsite.rate_limit`: counted in memory, shared through Redis).
+
+    A request that decide's fast path (surveys.widget_api.decide_view) already counted
+    carries the verdict in `request.widget_rate_wait`, so it is never counted twice."""
 
     def allow_request(self, request, view) -> bool:
+        counted = getattr(request, "widget_rate_wait", _NOT_COUNTED)
+        if counted is not _NOT_COUNTED:
+            self._wait = counted
+        else:
+            access = getattr(request, "access", None)
+            data = request.data if isinstance(request.data, dict) else {}
+            self._wait = self.count(request, access.project.pk if access else 0, data)
+        return self._wait is None
+
+    def count(self, request, project_id: int, data: dict) -> float | None:
+        """Count one hit for the request's IP and visitor: None, or the seconds to wait."""
         limits = [
             rate_limit.Limit(
                 "widget_ip", self.get_ident(request), settings.WIDGET_RATE_LIMIT_PER_IP
             )
         ]
-        data = request.data if isinstance(request.data, dict) else {}
         ident = data.get("visitor_id") or data.get("user_id")
         if isinstance(ident, str) and ident:
-            access = getattr(request, "access", None)
-            project_id = access.project.pk if access else 0
             # Hashed: visitor ids are client-chosen text and must not shape the cache key.
             digest = hashlib.sha256(f"{project_id}:{ident}".encode()).hexdigest()[:32]
             limits.append(
                 rate_limit.Limit("widget_visitor", digest, settings.WIDGET_RATE_LIMIT_PER_VISITOR)
             )
-        self._wait = rate_limit.hit(limits)
-        return self._wait is None
+        return rate_limit.hit(limits)
 
     def wait(self) -> float | None:
         return self._wait

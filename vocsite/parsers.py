@@ -24,15 +24,16 @@ from rest_framework.parsers import JSONParser
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _unstorable(value: Any) -> bool:
+def unstorable(value: Any) -> bool:
+    """Whether a parsed JSON value holds something PostgreSQL cannot store (see above)."""
     if isinstance(value, str):
         return _UNSTORABLE.search(value) is not None
     if isinstance(value, float):
         return not math.isfinite(value)  # 1e400 parses as inf; jsonb has no infinity
     if isinstance(value, dict):
-        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+        return any(unstorable(k) or unstorable(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_unstorable(item) for item in value)
+        return any(unstorable(item) for item in value)
     return False
 
 
@@ -40,10 +41,10 @@ class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             data = super().parse(stream, media_type, parser_context)
-            unstorable = _unstorable(data)
+            refused = unstorable(data)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
-        if unstorable:
+        if refused:
             raise ParseError(
                 "JSON parse error - NUL characters, unpaired surrogates and numbers out of"
                 " range are not accepted."

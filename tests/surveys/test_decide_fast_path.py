@@ -1,0 +1,206 @@
+"""Decide's fast path (surveys.widget_api.decide_view) answers exactly as DecideApi would.
+
+Each call is made twice on the same database state — through the decide route, then through
+DecideApi alone (mounted below), each inside a rolled-back transaction — and the two replies
+must match in status, headers and body (a claimed display's random id aside). Each case also
+says which path must have served it, so the fast path cannot quietly hand everything on."""
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.urls import include, path
+from rest_framework.test import APIClient
+
+from surveys import widget_api
+from tests.factories import published_survey
+from vocsite import rate_limit
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+
+urlpatterns = [
+    path("drf/decide", widget_api.DecideApi.as_view()),
+    path("", include("vocsite.urls")),
+]
+ROUTE, DRF_ONLY = "/api/widget/v1/decide", "/drf/decide"
+ORIGIN = "http://shop.example"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def survey(project, touchpoint):
+    return published_survey(project, touchpoints=[touchpoint], display_option="always")
+
+
+@pytest.fixture
+def fallbacks(monkeypatch):
+    """How many calls the decide route handed to DecideApi."""
+    calls = []
+    drf = widget_api._decide_api
+
+    def counting(request, *args, **kwargs):
+        calls.append(request.path)
+        return drf(request, *args, **kwargs)
+
+    monkeypatch.setattr(widget_api, "_decide_api", counting)
+    return calls
+
+
+def _reply(url, raw, content_type, method, headers):
+    with transaction.atomic():
+        client = APIClient()
+        send = getattr(client, method)
+        if method == "get":
+            response = send(url, **headers)
+        else:
+            response = send(url, raw, content_type=content_type, **headers)
+        transaction.set_rollback(True)
+    cache.clear()
+    body = response.content
+    if response.get("Content-Type") == "application/json" and body:
+        data = json.loads(body)
+        if isinstance(data, dict) and "display_id" in data:
+            data["display_id"] = "<uuid>"
+        body = data
+    return response.status_code, dict(response.headers), body
+
+
+def _both(raw, *, content_type="application/json", method="post", query="", origin=ORIGIN):
+    headers = {"HTTP_ORIGIN": origin} if origin else {}
+    if isinstance(raw, dict):
+        raw = json.dumps(raw)
+    route = _reply(ROUTE + query, raw, content_type, method, headers)
+    drf = _reply(DRF_ONLY + query, raw, content_type, method, headers)
+    return route, drf
+
+
+def body(project, **extra):
+    return {
+        "key": project.public_key,
+        "visitor_id": "v-1",
+        "touchpoint": "checkout_completed",
+        **extra,
+    }
+
+
+def test_a_plain_call_that_claims_a_survey_is_served_fast_with_drfs_reply(
+    project, survey, fallbacks
+):
+    route, drf = _both(body(project, url="https://shop.example/cart", locale="en"))
+    assert route == drf
+    status, headers, reply = route
+    assert status == 200
+    assert reply["show"] is True and reply["display_id"] == "<uuid>"
+    assert reply["survey"]["id"] == survey.pk
+    assert headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert headers["Vary"] == "Origin"
+    assert headers["Allow"] == "POST, OPTIONS"
+    assert fallbacks == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"touchpoint": "nowhere"},
+        {"user_id": "u-7", "attributes": {"plan": "pro", "seats": 12, "beta": True}},
+        {"user_id": None},
+        {"user_id": "", "locale": "", "url": ""},
+        {"visitor_id": "v-é-ü-中文"},
+    ],
+    ids=["no-survey", "identified-with-attributes", "null-user", "blank-optionals", "unicode"],
+)
+def test_other_plain_calls_are_served_fast_with_drfs_reply(
+    project, survey, fallbacks, extra
+):
+    route, drf = _both(body(project, **extra))
+    assert route == drf
+    assert route[0] == 200
+    assert fallbacks == []
+
+
+def test_a_call_without_origin_is_served_fast_without_cors_headers(project, survey, fallbacks):
+    route, drf = _both(body(project), origin=None)
+    assert route == drf
+    assert "Access-Control-Allow-Origin" not in route[1]
+    assert fallbacks == []
+
+
+@pytest.mark.parametrize(
+    "case, status",
+    [
+        ({"origin": "http://evil.example"}, 403),
+        ({"raw": {"key": "pk_unknown", "visitor_id": "v", "touchpoint": "t"}}, 401),
+        ({"raw": {"key": "sk_wrong", "visitor_id": "v", "touchpoint": "t"}}, 401),
+        ({"extra": {"touchpoint": "not a slug"}}, 400),
+        ({"extra": {"visitor_id": 5}}, 400),
+        ({"extra": {"visitor_id": " padded "}}, 200),  # the serializer trims it
+        ({"extra": {"attributes": {"nested": {"a": 1}}}}, 400),
+        ({"extra": {"attributes": {f"a{i}": i for i in range(51)}}}, 400),
+        ({"extra": {"attributes": ["plan"]}}, 400),
+        ({"raw": '{"key": "pk_x", "visitor_id": "v", "touchpoint": "t", "attributes": NaN}'}, 400),
+        ({"raw": "not json"}, 400),
+        ({"raw": "\ufeff{}"}, 400),
+        ({"raw": "[]"}, 401),  # no key to read
+        ({"content_type": "text/plain"}, 415),
+        ({"method": "get"}, 401),  # authentication comes first
+    ],
+    ids=[
+        "foreign-origin",
+        "unknown-key",
+        "secret-key",
+        "bad-touchpoint",
+        "number-visitor",
+        "padded-visitor",
+        "nested-attribute",
+        "too-many-attributes",
+        "attributes-list",
+        "nan",
+        "not-json",
+        "bom",
+        "json-list",
+        "text-plain",
+        "get",
+    ],
+)
+def test_anything_unusual_goes_to_decide_api_and_gets_its_reply(
+    project, survey, fallbacks, case, status
+):
+    raw = case.get("raw", body(project, **case.get("extra", {})))
+    if isinstance(raw, str) and "pk_x" in raw:
+        raw = raw.replace("pk_x", project.public_key)
+    options = {k: v for k, v in case.items() if k in ("content_type", "method", "origin")}
+    route, drf = _both(raw, **options)
+    assert route == drf
+    assert route[0] == status
+    assert fallbacks == [ROUTE]
+
+
+def test_a_key_in_the_query_string_goes_to_decide_api(project, survey, fallbacks):
+    route, drf = _both(body(project), query=f"?key={project.public_key}")
+    assert route == drf and route[0] == 200
+    assert fallbacks == [ROUTE]
+
+
+def test_a_rate_limited_call_is_counted_once_and_refused_by_decide_api(
+    project, survey, fallbacks, settings, monkeypatch
+):
+    settings.WIDGET_RATE_LIMIT_PER_VISITOR = 2
+    hits = []
+    real_hit = rate_limit.hit
+    monkeypatch.setattr(rate_limit, "hit", lambda limits: hits.append(limits) or real_hit(limits))
+    client = APIClient()
+    replies = [
+        client.post(ROUTE, body(project, touchpoint="nowhere"), format="json") for _ in range(3)
+    ]
+    assert [r.status_code for r in replies] == [200, 200, 429]
+    assert replies[2].json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(replies[2]["Retry-After"]) <= 60
+    assert len(hits) == 3  # the refused call was counted by the fast path only
+    assert fallbacks == [ROUTE]
