@@ -508,11 +508,11 @@ def _decision_record(
     survey the verdict is about."""
     survey = next((s for s in surveys if s.pk == verdict.survey_id), None)
     decision_log.record(
-        Decision(
-            project=project,
-            survey=survey,
-            touchpoint=touchpoint,
-            contact=contact,
+        Decision(  # by ids: assigning instances checks each one, per decide, for a log row
+            project_id=project.pk,
+            survey_id=survey.pk if survey else None,
+            touchpoint_id=touchpoint.pk if touchpoint else None,
+            contact_id=contact.pk,
             channel=channel,
             reason=verdict.reason,
             created_at=now,

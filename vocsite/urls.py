@@ -10,6 +10,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from vocsite import staff, views
 
 urlpatterns = [
+    # First: the widget API is most of the traffic, and Django tries the routes in order.
+    path("api/widget/v1/", include("surveys.widget_urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
@@ -22,7 +24,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/widget/v1/", include("surveys.widget_urls")),
     path("api/v1/", include("surveys.api_urls")),
     path("api/v1/", include("feedback.api_urls")),
     path("api/v1/", include("metrics.api_urls")),

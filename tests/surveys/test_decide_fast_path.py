@@ -116,9 +116,7 @@ def test_a_plain_call_that_claims_a_survey_is_served_fast_with_drfs_reply(
     ],
     ids=["no-survey", "identified-with-attributes", "null-user", "blank-optionals", "unicode"],
 )
-def test_other_plain_calls_are_served_fast_with_drfs_reply(
-    project, survey, fallbacks, extra
-):
+def test_other_plain_calls_are_served_fast_with_drfs_reply(project, survey, fallbacks, extra):
     route, drf = _both(body(project, **extra))
     assert route == drf
     assert route[0] == 200
