@@ -13,15 +13,11 @@ so a broken client is noticed instead of creating contacts named "5".
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -36,11 +32,9 @@ from vocsite.api_auth import (
     IsWidget,
     PublicKeyAuthentication,
     WidgetRateThrottle,
-    project_for_public_key,
-    public_key_well_formed,
 )
 from vocsite.errors import ApplicationError
-from vocsite.parsers import StrictJSONParser, unstorable
+from vocsite.parsers import StrictJSONParser
 
 WIDGET_ERRORS = {
     400: OpenApiResponse(ERROR_BODY, description="Invalid input"),
@@ -398,68 +392,6 @@ def plainly_valid_decide(data: Any) -> dict[str, Any] | None:
     return values
 
 
-# ---------------------------------------------------------------- decide's fast path
-
-_decide_api = DecideApi.as_view()
-_DECIDE_ALLOW = ", ".join(DecideApi().allowed_methods)
-_JSON = JSONRenderer()
-
-
-@csrf_exempt
-def decide_view(request: HttpRequest) -> HttpResponse:
-    """The decide route: a plainly valid call is answered here, anything else by DecideApi.
-
-    Decide is the hottest call there is, and DRF's machinery around it (the Request wrapper,
-    authenticator, permission and throttle objects, negotiation, the template response) was a
-    quarter of its CPU in the web process. A call that is plainly valid — JSON, a known
-    well-formed key, plainly valid fields, an allowed or no Origin — goes straight to the same
-    checks and services here and gets the same reply. Everything else, before anything was
-    counted or written, goes to DecideApi, which words every error; a call refused by the rate
-    limit goes there with its verdict (`widget_rate_wait`), so it is counted once. A test
-    (tests/surveys/test_decide_fast_path.py) holds the two paths to identical replies."""
-    fast = _fast_decide(request)
-    return fast if fast is not None else _decide_api(request)
-
-
-decide_view.cls = _decide_api.cls  # the OpenAPI schema documents DecideApi for this route
-decide_view.initkwargs = _decide_api.initkwargs
-
-
-def _fast_decide(request: HttpRequest) -> HttpResponse | None:
-    if (
-        request.method != "POST"
-        or request.content_type != "application/json"
-        or (request.encoding or "utf-8").lower() not in ("utf-8", "utf8")
-        or "key" in request.GET  # PublicKeyAuthentication reads the query string first
-    ):
-        return None
-    try:
-        data = json.loads(request.body.decode())  # as strict as DRF: no BOM, no UTF-16
-    except (ValueError, RecursionError, RequestDataTooBig):
-        return None
-    values = plainly_valid_decide(data)
-    if values is None or unstorable(data) or not public_key_well_formed(values["key"]):
-        return None
-    try:
-        ledger.clean_attributes(values.get("attributes"))
-    except ApplicationError:
-        return None
-    project = project_for_public_key(values["key"])
-    origin = request.META.get("HTTP_ORIGIN")  # request.headers would parse every header
-    if project is None or (origin and not origin_allowed(origin, project.allowed_origins)):
-        return None
-    wait = WidgetRateThrottle().count(request, project.pk, data)
-    if wait is not None:
-        request.widget_rate_wait = wait
-        return None
-    response = HttpResponse(_JSON.render(decide(project, values)), content_type="application/json")
-    response["Allow"] = _DECIDE_ALLOW
-    if origin:
-        response["Access-Control-Allow-Origin"] = origin
-    patch_vary_headers(response, ["Origin"])
-    return response
-
-
 # ---------------------------------------------------------------- displays
 
 
@@ -534,20 +466,24 @@ class ResponseSubmitApi(WidgetApi):
             data = self.InputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             values = data.validated_data
-        project = request.access.project
-        display = ledger.display_get(project=project, display_id=values["display_id"])
-        result = response_submit(
-            project=project,
-            display=display,
-            submission_id=values["submission_id"],
-            answers=[AnswerIn(a["question_id"], a["value"]) for a in values["answers"]],
-            finished=values["finished"],
-            meta={"user_agent": request.headers.get("User-Agent", "")[:300], "url": display.url},
+        reply, created = submit_response(
+            request.access.project, values, request.META.get("HTTP_USER_AGENT", "")
         )
-        return Response(
-            {"response_id": result.response.pk},
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
-        )
+        return Response(reply, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def submit_response(project, values: dict[str, Any], user_agent: str) -> tuple[dict, bool]:
+    """The reply to valid answers, and whether they made a new response (else a retry)."""
+    display = ledger.display_get(project=project, display_id=values["display_id"])
+    result = response_submit(
+        project=project,
+        display=display,
+        submission_id=values["submission_id"],
+        answers=[AnswerIn(a["question_id"], a["value"]) for a in values["answers"]],
+        finished=values["finished"],
+        meta={"user_agent": user_agent[:300], "url": display.url},
+    )
+    return {"response_id": result.response.pk}, result.created
 
 
 _MAX_QUESTION_ID = 2**63 - 1

@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from surveys import widget_api
+from surveys import widget_api, widget_fast
 
 urlpatterns = [
     path("config", widget_api.ConfigApi.as_view(), name="widget-config"),
-    path("decide", widget_api.decide_view, name="widget-decide"),
+    path("decide", widget_fast.decide_route, name="widget-decide"),
     path(
         "displays/<uuid:display_id>/shown",
         widget_api.DisplayShownApi.as_view(),
@@ -17,7 +17,7 @@ urlpatterns = [
         widget_api.DisplayDismissedApi.as_view(),
         name="widget-display-dismissed",
     ),
-    path("responses", widget_api.ResponseSubmitApi.as_view(), name="widget-responses"),
+    path("responses", widget_fast.response_route, name="widget-responses"),
     path("feedback", widget_api.FeedbackSubmitApi.as_view(), name="widget-feedback"),
     path("opt-out", widget_api.OptOutApi.as_view(), name="widget-opt-out"),
 ]

@@ -167,7 +167,7 @@ class WidgetRateThrottle(throttling.BaseThrottle):
     """Per client IP and per visitor (or user id) within a project, per minute
     (`vocsite.rate_limit`: counted in memory, shared through Redis).
 
-    A request that decide's fast path (surveys.widget_api.decide_view) already counted
+    A request that a fast route (surveys.widget_fast) already counted
     carries the verdict in `request.widget_rate_wait`, so it is never counted twice."""
 
     def allow_request(self, request, view) -> bool:

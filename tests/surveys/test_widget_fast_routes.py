@@ -1,11 +1,13 @@
-"""Decide's fast path (surveys.widget_api.decide_view) answers exactly as DecideApi would.
+"""The fast routes of decide and response submit (surveys.widget_fast) answer exactly as their
+DRF views would.
 
-Each call is made twice on the same database state — through the decide route, then through
-DecideApi alone (mounted below), each inside a rolled-back transaction — and the two replies
+Each call is made twice on the same database state — through the route, then through the
+DRF view alone (mounted below), each inside a rolled-back transaction — and the two replies
 must match in status, headers and body (a claimed display's random id aside). Each case also
 says which path must have served it, so the fast path cannot quietly hand everything on."""
 
 import json
+import uuid
 
 import pytest
 from django.core.cache import cache
@@ -13,7 +15,9 @@ from django.db import transaction
 from django.urls import include, path
 from rest_framework.test import APIClient
 
+from feedback.models import Response
 from surveys import widget_api
+from surveys.ledger import contact_resolve, display_claim, display_mark_shown
 from tests.factories import published_survey
 from vocsite import rate_limit
 
@@ -21,9 +25,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
 urlpatterns = [
     path("drf/decide", widget_api.DecideApi.as_view()),
+    path("drf/responses", widget_api.ResponseSubmitApi.as_view()),
     path("", include("vocsite.urls")),
 ]
 ROUTE, DRF_ONLY = "/api/widget/v1/decide", "/drf/decide"
+RESPONSES, DRF_RESPONSES = "/api/widget/v1/responses", "/drf/responses"
 ORIGIN = "http://shop.example"
 
 
@@ -41,16 +47,20 @@ def survey(project, touchpoint):
 
 @pytest.fixture
 def fallbacks(monkeypatch):
-    """How many calls the decide route handed to DecideApi."""
+    """The paths of the calls a route handed to its DRF view (calls to /drf/… not counted)."""
     calls = []
-    drf = widget_api._decide_api
-
-    def counting(request, *args, **kwargs):
-        calls.append(request.path)
-        return drf(request, *args, **kwargs)
-
-    monkeypatch.setattr(widget_api, "_decide_api", counting)
+    for api in (widget_api.DecideApi, widget_api.ResponseSubmitApi):
+        monkeypatch.setattr(api, "dispatch", _counting(api.dispatch, calls))
     return calls
+
+
+def _counting(dispatch, calls):
+    def counted(self, request, *args, **kwargs):
+        if not request.path.startswith("/drf/"):
+            calls.append(request.path)
+        return dispatch(self, request, *args, **kwargs)
+
+    return counted
 
 
 def _reply(url, raw, content_type, method, headers):
@@ -72,12 +82,20 @@ def _reply(url, raw, content_type, method, headers):
     return response.status_code, dict(response.headers), body
 
 
-def _both(raw, *, content_type="application/json", method="post", query="", origin=ORIGIN):
+def _both(
+    raw,
+    *,
+    content_type="application/json",
+    method="post",
+    query="",
+    origin=ORIGIN,
+    urls=(ROUTE, DRF_ONLY),
+):
     headers = {"HTTP_ORIGIN": origin} if origin else {}
     if isinstance(raw, dict):
         raw = json.dumps(raw)
-    route = _reply(ROUTE + query, raw, content_type, method, headers)
-    drf = _reply(DRF_ONLY + query, raw, content_type, method, headers)
+    route = _reply(urls[0] + query, raw, content_type, method, headers)
+    drf = _reply(urls[1] + query, raw, content_type, method, headers)
     return route, drf
 
 
@@ -202,3 +220,112 @@ def test_a_rate_limited_call_is_counted_once_and_refused_by_decide_api(
     assert 1 <= int(replies[2]["Retry-After"]) <= 60
     assert len(hits) == 3  # the refused call was counted by the fast path only
     assert fallbacks == [ROUTE]
+
+
+# ---------------------------------------------------------------- response submit
+
+
+@pytest.fixture
+def shown(project, survey):
+    contact = contact_resolve(project=project, visitor_id="v-answers")
+    display = display_claim(
+        project=project, contact=contact, touchpoint_key="checkout_completed"
+    ).display
+    display_mark_shown(display=display)
+    return display
+
+
+def answers(project, display, value=9, submission_id="6d1f2b1e-7c55-4d0c-9a55-3f0c1f7b5e10"):
+    question_id = display.version.snapshot["questions"][0]["id"]
+    return {
+        "key": project.public_key,
+        "display_id": str(display.pk),
+        "submission_id": submission_id,
+        "answers": [{"question_id": question_id, "value": value}],
+        "finished": True,
+    }
+
+
+def test_plain_answers_are_stored_by_the_fast_path_with_drfs_reply(project, shown, fallbacks):
+    route, drf = _both(answers(project, shown), urls=(RESPONSES, DRF_RESPONSES))
+    assert route[0] == 201
+    assert route[1] == drf[1]
+    assert route[1]["Access-Control-Allow-Origin"] == ORIGIN
+    assert route[1]["Allow"] == "POST, OPTIONS"
+    assert set(route[2]) == {"response_id"}  # ids differ: each run made its own response
+    assert fallbacks == []
+
+
+def test_a_retried_submission_gets_the_same_response_by_the_fast_path(project, shown, fallbacks):
+    first = APIClient().post(RESPONSES, answers(project, shown), format="json")
+    assert first.status_code == 201
+    route, drf = _both(answers(project, shown), urls=(RESPONSES, DRF_RESPONSES))
+    assert route == drf
+    assert route[0] == 200 and route[2] == {"response_id": first.json()["response_id"]}
+    assert Response.objects.count() == 1
+    assert fallbacks == []
+
+
+@pytest.mark.parametrize(
+    "change, status, code",
+    [
+        ({"display_id": "0b4c5f0e-1111-4222-8333-944455556666"}, 404, "not_found"),
+        ({"value": 11}, 400, "invalid"),
+        ({"value": "nine"}, 400, "invalid"),
+    ],
+    ids=["unknown-display", "score-out-of-range", "score-as-text"],
+)
+def test_a_services_refusal_on_the_fast_path_is_drfs_error_reply(
+    project, shown, fallbacks, change, status, code
+):
+    body = answers(project, shown, value=change.get("value", 9))
+    body.update({k: v for k, v in change.items() if k != "value"})
+    route, drf = _both(body, urls=(RESPONSES, DRF_RESPONSES))
+    assert route == drf
+    assert route[0] == status and route[2]["error"]["code"] == code
+    assert fallbacks == []
+
+
+def test_a_submission_id_used_for_another_display_is_drfs_conflict(
+    project, survey, shown, fallbacks
+):
+    other = display_claim(
+        project=project,
+        contact=contact_resolve(project=project, visitor_id="v-other"),
+        touchpoint_key="checkout_completed",
+    ).display
+    display_mark_shown(display=other)
+    assert APIClient().post(RESPONSES, answers(project, other), format="json").status_code == 201
+    route, drf = _both(answers(project, shown), urls=(RESPONSES, DRF_RESPONSES))
+    assert route == drf
+    assert route[0] == 409
+    assert fallbacks == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"answers": {"question_id": 1, "value": 9}},
+        {"finished": "yes"},
+        {"display_id": "not-a-uuid"},
+        {"key": "pk_unknown"},
+    ],
+    ids=["answers-not-a-list", "finished-not-bool", "bad-display-id", "unknown-key"],
+)
+def test_unusual_answers_go_to_the_drf_view_and_get_its_reply(project, shown, fallbacks, change):
+    body = {**answers(project, shown), **change}
+    route, drf = _both(body, urls=(RESPONSES, DRF_RESPONSES))
+    assert route == drf
+    assert route[0] in (400, 401)
+    assert fallbacks == [RESPONSES]
+
+
+def test_a_display_takes_one_response_whatever_the_submission_id(project, shown, fallbacks):
+    client = APIClient()
+    first = client.post(RESPONSES, answers(project, shown), format="json")
+    second = client.post(
+        RESPONSES, answers(project, shown, submission_id=str(uuid.uuid4())), format="json"
+    )
+    assert (first.status_code, second.status_code) == (201, 409)
+    assert Response.objects.count() == 1
+    assert fallbacks == []
