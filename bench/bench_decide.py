@@ -195,21 +195,24 @@ heavy_share, heavy_answers = claim_share(phase_start)
 bare_rate = open_loop(args.base_url, bare, args.rate, args.seconds)
 
 
-def best_of_three(make) -> Result:
-    """Maximum throughput: the best of three closed loops. Which of the two gunicorn processes
-    accepts each of the 8 keep-alive connections is chance, and a draw that puts most of them
-    on one process measures one process (seen: 395 or 735 req/s back to back, bare view alike);
-    every mix gets the same three draws."""
-    runs = [
-        closed_loop(args.base_url, make, args.throughput_seconds / 2, concurrency=8)
-        for _ in range(3)
-    ]
-    return max(runs, key=lambda run: run.rps)
+def best_of_three(*mixes) -> list[Result]:
+    """Maximum throughput of each mix: the best of three closed loops. Which of the two gunicorn
+    processes accepts each of the 8 keep-alive connections is chance, and a draw that puts most
+    of them on one process measures one process (seen: 395 or 735 req/s back to back, bare view
+    alike); every mix gets the same three draws. The rounds take turns (each mix once, three
+    times over): this machine has slow spells (±25 % between identical runs), and one that
+    fell on the three rounds of a single mix skewed the ratio (decide 652 req/s in a run where
+    it had reached 1,029 twenty minutes before)."""
+    runs: list[list[Result]] = [[] for _ in mixes]
+    for _ in range(3):
+        for rounds, make in zip(runs, mixes, strict=True):
+            rounds.append(
+                closed_loop(args.base_url, make, args.throughput_seconds / 2, concurrency=8)
+            )
+    return [max(rounds, key=lambda run: run.rps) for rounds in runs]
 
 
-returning_max = best_of_three(returning)
-heavy_max = best_of_three(claim_heavy)
-bare_max = best_of_three(bare)
+returning_max, heavy_max, bare_max = best_of_three(returning, claim_heavy, bare)
 ratio = returning_max.rps / bare_max.rps if bare_max.rps else 0.0
 heavy_ratio = heavy_max.rps / bare_max.rps if bare_max.rps else 0.0
 result = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from feedback.cases import alert_rules_install_defaults
@@ -19,6 +20,14 @@ from tests.factories import (
     UserFactory,
     published_survey,
 )
+
+
+@pytest.fixture
+def fresh_rate_counters():
+    """Rate-limit counters live in the cache: each test starts and leaves them at zero."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -5,19 +5,13 @@ import gc
 import time
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from surveys.models import Contact, Decision
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from vocsite import rate_limit
 
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_rate_counters")
 
 
 @pytest.fixture

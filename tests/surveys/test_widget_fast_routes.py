@@ -21,7 +21,11 @@ from surveys.ledger import contact_resolve, display_claim, display_mark_shown
 from tests.factories import published_survey
 from vocsite import rate_limit
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.urls(__name__),
+    pytest.mark.usefixtures("fresh_rate_counters"),
+]
 
 urlpatterns = [
     path("drf/decide", widget_api.DecideApi.as_view()),
@@ -31,13 +35,6 @@ urlpatterns = [
 ROUTE, DRF_ONLY = "/api/widget/v1/decide", "/drf/decide"
 RESPONSES, DRF_RESPONSES = "/api/widget/v1/responses", "/drf/responses"
 ORIGIN = "http://shop.example"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
