@@ -5,11 +5,14 @@ import gc
 import time
 
 import pytest
+from django.test import RequestFactory
 from rest_framework.test import APIClient
+from rest_framework.throttling import BaseThrottle
 
 from surveys.models import Contact, Decision
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from vocsite import rate_limit
+from vocsite.api_auth import WidgetRateThrottle
 
 pytestmark = pytest.mark.usefixtures("fresh_rate_counters")
 
@@ -115,6 +118,7 @@ def test_synced_counters_keep_counting_locally_when_redis_is_out_of_reach(offlin
 
 def test_the_exact_path_lets_calls_through_when_redis_is_out_of_reach(monkeypatch, settings):
     settings.RATE_LIMIT_SYNC_SECONDS = 0
+    monkeypatch.setattr(rate_limit, "_redis_configured", lambda: True)
     monkeypatch.setattr(rate_limit, "_redis", _unreachable_redis)
     limit = rate_limit.Limit("ip", "x", limit=1, window=60)
     assert [rate_limit.hit([limit], now=600.0) for _ in range(3)] == [None, None, None]
@@ -143,3 +147,27 @@ def test_synced_counters_give_the_garbage_collector_nothing_to_walk(offline):
     gc.collect()
     assert len(offline) == 200
     assert [gc.is_tracked(counter) for counter in offline._counters.values()] == [False] * 200
+
+
+@pytest.mark.parametrize("num_proxies", [None, 0, 1, 2])
+@pytest.mark.parametrize(
+    "forwarded", [None, "198.51.100.9", "198.51.100.9, 10.0.0.2", " 198.51.100.9 ,10.0.0.2 "]
+)
+def test_the_widget_throttle_names_the_client_as_drf_does(num_proxies, forwarded, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
+    headers = {"REMOTE_ADDR": "203.0.113.7"}
+    if forwarded is not None:
+        headers["HTTP_X_FORWARDED_FOR"] = forwarded
+    request = RequestFactory().post("/api/widget/v1/decide", **headers)
+    ours = WidgetRateThrottle().get_ident(request)
+    assert ours == BaseThrottle().get_ident(request)
+    expected = {
+        (None, None): "203.0.113.7",
+        (None, "198.51.100.9"): "198.51.100.9",
+        (0, "198.51.100.9, 10.0.0.2"): "203.0.113.7",
+        (1, "198.51.100.9, 10.0.0.2"): "10.0.0.2",
+        (2, "198.51.100.9, 10.0.0.2"): "198.51.100.9",
+        (1, None): "203.0.113.7",
+    }
+    if (num_proxies, forwarded) in expected:
+        assert ours == expected[(num_proxies, forwarded)]
