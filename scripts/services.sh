@@ -47,9 +47,9 @@ start() {
   # A throwaway cluster for tests and benchmarks: no fsync. max_wal_size: the rollups benchmark
   # writes a million rows at a time, and with the default 1 GB PostgreSQL checkpointed every
   # 18 s through it. shared_buffers: the default 128 MB held a fraction of the benchmarks'
-  # display and contact indexes, and a decide's single-row INSERT waited 100–900 ms on disk
-  # reads behind it (server.log) — a quarter of the machine's memory is the usual setting;
-  # 2 GB of this 24 GB one is plenty for the benchmark data. Slow statements are logged
+  # display and contact indexes (pg_statio: tens of thousands of index blocks read back) and
+  # single-row display INSERTs were logged at 100–900 ms — a quarter of the machine's memory
+  # is the usual setting; 2 GB of this 24 GB one is plenty for the benchmark data. Slow statements are logged
   # (server.log) to explain benchmark outliers.
   if ! as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
     as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR" -l "$PG_DIR/server.log" -w \
