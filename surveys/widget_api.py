@@ -188,13 +188,14 @@ class KeyOnly(serializers.Serializer):
     key = Text(max_length=64)
 
 
-def _resolve_contact(request, values):
+def _resolve_contact(project, values, **options):
     return ledger.contact_resolve(
-        project=request.access.project,
+        project=project,
         visitor_id=values.get("visitor_id"),
         user_id=values.get("user_id") or None,
         attributes=values.get("attributes"),
         language=values.get("locale"),
+        **options,
     )
 
 
@@ -312,12 +313,9 @@ def decide(project, values: dict[str, Any]) -> dict[str, Any]:
     """The decide reply for valid input: the verdict, and a claimed display's survey."""
     result = ledger.display_claim(
         project=project,
-        contact=ledger.contact_resolve(
-            project=project,
-            visitor_id=values.get("visitor_id"),
-            user_id=values.get("user_id") or None,
-            attributes=values.get("attributes"),
-            language=values.get("locale"),
+        contact=_resolve_contact(
+            project,
+            values,
             touch=False,  # the claim writes the changes in its own UPDATE
             with_ledger=True,  # and its first read comes with the contact
         ),
@@ -560,7 +558,7 @@ class FeedbackSubmitApi(WidgetApi):
         values = data.validated_data
         result = feedback_submit(
             project=request.access.project,
-            contact=_resolve_contact(request, values),
+            contact=_resolve_contact(request.access.project, values),
             submission_id=values["submission_id"],
             text=values["text"],
             category=values.get("category") or "",
@@ -583,5 +581,7 @@ class OptOutApi(WidgetApi):
     def post(self, request):
         data = Identity(data=request.data)
         data.is_valid(raise_exception=True)
-        ledger.contact_opt_out(contact=_resolve_contact(request, data.validated_data))
+        ledger.contact_opt_out(
+            contact=_resolve_contact(request.access.project, data.validated_data)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
