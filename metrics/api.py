@@ -321,7 +321,8 @@ class ChurnQuery(serializers.Serializer):
         from django.utils import timezone
 
         until = attrs.get("until") or timezone.now().date()
-        since = attrs.get("since") or until - timedelta(days=364)
+        # A year back, but not before the first date there is (until=0001-07-24 was a 500).
+        since = attrs.get("since") or until - timedelta(days=min(364, (until - date.min).days))
         if until < since:
             raise serializers.ValidationError({"until": ["Must not be before since."]})
         if (until - since).days > 3 * 366:

@@ -194,3 +194,11 @@ def test_the_pipeline_keeps_the_latest_nps_on_the_contact(project, respond):
     assert contact_last_nps_update(first.pk) is False  # an older answer processed late: ignored
     contact.refresh_from_db()
     assert contact.last_nps == 3
+
+
+def test_churn_default_period_stops_at_the_first_date_there_is(server_client, population):
+    """Found by the schemathesis suite: a year back from 0001-07-24 was an OverflowError (500)."""
+    response = server_client.get("/api/v1/metrics/churn?until=0001-07-24")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["series"][0]["period_start"] == "0001-01-01"
