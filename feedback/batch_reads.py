@@ -11,7 +11,9 @@ one response.
 
 The project's active webhook endpoints are read once per batch too (`active_endpoints`):
 every response asks whether anyone subscribed to `response.finished`, every case opened
-emits `case.opened`.
+emits `case.opened`. So are the batch's contacts that have a resolved or closed case not yet
+recovered (`may_recover`): every happy answer asked, with a query of its own, and almost
+always heard no.
 
 What the hooks write is not in these instances: tags, cases, the answers' sentiment (kept up
 to date on the instances by the tagging hook), so a hook that needs another's writes reads
@@ -26,12 +28,13 @@ from contextvars import ContextVar
 
 from django.db.models import Prefetch, QuerySet
 
-from feedback.models import Answer, Response, WebhookEndpoint
+from feedback.models import Answer, Case, CaseStatus, Response, WebhookEndpoint
 
 _loaded: ContextVar[dict[int, Response] | None] = ContextVar("responses_loaded", default=None)
 _endpoints: ContextVar[dict[int, list[WebhookEndpoint]] | None] = ContextVar(
     "batch_endpoints", default=None
 )
+_recoverable: ContextVar[set[int] | None] = ContextVar("batch_recoverable", default=None)
 
 
 def _finished() -> QuerySet[Response]:
@@ -47,13 +50,29 @@ def _finished() -> QuerySet[Response]:
 @contextmanager
 def responses_loaded(response_ids: Sequence[int]) -> Iterator[None]:
     """Read these finished responses once, for every `finished_response` call inside."""
-    token = _loaded.set({r.pk: r for r in _finished().filter(pk__in=list(response_ids))})
+    loaded = {r.pk: r for r in _finished().filter(pk__in=list(response_ids))}
+    token = _loaded.set(loaded)
     endpoints_token = _endpoints.set({})
+    recoverable_token = _recoverable.set(_recoverable_contacts(loaded.values()))
     try:
         yield
     finally:
+        _recoverable.reset(recoverable_token)
         _endpoints.reset(endpoints_token)
         _loaded.reset(token)
+
+
+def _recoverable_contacts(responses) -> set[int]:
+    contact_ids = {r.contact_id for r in responses if r.contact_id is not None}
+    if not contact_ids:
+        return set()
+    return set(
+        Case.objects.filter(
+            contact_id__in=contact_ids,
+            status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED),
+            recovered=False,
+        ).values_list("contact_id", flat=True)
+    )
 
 
 def finished_response(response_id: int) -> Response | None:
@@ -68,10 +87,20 @@ def finished_response(response_id: int) -> Response | None:
 def active_endpoints(project_id: int | None) -> list[WebhookEndpoint]:
     """The project's active webhook endpoints: read once per batch inside `responses_loaded`,
     else read now."""
-    read = WebhookEndpoint.objects.filter(project_id=project_id, is_active=True).order_by("pk")
     cache = _endpoints.get()
-    if cache is None or project_id is None:
-        return list(read)
-    if project_id not in cache:
-        cache[project_id] = list(read)
-    return cache[project_id]
+    if cache is not None and project_id in cache:
+        return cache[project_id]  # no queryset built: that alone was most of a call's cost
+    endpoints = list(
+        WebhookEndpoint.objects.filter(project_id=project_id, is_active=True).order_by("pk")
+    )
+    if cache is not None and project_id is not None:
+        cache[project_id] = endpoints
+    return endpoints
+
+
+def may_recover(contact_id: int) -> bool:
+    """Whether the contact may have a resolved or closed case to recover: inside
+    `responses_loaded`, from the batch's one read (as of the batch's start); else True (the
+    caller's own query decides)."""
+    recoverable = _recoverable.get()
+    return recoverable is None or contact_id in recoverable

@@ -28,7 +28,7 @@ from feedback.alerting import (
     rule_matches_feedback,
     rule_matches_response,
 )
-from feedback.batch_reads import finished_response
+from feedback.batch_reads import finished_response, may_recover
 from feedback.models import (
     OPEN_CASE_STATUSES,
     AlertRule,
@@ -493,10 +493,10 @@ def cases_recover_for_response(response_id: int) -> list[Case]:
     """Pipeline hook: a customer whose case was closed answers happily later → recovered.
 
     Every finished response runs this hook, and `finished_response` brings its answers along:
-    they are looked at first, so only a happy answer costs a query (for closed cases
-    waiting)."""
+    they are looked at first, then whether the batch's read found a case waiting for this
+    contact (`may_recover`), so only a happy answer from such a contact costs a query."""
     response = finished_response(response_id)
-    if response is None or response.contact_id is None:
+    if response is None or response.contact_id is None or not may_recover(response.contact_id):
         return []
     if not any(
         is_recovering_answer(a.question_type, a.value_int, a.question.scale_max)
@@ -549,7 +549,7 @@ def _announce(
         project_id=case.project_id, event=event, subject=subject, data=lambda: case_payload(case)
     )
     if email_kind is not None:
-        enqueue_case_email(case.pk, email_kind)
+        enqueue_case_email(case, email_kind)
 
 
 def visible_cases(*, project: Project, user: AbstractBaseUser | None, role: str):

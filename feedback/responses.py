@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from feedback.batch_reads import finished_response
@@ -25,6 +24,7 @@ from surveys.models import Contact, Display, DisplayStatus, Project, Question, Q
 from vocsite.errors import ApplicationError
 from vocsite.process_cache import ProcessCache
 from vocsite.row_insert import (
+    default_db,
     insert_row,
     insert_rows,
     insert_values,
@@ -512,12 +512,15 @@ def contact_last_nps_update(response_id: int) -> bool:
     nps = [a for a in response.answers.all() if a.question_type == "nps"]
     if not nps or nps[0].value_int is None:
         return False
-    contact_id, score, finished_at = response.contact_id, nps[0].value_int, response.finished_at
-    return bool(
-        Contact.objects.filter(pk=contact_id)
-        .filter(Q(last_nps_at__isnull=True) | Q(last_nps_at__lt=finished_at))
-        .update(last_nps=score, last_nps_at=finished_at)
-    )
+    # One statement built once (vocsite.row_insert): the ORM compiling this UPDATE for every
+    # answer was a sixth of the worker's CPU per response.
+    contact, finished_at = response.contact, response.finished_at
+    sql, params = update_values(contact, {"last_nps": nps[0].value_int, "last_nps_at": finished_at})
+    last_nps_at = Contact._meta.get_field("last_nps_at")
+    params.append(last_nps_at.get_db_prep_save(finished_at, default_db()))
+    with default_db().cursor() as cursor:
+        cursor.execute(f"{sql} AND (last_nps_at IS NULL OR last_nps_at < %s)", params)
+        return cursor.rowcount == 1
 
 
 def contacts_backfill_last_nps(*, project: Project) -> int:

@@ -274,6 +274,21 @@ def test_new_case_mails_the_team_inbox_with_the_answers_and_a_link(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
 
 
+def test_a_case_nobody_can_receive_publishes_no_email_task(project, team, respond, monkeypatch):
+    from feedback.tasks.cases import send_case_email
+
+    published = []
+    monkeypatch.setattr(
+        send_case_email, "apply_async", lambda args, kwargs: published.append((args, kwargs))
+    )
+    routed_nowhere = Case.objects.get(response=respond(2, user="a"))  # default rules: no team
+    assert (routed_nowhere.team_id, routed_nowhere.assignee_id) == (None, None)
+    assert published == []
+    AlertRule.objects.filter(project=project).update(team=team)
+    to_team = Case.objects.get(response=respond(3, user="b"))
+    assert published == [((to_team.pk,), {"kind": "created"})]
+
+
 def test_assigning_to_someone_else_mails_them_but_claiming_does_not(
     project, team, respond, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -311,13 +326,14 @@ def test_an_open_case_is_not_recovered_by_a_happy_answer(respond):
     assert case.recovered is False
 
 
-def test_recovery_costs_one_query_for_a_happy_answer_and_none_for_another(
+def test_recovery_asks_only_for_a_happy_answer_from_a_contact_with_a_closed_case(
     project, respond, django_assert_num_queries
 ):
-    """Every finished response runs the recovery hook. In a pipeline batch (the response and
-    its answers already read for all hooks) only a happy answer asks for closed cases."""
+    """Every finished response runs the recovery hook. In a pipeline batch (the responses,
+    their answers and which of their contacts have a resolved or closed case, read once for
+    all hooks) only a happy answer from such a contact asks for its cases."""
     happy = respond(9, user="nobody-closed")
-    with responses_loaded([happy.pk]), django_assert_num_queries(1):
+    with responses_loaded([happy.pk]), django_assert_num_queries(0):
         assert cases_recover_for_response(happy.pk) == []
     unhappy = respond(3, user="nobody-closed-either")
     with responses_loaded([unhappy.pk]), django_assert_num_queries(0):
@@ -325,8 +341,15 @@ def test_recovery_costs_one_query_for_a_happy_answer_and_none_for_another(
     case = Case.objects.get(response=respond(1, user="closed"))
     case_change(case=case, actor=None, change=CaseChange(status="closed", root_cause="Bug"))
     later = respond(9, user="closed")
-    Case.objects.filter(pk=case.pk).update(recovered=False, recovered_at=None)
-    assert [c.pk for c in cases_recover_for_response(later.pk)] == [case.pk]
+    Case.objects.filter(pk=case.pk).update(
+        recovered=False, recovered_at=None, recovered_by_response=None
+    )
+    with responses_loaded([happy.pk, later.pk]):
+        with django_assert_num_queries(0):  # the batch's read knew "nobody-closed" has none
+            assert cases_recover_for_response(happy.pk) == []
+        assert [c.pk for c in cases_recover_for_response(later.pk)] == [case.pk]
+    case.refresh_from_db()
+    assert (case.recovered, case.recovered_by_response_id) == (True, later.pk)
 
 
 def test_unhappy_feedback_opens_a_case_through_an_opted_in_rule(
