@@ -125,8 +125,8 @@ async def display_event(client: Client, key: str, display: str, event: str):
 def run(project, mix: Mix, rate: float, seconds: float) -> dict:
     """Flows at rate / requests_per_flow per second; returns latencies per kind, errors,
     accepted responses."""
-    quiet_gc()
-    return asyncio.run(_run(project, mix, rate, seconds))
+    with quiet_gc():
+        return asyncio.run(_run(project, mix, rate, seconds))
 
 
 async def _run(project, mix: Mix, rate: float, seconds: float) -> dict:

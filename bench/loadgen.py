@@ -13,10 +13,14 @@ replaces (http.client, 32 threads) spent ~1.5 ms of CPU per request at 300 req/s
 the machine at the decide target — and every millisecond it took was queueing it added to
 the server's latency.
 
-Both loops also freeze the garbage collector's view of everything allocated before they start:
-the benchmark scripts set Django up first (hundreds of thousands of objects), and a full
-collection over those paused the generator for up to ~100 ms, which then showed up as server
-latency.
+Both loops also keep the garbage collector out of the measured window: everything allocated
+before it is frozen out of the collector's sight (the benchmark scripts set Django up first,
+hundreds of thousands of objects), and the collector is off while the loop runs. A full
+collection paused the generator for up to ~100 ms, which then showed up as server latency;
+with only the start-up heap frozen, the run's own objects (a task per flow, kept to the end)
+still set off eight full collections in two minutes of the load test, up to 126 ms each and
+624 ms in all — the moments the slowest decides were measured in. A run's garbage is freed
+by reference counting; what cycles it leaves wait for the end (a few MB).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -66,10 +71,17 @@ class Result:
         }
 
 
-def quiet_gc() -> None:
-    """Move what exists now out of the collector's sight (see the module docstring)."""
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """No garbage collection inside: what exists now is moved out of the collector's sight
+    and the collector is off until the block ends (see the module docstring)."""
     gc.collect()
     gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class _Connection(asyncio.Protocol):
@@ -168,12 +180,19 @@ class Pool:
     connection opened and left idle is not what browsers do, and gunicorn's gthread worker
     gives each new connection a thread that waits (up to 5 s) for its first request — 64
     pre-opened idle connections held every thread of the server at the start of a run
-    (measured: the first requests of each phase waited ~2.8 s)."""
+    (measured: the first requests of each phase waited ~2.8 s).
 
-    def __init__(self, base_url: str, size: int) -> None:
+    A connection is closed after `reconnect_every` uses (the next use opens it again), as
+    `closed_loop` does and as browsers and proxies do: on connections that lived all run, one
+    gunicorn process served 60–73 % of the requests — the split drawn when they were opened —
+    and the realistic mix's decide p99 measured that draw."""
+
+    def __init__(self, base_url: str, size: int, reconnect_every: int = 20) -> None:
         self.base_url, self.size, self.opened = base_url, size, 0
+        self.reconnect_every = reconnect_every
         self.idle: asyncio.Queue[Client] = asyncio.Queue()
         self.every: list[Client] = []
+        self.uses: dict[Client, int] = {}
 
     async def acquire(self) -> Client:
         if self.idle.empty() and self.opened < self.size:
@@ -184,6 +203,9 @@ class Pool:
         return await self.idle.get()
 
     def release(self, client: Client) -> None:
+        self.uses[client] = uses = self.uses.get(client, 0) + 1
+        if self.reconnect_every and uses % self.reconnect_every == 0:
+            client.close()
         self.idle.put_nowait(client)
 
     def close(self) -> None:
@@ -222,8 +244,8 @@ def open_loop(
 ) -> Result:
     """`rate` requests per second for `seconds`; a request finding every connection busy
     waits for one, and that wait counts in its latency."""
-    quiet_gc()
-    return asyncio.run(_open_loop(base_url, make, rate, seconds, connections, ok))
+    with quiet_gc():
+        return asyncio.run(_open_loop(base_url, make, rate, seconds, connections, ok))
 
 
 async def _open_loop(base_url, make, rate, seconds, connections, ok) -> Result:
@@ -262,8 +284,8 @@ def closed_loop(
     run on 8 connections that lived all along measured whichever split it drew (2,421 or
     1,176 req/s back to back, same view); reopening them draws the split again and again, so
     a run measures the average (each reconnect costs ~1 % at 20 requests)."""
-    quiet_gc()
-    return asyncio.run(_closed_loop(base_url, make, seconds, concurrency, ok, reconnect_every))
+    with quiet_gc():
+        return asyncio.run(_closed_loop(base_url, make, seconds, concurrency, ok, reconnect_every))
 
 
 async def _closed_loop(base_url, make, seconds, concurrency, ok, reconnect_every) -> Result:
