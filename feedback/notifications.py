@@ -46,7 +46,8 @@ def enqueue_case_email(case: Case, kind: str) -> None:
 
 
 def case_email_addressed(case: Case, kind: str) -> bool:
-    """Whether `case_email_recipients` may find anyone, from the case's own columns."""
+    """Whether `case_email_recipients` may find anyone, from the case's own columns. It
+    starts with this check, so a recipient rule added there must be let through here."""
     if kind == "overdue":
         return case.team_id is not None or case.assignee_id is not None
     return case.assignee_id is not None or (kind == "created" and case.team_id is not None)
@@ -55,6 +56,8 @@ def case_email_addressed(case: Case, kind: str) -> bool:
 def case_email_recipients(case: Case, kind: str) -> list[str]:
     from feedback.cases import _team_agents
 
+    if not case_email_addressed(case, kind):
+        return []
     addresses: list[str] = []
     if kind == "overdue":
         if case.team_id and case.team.lead_id and case.team.lead.email:
