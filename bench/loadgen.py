@@ -20,7 +20,7 @@ collection paused the generator for up to ~100 ms, which then showed up as serve
 with only the start-up heap frozen, the run's own objects (a task per flow, kept to the end)
 still set off eight full collections in two minutes of the load test, up to 126 ms each and
 624 ms in all — the moments the slowest decides were measured in. A run's garbage is freed
-by reference counting; what cycles it leaves wait for the end (a few MB).
+by reference counting; what cycles it leaves wait for the end of the window.
 """
 
 from __future__ import annotations
