@@ -5,7 +5,9 @@ and the display rows that record what was shown (DESIGN.md §5).
 the pure `surveys.throttle.decide`, records a Decision and — when a survey is shown — claims
 the display with a compare-and-set on the contact's row. Two tabs or devices racing for the
 same contact serialise on that row, so a cooldown can never be claimed twice. The query count
-is constant however long the contact's history grows.
+is constant however long the contact's history grows. A visitor the same process refused
+moments ago may be refused again from memory, without a query (`display_refusal_remembered`;
+surveys.visitor_memory says when and why that is safe).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from surveys import decision_log, selectors, throttle
+from surveys import decision_log, selectors, throttle, visitor_memory
 from surveys.models import (
     Contact,
     Decision,
@@ -190,22 +192,44 @@ def contact_resolve(
             attributes=attributes,
             language=(throttle.primary_language(language) or "")[:16],
         )
-    changed = []
-    if attributes and {**contact.attributes, **attributes} != contact.attributes:
-        contact.attributes = {**contact.attributes, **attributes}
-        changed.append("attributes")
-    lang = throttle.primary_language(language)
-    if lang and lang != contact.language:
-        contact.language = lang[:16]
-        changed.append("language")
-    now = timezone.now()
-    if contact.last_seen_at is None or (now - contact.last_seen_at).total_seconds() > 3600:
-        contact.last_seen_at = now
-        changed.append("last_seen_at")
-    contact._touched = changed
+    changes = contact_changes(
+        attributes_now=contact.attributes,
+        language_now=contact.language,
+        last_seen_at=contact.last_seen_at,
+        attributes=attributes,
+        language=language,
+        now=timezone.now(),
+    )
+    for field, value in changes.items():
+        setattr(contact, field, value)
+    contact._touched = list(changes)
     if touch:
         _contact_touch_write(contact)
+        if changes:  # what this process remembered of the visitor is out of date
+            visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, user_id))
     return contact
+
+
+def contact_changes(
+    *,
+    attributes_now: Mapping[str, Any],
+    language_now: str,
+    last_seen_at: datetime | None,
+    attributes: Mapping[str, Any],
+    language: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """What a widget call changes on its contact: new attribute values (merged), a new
+    language, and `last_seen_at` once an hour. `attributes` are clean (`clean_attributes`)."""
+    changes: dict[str, Any] = {}
+    if attributes and {**attributes_now, **attributes} != attributes_now:
+        changes["attributes"] = {**attributes_now, **attributes}
+    lang = throttle.primary_language(language)
+    if lang and lang != language_now:
+        changes["language"] = lang[:16]
+    if last_seen_at is None or (now - last_seen_at).total_seconds() > 3600:
+        changes["last_seen_at"] = now
+    return changes
 
 
 def contact_touch_fields(contact: Contact) -> list[str]:
@@ -319,6 +343,9 @@ class ClaimResult:
     verdict: throttle.Verdict
     display: Display | None
     survey: Survey | None
+    # The contact as the verdict saw it (locked and re-read on the slow path); None when the
+    # verdict came from decide's memory of the visitor.
+    contact: Contact | None = None
 
 
 def _project_rules(project: Project) -> throttle.ProjectRules:
@@ -347,9 +374,13 @@ def _survey_rules(survey: Survey, finished: dict[int, int]) -> throttle.SurveyRu
 
 
 def contact_sampling_key(contact: Contact) -> str:
+    return sampling_key(user_id=contact.user_id, contact_id=contact.pk)
+
+
+def sampling_key(*, user_id: str | None, contact_id: int) -> str:
     """What sticky sampling hashes: the host app's user id when known (stable across devices
     and re-imports), else the contact row."""
-    return str(contact.user_id or f"contact:{contact.pk}")
+    return str(user_id or f"contact:{contact_id}")
 
 
 def _lock_contact(contact: Contact) -> Contact:
@@ -400,35 +431,89 @@ def display_claim(
     # The claim count as read with (or before) the ledger: a claim committed after this read
     # changes it, so the compare-and-set below cannot succeed on a ledger that missed it.
     claims_seen = contact.claim_count
-    found = selectors.touchpoint_surveys(project=project, key=touchpoint_key)
-    touchpoint = found.touchpoint if found else None
-    surveys = found.live(channel=channel, now=now) if found else []
+    touchpoint, surveys = _live_surveys(project, touchpoint_key, channel, now)
     finished = selectors.finished_response_counts(surveys=surveys)
     verdict = _verdict(project, contact, surveys, finished, now, url, locale)
     if not verdict.show:
         _contact_touch_write(contact)
-        survey = _decision_record(project, contact, surveys, touchpoint, channel, verdict, now)
-        return ClaimResult(verdict=verdict, display=None, survey=survey)
+        survey = _decision_record(project, contact.pk, surveys, touchpoint, channel, verdict, now)
+        return ClaimResult(verdict=verdict, display=None, survey=survey, contact=contact)
     survey = next(s for s in surveys if s.pk == verdict.survey_id)
     with transaction.atomic():
         if _claim_count_bump(contact, expected=claims_seen):
             display = _display_insert(
                 project, contact, survey, touchpoint, channel, url, locale, now
             )
-            _decision_record(project, contact, surveys, touchpoint, channel, verdict, now)
-            return ClaimResult(verdict=verdict, display=display, survey=survey)
+            _decision_record(project, contact.pk, surveys, touchpoint, channel, verdict, now)
+            return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
     with transaction.atomic():  # the slow path: another claim changed the ledger meanwhile
         _contact_touch_write(contact)
         contact = _lock_contact(contact)
         verdict = _verdict(project, contact, surveys, finished, now, url, locale)
-        survey = _decision_record(project, contact, surveys, touchpoint, channel, verdict, now)
+        survey = _decision_record(project, contact.pk, surveys, touchpoint, channel, verdict, now)
         display = None
         if verdict.show:
             _claim_count_bump(contact, expected=None)
             display = _display_insert(
                 project, contact, survey, touchpoint, channel, url, locale, now
             )
-    return ClaimResult(verdict=verdict, display=display, survey=survey)
+    return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
+
+
+def display_refusal_remembered(
+    *,
+    project: Project,
+    remembered: visitor_memory.Remembered,
+    attributes: Mapping[str, Any] | None,
+    language: str | None,
+    touchpoint_key: str,
+    channel: str = SurveyChannel.WIDGET,
+    url: str | None = None,
+    locale: str | None = None,
+) -> ClaimResult | None:
+    """Decide on what this process remembers of the visitor (surveys.visitor_memory), without
+    reading the database — but only to refuse: None when the rules would show a survey on
+    the remembered ledger, or when the call brings contact changes to save (`attributes`,
+    `language` as `contact_resolve` takes them). Then `display_claim` decides the usual way,
+    on a fresh read and a compare-and-set claim, so no survey is ever shown on a ledger from
+    memory. A refusal records its Decision as `display_claim` does."""
+    now = timezone.now()
+    if contact_changes(
+        attributes_now=remembered.attributes,
+        language_now=remembered.language,
+        last_seen_at=remembered.last_seen_at,
+        attributes=clean_attributes(attributes),
+        language=language,
+        now=now,
+    ):
+        return None
+    touchpoint, surveys = _live_surveys(project, touchpoint_key, channel, now)
+    finished = selectors.finished_response_counts(surveys=surveys)
+    state = throttle.ContactState(
+        contact_key=sampling_key(user_id=remembered.user_id, contact_id=remembered.contact_id),
+        opted_out=remembered.opted_out,
+        attributes=remembered.attributes,
+        language=locale or remembered.language,
+        url=url,
+        ledger=selectors.ledger_entries(remembered.ledger_rows, now) if surveys else (),
+    )
+    verdict = _ask(project, surveys, finished, state, now)
+    if verdict.show:
+        return None
+    survey = _decision_record(
+        project, remembered.contact_id, surveys, touchpoint, channel, verdict, now
+    )
+    return ClaimResult(verdict=verdict, display=None, survey=survey)
+
+
+def _live_surveys(
+    project: Project, touchpoint_key: str, channel: str, now: datetime
+) -> tuple[Any, list[Survey]]:
+    """The touchpoint (None if unknown) and its surveys that run now on `channel`."""
+    found = selectors.touchpoint_surveys(project=project, key=touchpoint_key)
+    if found is None:
+        return None, []
+    return found.touchpoint, found.live(channel=channel, now=now)
 
 
 def _claim_count_bump(contact: Contact, *, expected: int | None) -> bool:
@@ -487,6 +572,16 @@ def _verdict(
         url=url,
         ledger=selectors.contact_ledger(contact=contact, now=now) if surveys else (),
     )
+    return _ask(project, surveys, finished, state, now)
+
+
+def _ask(
+    project: Project,
+    surveys: list[Survey],
+    finished: dict[int, int],
+    state: throttle.ContactState,
+    now: datetime,
+) -> throttle.Verdict:
     return throttle.decide(
         now=now,
         project=_project_rules(project),
@@ -497,7 +592,7 @@ def _verdict(
 
 def _decision_record(
     project: Project,
-    contact: Contact,
+    contact_id: int,
     surveys: list[Survey],
     touchpoint,
     channel: str,
@@ -512,7 +607,7 @@ def _decision_record(
             project_id=project.pk,
             survey_id=survey.pk if survey else None,
             touchpoint_id=touchpoint.pk if touchpoint else None,
-            contact_id=contact.pk,
+            contact_id=contact_id,
             channel=channel,
             reason=verdict.reason,
             created_at=now,

@@ -85,10 +85,9 @@ def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerE
     """Every display of the contact that still counts, as the throttle's plain entries.
 
     One query over the (contact, claimed_at) index, whatever the length of the history — or
-    none, when the contact was read with its ledger (ledger._visitor_link; used once).
-    Expired claims are left out, and so are widget claims past CLAIM_TTL that the sweeper has
-    not reached yet; claims on other channels (e-mail) are settled by their sender and count
-    until then."""
+    none, when the contact was read with its ledger (ledger._visitor_link; used once). The
+    rows as read stay on the contact (`ledger_rows_read`) for decide's memory of it
+    (surveys.visitor_memory)."""
     raw = contact.__dict__.pop("_prefetched_ledger", None)
     if raw is None:
         # SQL rather than the ORM: this runs on every decide (see ledger._visitor_link).
@@ -99,6 +98,22 @@ def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerE
                 [contact.pk, DisplayStatus.EXPIRED.value],
             )
             raw = cursor.fetchall()
+    contact._ledger_rows = raw
+    return ledger_entries(raw, now)
+
+
+def ledger_rows_read(contact: Contact) -> list[tuple] | None:
+    """The ledger rows last read for the contact (or read with it and not yet used), or None
+    when none were."""
+    found = contact.__dict__
+    return found.get("_ledger_rows", found.get("_prefetched_ledger"))
+
+
+def ledger_entries(raw: Sequence[tuple], now: datetime) -> tuple[throttle.LedgerEntry, ...]:
+    """The ledger rows that still count at `now`, as the throttle's plain entries. Expired
+    claims are left out, and so are widget claims past CLAIM_TTL that the sweeper has not
+    reached yet; claims on other channels (e-mail) are settled by their sender and count until
+    then."""
     rows = [
         (survey_id, status, utc(claimed_at), utc(dismissed_at), channel)
         for survey_id, status, claimed_at, dismissed_at, channel in raw

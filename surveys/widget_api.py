@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feedback.responses import AnswerIn, feedback_submit, response_submit
-from surveys import ledger, selectors
+from surveys import ledger, selectors, visitor_memory
 from surveys.api import ERROR_BODY
 from vocsite.api_auth import (
     IsWidget,
@@ -188,6 +188,12 @@ class KeyOnly(serializers.Serializer):
     key = Text(max_length=64)
 
 
+def _visitor(project, values) -> visitor_memory.Visitor:
+    return visitor_memory.Visitor(
+        project.pk, values.get("visitor_id"), values.get("user_id") or None
+    )
+
+
 def _resolve_contact(project, values, **options):
     return ledger.contact_resolve(
         project=project,
@@ -310,19 +316,37 @@ class DecideApi(WidgetApi):
 
 
 def decide(project, values: dict[str, Any]) -> dict[str, Any]:
-    """The decide reply for valid input: the verdict, and a claimed display's survey."""
-    result = ledger.display_claim(
-        project=project,
-        contact=_resolve_contact(
-            project,
-            values,
-            touch=False,  # the claim writes the changes in its own UPDATE
-            with_ledger=True,  # and its first read comes with the contact
-        ),
-        touchpoint_key=values["touchpoint"],
-        url=values.get("url"),
-        locale=values.get("locale"),
-    )
+    """The decide reply for valid input: the verdict, and a claimed display's survey.
+
+    A visitor this process refused moments ago is refused again from memory when the rules
+    still say no (surveys.visitor_memory); anything else is decided on a fresh read."""
+    visitor = _visitor(project, values)
+    remembered = visitor_memory.recall(visitor)
+    result = None
+    if remembered is not None:
+        result = ledger.display_refusal_remembered(
+            project=project,
+            remembered=remembered,
+            attributes=values.get("attributes"),
+            language=values.get("locale"),
+            touchpoint_key=values["touchpoint"],
+            url=values.get("url"),
+            locale=values.get("locale"),
+        )
+    if result is None:
+        result = ledger.display_claim(
+            project=project,
+            contact=_resolve_contact(
+                project,
+                values,
+                touch=False,  # the claim writes the changes in its own UPDATE
+                with_ledger=True,  # and its first read comes with the contact
+            ),
+            touchpoint_key=values["touchpoint"],
+            url=values.get("url"),
+            locale=values.get("locale"),
+        )
+        visitor_memory.note(visitor, shown=result.verdict.show, contact=result.contact)
     if not result.verdict.show:
         return {"show": False, "reason": result.verdict.reason}
     return {
@@ -581,7 +605,7 @@ class OptOutApi(WidgetApi):
     def post(self, request):
         data = Identity(data=request.data)
         data.is_valid(raise_exception=True)
-        ledger.contact_opt_out(
-            contact=_resolve_contact(request.access.project, data.validated_data)
-        )
+        project = request.access.project
+        ledger.contact_opt_out(contact=_resolve_contact(project, data.validated_data))
+        visitor_memory.forget(_visitor(project, data.validated_data))
         return Response(status=status.HTTP_204_NO_CONTENT)

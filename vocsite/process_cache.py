@@ -5,7 +5,8 @@ touchpoint's active surveys with their published versions. Reading them from mem
 of the database removes most of a decide's queries and ORM work. The price is staleness: a
 change made in the staff UI (a survey paused, an origin added) reaches every web process
 within `WIDGET_PROJECT_CACHE_SECONDS` (30 s by default; 0 turns the cache off, as the tests
-do). The throttle's per-contact state (the ledger) is never cached.
+do). The throttle's per-contact state (the ledger) is kept only for saying no, on its own
+terms (surveys.visitor_memory).
 """
 
 from __future__ import annotations
@@ -20,28 +21,51 @@ from django.conf import settings
 V = TypeVar("V")
 
 
-class ProcessCache(Generic[V]):
-    """Values by key for `WIDGET_PROJECT_CACHE_SECONDS`, bounded so a flood of distinct keys
-    cannot grow it without end. A load that finds nothing (None) is not kept."""
+def _widget_cache_seconds() -> float:
+    return settings.WIDGET_PROJECT_CACHE_SECONDS
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+
+class ProcessCache(Generic[V]):
+    """Values by key for `seconds()` (`WIDGET_PROJECT_CACHE_SECONDS` unless given; read on
+    every call, so a setting of 0 turns the cache off at once), bounded so a flood of distinct
+    keys cannot grow it without end. None is never kept."""
+
+    def __init__(
+        self, max_entries: int = 10_000, seconds: Callable[[], float] = _widget_cache_seconds
+    ) -> None:
         self.max_entries = max_entries
+        self._seconds = seconds
         self._entries: dict[Hashable, tuple[float, V]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, load: Callable[[], V]) -> V:
-        ttl = settings.WIDGET_PROJECT_CACHE_SECONDS
-        now = time.monotonic()
-        cached = self._entries.get(key)
-        if cached is not None and now - cached[0] < ttl:
-            return cached[1]
-        value = load()
-        if ttl > 0 and value is not None:  # "not found" is not kept: it may exist a moment later
-            with self._lock:
-                if len(self._entries) >= self.max_entries:
-                    self._entries.clear()
-                self._entries[key] = (now, value)
+        """The value kept for `key`, else `load()`'s, kept ("not found" is not: it may exist a
+        moment later)."""
+        value = self.recall(key)
+        if value is None:
+            value = load()
+            self.keep(key, value)
         return value
+
+    def recall(self, key: Hashable) -> V | None:
+        """The value kept for `key` if it is younger than `seconds()`, else None."""
+        cached = self._entries.get(key)
+        if cached is not None and time.monotonic() - cached[0] < self._seconds():
+            return cached[1]
+        return None
+
+    def keep(self, key: Hashable, value: V | None) -> None:
+        """Keep `value` for `key` from now on (nothing when the cache is off or value is None)."""
+        if value is None or self._seconds() <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic(), value)
+
+    def forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

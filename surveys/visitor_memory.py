@@ -1,0 +1,112 @@
+"""Decide's memory of the visitors it has just refused, in each web process's own memory.
+
+Most decides say "not now" to a visitor met a moment earlier: a returning visitor walks from
+page to page, each page a touchpoint, and the ledger that refused them at one touchpoint
+refuses them at the next (cooldowns, caps, sampling). Reading that visitor's contact and
+ledger again was the one query of such a decide and the largest part of its cost
+(README, "Operating"). So a refused decide leaves what it read here, and the next decide for
+the same visitor within DECIDE_VISITOR_MEMORY_SECONDS is judged on it without a query
+(`ledger.display_refusal_remembered`).
+
+Why this keeps the anti-nagging contract (DESIGN.md §5): memory is only ever used to say no.
+When the rules would show a survey on the remembered ledger, that verdict is dropped and the
+decide runs the usual way — a fresh read and a compare-and-set claim — so no survey is ever
+shown on a ledger from memory, and two tabs racing still get one survey. The rules run at
+each call's own time on the remembered rows, so the passing of time (a cooldown ending, an
+unconfirmed claim expiring) is seen at once.
+
+What it costs: a refusal may rest on a ledger up to DECIDE_VISITOR_MEMORY_SECONDS old.
+- What another process adds to the ledger meanwhile (a claim, a dismissal, an answer, an
+  opt-out) only adds reasons to say no: the answer stays "no", though its recorded reason may
+  name a later rule than a fresh read would (fatigue analytics, for those seconds).
+- What could turn the answer into "yes" reaches a process when its memory of the visitor
+  lapses: attributes set through the contacts API, an identify in another process, a contact
+  erased.
+A call that brings changes to save (attributes, language, the hourly `last_seen_at`) always
+goes the usual way, which saves them and remembers the result. This process forgets a visitor
+at once when it claims for them, saves changes to their contact, or records their opt-out.
+
+Keyed by (project, visitor id, user id) exactly as the call names the visitor; bounded by
+DECIDE_VISITOR_MEMORY_MAX visitors per process (enough for the target rate times the
+seconds: 300 decides/s × 30 s = 9,000), emptied when full. Off with 0 seconds (the tests,
+except those of this module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from django.conf import settings
+
+from surveys import selectors
+from surveys.models import Contact
+from vocsite.process_cache import ProcessCache
+
+
+class Visitor(NamedTuple):
+    """Who a widget call is about, as the call names them."""
+
+    project_id: int
+    visitor_id: str | None
+    user_id: str | None
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """What the rules need of a contact, as a refused decide read it."""
+
+    contact_id: int
+    user_id: str | None
+    opted_out: bool
+    attributes: Mapping[str, Any]
+    language: str
+    last_seen_at: datetime | None
+    ledger_rows: tuple[tuple, ...]
+
+
+def _seconds() -> float:
+    return settings.DECIDE_VISITOR_MEMORY_SECONDS
+
+
+_memory: ProcessCache[Remembered] = ProcessCache(
+    max_entries=settings.DECIDE_VISITOR_MEMORY_MAX, seconds=_seconds
+)
+
+
+def recall(visitor: Visitor) -> Remembered | None:
+    """What a refused decide for this visitor left in this process, if it is recent enough."""
+    return _memory.recall(visitor)
+
+
+def note(visitor: Visitor, *, shown: bool, contact: Contact | None) -> None:
+    """After a decide the usual way: remember the contact it refused on, with the ledger it
+    read; forget the visitor when it claimed a survey (their ledger just changed)."""
+    if shown or contact is None:
+        _memory.forget(visitor)
+        return
+    rows = selectors.ledger_rows_read(contact)
+    if rows is None:  # a decide at a touchpoint without surveys may not read the ledger
+        return
+    _memory.keep(
+        visitor,
+        Remembered(
+            contact_id=contact.pk,
+            user_id=contact.user_id,
+            opted_out=contact.opted_out_at is not None,
+            attributes=contact.attributes,
+            language=contact.language,
+            last_seen_at=contact.last_seen_at,
+            ledger_rows=tuple(rows),
+        ),
+    )
+
+
+def forget(visitor: Visitor) -> None:
+    _memory.forget(visitor)
+
+
+def clear() -> None:
+    _memory.clear()

@@ -1,0 +1,57 @@
+"""vocsite.process_cache: kept for its seconds, bounded, None never kept, off at 0 seconds."""
+
+from vocsite import process_cache
+from vocsite.process_cache import ProcessCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_values_are_kept_for_their_seconds_and_then_loaded_again(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(process_cache.time, "monotonic", clock)
+    cache: ProcessCache[str] = ProcessCache(seconds=lambda: 30)
+    loads = []
+
+    def load():
+        loads.append(1)
+        return f"value {len(loads)}"
+
+    assert cache.get("k", load) == "value 1"
+    clock.now += 29.9
+    assert cache.get("k", load) == "value 1"
+    clock.now += 0.1
+    assert cache.recall("k") is None
+    assert cache.get("k", load) == "value 2"
+    assert len(loads) == 2
+
+
+def test_nothing_is_kept_when_off_or_when_the_value_is_none():
+    seconds = [0]
+    cache: ProcessCache[str] = ProcessCache(seconds=lambda: seconds[0])
+    cache.keep("k", "v")
+    assert cache.recall("k") is None
+    seconds[0] = 30
+    assert cache.get("missing", lambda: None) is None
+    cache.keep("k", None)
+    assert cache.recall("k") is None
+    cache.keep("k", "v")
+    assert cache.recall("k") == "v"
+    seconds[0] = 0  # turned off: what was kept is not used
+    assert cache.recall("k") is None
+
+
+def test_forget_drops_one_key_and_a_full_cache_starts_again():
+    cache: ProcessCache[int] = ProcessCache(max_entries=2, seconds=lambda: 30)
+    cache.keep("a", 1)
+    cache.keep("b", 2)
+    cache.forget("a")
+    assert (cache.recall("a"), cache.recall("b")) == (None, 2)
+    cache.keep("c", 3)
+    cache.keep("d", 4)  # full (b, c): emptied, then d kept
+    assert [cache.recall(k) for k in "abcd"] == [None, None, None, 4]
