@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from common import arguments, row, setup_django, write
@@ -41,7 +42,7 @@ from django.db.models import Count
 from django.utils import timezone
 from seed import settle
 
-from bench.loadgen import Result, closed_loop, open_loop
+from bench.loadgen import Result, best_of_turns, closed_loop, open_loop
 from surveys.models import Contact, Decision, Display, Project, VisitorId
 from surveys.services import (
     QuestionIn,
@@ -195,24 +196,13 @@ heavy_share, heavy_answers = claim_share(phase_start)
 bare_rate = open_loop(args.base_url, bare, args.rate, args.seconds)
 
 
-def best_of_three(*mixes) -> list[Result]:
-    """Maximum throughput of each mix: the best of three closed loops. Which of the two gunicorn
-    processes accepts each of the 8 keep-alive connections is chance, and a draw that puts most
-    of them on one process measures one process (seen: 395 or 735 req/s back to back, bare view
-    alike); every mix gets the same three draws. The rounds take turns (each mix once, three
-    times over): this machine has slow spells (±25 % between identical runs), and one that
-    fell on the three rounds of a single mix skewed the ratio (decide 652 req/s in a run where
-    it had reached 1,029 twenty minutes before)."""
-    runs: list[list[Result]] = [[] for _ in mixes]
-    for _ in range(3):
-        for rounds, make in zip(runs, mixes, strict=True):
-            rounds.append(
-                closed_loop(args.base_url, make, args.throughput_seconds / 2, concurrency=8)
-            )
-    return [max(rounds, key=lambda run: run.rps) for rounds in runs]
+def most(make) -> Callable[[], Result]:
+    """One round of a mix's maximum throughput (8 connections; bench.loadgen.closed_loop says
+    how they are spread over the gunicorn processes)."""
+    return lambda: closed_loop(args.base_url, make, args.throughput_seconds / 2, concurrency=8)
 
 
-returning_max, heavy_max, bare_max = best_of_three(returning, claim_heavy, bare)
+returning_max, heavy_max, bare_max = best_of_turns(most(returning), most(claim_heavy), most(bare))
 ratio = returning_max.rps / bare_max.rps if bare_max.rps else 0.0
 heavy_ratio = heavy_max.rps / bare_max.rps if bare_max.rps else 0.0
 result = {

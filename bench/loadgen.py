@@ -2,7 +2,8 @@
 
 `open_loop` sends at a fixed rate and measures each latency from the moment the request was
 *scheduled*, so a slow server cannot hide its queueing (no coordinated omission).
-`closed_loop` keeps N connections busy to find the maximum throughput. `Client` sends one
+`closed_loop` keeps N connections busy to find the maximum throughput, and `best_of_turns`
+compares the maximum throughputs of several mixes fairly. `Client` sends one
 request at a time over a keep-alive connection (reconnecting when the server answers
 "Connection: close", as gunicorn's sync workers do), for scripts that play whole flows.
 
@@ -312,3 +313,19 @@ async def _closed_loop(base_url, make, seconds, concurrency, ok, reconnect_every
 
     await asyncio.gather(*(worker(client) for client in clients))
     return Result(len(latencies), errors, time.perf_counter() - began, latencies)
+
+
+def best_of_turns(*runs: Callable[[], Result], turns: int = 3) -> list[Result]:
+    """Each run's best result of `turns`, the runs taking turns (each once, `turns` times over).
+
+    Why the best, and why in turns: this machine has slow spells (±25 % between identical
+    runs), and a spell that fell on the rounds of one mix only skewed the ratio between them
+    (decide 652 req/s in a run where it had reached 1,029 twenty minutes before; a bare
+    one-INSERT view 997 and 1,494 req/s minutes apart). Taking turns spreads the spells over
+    every mix, and each mix's best round is its throughput on the machine's better moments —
+    the same moments for all of them."""
+    results: list[list[Result]] = [[] for _ in runs]
+    for _ in range(turns):
+        for rounds, run in zip(results, runs, strict=True):
+            rounds.append(run())
+    return [max(rounds, key=lambda result: result.rps) for rounds in results]
