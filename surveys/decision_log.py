@@ -24,7 +24,7 @@ import logging
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from surveys.models import Decision
 from vocsite.batcher import Batcher
@@ -34,18 +34,26 @@ log = logging.getLogger(__name__)
 
 
 def _write(decisions: Sequence[Decision]) -> None:
-    if len(decisions) == 1:
+    """A decision about a survey or contact deleted meanwhile (a decide refused from
+    surveys.visitor_memory may come up to its seconds after the deletion) is dropped, unless
+    it is written inside the caller's transaction: that failure is the caller's."""
+    if len(decisions) == 1 and connection.in_atomic_block:
         insert_row(decisions[0])
-        return
-    try:
-        copy_rows(decisions)
-    except IntegrityError:  # a survey or contact deleted since: write the rest one by one
-        for decision in decisions:
-            try:
-                with transaction.atomic():
-                    insert_row(decision)
-            except IntegrityError:
-                log.warning("decision row for a deleted survey or contact dropped")
+    elif len(decisions) == 1:
+        try:
+            insert_row(decisions[0])  # autocommit: a failed INSERT leaves nothing to undo
+        except IntegrityError:
+            log.warning("decision row for a deleted survey or contact dropped")
+    else:
+        try:
+            copy_rows(decisions)
+        except IntegrityError:  # write them one by one
+            for decision in decisions:
+                try:
+                    with transaction.atomic():
+                        insert_row(decision)
+                except IntegrityError:
+                    log.warning("decision row for a deleted survey or contact dropped")
 
 
 _batcher: Batcher[Decision] = Batcher(

@@ -176,14 +176,19 @@ def contact_resolve(
             contact = link.contact  # the usual call of a signed-in user: one query
         else:
             contact = _identified_contact(project, user_id)
-            if link is None and visitor_id:
-                VisitorId.objects.get_or_create(
-                    project=project, visitor_id=visitor_id, defaults={"contact": contact}
-                )
-            elif link is not None and link.contact.user_id is None:
-                contact = contact_merge(anonymous=link.contact, into=contact)  # identify
-            elif link is not None:  # the browser now belongs to another signed-in user
-                VisitorId.objects.filter(pk=link.pk).update(contact=contact)
+            if link is None:
+                if visitor_id:
+                    VisitorId.objects.get_or_create(
+                        project=project, visitor_id=visitor_id, defaults={"contact": contact}
+                    )
+            else:
+                # The browser no longer stands for the contact this process may remember for
+                # it as an anonymous visitor (surveys.visitor_memory).
+                visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, None))
+                if link.contact.user_id is None:
+                    contact = contact_merge(anonymous=link.contact, into=contact)  # identify
+                else:  # the browser now belongs to another signed-in user
+                    VisitorId.objects.filter(pk=link.pk).update(contact=contact)
     else:
         contact = _contact_for_visitor(
             project,

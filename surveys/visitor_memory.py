@@ -5,8 +5,9 @@ page to page, each page a touchpoint, and the ledger that refused them at one to
 refuses them at the next (cooldowns, caps, sampling). Reading that visitor's contact and
 ledger again was the one query of such a decide and the largest part of its cost
 (README, "Operating"). So a refused decide leaves what it read here, and the next decide for
-the same visitor within DECIDE_VISITOR_MEMORY_SECONDS is judged on it without a query
-(`ledger.display_refusal_remembered`).
+the same visitor within DECIDE_VISITOR_MEMORY_SECONDS is judged on it without reading the
+contact or its ledger (`ledger.display_refusal_remembered`; a survey with a response cap still
+has its finished responses counted, and the Decision row is still written).
 
 Why this keeps the anti-nagging contract (DESIGN.md §5): memory is only ever used to say no.
 When the rules would show a survey on the remembered ledger, that verdict is dropped and the
@@ -21,14 +22,24 @@ What it costs: a refusal may rest on a ledger up to DECIDE_VISITOR_MEMORY_SECOND
   name a later rule than a fresh read would (fatigue analytics, for those seconds).
 - What could turn the answer into "yes" reaches a process when its memory of the visitor
   lapses: attributes set through the contacts API, an identify in another process, a contact
-  erased.
-A call that brings changes to save (attributes, language, the hourly `last_seen_at`) always
-goes the usual way, which saves them and remembers the result. This process forgets a visitor
-at once when it claims for them, saves changes to their contact, or records their opt-out.
+  erased or deleted (its refusals' Decision rows are then dropped: surveys.decision_log).
+- A refused call's Decision row names the contact remembered for the visitor: after an
+  identify in another process, the anonymous contact the visitor was merged from.
+A call that brings changes to save (attributes, language, the hourly `last_seen_at`) goes the
+usual way, which saves them and remembers the result — changes as measured against the
+remembered contact: a call that sends back a value the contacts API replaced in the last
+seconds is not one, and does not overwrite the new value.
+
+This process forgets a visitor, under the key of the call, when it claims for them, saves
+changes to their contact, records their opt-out or decides without reading their ledger; and
+the browser's anonymous key when a signed-in call identifies or relinks it. Other keys of the
+same contact (another device, a call naming only the user id) keep what they remember until
+it lapses — only ever to refuse.
 
 Keyed by (project, visitor id, user id) exactly as the call names the visitor; bounded by
 DECIDE_VISITOR_MEMORY_MAX visitors per process (enough for the target rate times the
-seconds: 300 decides/s × 30 s = 9,000), emptied when full. Off with 0 seconds (the tests,
+seconds: 300 decides/s × 30 s = 9,000 visitors at most, spread over the processes); a full
+memory drops what has expired, or else everything. Off with 0 seconds (the tests,
 except those of this module).
 """
 
@@ -81,14 +92,23 @@ def recall(visitor: Visitor) -> Remembered | None:
     return _memory.recall(visitor)
 
 
+# The most one remembered visitor may hold (a contact with more is decided the usual way), so
+# that a process's memory stays within DECIDE_VISITOR_MEMORY_MAX × ~6 KB whatever the callers
+# send (measured: 6.1 KB at these limits; ~1.4 KB for a visitor with a plan attribute and a few
+# displays).
+MAX_LEDGER_ROWS = 12
+MAX_ATTRIBUTES = 20
+MAX_ATTRIBUTE_CHARACTERS = 1_000
+
+
 def note(visitor: Visitor, *, shown: bool, contact: Contact | None) -> None:
     """After a decide the usual way: remember the contact it refused on, with the ledger it
-    read; forget the visitor when it claimed a survey (their ledger just changed)."""
-    if shown or contact is None:
+    read; forget the visitor when it claimed a survey (their ledger just changed), when the
+    decide did not read the ledger (an identified visitor at a touchpoint without surveys) and
+    when the contact is too large to keep."""
+    rows = selectors.ledger_rows_read(contact) if contact is not None and not shown else None
+    if rows is None or not _small_enough(contact, rows):
         _memory.forget(visitor)
-        return
-    rows = selectors.ledger_rows_read(contact)
-    if rows is None:  # a decide at a touchpoint without surveys may not read the ledger
         return
     _memory.keep(
         visitor,
@@ -102,6 +122,13 @@ def note(visitor: Visitor, *, shown: bool, contact: Contact | None) -> None:
             ledger_rows=tuple(rows),
         ),
     )
+
+
+def _small_enough(contact: Contact, rows: list[tuple]) -> bool:
+    if len(rows) > MAX_LEDGER_ROWS or len(contact.attributes) > MAX_ATTRIBUTES:
+        return False
+    size = sum(len(str(key)) + len(str(value)) for key, value in contact.attributes.items())
+    return size <= MAX_ATTRIBUTE_CHARACTERS
 
 
 def forget(visitor: Visitor) -> None:

@@ -37,21 +37,32 @@ def test_nothing_is_kept_when_off_or_when_the_value_is_none():
     cache.keep("k", "v")
     assert cache.recall("k") is None
     seconds[0] = 30
+    assert len(cache) == 0
     assert cache.get("missing", lambda: None) is None
     cache.keep("k", None)
-    assert cache.recall("k") is None
+    assert len(cache) == 0
     cache.keep("k", "v")
     assert cache.recall("k") == "v"
     seconds[0] = 0  # turned off: what was kept is not used
     assert cache.recall("k") is None
 
 
-def test_forget_drops_one_key_and_a_full_cache_starts_again():
+def test_forget_drops_one_key_and_a_full_cache_starts_again(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(process_cache.time, "monotonic", clock)
     cache: ProcessCache[int] = ProcessCache(max_entries=2, seconds=lambda: 30)
     cache.keep("a", 1)
     cache.keep("b", 2)
     cache.forget("a")
     assert (cache.recall("a"), cache.recall("b")) == (None, 2)
+    clock.now += 20
     cache.keep("c", 3)
-    cache.keep("d", 4)  # full (b, c): emptied, then d kept
+    cache.keep("d", 4)  # full (b, c), none expired: emptied, then d kept
     assert [cache.recall(k) for k in "abcd"] == [None, None, None, 4]
+    assert len(cache) == 1
+    clock.now += 15
+    cache.keep("e", 5)
+    clock.now += 15
+    cache.keep("f", 6)  # full (d, e), d 30 s old: only d dropped
+    assert [cache.recall(k) for k in "def"] == [None, 5, 6]
+    assert len(cache) == 2

@@ -28,7 +28,8 @@ def _widget_cache_seconds() -> float:
 class ProcessCache(Generic[V]):
     """Values by key for `seconds()` (`WIDGET_PROJECT_CACHE_SECONDS` unless given; read on
     every call, so a setting of 0 turns the cache off at once), bounded so a flood of distinct
-    keys cannot grow it without end. None is never kept."""
+    keys cannot grow it without end: a full cache drops what has expired, or else everything.
+    None is never kept."""
 
     def __init__(
         self, max_entries: int = 10_000, seconds: Callable[[], float] = _widget_cache_seconds
@@ -56,12 +57,22 @@ class ProcessCache(Generic[V]):
 
     def keep(self, key: Hashable, value: V | None) -> None:
         """Keep `value` for `key` from now on (nothing when the cache is off or value is None)."""
-        if value is None or self._seconds() <= 0:
+        seconds = self._seconds()
+        if value is None or seconds <= 0:
             return
+        now = time.monotonic()
         with self._lock:
             if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[key] = (time.monotonic(), value)
+                self._entries = {
+                    k: kept for k, kept in self._entries.items() if now - kept[0] < seconds
+                }
+                if len(self._entries) >= self.max_entries:
+                    self._entries = {}
+            self._entries[key] = (now, value)
+
+    def __len__(self) -> int:
+        """How many values are kept, expired or not."""
+        return len(self._entries)
 
     def forget(self, key: Hashable) -> None:
         with self._lock:

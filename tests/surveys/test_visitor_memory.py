@@ -78,6 +78,7 @@ def test_with_the_memory_off_every_decide_reads_the_ledger(widget, project, surv
         again, sql = statements(widget, project)
     assert again == {"show": False, "reason": "survey_cooldown"}
     assert "SELECT c.project_id," in sql
+    settings.DECIDE_VISITOR_MEMORY_SECONDS = 30
     assert visitor_memory.recall(visitor_memory.Visitor(project.pk, "v-1", None)) is None
 
 
@@ -85,10 +86,12 @@ def test_a_show_from_memory_is_decided_again_on_a_fresh_read(widget, project, su
     """Remembered: a claim the widget never confirmed, which expired 10 minutes on. Meanwhile
     another process claimed for the visitor; the memory would show, so the decide reads
     again and refuses."""
+    visitor = visitor_memory.Visitor(project.pk, "v-1", None)
     with time_machine.travel(T0, tick=False):
         decide(widget, project)
-        assert decide(widget, project)["reason"] == "survey_cooldown"  # remembered
+        assert decide(widget, project)["reason"] == "survey_cooldown"
     with time_machine.travel(T0 + timedelta(minutes=11), tick=False):
+        assert visitor_memory.recall(visitor) is not None  # memory's seconds are not the clock's
         elsewhere = Contact.objects.get()  # another web process, its own read
         assert display_claim(
             project=project, contact=elsewhere, touchpoint_key="checkout_completed"
@@ -127,6 +130,7 @@ def test_the_hourly_last_seen_is_saved_even_for_a_remembered_visitor(widget, pro
         assert widget.post(url, {"key": project.public_key}, format="json").status_code == 204
         decide(widget, project)
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        assert visitor_memory.recall(visitor_memory.Visitor(project.pk, "v-1", None)) is not None
         assert decide(widget, project)["reason"] == "survey_cooldown"
     assert Contact.objects.get().last_seen_at == T0 + timedelta(hours=2)
 
@@ -163,3 +167,61 @@ def test_the_memory_is_per_project(widget, project, survey):
         reply = decide(widget, other)  # the same visitor id, another project's visitor
     assert reply["show"] is True
     assert Contact.objects.filter(project=other).count() == 1
+
+
+def test_a_signed_in_visitor_is_remembered_under_their_user_id(widget, project, survey):
+    with time_machine.travel(T0, tick=False):
+        assert decide(widget, project, user_id="u-7")["show"] is True
+        first, first_sql = statements(widget, project, user_id="u-7")
+        again, again_sql = statements(widget, project, user_id="u-7")
+        anonymous, _ = statements(widget, project)  # the same browser, signed out: another key
+    assert first == again == anonymous == {"show": False, "reason": "survey_cooldown"}
+    assert len(again_sql) < len(first_sql)
+    assert visitor_memory.recall(visitor_memory.Visitor(project.pk, "v-1", "u-7")) is not None
+
+
+def test_signing_in_forgets_the_browsers_anonymous_self(widget, project, survey):
+    anonymous = visitor_memory.Visitor(project.pk, "v-1", None)
+    with time_machine.travel(T0, tick=False):
+        decide(widget, project)
+        decide(widget, project)
+        assert visitor_memory.recall(anonymous) is not None
+        decide(widget, project, user_id="u-7")  # identify: v-1's displays move to u-7
+    assert visitor_memory.recall(anonymous) is None
+
+
+def test_a_visitor_whose_decide_did_not_read_the_ledger_is_forgotten(widget, project, survey):
+    """A signed-in visitor at a touchpoint without surveys: nothing was read to remember, and
+    what was remembered before may be out of date (the call could have saved attributes)."""
+    TouchpointFactory(project=project, key="home")
+    visitor = visitor_memory.Visitor(project.pk, "v-1", "u-7")
+    with time_machine.travel(T0, tick=False):
+        decide(widget, project, user_id="u-7")
+        decide(widget, project, user_id="u-7")
+        assert visitor_memory.recall(visitor) is not None
+        reply = decide(widget, project, user_id="u-7", touchpoint="home", attributes={"p": 1})
+    assert reply == {"show": False, "reason": "no_survey"}
+    assert visitor_memory.recall(visitor) is None
+
+
+def test_a_contact_too_large_to_keep_is_decided_the_usual_way(widget, project, survey):
+    many = {f"attribute_{i}": i for i in range(visitor_memory.MAX_ATTRIBUTES + 1)}
+    with time_machine.travel(T0, tick=False):
+        decide(widget, project, attributes=many)
+        decide(widget, project, attributes=many)
+    assert visitor_memory.recall(visitor_memory.Visitor(project.pk, "v-1", None)) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_from_memory_for_a_deleted_contact_drops_its_decision_row(widget, survey):
+    """Deleted in the staff UI moments after a refusal: the memory refuses once more (its
+    seconds are the promise), and the Decision row that cannot point at the contact is
+    dropped instead of failing the call."""
+    project = survey.project
+    with time_machine.travel(T0, tick=False):
+        decide(widget, project)
+        decide(widget, project)
+        Contact.objects.all().delete()
+        assert decide(widget, project) == {"show": False, "reason": "survey_cooldown"}
+    # The two before the deletion stay, without their contact; the third was dropped.
+    assert list(Decision.objects.values_list("contact_id", flat=True)) == [None, None]

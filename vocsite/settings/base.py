@@ -281,7 +281,7 @@ WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=3
 # How long a web process remembers a visitor it refused, to refuse them again without a query
 # (surveys.visitor_memory: only ever to say no), and for how many visitors at most.
 DECIDE_VISITOR_MEMORY_SECONDS = env.float("DECIDE_VISITOR_MEMORY_SECONDS", default=30.0)
-DECIDE_VISITOR_MEMORY_MAX = env.int("DECIDE_VISITOR_MEMORY_MAX", default=20_000)
+DECIDE_VISITOR_MEMORY_MAX = env.int("DECIDE_VISITOR_MEMORY_MAX", default=10_000)
 # Decide's Decision rows (analytics) are written in batches this often by each web process
 # (surveys.decision_log); 0 writes each row inline. Batched on PostgreSQL, inline on SQLite.
 # Finished responses' processing tasks are published in one message per this interval per web
