@@ -7,7 +7,6 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from surveys import visitor_memory
 from surveys.ledger import contact_resolve, display_claim
@@ -25,13 +24,6 @@ def memory(settings):
     visitor_memory.clear()
     yield
     visitor_memory.clear()
-
-
-@pytest.fixture
-def widget():
-    client = APIClient()
-    client.defaults["HTTP_ORIGIN"] = "http://shop.example"
-    return client
 
 
 @pytest.fixture

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def widget(project):
-    client = APIClient()
-    client.defaults["HTTP_ORIGIN"] = "http://shop.example"
-    return client
-
-
-@pytest.fixture
 def survey(project, touchpoint):
     return published_survey(project, touchpoints=[touchpoint], delay_seconds=2)
 
