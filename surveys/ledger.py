@@ -333,6 +333,16 @@ def _identified_contact(project: Project, user_id: str) -> Contact:
         return Contact.objects.get(project=project, user_id=user_id)
 
 
+def visitor_opt_out(*, project: Project, visitor_id: str | None, user_id: str | None) -> Contact:
+    """The widget's opt-out: the visitor's contact asked never to be surveyed, and this
+    process's memory of them (surveys.visitor_memory) must not refuse for another reason."""
+    contact = contact_opt_out(
+        contact=contact_resolve(project=project, visitor_id=visitor_id, user_id=user_id)
+    )
+    visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, user_id))
+    return contact
+
+
 def contact_opt_out(*, contact: Contact) -> Contact:
     if contact.opted_out_at is None:
         contact.opted_out_at = timezone.now()
@@ -402,6 +412,49 @@ def _lock_contact(contact: Contact) -> Contact:
             cursor.execute(sql, [locked.merged_into_id])
             locked = _contact_from_row(cursor.fetchone())
     return locked
+
+
+def visitor_decide(
+    *,
+    project: Project,
+    visitor_id: str,
+    user_id: str | None,
+    attributes: Mapping[str, Any] | None,
+    touchpoint_key: str,
+    url: str | None = None,
+    locale: str | None = None,
+) -> ClaimResult:
+    """The widget's decide for the visitor a call names: refused from this process's memory of
+    them when that can only refuse (`display_refusal_remembered`), else decided on a fresh read
+    (`contact_resolve`, `display_claim`), whose refusal is then remembered."""
+    visitor = visitor_memory.Visitor(project.pk, visitor_id, user_id)
+    remembered = visitor_memory.recall(visitor)
+    if remembered is not None:
+        result = display_refusal_remembered(
+            project=project,
+            remembered=remembered,
+            attributes=attributes,
+            language=locale,
+            touchpoint_key=touchpoint_key,
+            url=url,
+            locale=locale,
+        )
+        if result is not None:
+            return result
+    contact = contact_resolve(
+        project=project,
+        visitor_id=visitor_id,
+        user_id=user_id,
+        attributes=attributes,
+        language=locale,
+        touch=False,  # the claim writes the changes in its own UPDATE
+        with_ledger=True,  # and its first read comes with the contact
+    )
+    result = display_claim(
+        project=project, contact=contact, touchpoint_key=touchpoint_key, url=url, locale=locale
+    )
+    visitor_memory.note(visitor, shown=result.verdict.show, contact=result.contact)
+    return result
 
 
 def display_claim(

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feedback.responses import AnswerIn, feedback_submit, response_submit
-from surveys import ledger, selectors, visitor_memory
+from surveys import ledger, selectors
 from surveys.api import ERROR_BODY
 from vocsite.api_auth import (
     IsWidget,
@@ -188,20 +188,13 @@ class KeyOnly(serializers.Serializer):
     key = Text(max_length=64)
 
 
-def _visitor(project, values) -> visitor_memory.Visitor:
-    return visitor_memory.Visitor(
-        project.pk, values.get("visitor_id"), values.get("user_id") or None
-    )
-
-
-def _resolve_contact(project, values, **options):
+def _resolve_contact(project, values):
     return ledger.contact_resolve(
         project=project,
         visitor_id=values.get("visitor_id"),
         user_id=values.get("user_id") or None,
         attributes=values.get("attributes"),
         language=values.get("locale"),
-        **options,
     )
 
 
@@ -318,35 +311,16 @@ class DecideApi(WidgetApi):
 def decide(project, values: dict[str, Any]) -> dict[str, Any]:
     """The decide reply for valid input: the verdict, and a claimed display's survey.
 
-    A visitor this process refused moments ago is refused again from memory when the rules
-    still say no (surveys.visitor_memory); anything else is decided on a fresh read."""
-    visitor = _visitor(project, values)
-    remembered = visitor_memory.recall(visitor)
-    result = None
-    if remembered is not None:
-        result = ledger.display_refusal_remembered(
-            project=project,
-            remembered=remembered,
-            attributes=values.get("attributes"),
-            language=values.get("locale"),
-            touchpoint_key=values["touchpoint"],
-            url=values.get("url"),
-            locale=values.get("locale"),
-        )
-    if result is None:
-        result = ledger.display_claim(
-            project=project,
-            contact=_resolve_contact(
-                project,
-                values,
-                touch=False,  # the claim writes the changes in its own UPDATE
-                with_ledger=True,  # and its first read comes with the contact
-            ),
-            touchpoint_key=values["touchpoint"],
-            url=values.get("url"),
-            locale=values.get("locale"),
-        )
-        visitor_memory.note(visitor, shown=result.verdict.show, contact=result.contact)
+    (`ledger.visitor_decide`: from memory when it can only refuse, else on a fresh read)."""
+    result = ledger.visitor_decide(
+        project=project,
+        visitor_id=values["visitor_id"],
+        user_id=values.get("user_id") or None,
+        attributes=values.get("attributes"),
+        touchpoint_key=values["touchpoint"],
+        url=values.get("url"),
+        locale=values.get("locale"),
+    )
     if not result.verdict.show:
         return {"show": False, "reason": result.verdict.reason}
     return {
@@ -605,7 +579,10 @@ class OptOutApi(WidgetApi):
     def post(self, request):
         data = Identity(data=request.data)
         data.is_valid(raise_exception=True)
-        project = request.access.project
-        ledger.contact_opt_out(contact=_resolve_contact(project, data.validated_data))
-        visitor_memory.forget(_visitor(project, data.validated_data))
+        values = data.validated_data
+        ledger.visitor_opt_out(
+            project=request.access.project,
+            visitor_id=values.get("visitor_id"),
+            user_id=values.get("user_id") or None,
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
