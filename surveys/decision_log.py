@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -40,20 +41,21 @@ def _write(decisions: Sequence[Decision]) -> None:
     if len(decisions) == 1 and connection.in_atomic_block:
         insert_row(decisions[0])
     elif len(decisions) == 1:
-        try:
-            insert_row(decisions[0])  # autocommit: a failed INSERT leaves nothing to undo
-        except IntegrityError:
-            log.warning("decision row for a deleted survey or contact dropped")
+        _insert_or_drop(decisions[0], savepoint=False)  # autocommit: nothing left to undo
     else:
         try:
             copy_rows(decisions)
         except IntegrityError:  # write them one by one
             for decision in decisions:
-                try:
-                    with transaction.atomic():
-                        insert_row(decision)
-                except IntegrityError:
-                    log.warning("decision row for a deleted survey or contact dropped")
+                _insert_or_drop(decision, savepoint=True)
+
+
+def _insert_or_drop(decision: Decision, *, savepoint: bool) -> None:
+    try:
+        with transaction.atomic() if savepoint else nullcontext():
+            insert_row(decision)
+    except IntegrityError:
+        log.warning("decision row for a deleted survey or contact dropped")
 
 
 _batcher: Batcher[Decision] = Batcher(
