@@ -417,7 +417,7 @@ def _lock_contact(contact: Contact) -> Contact:
 def visitor_decide(
     *,
     project: Project,
-    visitor_id: str,
+    visitor_id: str | None,
     user_id: str | None,
     attributes: Mapping[str, Any] | None,
     touchpoint_key: str,

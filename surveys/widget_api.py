@@ -314,7 +314,7 @@ def decide(project, values: dict[str, Any]) -> dict[str, Any]:
     (`ledger.visitor_decide`: from memory when it can only refuse, else on a fresh read)."""
     result = ledger.visitor_decide(
         project=project,
-        visitor_id=values["visitor_id"],
+        visitor_id=values.get("visitor_id"),
         user_id=values.get("user_id") or None,
         attributes=values.get("attributes"),
         touchpoint_key=values["touchpoint"],

@@ -217,3 +217,12 @@ def test_a_refusal_from_memory_for_a_deleted_contact_drops_its_decision_row(widg
         assert decide(widget, project) == {"show": False, "reason": "survey_cooldown"}
     # The two before the deletion stay, without their contact; the third was dropped.
     assert list(Decision.objects.values_list("contact_id", flat=True)) == [None, None]
+
+
+def test_a_call_naming_only_the_user_id_is_remembered_under_it(widget, project, survey):
+    body = {"key": project.public_key, "user_id": "u-9", "touchpoint": "checkout_completed"}
+    with time_machine.travel(T0, tick=False):
+        replies = [widget.post("/api/widget/v1/decide", body, format="json") for _ in range(3)]
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    assert [r.json()["show"] for r in replies] == [True, False, False]
+    assert visitor_memory.recall(visitor_memory.Visitor(project.pk, None, "u-9")) is not None
