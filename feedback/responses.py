@@ -27,6 +27,7 @@ from vocsite.row_insert import (
     default_db,
     insert_row,
     insert_rows,
+    insert_target,
     insert_values,
     insert_values_many,
     update_row,
@@ -289,6 +290,24 @@ def _new_answers(
     ]
 
 
+def _answers_cte(answers: Sequence[Answer]) -> tuple[str, list]:
+    """`, a AS (INSERT …)`: the answers of the response the statement's `r` inserted (none if
+    it inserted none)."""
+    if not answers:
+        return "", []
+    for answer in answers:
+        answer.response_id = 0  # a placeholder: the statement takes r.id instead
+    columns, fields, values_sql, params = insert_values_many(answers, cast=True)
+    fk = [f.column for f in fields].index("response_id")
+    select = ", ".join("r.id" if i == fk else f"v.c{i}" for i in range(len(fields)))
+    names = ", ".join(f"c{i}" for i in range(len(fields)))
+    sql = (
+        f", a AS (INSERT INTO {columns} SELECT {select} FROM r"  # noqa: S608 — model metadata
+        f" CROSS JOIN (VALUES {values_sql}) AS v({names}))"
+    )
+    return sql, params
+
+
 def _insert_new_response(
     response: Response, answers: Sequence[Answer], display: Display, display_values: dict
 ) -> bool:
@@ -298,18 +317,9 @@ def _insert_new_response(
     response_sql, response_params = insert_values(response)
     parts = [f"WITH r AS ({response_sql} ON CONFLICT DO NOTHING RETURNING id)"]
     params = list(response_params)
-    if answers:
-        for answer in answers:
-            answer.response_id = 0  # a placeholder: the statement takes r.id instead
-        columns, fields, values_sql, answer_params = insert_values_many(answers, cast=True)
-        fk = [f.column for f in fields].index("response_id")
-        select = ", ".join("r.id" if i == fk else f"v.c{i}" for i in range(len(fields)))
-        names = ", ".join(f"c{i}" for i in range(len(fields)))
-        parts.append(
-            f", a AS (INSERT INTO {columns} SELECT {select} FROM r"  # noqa: S608 — model metadata
-            f" CROSS JOIN (VALUES {values_sql}) AS v({names}))"
-        )
-        params += answer_params
+    answers_sql, answers_params = _answers_cte(answers)
+    parts.append(answers_sql)
+    params += answers_params
     if display_values:
         set_sql, set_params = update_values(display, display_values)
         parts.append(f", d AS ({set_sql} AND EXISTS (SELECT FROM r))")
@@ -326,6 +336,164 @@ def _insert_new_response(
         answer.response = response
         answer._state.adding, answer._state.db = False, connection.alias
     return True
+
+
+# ---------------------------------------------------------------- the widget's first answer
+
+# The response's columns that `response_submit_first` copies from the display row.
+_FROM_DISPLAY = {
+    "survey_id": "survey_id",
+    "version_id": "version_id",
+    "display_id": "id",
+    "contact_id": "contact_id",
+    "touchpoint_id": "touchpoint_id",
+    "channel": "channel",
+    "language": "language",
+}
+_first_statements: dict[str, tuple[str, str, list]] = {}
+
+
+def _first_statement() -> tuple[str, str, list]:
+    """The display read and the response INSERT of `response_submit_first`, built once: the
+    INSERT's columns are the model's, each taken from the display row (`_FROM_DISPLAY`), built
+    from the display's url and the caller's user agent (`meta`), or a typed parameter; and the
+    fields whose prepared values fill those parameters, in order (None: the user agent)."""
+    db = default_db()
+    cached = _first_statements.get(db.vendor)
+    if cached is None:
+        quote = db.ops.quote_name
+        wanted = sorted({*_FROM_DISPLAY.values(), "url"})
+        display_sql = (
+            f"SELECT {', '.join(quote(c) for c in wanted)} FROM {quote(Display._meta.db_table)}"  # noqa: S608
+            f" WHERE {quote('id')} = %s AND {quote('project_id')} = %s"
+            f" AND {quote('version_id')} = %s"
+        )
+        target, fields = insert_target(Response)
+        expressions, sources = [], []
+        for field in fields:
+            if field.attname in _FROM_DISPLAY:
+                expressions.append(f"d.{quote(_FROM_DISPLAY[field.attname])}")
+            elif field.attname == "meta":  # what `submit_response` stores: the page and the browser
+                expressions.append(
+                    f"jsonb_build_object('user_agent', %s::text, 'url', d.{quote('url')})"
+                )
+                sources.append(None)
+            else:
+                expressions.append(f"%s::{field.cast_db_type(db)}")
+                sources.append(field)
+        response_sql = (
+            f"INSERT INTO {target} SELECT {', '.join(expressions)} FROM d"  # noqa: S608
+            " ON CONFLICT DO NOTHING RETURNING id"
+        )
+        cached = _first_statements[db.vendor] = (display_sql, response_sql, sources)
+    return cached
+
+
+# A question's version never changes (publishing copies questions into new rows).
+_version_of_question: ProcessCache[int] = ProcessCache(max_entries=50_000)
+
+
+def _question_version(question_id: int) -> int | None:
+    return _version_of_question.get(
+        question_id,
+        lambda: (
+            Question.objects.filter(pk=question_id).values_list("version_id", flat=True).first()
+        ),
+    )
+
+
+def response_submit_first(
+    *,
+    project: Project,
+    display_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    answers: Sequence[AnswerIn],
+    finished: bool,
+    user_agent: str,
+) -> int | None:
+    """The widget's common answer — the first for its submission, on a display without a
+    response, with answers valid on their own — stored in one round trip: the display is read
+    inside the statement that writes the response, its answers and the display's new state.
+    Returns the new response's id, or None when it is not that case (the caller then reads
+    the display and goes through `response_submit`, which words every error).
+
+    The version comes from the answered questions (process memory), so the answers are
+    checked before the display is read; the statement finds the display only under this
+    project's key and for that version. Not for a project that breaks results down by
+    contact attributes: their values are frozen into the response as Python prints them,
+    which needs the contact read first. Measured in one process over 3,000 answers: the
+    display read was a tenth of the web process's CPU per answer."""
+    if connection.vendor != "postgresql" or project.breakdown_attributes or not answers:
+        return None
+    version_id = _question_version(answers[0].question_id)
+    if version_id is None:
+        return None
+    questions = version_questions(version_id)
+    submitted = {a.question_id: index for index, a in enumerate(answers)}
+    try:
+        parsed = _parse_answers(questions, answers)
+        dropped = _validate(questions, parsed, submitted, finished)
+    except ApplicationError:
+        return None
+    now = timezone.now()
+    response = Response(
+        project=project,
+        submission_id=submission_id,
+        finished=finished,
+        finished_at=now if finished else None,
+        segment={},
+    )
+    display_sql, response_sql, sources = _first_statement()
+    db = default_db()
+    display_pk = Display._meta.pk.get_db_prep_value(display_id, db)
+    params = [display_pk, project.pk, version_id]
+    params += [
+        user_agent if field is None else field.get_db_prep_save(field.pre_save(response, True), db)
+        for field in sources
+    ]
+    answers_sql, answers_params = _answers_cte(_new_answers(response, questions, parsed, dropped))
+    params += answers_params
+    update_sql, update_params = _display_answered_sql(finished, now)
+    params += [*update_params, display_pk]
+    sql = (
+        f"WITH d AS ({display_sql}), r AS ({response_sql}){answers_sql}"  # noqa: S608
+        f", u AS ({update_sql} AND EXISTS (SELECT FROM r)) SELECT id FROM r"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if finished:
+        enqueue_processing(row[0])
+    return row[0]
+
+
+def _display_answered_sql(finished: bool, now) -> tuple[str, list]:
+    """`_display_answered_values` as an UPDATE of the display `WHERE id = %s`, for a display
+    that is not read first."""
+    db = default_db()
+    quote = db.ops.quote_name
+    at = Display._meta.get_field("updated_at").get_db_prep_save(now, db)
+    table = quote(Display._meta.db_table)
+    if finished:
+        return (
+            f"UPDATE {table} SET status = %s, responded_at = %s,"  # noqa: S608 — model metadata
+            " shown_at = COALESCE(shown_at, %s), updated_at = %s WHERE id = %s",
+            [DisplayStatus.RESPONDED.value, at, at, at],
+        )
+    # Answering proves the survey was on screen even if `shown` never arrived.
+    return (
+        f"UPDATE {table} SET status = %s, shown_at = %s, updated_at = %s"  # noqa: S608
+        " WHERE status IN (%s, %s) AND id = %s",
+        [
+            DisplayStatus.SHOWN.value,
+            at,
+            at,
+            DisplayStatus.CLAIMED.value,
+            DisplayStatus.EXPIRED.value,
+        ],
+    )
 
 
 def _submit_once(

@@ -25,7 +25,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from feedback.responses import AnswerIn, feedback_submit, response_submit
+from feedback.responses import (
+    AnswerIn,
+    feedback_submit,
+    response_submit,
+    response_submit_first,
+)
 from surveys import ledger, selectors
 from surveys.api import ERROR_BODY
 from vocsite.api_auth import (
@@ -470,14 +475,26 @@ class ResponseSubmitApi(WidgetApi):
 
 def submit_response(project, values: dict[str, Any], user_agent: str) -> tuple[dict, bool]:
     """The reply to valid answers, and whether they made a new response (else a retry)."""
+    answers = [AnswerIn(a["question_id"], a["value"]) for a in values["answers"]]
+    user_agent = user_agent[:300]
+    first = response_submit_first(
+        project=project,
+        display_id=values["display_id"],
+        submission_id=values["submission_id"],
+        answers=answers,
+        finished=values["finished"],
+        user_agent=user_agent,
+    )
+    if first is not None:
+        return {"response_id": first}, True
     display = ledger.display_get(project=project, display_id=values["display_id"])
     result = response_submit(
         project=project,
         display=display,
         submission_id=values["submission_id"],
-        answers=[AnswerIn(a["question_id"], a["value"]) for a in values["answers"]],
+        answers=answers,
         finished=values["finished"],
-        meta={"user_agent": user_agent[:300], "url": display.url},
+        meta={"user_agent": user_agent, "url": display.url},
     )
     return {"response_id": result.response.pk}, result.created
 

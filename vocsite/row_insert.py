@@ -57,6 +57,13 @@ def _statement(
     return cached
 
 
+def insert_target(model: type[models.Model]) -> tuple[str, list[models.Field]]:
+    """`<table> (<columns>)` of a new row of `model` and its fields in column order, for
+    `INSERT INTO … SELECT` statements the caller writes."""
+    sql, fields = _statement(model, default_db())
+    return sql[len("INSERT INTO ") : sql.index(" VALUES ")], fields
+
+
 def insert_row(obj: models.Model, *, returning_pk: bool = False) -> models.Model:
     """INSERT `obj` as a new row; returns it, saved. An auto primary key is left unset unless
     `returning_pk` (then read back with RETURNING, or the cursor's lastrowid)."""
@@ -113,8 +120,7 @@ def copy_rows(objs: Sequence[models.Model]) -> None:
     if db.vendor != "postgresql":
         insert_rows(objs)
         return
-    sql, fields = _statement(type(objs[0]), db)
-    target = sql[len("INSERT INTO ") : sql.index(" VALUES ")]
+    target, fields = insert_target(type(objs[0]))
     with (
         db.cursor() as cursor,
         db.wrap_database_errors,
@@ -143,15 +149,14 @@ def insert_values_many(
     an INSERT needs (PostgreSQL would read an untyped NULL as text)."""
     db = default_db()
     model = type(objs[0])
-    sql, fields = _statement(model, db)
-    target = sql[len("INSERT INTO ") : sql.index(" VALUES ")]
+    target, fields = insert_target(model)
     if cast:
         one = _casts.get((model, db.vendor))
         if one is None:
             types = ", ".join(f"%s::{f.cast_db_type(db)}" for f in fields)
             one = _casts[(model, db.vendor)] = f"({types})"
     else:
-        one = sql[sql.index(" VALUES ") + len(" VALUES ") :]
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [value for obj in objs for value in _params(obj, fields, db)]
     return target, fields, ", ".join([one] * len(objs)), params
 

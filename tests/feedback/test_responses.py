@@ -12,11 +12,16 @@ from django.test.utils import CaptureQueriesContext
 
 import feedback.responses as responses_module
 from feedback.models import Answer, Feedback, Response
-from feedback.responses import AnswerIn, feedback_submit, response_submit
+from feedback.responses import (
+    AnswerIn,
+    feedback_submit,
+    response_submit,
+    response_submit_first,
+)
 from surveys.ledger import contact_resolve, display_claim
 from surveys.models import Display
 from surveys.services import QuestionIn, survey_publish, survey_update
-from tests.factories import ProjectFactory, published_survey
+from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from vocsite.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -395,6 +400,121 @@ def test_a_retry_a_second_submission_and_a_completion_take_the_transaction_path(
     assert (error.value.status_code, error.value.code) == (409, "conflict")
     assert Response.objects.count() == 1
     assert enqueued == [("response", first.response.pk, True)]
+
+
+def first(project, display_id, answers, finished=True, submission_id=None):
+    return response_submit_first(
+        project=project,
+        display_id=display_id,
+        submission_id=submission_id or uuid.uuid4(),
+        answers=[AnswerIn(qid, value) for qid, value in answers],
+        finished=finished,
+        user_agent="Firefox/140",
+    )
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_the_widgets_first_answer_reads_the_display_inside_its_one_statement(
+    project, touchpoint, monkeypatch, enqueued, finished
+):
+    """`response_submit_first` writes, in one statement that also reads the display, column
+    for column what `response_submit` writes after reading the display itself (SQLite: not
+    taken, nothing written)."""
+    fast, fast_ids = shown(project, touchpoint, CHOICES_AND_TEXT)
+    slow, slow_ids = shown(project, touchpoint, CHOICES_AND_TEXT, visitor="v-2", name="Two")
+    Display.objects.filter(pk__in=[fast.pk, slow.pk]).update(url="https://shop.test/cart")
+    choice = fast.version.snapshot["questions"][1]["choices"][1]["id"]
+    with time_machine.travel(T0, tick=False), CaptureQueriesContext(connection) as queries:
+        made = first(
+            project,
+            fast.pk,
+            [(fast_ids[0], 3), (fast_ids[1], [choice]), (fast_ids[2], " Slow ")],
+            finished,
+        )
+    if not ONE_STATEMENT:
+        assert (made, Response.objects.count(), _writes(queries)) == (None, 0, [])
+        return
+    assert _writes(queries) == ["WITH"]
+    assert not [q for q in queries if q["sql"].startswith('SELECT "channel"')]  # no own read
+    monkeypatch.setattr(responses_module, "_submit_new", lambda *args: None)
+    slow = Display.objects.get(pk=slow.pk)
+    slow_choice = slow.version.snapshot["questions"][1]["choices"][1]["id"]
+    with time_machine.travel(T0, tick=False):
+        submit_slow = response_submit(
+            project=project,
+            display=slow,
+            submission_id=uuid.uuid4(),
+            answers=[
+                AnswerIn(slow_ids[0], 3),
+                AnswerIn(slow_ids[1], [slow_choice]),
+                AnswerIn(slow_ids[2], " Slow "),
+            ],
+            finished=finished,
+            meta={"user_agent": "Firefox/140", "url": slow.url},
+        )
+    assert made == Response.objects.get(display=fast).pk
+    per_survey = ("id", "survey_id", "version_id", "display_id", "contact_id", "submission_id")
+    stored = [_columns(Response.objects.get(display=d), per_survey) for d in (fast, slow)]
+    assert stored[0] == stored[1]
+    assert stored[0]["meta"] == {"user_agent": "Firefox/140", "url": "https://shop.test/cart"}
+    assert (stored[0]["finished"], stored[0]["finished_at"]) == (finished, T0 if finished else None)
+    assert (stored[0]["created_at"], stored[0]["touchpoint_id"]) == (T0, touchpoint.pk)
+    per_answer = ("id", "response_id", "question_id", "value_choices")
+    answers = [
+        [
+            _columns(a, per_answer)
+            for a in Answer.objects.filter(response__display=d).order_by("question__position")
+        ]
+        for d in (fast, slow)
+    ]
+    assert answers[0] == answers[1]
+    assert len(answers[0]) == 3
+    displays = [
+        _columns(
+            Display.objects.get(pk=d.pk),
+            ("id", "survey_id", "version_id", "contact_id", "claimed_at", "created_at"),
+        )
+        for d in (fast, slow)
+    ]
+    assert displays[0] == displays[1]
+    assert (displays[0]["status"], displays[0]["updated_at"]) == (
+        "responded" if finished else "shown",
+        T0,
+    )
+    processed = [(made, True), (submit_slow.response.pk, True)] if finished else []
+    assert [(kind_id, inside) for _, kind_id, inside in enqueued] == processed
+
+
+def test_the_widgets_first_answer_leaves_every_other_case_to_the_transaction_path(
+    project, touchpoint
+):
+    """None and nothing written for what `response_submit` must look at: an unknown display,
+    another project's, another version's questions, invalid answers, a retry, no answers, a
+    project that freezes contact attributes into the segment."""
+    display, ids = shown(project, touchpoint)
+    other_project = ProjectFactory()
+    other, other_ids = shown(other_project, TouchpointFactory(project=other_project, key="home"))
+    before = _columns(Display.objects.get(pk=display.pk))
+    submission = uuid.uuid4()
+    assert first(project, display.pk, [(ids[0], 9)], submission_id=submission) == (
+        Response.objects.get().pk if ONE_STATEMENT else None
+    )
+    assert [
+        first(project, uuid.uuid4(), [(ids[0], 9)]),
+        first(project, other.pk, [(other_ids[0], 9)]),
+        first(other_project, display.pk, [(ids[0], 9)]),
+        first(project, display.pk, [(other_ids[0], 9)]),
+        first(project, display.pk, [(ids[0], 11)]),
+        first(project, display.pk, [(ids[0], 9)], submission_id=submission),
+        first(project, display.pk, []),
+    ] == [None] * 7
+    assert Response.objects.count() == (1 if ONE_STATEMENT else 0)
+    Response.objects.all().delete()
+    Display.objects.filter(pk=display.pk).update(**{k: v for k, v in before.items() if k != "id"})
+    project.breakdown_attributes = ["plan"]
+    project.save(update_fields=["breakdown_attributes"])
+    assert first(project, display.pk, [(ids[0], 9)]) is None
+    assert (Response.objects.count(), Display.objects.get(pk=display.pk).status) == (0, "claimed")
 
 
 # ---------------------------------------------------------------- what is stored with it
