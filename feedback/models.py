@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
 
 from surveys.models import (
     Contact,
@@ -30,6 +31,9 @@ from vocsite.models import TimeStampedModel
 
 
 class Response(TimeStampedModel):
+    # Not indexed on its own: responses are read by project, survey or contact, and the
+    # composite indexes below lead with those (one index less to write per answer).
+    created_at = models.DateTimeField(default=timezone.now)
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="responses", db_index=False
     )

@@ -415,6 +415,10 @@ class Display(TimeStampedModel):
     """The throttle ledger: one row per survey put in front of a contact, on any channel."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Not indexed on its own: every read of displays is by project, contact or survey (and
+    # claimed_at), and each index is written again on every answer (the status changes, so the
+    # display's update is never HOT).
+    created_at = models.DateTimeField(default=timezone.now)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="displays")
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="displays", db_index=False
