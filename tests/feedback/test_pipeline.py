@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from feedback import pipeline
+from feedback.batch_reads import finished_response, responses_loaded
 from feedback.models import Response, WebhookDelivery, WebhookEndpoint
 from feedback.responses import AnswerIn, response_submit
 from feedback.tasks.pipeline import process_response, sweep_unprocessed
@@ -548,6 +549,41 @@ def test_a_batch_reads_the_project_webhook_endpoints_once(survey, answer):
     assert endpoint_reads([responses[0].pk]) == 1
     assert endpoint_reads([r.pk for r in responses[1:]]) == 1
     assert WebhookDelivery.objects.filter(event="response.finished").count() == 6
+
+
+def test_a_batch_reads_its_related_rows_by_id_without_joins(survey, answer, touchpoint):
+    """The batch read takes each related table once by a list of ids, however many responses
+    (a join by the list of ids was planned into a walk of a whole index on a young database),
+    and the batch's responses share the related objects."""
+
+    def reads(ids) -> list[tuple[str, bool]]:
+        with CaptureQueriesContext(connection) as queries, responses_loaded(ids):
+            loaded = [finished_response(pk) for pk in ids]
+        assert [r.pk for r in loaded] == ids
+        return [
+            (q["sql"].split(" FROM ", 1)[1].split(" ", 1)[0].strip('"'), " JOIN " in q["sql"])
+            for q in queries
+        ]
+
+    responses = [answer() for _ in range(4)]
+    one = reads([responses[0].pk])
+    assert one == reads([r.pk for r in responses])
+    assert one == [
+        ("feedback_response", False),
+        ("surveys_project", False),
+        ("surveys_survey", False),
+        ("surveys_surveyversion", False),
+        ("surveys_touchpoint", False),
+        ("surveys_journeystage", False),
+        ("surveys_contact", False),
+        ("feedback_answer", False),
+        ("surveys_question", False),
+        ("feedback_case", False),  # the contacts that may recover
+    ]
+    with responses_loaded([r.pk for r in responses]):
+        first, last = finished_response(responses[0].pk), finished_response(responses[-1].pk)
+        assert first.project is last.project and first.version is last.version
+        assert (first.touchpoint, first.answers.all()[0].question.type) == (touchpoint, "nps")
 
 
 def test_the_hooks_of_a_batch_read_its_responses_once(survey, answer):
