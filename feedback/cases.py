@@ -47,6 +47,7 @@ from feedback.models import (
 from surveys.models import Membership, Project, QuestionType, Role
 from vocsite.errors import ApplicationError
 from vocsite.process_cache import ProcessCache
+from vocsite.row_insert import insert_row
 
 DEFAULT_RULES = (
     ("NPS detractor (0–6)", QuestionType.NPS, 0, 6, CasePriority.HIGH, 24),
@@ -220,17 +221,21 @@ def _case_open(
     source = {"response": response} if response is not None else {"feedback": feedback}
     try:
         with transaction.atomic():
-            case = Case.objects.create(
+            # Statements built once (vocsite.row_insert): two in three answers of the
+            # benchmark's mix open a case, and the ORM compiling these two INSERTs each time
+            # was a seventh of the worker's CPU per answer.
+            case = Case(
                 project_id=rule.project_id,
                 rule=rule,
                 contact_id=contact_id,
                 title=title,
                 priority=rule.priority,
-                team=rule.team,
+                team_id=rule.team_id,
                 due_at=started_at + timedelta(hours=rule.sla_hours),
                 **source,
             )
-            CaseEvent.objects.create(case=case, kind="created", to_value=CaseStatus.NEW)
+            insert_row(case, returning_pk=True)
+            insert_row(CaseEvent(case=case, kind="created", to_value=CaseStatus.NEW))
             assignee = _routing_pick(rule)
             if assignee is not None:
                 case.assignee = assignee
