@@ -16,7 +16,8 @@ class AnswerInline(admin.TabularInline):
 class ResponseAdmin(admin.ModelAdmin):
     list_display = ["id", "survey", "contact", "touchpoint", "channel", "finished", "created_at"]
     list_filter = ["project", "finished", "channel", "survey"]
-    date_hierarchy = "created_at"
+    # No date_hierarchy: its year and month links aggregate created_at over every project's
+    # responses, which has no index of its own (feedback.models.Response says why).
     raw_id_fields = ["contact", "display", "version", "touchpoint"]
     search_fields = ["submission_id", "contact__user_id"]
     inlines = [AnswerInline]

@@ -18,7 +18,12 @@ from feedback.responses import (
     response_submit,
     response_submit_first,
 )
-from surveys.ledger import contact_resolve, display_claim
+from surveys.ledger import (
+    contact_resolve,
+    display_claim,
+    display_mark_dismissed,
+    display_mark_shown,
+)
 from surveys.models import Display
 from surveys.services import QuestionIn, survey_publish, survey_update
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
@@ -435,7 +440,8 @@ def test_the_widgets_first_answer_reads_the_display_inside_its_one_statement(
         assert (made, Response.objects.count(), _writes(queries)) == (None, 0, [])
         return
     assert _writes(queries) == ["WITH"]
-    assert not [q for q in queries if q["sql"].startswith('SELECT "channel"')]  # no own read
+    # The display is read inside that statement, not before it.
+    assert [q["sql"][:4] for q in queries if '"surveys_display"' in q["sql"]] == ["WITH"]
     monkeypatch.setattr(responses_module, "_submit_new", lambda *args: None)
     slow = Display.objects.get(pk=slow.pk)
     slow_choice = slow.version.snapshot["questions"][1]["choices"][1]["id"]
@@ -481,40 +487,84 @@ def test_the_widgets_first_answer_reads_the_display_inside_its_one_statement(
         "responded" if finished else "shown",
         T0,
     )
-    processed = [(made, True), (submit_slow.response.pk, True)] if finished else []
-    assert [(kind_id, inside) for _, kind_id, inside in enqueued] == processed
+    processed = [made, submit_slow.response.pk] if finished else []
+    assert [response_id for _, response_id, _ in enqueued] == processed
 
 
 def test_the_widgets_first_answer_leaves_every_other_case_to_the_transaction_path(
     project, touchpoint
 ):
     """None and nothing written for what `response_submit` must look at: an unknown display,
-    another project's, another version's questions, invalid answers, a retry, no answers, a
-    project that freezes contact attributes into the segment."""
+    another project's, another version's questions, invalid answers, no answers, a project
+    that freezes contact attributes into the segment; and a retry."""
     display, ids = shown(project, touchpoint)
     other_project = ProjectFactory()
     other, other_ids = shown(other_project, TouchpointFactory(project=other_project, key="home"))
-    before = _columns(Display.objects.get(pk=display.pk))
-    submission = uuid.uuid4()
-    assert first(project, display.pk, [(ids[0], 9)], submission_id=submission) == (
-        Response.objects.get().pk if ONE_STATEMENT else None
-    )
+    before = [_columns(Display.objects.get(pk=d.pk)) for d in (display, other)]
     assert [
         first(project, uuid.uuid4(), [(ids[0], 9)]),
         first(project, other.pk, [(other_ids[0], 9)]),
         first(other_project, display.pk, [(ids[0], 9)]),
         first(project, display.pk, [(other_ids[0], 9)]),
         first(project, display.pk, [(ids[0], 11)]),
-        first(project, display.pk, [(ids[0], 9)], submission_id=submission),
         first(project, display.pk, []),
-    ] == [None] * 7
-    assert Response.objects.count() == (1 if ONE_STATEMENT else 0)
-    Response.objects.all().delete()
-    Display.objects.filter(pk=display.pk).update(**{k: v for k, v in before.items() if k != "id"})
+    ] == [None] * 6
     project.breakdown_attributes = ["plan"]
     project.save(update_fields=["breakdown_attributes"])
     assert first(project, display.pk, [(ids[0], 9)]) is None
-    assert (Response.objects.count(), Display.objects.get(pk=display.pk).status) == (0, "claimed")
+    assert Response.objects.count() == 0
+    assert [_columns(Display.objects.get(pk=d.pk)) for d in (display, other)] == before
+    project.breakdown_attributes = []
+    project.save(update_fields=["breakdown_attributes"])
+    submission = uuid.uuid4()
+    made = first(project, display.pk, [(ids[0], 9)], submission_id=submission)
+    assert made == (Response.objects.get().pk if ONE_STATEMENT else None)
+    assert first(project, display.pk, [(ids[0], 9)], submission_id=submission) is None
+    assert Response.objects.count() == (1 if ONE_STATEMENT else 0)
+
+
+@pytest.mark.parametrize("earlier", ["shown", "dismissed", "expired"])
+@pytest.mark.parametrize("finished", [True, False])
+def test_the_widgets_first_answer_moves_the_display_as_the_transaction_path_does(
+    project, touchpoint, monkeypatch, earlier, finished
+):
+    """From each state a display can be answered in, the one statement leaves it as
+    `response_submit` does: a finished answer keeps an earlier shown_at, a partial one does
+    not move a shown or dismissed display."""
+    displays = []
+    for visitor in ("v-1", "v-2"):
+        display, ids = shown(project, touchpoint, visitor=visitor, name=visitor)
+        with time_machine.travel(T0, tick=False):
+            if earlier == "shown":
+                display_mark_shown(display=display)
+            elif earlier == "dismissed":
+                display_mark_dismissed(display=display)
+            else:
+                Display.objects.filter(pk=display.pk).update(status="expired", expired_at=T0)
+        displays.append((Display.objects.get(pk=display.pk), ids))
+    (fast, fast_ids), (slow, slow_ids) = displays
+    later = T0.replace(minute=45)
+    with time_machine.travel(later, tick=False):
+        made = first(project, fast.pk, [(fast_ids[0], 9)], finished)
+        if made is None:  # SQLite: the transaction path for both
+            submit(project, fast, [(fast_ids[0], 9)], finished)
+        monkeypatch.setattr(responses_module, "_submit_new", lambda *args: None)
+        submit(project, slow, [(slow_ids[0], 9)], finished)
+    assert (made is not None) is ONE_STATEMENT
+    states = [
+        _columns(
+            Display.objects.get(pk=d.pk),
+            ("id", "survey_id", "version_id", "contact_id", "claimed_at", "created_at"),
+        )
+        for d in (fast, slow)
+    ]
+    assert states[0] == states[1]
+    moved = finished or earlier == "expired"
+    assert (states[0]["status"], states[0]["shown_at"], states[0]["responded_at"]) == (
+        "responded" if finished else ("shown" if moved else earlier),
+        later if earlier == "expired" else T0,
+        later if finished else None,
+    )
 
 
 # ---------------------------------------------------------------- what is stored with it
