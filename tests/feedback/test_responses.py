@@ -316,6 +316,38 @@ def _columns(obj, skip=()) -> dict:
     }
 
 
+def _written_alike(fast, slow) -> tuple[dict, list[dict], dict]:
+    """The rows written for answers to two displays of two surveys are equal column for
+    column, but for what is per survey or per row (ids, choice ids); returns the response's,
+    the answers' and the display's columns."""
+    per_survey = ("id", "survey_id", "version_id", "display_id", "contact_id", "submission_id")
+    stored = [_columns(Response.objects.get(display=d), per_survey) for d in (fast, slow)]
+    assert stored[0] == stored[1]
+    per_answer = ("id", "response_id", "question_id", "value_choices")
+    answers = [
+        [
+            _columns(a, per_answer)
+            for a in Answer.objects.filter(response__display=d).order_by("question__position")
+        ]
+        for d in (fast, slow)
+    ]
+    assert answers[0] == answers[1]
+    return stored[0], answers[0], _display_alike(fast, slow)
+
+
+def _display_alike(fast, slow) -> dict:
+    """The two displays' rows are equal but for what is per survey and contact; returns one."""
+    displays = [
+        _columns(
+            Display.objects.get(pk=d.pk),
+            ("id", "survey_id", "version_id", "contact_id", "claimed_at", "created_at"),
+        )
+        for d in (fast, slow)
+    ]
+    assert displays[0] == displays[1]
+    return displays[0]
+
+
 @pytest.mark.parametrize("finished", [True, False])
 def test_a_first_submission_writes_what_the_transaction_path_writes(
     project, touchpoint, monkeypatch, finished
@@ -346,36 +378,17 @@ def test_a_first_submission_writes_what_the_transaction_path_writes(
     assert _writes(queries) == ["INSERT", "INSERT", "UPDATE"]
     assert made.created is other.created is True
     assert made.response.pk == Response.objects.get(display=fast).pk
-    per_survey = ("id", "survey_id", "version_id", "display_id", "contact_id", "submission_id")
-    stored = [_columns(Response.objects.get(display=d), per_survey) for d in (fast, slow)]
-    assert stored[0] == stored[1]
-    assert (stored[0]["finished"], stored[0]["finished_at"]) == (finished, T0 if finished else None)
+    response, _, display = _written_alike(fast, slow)
+    assert (response["finished"], response["finished_at"]) == (finished, T0 if finished else None)
     # The choice ids are per survey version; the rest is equal.
-    per_answer = ("id", "response_id", "question_id", "value_choices")
-    answers = [
-        [
-            _columns(a, per_answer)
-            for a in Answer.objects.filter(response__display=d).order_by("question__position")
-        ]
-        for d in (fast, slow)
-    ]
-    assert answers[0] == answers[1]
-    for display, picked in ((fast, choice), (slow, slow_choice)):
+    for shown_display, picked in ((fast, choice), (slow, slow_choice)):
         assert list(
-            Answer.objects.filter(response__display=display)
+            Answer.objects.filter(response__display=shown_display)
             .order_by("question__position")
             .values_list("value_int", "value_text", "value_choices")
         ) == [(3, "", None), (None, "", [picked]), (None, "Slow", None)]
-    displays = [
-        _columns(
-            Display.objects.get(pk=d.pk),
-            ("id", "survey_id", "version_id", "contact_id", "claimed_at", "created_at"),
-        )
-        for d in (fast, slow)
-    ]
-    assert displays[0] == displays[1]
-    assert displays[0]["status"] == ("responded" if finished else "shown")
-    assert (fast.status, fast.updated_at) == (displays[0]["status"], T0)  # the instance follows
+    assert display["status"] == ("responded" if finished else "shown")
+    assert (fast.status, fast.updated_at) == (display["status"], T0)  # the instance follows
 
 
 def test_a_retry_a_second_submission_and_a_completion_take_the_transaction_path(
@@ -459,31 +472,12 @@ def test_the_widgets_first_answer_reads_the_display_inside_its_one_statement(
             meta={"user_agent": "Firefox/140", "url": slow.url},
         )
     assert made == Response.objects.get(display=fast).pk
-    per_survey = ("id", "survey_id", "version_id", "display_id", "contact_id", "submission_id")
-    stored = [_columns(Response.objects.get(display=d), per_survey) for d in (fast, slow)]
-    assert stored[0] == stored[1]
-    assert stored[0]["meta"] == {"user_agent": "Firefox/140", "url": "https://shop.test/cart"}
-    assert (stored[0]["finished"], stored[0]["finished_at"]) == (finished, T0 if finished else None)
-    assert (stored[0]["created_at"], stored[0]["touchpoint_id"]) == (T0, touchpoint.pk)
-    per_answer = ("id", "response_id", "question_id", "value_choices")
-    answers = [
-        [
-            _columns(a, per_answer)
-            for a in Answer.objects.filter(response__display=d).order_by("question__position")
-        ]
-        for d in (fast, slow)
-    ]
-    assert answers[0] == answers[1]
-    assert len(answers[0]) == 3
-    displays = [
-        _columns(
-            Display.objects.get(pk=d.pk),
-            ("id", "survey_id", "version_id", "contact_id", "claimed_at", "created_at"),
-        )
-        for d in (fast, slow)
-    ]
-    assert displays[0] == displays[1]
-    assert (displays[0]["status"], displays[0]["updated_at"]) == (
+    response, answers, display = _written_alike(fast, slow)
+    assert response["meta"] == {"user_agent": "Firefox/140", "url": "https://shop.test/cart"}
+    assert (response["finished"], response["finished_at"]) == (finished, T0 if finished else None)
+    assert (response["created_at"], response["touchpoint_id"]) == (T0, touchpoint.pk)
+    assert len(answers) == 3
+    assert (display["status"], display["updated_at"]) == (
         "responded" if finished else "shown",
         T0,
     )
@@ -551,16 +545,9 @@ def test_the_widgets_first_answer_moves_the_display_as_the_transaction_path_does
         monkeypatch.setattr(responses_module, "_submit_new", lambda *args: None)
         submit(project, slow, [(slow_ids[0], 9)], finished)
     assert (made is not None) is ONE_STATEMENT
-    states = [
-        _columns(
-            Display.objects.get(pk=d.pk),
-            ("id", "survey_id", "version_id", "contact_id", "claimed_at", "created_at"),
-        )
-        for d in (fast, slow)
-    ]
-    assert states[0] == states[1]
+    state = _display_alike(fast, slow)
     moved = finished or earlier == "expired"
-    assert (states[0]["status"], states[0]["shown_at"], states[0]["responded_at"]) == (
+    assert (state["status"], state["shown_at"], state["responded_at"]) == (
         "responded" if finished else ("shown" if moved else earlier),
         later if earlier == "expired" else T0,
         later if finished else None,
