@@ -582,6 +582,14 @@ class WebhookDelivery(TimeStampedModel):
     event = models.CharField(max_length=32, choices=WebhookEvent.choices)
     # What the event is about, so one fact is delivered once per endpoint.
     subject = models.CharField(max_length=100)
+    # The person the payload concerns: erasure finds their deliveries by it.
+    contact = models.ForeignKey(
+        "surveys.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
+    )
     payload = models.JSONField()
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING

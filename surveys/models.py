@@ -25,6 +25,10 @@ def new_public_key() -> str:
     return f"pk_{secrets.token_urlsafe(18)}"
 
 
+def new_identity_secret() -> str:
+    return f"is_{secrets.token_urlsafe(32)}"
+
+
 def hash_secret_key(raw: str) -> str:
     """Secret keys are 32 random bytes, so one SHA-256 is enough (no slow hash needed)."""
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -58,6 +62,13 @@ class Project(TimeStampedModel):
     feedback_tab_label = models.JSONField(default=dict, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
     is_demo = models.BooleanField(default=False)
+    # Widget calls that name a user_id must prove it with user_hash = HMAC-SHA256(user_id) under
+    # this secret, computed by the company's server (DESIGN.md §6).
+    identity_verification = models.BooleanField(
+        default=True,
+        help_text="Refuse widget calls whose user_id is not signed with the identity secret.",
+    )
+    identity_secret = models.CharField(max_length=100, default=new_identity_secret)
 
     class Meta:
         constraints = [
