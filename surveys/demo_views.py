@@ -4,10 +4,27 @@ whole flow — touchpoints, the throttle holding surveys back, the Feedback tab.
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from surveys.identity import user_hash
 from surveys.models import Project
+
+DEMO_CUSTOMER = "cust-00042"
 
 
 def demo_shop(request: HttpRequest) -> HttpResponse:
+    """The shop signs its customer in the way a company's server does: it computes the
+    identity hash (surveys.identity) and hands it to `voc.identify` with the user id."""
     project = Project.objects.filter(is_demo=True).first()
     touchpoints = list(project.touchpoints.select_related("stage")) if project else []
-    return render(request, "demo/shop.html", {"project": project, "touchpoints": touchpoints})
+    customer_hash = (
+        user_hash(secret=project.identity_secret, user_id=DEMO_CUSTOMER) if project else ""
+    )
+    return render(
+        request,
+        "demo/shop.html",
+        {
+            "project": project,
+            "touchpoints": touchpoints,
+            "customer": DEMO_CUSTOMER,
+            "customer_hash": customer_hash,
+        },
+    )

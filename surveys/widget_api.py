@@ -33,6 +33,7 @@ from feedback.responses import (
 )
 from surveys import ledger, selectors
 from surveys.api import ERROR_BODY
+from surveys.identity import identity_verify
 from vocsite.api_auth import (
     IsWidget,
     PublicKeyAuthentication,
@@ -44,7 +45,11 @@ from vocsite.parsers import StrictJSONParser
 WIDGET_ERRORS = {
     400: OpenApiResponse(ERROR_BODY, description="Invalid input"),
     401: OpenApiResponse(ERROR_BODY, description="Missing or unknown public key"),
-    403: OpenApiResponse(ERROR_BODY, description="Origin not allowed for this project"),
+    403: OpenApiResponse(
+        ERROR_BODY,
+        description="Origin not allowed for this project (`origin_not_allowed`), or a user_id "
+        "without a valid user_hash (`identity_unverified`)",
+    ),
     413: OpenApiResponse(ERROR_BODY, description="Request body too large"),
     415: OpenApiResponse(ERROR_BODY, description="Not a JSON body"),
     429: OpenApiResponse(ERROR_BODY, description="Rate limited"),
@@ -180,6 +185,13 @@ class Identity(serializers.Serializer):
     key = Text(max_length=64)
     visitor_id = Text(max_length=100, required=False)
     user_id = Text(max_length=200, required=False, allow_null=True, allow_blank=True)
+    user_hash = Text(
+        max_length=128,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Hex HMAC-SHA256 of user_id under the project's identity secret.",
+    )
 
     def validate(self, attrs):
         if not attrs.get("visitor_id") and not attrs.get("user_id"):
@@ -191,6 +203,16 @@ class Identity(serializers.Serializer):
 
 class KeyOnly(serializers.Serializer):
     key = Text(max_length=64)
+
+
+def verified(project, values: dict[str, Any]) -> dict[str, Any]:
+    """The call's values once its user id is proven (`surveys.identity`); raises 403."""
+    identity_verify(
+        project=project,
+        user_id=values.get("user_id") or None,
+        user_hash_given=values.get("user_hash"),
+    )
+    return values
 
 
 def _resolve_contact(project, values):
@@ -317,6 +339,7 @@ def decide(project, values: dict[str, Any]) -> dict[str, Any]:
     """The decide reply for valid input: the verdict, and a claimed display's survey.
 
     (`ledger.visitor_decide`: from memory when it can only refuse, else on a fresh read)."""
+    verified(project, values)
     result = ledger.visitor_decide(
         project=project,
         visitor_id=values.get("visitor_id"),
@@ -342,6 +365,7 @@ _DECIDE_TEXT = {
     "key": (64, False, False),
     "visitor_id": (100, False, False),
     "user_id": (200, True, True),
+    "user_hash": (128, True, True),
     "touchpoint": (100, False, False),
     "url": (2000, True, False),
     "locale": (35, True, False),
@@ -570,7 +594,7 @@ class FeedbackSubmitApi(WidgetApi):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = verified(request.access.project, data.validated_data)
         result = feedback_submit(
             project=request.access.project,
             contact=_resolve_contact(request.access.project, values),
@@ -596,7 +620,7 @@ class OptOutApi(WidgetApi):
     def post(self, request):
         data = Identity(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = verified(request.access.project, data.validated_data)
         ledger.visitor_opt_out(
             project=request.access.project,
             visitor_id=values.get("visitor_id"),

@@ -105,3 +105,13 @@ def published_survey(
     survey_publish(survey=survey)
     survey.refresh_from_db()
     return survey
+
+
+def signed(project: Project, user_id: str) -> dict[str, str]:
+    """A widget call's identity as the company's server proves it (surveys.identity)."""
+    from surveys.identity import user_hash
+
+    return {
+        "user_id": user_id,
+        "user_hash": user_hash(secret=project.identity_secret, user_id=user_id),
+    }

@@ -21,7 +21,8 @@ def test_create_project_prints_one_json_line_and_stores_only_the_hash():
     lines = out.getvalue().strip().splitlines()
     assert len(lines) == 1
     data = json.loads(lines[0])
-    assert set(data) == {"project_id", "public_key", "secret_key"}
+    assert set(data) == {"project_id", "public_key", "secret_key", "identity_secret"}
+    assert data["identity_secret"] == Project.objects.get(pk=data["project_id"]).identity_secret
     project = Project.objects.get(pk=data["project_id"])
     assert project.public_key == data["public_key"]
     assert project.allowed_origins == ["https://acme.example"]

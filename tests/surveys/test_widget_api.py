@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from feedback.models import Answer, Feedback, Response
 from surveys.models import Contact, Decision, Display, VisitorId
 from surveys.services import QuestionIn
-from tests.factories import ProjectFactory, TouchpointFactory, published_survey
+from tests.factories import ProjectFactory, TouchpointFactory, published_survey, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,8 @@ def survey(project, touchpoint):
 
 
 def decide(widget, project, touchpoint="checkout_completed", visitor="v-1", **extra):
+    if extra.get("user_id") and "user_hash" not in extra:
+        extra = {**extra, **signed(project, extra["user_id"])}
     body = {"key": project.public_key, "visitor_id": visitor, "touchpoint": touchpoint, **extra}
     return widget.post("/api/widget/v1/decide", body, format="json")
 

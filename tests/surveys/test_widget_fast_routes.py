@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 from feedback.models import Response
 from surveys import widget_api
 from surveys.ledger import contact_resolve, display_claim, display_mark_shown
-from tests.factories import published_survey
+from surveys.models import Contact
+from tests.factories import published_survey, signed
 from vocsite import rate_limit
 
 pytestmark = [
@@ -132,10 +133,22 @@ def test_a_plain_call_that_claims_a_survey_is_served_fast_with_drfs_reply(
     ids=["no-survey", "identified-with-attributes", "null-user", "blank-optionals", "unicode"],
 )
 def test_other_plain_calls_are_served_fast_with_drfs_reply(project, survey, fallbacks, extra):
+    if extra.get("user_id"):
+        extra = {**extra, **signed(project, extra["user_id"])}
     route, drf = _both(body(project, **extra))
     assert route == drf
     assert route[0] == 200
     assert fallbacks == []
+
+
+@pytest.mark.parametrize("user_hash", [None, "", "0" * 64, "not hex"])
+def test_an_unsigned_user_id_gets_the_same_403_on_both_paths(project, survey, user_hash):
+    extra = {"user_id": "u-7"} if user_hash is None else {"user_id": "u-7", "user_hash": user_hash}
+    route, drf = _both(body(project, **extra))
+    assert route == drf
+    assert route[0] == 403
+    assert route[2]["error"]["code"] == "identity_unverified"
+    assert not Contact.objects.filter(user_id="u-7").exists()
 
 
 def test_a_call_without_origin_is_served_fast_without_cors_headers(project, survey, fallbacks):

@@ -35,6 +35,7 @@ const uuid = () =>
 let visitorId = store.get("vid") || uuid();
 store.set("vid", visitorId);
 let userId = store.get("uid", null);
+let userHash = store.get("uhash", null); // HMAC of userId by the company's server
 let attributes = store.get("attrs", {});
 let config = { theme: {}, feedback_tab: { enabled: false } };
 let open = null; // the survey on screen, if any
@@ -290,7 +291,7 @@ function close(animate) {
   open = null;
 }
 
-const who = () => ({ visitor_id: visitorId, ...(userId ? { user_id: userId } : {}) });
+const who = () => ({ visitor_id: visitorId, ...(userId ? { user_id: userId, ...(userHash ? { user_hash: userHash } : {}) } : {}) });
 
 // ------------------------------------------------------------------ the Feedback tab
 
@@ -342,22 +343,31 @@ function openFeedback() {
 
 const api = {
   version: VERSION,
-  identify(id, attrs) {
+  identify(id, attrs, hash) {
     userId = id == null ? null : String(id);
+    userHash = userId && hash ? String(hash) : null;
     attributes = { ...attributes, ...(attrs || {}) };
     store.set("uid", userId);
+    store.set("uhash", userHash);
     store.set("attrs", attributes);
   },
   async track(touchpoint) {
     if (!KEY) return;
     const response = await post("decide", { ...who(), attributes, touchpoint, url: location.href, locale: navigator.language });
-    if (!response.ok) return { show: false, reason: "error" };
+    if (!response.ok) {
+      // Why the widget is held back (origin_not_allowed, identity_unverified…), for the developer.
+      const code = ((await response.json().catch(() => null)) || {}).error?.code || "error";
+      console.warn("vocsite: decide refused: " + code);
+      return { show: false, reason: code };
+    }
     const decision = await response.json();
     if (decision.show) setTimeout(() => render(decision.display_id, decision.survey, false), (decision.survey.delay_seconds || 0) * 1000);
     return decision;
   },
   reset() {
     userId = null;
+    userHash = null;
+    store.set("uhash", null);
     attributes = {};
     visitorId = uuid();
     store.set("uid", null);

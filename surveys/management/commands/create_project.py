@@ -9,7 +9,7 @@ from vocsite.errors import ApplicationError
 
 
 class Command(BaseCommand):
-    help = "Create a project and print its id, public key and (once) its secret key as JSON."
+    help = "Create a project and print its id, public key, secret key (once) and identity secret as JSON."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("name")
@@ -31,6 +31,7 @@ class Command(BaseCommand):
                     "project_id": project.pk,
                     "public_key": project.public_key,
                     "secret_key": key.raw,
+                    "identity_secret": project.identity_secret,
                 }
             )
         )
