@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from surveys.models import Membership, Project, Role
+from surveys.models import Membership, Project, Role, new_identity_secret
 from surveys.services import audit_record
 from vocsite.errors import ApplicationError
 
@@ -37,6 +37,7 @@ PROJECT_SETTINGS = (
     "feedback_tab_enabled",
     "feedback_tab_label",
     "theme",
+    "identity_verification",
 )
 
 
@@ -87,6 +88,21 @@ def project_update(
         actor=actor,
         before=before,
         after=_settings_snapshot(project),
+    )
+    return project
+
+
+@transaction.atomic
+def project_identity_secret_rotate(
+    *, project: Project, actor: AbstractBaseUser | None = None
+) -> Project:
+    """A new identity secret: user hashes made with the old one stop verifying at once, so the
+    company's server must switch to the new secret (Settings says so). The audit log records
+    the rotation, never the secret."""
+    project.identity_secret = new_identity_secret()
+    project.save(update_fields=["identity_secret", "updated_at"])
+    audit_record(
+        project=project, action="project.identity_secret_rotated", obj=project, actor=actor
     )
     return project
 

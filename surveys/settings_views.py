@@ -17,6 +17,7 @@ from surveys.settings_services import (
     member_add,
     member_remove,
     member_set_role,
+    project_identity_secret_rotate,
     project_update,
     team_save,
 )
@@ -57,6 +58,11 @@ class ProjectSettingsForm(forms.Form):
         "on each answer.",
     )
     feedback_tab_enabled = forms.BooleanField(required=False, label="Show the Feedback tab")
+    identity_verification = forms.BooleanField(
+        required=False,
+        label="Verify identities",
+        help_text="Widget calls with a user_id must carry user_hash, signed by your server.",
+    )
 
     def clean_allowed_origins(self) -> list[str]:
         return _lines(self.cleaned_data["allowed_origins"])
@@ -122,6 +128,7 @@ def _settings_initial(project) -> dict:
         "frequency_window_days": project.frequency_window_days,
         "breakdown_attributes": ", ".join(project.breakdown_attributes or []),
         "feedback_tab_enabled": project.feedback_tab_enabled,
+        "identity_verification": project.identity_verification,
     }
 
 
@@ -164,6 +171,16 @@ def api_key_new(request: HttpRequest) -> HttpResponse:
     created = api_key_create(project=request.access.project, name=name, created_by=request.user)
     messages.success(request, f"Secret key “{name}” created. Copy it now: it is shown only once.")
     return _render_settings(request, new_key=created.raw)
+
+
+@require_POST
+@project_view(ADMIN)
+def identity_secret_rotate(request: HttpRequest) -> HttpResponse:
+    project_identity_secret_rotate(project=request.access.project, actor=request.user)
+    messages.success(
+        request, "New identity secret: hashes signed with the old one are refused from now on."
+    )
+    return redirect("project-settings")
 
 
 @require_POST

@@ -21,6 +21,11 @@ urlpatterns += [
     path("settings/", settings_views.project_settings, name="project-settings"),
     path("settings/keys/", settings_views.api_key_new, name="api-key-new"),
     path(
+        "settings/identity-secret/",
+        settings_views.identity_secret_rotate,
+        name="identity-secret-rotate",
+    ),
+    path(
         "settings/keys/<int:key_id>/revoke/",
         settings_views.api_key_revoke_view,
         name="api-key-revoke",

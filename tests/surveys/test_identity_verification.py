@@ -125,3 +125,32 @@ def test_with_verification_off_a_user_id_is_taken_on_trust(widget, project, vict
     assert reply.status_code == 204
     victim.refresh_from_db()
     assert victim.opted_out_at is not None
+
+
+@pytest.fixture
+def admin_client(client, project):
+    from tests.factories import MembershipFactory
+
+    membership = MembershipFactory(project=project, role="admin")
+    client.force_login(membership.user)
+    return client
+
+
+def test_settings_warn_while_verification_is_off_and_turn_it_on(admin_client, project):
+    page = admin_client.get("/app/settings/").content.decode()
+    assert 'id="identity-warning"' not in page
+    assert project.identity_secret in page
+    Project.objects.filter(pk=project.pk).update(identity_verification=False)
+    page = admin_client.get("/app/settings/").content.decode()
+    assert "Identity verification is off." in page
+
+
+def test_rotating_the_secret_stops_old_hashes(admin_client, widget, project, victim):
+    old = signed(project, "cust-1")
+    assert admin_client.post("/app/settings/identity-secret/").status_code == 302
+    project.refresh_from_db()
+    assert signed(project, "cust-1") != old
+    reply = call(widget, "opt-out", project, visitor_id="v", **old)
+    assert reply.status_code == 403
+    entry = project.audit_entries.get(action="project.identity_secret_rotated")
+    assert project.identity_secret not in str(entry.before) + str(entry.after)
