@@ -1,13 +1,21 @@
 """The hosted survey page behind an e-mail link: server-rendered, no JavaScript needed,
-phone-friendly, in the contact's language (Chinese or English). A score clicked in the e-mail
-arrives as `?score=N`, is stored at once and the page asks the rest; the answers merge into
-one response (one submission id per e-mailed display), so clicking twice never counts twice.
-Also the unsubscribe page (a GET shows it, the POST — or a mail client's one-click POST —
-opts the person out)."""
+phone-friendly, in the contact's language (Chinese or English).
+
+A GET never changes anything: mail security scanners fetch every link of an e-mail, and a
+scanner must not answer for the customer. A score clicked in the e-mail arrives as
+`?score=N` and only pre-selects that score; the answer is stored by the form's POST, which a
+small static script sends at once (`static/hosted/survey.js`; a `<noscript>` button does it
+without JavaScript). The answers merge into one response (one submission id per e-mailed
+display), so sending twice never counts twice.
+
+Also the unsubscribe page (RFC 8058): a GET shows a confirm button, the POST — or a mail
+client's one-click POST — opts the person out. Links of an erased person answer 410 Gone and
+store nothing."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 from feedback.models import Response
 from feedback.responses import AnswerIn, response_submit
 from surveys.email_surveys import (
+    SCORED_TYPES,
     contact_from_unsubscribe_token,
     display_from_token,
     submission_id_for,
@@ -37,6 +46,8 @@ PAGE_TEXTS = {
         "unsubscribe_title": "Unsubscribe from survey e-mails",
         "unsubscribe_button": "Unsubscribe",
         "unsubscribed": "You will not receive survey e-mails from us any more.",
+        "gone": "This link is no longer valid.",
+        "saving": "Saving your answer…",
         "low": "Not likely",
         "high": "Very likely",
     },
@@ -50,6 +61,8 @@ PAGE_TEXTS = {
         "unsubscribe_title": "退订调查邮件",
         "unsubscribe_button": "退订",
         "unsubscribed": "您将不会再收到我们的调查邮件。",
+        "gone": "此链接已失效。",
+        "saving": "正在保存您的回答…",
         "low": "不太可能",
         "high": "非常可能",
     },
@@ -131,18 +144,59 @@ def _errors_by_question(error: ApplicationError, sent: list[int]) -> dict[int, s
     return out
 
 
+THEME_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}")
+DEFAULT_COLOR = "#4f46e5"
+# The form of the first step says so: a repeated first step (a double click, the script and
+# the button both) merges the first answer again instead of being read as the last step.
+FIRST_STEP, LATER_STEP = "first", "rest"
+
+
+class StepResult(NamedTuple):
+    finished: bool
+    errors: dict[int, str]
+    values: dict[int, Any]  # the stored answers with the posted ones over them
+    step: str
+
+
+def _theme_color(project) -> str:
+    """The project's brand colour for the page's style, only if it is a plain hex colour: it
+    goes into a style element, where HTML escaping is no protection."""
+    color = str((project.theme or {}).get("primary_color", ""))
+    return color if THEME_COLOR.fullmatch(color) else DEFAULT_COLOR
+
+
+def _message(request: HttpRequest, message: str, language: str, status: int = 200):
+    return render(
+        request, "hosted/message.html", {"message": message, "lang": language}, status=status
+    )
+
+
+def _gone(request: HttpRequest) -> HttpResponse:
+    """An erased person's link: nothing is shown and nothing is stored (their language went
+    with the rest of their data)."""
+    return _message(request, _texts("en")["gone"], "en", status=410)
+
+
+def _prefill(question: dict, raw: str) -> str | None:
+    """A score from the e-mail's link, if it is one of the question's choices."""
+    values = {value for value, _ in _choices(question)}
+    return raw if question["type"] in SCORED_TYPES and raw in values else None
+
+
 @require_http_methods(["GET", "POST"])
 def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
     display = display_from_token(token)
     if display is None:
         texts = _texts(request.GET.get("lang", "en"))
         expired = token_expired(token)
-        return render(
+        return _message(
             request,
-            "hosted/message.html",
-            {"message": texts["expired"] if expired else texts["invalid"], "lang": "en"},
+            texts["expired"] if expired else texts["invalid"],
+            "en",
             status=410 if expired else 404,
         )
+    if display.contact.erased_at is not None:
+        return _gone(request)
     project = display.project
     language = display.language or project.default_language
     texts = _texts(language)
@@ -155,60 +209,32 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
     )
     questions = payload["questions"]
     first = questions[0]
-    submission_id = submission_id_for(display)
     response = Response.objects.filter(display=display).prefetch_related("answers").first()
     if response is not None and response.finished:
         return _thanks(request, payload, texts, language)
 
-    errors: dict[int, str] = {}
-    if request.method == "GET" and "score" in request.GET:
-        # A score clicked in the e-mail: stored at once, then the page asks the rest.
-        try:
-            score = int(request.GET["score"])
-            finished = len(_visible(questions, {first["id"]: score})) == 1
-            response_submit(
-                project=project,
-                display=display,
-                submission_id=submission_id,
-                answers=[AnswerIn(first["id"], score)],
-                finished=finished,
-                meta={"source": "email_click"},
-            )
-        except (ValueError, ApplicationError):
-            errors[first["id"]] = texts["required"]
-        else:
-            return redirect(request.path)
-
     values = _stored(response)
+    errors: dict[int, str] = {}
     if request.method == "POST":
-        second_step = first["id"] in values  # the first answer is in: this form asks the rest
-        step_questions = _visible(questions, values) if second_step else [first]
-        posted = {q["id"]: _value(q, request) for q in step_questions}
-        values.update({k: v for k, v in posted.items() if v is not None})
-        visible = _visible(questions, values)
-        visible_ids = {q["id"] for q in visible}
-        sent = [qid for qid, value in posted.items() if value is not None and qid in visible_ids]
-        finished = second_step or len(visible) == 1
-        if first["id"] not in values:
-            errors[first["id"]] = texts["required"]
-        else:
-            try:
-                response_submit(
-                    project=project,
-                    display=display,
-                    submission_id=submission_id,
-                    answers=[AnswerIn(qid, posted[qid]) for qid in sent],
-                    finished=finished,
-                    meta={"source": "hosted_page"},
-                )
-            except ApplicationError as error:
-                errors = _errors_by_question(error, sent) or {first["id"]: error.message}
-            else:
-                if finished:
-                    return _thanks(request, payload, texts, language)
-                return redirect(request.path)
+        result = _answer(request, display, questions, values, texts)
+        if result.finished:
+            return _thanks(request, payload, texts, language)
+        if not result.errors:
+            return redirect(request.path)
+        errors, values = result.errors, result.values
 
-    step = _visible(questions, values) if first["id"] in values else [first]
+    prefilled = None
+    if request.method == "GET" and first["id"] not in values:
+        # A score clicked in the e-mail: shown selected, stored only by the form's POST.
+        prefilled = _prefill(first, request.GET.get("score", ""))
+        if prefilled is not None:
+            values[first["id"]] = int(prefilled)
+    asks_first = (
+        prefilled is not None
+        or first["id"] not in values
+        or (request.method == "POST" and result.step == FIRST_STEP)
+    )
+    step = [first] if asks_first else _visible(questions, values)
     fields = [
         {
             "q": q,
@@ -221,7 +247,9 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
         }
         for q in step
     ]
-    last_step = first["id"] in values or len(_visible(questions, {first["id"]: 0})) == 1
+    score = values.get(first["id"])
+    score = score if isinstance(score, int) else 0  # unanswered: ask as if a follow-up comes
+    last_step = not asks_first or len(_visible(questions, {first["id"]: score})) == 1
     return render(
         request,
         "hosted/survey.html",
@@ -230,11 +258,57 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
             "fields": fields,
             "t": texts,
             "lang": language,
+            "step": FIRST_STEP if asks_first else LATER_STEP,
+            "autosubmit": prefilled is not None,
             "button": texts["send"] if last_step else texts["next"],
-            "theme_color": (project.theme or {}).get("primary_color", "#4f46e5"),
+            "theme_color": _theme_color(project),
         },
-        status=422 if errors and request.method == "POST" else 200,
+        status=422 if errors else 200,
     )
+
+
+def _answer(
+    request: HttpRequest,
+    display,
+    questions: list[dict],
+    values: dict[int, Any],
+    texts: dict[str, str],
+) -> StepResult:
+    """Store the posted step: whether the response is now finished, or the errors to show
+    beside the fields with the values as sent (nothing is stored then).
+
+    The first step (the score) finishes the response only when no other question follows it;
+    a later step finishes it. A form without its step (an old page) is read by what is stored.
+    """
+    first = questions[0]
+    step = request.POST.get("step", "")
+    if step not in (FIRST_STEP, LATER_STEP):
+        step = LATER_STEP if first["id"] in values else FIRST_STEP
+    if step == LATER_STEP and first["id"] not in values:
+        step = FIRST_STEP  # nothing stored yet (a stale page): the score comes first
+    step_questions = [first] if step == FIRST_STEP else _visible(questions, values)
+    posted = {q["id"]: _value(q, request) for q in step_questions}
+    values = {**values, **{k: v for k, v in posted.items() if v is not None}}
+    if first["id"] not in values:
+        return StepResult(False, {first["id"]: texts["required"]}, values, step)
+    visible = _visible(questions, values)
+    visible_ids = {q["id"] for q in visible}
+    sent = [qid for qid, value in posted.items() if value is not None and qid in visible_ids]
+    finished = step == LATER_STEP or len(visible) == 1
+    source = "email_click" if request.POST.get("source") == "email_click" else "hosted_page"
+    try:
+        response_submit(
+            project=display.project,
+            display=display,
+            submission_id=submission_id_for(display),
+            answers=[AnswerIn(qid, posted[qid]) for qid in sent],
+            finished=finished,
+            meta={"source": source},
+        )
+    except ApplicationError as error:
+        errors = _errors_by_question(error, sent) or {first["id"]: error.message}
+        return StepResult(False, errors, values, step)
+    return StepResult(finished, {}, values, step)
 
 
 def _thanks(request, payload, texts, language) -> HttpResponse:
@@ -248,26 +322,26 @@ def _thanks(request, payload, texts, language) -> HttpResponse:
 @csrf_exempt  # one-click unsubscribe (RFC 8058) is a POST from the mail client, without a form
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The signed token is the authentication. A GET only shows the confirm button (a scanner
+    fetching the link unsubscribes nobody); the POST — the button, or the mail client's
+    `List-Unsubscribe=One-Click` POST — opts the person out, once."""
     contact = contact_from_unsubscribe_token(token)
-    texts = _texts(contact.language if contact else "en")
     if contact is None:
-        return render(
-            request, "hosted/message.html", {"message": texts["invalid"], "lang": "en"}, status=404
-        )
+        return _message(request, _texts("en")["invalid"], "en", status=404)
+    if contact.erased_at is not None:
+        return _gone(request)
+    language = contact.language or "en"
+    texts = _texts(language)
     if request.method == "POST":
         if contact.opted_out_at is None:
             contact_opt_out(contact=contact)
-        return render(
-            request,
-            "hosted/message.html",
-            {"message": texts["unsubscribed"], "lang": contact.language or "en"},
-        )
+        return _message(request, texts["unsubscribed"], language)
     return render(
         request,
         "hosted/unsubscribe.html",
         {
             "t": texts,
-            "lang": contact.language or "en",
+            "lang": language,
             "already": contact.opted_out_at is not None,
             "when": timezone.now(),
         },

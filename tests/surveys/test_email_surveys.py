@@ -1,5 +1,6 @@
 """E-mail surveys end to end: an event at a touchpoint invites by e-mail after the delay; the
-throttle ledger governs e-mail too; one click answers the first question; the hosted page
+throttle ledger governs e-mail too; one click pre-selects the first answer (the page's POST
+stores it, tests/surveys/test_hosted_links.py); the hosted page
 (no JavaScript) completes the rest in the person's language; links are signed and expire;
 unsubscribe opts the person out. Events are idempotent and move the contact's lifecycle."""
 
@@ -83,12 +84,16 @@ def test_event_invites_after_the_delay_and_one_click_answers(
     assert len(links["scores"]) == 11  # NPS 0..10, each a link
 
     client = Client()
-    reply = client.get(_path(links["scores"][3]))  # the person clicks "3"
-    assert reply.status_code == 302
+    reply = client.get(_path(links["scores"][3]))  # the person clicks "3": shown, not stored
+    assert reply.status_code == 200 and 'value="3" checked' in reply.content.decode()
+    assert not Response.objects.filter(display=invitation.display).exists()
+    first_id = email_survey.current_version.snapshot["questions"][0]["id"]
+    sent = {"step": "first", "source": "email_click", f"q{first_id}": "3"}
+    assert client.post(_path(links["page"]), sent).status_code == 302  # the page's script
     response = Response.objects.get(display=invitation.display)
     assert (response.finished, response.channel) == (False, "email")
     assert response.answers.get().value_int == 3
-    client.get(_path(links["scores"][3]))  # clicked again: still one response
+    client.post(_path(links["page"]), sent)  # sent again: still one response
     page = client.get(_path(links["page"])).content.decode()
     assert 'value="3" checked' in page and "What could we do better?" in page
     done = client.post(
