@@ -554,10 +554,26 @@ def _announce(
 
     subject = f"case:{case.pk}" if change_id is None else f"case:{case.pk}:{change_id}"
     webhook_emit(  # the payload reads the contact: built only if an endpoint wants it
-        project_id=case.project_id, event=event, subject=subject, data=lambda: case_payload(case)
+        project_id=case.project_id,
+        event=event,
+        subject=subject,
+        contact_id=_case_contact_id(case),
+        data=lambda: case_payload(case),
     )
     if email_kind is not None:
         enqueue_case_email(case, email_kind)
+
+
+def _case_contact_id(case: Case) -> int | None:
+    """Whom a case is about: its contact, else the contact of the answer or message it came
+    from (read only when the case does not say)."""
+    if case.contact_id is not None:
+        return case.contact_id
+    if case.response_id is not None:
+        return Response.objects.filter(pk=case.response_id).values_list("contact_id", flat=True)[0]
+    if case.feedback_id is not None:
+        return Feedback.objects.filter(pk=case.feedback_id).values_list("contact_id", flat=True)[0]
+    return None
 
 
 def visible_cases(*, project: Project, user: AbstractBaseUser | None, role: str):

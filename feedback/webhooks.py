@@ -151,9 +151,17 @@ def _endpoints_for(project_id: int | None, event: str) -> list[WebhookEndpoint]:
 
 
 def webhook_emit(
-    *, project_id: int, event: str, subject: str, data: dict | Callable[[], dict]
+    *,
+    project_id: int,
+    event: str,
+    subject: str,
+    contact_id: int | None,
+    data: dict | Callable[[], dict],
 ) -> int:
     """Queue `event` for every active endpoint of the project subscribed to it.
+
+    `contact_id` names the person the payload is about (None when nobody), so erasing them
+    finds every delivery that quotes them (surveys.personal_data).
 
     `data` may be a function building the payload: it is called only if an endpoint wants
     the event (usually none does, and a payload reads related rows). Called inside the
@@ -169,7 +177,7 @@ def webhook_emit(
             endpoint=endpoint,
             event=event,
             subject=subject[:100],
-            defaults={"payload": {}, "next_attempt_at": now},
+            defaults={"payload": {}, "next_attempt_at": now, "contact_id": contact_id},
         )
         if created:
             delivery.payload = json.loads(
@@ -401,6 +409,7 @@ def webhooks_for_response(response_id: int) -> int:
             project_id=response.project_id,
             event=WebhookEvent.RESPONSE_FINISHED,
             subject=f"response:{response.pk}",
+            contact_id=response.contact_id,
             data=response_payload(response),
         )
 
@@ -427,5 +436,6 @@ def webhooks_for_feedback(feedback_id: int) -> int:
             project_id=feedback.project_id,
             event=WebhookEvent.FEEDBACK_CREATED,
             subject=f"feedback:{feedback.pk}",
+            contact_id=feedback.contact_id,
             data=data,
         )

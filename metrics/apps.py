@@ -4,3 +4,27 @@ from django.apps import AppConfig
 class MetricsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "metrics"
+
+    def ready(self) -> None:
+        from metrics.personal_data import METRICS_PERSONAL_DATA
+        from surveys.personal_data import personal_data_check, personal_data_register
+
+        for entry in METRICS_PERSONAL_DATA:
+            personal_data_register(entry)
+        # The last app up checks that every place known to hold personal data is covered.
+        personal_data_check(PERSONAL_DATA_PLACES)
+
+
+PERSONAL_DATA_PLACES = (
+    "contact",
+    "visitor_ids",
+    "surveys_shown",
+    "survey_decisions",
+    "email_invitations",
+    "responses",
+    "feedback",
+    "cases",
+    "events",
+    "webhook_deliveries",
+    "segments",
+)

@@ -58,7 +58,7 @@ _CONFLICT = (
 _LOCK_NAMESPACE = 7_324_001  # advisory lock class shared by incremental runs and the rebuild
 
 
-def _lock(project_id: int, *, exclusive: bool) -> None:
+def rollups_lock(project_id: int, *, exclusive: bool) -> None:
     """PostgreSQL: a project's rebuild excludes its incremental runs (which share the lock), so
     a rebuild never misses or double-counts a response claimed while it runs. Other projects
     are not blocked. SQLite has one writer at a time anyway."""
@@ -101,7 +101,7 @@ def cells_increment(counts: Counter) -> None:
             cursor.execute(sql, params)
 
 
-def _cells_for(response: Response, answers: Iterable[Answer], breakdown: list[str]) -> Counter:
+def cells_for(response: Response, answers: Iterable[Answer], breakdown: list[str]) -> Counter:
     touchpoint = response.touchpoint
     tp_key = touchpoint.key if touchpoint else ""
     stage_key = touchpoint.stage.key if touchpoint and touchpoint.stage else ""
@@ -156,7 +156,7 @@ def rollup_responses(response_ids: Sequence[int]) -> set[int]:
     counted: set[int] = set()
     for project_id, ids in sorted(by_project.items()):
         with transaction.atomic():
-            _lock(project_id, exclusive=False)
+            rollups_lock(project_id, exclusive=False)
             claimed = _claim(ids)
             if not claimed:
                 continue
@@ -168,7 +168,7 @@ def rollup_responses(response_ids: Sequence[int]) -> set[int]:
                 pk__in=claimed
             ):
                 breakdown = list(response.project.breakdown_attributes or [])
-                counts.update(_cells_for(response, answers[response.pk], breakdown))
+                counts.update(cells_for(response, answers[response.pk], breakdown))
             cells_increment(counts)
             counted.update(claimed)
     return counted
@@ -192,7 +192,7 @@ def _claim(response_ids: Sequence[int]) -> list[int]:
 def _grouped(project: Project, attribute: str | None) -> Iterable[dict]:
     """One GROUP BY over the raw answers of the project: a row per cell with its count.
 
-    Mirrors `_cells_for` expression by expression; the rollup tests hold the two together."""
+    Mirrors `cells_for` expression by expression; the rollup tests hold the two together."""
     answers = Answer.objects.filter(
         response__project=project,
         response__finished=True,
@@ -251,7 +251,7 @@ REBUILD_WORK_MEM = "128MB"
 
 @transaction.atomic
 def _rebuild_project(project: Project) -> int:
-    _lock(project.pk, exclusive=True)
+    rollups_lock(project.pk, exclusive=True)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('work_mem', %s, true)", [REBUILD_WORK_MEM])

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from surveys.contacts import contact_erase, contact_export, contacts_import_csv
-from surveys.models import Contact
+from surveys.models import Contact, VisitorId
 from vocsite.errors import ApplicationError
 from vocsite.staff import project_view
 
@@ -25,11 +25,18 @@ ADMIN = ("admin",)
 def contacts_page(request: HttpRequest) -> HttpResponse:
     project = request.access.project
     q = request.GET.get("q", "").strip()[:200]
-    contacts = Contact.objects.filter(
-        project=project, merged_into__isnull=True, user_id__isnull=False
-    ).order_by("-created_at", "-pk")
+    contacts = Contact.objects.filter(project=project, merged_into__isnull=True).order_by(
+        "-created_at", "-pk"
+    )
     if q:
-        contacts = contacts.filter(Q(user_id__icontains=q) | Q(email__icontains=q))
+        # An anonymous visitor is found by the exact visitor id (from the browser's storage).
+        contacts = contacts.filter(
+            Q(user_id__icontains=q)
+            | Q(email__icontains=q)
+            | Q(pk__in=VisitorId.objects.filter(project=project, visitor_id=q).values("contact"))
+        )
+    else:
+        contacts = contacts.filter(user_id__isnull=False)
     return render(
         request,
         "surveys/contacts.html",

@@ -1,11 +1,12 @@
 """Contacts as the company's systems know them: upsert by `user_id`, CSV import (all rows valid
 or nothing imported), export of everything held about a person, and erasure.
 
-Erasure removes personal data and free text everywhere it lives — the contact's identifiers
-and attributes, visitor ids, open-text answers and their matched spans, Feedback-tab messages,
-case titles and notes, event properties, webhook payloads about the person — while the
-contact row stays as an anonymous shell, so every response still counts in the metrics
-exactly once and the rollups are unchanged.
+Erasure removes personal data and free text everywhere it lives (each app registers its
+places in `surveys.personal_data`): identifiers and attributes of the person and of the
+anonymous visitors merged into them, visitor ids, display URLs, answers' text and segments,
+Feedback-tab messages, case titles and notes, event ids and properties, webhook payloads
+about them. The contact rows stay as anonymous shells, so every response still counts in the
+metrics exactly once: breakdown values move to one "(erased)" bucket and totals never change.
 """
 
 from __future__ import annotations
@@ -13,18 +14,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from surveys import visitor_memory
 from surveys.ledger import clean_attributes
-from surveys.models import Contact, Project, VisitorId
+from surveys.models import Contact, Decision, Display, Invitation, Project, VisitorId
+from surveys.personal_data import (
+    PersonalData,
+    person_contacts,
+    personal_data_entries,
+)
+from surveys.services import audit_record
 from vocsite.errors import ApplicationError
 
 KNOWN_COLUMNS = ("user_id", "email", "phone", "language")
@@ -175,154 +182,148 @@ def _iso(value) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def contact_export(*, contact: Contact) -> dict[str, Any]:
-    """Everything held about one person, as plain JSON (a subject-access request)."""
-    from feedback.models import Case, Feedback, OperationalEvent, Response
-    from surveys.models import Decision, Display, Invitation
+def contact_for_visitor(*, project: Project, visitor_id: str) -> Contact:
+    """The person an anonymous visitor id stands for (the contact it was merged into, if any)."""
+    link = VisitorId.objects.filter(project=project, visitor_id=visitor_id).first()
+    if link is None:
+        raise ApplicationError("not_found", "No visitor with this visitor_id.", status_code=404)
+    return contact_person_root(link.contact)
 
-    return json.loads(
-        json.dumps(
-            {
-                "contact": {
-                    "user_id": contact.user_id,
-                    "email": contact.email,
-                    "phone": contact.phone,
-                    "language": contact.language,
-                    "attributes": contact.attributes,
-                    "lifecycle": contact.lifecycle,
-                    "churned_at": contact.churned_at,
-                    "revenue_total": str(contact.revenue_total),
-                    "opted_out_at": contact.opted_out_at,
-                    "created_at": contact.created_at,
-                    "last_seen_at": contact.last_seen_at,
-                },
-                "visitor_ids": list(
-                    VisitorId.objects.filter(contact=contact).values_list("visitor_id", flat=True)
-                ),
-                "surveys_shown": list(
-                    Display.objects.filter(contact=contact)
-                    .order_by("claimed_at")
-                    .values("survey__name", "channel", "status", "claimed_at", "shown_at")
-                ),
-                "survey_decisions": list(
-                    Decision.objects.filter(contact=contact)
-                    .order_by("created_at")
-                    .values("survey__name", "reason", "channel", "created_at")
-                ),
-                "responses": [
-                    {
-                        "survey": r.survey.name,
-                        "finished_at": r.finished_at,
-                        "channel": r.channel,
-                        "language": r.language,
-                        "answers": [
-                            {
-                                "question": a.question.text,
-                                "type": a.question_type,
-                                "score": a.value_int,
-                                "text": a.value_text,
-                                "choices": a.value_choices,
-                            }
-                            for a in r.answers.all()
-                        ],
-                    }
-                    for r in Response.objects.filter(contact=contact)
-                    .select_related("survey")
-                    .prefetch_related("answers__question")
-                    .order_by("created_at")
-                ],
-                "feedback": list(
-                    Feedback.objects.filter(contact=contact).values(
-                        "text", "rating", "category", "url", "created_at"
-                    )
-                ),
-                "cases": [
-                    {
-                        "title": c.title,
-                        "status": c.status,
-                        "created_at": c.created_at,
-                        "events": [
-                            {"kind": e.kind, "note": e.note, "at": e.created_at}
-                            for e in c.events.all()
-                        ],
-                    }
-                    for c in Case.objects.filter(contact=contact).prefetch_related("events")
-                ],
-                "events": list(
-                    OperationalEvent.objects.filter(contact=contact)
-                    .order_by("occurred_at")
-                    .values("event", "occurred_at", "properties", "revenue")
-                ),
-                "email_invitations": list(
-                    Invitation.objects.filter(contact=contact).values(
-                        "survey__name", "status", "sent_at"
-                    )
-                ),
-            },
-            default=_iso,
-        )
-    )
+
+def contact_person_root(contact: Contact) -> Contact:
+    """The contact a (possibly merged) contact row now belongs to."""
+    seen = set()
+    while contact.merged_into_id is not None and contact.pk not in seen:
+        seen.add(contact.pk)
+        contact = Contact.objects.get(pk=contact.merged_into_id)
+    return contact
+
+
+def contact_export(*, contact: Contact) -> dict[str, Any]:
+    """Everything held about one person, as plain JSON (a subject-access request): one section
+    per registered place their data lives (surveys.personal_data), the same places erasure
+    empties."""
+    contacts = person_contacts(contact_person_root(contact))
+    sections = {}
+    for entry in personal_data_entries():
+        exported = entry.export(contacts)
+        if exported is not None:
+            sections[entry.name] = exported
+    return json.loads(json.dumps(sections, default=_iso))
 
 
 @transaction.atomic
 def contact_erase(*, contact: Contact, actor=None) -> Contact:
-    """Remove personal data and free text; keep anonymous counts (see the module docstring).
-    The audit log records that contact #id was erased, and by whom — nothing about them."""
-    from feedback.models import (
-        Answer,
-        Case,
-        CaseEvent,
-        Feedback,
-        OperationalEvent,
-        Response,
-        Tag,
-        WebhookAttempt,
-        WebhookDelivery,
-    )
-
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    identifiers = [v for v in (contact.user_id, contact.email, contact.phone) if v]
-    responses = Response.objects.filter(contact=contact)
-    answers = Answer.objects.filter(response__in=responses)
-    feedback = Feedback.objects.filter(contact=contact)
-    texts = [t for t in answers.exclude(value_text="").values_list("value_text", flat=True)]
-    texts += [t for t in feedback.values_list("text", flat=True) if t]
-
-    Tag.objects.filter(Q(answer__in=answers) | Q(feedback__in=feedback)).update(matched_text="")
-    answers.exclude(value_text="").update(value_text="")
-    responses.update(meta={})
-    feedback.update(text="", url="", meta={})
-    cases = Case.objects.filter(Q(contact=contact) | Q(response__in=responses))
-    for case in cases.only("pk"):
-        Case.objects.filter(pk=case.pk).update(
-            title=f"Case #{case.pk} (contact erased)", resolution_note=""
-        )
-    CaseEvent.objects.filter(case__in=cases).update(note="")
-    OperationalEvent.objects.filter(contact=contact).update(properties={})
-    # Webhook payloads that name the person or quote their words.
-    needles = [n for n in identifiers + texts if n]
-    if needles:
-        deliveries = WebhookDelivery.objects.filter(endpoint__project=contact.project_id)
-        for delivery in deliveries.only("pk", "payload").iterator(chunk_size=500):
-            body = json.dumps(delivery.payload, ensure_ascii=False)
-            if any(needle in body for needle in needles):
-                WebhookDelivery.objects.filter(pk=delivery.pk).update(
-                    payload={"erased": True}, last_error=""
-                )
-                WebhookAttempt.objects.filter(delivery=delivery).update(error="")
-    VisitorId.objects.filter(contact=contact).delete()
-    contact.user_id = None
-    contact.email = contact.phone = contact.language = ""
-    contact.attributes = {}
-    contact.erased_at = timezone.now()
-    contact.save()
-    from surveys.services import audit_record
-
+    """Remove every trace of the person while their answers keep counting anonymously (see the
+    module docstring). Every registered place is emptied (surveys.personal_data); the audit log
+    records that contact #id was erased, and by whom — nothing about them."""
+    root = Contact.objects.select_for_update().get(pk=contact_person_root(contact).pk)
+    contacts = person_contacts(root)
+    for entry in personal_data_entries():
+        entry.erase(contacts)
+    root.refresh_from_db()
     audit_record(
-        project=contact.project,
+        project=root.project,
         action="contact.erased",
-        obj=contact,
+        obj=root,
         actor=actor,
         actor_label="" if actor is not None else "API",
     )
-    return contact
+    visitor_memory.clear()  # a web process may remember the person's visitor ids
+    return root
+
+
+# ---------------------------------------------------------------- this app's personal data
+
+
+def _contact_fields(c: Contact) -> dict[str, Any]:
+    return {
+        "user_id": c.user_id,
+        "email": c.email,
+        "phone": c.phone,
+        "language": c.language,
+        "attributes": c.attributes,
+        "lifecycle": c.lifecycle,
+        "churned_at": c.churned_at,
+        "revenue_total": str(c.revenue_total),
+        "opted_out_at": c.opted_out_at,
+        "created_at": c.created_at,
+        "last_seen_at": c.last_seen_at,
+    }
+
+
+def _contacts_export(contacts: Sequence[Contact]) -> dict[str, Any]:
+    """The person (the first contact) and the anonymous visitors merged into them."""
+    person, *merged = contacts
+    return {**_contact_fields(person), "merged_visitors": [_contact_fields(c) for c in merged]}
+
+
+def _contacts_erase(contacts: Sequence[Contact]) -> None:
+    Contact.objects.filter(pk__in=[c.pk for c in contacts]).update(
+        user_id=None,
+        email="",
+        phone="",
+        language="",
+        attributes={},
+        erased_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def _visitor_ids_export(contacts: Sequence[Contact]) -> list[str]:
+    return list(
+        VisitorId.objects.filter(contact__in=contacts)
+        .order_by("created_at")
+        .values_list("visitor_id", flat=True)
+    )
+
+
+def _visitor_ids_erase(contacts: Sequence[Contact]) -> None:
+    VisitorId.objects.filter(contact__in=contacts).delete()
+
+
+def _displays_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return list(
+        Display.objects.filter(contact__in=contacts)
+        .order_by("claimed_at")
+        .values("survey__name", "channel", "status", "language", "url", "claimed_at", "shown_at")
+    )
+
+
+def _displays_erase(contacts: Sequence[Contact]) -> None:
+    Display.objects.filter(contact__in=contacts).exclude(url="").update(url="")
+
+
+def _decisions_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return list(
+        Decision.objects.filter(contact__in=contacts)
+        .order_by("created_at")
+        .values("survey__name", "touchpoint__key", "reason", "channel", "created_at")
+    )
+
+
+def _decisions_erase(contacts: Sequence[Contact]) -> None:
+    """The decisions stay counted for fatigue analytics, tied to nobody."""
+    Decision.objects.filter(contact__in=contacts).update(contact=None)
+
+
+def _invitations_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return list(
+        Invitation.objects.filter(contact__in=contacts)
+        .order_by("send_after")
+        .values("survey__name", "status", "skip_reason", "send_after", "sent_at")
+    )
+
+
+def _invitations_erase(contacts: Sequence[Contact]) -> None:
+    """Invitations point only at the shell contact; its links answer 410 Gone from now on
+    (`erased_at`), so nothing is left to remove here."""
+
+
+SURVEYS_PERSONAL_DATA = (
+    PersonalData("contact", _contacts_export, _contacts_erase),
+    PersonalData("visitor_ids", _visitor_ids_export, _visitor_ids_erase),
+    PersonalData("surveys_shown", _displays_export, _displays_erase),
+    PersonalData("survey_decisions", _decisions_export, _decisions_erase),
+    PersonalData("email_invitations", _invitations_export, _invitations_erase),
+)

@@ -1,6 +1,7 @@
 """Contacts API (admins and secret keys; personal data), DESIGN.md §6: `PUT` upserts, `GET`
-exports everything held about the person, `DELETE` erases them; `POST /api/v1/contacts/import`
-takes a CSV (every row valid or nothing imported)."""
+exports everything held about the person, `DELETE` erases them; `DELETE /api/v1/visitors/{id}`
+erases a person known only by an anonymous visitor id; `POST /api/v1/contacts/import` takes a
+CSV (every row valid or nothing imported)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from surveys.contacts import (
     ContactIn,
     contact_erase,
     contact_export,
+    contact_for_visitor,
     contact_get,
     contact_upsert,
     contacts_import_csv,
@@ -22,6 +24,7 @@ from surveys.contacts import (
 from surveys.models import Contact, Role
 
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)
+VISITOR_ID = OpenApiParameter("visitor_id", OpenApiTypes.STR, OpenApiParameter.PATH)
 
 
 class ContactInputSerializer(serializers.Serializer):
@@ -61,8 +64,11 @@ class ContactApi(APIView):
         operation_id="contacts_export",
         parameters=[USER_ID],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
-        description="Everything held about the person: the contact, visitor ids, surveys "
-        "shown and decided, responses with answers, feedback, cases with notes, events.",
+        description="Everything held about the person, one section per place it lives (the "
+        "same places erasure empties): the contact and the anonymous visitors merged into it, "
+        "visitor ids, surveys shown (with their URLs) and decided, e-mail invitations, "
+        "responses with answers, segments and topics, feedback, cases with notes, events, "
+        "webhook deliveries.",
     )
     def get(self, request, user_id: str):
         contact = contact_get(project=request.access.project, user_id=user_id)
@@ -84,11 +90,35 @@ class ContactApi(APIView):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    @extend_schema(parameters=[USER_ID], responses={204: None, **ERRORS})
+    @extend_schema(
+        operation_id="contacts_erase",
+        parameters=[USER_ID],
+        responses={204: None, **ERRORS},
+        description="Erase the person: every trace removed, answers kept as anonymous counts.",
+    )
     def delete(self, request, user_id: str):
         contact = contact_get(project=request.access.project, user_id=user_id)
-        user = request.user if getattr(request.user, "is_authenticated", False) else None
-        contact_erase(contact=contact, actor=user)
+        contact_erase(contact=contact, actor=_actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _actor(request):
+    return request.user if getattr(request.user, "is_authenticated", False) else None
+
+
+class VisitorApi(APIView):
+    allowed_roles = (Role.ADMIN,)
+
+    @extend_schema(
+        operation_id="visitors_erase",
+        parameters=[VISITOR_ID],
+        responses={204: None, **ERRORS},
+        description="Erase a person known by an anonymous visitor id (or, if they signed in "
+        "since, the person it was merged into), the same way as DELETE /contacts/{user_id}.",
+    )
+    def delete(self, request, visitor_id: str):
+        contact = contact_for_visitor(project=request.access.project, visitor_id=visitor_id)
+        contact_erase(contact=contact, actor=_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

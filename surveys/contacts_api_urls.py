@@ -7,4 +7,5 @@ from surveys import contacts_api as api
 urlpatterns = [
     path("contacts/import", api.ContactImportApi.as_view(), name="api-contacts-import"),
     path("contacts/<str:user_id>", api.ContactApi.as_view(), name="api-contact"),
+    path("visitors/<str:visitor_id>", api.VisitorApi.as_view(), name="api-visitor"),
 ]

@@ -174,7 +174,13 @@ def test_feedback_created_is_sent(project, endpoint, receiver, delivered):
 def test_failures_back_off_with_jitter_then_succeed(project, endpoint, receiver, delivered):
     receiver.statuses = [500, 503]
     with delivered():
-        webhook_emit(project_id=project.pk, event="case.created", subject="s1", data={"x": 1})
+        webhook_emit(
+            project_id=project.pk,
+            event="case.created",
+            subject="s1",
+            contact_id=None,
+            data={"x": 1},
+        )
     delivery = WebhookDelivery.objects.get(subject="s1")
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 500)
     first_wait = delivery.next_attempt_at - delivery.log.get().created_at
@@ -208,7 +214,9 @@ def test_exhausted_deliveries_fail_and_a_replay_sends_them_again(
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     receiver.statuses = [500, 500]
     with delivered():
-        webhook_emit(project_id=project.pk, event="case.created", subject="s2", data={})
+        webhook_emit(
+            project_id=project.pk, event="case.created", subject="s2", contact_id=None, data={}
+        )
     delivery = WebhookDelivery.objects.get(subject="s2")
     with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1)):
         webhooks_retry_due()
@@ -230,7 +238,9 @@ def test_a_slow_receiver_times_out_and_is_retried(project, endpoint, receiver, d
     settings.WEBHOOK_READ_TIMEOUT = 0.3
     receiver.delay = 1.0
     with delivered():
-        webhook_emit(project_id=project.pk, event="case.created", subject="s3", data={})
+        webhook_emit(
+            project_id=project.pk, event="case.created", subject="s3", contact_id=None, data={}
+        )
     delivery = WebhookDelivery.objects.get(subject="s3")
     assert delivery.status == "pending"
     assert delivery.last_error.startswith("ReadTimeout")
@@ -238,7 +248,9 @@ def test_a_slow_receiver_times_out_and_is_retried(project, endpoint, receiver, d
 
 
 def test_a_claimed_delivery_is_not_sent_twice_at_once(project, endpoint, receiver):
-    webhook_emit(project_id=project.pk, event="case.created", subject="s4", data={})
+    webhook_emit(
+        project_id=project.pk, event="case.created", subject="s4", contact_id=None, data={}
+    )
     delivery = WebhookDelivery.objects.get(subject="s4")
     assert webhook_deliver(str(delivery.pk)) == DeliveryStatus.SUCCEEDED
     assert webhook_deliver(str(delivery.pk)) == DeliveryStatus.SUCCEEDED
@@ -247,7 +259,9 @@ def test_a_claimed_delivery_is_not_sent_twice_at_once(project, endpoint, receive
 
 def test_private_targets_are_refused_when_not_allowed(project, endpoint, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
-    webhook_emit(project_id=project.pk, event="case.created", subject="s5", data={})
+    webhook_emit(
+        project_id=project.pk, event="case.created", subject="s5", contact_id=None, data={}
+    )
     delivery = WebhookDelivery.objects.get(subject="s5")
     assert webhook_deliver(str(delivery.pk)) == DeliveryStatus.FAILED
     delivery.refresh_from_db()
@@ -259,7 +273,12 @@ def test_only_subscribed_active_endpoints_get_an_event(project, receiver):
     quiet = webhook_endpoint_create(project=project, url=receiver.url, events=["case.overdue"])
     paused = webhook_endpoint_create(project=project, url=receiver.url, events=["case.created"])
     WebhookEndpoint.objects.filter(pk=paused.pk).update(is_active=False)
-    assert webhook_emit(project_id=project.pk, event="case.created", subject="s6", data={}) == 0
+    assert (
+        webhook_emit(
+            project_id=project.pk, event="case.created", subject="s6", contact_id=None, data={}
+        )
+        == 0
+    )
     assert quiet.deliveries.count() == 0
 
 
