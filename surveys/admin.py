@@ -30,6 +30,12 @@ class ProjectAdmin(admin.ModelAdmin):
     readonly_fields = ["public_key", "created_at", "updated_at"]
     inlines = [MembershipInline, ApiKeyInline]
 
+    def get_deleted_objects(self, objs, request):
+        """A project's audit entries go with it (nobody may delete them one by one)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(models.AuditEntry._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
 
 @admin.register(models.ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
@@ -164,6 +170,17 @@ class InvitationAdmin(admin.ModelAdmin):
 
 @admin.register(models.AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only for everybody, superusers included: the audit log is append-only."""
+
     list_display = ["created_at", "project", "actor", "action", "object_type", "object_repr"]
     list_filter = ["project", "action", "object_type"]
     readonly_fields = [f.name for f in models.AuditEntry._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

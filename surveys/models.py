@@ -567,8 +567,33 @@ class Invitation(TimeStampedModel):
         return f"{self.survey} → {self.contact} ({self.status})"
 
 
+class AuditLogIsAppendOnly(Exception):
+    """An audit entry was about to be changed or deleted: the log only grows."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """Entries are added, never changed or removed through the ORM. Deleting their project
+    still removes them (and deleting a user still empties `actor`): Django's deletion
+    collector writes through the plain base manager, not this queryset."""
+
+    def update(self, **kwargs):
+        raise AuditLogIsAppendOnly("Audit entries cannot be changed.")
+
+    def delete(self):
+        raise AuditLogIsAppendOnly("Audit entries cannot be deleted.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditLogIsAppendOnly("Audit entries cannot be changed.")
+
+    def update_or_create(self, defaults=None, create_defaults=None, **kwargs):
+        raise AuditLogIsAppendOnly("Audit entries cannot be changed.")
+
+
 class AuditEntry(models.Model):
-    """Who changed what, when: surveys, rules, settings, keys and memberships (before/after)."""
+    """Who changed what, when: surveys, rules, settings, keys and memberships (before/after).
+
+    Append-only (issue 24): a saved entry is never saved again or deleted, from code or from
+    Django's admin (surveys/admin.py grants nobody add, change or delete)."""
 
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="audit_entries", db_index=False
@@ -585,6 +610,8 @@ class AuditEntry(models.Model):
     after = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["project", "-created_at"], name="audit_project_recent")]
@@ -592,3 +619,14 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}#{self.object_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly("Audit entries cannot be changed.")
+        if self.actor is not None and not self.actor_label:
+            # Who it was stays readable after the user is deleted (actor is then emptied).
+            self.actor_label = self.actor.get_username()[:200]
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly("Audit entries cannot be deleted.")
