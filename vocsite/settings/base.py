@@ -67,6 +67,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_VERBOSE = False  # no banner on every start; lockouts are still logged
+# The client's address, for lockouts as for the widget's rate limit: vocsite.client_address.
+AXES_CLIENT_IP_CALLABLE = "vocsite.client_address.client_address"
+
+# How many proxies of our own (load balancer, CDN) stand in front and append to
+# X-Forwarded-For. 0: the header is ignored (a client could forge it) and REMOTE_ADDR is the
+# client; N: the N-th address from the right of X-Forwarded-For is.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 ROOT_URLCONF = "vocsite.urls"
 WSGI_APPLICATION = "vocsite.wsgi.application"
@@ -177,6 +184,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "vocsite.schema.AutoSchema",
     "EXCEPTION_HANDLER": "vocsite.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # DRF's own client-address rule (BaseThrottle.get_ident) trusts the same proxies; ours
+    # (vocsite.client_address) is the one the throttles use.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
 SPECTACULAR_SETTINGS = {
