@@ -46,6 +46,7 @@ from feedback.models import (
 )
 from surveys.models import Membership, Project, QuestionType, Role
 from vocsite.errors import ApplicationError
+from vocsite.mail import one_line
 from vocsite.process_cache import ProcessCache
 from vocsite.row_insert import insert_row
 
@@ -67,6 +68,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 PRIORITY_ORDER = [CasePriority.LOW, CasePriority.NORMAL, CasePriority.HIGH, CasePriority.URGENT]
 ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
+TITLE_MAX_LENGTH = Case._meta.get_field("title").max_length
 
 
 def alert_rules_install_defaults(*, project: Project) -> list[AlertRule]:
@@ -154,7 +156,7 @@ def _case_title(rule: AlertRule, response: Response) -> str:
         if a.value_int is not None and a.question_type in ("nps", "csat", "ces")
     ]
     where = response.touchpoint.name if response.touchpoint else response.survey.name
-    return f"{', '.join(scores) or rule.name} · {where}"[:200]
+    return f"{', '.join(scores) or rule.name} · {where}"
 
 
 def cases_open_for_response(response_id: int) -> list[Case]:
@@ -220,7 +222,10 @@ def _case_open(
     feedback: Feedback | None = None,
 ) -> Case | None:
     """Create the case unless it exists: the unique constraint (one case per rule and source)
-    refuses a second one, whether from a concurrent worker or a batch run again."""
+    refuses a second one, whether from a concurrent worker or a batch run again.
+
+    The title is made one line here, for every case: it comes from what customers and
+    designers typed (multi-line feedback), and it is the subject of the case's e-mails."""
     source = {"response": response} if response is not None else {"feedback": feedback}
     try:
         with transaction.atomic():
@@ -231,7 +236,7 @@ def _case_open(
                 project_id=rule.project_id,
                 rule=rule,
                 contact_id=contact_id,
-                title=title,
+                title=one_line(title, TITLE_MAX_LENGTH),
                 priority=rule.priority,
                 team_id=rule.team_id,
                 due_at=started_at + timedelta(hours=rule.sla_hours),
@@ -328,6 +333,10 @@ def _errors_for(case: Case, change: CaseChange) -> dict[str, list[str]]:
     if change.priority is not None and change.priority not in CasePriority.values:
         errors["priority"] = [f"One of: {', '.join(CasePriority.values)}."]
     return errors
+
+
+# Case fields people write in their own words: their change events quote the old and new text.
+FREE_TEXT_CASE_FIELDS = ("resolution_note",)
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Concat
 
+from feedback.cases import FREE_TEXT_CASE_FIELDS
 from feedback.models import (
     Answer,
     Case,
@@ -148,7 +149,10 @@ def _cases_erase(contacts: Sequence[Contact]) -> None:
         ),
         resolution_note="",
     )
-    CaseEvent.objects.filter(case__in=ids).exclude(note="").update(note="")
+    events = CaseEvent.objects.filter(case__in=ids)
+    events.exclude(note="").update(note="")
+    # A change of a free-text field logs its old and new text.
+    events.filter(kind__in=FREE_TEXT_CASE_FIELDS).update(from_value="", to_value="")
 
 
 def _events_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from surveys import visitor_memory
 from surveys.ledger import contact_resolve, display_claim
 from surveys.models import Contact, Decision, Display
-from tests.factories import ProjectFactory, TouchpointFactory, published_survey
+from tests.factories import ProjectFactory, TouchpointFactory, published_survey, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +32,8 @@ def survey(project, touchpoint):
 
 
 def decide(widget, project, visitor="v-1", touchpoint="checkout_completed", **extra):
+    if extra.get("user_id"):
+        extra = {**extra, **signed(project, extra["user_id"])}
     body = {"key": project.public_key, "visitor_id": visitor, "touchpoint": touchpoint, **extra}
     response = widget.post("/api/widget/v1/decide", body, format="json")
     assert response.status_code == 200, response.content
@@ -220,7 +222,7 @@ def test_a_refusal_from_memory_for_a_deleted_contact_drops_its_decision_row(widg
 
 
 def test_a_call_naming_only_the_user_id_is_remembered_under_it(widget, project, survey):
-    body = {"key": project.public_key, "user_id": "u-9", "touchpoint": "checkout_completed"}
+    body = {"key": project.public_key, **signed(project, "u-9"), "touchpoint": "checkout_completed"}
     with time_machine.travel(T0, tick=False):
         replies = [widget.post("/api/widget/v1/decide", body, format="json") for _ in range(3)]
     assert [r.status_code for r in replies] == [200, 200, 200]
