@@ -8,22 +8,33 @@ Who hears what:
              else every agent of the team;
 - assigned → the person it was assigned to (not when they claimed it themselves);
 - overdue  → the team lead (and the assignee), because escalation is the lead's call.
+
+No e-mail is lost quietly: one that cannot be built (a recipient address Django refuses) or
+that the mail server refuses for good is logged and recorded on the case as an
+`email_failed` event in words; a mail server that cannot be reached is retried by the task
+(`feedback.tasks.cases.send_case_email`), and recorded so once its last attempt fails.
 """
 
 from __future__ import annotations
 
+import logging
+import smtplib
+
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from feedback.models import Case
+from feedback.models import Case, CaseEvent
+from vocsite.mail import email_message
+
+logger = logging.getLogger(__name__)
 
 SUBJECTS = {
     "created": "[vocsite] New case #{id}: {title}",
     "assigned": "[vocsite] Case #{id} is yours: {title}",
     "overdue": "[vocsite] Overdue case #{id}: {title}",
 }
+NAMES = {"created": "new-case", "assigned": "assignment", "overdue": "overdue"}
 
 
 def enqueue_case_email(case: Case, kind: str) -> None:
@@ -74,8 +85,12 @@ def case_email_recipients(case: Case, kind: str) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
-def case_email_send(*, case_id: int, kind: str) -> int:
-    """Render and send one case e-mail; returns how many messages went out (0 or 1)."""
+def case_email_send(*, case_id: int, kind: str, last_attempt: bool = True) -> int:
+    """Render and send one case e-mail; returns how many messages went out (0 or 1).
+
+    A failure that sending again cannot cure is recorded on the case and returns 0; an
+    unreachable mail server raises (for the task to retry) unless this is the `last_attempt`,
+    which records it too."""
     if kind not in SUBJECTS:
         return 0
     case = (
@@ -99,11 +114,56 @@ def case_email_send(*, case_id: int, kind: str) -> int:
         "answers": answers,
         "case_url": f"{settings.VOCSITE_BASE_URL}/app/cases/{case.pk}/",
     }
-    message = EmailMultiAlternatives(
-        subject=SUBJECTS[kind].format(id=case.pk, title=case.title)[:200],
-        body=render_to_string("email/case.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=recipients,
+    try:
+        message = email_message(
+            subject=SUBJECTS[kind].format(id=case.pk, title=case.title),
+            body=render_to_string("email/case.txt", context),
+            html=render_to_string("email/case.html", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=recipients,
+        )
+        message.message()  # every header built now: a refused address fails here, for good
+    except ValueError as error:  # BadHeaderError included
+        _email_failed(case, kind, recipients, f"it could not be built ({error})", error)
+        return 0
+    try:
+        return message.send()
+    except smtplib.SMTPRecipientsRefused as error:
+        reason = "the mail server refused the recipient address"
+        _email_failed(case, kind, recipients, reason, error)
+    except smtplib.SMTPResponseException as error:
+        if error.smtp_code < 500 and not last_attempt:
+            raise  # a temporary refusal (4xx): the task tries again
+        reason = f"the mail server refused it ({error.smtp_code} {_smtp_text(error)})"
+        _email_failed(case, kind, recipients, reason, error)
+    except OSError as error:  # connection refused, timed out, dropped; other SMTP errors
+        if not last_attempt:
+            logger.warning("case %s %s e-mail not sent yet: %r", case.pk, kind, error)
+            raise
+        reason = "the mail server could not be reached"
+        _email_failed(case, kind, recipients, reason, error)
+    except Exception as error:
+        _email_failed(case, kind, recipients, "the e-mail backend failed", error)
+        raise
+    return 0
+
+
+def _smtp_text(error: smtplib.SMTPResponseException) -> str:
+    text = error.smtp_error
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join(str(text).split())[:200]
+
+
+def _email_failed(
+    case: Case, kind: str, recipients: list[str], reason: str, error: BaseException
+) -> None:
+    """Log the failure and put it on the case's timeline, where the team will see it."""
+    logger.error(
+        "case %s %s e-mail to %s not sent: %s", case.pk, kind, recipients, reason, exc_info=error
     )
-    message.attach_alternative(render_to_string("email/case.html", context), "text/html")
-    return message.send()
+    CaseEvent.objects.create(
+        case=case,
+        kind="email_failed",
+        note=f"The {NAMES[kind]} e-mail to {', '.join(recipients)} was not sent: {reason}.",
+    )

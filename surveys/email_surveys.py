@@ -31,6 +31,7 @@ from surveys.models import (
     Project,
     SurveyChannel,
 )
+from vocsite.mail import email_message
 
 LINK_SALT = "vocsite.survey-link"
 UNSUBSCRIBE_SALT = "vocsite.unsubscribe"
@@ -239,14 +240,13 @@ def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
         "t": texts,
         "language": display.language or "en",
     }
-    message = EmailMultiAlternatives(
+    return email_message(
         subject=texts["subject"].format(project=project.name),
         body=render_to_string("email/survey.txt", context),
+        html=render_to_string("email/survey.html", context),
         to=[invitation.contact.email],
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    message.attach_alternative(render_to_string("email/survey.html", context), "text/html")
-    return message

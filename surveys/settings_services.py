@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,6 +23,7 @@ from django.utils.http import urlsafe_base64_encode
 from surveys.models import Membership, Project, Role, new_identity_secret
 from surveys.services import audit_record
 from vocsite.errors import ApplicationError
+from vocsite.mail import email_message
 
 PROJECT_SETTINGS = (
     "name",
@@ -168,12 +168,12 @@ def _send_invitation(user, project: Project, *, base_url: str) -> None:
     token = default_token_generator.make_token(user)
     path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
     context = {"user": user, "project": project, "link": f"{base_url.rstrip('/')}{path}"}
-    send_mail(
+    email_message(
         subject=f"[vocsite] You have been added to {project.name}",
-        message=render_to_string("email/invitation.txt", context),
+        body=render_to_string("email/invitation.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[user.email],
-    )
+        to=[user.email],
+    ).send()
 
 
 @transaction.atomic

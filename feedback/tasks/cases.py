@@ -5,8 +5,6 @@ UPDATE, a delivery claims its row with a lease, so a redelivered message does no
 Routed to the `alerts` queue (vocsite/celery.py); the periodic ones are in the beat schedule.
 """
 
-import smtplib
-
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -26,14 +24,18 @@ def escalate_overdue_cases() -> int:
 
 @shared_task(
     name="feedback.tasks.send_case_email",
+    bind=True,
     acks_late=True,
-    autoretry_for=(*TRANSIENT, smtplib.SMTPException),
+    autoretry_for=(*TRANSIENT, OSError),  # OSError: SMTP errors, unreachable or unknown host
     retry_backoff=30,
     retry_jitter=True,
     max_retries=5,
 )
-def send_case_email(case_id: int, kind: str) -> int:
-    return case_email_send(case_id=case_id, kind=kind)
+def send_case_email(self, case_id: int, kind: str) -> int:
+    # On its last attempt an unreachable mail server is recorded on the case, not raised. Run
+    # in-process (eager: embedded mode) there is no later attempt: the first one is the last.
+    last_attempt = self.request.is_eager or self.request.retries >= self.max_retries
+    return case_email_send(case_id=case_id, kind=kind, last_attempt=last_attempt)
 
 
 @shared_task(

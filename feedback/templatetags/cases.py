@@ -93,6 +93,7 @@ EVENT_LABELS = {
     "resolution_note": "Resolution note",
     "contact_method": "Contact method",
     "escalated": "Escalated: SLA breached",
+    "email_failed": "E-mail not sent",
     "recovered": "Recovered",
 }
 
