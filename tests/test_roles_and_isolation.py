@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from feedback.models import Case, RetagRun, Team, TeamMembership, Topic, WebhookDelivery
 from feedback.webhooks import webhook_endpoint_create
 from metrics.models import Rollup
+from surveys.models import VisitorId
 from surveys.services import api_key_create
 from tests.factories import (
     ContactFactory,
@@ -54,6 +55,7 @@ ALLOWED = {
     ("get", "/api/v1/contacts/{user_id}"): ADMIN,
     ("put", "/api/v1/contacts/{user_id}"): ADMIN,
     ("delete", "/api/v1/contacts/{user_id}"): ADMIN,
+    ("delete", "/api/v1/visitors/{visitor_id}"): ADMIN,
     ("post", "/api/v1/contacts/import"): ADMIN,
     ("get", "/api/v1/cases"): CASES,
     ("get", "/api/v1/cases/stats"): CASES,
@@ -116,6 +118,11 @@ class World:
         self.contact = ContactFactory(
             project=self.project, user_id=f"{name}-customer", email=f"{name.lower()}@shop.example"
         )
+        self.visitor = VisitorId.objects.create(  # an anonymous person of their own
+            project=self.project,
+            visitor_id=f"{name}-browser",
+            contact=ContactFactory(project=self.project, user_id=None),
+        )
         question = self.survey.current_version.snapshot["questions"][0]
         Rollup.objects.create(  # 7 promoters: numbers another project must never see
             project=self.project,
@@ -138,6 +145,7 @@ class World:
             .replace("{topic_id}", str(self.topic.pk))
             .replace("{run_id}", str(self.retag.pk))
             .replace("{user_id}", self.contact.user_id)
+            .replace("{visitor_id}", self.visitor.visitor_id)
         )
         if path.startswith("/api/v1/metrics"):
             url += f"?metric=nps&survey={self.survey.pk}"
