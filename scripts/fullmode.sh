@@ -17,7 +17,9 @@ WORKERS=${VOCSITE_WEB_WORKERS:-2}
 THREADS=${VOCSITE_WEB_THREADS:-2}
 mkdir -p "$RUN" "$LOG"
 
-[ -f var/secret_key ] || "$BIN/python" -c "import secrets; print(secrets.token_urlsafe(64))" > var/secret_key
+# The same key file as the embedded default (vocsite/settings/local.py), owner-only.
+[ -f var/secret_key ] || (umask 077; "$BIN/python" -c "import secrets; print(secrets.token_urlsafe(64))" > var/secret_key)
+chmod 600 var/secret_key
 
 full_env() {
   scripts/services.sh env
@@ -61,7 +63,7 @@ up() {
   set -a; eval "$(full_env)"; set +a
   "$BIN/python" manage.py migrate --noinput -v0
   "$BIN/python" manage.py collectstatic --noinput -v0
-  "$BIN/python" manage.py seed_demo
+  # No seed_demo: production settings refuse the demo (its staff logins have a known password).
   stop_pid gunicorn; stop_pid celery-worker; stop_pid celery-beat
   "$BIN/gunicorn" vocsite.wsgi --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "$THREADS" --keep-alive 75 \
     --pid "$RUN/gunicorn.pid" --access-logfile "$LOG/access.log" --error-logfile "$LOG/gunicorn.log" --daemon

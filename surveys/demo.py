@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
@@ -43,6 +44,7 @@ from surveys.services import (
     survey_publish,
     touchpoint_create,
 )
+from vocsite.errors import ApplicationError
 
 DEMO_PASSWORD = "vocsite-demo"  # noqa: S105 - printed on start; the demo is local only
 DEMO_USERS = (
@@ -664,8 +666,21 @@ def _cases(project: Project, rng: random.Random, now: datetime) -> None:
         AlertRule.objects.filter(pk__in=quiet).update(notify_email=True)
 
 
+def demo_allowed() -> bool:
+    """Only run modes that say so (local, test) may hold the demo: its staff logins have a
+    known password. Production does not, nor does any settings module that does not say."""
+    return getattr(settings, "VOCSITE_DEMO_ALLOWED", False) is True
+
+
 def demo_seed(*, seed: int = 42) -> DemoInfo:
     """Create the demo project once; later calls only make sure the staff users exist."""
+    if not demo_allowed():
+        raise ApplicationError(
+            "demo_not_allowed",
+            f"Refusing to seed the demo under {settings.SETTINGS_MODULE}: its staff logins have "
+            "a known password. The demo belongs to the embedded default (make run, "
+            "vocsite.settings.local); create real projects with manage.py create_project.",
+        )
     existing = Project.objects.filter(is_demo=True).first()
     if existing is not None:
         _ensure_users(existing)

@@ -25,5 +25,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# `manage.py seed_demo` refuses: the demo's staff logins have a known password.
+VOCSITE_DEMO_ALLOWED = False
 # Webhooks may not target the service's own network unless the operator says so.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)

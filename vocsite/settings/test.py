@@ -5,6 +5,8 @@ from .base import env
 
 DEBUG = False
 SECRET_KEY = "test-only-key"  # noqa: S105
+# Tests seed the demo project (surveys.demo); production never may.
+VOCSITE_DEMO_ALLOWED = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)

@@ -1,10 +1,14 @@
-"""`manage.py seed_demo`: the demo project (idempotent) and its staff logins."""
+"""`manage.py seed_demo`: the demo project (idempotent) and its staff logins.
+
+Refused (non-zero exit) under settings that do not allow the demo, production first of all:
+the demo's staff logins have a known password (surveys.demo.demo_allowed)."""
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from surveys.demo import DEMO_PASSWORD, DEMO_USERS, demo_seed
+from vocsite.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -12,7 +16,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
-        info = demo_seed()
+        try:
+            info = demo_seed()
+        except ApplicationError as error:
+            raise CommandError(error.message) from error
         verb = "Created" if info.created else "Found"
         self.stdout.write(
             f"{verb} demo project '{info.project.name}' (public key {info.project.public_key}) "
