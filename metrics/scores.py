@@ -3,13 +3,18 @@
 Pure: no Django. Every input is a histogram — score value → count — which is exactly what the
 rollup tables store, so a dashboard, the metrics API and a test all score the same way.
 Scores are percentages (NPS −100…100, CSAT/CES 0…100), rounded to two decimals on output only.
+Every figure carries its interval: adjusted Wald for NPS, Wilson for every proportion, a t
+interval for means; comparisons carry z, a two-sided p-value and the method, and views that
+compare many things at once control the false discovery rate (Benjamini–Hochberg).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from scipy import stats
 
 Z95 = 1.96
 LOW_SAMPLE_BELOW = 30
@@ -46,6 +51,17 @@ def mean(hist: Histogram) -> float | None:
     return sum(score * count for score, count in hist.items()) / n if n else None
 
 
+def mean_interval(hist: Histogram) -> tuple[float, float] | None:
+    """95 % t interval of the mean score (n − 1 degrees of freedom); None below 2 answers."""
+    n = sum(hist.values())
+    if n < 2:
+        return None
+    centre = mean(hist)
+    variance = sum(count * (score - centre) ** 2 for score, count in hist.items()) / (n - 1)
+    half = float(stats.t.ppf(0.975, n - 1)) * math.sqrt(variance / n)
+    return centre - half, centre + half
+
+
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
     """Wilson score interval for a proportion, as fractions in [0, 1]."""
     if n == 0:
@@ -63,6 +79,38 @@ def _r(value: float | None) -> float | None:
 
 
 @dataclass(frozen=True)
+class Proportion:
+    """A share shown as a percentage (response rate, recovery rate, churn rate, a category's
+    share), with its 95 % Wilson interval and n."""
+
+    successes: int
+    n: int
+
+    @property
+    def value(self) -> float | None:
+        return 100 * self.successes / self.n if self.n else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        bounds = wilson_interval(self.successes, self.n)
+        return None if bounds is None else (100 * bounds[0], 100 * bounds[1])
+
+    def to_dict(self, name: str) -> dict:
+        """`{name, name_ci_low, name_ci_high, name_n}` — the API's naming for a proportion."""
+        low, high = self.interval or (None, None)
+        return {
+            name: _r(self.value),
+            f"{name}_ci_low": _r(low),
+            f"{name}_ci_high": _r(high),
+            f"{name}_n": self.n,
+        }
+
+
+def proportion(successes: int, n: int) -> Proportion:
+    return Proportion(successes, n)
+
+
+@dataclass(frozen=True)
 class NpsResult:
     n: int
     promoters: int
@@ -71,8 +119,11 @@ class NpsResult:
     score: float | None
     ci_low: float | None  # adjusted Wald (DESIGN.md §7)
     ci_high: float | None
-    se: float | None  # plain Wald standard error, in NPS points; used by comparisons
+    se: float | None  # plain Wald standard error, in NPS points
     wald_ci: tuple[float, float] | None
+    # Adjusted-Wald standard error √(var′/n′), in NPS points: what comparisons use, since the
+    # plain one collapses to 0 near ±100 and makes any difference look significant.
+    se_adjusted: float | None = None
 
     @property
     def low_sample(self) -> bool:
@@ -99,7 +150,7 @@ def nps(hist: Histogram) -> NpsResult:
     detractors = sum(c for s, c in hist.items() if s <= 6)
     n = promoters + passives + detractors
     if n == 0:
-        return NpsResult(0, 0, 0, 0, None, None, None, None, None)
+        return NpsResult(0, 0, 0, 0, None, None, None, None, None, None)
     p, d = promoters / n, detractors / n
     score = 100 * (p - d)
     se = 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
@@ -108,11 +159,14 @@ def nps(hist: Histogram) -> NpsResult:
     n_adj = n + 3
     p_adj, d_adj = (promoters + 0.75) / n_adj, (detractors + 0.75) / n_adj
     s = p_adj - d_adj
-    half = Z95 * math.sqrt(max(p_adj + d_adj - s * s, 0.0) / n_adj)
+    se_adjusted = math.sqrt(max(p_adj + d_adj - s * s, 0.0) / n_adj)
+    half = Z95 * se_adjusted
     low, high = max(-100.0, 100 * (s - half)), min(100.0, 100 * (s + half))
     # The interval is centred on the adjusted estimate; widen it to hold the plain score.
     low, high = min(low, score), max(high, score)
-    return NpsResult(n, promoters, passives, detractors, score, low, high, se, wald)
+    return NpsResult(
+        n, promoters, passives, detractors, score, low, high, se, wald, 100 * se_adjusted
+    )
 
 
 @dataclass(frozen=True)
@@ -127,6 +181,8 @@ class ShareResult:
     ci_low: float | None  # Wilson
     ci_high: float | None
     mean: float | None
+    mean_ci_low: float | None = None  # t interval
+    mean_ci_high: float | None = None
 
     @property
     def low_sample(self) -> bool:
@@ -140,6 +196,8 @@ class ShareResult:
             "ci_high": _r(self.ci_high),
             "satisfied" if self.kind == "csat" else "agree": self.positive,
             "mean": _r(self.mean),
+            "mean_ci_low": _r(self.mean_ci_low),
+            "mean_ci_high": _r(self.mean_ci_high),
             "scale_max": self.scale_max,
             "low_sample": self.low_sample,
         }
@@ -156,8 +214,18 @@ def _share(
     if n == 0:
         return ShareResult(kind, 0, 0, scale_max, None, None, None, None)
     low, high = wilson_interval(positive, n)
+    mean_low, mean_high = mean_interval(hist) or (None, None)
     return ShareResult(
-        kind, n, positive, scale_max, 100 * positive / n, 100 * low, 100 * high, mean(hist)
+        kind,
+        n,
+        positive,
+        scale_max,
+        100 * positive / n,
+        100 * low,
+        100 * high,
+        mean(hist),
+        mean_low,
+        mean_high,
     )
 
 
@@ -171,50 +239,87 @@ def ces(hist: Histogram, scale_max: int = 7) -> ShareResult:
     return _share("ces", hist, scale_max, CES_AGREE_FROM)
 
 
+NPS_DIFFERENCE_METHOD = (
+    "z-test of the NPS difference with adjusted-Wald standard errors (√(var′/n′) per side); "
+    "two-sided p-value"
+)
+SHARE_DIFFERENCE_METHOD = "two-proportion z-test with the pooled proportion; two-sided p-value"
+FDR_METHOD = "Benjamini–Hochberg false discovery rate control at 5 % across the comparisons shown"
+
+
 @dataclass(frozen=True)
 class Comparison:
     diff: float | None  # b − a, in score points
     z: float | None
     significant: bool
     low_sample: bool = False  # either side under 30 answers: z shown, never called significant
+    p_value: float | None = None  # two-sided, normal approximation
+    method: str = ""
+    p_adjusted: float | None = None  # Benjamini–Hochberg, when one of many comparisons
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "diff": _r(self.diff),
             "z": _r(self.z),
+            "p_value": None if self.p_value is None else round(self.p_value, 4),
             "significant": self.significant,
             "low_sample": self.low_sample,
+            "method": self.method,
         }
+        if self.p_adjusted is not None:
+            data["p_adjusted"] = round(self.p_adjusted, 4)
+        return data
 
 
-def _comparison(diff: float, se: float, n_a: int, n_b: int) -> Comparison:
-    """z = diff / se; "significant" needs |z| ≥ 1.96 *and* both samples of a usable size, since
+def _comparison(diff: float, se: float, n_a: int, n_b: int, method: str) -> Comparison:
+    """z = diff / se; "significant" needs p < 0.05 *and* both samples of a usable size, since
     the normal approximation behind z means nothing for a handful of answers (one detractor
     last period against a hundred answers now would otherwise read as z = 80)."""
     low = min(n_a, n_b) < LOW_SAMPLE_BELOW
     if se <= 0:
-        return Comparison(diff, None, False, low)
+        return Comparison(diff, None, False, low, None, method)
     z = diff / se
-    return Comparison(diff, z, abs(z) >= Z95 and not low, low)
+    p_value = float(2 * stats.norm.sf(abs(z)))
+    return Comparison(diff, z, p_value < 0.05 and not low, low, p_value, method)
 
 
 def compare_nps(a: Histogram, b: Histogram) -> Comparison:
-    """Period b against period a: (NPS_b − NPS_a) / √(se_a² + se_b²), Wald standard errors."""
+    """Period b against period a: (NPS_b − NPS_a) / √(se′_a² + se′_b²) with the adjusted-Wald
+    standard errors (DESIGN.md §7)."""
     first, second = nps(a), nps(b)
     if first.score is None or second.score is None:
-        return Comparison(None, None, False)
-    return _comparison(
-        second.score - first.score, math.sqrt(first.se**2 + second.se**2), first.n, second.n
-    )
+        return Comparison(None, None, False, method=NPS_DIFFERENCE_METHOD)
+    se = math.sqrt(first.se_adjusted**2 + second.se_adjusted**2)
+    return _comparison(second.score - first.score, se, first.n, second.n, NPS_DIFFERENCE_METHOD)
 
 
 def compare_share(a: ShareResult, b: ShareResult) -> Comparison:
     """Two-proportion z-test with the pooled proportion (CSAT or CES, b against a)."""
     if a.n == 0 or b.n == 0:
-        return Comparison(None, None, False)
+        return Comparison(None, None, False, method=SHARE_DIFFERENCE_METHOD)
     pooled = (a.positive + b.positive) / (a.n + b.n)
     se = 100 * math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n))
-    return _comparison(b.score - a.score, se, a.n, b.n)
+    return _comparison(b.score - a.score, se, a.n, b.n, SHARE_DIFFERENCE_METHOD)
+
+
+def control_false_discoveries(comparisons: Sequence[Comparison]) -> list[Comparison]:
+    """The same comparisons with Benjamini–Hochberg adjusted p-values; "significant" then
+    needs an adjusted p under 0.05 (and usable samples). Comparisons without a p-value (no
+    data) are left as they are and do not count as tests."""
+    tested = [i for i, c in enumerate(comparisons) if c.p_value is not None]
+    out = list(comparisons)
+    if not tested:
+        return out
+    adjusted = stats.false_discovery_control([comparisons[i].p_value for i in tested], method="bh")
+    for i, p in zip(tested, adjusted, strict=True):
+        c = comparisons[i]
+        out[i] = replace(
+            c,
+            p_adjusted=float(p),
+            significant=float(p) < 0.05 and not c.low_sample,
+            method=f"{c.method}; {FDR_METHOD}",
+        )
+    return out
 
 
 def score_histogram(

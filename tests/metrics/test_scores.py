@@ -158,3 +158,73 @@ def test_adding_promoters_never_lowers_nps(hist, extra):
     before = nps(hist)
     after = nps(merge(hist, {10: extra}))
     assert before.score is None or after.score >= before.score
+
+
+def test_nps_near_the_ceiling_is_not_called_different_by_a_collapsed_standard_error():
+    """30 tens against 26 promoters and 4 passives: plain Wald gave z = −2.15 ("significant")
+    where an exact permutation test gives p = 0.112. Adjusted-Wald standard errors do not
+    collapse at +100."""
+    result = compare_nps({10: 30}, {10: 26, 8: 4})
+    assert round(result.diff, 2) == -13.33
+    assert round(result.z, 2) == -1.31
+    assert round(result.p_value, 3) == 0.189
+    assert result.significant is False
+    assert "adjusted-Wald" in result.method
+
+
+def test_comparisons_report_a_two_sided_p_value_beside_z():
+    from statsmodels.stats.proportion import proportions_ztest
+
+    result = compare_share(csat({5: 60, 1: 40}), csat({5: 80, 1: 20}))
+    z, p = proportions_ztest([80, 60], [100, 100])  # recomputed independently
+    assert round(result.z, 6) == round(float(z), 6) == 3.086067
+    assert round(result.p_value, 6) == round(float(p), 6) == 0.002028
+    assert result.significant is True
+    assert result.to_dict()["method"].startswith("two-proportion z-test")
+
+
+def test_mean_interval_is_a_t_interval():
+    from metrics.scores import mean_interval
+
+    low, high = mean_interval({5: 3, 4: 1, 1: 1})  # 5, 5, 5, 4, 1: mean 4, sd √3
+    assert (round(low, 4), round(high, 4)) == (1.8494, 6.1506)
+    assert mean_interval({5: 1}) is None
+    share = csat({5: 3, 4: 1, 1: 1})
+    assert (round(share.mean_ci_low, 2), round(share.mean_ci_high, 2)) == (1.85, 6.15)
+
+
+def test_benjamini_hochberg_controls_many_comparisons_at_once():
+    from metrics.scores import control_false_discoveries
+
+    pairs = [
+        ({10: 40, 0: 20}, {10: 54, 0: 11}),  # p = 0.028 alone
+        ({10: 40, 0: 40}, {10: 41, 0: 39}),
+        ({10: 40, 0: 40}, {10: 42, 0: 38}),
+        ({10: 40, 0: 40}, {10: 40, 0: 40}),
+        ({}, {10: 3}),  # no comparison possible: not a test
+    ]
+    single = [compare_nps(a, b) for a, b in pairs]
+    assert single[0].significant is True
+    controlled = control_false_discoveries(single)
+    assert [c.p_adjusted is None for c in controlled] == [False, False, False, False, True]
+    # BH: the smallest p of four tests is multiplied by 4 / 1.
+    assert round(controlled[0].p_adjusted, 4) == round(min(1, single[0].p_value * 4), 4)
+    assert controlled[0].significant is False
+    assert "Benjamini–Hochberg" in controlled[0].to_dict()["method"]
+
+
+def test_a_proportion_carries_its_wilson_interval_and_n():
+    from metrics.scores import proportion
+
+    assert proportion(30, 50).to_dict("response_rate") == {
+        "response_rate": 60.0,
+        "response_rate_ci_low": 46.18,
+        "response_rate_ci_high": 72.39,
+        "response_rate_n": 50,
+    }
+    assert proportion(0, 0).to_dict("rate") == {
+        "rate": None,
+        "rate_ci_low": None,
+        "rate_ci_high": None,
+        "rate_n": 0,
+    }
