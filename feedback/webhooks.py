@@ -10,7 +10,11 @@ How a delivery travels:
    the first attempt after commit.
 2. `webhook_deliver` claims the row with a short lease (a conditional UPDATE), so a duplicate
    message, the retry scan and a replay can never send the same attempt twice at once; it
-   POSTs with a timeout and logs the attempt.
+   resolves the receiver's host once, checks every address (`webhook_target`: no private,
+   loopback or otherwise internal address unless WEBHOOK_ALLOW_PRIVATE_TARGETS), POSTs to
+   a checked address with the host's name kept for the Host header, TLS SNI and the
+   certificate (`webhook_post`), with timeouts, and logs the attempt: the status code and a
+   failure in words, never the reply's body.
 3. A failure schedules the next attempt at an exponential delay with jitter; the periodic
    `webhooks_retry_due` sends what is due. After WEBHOOK_MAX_ATTEMPTS the delivery is failed
    and stays replayable from the UI and the API.
@@ -18,17 +22,20 @@ How a delivery travels:
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import logging
 import random
 import socket
+import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-import requests
+import urllib3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
@@ -36,6 +43,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
+from urllib3.util import make_headers
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from feedback.batch_reads import active_endpoints, finished_response
 from feedback.models import (
@@ -209,23 +218,198 @@ def _enqueue(delivery_ids: list[str]) -> None:
 # ---------------------------------------------------------------- sending
 
 
-def _target_refused(url: str) -> str:
-    """Refuse private, loopback and link-local targets unless settings allow them.
+# Never a webhook target unless WEBHOOK_ALLOW_PRIVATE_TARGETS: besides what `ipaddress` calls
+# non-global (loopback, private, link-local, reserved, unspecified, shared), IPv6 prefixes that
+# carry an IPv4 address a gateway would forward to: NAT64 (64:ff9b::/96, 64:ff9b:1::/48),
+# 6to4 (2002::/16), Teredo (2001::/32) and IPv4-compatible (::/96) addresses; and special
+# ranges this Python's `ipaddress` does not know as such yet (IETF protocol assignments, the
+# 6to4 relay anycast, IPv6 documentation and SRv6).
+_NOT_TARGETS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+        "::/96",
+        "3fff::/20",
+        "5f00::/16",
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+    )
+)
+# A host with many addresses: at most this many are tried, each after the last refused.
+MAX_ADDRESSES_TRIED = 3
 
-    Production keeps WEBHOOK_ALLOW_PRIVATE_TARGETS off, so a webhook cannot be pointed at the
-    service's own network (SSRF); local and test runs allow 127.0.0.1 receivers."""
-    if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
-        return ""
-    host = urlsplit(url).hostname or ""
+
+def webhook_address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a webhook may connect to `address` when private targets are not allowed."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return webhook_address_allowed(address.ipv4_mapped)
+        if address.is_site_local:
+            return False
+    if any(address in network for network in _NOT_TARGETS):  # (IPv4 is never in an IPv6 one)
+        return False
+    return address.is_global and not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+class Undeliverable(Exception):
+    """A delivery attempt that failed before any reply: `message` is for people to read;
+    `permanent` failures are not retried (the target is not allowed)."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where a delivery goes: the URL's host for the Host header, TLS SNI and the certificate,
+    and the addresses it was resolved to — once, and checked — which are the only ones
+    connected to. Resolving again to connect (as `requests` does) let a DNS answer that
+    changed in between (rebinding) reach an address the check never saw."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    host_header: str
+    authorization: str | None
+    addresses: tuple[str, ...]
+
+
+def webhook_target(url: str) -> WebhookTarget:
+    """Resolve the URL's host once and check every address (unless private targets are
+    allowed); raises Undeliverable."""
+    parts = urlsplit(url)
     try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError as error:
-        return f"cannot resolve {host}: {error}"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return f"{host} resolves to a non-public address ({address})"
-    return ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise Undeliverable("The URL's port is not valid", permanent=True) from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise Undeliverable("An http(s) URL is required", permanent=True)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise Undeliverable(f"Cannot resolve {host}") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise Undeliverable(f"Cannot resolve {host}")
+    if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        for address in addresses:
+            if not webhook_address_allowed(ipaddress.ip_address(address)):
+                raise Undeliverable(f"Target address {address} is not allowed", permanent=True)
+    authorization = None
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = make_headers(basic_auth=credentials)["authorization"]
+    return WebhookTarget(
+        scheme=parts.scheme,
+        host=host,
+        port=port,
+        path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        host_header=parts.netloc.rpartition("@")[2],
+        authorization=authorization,
+        addresses=tuple(addresses),
+    )
+
+
+def _pool(target: WebhookTarget, address: str) -> urllib3.HTTPConnectionPool:
+    """A connection pool to the checked `address` that speaks to the URL's host: Host header
+    (set per request), SNI and certificate verification against the host name."""
+    timeout = urllib3.Timeout(
+        connect=settings.WEBHOOK_CONNECT_TIMEOUT, read=settings.WEBHOOK_READ_TIMEOUT
+    )
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address,
+            target.port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=settings.WEBHOOK_CA_BUNDLE,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+        )
+    return urllib3.HTTPConnectionPool(
+        address, target.port, timeout=timeout, retries=False, maxsize=1
+    )
+
+
+def webhook_post(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> int:
+    """POST to the target's checked addresses in turn until one takes the connection; the
+    reply's status code (its body is never read). Raises Undeliverable with words."""
+    headers = {**headers, "Host": target.host_header}
+    if target.authorization:
+        headers["Authorization"] = target.authorization
+    failure: urllib3.exceptions.HTTPError | None = None
+    for address in target.addresses[:MAX_ADDRESSES_TRIED]:
+        pool = _pool(target, address)
+        try:
+            reply = pool.urlopen(
+                "POST",
+                target.path,
+                body=body,
+                headers=headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+            reply.close()
+            return reply.status
+        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as e:
+            failure = e  # this address took no connection: the next one may
+        except urllib3.exceptions.HTTPError as error:
+            raise Undeliverable(_in_words(error, target)) from None
+        finally:
+            pool.close()
+    raise Undeliverable(_in_words(failure, target))
+
+
+def _causes(error: BaseException | None) -> list[BaseException]:
+    """The error and what it was raised from or during, innermost last."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
+def _in_words(error: BaseException | None, target: WebhookTarget) -> str:
+    """A failed attempt as its log shows it to people (never an exception's text)."""
+    exceptions = urllib3.exceptions
+    causes = _causes(error)
+    if isinstance(error, exceptions.NewConnectionError):
+        if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+            return "Connection refused"
+        unreachable = (errno.ENETUNREACH, errno.EHOSTUNREACH)
+        if any(isinstance(cause, OSError) and cause.errno in unreachable for cause in causes):
+            return "No route to the receiver"
+        return "Could not connect"
+    if isinstance(error, exceptions.ConnectTimeoutError):
+        return f"Could not connect within {settings.WEBHOOK_CONNECT_TIMEOUT:g} s"
+    if isinstance(error, exceptions.ReadTimeoutError):
+        return f"Timed out after {settings.WEBHOOK_READ_TIMEOUT:g} s"
+    if isinstance(error, exceptions.SSLError):
+        certificate_errors = (ssl.SSLCertVerificationError, CertificateError)
+        if any(isinstance(cause, certificate_errors) for cause in causes):
+            return f"TLS certificate not valid for {target.host}"
+        return "TLS handshake failed"
+    if isinstance(error, exceptions.ProtocolError):
+        return "Connection closed by the receiver before it answered"
+    return "The request failed"
 
 
 def _claim(delivery_id: str, now: datetime) -> bool:
@@ -245,12 +429,10 @@ def webhook_deliver(delivery_id: str, *, now: datetime | None = None) -> str:
     endpoint = delivery.endpoint
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
     replay = delivery.attempts == 0 and delivery.log.exists()
-    status_code, error = None, ""
+    status_code, error, permanent = None, "", False
     started = time.monotonic()
-    refused = _target_refused(endpoint.url)
-    if refused:
-        error = refused
-    else:
+    try:
+        target = webhook_target(endpoint.url)
         sent_at = timezone.now()
         headers = {
             "Content-Type": "application/json",
@@ -260,21 +442,13 @@ def webhook_deliver(delivery_id: str, *, now: datetime | None = None) -> str:
             "webhook-signature": Webhook(endpoint.secret).sign(str(delivery.pk), sent_at, body),
             "vocsite-event": delivery.event,
         }
-        try:
-            reply = requests.post(
-                endpoint.url,
-                data=body.encode(),
-                headers=headers,
-                timeout=(settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_READ_TIMEOUT),
-                allow_redirects=False,
-            )
-            status_code = reply.status_code
-            if not 200 <= status_code < 300:
-                error = f"HTTP {status_code}: {reply.text[:300]}"
-        except requests.RequestException as failure:
-            error = f"{type(failure).__name__}: {failure}"[:500]
+        status_code = webhook_post(target, body.encode(), headers)
+        if not 200 <= status_code < 300:
+            error = f"Receiver answered HTTP {status_code}"  # its body is not kept
+    except Undeliverable as failure:
+        error, permanent = failure.message, failure.permanent
     duration_ms = int((time.monotonic() - started) * 1000)
-    return _record(delivery, status_code, error, duration_ms, replay, permanent=bool(refused))
+    return _record(delivery, status_code, error, duration_ms, replay, permanent=permanent)
 
 
 def _record(

@@ -243,7 +243,7 @@ def test_a_slow_receiver_times_out_and_is_retried(project, endpoint, receiver, d
         )
     delivery = WebhookDelivery.objects.get(subject="s3")
     assert delivery.status == "pending"
-    assert delivery.last_error.startswith("ReadTimeout")
+    assert delivery.last_error == "Timed out after 0.3 s"
     assert delivery.last_duration_ms < 1000
 
 
@@ -265,7 +265,7 @@ def test_private_targets_are_refused_when_not_allowed(project, endpoint, receive
     delivery = WebhookDelivery.objects.get(subject="s5")
     assert webhook_deliver(str(delivery.pk)) == DeliveryStatus.FAILED
     delivery.refresh_from_db()
-    assert "non-public address (127.0.0.1)" in delivery.last_error
+    assert delivery.last_error == "Target address 127.0.0.1 is not allowed"
     assert receiver.received == []
 
 

@@ -7,6 +7,7 @@ SQLite, in-process tasks), `test`, and `production` (full mode: PostgreSQL, Redi
 from datetime import timedelta
 from pathlib import Path
 
+import certifi
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -277,6 +278,8 @@ WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
 # Receivers on private or loopback addresses: fine on a laptop, refused in production (SSRF).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=True)
+# Certificate authorities an https receiver's certificate must chain to (Mozilla's, by default).
+WEBHOOK_CA_BUNDLE = env("WEBHOOK_CA_BUNDLE", default=certifi.where())
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 VOCSITE_EMBEDDED_SCHEDULER = env.bool("VOCSITE_EMBEDDED_SCHEDULER", default=False)
