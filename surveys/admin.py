@@ -53,6 +53,28 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
 
 
+@admin.register(models.MemberInvitation)
+class MemberInvitationAdmin(admin.ModelAdmin):
+    """Made, revoked and accepted on the Settings page and the invitation link, not here."""
+
+    list_display = ["email", "project", "role", "status", "expires_at", "invited_by"]
+    list_filter = ["status", "role", "project"]
+    search_fields = ["email"]
+    readonly_fields = [f.name for f in models.MemberInvitation._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.StaffPreference)
+class StaffPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "current_project", "updated_at"]
+    raw_id_fields = ["user"]
+
+
 class TouchpointInline(admin.TabularInline):
     model = models.Touchpoint
     extra = 0

@@ -128,6 +128,77 @@ class Membership(TimeStampedModel):
         return f"{self.user} @ {self.project} ({self.role})"
 
 
+class MemberInvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REVOKED = "revoked", "Revoked"
+
+
+class MemberInvitation(TimeStampedModel):
+    """An admin's invitation to join a project with a role: the person becomes a member only
+    when they accept it, logged in with the invited e-mail address. Not `Invitation` (that is
+    an e-mail survey). The link's token is stored only as its SHA-256."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="member_invitations", db_index=False
+    )
+    email = models.EmailField(help_text="As the admin typed it, lower-cased.")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16,
+        choices=MemberInvitationStatus.choices,
+        default=MemberInvitationStatus.PENDING,
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="member_invitations_sent",
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="member_invitations_accepted",
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "email"],
+                condition=Q(status="pending"),
+                name="member_invitation_one_pending",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "status"], name="member_invitation_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.project} ({self.role}, {self.status})"
+
+
+class StaffPreference(TimeStampedModel):
+    """A staff user's own choices: the project they last chose, where their next login lands.
+    Only the user changes it (the project switcher, accepting an invitation)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_preference"
+    )
+    current_project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.current_project}"
+
+
 class JourneyStage(TimeStampedModel):
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="stages", db_index=False

@@ -10,20 +10,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
 from surveys.models import Membership, Project, Role, new_identity_secret
 from surveys.services import audit_record
 from vocsite.errors import ApplicationError
-from vocsite.mail import email_message
 
 PROJECT_SETTINGS = (
     "name",
@@ -113,67 +105,6 @@ def _admins_left(project: Project, excluding: Membership) -> bool:
         .exclude(pk=excluding.pk)
         .exists()
     )
-
-
-@transaction.atomic
-def member_add(
-    *,
-    project: Project,
-    email: str,
-    role: str,
-    actor: AbstractBaseUser | None = None,
-    username: str = "",
-    invite_base_url: str = "",
-) -> Membership:
-    """Add a person by e-mail. Someone new gets an account without a password and an e-mail
-    (Django's password reset) to choose one; someone known is simply added."""
-    if role not in Role.values:
-        raise ApplicationError("invalid", "Unknown role.", {"role": [f"One of {Role.values}."]})
-    email = email.strip().lower()
-    if "@" not in email:
-        raise ApplicationError("invalid", "An e-mail address is needed.", {"email": ["Invalid."]})
-    User = get_user_model()
-    user = User.objects.filter(email__iexact=email).first()
-    created = user is None
-    if created:
-        name = (username or email.split("@")[0]).strip()[:150]
-        if User.objects.filter(username=name).exists():
-            name = email[:150]
-        user = User(username=name, email=email)
-        user.set_unusable_password()
-        user.save()
-    if Membership.objects.filter(project=project, user=user).exists():
-        raise ApplicationError(
-            "conflict", "Already a member.", {"email": ["Already a member."]}, status_code=409
-        )
-    membership = Membership.objects.create(project=project, user=user, role=role)
-    audit_record(
-        project=project,
-        action="membership.created",
-        obj=membership,
-        actor=actor,
-        after={"user": user.get_username(), "email": email, "role": role},
-    )
-    if created:
-        transaction.on_commit(
-            lambda: _send_invitation(user, project, base_url=invite_base_url), robust=True
-        )
-    return membership
-
-
-def _send_invitation(user, project: Project, *, base_url: str) -> None:
-    """A link to choose a password (Django's password-reset confirmation, valid for
-    PASSWORD_RESET_TIMEOUT). Not PasswordResetForm: it skips accounts without a password."""
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
-    context = {"user": user, "project": project, "link": f"{base_url.rstrip('/')}{path}"}
-    email_message(
-        subject=f"[vocsite] You have been added to {project.name}",
-        body=render_to_string("email/invitation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
-    ).send()
 
 
 @transaction.atomic

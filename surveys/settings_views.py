@@ -4,6 +4,7 @@ and the audit log of who changed what."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -11,10 +12,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from feedback.models import Team
-from surveys.models import ApiKey, AuditEntry, Membership, Role
+from surveys.member_invitations import member_invitation_revoke, member_invite
+from surveys.models import (
+    ApiKey,
+    AuditEntry,
+    MemberInvitation,
+    MemberInvitationStatus,
+    Membership,
+    Role,
+)
 from surveys.services import api_key_create, api_key_revoke
 from surveys.settings_services import (
-    member_add,
     member_remove,
     member_set_role,
     project_identity_secret_rotate,
@@ -151,6 +159,11 @@ def _render_settings(request: HttpRequest, **forms_by_name) -> HttpResponse:
         "team_form": forms_by_name.get("team_form") or TeamForm(people=people),
         "new_key": forms_by_name.get("new_key"),
         "keys": ApiKey.objects.filter(project=project).order_by("-created_at"),
+        "invitations": MemberInvitation.objects.filter(
+            project=project, status=MemberInvitationStatus.PENDING
+        )
+        .select_related("invited_by")
+        .order_by("-created_at"),
         "memberships": Membership.objects.filter(project=project)
         .select_related("user")
         .order_by("user__username"),
@@ -195,25 +208,42 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
 @require_POST
 @project_view(ADMIN)
 def member_new(request: HttpRequest) -> HttpResponse:
+    """Invite by e-mail. The reply is the same whether the address has an account or not."""
     form = MemberForm(request.POST)
     if form.is_valid():
         try:
-            member_add(
+            member_invite(
                 project=request.access.project,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-                actor=request.user,
-                invite_base_url=request.build_absolute_uri("/"),
+                invited_by=request.user,
+                # Links in e-mails name the configured address, never the request's Host.
+                base_url=settings.VOCSITE_BASE_URL,
             )
         except ApplicationError as error:
             _apply(form, error)
         else:
-            messages.success(request, f"{form.cleaned_data['email']} added.")
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("project-settings")
     messages.error(
         request,
-        "The member could not be added: " + "; ".join(m for ms in form.errors.values() for m in ms),
+        "No invitation was sent: " + "; ".join(m for ms in form.errors.values() for m in ms),
     )
+    return redirect("project-settings")
+
+
+@require_POST
+@project_view(ADMIN)
+def member_invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(
+        MemberInvitation, project=request.access.project, pk=invitation_id
+    )
+    try:
+        member_invitation_revoke(invitation=invitation, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The invitation to {invitation.email} is revoked.")
     return redirect("project-settings")
 
 

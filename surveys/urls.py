@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from surveys import contact_views, settings_views, views
+from surveys import contact_views, member_invitation_views, settings_views, views
 
 urlpatterns = [
     path("journey/", views.journey_map, name="journey-map"),
@@ -35,6 +35,16 @@ urlpatterns += [
         "settings/members/<int:membership_id>/",
         settings_views.member_change,
         name="member-change",
+    ),
+    path(
+        "settings/invitations/<int:invitation_id>/revoke/",
+        settings_views.member_invitation_revoke_view,
+        name="member-invitation-revoke",
+    ),
+    path(
+        "invitations/<str:token>/",
+        member_invitation_views.member_invitation,
+        name="member-invitation",
     ),
     path("settings/teams/", settings_views.team_edit, name="team-new"),
     path("settings/teams/<int:team_id>/", settings_views.team_edit, name="team-edit"),

@@ -1,5 +1,8 @@
 """Shared plumbing for the staff UI: which project the user is working in, and role checks.
 
+The current project lives in the session; the project switcher also remembers it as the
+user's own preference, where their next login lands (`staff_login_landing`).
+
 The management API and the staff pages resolve the project the same way
 (`vocsite.api_auth.session_access`), so a role means the same thing in both.
 """
@@ -14,8 +17,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from surveys.models import Membership
+from surveys.staff_preferences import staff_landing_project_id, staff_project_remember
 from vocsite.api_auth import SESSION_PROJECT_KEY, ProjectAccess, session_access
 
 # (url name, label, icon, roles that see it) — a page appears in the navigation once it exists.
@@ -88,4 +93,20 @@ def switch_project(request: HttpRequest) -> HttpResponse:
         and Membership.objects.filter(user=request.user, project_id=int(project_id)).exists()
     ):
         request.session[SESSION_PROJECT_KEY] = int(project_id)
-    return redirect(request.POST.get("next") or "/app/")
+        staff_project_remember(user=request.user, project_id=int(project_id))
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/app/"  # only back to a page of this site
+    return redirect(target)
+
+
+def staff_login_landing(sender, request: HttpRequest, user, **kwargs) -> None:
+    """On login (`user_logged_in`, connected in vocsite.apps): the session starts in the
+    project the user chose last (surveys.staff_preferences), not one somebody else picked."""
+    if request is None or not hasattr(request, "session"):
+        return
+    project_id = staff_landing_project_id(user=user)
+    if project_id is not None:
+        request.session[SESSION_PROJECT_KEY] = project_id

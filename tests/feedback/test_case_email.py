@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from feedback.cases import case_assign, cases_escalate_overdue
 from feedback.models import AlertRule, Case, Team, TeamMembership
 from feedback.notifications import case_email_send
-from surveys.settings_services import member_add
+from surveys.member_invitations import member_invite
 from tests.factories import MembershipFactory, UserFactory
 from vocsite.mail import email_message, one_line
 
@@ -232,9 +232,9 @@ def test_a_staff_invitation_subject_is_one_line(project, django_capture_on_commi
     project.name = "Acme\r\nBcc: everyone@example.com"
     project.save(update_fields=["name"])
     with django_capture_on_commit_callbacks(execute=True):
-        member_add(project=project, email="new@example.com", role="viewer", invite_base_url="/")
+        member_invite(project=project, email="new@example.com", role="viewer", base_url="/")
     assert [(m.to, m.subject) for m in mail.outbox] == [
-        (["new@example.com"], "[vocsite] You have been added to Acme Bcc: everyone@example.com")
+        (["new@example.com"], "[vocsite] You are invited to Acme Bcc: everyone@example.com")
     ]
 
 

@@ -93,13 +93,18 @@ def test_a_secret_key_is_shown_once_works_and_can_be_revoked(admin, project):
 def test_members_are_invited_by_email_and_roles_change(
     admin, project, mailoutbox, django_capture_on_commit_callbacks
 ):
+    """Inviting adds nobody until the person accepts (tests/surveys/test_member_invitations.py)."""
     with django_capture_on_commit_callbacks(execute=True):
         reply = admin.post("/app/settings/members/", {"email": "Ana@Example.com", "role": "agent"})
     assert reply.status_code == 302
-    membership = Membership.objects.get(project=project, user__email="ana@example.com")
-    assert (membership.role, membership.user.has_usable_password()) == ("agent", False)
+    assert not Membership.objects.filter(project=project, user__email="ana@example.com").exists()
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["ana@example.com"]
-    assert "/accounts/reset/" in mailoutbox[0].body
+    link = re.search(r"http://[^/]+(/app/invitations/[^/\s]+/)", mailoutbox[0].body).group(1)
+    Client().post(
+        link, {"username": "ana", "password1": "pass-word-42", "password2": "pass-word-42"}
+    )
+    membership = Membership.objects.get(project=project, user__email="ana@example.com")
+    assert (membership.role, membership.user.has_usable_password()) == ("agent", True)
 
     admin.post(f"/app/settings/members/{membership.pk}/", {"role": "designer"})
     membership.refresh_from_db()
