@@ -387,6 +387,14 @@ class Question(TimeStampedModel):
     choices = models.JSONField(default=list, blank=True, help_text='[{"en": "...", "zh": "..."}]')
     labels = models.JSONField(default=dict, blank=True, help_text="Scale end labels per language.")
     style = models.CharField(max_length=16, blank=True, help_text="rating: stars/numbers/smileys")
+    # CES on 1–5 reads as agreement ("it was easy", 4–5) unless the question asks how much
+    # effort it took (1 = very low), where 1–2 are easy (DESIGN.md §7).
+    scale_wording = models.CharField(
+        max_length=8,
+        choices=[("agree", "Agreement (high is good)"), ("effort", "Effort (low is good)")],
+        default="agree",
+        blank=True,
+    )
     show_if = models.JSONField(
         null=True, blank=True, help_text='{"question": <0-based position>, "min": n, "max": n}'
     )
