@@ -40,6 +40,7 @@ from feedback.webhooks import webhook_endpoint_create, webhook_endpoint_update, 
 from surveys.api import ERRORS
 from surveys.models import Role
 from vocsite.api_auth import CASE_ROLES
+from vocsite.ids import IdField
 
 ADMIN_ONLY = (Role.ADMIN,)
 
@@ -146,7 +147,7 @@ class CaseListApi(APIView):
         status = serializers.ChoiceField(
             choices=["open", *CaseStatus.values], required=False, help_text="A status, or open."
         )
-        team = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+        team = IdField(required=False)
         assignee = serializers.CharField(
             max_length=150, required=False, help_text="A username, me, or none."
         )

@@ -13,6 +13,7 @@ from feedback.models import (
     WebhookEvent,
 )
 from surveys.models import Project, QuestionType, Touchpoint
+from vocsite.ids import ModelIdsChoiceField
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -63,6 +64,7 @@ class AlertRuleForm(forms.ModelForm):
             "topics": "Only comments tagged with one of these topics. None selected: any.",
             "assignment": "Who gets the case inside the team.",
         }
+        field_classes = {"touchpoints": ModelIdsChoiceField, "topics": ModelIdsChoiceField}
         widgets = {
             "touchpoints": forms.SelectMultiple(attrs={"size": 5}),
             "topics": forms.SelectMultiple(attrs={"size": 4}),

@@ -22,8 +22,7 @@ from feedback.selectors import ResponseFilters, responses_list
 from metrics.exports import RESPONSE_HEADER, export, response_rows
 from surveys.api import ERRORS
 from vocsite.api_auth import CASE_ROLES
-
-MAX_ID = 2**63 - 1
+from vocsite.ids import IdField
 
 
 class CsvRenderer(renderers.BaseRenderer):
@@ -94,7 +93,7 @@ class ResponseListApi(APIView):
     renderer_classes = [renderers.JSONRenderer, CsvRenderer, XlsxRenderer]
 
     class FilterSerializer(serializers.Serializer):
-        survey = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+        survey = IdField(required=False)
         touchpoint = serializers.SlugField(max_length=100, required=False)
         since = serializers.DateField(required=False, help_text="First day (UTC), inclusive.")
         until = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")

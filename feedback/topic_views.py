@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from feedback.forms import TopicForm
@@ -23,6 +24,7 @@ from feedback.topics import (
 from surveys.models import Touchpoint
 from vocsite.api_auth import CASE_ROLES, DESIGN_ROLES
 from vocsite.errors import ApplicationError
+from vocsite.ids import id_or_404, id_parse
 from vocsite.staff import project_view
 
 
@@ -123,7 +125,7 @@ def _verbatim_filters(request: HttpRequest) -> VerbatimFilters:
     topic = request.GET.get("topic", "")
     sentiment = request.GET.get("sentiment", "")
     return VerbatimFilters(
-        topic_id=int(topic) if topic.isdigit() and len(topic) < 12 else None,
+        topic_id=id_parse(topic),
         sentiment=sentiment if sentiment in Sentiment.values else "",
         touchpoint=request.GET.get("touchpoint", "")[:100],
         q=request.GET.get("q", "").strip()[:200],
@@ -159,11 +161,16 @@ def verbatims_page(request: HttpRequest) -> HttpResponse:
 def verbatim_tag(request: HttpRequest, answer_id: int) -> HttpResponse:
     """Add (`action=add`) or remove (`action=remove`) a topic by hand; replies with the item."""
     project = request.access.project
-    topic = get_object_or_404(Topic, project=project, pk=request.POST.get("topic") or 0)
+    topic = get_object_or_404(Topic, project=project, pk=id_or_404(request.POST.get("topic")))
     change = tag_add if request.POST.get("action") == "add" else tag_remove
     change(project=project, topic=topic, actor=request.user, answer_id=answer_id)
     answer = verbatims(project=project, filters=VerbatimFilters()).get(pk=answer_id)
     topics_list = Topic.objects.filter(project=project).order_by("name")
     if request.htmx:
         return render(request, "feedback/_verbatim.html", {"a": answer, "topics": topics_list})
-    return redirect(request.POST.get("next") or "verbatims")
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect("verbatims")
+    return HttpResponseRedirect(target)  # a URL, never a view name to reverse (`next=a`)

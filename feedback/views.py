@@ -38,6 +38,7 @@ from feedback.webhooks import webhook_endpoint_create, webhook_endpoint_update, 
 from surveys.models import Touchpoint
 from vocsite.api_auth import CASE_ROLES, DESIGN_ROLES
 from vocsite.errors import ApplicationError
+from vocsite.ids import id_parse
 from vocsite.staff import project_view
 
 ADMIN = ("admin",)
@@ -50,7 +51,7 @@ def _filters(request: HttpRequest) -> CaseFilters:
     status = get.get("status", "open")
     return CaseFilters(
         status=status if status in ("open", "", *CaseStatus.values) else "open",
-        team_id=int(team) if team.isdigit() else None,
+        team_id=id_parse(team),
         assignee=get.get("assignee", "")[:150],
         priority=get.get("priority", "") if get.get("priority") in CasePriority.values else "",
         overdue=overdue,

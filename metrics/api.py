@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from metrics import selectors
 from surveys.api import ERROR_BODY
 from vocsite.api_auth import READ_ROLES
+from vocsite.ids import IdField
 
 ERRORS = {
     400: OpenApiResponse(ERROR_BODY, description="Invalid filter, or CSAT/CES scales mixed"),
@@ -35,16 +36,12 @@ ERRORS = {
 }
 NOT_FOUND = {404: OpenApiResponse(ERROR_BODY, description="No such survey in this project")}
 
-MAX_ID = 2**63 - 1  # ids are bigints: a larger number must be a 400, not a database error
-
 
 # ---- input ---------------------------------------------------------------------------------
 
 
 class DateRange(serializers.Serializer):
-    survey = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, required=False, help_text="Survey id."
-    )
+    survey = IdField(required=False, help_text="Survey id.")
     since = serializers.DateField(required=False, help_text="First day (UTC), inclusive.")
     until = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
 
@@ -90,7 +87,7 @@ class MetricsQuery(DateRange):
 
 
 class DropOffQuery(serializers.Serializer):
-    survey = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Survey id.")
+    survey = IdField(help_text="Survey id.")
 
 
 def _params(serializer_class) -> list[OpenApiParameter]:

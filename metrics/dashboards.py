@@ -17,6 +17,7 @@ from metrics.models import Rollup
 from metrics.selectors import METRICS, MetricFilters
 from surveys.models import JourneyStage, Project, Survey, Touchpoint
 from vocsite.errors import ApplicationError
+from vocsite.ids import id_parse
 
 DEFAULT_DAYS = 90
 
@@ -64,7 +65,9 @@ def dashboard_query(params, project: Project) -> DashboardQuery:
         problems.append("The start was after the end; showing the last 90 days.")
         until, since = today, today - timedelta(days=DEFAULT_DAYS - 1)
     survey = params.get("survey", "")
-    survey_id = int(survey) if survey.isdigit() and len(survey) < 12 else None
+    survey_id = id_parse(survey)
+    if survey_id is not None and not Survey.objects.filter(project=project, pk=survey_id).exists():
+        survey_id = None  # another project's survey is as unknown as one that never existed
     if survey and survey_id is None:
         problems.append("Unknown survey.")
     segment = None
@@ -79,7 +82,9 @@ def dashboard_query(params, project: Project) -> DashboardQuery:
                 f"({', '.join(project.breakdown_attributes or []) or 'none set'})."
             )
     team = params.get("team", "")
-    team_id = int(team) if team.isdigit() and len(team) < 12 else None
+    team_id = id_parse(team)
+    if team_id is not None and not Team.objects.filter(project=project, pk=team_id).exists():
+        team_id = None
     if team and team_id is None:
         problems.append("Unknown team.")
     return DashboardQuery(

@@ -132,6 +132,11 @@ def contacts_import_csv(*, project: Project, content: bytes) -> dict[str, int]:
             problems.append(f"Row {number}: more values than columns.")
             continue
         values = {k: (v or "").strip() for k, v in row.items()}
+        # PostgreSQL's text and jsonb refuse NUL (SQLite stored it): a 500 at the upsert.
+        refused = [k for k, v in values.items() if "\x00" in k or "\x00" in v]
+        if refused:
+            problems.extend(f"Row {number}: {k}: Null characters are not allowed." for k in refused)
+            continue
         user_id = values.get("user_id", "")
         data = ContactIn(
             email=values.get("email") or None,

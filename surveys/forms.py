@@ -388,6 +388,9 @@ QuestionFormSet = forms.formset_factory(
     can_order=True,
     can_delete=True,
     max_num=10,
+    # A posted TOTAL_FORMS is read up to absolute_max (Django's default: max_num + 1000),
+    # and each form costs milliseconds: a forged count made one POST take seconds.
+    absolute_max=20,
 )
 
 

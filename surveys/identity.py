@@ -30,7 +30,7 @@ def identity_verify(*, project: Project, user_id: str | None, user_hash_given: s
         return
     expected = user_hash(secret=project.identity_secret, user_id=user_id)
     if isinstance(user_hash_given, str) and hmac.compare_digest(
-        expected, user_hash_given.strip().lower()
+        expected.encode(), user_hash_given.strip().lower().encode()
     ):
         return
     raise ApplicationError(

@@ -22,6 +22,7 @@ from rest_framework import authentication, exceptions, permissions, throttling
 from surveys.models import ApiKey, Membership, Project, Role, hash_secret_key
 from vocsite import rate_limit
 from vocsite.client_address import client_address
+from vocsite.ids import id_parse
 from vocsite.process_cache import ProcessCache
 
 SESSION_PROJECT_KEY = "current_project_id"
@@ -113,9 +114,10 @@ def session_access(request) -> ProjectAccess | None:
         wanted = request.session.get(SESSION_PROJECT_KEY)
     memberships = Membership.objects.select_related("project").filter(user=user)
     if wanted is not None:
-        if not str(wanted).isdigit():
+        project_id = id_parse(wanted)
+        if project_id is None:
             return None
-        membership = memberships.filter(project_id=int(wanted)).first()
+        membership = memberships.filter(project_id=project_id).first()
     else:
         membership = memberships.order_by("project_id").first()
     if membership is None:

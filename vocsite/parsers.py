@@ -1,12 +1,15 @@
-"""The JSON request parser of every API endpoint (the widget's and the server API's).
+"""The JSON request parser of every API endpoint (the widget's and the server API's), and the
+one definition of a JSON value PostgreSQL cannot store.
 
-Three kinds of valid JSON that PostgreSQL cannot store are refused here with a 400, before
-any view sees them: the NUL character ("\\u0000") and unpaired UTF-16 surrogates ("\\ud800")
-anywhere in a string or a key, and numbers beyond a float's range (1e400 parses as
-infinity). PostgreSQL's text and jsonb types reject all three, so a JSON field holding them
-(event properties, contact attributes, survey texts…) was a 500 in full mode while SQLite
-stored it happily — found by the fuzzing suite run on PostgreSQL. Text fields already refuse
-NUL through DRF; this covers the free-form JSON values too.
+Three kinds of valid JSON that PostgreSQL cannot store: the NUL character ("\\u0000") and
+unpaired UTF-16 surrogates ("\\ud800") anywhere in a string or a key, and numbers beyond a
+float's range (1e400 parses as infinity). PostgreSQL's text and jsonb types reject all
+three, so a JSON field holding them (event properties, contact attributes, survey texts…)
+was a 500 in full mode while SQLite stored it happily — found by the fuzzing suite run on
+PostgreSQL. `unstorable` says which values hold them: the request middleware
+(vocsite.middleware) refuses a body with the escaped text ones before any view runs, and
+this parser refuses the numbers, which only parsing reveals (the same function, so the
+middleware and the parser cannot disagree).
 
 JSON nested deeply enough to exhaust Python's recursion limit is a 400 too (the stock parser
 only catches ValueError).

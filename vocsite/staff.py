@@ -14,7 +14,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from surveys.models import Membership
 from surveys.staff_preferences import staff_landing_project_id, staff_project_remember
 from vocsite.api_auth import SESSION_PROJECT_KEY, ProjectAccess, session_access
+from vocsite.ids import id_parse
 
 # (url name, label, icon, roles that see it) — a page appears in the navigation once it exists.
 NAV = (
@@ -87,19 +88,19 @@ def switch_project(request: HttpRequest) -> HttpResponse:
     """POST project=<id>: make it the current project if the user is a member."""
     if request.method != "POST" or not request.user.is_authenticated:
         return redirect("login")
-    project_id = request.POST.get("project", "")
+    project_id = id_parse(request.POST.get("project"))
     if (
-        project_id.isdigit()
-        and Membership.objects.filter(user=request.user, project_id=int(project_id)).exists()
+        project_id is not None
+        and Membership.objects.filter(user=request.user, project_id=project_id).exists()
     ):
-        request.session[SESSION_PROJECT_KEY] = int(project_id)
-        staff_project_remember(user=request.user, project_id=int(project_id))
+        request.session[SESSION_PROJECT_KEY] = project_id
+        staff_project_remember(user=request.user, project_id=project_id)
     target = request.POST.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         target = "/app/"  # only back to a page of this site
-    return redirect(target)
+    return HttpResponseRedirect(target)  # a URL, never a view name to reverse (`next=a`)
 
 
 def staff_login_landing(sender, request: HttpRequest, user, **kwargs) -> None:
