@@ -21,6 +21,7 @@ PERSONAL_DATA_PLACES = (
     "surveys_shown",
     "survey_decisions",
     "email_invitations",
+    "lifecycle_history",
     "responses",
     "feedback",
     "cases",

@@ -167,6 +167,22 @@ class VisitorIdAdmin(admin.ModelAdmin):
     raw_id_fields = ["contact"]
 
 
+@admin.register(models.LifecycleChange)
+class LifecycleChangeAdmin(admin.ModelAdmin):
+    """Read-only: the history is the events replayed (feedback.events); edit the events."""
+
+    list_display = ["contact", "kind", "occurred_at", "ended_at", "project"]
+    list_filter = ["project", "kind"]
+    date_hierarchy = "occurred_at"
+    raw_id_fields = ["contact", "event"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(models.Display)
 class DisplayAdmin(admin.ModelAdmin):
     list_display = ["id", "survey", "contact", "touchpoint", "channel", "status", "claimed_at"]

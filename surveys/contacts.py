@@ -25,7 +25,15 @@ from django.utils import timezone
 
 from surveys import visitor_memory
 from surveys.ledger import clean_attributes
-from surveys.models import Contact, Decision, Display, Invitation, Project, VisitorId
+from surveys.models import (
+    Contact,
+    Decision,
+    Display,
+    Invitation,
+    LifecycleChange,
+    Project,
+    VisitorId,
+)
 from surveys.personal_data import (
     PersonalData,
     person_contacts,
@@ -325,10 +333,24 @@ def _invitations_erase(contacts: Sequence[Contact]) -> None:
     (`erased_at`), so nothing is left to remove here."""
 
 
+def _lifecycle_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return list(
+        LifecycleChange.objects.filter(contact__in=contacts)
+        .order_by("occurred_at", "pk")
+        .values("kind", "occurred_at", "ended_at")
+    )
+
+
+def _lifecycle_erase(contacts: Sequence[Contact]) -> None:
+    """The history says only when the customer started, churned or came back, tied to the
+    anonymous shell; an erased contact is no longer a customer, so it counts nowhere."""
+
+
 SURVEYS_PERSONAL_DATA = (
     PersonalData("contact", _contacts_export, _contacts_erase),
     PersonalData("visitor_ids", _visitor_ids_export, _visitor_ids_erase),
     PersonalData("surveys_shown", _displays_export, _displays_erase),
     PersonalData("survey_decisions", _decisions_export, _decisions_erase),
     PersonalData("email_invitations", _invitations_export, _invitations_erase),
+    PersonalData("lifecycle_history", _lifecycle_export, _lifecycle_erase),
 )

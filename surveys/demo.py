@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from surveys.models import (
@@ -500,13 +500,30 @@ CHURN_BY_LAST_NPS = {"detractor": 0.22, "passive": 0.09, "promoter": 0.03, None:
 
 
 def _churn(project: Project, rng: random.Random, now) -> None:
-    """Mark some contacts churned (with their cancellation event), likelier for detractors."""
+    """Every contact became a customer when their row was made (a `subscription_started` event);
+    some cancel after their last order, likelier for detractors. The lifecycle history is then
+    replayed from these events, as if each had come through the events API."""
+    from feedback.events import contacts_lifecycle_rebuild
     from feedback.models import OperationalEvent
     from feedback.responses import contacts_backfill_last_nps
 
     contacts_backfill_last_nps(project=project)
-    churned, events = [], []
+    last_order = dict(
+        OperationalEvent.objects.filter(project=project)
+        .values("contact_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("contact_id", "last")
+    )
+    events = []
     for contact in Contact.objects.filter(project=project).order_by("pk"):
+        events.append(
+            OperationalEvent(
+                project=project,
+                contact=contact,
+                event="subscription_started",
+                occurred_at=contact.created_at,
+            )
+        )
         score = contact.last_nps
         category = (
             None
@@ -515,19 +532,17 @@ def _churn(project: Project, rng: random.Random, now) -> None:
         )
         if rng.random() >= CHURN_BY_LAST_NPS[category]:
             continue
-        churned_at = now - timedelta(days=rng.uniform(0, 120))
-        contact.lifecycle, contact.churned_at = "churned", churned_at
-        churned.append(contact)
+        earliest = max(now - timedelta(days=120), last_order.get(contact.pk, contact.created_at))
         events.append(
             OperationalEvent(
                 project=project,
                 contact=contact,
                 event="subscription_cancelled",
-                occurred_at=churned_at,
+                occurred_at=earliest + (now - earliest) * rng.random(),
             )
         )
-    Contact.objects.bulk_update(churned, ["lifecycle", "churned_at"], batch_size=2000)
     OperationalEvent.objects.bulk_create(events, batch_size=5000)
+    contacts_lifecycle_rebuild(project=project)
 
 
 def _answers_for(

@@ -475,6 +475,60 @@ class Contact(TimeStampedModel):
         return self.user_id or f"anonymous #{self.pk}"
 
 
+class LifecycleKind(models.TextChoices):
+    STARTED = "started", "Started"
+    CHURNED = "churned", "Churned"
+    REACTIVATED = "reactivated", "Reactivated"
+
+
+class LifecycleChange(TimeStampedModel):
+    """One step of a customer's lifecycle, at the time its operational event happened: the
+    history churn is counted from (surveys.lifecycle has the rule, feedback.events keeps the
+    rows; metrics.lifecycle reads them). The contact's `lifecycle`/`churned_at` are the latest
+    step. `ended_at` is the next step's time (null: the current state), so "active at a moment"
+    is one range test per row."""
+
+    created_at = models.DateTimeField(default=timezone.now)  # never queried: no index to write
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="lifecycle_changes", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="lifecycle_changes", db_index=False
+    )
+    kind = models.CharField(max_length=16, choices=LifecycleKind.choices)
+    occurred_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The event that made the change (null once that event is deleted).
+    event = models.ForeignKey(
+        "feedback.OperationalEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="lifecycle_changes",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["started", "churned", "reactivated"]),
+                name="lifecycle_change_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("occurred_at")),
+                name="lifecycle_change_ends_after_it_starts",
+            ),
+        ]
+        indexes = [
+            # churn and CLV per period: a project's changes by time
+            models.Index(fields=["project", "occurred_at"], name="lifecycle_project_time"),
+            # a late event rewrites one contact's history from its time on
+            models.Index(fields=["contact", "occurred_at"], name="lifecycle_contact_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} {self.kind} @ {self.occurred_at:%Y-%m-%d}"
+
+
 class VisitorId(TimeStampedModel):
     """An anonymous browser id; points at the contact it belongs to (merged on identify)."""
 
