@@ -329,17 +329,42 @@ class ChurnQuery(serializers.Serializer):
 
 class _ChurnPoint(serializers.Serializer):
     period_start = serializers.DateField()
-    active_at_start = serializers.IntegerField()
-    churned = serializers.IntegerField()
-    churn_rate = serializers.FloatField(allow_null=True, help_text="% of active at start.")
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
-    revenue_per_contact = serializers.FloatField(allow_null=True)
+    partial = serializers.BooleanField(
+        help_text="The period is cut by since/until or is not over yet."
+    )
+    active_at_start = serializers.IntegerField(help_text="Customers active at the period's start.")
+    churned = serializers.IntegerField(
+        help_text="Of those, how many churned in the period (each once per period)."
+    )
+    churn_events = serializers.IntegerField(
+        help_text="Every churn in the period, including customers who joined or came back in it."
+    )
+    churn_rate = serializers.FloatField(
+        allow_null=True, help_text="% churned of active at start (null: nobody active at start)."
+    )
+    churn_rate_ci_low = serializers.FloatField(allow_null=True, help_text="Wilson 95 %, low end.")
+    churn_rate_ci_high = serializers.FloatField(allow_null=True, help_text="Wilson 95 %, high end.")
+    churn_rate_n = serializers.IntegerField(help_text="= active_at_start.")
+    active_in_period = serializers.IntegerField(
+        help_text="Customers active at any moment of the period: revenue per customer's divisor."
+    )
+    revenue = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="Revenue in the period of those customers."
+    )
+    revenue_per_contact = serializers.FloatField(
+        allow_null=True, help_text="revenue / active_in_period."
+    )
 
 
 class _Outcome(serializers.Serializer):
-    contacts = serializers.IntegerField()
-    churned = serializers.IntegerField()
-    churn_share = serializers.FloatField(allow_null=True)
+    contacts = serializers.IntegerField(help_text="Customers in the group.")
+    churned = serializers.IntegerField(help_text="Of those, churned now.")
+    churn_share = serializers.FloatField(allow_null=True, help_text="% churned of the group.")
+    churn_share_ci_low = serializers.FloatField(allow_null=True, help_text="Wilson 95 %, low end.")
+    churn_share_ci_high = serializers.FloatField(
+        allow_null=True, help_text="Wilson 95 %, high end."
+    )
+    churn_share_n = serializers.IntegerField(help_text="= contacts.")
     average_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
 
 
@@ -354,8 +379,21 @@ class _RecoveryOutcome(_Outcome):
 class ChurnReportSerializer(serializers.Serializer):
     interval = serializers.CharField()
     margin = serializers.FloatField()
+    method = serializers.CharField(
+        help_text="Who counts as a customer and how each figure is made."
+    )
     series = _ChurnPoint(many=True)
-    clv = serializers.FloatField(allow_null=True, help_text="Revenue per contact × margin / churn.")
+    clv = serializers.FloatField(
+        allow_null=True,
+        help_text="Average revenue per customer per period × margin / average churn rate per "
+        "period, over every period with customers at its start. Null: see clv_reason.",
+    )
+    clv_reason = serializers.CharField(
+        allow_null=True, help_text="Why there is no CLV (no churn, or no customers), else null."
+    )
+    clv_periods = serializers.IntegerField(help_text="Periods the two averages are taken over.")
+    average_churn_rate = serializers.FloatField(allow_null=True, help_text="%, per period.")
+    average_revenue_per_contact = serializers.FloatField(allow_null=True)
     by_last_nps = _NpsOutcome(many=True)
     by_recovery = _RecoveryOutcome(many=True)
 

@@ -402,9 +402,10 @@ def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> d
 
 
 def churn_beside_nps(project: Project, query: DashboardQuery) -> dict[str, Any]:
-    """Monthly churn rate (contacts and events tables) beside monthly NPS (rollups), over the
-    chosen period or the last six months if that is longer, and churn and revenue by last NPS
-    category and by recovery (contacts and cases). No raw responses are read."""
+    """Monthly churn rate of customers (their lifecycle history, metrics.lifecycle) beside
+    monthly NPS (rollups), over the chosen period or the last six months if that is longer,
+    with simple CLV (or why there is none), and churn and revenue by last NPS category and by
+    recovery (customers and cases). No raw responses are read."""
     from dataclasses import replace
 
     from metrics import lifecycle
@@ -412,7 +413,7 @@ def churn_beside_nps(project: Project, query: DashboardQuery) -> dict[str, Any]:
     until = query.filters.until
     since = min(query.filters.since, until - timedelta(days=182)).replace(day=1)
     churn = lifecycle.churn_series(project, since=since, until=until, interval="month")
-    has_data = any(p["churned"] or p["active_at_start"] for p in churn["series"])
+    has_data = any(p["active_in_period"] for p in churn["series"])
     nps = selectors.metric_report(
         project, "nps", replace(query.filters, since=since), interval="month"
     )
@@ -420,6 +421,8 @@ def churn_beside_nps(project: Project, query: DashboardQuery) -> dict[str, Any]:
     return {
         "has_data": has_data,
         "clv": churn["clv"],
+        "clv_reason": churn["clv_reason"],
+        "method": churn["method"],
         "chart": {
             "labels": [p["period_start"][:7] for p in churn["series"]],
             "churn": [p["churn_rate"] for p in churn["series"]],

@@ -1,8 +1,24 @@
 """Experience beside outcome (DESIGN.md §7): churn rate per period, revenue, CLV, and churn and
-revenue by a contact's last NPS category and by whether a detractor's case was recovered.
+revenue by a customer's last NPS category and by whether a detractor's case was recovered.
 
-Churn rate for a period = contacts who churned in it / contacts active at its start.
-CLV (simple) = average revenue per contact per period × margin / churn rate.
+Everything is counted over *customers*: identified contacts (a `user_id`, not merged into
+another, not erased) whose lifecycle began with an operational event, read from their lifecycle
+history (surveys.models.LifecycleChange, kept in event time by feedback.events). Anonymous
+visitors are never customers.
+
+- Active at a period's start: the customer's latest change before that moment started an active
+  spell (started or reactivated).
+- Churned in a period: customers active at its start whose spell ended with a churn inside it.
+  A customer counts once per period and again in every period they churn in; churns of
+  customers who joined or came back within the period are in `churn_events` and count from the
+  next period on (their churn rate could otherwise pass 100 %).
+- Churn rate = churned / active at start, with its Wilson interval and n.
+- Revenue per customer = revenue in the period of the customers active at any moment of it /
+  those customers (the same population on both sides of the division).
+- CLV (simple) = average revenue per customer per period × margin / average churn rate per
+  period, both averaged over every period of the window that had customers at its start
+  (periods without churn included); no churn in the window gives no CLV, and the reason.
+
 Each figure is one grouped query, whatever the number of periods.
 """
 
@@ -12,12 +28,35 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, DecimalField, Exists, OuterRef, Q, Sum, Value
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+)
 from django.db.models import Case as When_
 from django.db.models import When as WhenClause
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from surveys.models import Contact, LifecycleStatus, Project
+from metrics.scores import proportion
+from surveys.lifecycle import ACTIVE_KINDS, CHURNED
+from surveys.models import Contact, LifecycleChange, LifecycleStatus, Project
+
+CHURN_METHOD = (
+    "Customers: identified contacts whose lifecycle began with an operational event, from "
+    "their lifecycle history in event time (anonymous visitors never count). Churn rate = "
+    "customers active at the period's start who churned in it / customers active at its start "
+    "(Wilson 95 % interval); churns of customers who joined or came back during the period "
+    "are in churn_events. Revenue per customer = revenue in the period of the customers active "
+    "at any moment of it / those customers (active_in_period). CLV = mean revenue per customer "
+    "per period × margin / mean churn rate per period, both over every period of the window "
+    "with customers at its start, periods without churn included."
+)
 
 
 def _periods(since: date, until: date, interval: str) -> list[tuple[date, date]]:
@@ -41,59 +80,151 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def _customer_contact(prefix: str = "") -> Q:
+    """An identified person still standing for themselves: not merged, not erased."""
+    return Q(
+        **{
+            f"{prefix}user_id__isnull": False,
+            f"{prefix}merged_into__isnull": True,
+            f"{prefix}erased_at__isnull": True,
+        }
+    )
+
+
+def _active_at(moment: datetime) -> Q:
+    """Active spells open at `moment`: begun before it, not ended before it."""
+    return Q(kind__in=ACTIVE_KINDS, occurred_at__lt=moment) & (
+        Q(ended_at__isnull=True) | Q(ended_at__gte=moment)
+    )
+
+
+def _active_during(begin: datetime, finish: datetime) -> Q:
+    """Active spells open at any moment of [begin, finish)."""
+    return Q(kind__in=ACTIVE_KINDS, occurred_at__lt=finish) & (
+        Q(ended_at__isnull=True) | Q(ended_at__gte=begin)
+    )
+
+
 def churn_series(
     project: Project, *, since: date, until: date, interval: str = "month", margin: float = 1.0
 ) -> dict[str, Any]:
     from feedback.models import OperationalEvent
 
     periods = _periods(since, until, interval)
-    contacts = Contact.objects.filter(project=project, merged_into__isnull=True)
     aggregates = {}
     for i, (start, end) in enumerate(periods):
         begin, finish = _at(start), _at(end)
-        aggregates[f"active_{i}"] = Count(
-            "pk",
-            filter=Q(created_at__lt=begin)
-            & (Q(churned_at__isnull=True) | Q(churned_at__gte=begin)),
-        )
+        aggregates[f"active_{i}"] = Count("pk", filter=_active_at(begin))
+        # The spell that was open at the start ended (by a churn: an active spell always ends
+        # with one) inside the period.
         aggregates[f"churned_{i}"] = Count(
-            "pk", filter=Q(churned_at__gte=begin, churned_at__lt=finish)
+            "pk",
+            filter=Q(kind__in=ACTIVE_KINDS, occurred_at__lt=begin, ended_at__gte=begin)
+            & Q(ended_at__lt=finish),
         )
-    counts = contacts.aggregate(**aggregates) if aggregates else {}
-    revenue_aggregates = {
-        f"revenue_{i}": Coalesce(
-            Sum("revenue", filter=Q(occurred_at__gte=_at(s), occurred_at__lt=_at(e))),
+        aggregates[f"churn_events_{i}"] = Count(
+            "pk", filter=Q(kind=CHURNED, occurred_at__gte=begin, occurred_at__lt=finish)
+        )
+        aggregates[f"in_period_{i}"] = Count(
+            "contact", distinct=True, filter=_active_during(begin, finish)
+        )
+    window_end = _at(periods[-1][1]) if periods else None
+    counts = (
+        LifecycleChange.objects.filter(
+            _customer_contact("contact__"), project=project, occurred_at__lt=window_end
+        ).aggregate(**aggregates)
+        if aggregates
+        else {}
+    )
+    revenue_aggregates = {}
+    for i, (start, end) in enumerate(periods):
+        begin, finish = _at(start), _at(end)
+        # A positive revenue keeps its customer active at that moment (surveys.lifecycle), so
+        # only refunds and zero amounts need the history asked.
+        spell = LifecycleChange.objects.filter(
+            _active_during(begin, finish), contact=OuterRef("contact")
+        )
+        revenue_aggregates[f"revenue_{i}"] = Coalesce(
+            Sum(
+                "revenue",
+                filter=Q(occurred_at__gte=begin, occurred_at__lt=finish)
+                & (Q(revenue__gt=0) | Q(Exists(spell))),
+            ),
             Value(Decimal(0)),
             output_field=DecimalField(max_digits=16, decimal_places=2),
         )
-        for i, (s, e) in enumerate(periods)
-    }
     revenue = (
-        OperationalEvent.objects.filter(project=project).aggregate(**revenue_aggregates)
+        OperationalEvent.objects.filter(
+            _customer_contact("contact__"),
+            project=project,
+            revenue__isnull=False,
+            occurred_at__gte=_at(periods[0][0]),
+            occurred_at__lt=window_end,
+        ).aggregate(**revenue_aggregates)
         if revenue_aggregates
         else {}
     )
+    now = timezone.now()
     series = []
-    for i, (start, _end) in enumerate(periods):
+    for i, (start, end) in enumerate(periods):
         active, churned = counts[f"active_{i}"], counts[f"churned_{i}"]
+        in_period = counts[f"in_period_{i}"]
         income = revenue[f"revenue_{i}"]
         series.append(
             {
                 "period_start": start.isoformat(),
+                "partial": start < since or end > until + timedelta(days=1) or _at(end) > now,
                 "active_at_start": active,
                 "churned": churned,
-                "churn_rate": round(100 * churned / active, 2) if active else None,
+                "churn_events": counts[f"churn_events_{i}"],
+                **proportion(churned, active).to_dict("churn_rate"),
+                "active_in_period": in_period,
                 "revenue": _money(income),
-                "revenue_per_contact": round(float(income) / active, 2) if active else None,
+                "revenue_per_contact": round(float(income) / in_period, 2) if in_period else None,
             }
         )
-    usable = [p for p in series if p["churn_rate"] and p["revenue_per_contact"] is not None]
-    clv = None
-    if usable:
-        rate = sum(p["churn_rate"] for p in usable) / len(usable) / 100
-        per_contact = sum(p["revenue_per_contact"] for p in usable) / len(usable)
-        clv = round(per_contact * margin / rate, 2)
-    return {"interval": interval, "margin": margin, "series": series, "clv": clv}
+    return {
+        "interval": interval,
+        "margin": margin,
+        "method": CHURN_METHOD,
+        "series": series,
+        **_clv(series, revenue, counts, margin=margin, since=since, until=until),
+    }
+
+
+def _clv(
+    series: list[dict], revenue: dict, counts: dict, *, margin: float, since: date, until: date
+) -> dict[str, Any]:
+    """Averages over the periods with customers at their start, from the exact counts (not the
+    rounded figures shown)."""
+    used = [i for i, _ in enumerate(series) if counts[f"active_{i}"]]
+    out: dict[str, Any] = {
+        "clv": None,
+        "clv_reason": None,
+        "clv_periods": len(used),
+        "average_churn_rate": None,
+        "average_revenue_per_contact": None,
+    }
+    if not used:
+        out["clv_reason"] = (
+            f"No customers were active at the start of any period from {since} to {until}, "
+            "so there is no churn rate to divide by."
+        )
+        return out
+    rate = sum(counts[f"churned_{i}"] / counts[f"active_{i}"] for i in used) / len(used)
+    per_customer = sum(
+        float(revenue[f"revenue_{i}"]) / counts[f"in_period_{i}"] for i in used
+    ) / len(used)
+    out["average_churn_rate"] = round(100 * rate, 2)
+    out["average_revenue_per_contact"] = round(per_customer, 2)
+    if rate == 0:
+        out["clv_reason"] = (
+            f"No customer churned from {since} to {until}: with a churn rate of 0 the expected "
+            "lifetime has no end, so there is no lifetime value to show."
+        )
+        return out
+    out["clv"] = round(per_customer * margin / rate, 2)
+    return out
 
 
 def _nps_bucket():
@@ -104,11 +235,20 @@ def _nps_bucket():
     )
 
 
+def _customers(project: Project):
+    """Identified contacts with a lifecycle history: the people churn can be about."""
+    return Contact.objects.filter(_customer_contact(), project=project).filter(
+        Exists(LifecycleChange.objects.filter(contact=OuterRef("pk")))
+    )
+
+
 def outcomes_by_nps(project: Project) -> list[dict[str, Any]]:
-    """Contacts by the category of their latest NPS answer (kept on the contact by the
-    pipeline): how many, share churned, average revenue to date. One grouped query."""
+    """Customers by the category of their latest NPS answer (kept on the contact by the
+    pipeline): how many, share churned now (Wilson interval), average revenue to date. One
+    grouped query."""
     rows = (
-        Contact.objects.filter(project=project, merged_into__isnull=True, last_nps__isnull=False)
+        _customers(project)
+        .filter(last_nps__isnull=False)
         .annotate(category=_nps_bucket())
         .values("category")
         .annotate(
@@ -124,8 +264,8 @@ def outcomes_by_nps(project: Project) -> list[dict[str, Any]]:
 
 
 def outcomes_by_recovery(project: Project) -> list[dict[str, Any]]:
-    """Contacts with a closed follow-up case, split by whether a later answer showed them
-    recovered (a contact with any recovered case counts as recovered)."""
+    """Customers with a closed follow-up case, split by whether a later answer showed them
+    recovered (a customer with any recovered case counts as recovered)."""
     from feedback.models import Case, CaseStatus
 
     closed = Case.objects.filter(
@@ -134,7 +274,7 @@ def outcomes_by_recovery(project: Project) -> list[dict[str, Any]]:
         status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED),
     )
     rows = (
-        Contact.objects.filter(project=project)
+        _customers(project)
         .annotate(
             had_case=Exists(closed),
             was_recovered=Exists(closed.filter(recovered=True)),
@@ -162,7 +302,7 @@ def _outcome(row: dict, key: str) -> dict[str, Any]:
         key: row[key],
         "contacts": contacts,
         "churned": row["churned"],
-        "churn_share": round(100 * row["churned"] / contacts, 1) if contacts else None,
+        **proportion(row["churned"], contacts).to_dict("churn_share"),
         "average_revenue": _money(row["revenue"] or 0),
     }
 
