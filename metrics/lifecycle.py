@@ -1,8 +1,9 @@
 """Experience beside outcome (DESIGN.md §7): churn rate per period, revenue, CLV, and churn and
 revenue by a customer's last NPS category and by whether a detractor's case was recovered.
 
-Everything is counted over *customers*: identified contacts (a `user_id`, not merged into
-another, not erased) whose lifecycle began with an operational event, read from their lifecycle
+Everything is counted over *customers*: identified contacts (a `user_id`, or erased since:
+erasure keeps every count) not merged into another, whose lifecycle began with an operational
+event, read from their lifecycle
 history (surveys.models.LifecycleChange, kept in event time by feedback.events). Anonymous
 visitors are never customers.
 
@@ -81,13 +82,11 @@ def _at(day: date) -> datetime:
 
 
 def _customer_contact(prefix: str = "") -> Q:
-    """An identified person still standing for themselves: not merged, not erased."""
-    return Q(
-        **{
-            f"{prefix}user_id__isnull": False,
-            f"{prefix}merged_into__isnull": True,
-            f"{prefix}erased_at__isnull": True,
-        }
+    """An identified person still standing for themselves (not merged into another). An erased
+    customer stays one, as an anonymous shell: erasure removes who they were, not the counts
+    they are part of."""
+    return Q(**{f"{prefix}merged_into__isnull": True}) & (
+        Q(**{f"{prefix}user_id__isnull": False}) | Q(**{f"{prefix}erased_at__isnull": False})
     )
 
 

@@ -271,10 +271,12 @@ def test_revenue_per_customer_divides_by_the_population_it_sums(project):
     assert (february["revenue"], february["revenue_per_contact"]) == ("60.00", 20.0)
 
 
-def test_erased_customers_are_customers_no_longer(server_client, project, population):
+def test_erasing_a_customer_changes_no_churn_figure(server_client, project, population):
+    before = churn_series(project, since=date(2026, 1, 1), until=date(2026, 2, 28))
     contact_erase(contact=population[0])
+    assert churn_series(project, since=date(2026, 1, 1), until=date(2026, 2, 28)) == before
     (january,) = churn_series(project, since=date(2026, 1, 1), until=date(2026, 1, 31))["series"]
-    assert (january["active_at_start"], january["churned"]) == (9, 1)
+    assert (january["active_at_start"], january["churned"]) == (10, 2)
     # The history rows stay, tied to the anonymous shell.
     assert history(population[0]) == [
         ("started", "2025-12-01", "2026-01-10"),
