@@ -4,9 +4,10 @@ Every role of the project may read; secret keys too. Query parameters are valida
 bad one is a 400 error body, never a 5xx); the numbers come from `metrics.selectors`, which
 reads rollups only, scoped to the caller's project (`request.access.project`).
 
-CSAT and CES questions may use different scales (1–3/5/7, 1–5/7). A top-box share over a mix
-of scales would mean nothing, so a filter that spans several scales is refused with a 400
-`mixed_scales` that tells the caller to narrow it (usually by survey).
+CSAT and CES questions may use different scales (1–3/5/7, 1–5/7), and a question may move
+from one to another. Answers are counted on their own scale's threshold and the shares combine
+as counts; means and histograms are given per scale (`by_scale`); `method` says which scales a
+figure spans and how they were combined. Days, weeks and months are the project's local ones.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from vocsite.api_auth import READ_ROLES
 from vocsite.ids import IdField
 
 ERRORS = {
-    400: OpenApiResponse(ERROR_BODY, description="Invalid filter, or CSAT/CES scales mixed"),
+    400: OpenApiResponse(ERROR_BODY, description="Invalid filter"),
     401: OpenApiResponse(ERROR_BODY, description="Not authenticated"),
     403: OpenApiResponse(ERROR_BODY, description="No access to this project"),
 }
@@ -53,6 +54,12 @@ class DateRange(serializers.Serializer):
 
 class MetricsQuery(DateRange):
     metric = serializers.ChoiceField(choices=selectors.METRICS)
+    since = serializers.DateField(
+        required=False, help_text="First day, inclusive, in the project's timezone."
+    )
+    until = serializers.DateField(
+        required=False, help_text="Last day, inclusive, in the project's timezone."
+    )
     touchpoint = serializers.SlugField(max_length=100, required=False, help_text="Touchpoint key.")
     stage = serializers.SlugField(max_length=64, required=False, help_text="Journey stage key.")
     channel = serializers.CharField(
@@ -63,7 +70,11 @@ class MetricsQuery(DateRange):
         required=False,
         help_text="`attribute:value` of one of the project's breakdown attributes, e.g. plan:pro.",
     )
-    interval = serializers.ChoiceField(choices=["day", "week", "month"], default="day")
+    interval = serializers.ChoiceField(
+        choices=selectors.INTERVALS,
+        default="day",
+        help_text="Days, weeks (Monday first) and months in the project's timezone.",
+    )
     compare = serializers.ChoiceField(
         choices=["previous"],
         required=False,
@@ -132,8 +143,29 @@ def _score_fields() -> dict:
         "detractors": serializers.IntegerField(**optional_int, help_text="NPS only."),
         "satisfied": serializers.IntegerField(**optional_int, help_text="CSAT only."),
         "agree": serializers.IntegerField(**optional_int, help_text="CES only."),
-        "mean": serializers.FloatField(allow_null=True, required=False, help_text="CSAT/CES."),
-        "scale_max": serializers.IntegerField(required=False, help_text="CSAT/CES."),
+        "mean": serializers.FloatField(
+            allow_null=True,
+            required=False,
+            help_text="CSAT/CES, on one scale only: null when the answers span several scales.",
+        ),
+        "scale_max": serializers.IntegerField(
+            allow_null=True,
+            required=False,
+            help_text="CSAT/CES: the scale's top; null when the answers span several scales.",
+        ),
+        "wording": serializers.CharField(
+            allow_null=True,
+            required=False,
+            help_text="CSAT/CES: `effort` for a 1–5 CES asking how much effort it took (1–2 "
+            "count as easy); null when the answers span several scales.",
+        ),
+        "by_scale": serializers.ListField(
+            child=serializers.DictField(),
+            required=False,
+            help_text="CSAT/CES: one entry per scale the answers were given on — scale_max, "
+            "wording, n, score, ci_low, ci_high, satisfied/agree, mean, mean_ci_low, "
+            "mean_ci_high, low_sample, counts. The share above adds their counts.",
+        ),
     }
 
 
@@ -150,7 +182,15 @@ METRIC_REPORT = inline_serializer(
         "interval": serializers.CharField(),
         "total": SCORE,
         "series": inline_serializer(
-            "MetricPeriod", {"period_start": serializers.DateField(), **_score_fields()}, many=True
+            "MetricPeriod",
+            {
+                "period_start": serializers.DateField(),
+                "partial": serializers.BooleanField(
+                    help_text="The period is cut by since/until, or is not over yet."
+                ),
+                **_score_fields(),
+            },
+            many=True,
         ),
         "low_sample": serializers.BooleanField(),
         "comparison": inline_serializer(
@@ -229,7 +269,10 @@ class MetricsApi(ReadApi):
             "interval, CSAT/CES as top-box share with a Wilson interval and the mean. "
             "`low_sample` when n < 30. With `compare=previous` (needs since and until) the "
             "same-length period before is compared: z and `significant` at |z| ≥ 1.96. "
-            "CSAT/CES answers on different scales are refused with 400 `mixed_scales`."
+            "CSAT/CES answers on different scales (a question moved from 1–5 to 1–7) are "
+            "counted each on its own scale's threshold and added as counts; means are per "
+            "scale (`by_scale`); `method` says which. Periods are the project's local days, "
+            "weeks and months; a point is `partial` when since/until cuts it or it is not over."
         ),
         parameters=_params(MetricsQuery),
         responses={200: METRIC_REPORT, **ERRORS},

@@ -7,10 +7,14 @@ class MetricsConfig(AppConfig):
 
     def ready(self) -> None:
         from metrics.personal_data import METRICS_PERSONAL_DATA
+        from metrics.tasks import rollups_rebuild_later
         from surveys.personal_data import personal_data_check, personal_data_register
+        from surveys.settings_services import project_setting_change_register
 
         for entry in METRICS_PERSONAL_DATA:
             personal_data_register(entry)
+        # Rollup days are the project's local days: a new timezone recounts them.
+        project_setting_change_register("timezone", rollups_rebuild_later)
         # The last app up checks that every place known to hold personal data is covered.
         personal_data_check(PERSONAL_DATA_PLACES)
 

@@ -1,10 +1,15 @@
 """Rollup tables: additive score histograms that every metric is computed from (DESIGN.md §4, §7).
 
 One row counts how many answers had one score value for one combination of dimensions on one
-day. Rows with an empty `breakdown_attribute` form the base cube; each breakdown attribute of
+day — the day in the project's timezone (`Project.timezone`), so a day or a week is cut where the
+project's people see it cut; changing the timezone rebuilds the rollups. Rows with an empty `breakdown_attribute` form the base cube; each breakdown attribute of
 the project (e.g. plan, region) gets its own rows keyed by its value, so a segment filter reads
 only that attribute's rows. Dimensions are stored as keys ('' = none) so that the unique
 constraint holds on every database (NULLs are never equal in a unique index).
+
+A question's scale is part of what its rows count: `scale_max` and `scale_wording` are in the
+key, so a CSAT moved from 1–5 to 1–7 (same question uid) keeps its 5s and its 7s apart, and
+readers score each scale on its own threshold (metrics.scores.share_by_scale).
 """
 
 from django.db import models
@@ -25,6 +30,8 @@ class Rollup(models.Model):
     question_uid = models.UUIDField()
     question_type = models.CharField(max_length=16)
     scale_max = models.SmallIntegerField()
+    # Question.scale_wording: "agree" (high is good) or "effort" (a 1–5 CES, low is good).
+    scale_wording = models.CharField(max_length=8, default="agree")
     touchpoint_key = models.CharField(max_length=100, default="", blank=True)
     stage_key = models.CharField(max_length=64, default="", blank=True)
     channel = models.CharField(max_length=16, default="", blank=True)
@@ -40,6 +47,8 @@ class Rollup(models.Model):
                 fields=[
                     "survey",
                     "question_uid",
+                    "scale_max",
+                    "scale_wording",
                     "touchpoint_key",
                     "stage_key",
                     "channel",

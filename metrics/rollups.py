@@ -1,8 +1,9 @@
 """Rollups: additive histograms of scores, kept incrementally and rebuildable from raw rows.
 
 Each scored answer (NPS, CSAT, CES, rating) of a finished response adds 1 to one base cell —
-(survey, question uid, touchpoint, stage, channel, day, score) — and to one cell per breakdown
-attribute the response carries (its frozen `segment`). Increments are an
+(survey, question uid, the question's scale and wording, touchpoint, stage, channel, day,
+score) — and to one cell per breakdown attribute the response carries (its frozen `segment`).
+The day is the answer's local date in the project's timezone; a timezone change rebuilds. Increments are an
 ``INSERT … ON CONFLICT DO UPDATE SET count = count + excluded.count`` that SQLite and
 PostgreSQL both understand, so cost grows with the new answers, not with history.
 
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, F, Value, When
@@ -29,13 +31,14 @@ from feedback.models import Answer, Response
 from metrics.models import Rollup
 from surveys.models import SCORED_TYPES, Project
 
-CellKey = tuple  # (project_id, survey_id, uid, type, scale_max, tp, stage, channel, attr, value, day, score)
+CellKey = tuple  # (project, survey, uid, type, scale_max, wording, tp, stage, channel, attr, value, day, score)
 _COLUMNS = (
     "project_id",
     "survey_id",
     "question_uid",
     "question_type",
     "scale_max",
+    "scale_wording",
     "touchpoint_key",
     "stage_key",
     "channel",
@@ -44,9 +47,12 @@ _COLUMNS = (
     "day",
     "score",
 )
+# The columns of `rollup_cell_unique`, in its order.
 _CONFLICT = (
     "survey_id",
     "question_uid",
+    "scale_max",
+    "scale_wording",
     "touchpoint_key",
     "stage_key",
     "channel",
@@ -67,6 +73,20 @@ def rollups_lock(project_id: int, *, exclusive: bool) -> None:
         with connection.cursor() as cursor:
             # The two-key form takes int4s; project ids beyond that only share a lock.
             cursor.execute(f"SELECT {fn}(%s, %s)", [_LOCK_NAMESPACE, project_id % 2_147_483_647])
+
+
+def project_zone(project: Project) -> ZoneInfo:
+    """The project's timezone (Settings validates it; a name this machine's tz database lacks
+    reads as UTC rather than failing every rollup)."""
+    try:
+        return ZoneInfo(project.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The rollup `day` of an answer finished at `moment`: its date where the project is."""
+    return moment.astimezone(zone).date()
 
 
 def response_channel(response_channel_value: str, touchpoint_channel: str | None) -> str:
@@ -106,7 +126,7 @@ def cells_for(response: Response, answers: Iterable[Answer], breakdown: list[str
     tp_key = touchpoint.key if touchpoint else ""
     stage_key = touchpoint.stage.key if touchpoint and touchpoint.stage else ""
     channel = response_channel(response.channel, touchpoint.channel if touchpoint else None)
-    day: date = response.finished_at.astimezone(UTC).date()
+    day = local_day(response.finished_at, project_zone(response.project))
     segments = [("", "")] + [
         (name, str(response.segment[name]))
         for name in breakdown
@@ -124,6 +144,7 @@ def cells_for(response: Response, answers: Iterable[Answer], breakdown: list[str
                 q.uid,
                 q.type,
                 q.scale_max,
+                q.scale_wording or "agree",
                 tp_key,
                 stage_key,
                 channel,
@@ -219,8 +240,13 @@ def _grouped(project: Project, attribute: str | None) -> Iterable[dict]:
             default=Coalesce(NullIf(F("response__touchpoint__channel"), Value("")), Value("web")),
             output_field=CharField(),
         ),
+        wording=Coalesce(
+            NullIf(F("question__scale_wording"), Value("")),
+            Value("agree"),
+            output_field=CharField(),
+        ),
         bv=value_expr,
-        d=TruncDate("response__finished_at", tzinfo=UTC),
+        d=TruncDate("response__finished_at", tzinfo=project_zone(project)),
     )
     if attribute:
         # The incremental path skips a segment value that is missing, null or blank.
@@ -231,6 +257,7 @@ def _grouped(project: Project, attribute: str | None) -> Iterable[dict]:
             "question__uid",
             "question_type",
             "question__scale_max",
+            "wording",
             "tp",
             "stage",
             "ch",
@@ -271,6 +298,7 @@ def _rebuild_project(project: Project) -> int:
                 row["question__uid"],
                 row["question_type"],
                 row["question__scale_max"],
+                row["wording"],
                 row["tp"],
                 row["stage"],
                 row["ch"],

@@ -19,9 +19,14 @@ from scipy import stats
 Z95 = 1.96
 LOW_SAMPLE_BELOW = 30
 
+# How a CES question is worded: agreement ("it was easy", high is good) or effort ("how much
+# effort did it take", 1 = very low, low is good). Only a 1–5 CES may be worded as effort.
+AGREE, EFFORT = "agree", "effort"
 # The top of each allowed scale → the lowest score counted as satisfied / agree.
 CSAT_SATISFIED_FROM = {3: 3, 5: 4, 7: 6}
 CES_AGREE_FROM = {5: 4, 7: 5}
+# An effort-worded scale → the highest score counted as easy (DESIGN.md §7: 1–2 of 5).
+CES_EASY_EFFORT_AT_MOST = {5: 2}
 # What the frontline and the topic suggestions treat as an unhappy answer: detractors (NPS
 # 0–6), CSAT 1–2, CES 1–3 — the thresholds of the default alert rules.
 UNHAPPY_AT_MOST = {"nps": 6, "csat": 2, "ces": 3}
@@ -169,27 +174,57 @@ def nps(hist: Histogram) -> NpsResult:
     )
 
 
+def positive_scores(kind: str, scale_max: int, wording: str = AGREE) -> tuple[int, int]:
+    """The scores (lowest, highest, inclusive) counted as satisfied (CSAT) or as easy (CES) on
+    a 1..scale_max scale worded this way: the one home of every threshold (DESIGN.md §7)."""
+    if kind == "ces" and wording == EFFORT:
+        if scale_max not in CES_EASY_EFFORT_AT_MOST:
+            raise ValueError(f"an effort-worded ces has no 1..{scale_max} scale")
+        return 1, CES_EASY_EFFORT_AT_MOST[scale_max]
+    if wording != AGREE:
+        raise ValueError(f"{kind} cannot be worded {wording!r}")
+    positive_from = {"csat": CSAT_SATISFIED_FROM, "ces": CES_AGREE_FROM}.get(kind)
+    if positive_from is None:
+        raise ValueError(f"{kind!r} is not a share metric")
+    if scale_max not in positive_from:
+        raise ValueError(f"{kind} has no 1..{scale_max} scale")
+    return positive_from[scale_max], scale_max
+
+
+def scale_label(kind: str, scale_max: int, wording: str = AGREE) -> str:
+    """What counts, in words, for `method`: "4–5 on 1–5", "1–2 on 1–5 worded as effort"."""
+    low, high = positive_scores(kind, scale_max, wording)
+    counted = f"{low}" if low == high else f"{low}–{high}"
+    return f"{counted} on 1–{scale_max}" + (" worded as effort" if wording == EFFORT else "")
+
+
 @dataclass(frozen=True)
 class ShareResult:
-    """CSAT (% satisfied) or CES (% agree): a share of top-box answers, with the mean beside."""
+    """CSAT (% satisfied) or CES (% agree): a share of top-box answers, with the mean beside.
+
+    A result over answers on several scales (a question moved from 1–5 to 1–7) counts each
+    answer on its own scale and adds the counts; it has no scale, no mean (a mean across
+    scales means nothing) and lists each scale's own result in `by_scale`."""
 
     kind: str  # "csat" | "ces"
     n: int
     positive: int
-    scale_max: int
+    scale_max: int | None  # None: the answers span several scales (see by_scale)
     score: float | None
     ci_low: float | None  # Wilson
     ci_high: float | None
     mean: float | None
     mean_ci_low: float | None = None  # t interval
     mean_ci_high: float | None = None
+    wording: str | None = AGREE
+    by_scale: tuple[ShareResult, ...] = ()
 
     @property
     def low_sample(self) -> bool:
         return self.n < LOW_SAMPLE_BELOW
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "n": self.n,
             "score": _r(self.score),
             "ci_low": _r(self.ci_low),
@@ -199,20 +234,21 @@ class ShareResult:
             "mean_ci_low": _r(self.mean_ci_low),
             "mean_ci_high": _r(self.mean_ci_high),
             "scale_max": self.scale_max,
+            "wording": self.wording,
             "low_sample": self.low_sample,
         }
+        if self.by_scale:
+            data["by_scale"] = [part.to_dict() for part in self.by_scale]
+        return data
 
 
-def _share(
-    kind: str, hist: Histogram, scale_max: int, positive_from: Mapping[int, int]
-) -> ShareResult:
-    if scale_max not in positive_from:
-        raise ValueError(f"{kind} has no 1..{scale_max} scale")
+def _share(kind: str, hist: Histogram, scale_max: int, wording: str = AGREE) -> ShareResult:
+    low_score, high_score = positive_scores(kind, scale_max, wording)
     _validate(hist, 1, scale_max)
     n = sum(hist.values())
-    positive = sum(c for s, c in hist.items() if s >= positive_from[scale_max])
+    positive = sum(c for s, c in hist.items() if low_score <= s <= high_score)
     if n == 0:
-        return ShareResult(kind, 0, 0, scale_max, None, None, None, None)
+        return ShareResult(kind, 0, 0, scale_max, None, None, None, None, wording=wording)
     low, high = wilson_interval(positive, n)
     mean_low, mean_high = mean_interval(hist) or (None, None)
     return ShareResult(
@@ -226,17 +262,68 @@ def _share(
         mean(hist),
         mean_low,
         mean_high,
+        wording=wording,
     )
 
 
 def csat(hist: Histogram, scale_max: int = 5) -> ShareResult:
     """% satisfied: 4–5 of 5, 3 of 3, 6–7 of 7."""
-    return _share("csat", hist, scale_max, CSAT_SATISFIED_FROM)
+    return _share("csat", hist, scale_max)
 
 
-def ces(hist: Histogram, scale_max: int = 7) -> ShareResult:
-    """% agree that it was easy: 5–7 of 7, 4–5 of 5."""
-    return _share("ces", hist, scale_max, CES_AGREE_FROM)
+def ces(hist: Histogram, scale_max: int = 7, wording: str = AGREE) -> ShareResult:
+    """% agree that it was easy: 5–7 of 7, 4–5 of 5; worded as effort, 1–2 of 5."""
+    return _share("ces", hist, scale_max, wording)
+
+
+Scale = tuple[int, str]  # (scale_max, wording)
+
+
+def share_by_scale(kind: str, hists: Mapping[Scale, Histogram]) -> ShareResult:
+    """CSAT or CES over answers that may sit on several scales: each scale scored on its own
+    threshold, then the satisfied (agree) counts and the answers added into one share with its
+    Wilson interval. Means stay per scale. One scale gives exactly that scale's result."""
+    parts = tuple(
+        _share(kind, hist, scale_max, wording)
+        for (scale_max, wording), hist in sorted(hists.items())
+        if sum(hist.values())
+    )
+    if not parts:
+        scale_max, wording = min(hists, default=((5 if kind == "csat" else 7), AGREE))
+        return _share(kind, {}, scale_max, wording)
+    if len(parts) == 1:
+        return replace(parts[0], by_scale=parts)
+    n = sum(part.n for part in parts)
+    positive = sum(part.positive for part in parts)
+    low, high = wilson_interval(positive, n)
+    return ShareResult(
+        kind,
+        n,
+        positive,
+        scale_max=None,
+        score=100 * positive / n,
+        ci_low=100 * low,
+        ci_high=100 * high,
+        mean=None,
+        wording=None,
+        by_scale=parts,
+    )
+
+
+SHARE_NAMES = {"csat": "CSAT = % satisfied", "ces": "CES = % agree it was easy"}
+
+
+def share_method(kind: str, scales: Sequence[Scale]) -> str:
+    """How a CSAT/CES figure over these scales was made, in words (the API's `method`)."""
+    counted = "; ".join(scale_label(kind, m, w) for m, w in sorted(set(scales)))
+    if len(set(scales)) > 1:
+        return (
+            f"{SHARE_NAMES[kind]}, each answer counted on its own scale ({counted}) and the "
+            "counts added; 95 % Wilson interval; means are given per scale only (by_scale), "
+            "never across scales"
+        )
+    scope = f" ({counted})" if counted else ""
+    return f"{SHARE_NAMES[kind]}{scope}; 95 % Wilson interval; mean with a 95 % t interval"
 
 
 NPS_DIFFERENCE_METHOD = (
@@ -323,7 +410,7 @@ def control_false_discoveries(comparisons: Sequence[Comparison]) -> list[Compari
 
 
 def score_histogram(
-    metric: str, hist: Histogram, scale_max: int | None = None
+    metric: str, hist: Histogram, scale_max: int | None = None, wording: str = AGREE
 ) -> NpsResult | ShareResult:
     """One entry point for callers that hold the metric's name."""
     if metric == "nps":
@@ -331,5 +418,15 @@ def score_histogram(
     if metric == "csat":
         return csat(hist, scale_max or 5)
     if metric == "ces":
-        return ces(hist, scale_max or 7)
+        return ces(hist, scale_max or 7, wording)
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def score_by_scale(metric: str, hists: Mapping[Scale, Histogram]) -> NpsResult | ShareResult:
+    """`score_histogram` for histograms kept apart by scale: NPS has one scale (0–10), so its
+    histograms add; CSAT/CES are counted scale by scale (`share_by_scale`)."""
+    if metric == "nps":
+        return nps(merge(*hists.values()))
+    if metric in SHARE_NAMES:
+        return share_by_scale(metric, hists)
     raise ValueError(f"unknown metric {metric!r}")

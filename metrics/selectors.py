@@ -8,23 +8,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
 
 from metrics import scores
 from metrics.models import Rollup
+from metrics.rollups import local_day, project_zone
 from surveys.models import Decision, Display, DisplayStatus, Project
 from vocsite.errors import ApplicationError
 
 METRICS = ("nps", "csat", "ces")
-METHODS = {
-    "nps": "NPS = 100 × (promoters − detractors) / n; 95 % adjusted-Wald interval",
-    "csat": "CSAT = % satisfied (top box); 95 % Wilson interval",
-    "ces": "CES = % agree it was easy; 95 % Wilson interval",
-}
+NPS_METHOD = "NPS = 100 × (promoters − detractors) / n; 95 % adjusted-Wald interval"
+INTERVALS = ("day", "week", "month")
+
+
+def method_of(metric: str, scales) -> str:
+    """The API's `method`: how the figure was made, including which scales it spans and how
+    they were combined (metrics.scores.share_method)."""
+    return NPS_METHOD if metric == "nps" else scores.share_method(metric, list(scales))
 
 
 @dataclass(frozen=True)
@@ -82,38 +87,64 @@ def rollup_cells(project: Project, metric: str, filters: MetricFilters):
     return cells
 
 
-def _scale_of(metric: str, scales: set[int]) -> int | None:
-    if metric == "nps" or not scales:
-        return None
-    if len(scales) > 1:
-        raise ApplicationError(
-            "mixed_scales",
-            f"These {metric.upper()} answers use different scales ({', '.join(f'1–{s}' for s in sorted(scales))}); "
-            "filter by survey to compare like with like.",
-            {"survey": ["Choose one survey."]},
-        )
-    return next(iter(scales))
+Hists = dict[scores.Scale, dict[int, int]]  # (scale_max, wording) → score → count
 
 
-def histogram(
-    project: Project, metric: str, filters: MetricFilters
-) -> tuple[dict[int, int], int | None]:
+def histogram(project: Project, metric: str, filters: MetricFilters) -> Hists:
+    """The filtered answers' histograms, one per scale the question was asked on: answers on
+    different scales are never added together as if they were one (DESIGN.md §7)."""
     rows = (
-        rollup_cells(project, metric, filters).values("scale_max", "score").annotate(n=Sum("count"))
+        rollup_cells(project, metric, filters)
+        .values("scale_max", "scale_wording", "score")
+        .annotate(n=Sum("count"))
     )
-    hist: dict[int, int] = defaultdict(int)
-    scales = set()
+    hists: Hists = defaultdict(dict)
     for row in rows:
-        hist[row["score"]] += row["n"]
-        scales.add(row["scale_max"])
-    return dict(hist), _scale_of(metric, scales)
+        hist = hists[(row["scale_max"], row["scale_wording"])]
+        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+    return dict(hists)
 
 
-def _result_dict(metric: str, hist: dict[int, int], scale: int | None) -> dict[str, Any]:
-    result = scores.score_histogram(metric, hist, scale)
-    data = result.to_dict()
-    data["counts"] = {str(k): v for k, v in sorted(hist.items())}
+def _merged(hists_by_scale: Hists) -> dict[int, int]:
+    return scores.merge(*hists_by_scale.values())
+
+
+def score_dict(metric: str, hists: Hists) -> dict[str, Any]:
+    """A figure as the API shows it: the score with its interval and counts; for CSAT/CES the
+    share counted on each answer's own scale and `by_scale` with each scale's share, mean and
+    counts (a histogram only means something within its scale)."""
+    data = scores.score_by_scale(metric, hists).to_dict()
+    if metric == "nps":
+        data["counts"] = {str(k): v for k, v in sorted(_merged(hists).items())}
+        return data
+    by_scale = data.setdefault("by_scale", [])
+    for part in by_scale:
+        hist = hists.get((part["scale_max"], part["wording"]), {})
+        part["counts"] = {str(k): v for k, v in sorted(hist.items())}
+    # One scale: its counts, as before scales were kept apart; several: per scale only.
+    data["counts"] = by_scale[0]["counts"] if len(by_scale) == 1 else ({} if not by_scale else None)
     return data
+
+
+def period_last_day(start: date, interval: str) -> date:
+    """The last day of the day, week (Monday to Sunday) or calendar month starting at `start`."""
+    if interval == "week":
+        return start + timedelta(days=6)
+    if interval == "month":
+        following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+    return start
+
+
+def period_partial(start: date, interval: str, filters: MetricFilters, today: date) -> bool:
+    """A period is partial when `since` or `until` cuts it, or when it is not over yet where
+    the project is (today is in it, or it lies ahead)."""
+    last = period_last_day(start, interval)
+    return (
+        (filters.since is not None and filters.since > start)
+        or (filters.until is not None and filters.until < last)
+        or today <= last
+    )
 
 
 def metric_report(
@@ -123,35 +154,47 @@ def metric_report(
     interval: str = "day",
     compare: bool = False,
 ) -> dict[str, Any]:
-    """`{metric, method, total, series, low_sample, comparison?}` as the metrics API returns."""
+    """`{metric, method, total, series, low_sample, comparison?}` as the metrics API returns.
+
+    Days, weeks (Monday first) and months are the project's local ones: the rollups count each
+    answer on its local date. Each series point says whether its period is `partial`."""
     if metric not in METRICS:
         raise ApplicationError(
             "invalid", "Unknown metric.", {"metric": [f"One of {', '.join(METRICS)}."]}
         )
-    periods: dict[Any, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    scales = set()
+    if interval not in INTERVALS:
+        raise ApplicationError(
+            "invalid", "Unknown interval.", {"interval": [f"One of {', '.join(INTERVALS)}."]}
+        )
+    periods: dict[date, Hists] = defaultdict(lambda: defaultdict(dict))
     base = rollup_cells(project, metric, filters)
     group_key = "day"
     if interval in ("week", "month"):
         group_key = "period"
         base = base.annotate(period=TruncWeek("day") if interval == "week" else TruncMonth("day"))
+    total_hists: Hists = defaultdict(dict)
     for row in (
-        base.values(group_key, "scale_max", "score").annotate(n=Sum("count")).order_by(group_key)
+        base.values(group_key, "scale_max", "scale_wording", "score")
+        .annotate(n=Sum("count"))
+        .order_by(group_key)
     ):
         start = row[group_key]
-        periods[start][row["score"]] += row["n"]
-        scales.add(row["scale_max"])
-    scale = _scale_of(metric, scales)
-    total_hist = scores.merge(*periods.values()) if periods else {}
-    total = _result_dict(metric, total_hist, scale)
+        if isinstance(start, datetime):  # TruncWeek/TruncMonth of a date on some backends
+            start = start.date()
+        scale = (row["scale_max"], row["scale_wording"])
+        for hist in (periods[start][scale], total_hists[scale]):
+            hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+    today = local_day(timezone.now(), project_zone(project))
+    total = score_dict(metric, total_hists)
     series = []
     for start in sorted(periods):
-        entry = _result_dict(metric, dict(periods[start]), scale)
-        entry["period_start"] = start.isoformat() if hasattr(start, "isoformat") else str(start)
+        entry = score_dict(metric, periods[start])
+        entry["period_start"] = start.isoformat()
+        entry["partial"] = period_partial(start, interval, filters, today)
         series.append(entry)
     report: dict[str, Any] = {
         "metric": metric,
-        "method": METHODS[metric],
+        "method": method_of(metric, total_hists),
         "interval": interval,
         "total": total,
         "series": series,
@@ -160,20 +203,20 @@ def metric_report(
     if compare and filters.since and filters.until:
         days = (filters.until - filters.since).days + 1
         previous_filters = filters.shifted(days)
-        previous_hist, previous_scale = histogram(project, metric, previous_filters)
-        previous = _result_dict(metric, previous_hist, previous_scale if metric != "nps" else None)
+        previous_hists = histogram(project, metric, previous_filters)
         if metric == "nps":
-            comparison = scores.compare_nps(previous_hist, total_hist)
+            comparison = scores.compare_nps(_merged(previous_hists), _merged(total_hists))
         else:
+            # Shares counted each on its own scale compare as shares, whatever the scales.
             comparison = scores.compare_share(
-                scores.score_histogram(metric, previous_hist, previous_scale or scale),
-                scores.score_histogram(metric, total_hist, scale),
+                scores.share_by_scale(metric, previous_hists),
+                scores.share_by_scale(metric, total_hists),
             )
         report["comparison"] = {
             "previous": {
                 "since": previous_filters.since.isoformat(),
                 "until": previous_filters.until.isoformat(),
-                **previous,
+                **score_dict(metric, previous_hists),
             },
             **comparison.to_dict(),
         }
@@ -281,8 +324,7 @@ def touchpoint_scores(
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """{touchpoint key: {metric: score dict}} for the journey map — one grouped rollup query.
 
-    A touchpoint whose CSAT (or CES) answers mix scales gets that metric left out rather than
-    a share that means nothing; the metrics API explains why when asked for it."""
+    CSAT/CES answers on several scales are counted each on its own scale (`score_dict`)."""
     cells = Rollup.objects.filter(
         project=project, breakdown_attribute="", question_type__in=METRICS
     ).exclude(touchpoint_key="")
@@ -290,20 +332,16 @@ def touchpoint_scores(
         cells = cells.filter(day__gte=since)
     if until:
         cells = cells.filter(day__lte=until)
-    rows = cells.values("touchpoint_key", "question_type", "scale_max", "score").annotate(
-        n=Sum("count")
-    )
-    hists: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    scale_sets: dict[tuple[str, str], set[int]] = defaultdict(set)
+    rows = cells.values(
+        "touchpoint_key", "question_type", "scale_max", "scale_wording", "score"
+    ).annotate(n=Sum("count"))
+    hists: dict[tuple[str, str], Hists] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
-        key = (row["touchpoint_key"], row["question_type"])
-        hists[key][row["score"]] += row["n"]
-        scale_sets[key].add(row["scale_max"])
+        hist = hists[(row["touchpoint_key"], row["question_type"])][
+            (row["scale_max"], row["scale_wording"])
+        ]
+        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
     out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for (touchpoint, metric), hist in hists.items():
-        scales = scale_sets[(touchpoint, metric)]
-        if metric != "nps" and len(scales) > 1:
-            continue
-        scale = None if metric == "nps" else next(iter(scales))
-        out[touchpoint][metric] = scores.score_histogram(metric, dict(hist), scale).to_dict()
+    for (touchpoint, metric), by_scale in hists.items():
+        out[touchpoint][metric] = score_dict(metric, by_scale)
     return dict(out)

@@ -23,6 +23,7 @@ from surveys.models import (
     Touchpoint,
 )
 from surveys.services import (
+    SCALE_WORDINGS,
     QuestionIn,
     survey_create,
     survey_publish,
@@ -148,6 +149,13 @@ class QuestionInputSerializer(serializers.Serializer):
         choices=["", "stars", "numbers", "smileys"], required=False, default=""
     )
     show_if = ShowIfSerializer(required=False, allow_null=True)
+    scale_wording = serializers.ChoiceField(
+        choices=SCALE_WORDINGS,
+        required=False,
+        default="agree",
+        help_text="CES on 1–5 only: `effort` when the question asks how much effort it took "
+        "(1 = very low, so 1–2 count as easy); `agree` (the default) when high is good.",
+    )
 
 
 def question_in(data: dict) -> QuestionIn:
@@ -160,6 +168,7 @@ def question_in(data: dict) -> QuestionIn:
         labels=data.get("labels") or {},
         style=data.get("style", ""),
         show_if=data.get("show_if"),
+        scale_wording=data.get("scale_wording", "agree"),
     )
 
 
@@ -255,6 +264,8 @@ def _question_output(q: Question) -> dict:
     }
     if q.scale_max is not None:
         out["scale"] = {"min": q.scale_min, "max": q.scale_max}
+    if q.type == QuestionType.CES:
+        out["scale_wording"] = q.scale_wording or "agree"
     if q.choices:
         out["choices"] = q.choices
     if q.labels:

@@ -11,7 +11,14 @@ from typing import Any
 
 from django import forms
 
-from surveys.models import DisplayOption, Project, QuestionType, Survey, SurveyChannel
+from surveys.models import (
+    DisplayOption,
+    Project,
+    Question,
+    QuestionType,
+    Survey,
+    SurveyChannel,
+)
 from surveys.services import CHOICE_TYPES, SCALES, QuestionIn
 from surveys.throttle import ATTRIBUTE_OPS, URL_OPS
 
@@ -268,6 +275,13 @@ class QuestionForm(forms.Form):
         label="Scale",
         help_text="CSAT 1–3/5/7, CES 1–5/7, rating 1–3…10.",
     )
+    scale_wording = forms.ChoiceField(
+        required=False,
+        initial="agree",
+        choices=Question._meta.get_field("scale_wording").choices,
+        label="Worded as",
+        help_text="A 1–5 CES may ask how much effort it took: then 1–2 count as easy.",
+    )
     show_if_question = forms.IntegerField(
         required=False,
         min_value=1,
@@ -299,6 +313,7 @@ class QuestionForm(forms.Form):
             "scale_max": question.scale_max
             if question.type in SCALES and question.type != "nps"
             else None,
+            "scale_wording": question.scale_wording or "agree",
         }
         for lang in languages:
             initial[f"text_{lang}"] = (question.text or {}).get(lang, "")
@@ -352,6 +367,7 @@ class QuestionForm(forms.Form):
             scale=scale,
             choices=choices,
             show_if=show_if,
+            scale_wording=data.get("scale_wording") or "agree",
         )
 
 
@@ -406,6 +422,7 @@ def apply_service_errors(
         "text": f"text_{languages[0]}",
         "choices": f"choices_{languages[0]}",
         "scale": "scale_max",
+        "scale_wording": "scale_wording",
         "show_if": "show_if_question",
         "type": "type",
     }

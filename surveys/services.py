@@ -44,6 +44,10 @@ SCALES: dict[str, tuple[int, int, tuple[int, ...]]] = {
     QuestionType.YES_NO: (0, 1, (1,)),
 }
 CHOICE_TYPES = (QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE)
+# How a scale is worded (Question.scale_wording): agreement, high is good — or effort ("how much
+# effort did it take", 1 = very low), which DESIGN.md §7 defines for a 1–5 CES only.
+SCALE_WORDINGS = tuple(value for value, _ in Question._meta.get_field("scale_wording").choices)
+EFFORT_WORDED_SCALES = {QuestionType.CES: (5,)}
 MAX_QUESTIONS = 10
 
 
@@ -189,6 +193,13 @@ class QuestionIn:
     labels: dict[str, Any] = field(default_factory=dict)
     style: str = ""
     show_if: dict[str, int] | None = None
+    scale_wording: str = "agree"
+
+    @property
+    def scale_max(self) -> int | None:
+        if self.type not in SCALES:
+            return None
+        return (self.scale or {}).get("max", SCALES[self.type][1])
 
 
 SURVEY_SETTINGS = (
@@ -229,6 +240,12 @@ def _question_errors(index: int, q: QuestionIn, previous: list[QuestionIn]) -> d
             errors[f"{prefix}.scale"] = [f"A {q.type} scale is one of {allowed}."]
     elif q.scale is not None and q.type not in SCALES:
         errors[f"{prefix}.scale"] = [f"A {q.type} question has no scale."]
+    if q.scale_wording not in SCALE_WORDINGS:
+        errors[f"{prefix}.scale_wording"] = [f"One of {', '.join(SCALE_WORDINGS)}."]
+    elif q.scale_wording == "effort" and q.scale_max not in EFFORT_WORDED_SCALES.get(q.type, ()):
+        errors[f"{prefix}.scale_wording"] = [
+            "Only a CES question on 1–5 can ask how much effort it took (1 = very low)."
+        ]
     if q.type in CHOICE_TYPES:
         if len(q.choices) < 2:
             errors[f"{prefix}.choices"] = ["Give at least two choices."]
@@ -266,11 +283,8 @@ def question_errors(questions: Sequence[QuestionIn]) -> dict[str, list[str]]:
 
 
 def _question_row(survey: Survey, position: int, q: QuestionIn) -> Question:
-    scale_min = scale_max = None
-    if q.type in SCALES:
-        low, default_max, _ = SCALES[q.type]
-        scale_min = low
-        scale_max = (q.scale or {}).get("max", default_max)
+    scale_min = SCALES[q.type][0] if q.type in SCALES else None
+    scale_max = q.scale_max
     choices = [{"id": f"c{i + 1}", "text": dict(c)} for i, c in enumerate(q.choices)]
     return Question(
         survey=survey,
@@ -284,6 +298,7 @@ def _question_row(survey: Survey, position: int, q: QuestionIn) -> Question:
         labels=dict(q.labels),
         style=q.style,
         show_if=dict(q.show_if) if q.show_if else None,
+        scale_wording=q.scale_wording,
     )
 
 
@@ -495,6 +510,7 @@ def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> 
                 labels=q.labels,
                 style=q.style,
                 show_if=q.show_if,
+                scale_wording=q.scale_wording,
             )
         )
     frozen = Question.objects.bulk_create(frozen)

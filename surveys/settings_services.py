@@ -6,7 +6,9 @@ may do what and how the project behaves as a whole.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +32,27 @@ PROJECT_SETTINGS = (
     "feedback_tab_label",
     "theme",
     "identity_verification",
+    "timezone",
 )
+
+# What a change of one setting makes a higher app redo, registered in its AppConfig.ready()
+# (this app imports no higher one): metrics cuts its rollup days in the project's timezone,
+# so a new timezone rebuilds them. Each hook is called after commit with the project's id.
+_CHANGE_HOOKS: dict[str, list[Callable[[int], None]]] = {}
+
+
+def project_setting_change_register(setting: str, hook: Callable[[int], None]) -> None:
+    if setting not in PROJECT_SETTINGS:
+        raise RuntimeError(f"{setting!r} is not a project setting.")
+    hooks = _CHANGE_HOOKS.setdefault(setting, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """The IANA timezone names a project may use (Settings offers them; the service checks)."""
+    return tuple(sorted(zoneinfo.available_timezones()))
 
 
 def _settings_snapshot(project: Project) -> dict[str, Any]:
@@ -66,6 +88,8 @@ def project_update(
         errors["default_language"] = ["The default language must be one of the languages."]
     if "breakdown_attributes" in values and len(values["breakdown_attributes"]) > 10:
         errors["breakdown_attributes"] = ["At most 10: each multiplies the rollups."]
+    if "timezone" in values and values["timezone"] not in timezone_names():
+        errors["timezone"] = ["An IANA timezone name such as UTC, Europe/Berlin or Asia/Shanghai."]
     if errors:
         raise ApplicationError("invalid", "The settings are not valid.", errors)
     before = _settings_snapshot(project)
@@ -73,14 +97,19 @@ def project_update(
         setattr(project, name, value)
     project.full_clean()
     project.save()
+    after = _settings_snapshot(project)
     audit_record(
         project=project,
         action="project.updated",
         obj=project,
         actor=actor,
         before=before,
-        after=_settings_snapshot(project),
+        after=after,
     )
+    changed = [name for name in PROJECT_SETTINGS if before[name] != after[name]]
+    hooks = dict.fromkeys(hook for name in changed for hook in _CHANGE_HOOKS.get(name, []))
+    for hook in hooks:
+        transaction.on_commit(lambda hook=hook: hook(project.pk), robust=True)
     return project
 
 

@@ -28,6 +28,7 @@ from surveys.settings_services import (
     project_identity_secret_rotate,
     project_update,
     team_save,
+    timezone_names,
 )
 from vocsite.errors import ApplicationError
 from vocsite.staff import project_view
@@ -70,6 +71,10 @@ class ProjectSettingsForm(forms.Form):
         required=False,
         label="Verify identities",
         help_text="Widget calls with a user_id must carry user_hash, signed by your server.",
+    )
+    timezone = forms.ChoiceField(
+        choices=lambda: [(name, name) for name in timezone_names()],
+        help_text="Metrics cut days and weeks here. Changing it recounts the history.",
     )
 
     def clean_allowed_origins(self) -> list[str]:
@@ -137,6 +142,7 @@ def _settings_initial(project) -> dict:
         "breakdown_attributes": ", ".join(project.breakdown_attributes or []),
         "feedback_tab_enabled": project.feedback_tab_enabled,
         "identity_verification": project.identity_verification,
+        "timezone": project.timezone,
     }
 
 

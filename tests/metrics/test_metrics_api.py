@@ -144,12 +144,23 @@ def test_bad_parameters_are_400(server_client, qs):
     assert response.json()["error"]["code"] == "invalid"
 
 
-def test_mixed_scales_are_refused_clearly(server_client, project, survey):
-    put(project, survey, {5: 1}, metric="csat", scale=5)
-    put(project, survey, {7: 1}, metric="csat", scale=7)
+def test_mixed_scales_are_counted_each_on_its_own_scale(server_client, project, survey):
+    """No more 400 mixed_scales: a 4 on 1–5 is satisfied, a 5 on 1–7 is not; the share adds
+    the counts, means stay per scale (tests/metrics/test_scales.py has the full story)."""
+    put(project, survey, {4: 1}, metric="csat", scale=5)
+    put(project, survey, {5: 1}, metric="csat", scale=7)
     response = server_client.get("/api/v1/metrics?metric=csat")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "mixed_scales"
+    assert response.status_code == 200
+    body = response.json()
+    assert body["method"].startswith(
+        "CSAT = % satisfied, each answer counted on its own scale (4–5 on 1–5; 6–7 on 1–7)"
+    )
+    total = body["total"]
+    assert (total["n"], total["satisfied"], total["score"], total["mean"]) == (2, 1, 50.0, None)
+    assert [(s["scale_max"], s["n"], s["satisfied"], s["mean"]) for s in total["by_scale"]] == [
+        (5, 1, 1, 4.0),
+        (7, 1, 0, 5.0),
+    ]
 
 
 def test_another_projects_key_sees_none_of_it(project, survey):

@@ -37,6 +37,7 @@ def settings_post(project, **changes) -> dict:
         "frequency_window_days": project.frequency_window_days,
         "breakdown_attributes": "",
         "feedback_tab_enabled": "on",
+        "timezone": project.timezone,
     }
     data.update(changes)
     return data
