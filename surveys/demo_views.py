@@ -6,10 +6,12 @@ from django.shortcuts import render
 
 from surveys.identity import user_hash
 from surveys.models import Project
+from vocsite.csp import widget_page
 
 DEMO_CUSTOMER = "cust-00042"
 
 
+@widget_page  # embeds the real widget
 def demo_shop(request: HttpRequest) -> HttpResponse:
     """The shop signs its customer in the way a company's server does: it computes the
     identity hash (surveys.identity) and hands it to `voc.identify` with the user id."""

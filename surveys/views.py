@@ -32,6 +32,7 @@ from surveys.services import (
 )
 from surveys.survey_templates import TEMPLATES
 from vocsite.api_auth import DESIGN_ROLES
+from vocsite.csp import widget_page
 from vocsite.errors import ApplicationError
 from vocsite.staff import project_view
 
@@ -157,6 +158,7 @@ def _designer_forms(request: HttpRequest, survey: Survey):
     return settings_form, questions, languages
 
 
+@widget_page  # the live preview draws with the real widget
 @project_view(DESIGN_ROLES)
 def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
     project = request.access.project

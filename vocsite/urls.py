@@ -5,9 +5,10 @@ import os
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from vocsite import staff, views
+from vocsite.csp import api_docs_page
 
 urlpatterns = [
     # First: the widget API is most of the traffic, and Django tries the routes in order.
@@ -20,10 +21,15 @@ urlpatterns = [
     path("app/no-project/", views.no_project, name="no-project"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # Password reset: how invited members choose their password.
+    # Password change and reset (invited members make their account from the invitation link).
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's set-up script as a file: no inline script (CSP).
+    path(
+        "api/docs/",
+        api_docs_page(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("api/v1/", include("surveys.api_urls")),
     path("api/v1/", include("feedback.api_urls")),
     path("api/v1/", include("metrics.api_urls")),

@@ -58,7 +58,7 @@ def test_designer_creates_translates_attaches_previews_publishes(
 
     customer = browser.new_page(viewport=PHONE, locale="zh-CN")
     customer.goto(f"{live_server.url}/demo/")
-    customer.wait_for_function("window.voc && window.voc.version")
+    customer.wait_for_function("() => window.voc && window.voc.version")
     customer.click("#view-product")
     customer.wait_for_selector(".voc-survey", timeout=8000)
     assert customer.locator(".voc-q").inner_text() == "您会向朋友推荐我们的商店吗？"

@@ -62,7 +62,7 @@ def test_agent_claims_notes_contacts_and_resolves(browser, live_server, detracto
     assert "Box was crushed" in page.locator("#case-answers").inner_text()
 
     page.click("#claim-case")
-    page.wait_for_function("document.querySelector('#case-assignee').textContent === 'agent'")
+    page.wait_for_function("() => document.querySelector('#case-assignee').textContent === 'agent'")
     assert page.locator("#case-status").inner_text() == "In progress"
 
     page.fill("#case-update-form textarea[name=note]", "Called, no answer; left voicemail.")
@@ -72,7 +72,9 @@ def test_agent_claims_notes_contacts_and_resolves(browser, live_server, detracto
     page.select_option("#case-update-form select[name=status]", "contacted")
     page.select_option("#case-update-form select[name=contact_method]", "phone")
     page.click("#case-update-form button[type=submit]")
-    page.wait_for_function("document.querySelector('#case-status').textContent === 'Contacted'")
+    page.wait_for_function(
+        "() => document.querySelector('#case-status').textContent === 'Contacted'"
+    )
 
     page.select_option("#case-update-form select[name=status]", "resolved")
     page.click("#case-update-form button[type=submit]")  # no root cause yet: refused in place
@@ -83,7 +85,9 @@ def test_agent_claims_notes_contacts_and_resolves(browser, live_server, detracto
     page.fill("#case-update-form input[name=root_cause]", "Courier damaged parcel")
     page.fill("#case-update-form textarea[name=resolution_note]", "Sent a replacement")
     page.click("#case-update-form button[type=submit]")
-    page.wait_for_function("document.querySelector('#case-status').textContent === 'Resolved'")
+    page.wait_for_function(
+        "() => document.querySelector('#case-status').textContent === 'Resolved'"
+    )
     page.wait_for_timeout(200)  # let htmx finish settling before the screenshot
     page.screenshot(path=str(artifacts / "case-resolved.png"), full_page=True)
 

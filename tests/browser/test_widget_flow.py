@@ -41,7 +41,7 @@ def demo(live_server) -> Project:
 def test_survey_flow_cooldown_and_feedback_tab_on_a_phone(browser, live_server, demo, artifacts):
     page = browser.new_page(viewport=PHONE, locale="en-US")
     page.goto(f"{live_server.url}/demo/")
-    page.wait_for_function("window.voc && window.voc.version")
+    page.wait_for_function("() => window.voc && window.voc.version")
 
     page.click("#checkout")
     page.wait_for_timeout(400)
@@ -67,7 +67,9 @@ def test_survey_flow_cooldown_and_feedback_tab_on_a_phone(browser, live_server, 
     ]
 
     page.click("#view-product")  # another survey, inside the global cooldown
-    page.wait_for_function("document.getElementById('log').textContent.includes('product_viewed')")
+    page.wait_for_function(
+        "() => document.getElementById('log').textContent.includes('product_viewed')"
+    )
     assert "held back: global_cooldown" in page.inner_text("#log")
     page.wait_for_timeout(4000)  # longer than any delay; the thank-you card has closed too
     assert page.locator(".voc-survey").count() == 0
@@ -84,7 +86,7 @@ def test_survey_flow_cooldown_and_feedback_tab_on_a_phone(browser, live_server, 
 def test_an_answer_sent_while_offline_arrives_once_when_back(browser, live_server, demo, artifacts):
     page = browser.new_page(viewport=PHONE)
     page.goto(f"{live_server.url}/demo/")
-    page.wait_for_function("window.voc && window.voc.version")
+    page.wait_for_function("() => window.voc && window.voc.version")
     page.route("**/api/widget/v1/responses", lambda route: route.abort())
     page.click("#checkout")
     page.wait_for_selector(".voc-survey", timeout=5000)
@@ -127,7 +129,7 @@ def test_hostile_survey_texts_are_shown_as_text(browser, live_server):
     )
     page = browser.new_page(viewport=PHONE, locale="en-US")
     page.goto(f"{live_server.url}/demo/")
-    page.wait_for_function("window.voc && window.voc.version")
+    page.wait_for_function("() => window.voc && window.voc.version")
     page.click("#checkout")
     page.wait_for_selector(".voc-survey", timeout=5000)
     assert page.locator(".voc-q").inner_text() == HOSTILE

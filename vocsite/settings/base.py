@@ -9,6 +9,7 @@ from pathlib import Path
 
 import certifi
 import environ
+from csp import constants as csp_constants
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     # Before anything reads the path, query or body: NUL and undecodable input get a 400;
     # also the one handler of ApplicationError on staff pages (vocsite/middleware.py).
     "vocsite.middleware.HostileInputMiddleware",
@@ -58,6 +60,25 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
+
+# Content-Security-Policy on every page (django-csp): scripts and styles from this site's
+# static files only — no inline script, event handler or style attribute in templates/ (the
+# hosted page's brand colour is the one inline style, allowed by its nonce); no framing.
+# Pages that embed the widget allow inline styles for its Shadow DOM (vocsite/csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", csp_constants.NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # Staff logins: after AXES_FAILURE_LIMIT failures for one username from one IP, that pair is
 # locked out for AXES_COOLOFF_TIME (429 with an explanation); a success resets the count.

@@ -1,0 +1,34 @@
+// The demo shop (templates/demo/shop.html): the voc() queue the embed snippet sets up before
+// the widget loads, and the buttons that fire touchpoints. A static file, loaded before
+// voc.js: the Content-Security-Policy allows no inline script.
+window.voc = window.voc || function () { (window.voc.q = window.voc.q || []).push(arguments); };
+
+(() => {
+  const log = (line) => {
+    const el = document.getElementById("log");
+    el.textContent = new Date().toLocaleTimeString() + "  " + line + "\n" + el.textContent;
+  };
+  document.querySelectorAll("[data-touchpoint]").forEach((button) =>
+    button.addEventListener("click", async () => {
+      const key = button.dataset.touchpoint;
+      const decision = await (window.voc.track ? window.voc.track(key) : window.voc("track", key));
+      if (decision) {
+        log(key + " → " + (decision.show ? "survey shown (after " + decision.survey.delay_seconds + " s)" : "held back: " + decision.reason));
+      }
+    }),
+  );
+  const signIn = document.getElementById("sign-in");
+  if (signIn) {
+    signIn.addEventListener("click", (e) => {
+      window.voc.identify(e.target.dataset.user, { plan: "pro", region: "cn" }, e.target.dataset.userHash);
+      log("identified as " + e.target.dataset.user);
+    });
+  }
+  const signOut = document.getElementById("sign-out");
+  if (signOut) {
+    signOut.addEventListener("click", () => {
+      window.voc.reset();
+      log("signed out: new anonymous visitor");
+    });
+  }
+})();

@@ -1,0 +1,352 @@
+"""The Content-Security-Policy in real Chromium. Every staff page (enumerated from the URL
+configuration, logged in as the demo admin), the hosted survey and unsubscribe pages, the demo
+shop with the widget, the API docs and Django admin load without a single CSP violation (the
+`securitypolicyviolation` events and Chromium's console reports are both watched), carry the
+policy, and still work: charts draw, sizes and confirmations come from static scripts, forms
+submit, the live preview and the shop draw the widget, the hosted page sends the e-mailed score.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.urls import get_resolver
+from django.urls.resolvers import URLResolver
+from django.utils import timezone
+
+from feedback.events import EventIn, event_record
+from feedback.models import AlertRule, Case, Response, RetagRun, Topic
+from surveys.demo import DEMO_PASSWORD, demo_seed
+from surveys.email_surveys import invitation_send
+from surveys.member_invitations import member_invite
+from surveys.models import ApiKey, Contact, Invitation, MemberInvitation, Survey
+from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+LAPTOP = {"width": 1366, "height": 900}
+
+# Every violation is also written to the console, where the listener below collects it.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} refused ${e.blockedURI || "inline"}`
+    + ` (${e.sourceFile || "?"}:${e.lineNumber})`);
+}, true);
+"""
+
+# Not visited, each with why; a URL whose GET answers 405 is a form's action (POST only) and
+# is skipped too.
+NOT_PAGES = {
+    "contact-export": "a JSON download, not a page",
+    "password_reset_done": "shown after a reset request only",
+    "password_reset_confirm": "needs the token of a reset e-mail",
+    "password_reset_complete": "shown after a reset only",
+}
+# Pages that answer something else than 200 on purpose.
+EXPECTED_STATUS = {"member-invitation": 403}  # the admin is not the invited address
+
+
+def _routes() -> dict[str, str]:
+    """Every named URL under /app/ and /accounts/."""
+
+    def walk(resolver, prefix=""):
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern, prefix + str(pattern.pattern))
+            else:
+                yield pattern.name, prefix + str(pattern.pattern)
+
+    return {
+        name: route
+        for name, route in walk(get_resolver())
+        if name and route.startswith(("app/", "accounts/"))
+    }
+
+
+def _path(route: str, kwargs: dict) -> str:
+    def fill(match):
+        return str(kwargs[match.group(2)])
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
+
+
+def _watch(page) -> tuple[list[str], list[str]]:
+    """(CSP violations, JavaScript errors) on this page from now on."""
+    violations: list[str] = []
+    errors: list[str] = []
+    page.add_init_script(REPORT_VIOLATIONS)
+
+    def on_console(message):
+        text = message.text
+        if "CSP violation" in text or "Content Security Policy" in text:
+            violations.append(f"{page.url}: {text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    return violations, errors
+
+
+def _log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/app/**")
+
+
+def _strict(policy: str) -> dict[str, str]:
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["object-src"] == "'none'"
+    return directives
+
+
+@pytest.fixture
+def demo(live_server):
+    project = demo_seed(seed=7).project
+    project.allowed_origins = [live_server.url]  # the shop below calls the widget API
+    project.save(update_fields=["allowed_origins"])
+    RetagRun.objects.create(project=project, status="running", total=200, done=80)
+    return project
+
+
+def _kwargs(project, live_server) -> dict[str, dict]:
+    sent = member_invite(
+        project=project, email="someone@example.com", role="viewer", base_url=live_server.url
+    )
+    return {
+        "survey-edit": {"survey_id": Survey.objects.filter(project=project).first().pk},
+        "case-detail": {"case_id": Case.objects.filter(project=project).first().pk},
+        "alert-rule-edit": {"rule_id": AlertRule.objects.filter(project=project).first().pk},
+        "topic-edit": {"topic_id": Topic.objects.filter(project=project).first().pk},
+        "retag-progress": {"run_id": RetagRun.objects.get(project=project).pk},
+        "member-invitation": {"token": sent.link.rstrip("/").rsplit("/", 1)[1]},
+    }
+
+
+def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, demo, artifacts):
+    routes = _routes()
+    kwargs = _kwargs(demo, live_server)
+    # Any argument works for a URL that only takes a POST: the GET is refused first.
+    arguments = {
+        "survey_id": kwargs["survey-edit"]["survey_id"],
+        "case_id": kwargs["case-detail"]["case_id"],
+        "topic_id": kwargs["topic-edit"]["topic_id"],
+        "contact_id": Contact.objects.filter(project=demo).first().pk,
+        "key_id": 1,
+        "membership_id": 1,
+        "invitation_id": 1,
+        "team_id": 1,
+        "webhook_id": 1,
+        "delivery_id": "00000000-0000-0000-0000-000000000000",
+        "answer_id": 1,
+        "action": "publish",
+    }
+
+    page = browser.new_page(viewport=LAPTOP)
+    violations, errors = _watch(page)
+    _log_in(page, live_server.url, "admin")
+    visited, post_only = [], []
+    for name, route in sorted(routes.items()):
+        if name in NOT_PAGES:
+            continue
+        url = live_server.url + _path(route, kwargs.get(name, arguments))
+        if page.request.get(url, max_redirects=0).status == 405:
+            post_only.append(name)
+            continue
+        response = page.goto(url)
+        page.wait_for_load_state("networkidle")
+        assert response.status == EXPECTED_STATUS.get(name, 200), (name, response.status)
+        assert response.headers["content-type"].startswith("text/html"), name
+        directives = _strict(response.headers["content-security-policy"])
+        expected_styles = "'self' 'unsafe-inline'" if name == "survey-edit" else "'self'"
+        assert directives["style-src"] == expected_styles, name
+        visited.append(name)
+    assert {"journey-map", "inbox", "dashboard-executive", "project-settings", "audit-log"} <= set(
+        visited
+    )
+    assert len(visited) + len(post_only) == len(routes) - len(NOT_PAGES)
+    assert {"survey-action", "member-new", "case-assign", "logout"} <= set(post_only)
+    assert violations == []
+    assert errors == []
+
+
+def test_staff_pages_still_work_under_the_policy(browser, live_server, demo, artifacts):
+    page = browser.new_page(viewport=LAPTOP)
+    violations, errors = _watch(page)
+    _log_in(page, live_server.url, "admin")
+
+    # Charts draw in boxes sized by staff.js (no style attributes).
+    page.goto(f"{live_server.url}/app/dashboards/")
+    page.wait_for_load_state("networkidle")
+    charts = page.evaluate(
+        """() => Array.from(document.querySelectorAll('canvas')).map((canvas) => ({
+             chart: !!window.Chart.getChart(canvas),
+             box: canvas.parentElement.getBoundingClientRect().height }))"""
+    )
+    assert len(charts) >= 3
+    assert all(c["chart"] and c["box"] >= 150 for c in charts), charts
+
+    # The retagging progress bar, swapped in by htmx every second, has its width.
+    page.goto(f"{live_server.url}/app/topics/")
+    bar = page.locator(".progress-bar")
+    bar.wait_for()
+    page.wait_for_timeout(1500)  # one htmx refresh
+    width = page.evaluate(
+        "() => { const bar = document.querySelector('.progress-bar');"
+        " return bar.getBoundingClientRect().width / bar.parentElement.getBoundingClientRect().width; }"
+    )
+    assert width == pytest.approx(0.4, abs=0.02)
+
+    # A select sends its form by itself (data-autosubmit).
+    page.goto(f"{live_server.url}/app/audit/")
+    page.select_option("select[name=object]", "Survey")
+    page.wait_for_url("**/app/audit/?object=Survey")
+
+    # A confirmation comes from staff.js: dismissed, nothing happens; accepted, the form goes.
+    page.goto(f"{live_server.url}/app/settings/")
+    key = ApiKey.objects.filter(project=demo, revoked_at__isnull=True).first()
+    revoke = page.locator(f"form[action='/app/settings/keys/{key.pk}/revoke/'] button")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    revoke.click()
+    page.wait_for_timeout(300)
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    page.once("dialog", lambda dialog: dialog.accept())
+    revoke.click()
+    page.wait_for_selector("text=revoked: it no longer works.")
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+    # A plain form submits.
+    page.fill("input[name=email]", "new.colleague@example.com")
+    page.click("form[action='/app/settings/members/'] button[type=submit]")
+    page.wait_for_selector("text=Invitation sent to new.colleague@example.com.")
+    assert MemberInvitation.objects.filter(project=demo, email="new.colleague@example.com").exists()
+
+    # The editor's live preview draws the real widget (the one page with inline styles).
+    survey = Survey.objects.filter(project=demo).first()
+    page.goto(f"{live_server.url}/app/surveys/{survey.pk}/")
+    page.click("button[data-preview=en]")
+    page.locator(".voc-q").wait_for()
+
+    # Django admin and the API docs.
+    for path, ready in (
+        ("/admin/", "#content"),
+        ("/admin/surveys/auditentry/", "#result_list"),
+        ("/api/docs/", ".swagger-ui .opblock"),
+    ):
+        response = page.goto(live_server.url + path)
+        _strict(response.headers["content-security-policy"])
+        page.locator(ready).first.wait_for()
+    page.screenshot(path=str(artifacts / "csp-api-docs.png"))
+    assert violations == []
+    assert errors == []
+
+
+def test_the_demo_shop_draws_the_widget(browser, live_server, demo, artifacts):
+    page = browser.new_page(viewport=LAPTOP)
+    violations, errors = _watch(page)
+    response = page.goto(f"{live_server.url}/demo/")
+    assert _strict(response.headers["content-security-policy"])["style-src"] == (
+        "'self' 'unsafe-inline'"
+    )
+    page.wait_for_function("() => window.voc && window.voc.version")
+    page.click("#sign-in")
+    page.wait_for_function(
+        "() => document.getElementById('log').textContent.includes('identified')"
+    )
+    page.click(".voc-feedback-tab")
+    page.fill(".voc-feedback-text", "Works with the policy")
+    page.click(".voc-feedback-send")
+    page.wait_for_selector(".voc-thanks")
+    position = page.locator(".voc-feedback-tab").evaluate("el => getComputedStyle(el).position")
+    assert position == "fixed"  # the widget's own styles applied in its Shadow DOM
+    page.screenshot(path=str(artifacts / "csp-demo-shop.png"))
+    assert violations == []
+    assert errors == []
+
+
+@pytest.fixture
+def invited(live_server, settings):
+    settings.VOCSITE_BASE_URL = live_server.url
+    project = ProjectFactory(name="Green Shop", theme={"primary_color": "#0a7d3b"})
+    checkout = TouchpointFactory(project=project, key="checkout_completed")
+    published_survey(project, touchpoints=[checkout], channels=["email"])
+    ContactFactory(project=project, user_id="c-1", email="c1@example.com", language="en")
+    result = event_record(project=project, data=EventIn(event="checkout_completed", user_id="c-1"))
+    Invitation.objects.filter(pk=result.invitation_id).update(send_after=timezone.now())
+    invitation_send(str(result.invitation_id))
+    urls = re.findall(r"http://\S+", mail.outbox[-1].body)
+    return {
+        "score": next(u for u in urls if u.endswith("?score=3")),
+        "unsubscribe": next(u for u in urls if "/u/" in u),
+    }
+
+
+def test_the_hosted_pages_work_under_the_policy(browser, live_server, invited, artifacts):
+    page = browser.new_page(viewport={"width": 375, "height": 667})
+    violations, errors = _watch(page)
+    first = page.goto(invited["score"])
+    directives = _strict(first.headers["content-security-policy"])
+    assert re.fullmatch(r"'self' 'nonce-[A-Za-z0-9+/=]+'", directives["style-src"])
+    # survey.js sends the e-mailed score at once; the follow-up question comes next.
+    page.wait_for_selector("textarea")
+    response = Response.objects.get(contact__user_id="c-1")
+    assert [a.value_int for a in response.answers.all()] == [3]
+    assert response.meta == {"source": "email_click"}
+    brand = page.evaluate("getComputedStyle(document.querySelector('button')).backgroundColor")
+    assert brand == "rgb(10, 125, 59)"  # the project's colour, in the style the nonce allows
+    page.fill("textarea", "Slow delivery")
+    page.click("button[type=submit]")
+    page.wait_for_selector("[role=status]")
+    assert "Thank you" in page.inner_text("[role=status]")
+
+    page.goto(invited["unsubscribe"])
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=You will not receive survey e-mails")
+    assert Contact.objects.get(user_id="c-1").opted_out_at is not None
+    assert violations == []
+    assert errors == []
+
+
+def test_staff_pages_refuse_to_be_framed(browser, live_server, demo):
+    """frame-ancestors 'none': no page, not even one of this site, shows the staff UI in a
+    frame (clickjacking)."""
+    page = browser.new_page()
+    violations, _errors = _watch(page)
+    _log_in(page, live_server.url, "admin")
+    page.goto(f"{live_server.url}/demo/")
+    page.evaluate(
+        "(src) => { const f = document.createElement('iframe'); f.src = src;"
+        " document.body.append(f); }",
+        f"{live_server.url}/app/journey/",
+    )
+    page.wait_for_timeout(1500)
+    [frame] = [f for f in page.frames if f != page.main_frame]
+    assert frame.url == "chrome-error://chromewebdata/"  # refused: nothing of it is shown
+    assert any("frame-ancestors" in v for v in violations), violations
+
+
+INLINE = re.compile(
+    r"<script(?![^>]*\bsrc=)[^>]*>(?!\s*</script>)"  # a script element with code in it
+    r"|\son[a-z]+\s*=|\sstyle\s*=|javascript:"  # event handler and style attributes
+    r"|<style(?![^>]*\bnonce=)",  # a style element without the page's nonce
+    re.IGNORECASE,
+)
+
+
+def test_templates_carry_no_inline_script_handler_or_style():
+    """What the policy would refuse, caught before a browser sees it (e-mails are no pages)."""
+    root = Path(__file__).resolve().parents[2] / "templates"
+    found = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for path in sorted(root.rglob("*.html"))
+        if path.parent.name != "email"
+        for match in INLINE.finditer(path.read_text())
+    ]
+    assert found == []
