@@ -1,8 +1,10 @@
-"""Admin for responses, feedback, topics, alert rules, cases, teams, events and webhooks."""
+"""Admin for responses, feedback, topics, alert rules, cases, teams, events, webhooks and the
+answers whose processing failed (quarantined ones first)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from feedback import models
+from feedback.pipeline import processing_replay_quarantined
 
 
 class AnswerInline(admin.TabularInline):
@@ -146,3 +148,41 @@ class WebhookAttemptAdmin(admin.ModelAdmin):
     list_display = ["delivery", "number", "status_code", "duration_ms", "replay", "created_at"]
     list_filter = ["replay", "status_code"]
     readonly_fields = ["delivery", "error"]
+
+
+@admin.register(models.ProcessingFailure)
+class ProcessingFailureAdmin(admin.ModelAdmin):
+    """What feedback.pipeline could not finish: read here, fix the cause, then replay (the
+    action below, or `manage.py replay_quarantined`)."""
+
+    list_display = ["__str__", "project", "attempts", "quarantined_at", "reason", "updated_at"]
+    list_filter = [("quarantined_at", admin.EmptyFieldListFilter), "project"]
+    ordering = ["-quarantined_at", "-updated_at"]
+    raw_id_fields = ["response", "feedback"]
+    readonly_fields = [
+        "project",
+        "response",
+        "feedback",
+        "attempts",
+        "steps",
+        "reason",
+        "quarantined_at",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["replay"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Run every processing step of the selected again now")
+    def replay(self, request, queryset) -> None:
+        result = processing_replay_quarantined(
+            failure_ids=list(queryset.values_list("pk", flat=True))
+        )
+        self.message_user(
+            request,
+            f"Replayed {result.replayed}: {result.processed} processed, "
+            f"{result.still_quarantined} still failing.",
+            messages.SUCCESS if not result.still_quarantined else messages.WARNING,
+        )

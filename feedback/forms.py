@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from feedback.models import (
+    SLA_HOURS_MAX,
     AlertRule,
     CasePriority,
     ContactMethod,
@@ -81,6 +83,11 @@ class AlertRuleForm(forms.ModelForm):
             for value, label in QuestionType.choices
             if value in ("nps", "csat", "ces", "rating", "yes_no")
         ]
+        # Scores run 0–10 on every scale; a year is the longest SLA (feedback.models).
+        for name in ("score_min", "score_max"):
+            self.fields[name].validators.extend([MinValueValidator(0), MaxValueValidator(10)])
+            self.fields[name].widget.attrs.update(min=0, max=10)
+        self.fields["sla_hours"].widget.attrs.update(min=0, max=SLA_HOURS_MAX)
         if self.instance.pk:
             self.fields["keywords_text"].initial = "\n".join(self.instance.keywords or [])
             self.fields["segment_text"].initial = "\n".join(

@@ -8,6 +8,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -155,6 +156,57 @@ class Feedback(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class ProcessingFailure(TimeStampedModel):
+    """A finished response (or a Feedback-tab message) whose processing failed at one step or
+    more (feedback.pipeline): which steps, why, how many runs. The other steps still ran.
+
+    Every run counts an attempt; after `pipeline.PROCESSING_MAX_ATTEMPTS` the row is
+    quarantined: the sweeper stops bringing it back, admins see it here and in the Django
+    admin, and `manage.py replay_quarantined` runs it again once the cause is fixed. A run
+    that succeeds deletes the row."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    response = models.OneToOneField(
+        Response,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="processing_failure",
+    )
+    feedback = models.OneToOneField(
+        Feedback,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="processing_failure",
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    steps = models.JSONField(
+        default=dict, blank=True, help_text="Each failed step → its error, from the last run."
+    )
+    reason = models.TextField(blank=True)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "quarantined_at"], name="processing_failure_project")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(response__isnull=False, feedback__isnull=True)
+                | Q(response__isnull=True, feedback__isnull=False),
+                name="processing_failure_one_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = (
+            f"response {self.response_id}" if self.response_id else f"feedback {self.feedback_id}"
+        )
+        state = "quarantined" if self.quarantined_at else f"{self.attempts} attempt(s)"
+        return f"Processing of {subject}: {state}"
 
 
 class Topic(TimeStampedModel):
@@ -321,6 +373,10 @@ class Assignment(models.TextChoices):
     LEAST_LOADED = "least_loaded", "Agent with the fewest open cases"
 
 
+# An SLA is at most a year: `timedelta(hours=2_000_000_000)` overflowed a date.
+SLA_HOURS_MAX = 24 * 365
+
+
 class AlertRule(TimeStampedModel):
     """When a finished response (or feedback) matches, open a follow-up case."""
 
@@ -348,7 +404,9 @@ class AlertRule(TimeStampedModel):
     assignment = models.CharField(
         max_length=16, choices=Assignment.choices, default=Assignment.NONE
     )
-    sla_hours = models.PositiveIntegerField(default=48)
+    sla_hours = models.PositiveIntegerField(
+        default=48, validators=[MaxValueValidator(SLA_HOURS_MAX)], help_text="At most a year."
+    )
     notify_email = models.BooleanField(default=True)
     notify_webhook = models.BooleanField(default=True)
 
@@ -359,6 +417,10 @@ class AlertRule(TimeStampedModel):
                 | Q(score_max__isnull=True)
                 | Q(score_max__gte=models.F("score_min")),
                 name="alert_rule_score_order",
+            ),
+            # A due date beyond the calendar stopped every later step of answer processing.
+            models.CheckConstraint(
+                condition=Q(sla_hours__lte=SLA_HOURS_MAX), name="alert_rule_sla_hours_bounded"
             ),
         ]
 

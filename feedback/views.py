@@ -26,6 +26,7 @@ from feedback.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from feedback.pipeline import processing_quarantined_count
 from feedback.selectors import (
     CaseFilters,
     case_detail,
@@ -275,7 +276,14 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "feedback/webhooks.html",
-        {"form": form, "endpoints": endpoints, "deliveries": deliveries, "created": created},
+        {
+            "form": form,
+            "endpoints": endpoints,
+            "deliveries": deliveries,
+            "created": created,
+            # feedback.pipeline: what it set aside is counted where admins look after delivery
+            "quarantined": processing_quarantined_count(project=project),
+        },
     )
 
 

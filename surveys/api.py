@@ -196,7 +196,7 @@ class SurveySettingsSerializer(serializers.Serializer):
     delay_seconds = serializers.IntegerField(min_value=0, max_value=3600)
     auto_close_seconds = serializers.IntegerField(min_value=1, max_value=3600, allow_null=True)
     priority = serializers.IntegerField(min_value=-1000, max_value=1000)
-    response_cap = serializers.IntegerField(min_value=1, allow_null=True)
+    response_cap = serializers.IntegerField(min_value=1, max_value=10_000_000, allow_null=True)
     starts_at = serializers.DateTimeField(allow_null=True)
     ends_at = serializers.DateTimeField(allow_null=True)
     targeting = TargetingSerializer()

@@ -76,7 +76,7 @@ class SurveySettingsForm(forms.Form):
         help_text="Sticky: the same person always gets the same answer.",
     )
     response_cap = forms.IntegerField(
-        required=False, min_value=1, label="Stop after this many answers"
+        required=False, min_value=1, max_value=10_000_000, label="Stop after this many answers"
     )
     priority = forms.IntegerField(
         min_value=-1000,

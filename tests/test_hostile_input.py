@@ -24,10 +24,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.contrib.admin import site as admin_site
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
@@ -516,3 +518,84 @@ def test_verbatim_tagging_with_ids_of_nothing_or_of_another_project_is_a_404(wor
     assert a.answer.tags.filter(topic=a.topic).exists()
     elsewhere = client.post(url, {"topic": a.topic.pk, "action": "remove", "next": "//evil.test/"})
     assert elsewhere["Location"] == "/app/verbatims/"
+
+
+# ---- bounded numbers ------------------------------------------------------------------------
+
+
+def test_revenue_that_would_overflow_the_contacts_total_is_refused_and_later_revenue_counts(
+    server_client, project
+):
+    def send(revenue: str):
+        body = {"event": "order_placed", "user_id": "whale", "revenue": revenue}
+        return server_client.post("/api/v1/events", body, format="json")
+
+    assert send("400000000000.00").status_code == 201
+    assert send("400000000000.00").status_code == 201
+    refused = send("400000000000.00")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "code": "invalid",
+        "message": "The event was not stored: its revenue would take the contact's total "
+        "beyond ±999,999,999,999.99.",
+        "fields": {
+            "revenue": ["The contact's revenue total must stay within ±999,999,999,999.99."]
+        },
+    }
+    assert OperationalEvent.objects.filter(contact__user_id="whale").count() == 2
+    assert send("10.50").status_code == 201
+    contact = Contact.objects.get(project=project, user_id="whale")
+    assert contact.revenue_total == Decimal("800000000010.50")
+    # pages that read the contact still render it
+    exported = server_client.get("/api/v1/contacts/whale")
+    assert exported.status_code == 200
+    assert exported.json()["contact"]["revenue_total"] == "800000000010.50"
+    # refunds are bounded the same way
+    assert send("-999999999999.99").status_code == 201
+    assert send("-999999999999.99").status_code == 400
+    contact.refresh_from_db()
+    assert contact.revenue_total == Decimal("-199999999989.49")
+
+
+def test_an_alert_rule_with_an_sla_beyond_a_year_is_refused_at_save(admin, project):
+    rule = {"name": "Slow", "question_type": "nps", "score_min": "0", "score_max": "6"}
+    for hours in ("2000000000", "8761", HUGE):
+        page = admin.post(
+            "/app/alert-rules/new/",
+            {**rule, "priority": "normal", "sla_hours": hours, "assignment": "none"},
+        )
+        assert page.status_code == 200
+        assert "Ensure this value is less than or equal to 8760." in page.content.decode()
+    scores = admin.post(
+        "/app/alert-rules/new/",
+        {**rule, "score_max": "11", "priority": "normal", "sla_hours": "24", "assignment": "none"},
+    )
+    assert "Ensure this value is less than or equal to 10." in scores.content.decode()
+    assert not AlertRule.objects.filter(name="Slow").exists()
+    saved = admin.post(
+        "/app/alert-rules/new/",
+        {**rule, "priority": "normal", "sla_hours": "8760", "assignment": "none"},
+    )
+    assert saved.status_code == 302
+    assert AlertRule.objects.get(name="Slow").sla_hours == 8760
+    with pytest.raises(IntegrityError), transaction.atomic():  # and the database holds it
+        AlertRule.objects.filter(name="Slow").update(sla_hours=2_000_000_000)
+
+
+def test_a_response_cap_beyond_ten_million_is_refused(server_client, project):
+    body = {
+        "name": "Capped",
+        "questions": [{"type": "nps", "text": {"en": "How likely?"}}],
+        "response_cap": 2**31,
+    }
+    reply = server_client.post("/api/v1/surveys", body, format="json")
+    assert reply.status_code == 400
+    assert reply.json()["error"]["fields"] == {
+        "response_cap": ["Ensure this value is less than or equal to 10000000."]
+    }
+    assert (
+        server_client.post(
+            "/api/v1/surveys", {**body, "response_cap": 10_000_000}, format="json"
+        ).status_code
+        == 201
+    )

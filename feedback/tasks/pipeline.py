@@ -6,26 +6,21 @@ Routes (vocsite/celery.py): `process_response` → `rollups`, `process_feedback`
 `sweep_unprocessed` → `default` (scheduled by CELERY_BEAT_SCHEDULE every minute).
 """
 
-import logging
-
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from feedback.pipeline import (
+    TRANSIENT_ERRORS,
     feedback_process,
     response_process,
     responses_process,
     responses_sweep,
 )
 
-logger = logging.getLogger(__name__)
-
 __all__ = ["process_feedback", "process_response", "process_responses", "sweep_unprocessed"]
 
-# Transient failures only: the database or the network blinked (connection lost, deadlock,
-# serialization failure, statement timeout). An IntegrityError or a bug is not retried: it
-# surfaces in the logs and the sweeper brings the row back once it is fixed.
-TRANSIENT_ERRORS = (ConnectionError, TimeoutError, OperationalError, InterfaceError)
+# Retried: transient failures only (feedback.pipeline.TRANSIENT_ERRORS). A step that fails
+# for good (a bug, data it cannot handle) is recorded by the pipeline, the other steps still
+# run, and the sweeper brings the answer back until it is quarantined.
 
 _RETRY = {
     "acks_late": True,
@@ -45,16 +40,9 @@ def process_response(response_id: int) -> bool:
 @shared_task(name="feedback.tasks.pipeline.process_responses", **_RETRY)
 def process_responses(response_ids: list[int]) -> int:
     """A web process's batch (feedback.pipeline._publisher), rolled up together. A transient
-    failure retries the batch (each response is idempotent, so those done are skipped); any
-    other failure is logged and the rest of the batch still runs — the sweeper brings that
-    one back."""
-
-    def failed(response_id: int, error: Exception) -> None:
-        if isinstance(error, TRANSIENT_ERRORS):
-            raise error
-        logger.exception("processing response %s failed; the sweeper retries it", response_id)
-
-    return responses_process(response_ids, failed=failed)
+    failure retries the batch (each response is idempotent, so those done are skipped); a
+    step that fails is recorded and the rest still runs (feedback.pipeline)."""
+    return responses_process(response_ids)
 
 
 @shared_task(name="feedback.tasks.pipeline.process_feedback", **_RETRY)
