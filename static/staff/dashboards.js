@@ -5,10 +5,14 @@
   const read = (id) => JSON.parse(document.getElementById(id).textContent);
 
   const builders = {
-    // Weekly score with its 95 % interval as a shaded band; low-sample weeks drawn hollow.
+    // Weekly score with its 95 % interval as a shaded band; low-sample weeks drawn hollow;
+    // a partial week (cut by the date range, or not over yet) hollow and larger, reached by a
+    // dashed line, so nobody reads half a week as a drop.
     trend(data) {
       const colour = palette[data.metric] || palette.nps;
       const labels = data.series.map((p) => p.period_start);
+      const partial = (i) => Boolean(data.series[i] && data.series[i].partial);
+      const note = (i) => [`n = ${data.series[i].n}`, ...(partial(i) ? ["partial period: cut by the dates or not over yet"] : [])];
       return {
         type: "line",
         data: {
@@ -17,12 +21,15 @@
             { label: "95 % interval (high)", data: data.series.map((p) => p.ci_high), borderWidth: 0, pointRadius: 0, fill: "+1", backgroundColor: colour + "26" },
             { label: "95 % interval (low)", data: data.series.map((p) => p.ci_low), borderWidth: 0, pointRadius: 0, fill: false },
             { label: data.label, data: data.series.map((p) => p.score), borderColor: colour, backgroundColor: colour, tension: 0.25,
-              pointBackgroundColor: data.series.map((p) => (p.low_sample ? "#fff" : colour)), pointRadius: 3 },
+              pointBackgroundColor: data.series.map((p) => (p.low_sample || p.partial ? "#fff" : colour)),
+              pointRadius: data.series.map((p) => (p.partial ? 4 : 3)),
+              pointBorderWidth: data.series.map((p) => (p.partial ? 2 : 1)),
+              segment: { borderDash: (ctx) => (partial(ctx.p0DataIndex) || partial(ctx.p1DataIndex) ? [5, 4] : undefined) } },
           ],
         },
         options: {
           maintainAspectRatio: false,
-          plugins: { legend: { display: false }, tooltip: { callbacks: { afterLabel: (ctx) => (ctx.datasetIndex === 2 ? `n = ${data.series[ctx.dataIndex].n}` : "") } } },
+          plugins: { legend: { display: false }, tooltip: { callbacks: { afterLabel: (ctx) => (ctx.datasetIndex === 2 ? note(ctx.dataIndex) : "") } } },
           scales: { y: data.metric === "nps" ? { min: -100, max: 100 } : { min: 0, max: 100 } },
         },
       };
