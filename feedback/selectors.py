@@ -159,7 +159,11 @@ def _hours(delta: timedelta) -> float:
 
 
 def sla_by_team(
-    *, project: Project, since: datetime | None = None, now: datetime | None = None
+    *,
+    project: Project,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[TeamSla]:
     """SLA compliance per team: a case meets its SLA if resolved by `due_at`; it breaches if
     resolved later or still open past due. Open cases not yet due are undecided."""
@@ -167,6 +171,8 @@ def sla_by_team(
     cases = Case.objects.filter(project=project)
     if since is not None:
         cases = cases.filter(created_at__gte=since)
+    if until is not None:
+        cases = cases.filter(created_at__lt=until)
     rows = cases.values_list(
         "team__name", "status", "due_at", "created_at", "first_contacted_at", "resolved_at"
     )
@@ -337,20 +343,37 @@ def topic_overview(*, project: Project, days: int = 30) -> list[dict]:
     return list(rows)
 
 
-def topic_trends(*, project: Project, weeks: int = 12, top: int = 6) -> dict:
-    """Comments per week for the most frequent topics (chart data)."""
+def topic_trends(
+    *,
+    project: Project,
+    weeks: int = 12,
+    top: int = 6,
+    since: date | None = None,
+    until: date | None = None,
+    scope: Q | None = None,
+) -> dict:
+    """Comments per week for the most frequent topics (chart data): the last `weeks` weeks, or
+    the answers finished from `since` to `until`; `scope` filters their responses (a
+    dashboard's filters, with the `answer__response__` prefix)."""
     from django.db.models import Count
     from django.db.models.functions import TruncWeek
 
     from feedback.models import Tag
 
-    since = timezone.now() - timedelta(weeks=weeks)
+    window = (
+        {"answer__response__finished_at__date__gte": since}
+        if since is not None
+        else {"answer__response__finished_at__gte": timezone.now() - timedelta(weeks=weeks)}
+    )
+    if until is not None:
+        window["answer__response__finished_at__date__lte"] = until
     rows = (
         Tag.objects.filter(
+            scope or Q(),
             topic__project=project,
             suppressed=False,
             answer__isnull=False,
-            answer__response__finished_at__gte=since,
+            **window,
         )
         .annotate(week=TruncWeek("answer__response__finished_at"))
         .values("topic__name", "week")

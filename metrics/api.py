@@ -141,6 +141,19 @@ def _score_fields() -> dict:
         "promoters": serializers.IntegerField(**optional_int, help_text="NPS only."),
         "passives": serializers.IntegerField(**optional_int, help_text="NPS only."),
         "detractors": serializers.IntegerField(**optional_int, help_text="NPS only."),
+        **{
+            f"{category}_share{suffix}": serializers.FloatField(
+                allow_null=True,
+                required=False,
+                help_text=f"NPS only: {category} as a percent of n{words}.",
+            )
+            for category in ("promoters", "passives", "detractors")
+            for suffix, words in (
+                ("", ""),
+                ("_ci_low", ", 95 % Wilson interval low"),
+                ("_ci_high", ", 95 % Wilson interval high"),
+            )
+        },
         "satisfied": serializers.IntegerField(**optional_int, help_text="CSAT only."),
         "agree": serializers.IntegerField(**optional_int, help_text="CES only."),
         "mean": serializers.FloatField(
@@ -148,6 +161,10 @@ def _score_fields() -> dict:
             required=False,
             help_text="CSAT/CES, on one scale only: null when the answers span several scales.",
         ),
+        "mean_ci_low": serializers.FloatField(
+            allow_null=True, required=False, help_text="CSAT/CES: the mean's 95 % t interval."
+        ),
+        "mean_ci_high": serializers.FloatField(allow_null=True, required=False),
         "scale_max": serializers.IntegerField(
             allow_null=True,
             required=False,
@@ -199,7 +216,17 @@ METRIC_REPORT = inline_serializer(
                 "previous": PREVIOUS,
                 "diff": serializers.FloatField(allow_null=True),
                 "z": serializers.FloatField(allow_null=True),
-                "significant": serializers.BooleanField(),
+                "p_value": serializers.FloatField(
+                    allow_null=True, help_text="Two-sided, normal approximation."
+                ),
+                "significant": serializers.BooleanField(
+                    help_text="p < 0.05 with at least 30 answers on each side."
+                ),
+                "low_sample": serializers.BooleanField(),
+                "method": serializers.CharField(
+                    help_text="The test: NPS with adjusted-Wald standard errors, shares with "
+                    "the pooled two-proportion z-test."
+                ),
             },
             required=False,
         ),
@@ -212,6 +239,11 @@ RESPONSE_RATE = inline_serializer(
         "finished": serializers.IntegerField(),
         "dismissed": serializers.IntegerField(),
         "response_rate": serializers.FloatField(allow_null=True, help_text="Percent."),
+        "response_rate_ci_low": serializers.FloatField(
+            allow_null=True, help_text="95 % Wilson interval."
+        ),
+        "response_rate_ci_high": serializers.FloatField(allow_null=True),
+        "response_rate_n": serializers.IntegerField(help_text="Displays shown."),
     },
 )
 DROP_OFF = inline_serializer(
@@ -225,8 +257,14 @@ DROP_OFF = inline_serializer(
             {
                 "position": serializers.IntegerField(),
                 "type": serializers.CharField(),
+                "text": serializers.CharField(help_text="In the project's default language."),
                 "answered": serializers.IntegerField(),
                 "share_of_started": serializers.FloatField(allow_null=True),
+                "share_of_started_ci_low": serializers.FloatField(
+                    allow_null=True, help_text="95 % Wilson interval."
+                ),
+                "share_of_started_ci_high": serializers.FloatField(allow_null=True),
+                "share_of_started_n": serializers.IntegerField(help_text="Started responses."),
             },
             many=True,
         ),
@@ -268,7 +306,9 @@ class MetricsApi(ReadApi):
             "Computed from the rollup histograms (DESIGN.md §7): NPS with an adjusted-Wald 95 % "
             "interval, CSAT/CES as top-box share with a Wilson interval and the mean. "
             "`low_sample` when n < 30. With `compare=previous` (needs since and until) the "
-            "same-length period before is compared: z and `significant` at |z| ≥ 1.96. "
+            "same-length period before is compared: z, the two-sided `p_value` and the test's "
+            "`method` (NPS with adjusted-Wald standard errors); `significant` at p < 0.05 with "
+            "at least 30 answers on each side. "
             "CSAT/CES answers on different scales (a question moved from 1–5 to 1–7) are "
             "counted each on its own scale's threshold and added as counts; means are per "
             "scale (`by_scale`); `method` says which. Periods are the project's local days, "

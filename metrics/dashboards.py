@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from feedback.models import Team
@@ -111,13 +111,137 @@ def response_scope(query: DashboardQuery, prefix: str = "") -> Q:
         ("survey_id", f.survey_id),
         ("touchpoint__key", f.touchpoint),
         ("touchpoint__stage__key", f.stage),
-        ("channel", f.channel),
     ):
         if value:
             scope &= Q(**{prefix + name: value})
+    if f.channel:
+        scope &= channel_scope(f.channel, prefix)
     if f.segment:
         scope &= Q(**{f"{prefix}segment__{f.segment[0]}": f.segment[1]})
     return scope
+
+
+def delivery_scope(query: DashboardQuery) -> Q:
+    """The page's touchpoint, stage and channel on displays or decide decisions (the survey and
+    the dates are their selectors' own arguments; they carry no segment)."""
+    f = query.filters
+    scope = Q()
+    if f.touchpoint:
+        scope &= Q(touchpoint__key=f.touchpoint)
+    if f.stage:
+        scope &= Q(touchpoint__stage__key=f.stage)
+    if f.channel:
+        scope &= channel_scope(f.channel)
+    return scope
+
+
+def channel_scope(channel: str, prefix: str = "") -> Q:
+    """A dashboard channel on rows that carry a delivery channel (widget | email) and a
+    touchpoint, as the rollups count it (metrics.rollups.response_channel): an e-mail answer is
+    the e-mail channel, a widget answer its touchpoint's channel (web when it has none)."""
+    if channel == "email":
+        return Q(**{f"{prefix}channel": "email"})
+    scope = ~Q(**{f"{prefix}channel": "email"}) & Q(**{f"{prefix}touchpoint__channel": channel})
+    if channel == "web":
+        scope |= ~Q(**{f"{prefix}channel": "email"}) & Q(**{f"{prefix}touchpoint__isnull": True})
+    return scope
+
+
+# What each panel can honour of the page's filters (one home for it): a panel that leaves an
+# active filter out says so on the page (`panel_notes`), never silently.
+ANSWER_FILTERS = frozenset({"dates", "survey", "touchpoint", "stage", "channel", "segment"})
+CASE_FILTERS = ANSWER_FILTERS | {"team"}
+PANEL_FILTERS: dict[str, frozenset[str]] = {
+    "kpis": ANSWER_FILTERS,
+    "journey": ANSWER_FILTERS,
+    "breakdowns": ANSWER_FILTERS,
+    "drivers": ANSWER_FILTERS,
+    "topic_trends": ANSWER_FILTERS,
+    "drop_off": ANSWER_FILTERS,
+    # Displays and decide's decisions carry no segment (it is frozen on answers only).
+    "response_rate": ANSWER_FILTERS - {"segment"},
+    "decisions": ANSWER_FILTERS - {"segment"},
+    "recovery": CASE_FILTERS,
+    "root_causes": CASE_FILTERS,
+    # Open now, whatever the dates.
+    "backlog": CASE_FILTERS - {"dates"},
+    "sla": frozenset({"dates", "team"}),
+    # Customers and their months: not answers, so no answer filter applies.
+    "churn": frozenset(),
+}
+FILTER_WORDS = {
+    "dates": "the dates",
+    "survey": "the survey",
+    "touchpoint": "the touchpoint",
+    "stage": "the stage",
+    "channel": "the channel",
+    "segment": "the segment",
+    "team": "the team",
+}
+
+
+def active_filters(query: DashboardQuery) -> set[str]:
+    f = query.filters
+    active = {"dates"}  # a dashboard always shows a date range
+    for name, value in (
+        ("survey", f.survey_id),
+        ("touchpoint", f.touchpoint),
+        ("stage", f.stage),
+        ("channel", f.channel),
+        ("segment", f.segment),
+        ("team", query.team_id),
+    ):
+        if value:
+            active.add(name)
+    return active
+
+
+def panel_notes(query: DashboardQuery) -> dict[str, str]:
+    """{panel: "Not filtered by the segment and the team."} for every panel that leaves out
+    a filter active on the page; "" for a panel that applies them all."""
+    active = active_filters(query)
+    notes = {}
+    for panel, honoured in PANEL_FILTERS.items():
+        left_out = [FILTER_WORDS[name] for name in FILTER_WORDS if name in active - honoured]
+        if not left_out:
+            notes[panel] = ""
+        elif len(left_out) == 1:
+            notes[panel] = f"Not filtered by {left_out[0]}."
+        else:
+            notes[panel] = f"Not filtered by {', '.join(left_out[:-1])} and {left_out[-1]}."
+    return notes
+
+
+def case_scope(query: DashboardQuery) -> Q:
+    """The page's team and answer filters as a filter on cases: a case counts when the answer
+    it was opened from matches (a case from a Feedback-tab message has no answer, so any
+    answer filter leaves it out)."""
+    scope = Q(team_id=query.team_id) if query.team_id else Q()
+    answer_scope = response_scope(query, prefix="response__")
+    if answer_scope:
+        scope &= answer_scope
+    return scope
+
+
+def recovery(project: Project, query: DashboardQuery) -> dict[str, Any]:
+    """Of the cases opened from answers and resolved or closed within the dates (and the page's
+    filters), the share whose customer later answered happily, with its Wilson interval."""
+    from feedback.models import Case, CaseStatus
+
+    cases = Case.objects.filter(
+        case_scope(query),
+        project=project,
+        response__isnull=False,
+        status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED),
+        resolved_at__date__gte=query.filters.since,
+        resolved_at__date__lte=query.filters.until,
+    )
+    counts = cases.aggregate(closed=Count("pk"), recovered=Count("pk", filter=Q(recovered=True)))
+    return {
+        "closed": counts["closed"],
+        "recovered": counts["recovered"],
+        **scores.proportion(counts["recovered"], counts["closed"]).to_dict("rate"),
+    }
 
 
 def filter_choices(project: Project) -> dict[str, Any]:
@@ -158,51 +282,20 @@ def metric_reports(project: Project, query: DashboardQuery, interval: str) -> di
     return out
 
 
-def _compare(metric: str, before: dict[int, int], after: dict[int, int], scale: int | None):
-    if not before or not after:
-        return None
-    if metric == "nps":
-        return scores.compare_nps(before, after).to_dict()
-    return scores.compare_share(
-        scores.score_histogram(metric, before, scale), scores.score_histogram(metric, after, scale)
-    ).to_dict()
-
-
-def _touchpoint_hists(project: Project, filters: MetricFilters):
-    cells = Rollup.objects.filter(
-        project=project, question_type__in=METRICS, day__gte=filters.since, day__lte=filters.until
-    ).exclude(touchpoint_key="")
-    if filters.segment:
-        cells = cells.filter(
-            breakdown_attribute=filters.segment[0], breakdown_value=filters.segment[1]
-        )
-    else:
-        cells = cells.filter(breakdown_attribute="")
-    for name, value in (
-        ("survey_id", filters.survey_id),
-        ("stage_key", filters.stage),
-        ("channel", filters.channel),
-        ("touchpoint_key", filters.touchpoint),
-    ):
-        if value:
-            cells = cells.filter(**{name: value})
-    hists: dict[tuple[str, str], dict[int, int]] = {}
-    scales: dict[tuple[str, str], set[int]] = {}
-    for row in cells.values("touchpoint_key", "question_type", "scale_max", "score").annotate(
-        n=Sum("count")
-    ):
-        key = (row["touchpoint_key"], row["question_type"])
-        hist = hists.setdefault(key, {})
-        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
-        scales.setdefault(key, set()).add(row["scale_max"])
-    return hists, scales
+def _touchpoint_hists(project: Project, filters: MetricFilters) -> dict[str, dict]:
+    """{metric: {touchpoint key: histograms by scale}}: one grouped query per metric."""
+    return {
+        metric: selectors.grouped_histograms(project, metric, filters, "touchpoint_key")
+        for metric in METRICS
+    }
 
 
 def journey_table(project: Project, query: DashboardQuery) -> list[dict[str, Any]]:
     """Stage by stage, touchpoint by touchpoint: each metric with n, interval, and the change
-    against the previous period of the same length with its significance (two queries)."""
-    now_hists, now_scales = _touchpoint_hists(project, query.filters)
-    before_hists, _ = _touchpoint_hists(project, query.filters.shifted(query.days))
+    against the previous period of the same length. The table makes many comparisons at once,
+    so their significance is controlled with Benjamini–Hochberg (DESIGN.md §7)."""
+    now_hists = _touchpoint_hists(project, query.filters)
+    before_hists = _touchpoint_hists(project, query.filters.shifted(query.days))
     stages = list(JourneyStage.objects.filter(project=project).order_by("position"))
     touchpoints = Touchpoint.objects.filter(project=project).order_by("position", "name")
     if query.filters.touchpoint:
@@ -210,7 +303,7 @@ def journey_table(project: Project, query: DashboardQuery) -> list[dict[str, Any
     if query.filters.stage:
         touchpoints = touchpoints.filter(stage__key=query.filters.stage)
     touchpoints = list(touchpoints)
-    rows = []
+    rows, cells, comparisons = [], [], []
     for stage in [*stages, None]:
         members = [t for t in touchpoints if t.stage_id == (stage.pk if stage else None)]
         if not members:
@@ -219,14 +312,17 @@ def journey_table(project: Project, query: DashboardQuery) -> list[dict[str, Any
         for touchpoint in members:
             metrics = {}
             for metric in METRICS:
-                key = (touchpoint.key, metric)
-                if key not in now_hists or len(now_scales[key]) > 1:
+                hists = now_hists[metric].get(touchpoint.key)
+                if not hists:
                     continue
-                scale = None if metric == "nps" else next(iter(now_scales[key]))
-                result = scores.score_histogram(metric, now_hists[key], scale).to_dict()
-                result["change"] = _compare(
-                    metric, before_hists.get(key, {}), now_hists[key], scale
+                result = selectors.score_dict(metric, hists)
+                comparison = selectors.compare_histograms(
+                    metric, before_hists[metric].get(touchpoint.key, {}), hists
                 )
+                if comparison is not None:
+                    cells.append(result)
+                    comparisons.append(comparison)
+                result["change"] = None
                 metrics[metric] = result
             items.append(
                 {
@@ -236,56 +332,48 @@ def journey_table(project: Project, query: DashboardQuery) -> list[dict[str, Any
                 }
             )
         rows.append({"stage": stage, "touchpoints": items})
+    for result, comparison in zip(
+        cells, scores.control_false_discoveries(comparisons), strict=True
+    ):
+        result["change"] = comparison.to_dict()
     return rows
 
 
-def breakdowns(project: Project, query: DashboardQuery, metric: str) -> dict[str, list[dict]]:
-    """The metric split by channel and by each breakdown attribute's values (one query each)."""
+def breakdowns(project: Project, query: DashboardQuery, metric: str) -> dict[str, dict]:
+    """The metric split by channel and by each breakdown attribute's values (one query each),
+    under every filter of the page. A segment filter on one attribute leaves the split by
+    another attribute impossible (a rollup row carries one attribute): that split says so."""
     f = query.filters
-    base = Rollup.objects.filter(
-        project=project, question_type=metric, day__gte=f.since, day__lte=f.until
-    )
-    for name, value in (
-        ("survey_id", f.survey_id),
-        ("stage_key", f.stage),
-        ("touchpoint_key", f.touchpoint),
-    ):
-        if value:
-            base = base.filter(**{name: value})
-    out: dict[str, list[dict]] = {}
-    splits = [("channel", base.filter(breakdown_attribute=""), "channel")]
-    for attribute in project.breakdown_attributes or []:
-        splits.append((attribute, base.filter(breakdown_attribute=attribute), "breakdown_value"))
-    for label, cells, column in splits:
-        groups: dict[str, dict[int, int]] = {}
-        scales: dict[str, set[int]] = {}
-        for row in cells.values(column, "scale_max", "score").annotate(n=Sum("count")):
-            hist = groups.setdefault(row[column] or "—", {})
-            hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
-            scales.setdefault(row[column] or "—", set()).add(row["scale_max"])
-        results = []
-        for value, hist in sorted(groups.items()):
-            if metric != "nps" and len(scales[value]) > 1:
-                continue
-            scale = None if metric == "nps" else next(iter(scales[value]))
-            results.append(
-                {"value": value, **scores.score_histogram(metric, hist, scale).to_dict()}
-            )
-        out[label] = results
+    out: dict[str, dict] = {}
+    splits: list[tuple[str, str, str | None]] = [("channel", "channel", None)]
+    splits += [
+        (attribute, "breakdown_value", attribute)
+        for attribute in project.breakdown_attributes or []
+    ]
+    for label, column, split_by in splits:
+        try:
+            groups = selectors.grouped_histograms(project, metric, f, column, split_by=split_by)
+        except ApplicationError as error:
+            out[label] = {"rows": [], "note": error.message}
+            continue
+        out[label] = {
+            "rows": [
+                {"value": value or "—", **selectors.score_dict(metric, hists)}
+                for value, hists in sorted(groups.items())
+            ],
+            "note": "",
+        }
     return out
 
 
-def case_overview(
-    project: Project, *, since: date, until: date, team_id: int | None = None
-) -> dict[str, Any]:
-    """Backlog, ageing, root causes — from the cases table (the follow-up work itself), for
-    one team when `team_id` is given."""
+def case_overview(project: Project, query: DashboardQuery) -> dict[str, Any]:
+    """Backlog (open now) and ageing, root causes of the cases resolved within the dates — from
+    the cases table (the follow-up work itself), under the page's team and answer filters."""
     from feedback.models import OPEN_CASE_STATUSES, Case, CaseStatus
 
     now = timezone.now()
-    cases = Case.objects.filter(project=project)
-    if team_id is not None:
-        cases = cases.filter(team_id=team_id)
+    since, until = query.filters.since, query.filters.until
+    cases = Case.objects.filter(case_scope(query), project=project)
     open_cases = cases.filter(status__in=OPEN_CASE_STATUSES)
     ages = open_cases.aggregate(
         under_1d=Count("pk", filter=Q(created_at__gte=now - timedelta(days=1))),
@@ -406,18 +494,18 @@ def churn_beside_nps(project: Project, query: DashboardQuery) -> dict[str, Any]:
     monthly NPS (rollups), over the chosen period or the last six months if that is longer,
     with simple CLV (or why there is none), and churn and revenue by last NPS category and by
     recovery (customers and cases). No raw responses are read."""
-    from dataclasses import replace
-
     from metrics import lifecycle
 
     until = query.filters.until
     since = min(query.filters.since, until - timedelta(days=182)).replace(day=1)
     churn = lifecycle.churn_series(project, since=since, until=until, interval="month")
     has_data = any(p["active_in_period"] for p in churn["series"])
+    # The whole project's NPS, as churn is the whole project's customers (the panel says so).
     nps = selectors.metric_report(
-        project, "nps", replace(query.filters, since=since), interval="month"
+        project, "nps", MetricFilters(since=since, until=until), interval="month"
     )
-    by_month = {p["period_start"][:7]: p["score"] for p in nps.get("series", [])}
+    nps_by_month = {p["period_start"][:7]: p for p in nps.get("series", [])}
+    by_month = {month: p["score"] for month, p in nps_by_month.items()}
     return {
         "has_data": has_data,
         "clv": churn["clv"],
@@ -429,6 +517,18 @@ def churn_beside_nps(project: Project, query: DashboardQuery) -> dict[str, Any]:
             "nps": [by_month.get(p["period_start"][:7]) for p in churn["series"]],
         },
         "series": churn["series"],
+        "months": [
+            {
+                "month": p["period_start"][:7],
+                "partial": p.get("partial", False),
+                "churn_rate": p["churn_rate"],
+                "churn_rate_ci_low": p.get("churn_rate_ci_low"),
+                "churn_rate_ci_high": p.get("churn_rate_ci_high"),
+                "churn_rate_n": p.get("churn_rate_n"),
+                "nps": nps_by_month.get(p["period_start"][:7]),
+            }
+            for p in churn["series"]
+        ],
         "by_last_nps": lifecycle.outcomes_by_nps(project),
         "by_recovery": lifecycle.outcomes_by_recovery(project),
     }

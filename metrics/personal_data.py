@@ -12,7 +12,7 @@ from django.db.models import F
 
 from feedback.models import Answer, Response
 from metrics.models import Rollup
-from metrics.rollups import cells_for, cells_increment, rollups_lock
+from metrics.rollups import CELL_COLUMNS, cells_for, cells_increment, rollups_lock
 from surveys.models import Contact
 from surveys.personal_data import ERASED, PersonalData
 
@@ -50,7 +50,11 @@ def _segments_erase(contacts: Sequence[Contact]) -> None:
 def _breakdown_cells(response: Response, answers: list[Answer], breakdown: list[str]) -> Counter:
     """The response's breakdown cells (the base cube does not carry segment values)."""
     return Counter(
-        {key: n for key, n in cells_for(response, answers, breakdown).items() if key[8] != ""}
+        {
+            key: n
+            for key, n in cells_for(response, answers, breakdown).items()
+            if dict(zip(CELL_COLUMNS, key, strict=True))["breakdown_attribute"] != ""
+        }
     )
 
 
@@ -58,19 +62,11 @@ def _cells_decrement(counts: Counter) -> None:
     """Take counts out of existing cells (one UPDATE per cell: a person has few), dropping cells
     that reach zero."""
     for key, n in sorted(counts.items()):
-        cell = Rollup.objects.filter(
-            survey_id=key[1],
-            question_uid=key[2],
-            touchpoint_key=key[5],
-            stage_key=key[6],
-            channel=key[7],
-            breakdown_attribute=key[8],
-            breakdown_value=key[9],
-            day=key[10],
-            score=key[11],
-        )
-        cell.update(count=F("count") - n)
-        cell.filter(count__lte=0).delete()
+        cell = dict(zip(CELL_COLUMNS, key, strict=True))
+        cell["question_uid"] = str(cell["question_uid"])
+        cells = Rollup.objects.filter(**{k: v for k, v in cell.items() if k != "project_id"})
+        cells.update(count=F("count") - n)
+        cells.filter(count__lte=0).delete()
 
 
 def _segments_export(contacts: Sequence[Contact]) -> None:

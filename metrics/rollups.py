@@ -32,7 +32,7 @@ from metrics.models import Rollup
 from surveys.models import SCORED_TYPES, Project
 
 CellKey = tuple  # (project, survey, uid, type, scale_max, wording, tp, stage, channel, attr, value, day, score)
-_COLUMNS = (
+CELL_COLUMNS = _COLUMNS = (
     "project_id",
     "survey_id",
     "question_uid",

@@ -143,6 +143,10 @@ class NpsResult:
             "promoters": self.promoters,
             "passives": self.passives,
             "detractors": self.detractors,
+            # Each category's share of the answers, with its Wilson interval.
+            **proportion(self.promoters, self.n).to_dict("promoters_share"),
+            **proportion(self.passives, self.n).to_dict("passives_share"),
+            **proportion(self.detractors, self.n).to_dict("detractors_share"),
             "low_sample": self.low_sample,
         }
 

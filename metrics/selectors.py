@@ -54,10 +54,29 @@ class MetricFilters:
         )
 
 
-def rollup_cells(project: Project, metric: str, filters: MetricFilters):
-    """The rollup rows that answer a question: one breakdown slice, the filters applied."""
+def rollup_cells(
+    project: Project, metric: str, filters: MetricFilters, *, split_by: str | None = None
+):
+    """The rollup rows that answer a question: one breakdown slice, the filters applied — the
+    one place every figure of the API and the dashboards is filtered.
+
+    `split_by` names a breakdown attribute whose rows are wanted instead (to split the figure
+    by its values); a segment filter on that same attribute keeps its one value, and one on
+    another attribute cannot be applied to them (the rollups keep one attribute per row), so
+    that is refused with `segment_not_splittable`."""
     cells = Rollup.objects.filter(project=project, question_type=metric)
-    if filters.segment:
+    if split_by is not None:
+        if filters.segment and filters.segment[0] != split_by:
+            raise ApplicationError(
+                "segment_not_splittable",
+                f"Answers cannot be split by {split_by} within the segment "
+                f"{filters.segment[0]} = {filters.segment[1]}.",
+                {"segment": [f"Remove the segment filter to split by {split_by}."]},
+            )
+        cells = cells.filter(breakdown_attribute=split_by)
+        if filters.segment:
+            cells = cells.filter(breakdown_value=filters.segment[1])
+    elif filters.segment:
         attribute, value = filters.segment
         if attribute not in (project.breakdown_attributes or []):
             raise ApplicationError(
@@ -103,6 +122,39 @@ def histogram(project: Project, metric: str, filters: MetricFilters) -> Hists:
         hist = hists[(row["scale_max"], row["scale_wording"])]
         hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
     return dict(hists)
+
+
+def grouped_histograms(
+    project: Project,
+    metric: str,
+    filters: MetricFilters,
+    by: str,
+    *,
+    split_by: str | None = None,
+) -> dict[str, Hists]:
+    """The filtered answers' histograms per value of one column (`touchpoint_key`, `channel`,
+    or `breakdown_value` with `split_by`), one query, every filter applied by `rollup_cells`."""
+    rows = (
+        rollup_cells(project, metric, filters, split_by=split_by)
+        .values(by, "scale_max", "scale_wording", "score")
+        .annotate(n=Sum("count"))
+    )
+    groups: dict[str, Hists] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        hist = groups[row[by]][(row["scale_max"], row["scale_wording"])]
+        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+    return {key: dict(value) for key, value in groups.items()}
+
+
+def compare_histograms(metric: str, before: Hists, after: Hists) -> scores.Comparison | None:
+    """After against before: NPS with adjusted-Wald errors, shares each on its own scale."""
+    if not before or not after:
+        return None
+    if metric == "nps":
+        return scores.compare_nps(_merged(before), _merged(after))
+    return scores.compare_share(
+        scores.share_by_scale(metric, before), scores.share_by_scale(metric, after)
+    )
 
 
 def _merged(hists_by_scale: Hists) -> dict[int, int]:
@@ -204,14 +256,10 @@ def metric_report(
         days = (filters.until - filters.since).days + 1
         previous_filters = filters.shifted(days)
         previous_hists = histogram(project, metric, previous_filters)
-        if metric == "nps":
-            comparison = scores.compare_nps(_merged(previous_hists), _merged(total_hists))
-        else:
-            # Shares counted each on its own scale compare as shares, whatever the scales.
-            comparison = scores.compare_share(
-                scores.share_by_scale(metric, previous_hists),
-                scores.share_by_scale(metric, total_hists),
-            )
+        # Shares counted each on its own scale compare as shares, whatever the scales.
+        comparison = compare_histograms(metric, previous_hists, total_hists) or (
+            scores.Comparison(None, None, False)
+        )
         report["comparison"] = {
             "previous": {
                 "since": previous_filters.since.isoformat(),
@@ -224,10 +272,16 @@ def metric_report(
 
 
 def response_rate(
-    project: Project, *, survey_id: int | None, since: date | None, until: date | None
+    project: Project,
+    *,
+    survey_id: int | None,
+    since: date | None,
+    until: date | None,
+    scope: Q | None = None,
 ) -> dict[str, Any]:
-    """Finished responses / displays the customer actually saw (shown, responded, dismissed)."""
-    displays = Display.objects.filter(project=project)
+    """Finished responses / displays the customer actually saw (shown, responded, dismissed),
+    with its Wilson interval; `scope` narrows the displays further (a dashboard's filters)."""
+    displays = Display.objects.filter(scope or Q(), project=project)
     if survey_id:
         displays = displays.filter(survey_id=survey_id)
     if since:
@@ -244,17 +298,25 @@ def response_rate(
         finished=Count("pk", filter=Q(response__finished=True)),
         dismissed=Count("pk", filter=Q(status=DisplayStatus.DISMISSED)),
     )
-    shown = counts["shown"]
     return {
-        "shown": shown,
+        "shown": counts["shown"],
         "finished": counts["finished"],
         "dismissed": counts["dismissed"],
-        "response_rate": round(100 * counts["finished"] / shown, 2) if shown else None,
+        **scores.proportion(counts["finished"], counts["shown"]).to_dict("response_rate"),
     }
 
 
-def drop_off(project: Project, *, survey_id: int) -> dict[str, Any]:
-    """How many started responses answered each question position (latest version's texts)."""
+def drop_off(
+    project: Project,
+    *,
+    survey_id: int,
+    since: date | None = None,
+    until: date | None = None,
+    scope: Q | None = None,
+) -> dict[str, Any]:
+    """How many started responses answered each question (named by its text in the latest
+    version), each with the share of started and its Wilson interval; responses started
+    within the dates, `scope` narrowing them further (a dashboard's filters)."""
     from feedback.models import Answer, Response
     from surveys.models import Survey
 
@@ -265,38 +327,53 @@ def drop_off(project: Project, *, survey_id: int) -> dict[str, Any]:
     )
     if survey is None:
         raise ApplicationError("not_found", "Unknown survey.", status_code=404)
-    started = Response.objects.filter(survey=survey).count()
-    finished = Response.objects.filter(survey=survey, finished=True).count()
+    responses = Response.objects.filter(scope or Q(), survey=survey)
+    if since:
+        responses = responses.filter(created_at__date__gte=since)
+    if until:
+        responses = responses.filter(created_at__date__lte=until)
+    counts = responses.aggregate(started=Count("pk"), finished=Count("pk", filter=Q(finished=True)))
+    started = counts["started"]
     answered = dict(
-        Answer.objects.filter(response__survey=survey)
+        Answer.objects.filter(response__in=responses)
         .values_list("question__position")
         .annotate(n=Count("id"))
         .order_by()
     )
     questions = survey.current_version.snapshot["questions"] if survey.current_version else []
-    return {
-        "survey": survey.pk,
-        "started": started,
-        "finished": finished,
-        "questions": [
+    language = project.default_language
+    rows = []
+    for q in questions:
+        texts = q.get("text") or {}
+        share = scores.proportion(answered.get(q["position"], 0), started)
+        rows.append(
             {
                 "position": q["position"],
                 "type": q["type"],
-                "answered": answered.get(q["position"], 0),
-                "share_of_started": round(100 * answered.get(q["position"], 0) / started, 2)
-                if started
-                else None,
+                "text": texts.get(language) or next(iter(texts.values()), ""),
+                "answered": share.successes,
+                **share.to_dict("share_of_started"),
             }
-            for q in questions
-        ],
+        )
+    return {
+        "survey": survey.pk,
+        "started": started,
+        "finished": counts["finished"],
+        "questions": rows,
     }
 
 
 def decisions_by_reason(
-    project: Project, *, survey_id: int | None, since: date | None, until: date | None
+    project: Project,
+    *,
+    survey_id: int | None,
+    since: date | None,
+    until: date | None,
+    scope: Q | None = None,
 ) -> dict[str, Any]:
-    """How often each anti-nagging rule held a survey back (fatigue analytics)."""
-    decisions = Decision.objects.filter(project=project)
+    """How often each anti-nagging rule held a survey back (fatigue analytics); `scope`
+    narrows the decisions further (a dashboard's filters)."""
+    decisions = Decision.objects.filter(scope or Q(), project=project)
     if survey_id:
         decisions = decisions.filter(survey_id=survey_id)
     if since:

@@ -4,7 +4,7 @@ filters from the URL, so it can be bookmarked and shared."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +15,6 @@ from feedback.models import Answer
 from feedback.selectors import (
     CaseFilters,
     cases_list,
-    recovery_rate,
     sla_by_team,
     topic_trends,
     unhappy_scores,
@@ -39,6 +38,7 @@ def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.Dashboard
         "choices": dashboards.filter_choices(project),
         "querystring": query.querystring(),
         "channels": Channel.choices,
+        "notes": dashboards.panel_notes(query),
     }
 
 
@@ -51,10 +51,8 @@ def executive(request: HttpRequest) -> HttpResponse:
     context.update(
         reports=dashboards.metric_reports(project, query, interval="week"),
         journey=dashboards.journey_table(project, query),
-        recovery=recovery_rate(project=project),
-        cases=dashboards.case_overview(
-            project, since=query.filters.since, until=query.filters.until, team_id=query.team_id
-        ),
+        recovery=dashboards.recovery(project, query),
+        cases=dashboards.case_overview(project, query),
         churn=dashboards.churn_beside_nps(project, query),
     )
     return render(request, "metrics/executive.html", context)
@@ -71,22 +69,47 @@ def business_lead(request: HttpRequest) -> HttpResponse:
         reports=dashboards.metric_reports(project, query, interval="week"),
         breakdowns=dashboards.breakdowns(project, query, metric),
         response_rate=selectors.response_rate(
-            project, survey_id=f.survey_id, since=f.since, until=f.until
+            project,
+            survey_id=f.survey_id,
+            since=f.since,
+            until=f.until,
+            scope=dashboards.delivery_scope(query),
         ),
         decisions=selectors.decisions_by_reason(
-            project, survey_id=f.survey_id, since=f.since, until=f.until
+            project,
+            survey_id=f.survey_id,
+            since=f.since,
+            until=f.until,
+            scope=dashboards.delivery_scope(query),
         ),
-        drop_off=selectors.drop_off(project, survey_id=f.survey_id) if f.survey_id else None,
-        cases=dashboards.case_overview(
-            project, since=f.since, until=f.until, team_id=query.team_id
-        ),
-        sla=_team_sla(project, query.team_id),
+        drop_off=selectors.drop_off(
+            project,
+            survey_id=f.survey_id,
+            since=f.since,
+            until=f.until,
+            scope=dashboards.response_scope(query),
+        )
+        if f.survey_id
+        else None,
+        cases=dashboards.case_overview(project, query),
+        sla=_team_sla(project, query),
         drivers=dashboards.topic_drivers(project, query),
-        topic_trends=topic_trends(project=project, weeks=max(4, query.days // 7)),
+        topic_trends=topic_trends(
+            project=project,
+            since=f.since,
+            until=f.until,
+            scope=dashboards.response_scope(query, prefix="answer__response__"),
+        ),
     )
     context["breakdown_charts"] = [
-        {"id": f"breakdown-{i}", "label": label, "rows": rows, "metric": metric}
-        for i, (label, rows) in enumerate(context["breakdowns"].items())
+        {
+            "id": f"breakdown-{i}",
+            "label": label,
+            "rows": split["rows"],
+            "note": split["note"],
+            "metric": metric,
+        }
+        for i, (label, split) in enumerate(context["breakdowns"].items())
     ]
     names = dict(context["choices"]["surveys"])
     surveys = context["decisions"]["surveys"]
@@ -187,8 +210,14 @@ def frontline(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/frontline.html", context)
 
 
-def _team_sla(project, team_id: int | None):
-    rows = sla_by_team(project=project)
+def _team_sla(project, query: dashboards.DashboardQuery):
+    """SLA per team for the cases opened within the dates (one team's with the team filter)."""
+    team_id = query.team_id
+    rows = sla_by_team(
+        project=project,
+        since=datetime.combine(query.filters.since, time.min, tzinfo=UTC),
+        until=datetime.combine(query.filters.until + timedelta(days=1), time.min, tzinfo=UTC),
+    )
     if team_id is None:
         return rows
     from feedback.models import Team

@@ -68,6 +68,18 @@ def test_nps_total_reproduces_the_worked_example(server_client, project, survey)
         "promoters": 300,
         "passives": 100,
         "detractors": 100,
+        "promoters_share": 60.0,
+        "promoters_share_ci_low": 55.65,
+        "promoters_share_ci_high": 64.2,
+        "promoters_share_n": 500,
+        "passives_share": 20.0,
+        "passives_share_ci_low": 16.73,
+        "passives_share_ci_high": 23.73,
+        "passives_share_n": 500,
+        "detractors_share": 20.0,
+        "detractors_share_ci_low": 16.73,
+        "detractors_share_ci_high": 23.73,
+        "detractors_share_n": 500,
         "low_sample": False,
         "counts": {"2": 100, "8": 100, "10": 300},
     }
@@ -204,10 +216,26 @@ def test_response_rate_drop_off_and_decisions(server_client, project, survey):
         value_int=3,
     )
     rate = server_client.get(f"/api/v1/metrics/response-rate?survey={survey.pk}").json()
-    assert rate == {"shown": 3, "finished": 1, "dismissed": 1, "response_rate": 33.33}
+    assert rate == {
+        "shown": 3,
+        "finished": 1,
+        "dismissed": 1,
+        "response_rate": 33.33,
+        "response_rate_ci_low": 6.15,  # Wilson, as statsmodels' proportion_confint
+        "response_rate_ci_high": 79.23,
+        "response_rate_n": 3,
+    }
     drop = server_client.get(f"/api/v1/metrics/drop-off?survey={survey.pk}").json()
     assert (drop["started"], drop["finished"]) == (1, 1)
     assert [(q["position"], q["answered"]) for q in drop["questions"]] == [(0, 1), (1, 0)]
+    assert [q["text"] for q in drop["questions"]] == [
+        "How likely are you to recommend us?",
+        "What could we do better?",
+    ]
+    assert (drop["questions"][0]["share_of_started"], drop["questions"][1]["share_of_started"]) == (
+        100.0,
+        0.0,
+    )
     for reason in ["shown", "global_cooldown", "global_cooldown"]:
         Decision.objects.create(project=project, survey=survey, reason=reason)
     decisions = server_client.get("/api/v1/metrics/decisions").json()

@@ -30,6 +30,18 @@ def test_nps_300_100_100_is_40_with_wald_se_and_interval():
         "promoters": 300,
         "passives": 100,
         "detractors": 100,
+        "promoters_share": 60.0,
+        "promoters_share_ci_low": 55.65,
+        "promoters_share_ci_high": 64.2,
+        "promoters_share_n": 500,
+        "passives_share": 20.0,
+        "passives_share_ci_low": 16.73,
+        "passives_share_ci_high": 23.73,
+        "passives_share_n": 500,
+        "detractors_share": 20.0,
+        "detractors_share_ci_low": 16.73,
+        "detractors_share_ci_high": 23.73,
+        "detractors_share_n": 500,
         "low_sample": False,
     }
 
