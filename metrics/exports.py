@@ -124,7 +124,17 @@ def metric_series_export(project, query, fmt: str):
     from metrics.dashboards import metric_reports
 
     reports = metric_reports(project, query, interval="week")
-    header = ("metric", "week_start", "n", "score", "ci_low", "ci_high", "low_sample")
+    header = (
+        "metric",
+        "week_start",
+        "n",
+        "score",
+        "ci_low",
+        "ci_high",
+        "low_sample",
+        "partial",
+        "method",
+    )
     rows = [
         (
             metric,
@@ -134,6 +144,8 @@ def metric_series_export(project, query, fmt: str):
             point["ci_low"],
             point["ci_high"],
             point["low_sample"],
+            point.get("partial", False),
+            report["method"],
         )
         for metric, report in reports.items()
         if "series" in report

@@ -161,9 +161,21 @@ def test_metric_series_export_as_csv(shop):
     assert response["Content-Disposition"].startswith('attachment; filename="vocsite-metrics-')
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
-    assert rows[0] == ["metric", "week_start", "n", "score", "ci_low", "ci_high", "low_sample"]
+    assert rows[0] == [
+        "metric",
+        "week_start",
+        "n",
+        "score",
+        "ci_low",
+        "ci_high",
+        "low_sample",
+        "partial",
+        "method",
+    ]
     nps_rows = [r for r in rows[1:] if r[0] == "nps"]
     assert sum(int(r[2]) for r in nps_rows) == 100
+    # The last week is this one, not over yet; the first is cut by the 90-day window.
+    assert (nps_rows[-1][7], nps_rows[-1][8].startswith("NPS = 100")) == ("True", True)
     assert [r for r in rows[1:] if r[0] == "csat"] == []  # no CSAT at landing
 
 
