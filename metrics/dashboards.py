@@ -140,7 +140,7 @@ def channel_scope(channel: str, prefix: str = "") -> Q:
     touchpoint, as the rollups count it (metrics.rollups.response_channel): an e-mail answer is
     the e-mail channel, a widget answer its touchpoint's channel (web when it has none)."""
     if channel == "email":
-        return Q(**{f"{prefix}channel": "email"})
+        return Q(**{f"{prefix}channel": "email"}) | Q(**{f"{prefix}touchpoint__channel": "email"})
     scope = ~Q(**{f"{prefix}channel": "email"}) & Q(**{f"{prefix}touchpoint__channel": channel})
     if channel == "web":
         scope |= ~Q(**{f"{prefix}channel": "email"}) & Q(**{f"{prefix}touchpoint__isnull": True})

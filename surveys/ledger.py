@@ -82,8 +82,14 @@ def _contact_for_visitor(
     call's attributes and language and seen now — so nothing is left to update, and a new
     contact's ledger is known to be empty."""
     link = _visitor_link(project, visitor_id, with_ledger=with_ledger)
-    if link is not None:
+    if link is not None and not (link.contact.user_id and project.identity_verification):
         return link.contact
+    if link is not None:
+        # The browser was last a verified signed-in user, and this call does not prove it is
+        # still them (no signed user_id): it must not act on that person. The visitor id starts
+        # afresh as an anonymous visitor (surveys.identity).
+        VisitorId.objects.filter(pk=link.pk).delete()
+        visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, None))
     try:
         with transaction.atomic():
             now = timezone.now()

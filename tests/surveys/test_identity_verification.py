@@ -154,3 +154,35 @@ def test_rotating_the_secret_stops_old_hashes(admin_client, widget, project, vic
     assert reply.status_code == 403
     entry = project.audit_entries.get(action="project.identity_secret_rotated")
     assert project.identity_secret not in str(entry.before) + str(entry.after)
+
+
+def test_an_unsigned_call_from_a_signed_in_browser_does_not_act_on_the_person(
+    widget, project, touchpoint, victim
+):
+    """Leaving out user_id must not reach the person a visitor id was last linked to."""
+    published_survey(project, touchpoints=[touchpoint])
+    signed_in = call(
+        widget,
+        "decide",
+        project,
+        visitor_id="v-shared",
+        touchpoint=touchpoint.key,
+        **signed(project, "cust-1"),
+    )
+    assert signed_in.status_code == 200
+    assert project.visitor_ids.get(visitor_id="v-shared").contact == victim
+    assert call(widget, "opt-out", project, visitor_id="v-shared").status_code == 204
+    sent = call(
+        widget,
+        "feedback",
+        project,
+        visitor_id="v-shared",
+        submission_id=str(uuid.uuid4()),
+        text="not the victim",
+    )
+    assert sent.status_code == 201
+    victim.refresh_from_db()
+    assert victim.opted_out_at is None
+    assert not Feedback.objects.filter(contact=victim).exists()
+    stranger = project.visitor_ids.get(visitor_id="v-shared").contact
+    assert stranger != victim and stranger.user_id is None and stranger.opted_out_at is not None

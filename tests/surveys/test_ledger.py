@@ -60,8 +60,14 @@ def test_identify_merges_the_anonymous_history_and_it_keeps_counting(project, to
         touchpoint,
     )
     assert (second.verdict.show, second.verdict.reason) == (False, "survey_cooldown")
-    # And the anonymous browser id now resolves to the person.
-    assert contact_resolve(project=project, visitor_id="browser-1") == identified
+    # The browser id alone does not prove the person (identity verification is on): a call
+    # without the signed user id is a fresh anonymous visitor, never the person.
+    stranger = contact_resolve(project=project, visitor_id="browser-1")
+    assert stranger != identified and stranger.user_id is None
+    # With verification off, the browser id stands for the person it was last linked to.
+    project.identity_verification = False
+    contact_resolve(project=project, visitor_id="browser-2", user_id="user-42")
+    assert contact_resolve(project=project, visitor_id="browser-2") == identified
 
 
 def test_a_merge_between_a_decides_read_and_its_claim_sends_it_the_slow_way(

@@ -168,8 +168,10 @@ def test_a_signed_in_visitor_is_remembered_under_their_user_id(widget, project, 
         assert decide(widget, project, user_id="u-7")["show"] is True
         first, first_sql = statements(widget, project, user_id="u-7")
         again, again_sql = statements(widget, project, user_id="u-7")
-        anonymous, _ = statements(widget, project)  # the same browser, signed out: another key
-    assert first == again == anonymous == {"show": False, "reason": "survey_cooldown"}
+        # The same browser without the signed user id: another key, and not the person.
+        anonymous = decide(widget, project)
+    assert first == again == {"show": False, "reason": "survey_cooldown"}
+    assert anonymous["show"] is True
     assert len(again_sql) < len(first_sql)
     assert visitor_memory.recall(visitor_memory.Visitor(project.pk, "v-1", "u-7")) is not None
 
