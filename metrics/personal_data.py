@@ -1,72 +1,48 @@
 """Breakdown values are personal data too (a segment can be a name or a company): on erasure
-a person's responses keep their segment's attributes with the value "(erased)", and their
-counts move from the old value's rollup cells to the erased bucket's, so every total — and a
-rebuild from raw rows — stays exactly what it was (surveys.personal_data)."""
+a person's responses keep their segment's attributes with the value "(erased)", and the
+breakdown cells of the surveys they answered are recounted from the rows, so their counts sit
+in the erased bucket and every total — and a rebuild from raw rows — stays exactly what it was
+(surveys.personal_data).
+
+Recounting (rather than moving the person's counts cell by cell) holds whatever changed since
+the answers were first counted — a touchpoint moved to another stage, an attribute added — and
+it runs under the project's exclusive rollup lock, so an answer being counted at that moment is
+either already in the cells or waits and is counted with its new segment."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from django.db.models import F
-
-from feedback.models import Answer, Response
-from metrics.models import Rollup
-from metrics.rollups import CELL_COLUMNS, cells_for, cells_increment, rollups_lock
+from feedback.models import Response
+from metrics.rollups import rollups_lock, rollups_recount_breakdowns
 from surveys.models import Contact
 from surveys.personal_data import ERASED, PersonalData
 
 
 def _segments_erase(contacts: Sequence[Contact]) -> None:
+    if not contacts:
+        return
+    project = contacts[0].project
+    rollups_lock(project.pk, exclusive=True)  # before reading: no count is in flight now
     responses = list(
-        Response.objects.filter(contact__in=contacts)
-        .exclude(segment={})
-        .select_related("touchpoint__stage", "project")
+        Response.objects.filter(contact__in=contacts).exclude(segment={}).only("pk", "segment")
     )
     if not responses:
         return
-    rollups_lock(responses[0].project_id, exclusive=False)
-    counted = [r for r in responses if r.rolled_up_at is not None]
-    answers: dict[int, list[Answer]] = defaultdict(list)
-    for answer in Answer.objects.filter(response__in=counted).select_related("question"):
-        answers[answer.response_id].append(answer)
-    before: Counter = Counter()
-    after: Counter = Counter()
     for response in responses:
-        breakdown = list(response.project.breakdown_attributes or [])
-        if response.rolled_up_at is not None:
-            before.update(_breakdown_cells(response, answers[response.pk], breakdown))
         response.segment = {
             name: value if value in (None, "") else ERASED
             for name, value in response.segment.items()
         }
-        if response.rolled_up_at is not None:
-            after.update(_breakdown_cells(response, answers[response.pk], breakdown))
     Response.objects.bulk_update(responses, ["segment"], batch_size=500)
-    _cells_decrement(before)
-    cells_increment(after)
-
-
-def _breakdown_cells(response: Response, answers: list[Answer], breakdown: list[str]) -> Counter:
-    """The response's breakdown cells (the base cube does not carry segment values)."""
-    return Counter(
-        {
-            key: n
-            for key, n in cells_for(response, answers, breakdown).items()
-            if dict(zip(CELL_COLUMNS, key, strict=True))["breakdown_attribute"] != ""
-        }
+    survey_ids = sorted(
+        set(
+            Response.objects.filter(pk__in=[r.pk for r in responses]).values_list(
+                "survey_id", flat=True
+            )
+        )
     )
-
-
-def _cells_decrement(counts: Counter) -> None:
-    """Take counts out of existing cells (one UPDATE per cell: a person has few), dropping cells
-    that reach zero."""
-    for key, n in sorted(counts.items()):
-        cell = dict(zip(CELL_COLUMNS, key, strict=True))
-        cell["question_uid"] = str(cell["question_uid"])
-        cells = Rollup.objects.filter(**{k: v for k, v in cell.items() if k != "project_id"})
-        cells.update(count=F("count") - n)
-        cells.filter(count__lte=0).delete()
+    rollups_recount_breakdowns(project=project, survey_ids=survey_ids)
 
 
 def _segments_export(contacts: Sequence[Contact]) -> None:

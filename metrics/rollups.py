@@ -210,8 +210,11 @@ def _claim(response_ids: Sequence[int]) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def _grouped(project: Project, attribute: str | None) -> Iterable[dict]:
-    """One GROUP BY over the raw answers of the project: a row per cell with its count.
+def _grouped(
+    project: Project, attribute: str | None, survey_ids: Sequence[int] | None = None
+) -> Iterable[dict]:
+    """One GROUP BY over the raw answers of the project (of some surveys only, when given): a
+    row per cell with its count.
 
     Mirrors `cells_for` expression by expression; the rollup tests hold the two together."""
     answers = Answer.objects.filter(
@@ -223,6 +226,8 @@ def _grouped(project: Project, attribute: str | None) -> Iterable[dict]:
         question_type__in=list(SCORED_TYPES),
         value_int__isnull=False,
     )
+    if survey_ids is not None:
+        answers = answers.filter(response__survey_id__in=list(survey_ids))
     value_expr = (
         NullIf(
             KeyTextTransform(attribute, "response__segment"), Value(""), output_field=CharField()
@@ -288,10 +293,18 @@ def _rebuild_project(project: Project) -> int:
     Response.objects.filter(project=project, finished=True, rolled_up_at__isnull=True).update(
         rolled_up_at=timezone.now()
     )
+    return _recount(project, [None, *(project.breakdown_attributes or [])])
+
+
+def _recount(
+    project: Project, attributes: Sequence[str | None], survey_ids: Sequence[int] | None = None
+) -> int:
+    """Count the claimed answers into the (emptied) cells of these attributes (None: the base
+    cube), of these surveys or all; returns the cells written."""
     written = 0
-    for attribute in [None, *(project.breakdown_attributes or [])]:
+    for attribute in attributes:
         counts: Counter = Counter()
-        for row in _grouped(project, attribute).iterator(chunk_size=5000):
+        for row in _grouped(project, attribute, survey_ids).iterator(chunk_size=5000):
             key = (
                 project.pk,
                 row["response__survey_id"],
@@ -311,6 +324,18 @@ def _rebuild_project(project: Project) -> int:
         cells_increment(counts)
         written += len(counts)
     return written
+
+
+def rollups_recount_breakdowns(*, project: Project, survey_ids: Sequence[int]) -> int:
+    """Recount these surveys' breakdown cells from the raw rows, in the caller's transaction,
+    under the project's exclusive lock (taken here if the caller has not): what erasure runs
+    after it rewrote segments, so the cells match the rows whatever changed since they were
+    first counted. The base cube is left as it is (segments are not in it)."""
+    rollups_lock(project.pk, exclusive=True)
+    Rollup.objects.filter(project=project, survey_id__in=list(survey_ids)).exclude(
+        breakdown_attribute=""
+    ).delete()
+    return _recount(project, list(project.breakdown_attributes or []), survey_ids)
 
 
 def rollups_rebuild(*, project: Project | None = None) -> int:

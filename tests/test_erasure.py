@@ -367,3 +367,38 @@ def test_the_contacts_page_finds_and_erases_an_anonymous_visitor(project, touchp
     assert f"/app/contacts/{contact.pk}/erase/" in page
     assert client.post(f"/app/contacts/{contact.pk}/erase/").status_code == 302
     assert _traces(["Dormouse", "v-page-anon"]) == []
+
+
+def test_erasure_holds_totals_when_the_journey_changed_since_the_answers(
+    project, touchpoint, server_client, django_capture_on_commit_callbacks
+):
+    """Cells are recounted from the rows, not moved by recomputing keys from today's
+    settings: a touchpoint moved to another stage after the answers changes nothing."""
+    from tests.factories import StageFactory
+
+    project.breakdown_attributes = ["company"]
+    project.recontact_days = 0
+    project.frequency_cap = 1000
+    project.save()
+    published_survey(project, touchpoints=[touchpoint], display_option="always")
+    widget = _widget()
+    for visitor, company in (("v-a", "Acme Ltd"), ("v-b", "Acme Ltd"), ("v-c", "Globex")):
+        decision = _post(
+            widget,
+            "decide",
+            project,
+            visitor_id=visitor,
+            touchpoint=touchpoint.key,
+            attributes={"company": company},
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            _answer(widget, project, decision, 4, "fine")
+    touchpoint.stage = StageFactory(project=project, key="later", name="Later")
+    touchpoint.save()
+    before = sum(r.count for r in Rollup.objects.filter(breakdown_attribute="company"))
+    assert server_client.delete("/api/v1/visitors/v-a").status_code == 204
+    cells = {
+        r.breakdown_value: r.count for r in Rollup.objects.filter(breakdown_attribute="company")
+    }
+    assert sum(cells.values()) == before == 3
+    assert (cells["Acme Ltd"], cells[ERASED], cells["Globex"]) == (1, 1, 1)

@@ -155,12 +155,12 @@ def test_the_rebuild_aggregates_in_memory_on_postgresql(project, monkeypatch):
     seen: list[str] = []
     real = rollups._grouped
 
-    def spy(project, attribute):
+    def spy(project, attribute, survey_ids=None):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SHOW work_mem")
                 seen.append(cursor.fetchone()[0])
-        return real(project, attribute)
+        return real(project, attribute, survey_ids)
 
     monkeypatch.setattr(rollups, "_grouped", spy)
     project.breakdown_attributes = ["plan"]
