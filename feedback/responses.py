@@ -367,6 +367,10 @@ def _first_statement() -> tuple[str, str, list]:
             f"SELECT {', '.join(quote(c) for c in wanted)} FROM {quote(Display._meta.db_table)}"  # noqa: S608
             f" WHERE {quote('id')} = %s AND {quote('project_id')} = %s"
             f" AND {quote('version_id')} = %s"
+            # Nothing more is stored about an erased person.
+            f" AND NOT EXISTS (SELECT 1 FROM {quote(Contact._meta.db_table)} c"
+            f" WHERE c.{quote('id')} = {quote(Display._meta.db_table)}.{quote('contact_id')}"
+            f" AND c.{quote('erased_at')} IS NOT NULL)"
         )
         target, fields = insert_target(Response)
         expressions, sources = [], []

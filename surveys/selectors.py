@@ -161,8 +161,14 @@ def display_for_project(*, project: Project, display_id: UUID | str | Any) -> Di
     # the callers need only the display's own columns (questions come from process memory).
     # Every answer and every shown/dismissed call runs it (vocsite.row_select says why not
     # through the ORM).
+    # A display of an erased person is not found either: nothing more is stored about them.
     pk = Display._meta.pk.get_db_prep_value(display_id, connection)
-    rows = select_rows(Display, "id = %s AND project_id = %s", [pk, project.pk])
+    rows = select_rows(
+        Display,
+        "id = %s AND project_id = %s AND NOT EXISTS (SELECT 1 FROM surveys_contact c"
+        " WHERE c.id = surveys_display.contact_id AND c.erased_at IS NOT NULL)",
+        [pk, project.pk],
+    )
     return rows[0] if rows else None
 
 

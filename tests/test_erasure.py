@@ -402,3 +402,32 @@ def test_erasure_holds_totals_when_the_journey_changed_since_the_answers(
     }
     assert sum(cells.values()) == before == 3
     assert (cells["Acme Ltd"], cells[ERASED], cells["Globex"]) == (1, 1, 1)
+
+
+def test_nothing_more_is_stored_for_a_display_of_an_erased_person(
+    project, touchpoint, server_client
+):
+    """A survey on screen when its person is erased: its answer is refused, not stored
+    against the anonymous shell where no API could find it again."""
+    published_survey(project, touchpoints=[touchpoint], display_option="always")
+    widget = _widget()
+    decision = _post(widget, "decide", project, visitor_id="v-late", touchpoint=touchpoint.key)
+    assert server_client.delete("/api/v1/visitors/v-late").status_code == 204
+    questions = decision["survey"]["questions"]
+    reply = widget.post(
+        "/api/widget/v1/responses",
+        {
+            "key": project.public_key,
+            "display_id": decision["display_id"],
+            "submission_id": str(uuid.uuid4()),
+            "answers": [
+                {"question_id": questions[0]["id"], "value": 2},
+                {"question_id": questions[1]["id"], "value": "Alice Liddell, 12 Tulgey Wood"},
+            ],
+            "finished": True,
+        },
+        format="json",
+    )
+    assert reply.status_code == 404
+    assert Response.objects.count() == 0
+    assert _traces(["Tulgey Wood"]) == []
