@@ -58,7 +58,7 @@ def _date(raw: str | None) -> date | None:
 def dashboard_query(params, project: Project) -> DashboardQuery:
     """Read the filters from the URL; a bad value is dropped and said, never a 500."""
     problems = []
-    today = timezone.now().date()
+    today = timezone.localdate()  # the project's day while its dashboards render (views)
     until = _date(params.get("until")) or today
     since = _date(params.get("since")) or until - timedelta(days=DEFAULT_DAYS - 1)
     if since > until:

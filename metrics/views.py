@@ -4,7 +4,8 @@ filters from the URL, so it can be bookmarked and shared."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
+from functools import wraps
 
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -21,11 +22,25 @@ from feedback.selectors import (
 )
 from metrics import dashboards, selectors
 from metrics.exports import metric_series_export
+from metrics.rollups import project_zone
 from surveys.models import Channel
 from vocsite.api_auth import READ_ROLES
 from vocsite.staff import project_view
 
 CASE_VIEWERS = ("admin", "designer", "agent")
+
+
+def in_project_timezone(view):
+    """Render a dashboard in the project's timezone: its default dates, and every date cut of
+    raw rows (`__date` lookups, week truncation) fall on the project's days, as the rollups'
+    do (DESIGN.md §7)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        with timezone.override(project_zone(request.access.project)):
+            return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.DashboardQuery, dict]:
@@ -43,6 +58,7 @@ def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.Dashboard
 
 
 @project_view(READ_ROLES)
+@in_project_timezone
 def executive(request: HttpRequest) -> HttpResponse:
     project = request.access.project
     query, context = _base_context(request, "executive")
@@ -59,6 +75,7 @@ def executive(request: HttpRequest) -> HttpResponse:
 
 
 @project_view(READ_ROLES)
+@in_project_timezone
 def business_lead(request: HttpRequest) -> HttpResponse:
     project = request.access.project
     query, context = _base_context(request, "lead")
@@ -148,6 +165,7 @@ def business_lead(request: HttpRequest) -> HttpResponse:
 
 
 @project_view(READ_ROLES)
+@in_project_timezone
 def frontline(request: HttpRequest) -> HttpResponse:
     """Today's unhappy answers and recent verbatims: the frontline works individual customers,
     so this view reads recent responses (bounded by date and count), not rollups. The low
@@ -213,10 +231,11 @@ def frontline(request: HttpRequest) -> HttpResponse:
 def _team_sla(project, query: dashboards.DashboardQuery):
     """SLA per team for the cases opened within the dates (one team's with the team filter)."""
     team_id = query.team_id
+    zone = timezone.get_current_timezone()  # the project's (in_project_timezone)
     rows = sla_by_team(
         project=project,
-        since=datetime.combine(query.filters.since, time.min, tzinfo=UTC),
-        until=datetime.combine(query.filters.until + timedelta(days=1), time.min, tzinfo=UTC),
+        since=datetime.combine(query.filters.since, time.min, tzinfo=zone),
+        until=datetime.combine(query.filters.until + timedelta(days=1), time.min, tzinfo=zone),
     )
     if team_id is None:
         return rows

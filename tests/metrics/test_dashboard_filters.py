@@ -199,3 +199,48 @@ def _response_rate_and_recovery_follow_the_filters(world, filters):
     assert executive["recovery"]["closed"] == cases.count()
     if cases.count():
         assert executive["recovery"]["rate_ci_low"] <= executive["recovery"]["rate"]
+
+
+def test_dashboards_cut_raw_rows_on_the_projects_days(project, touchpoint, respond_at):
+    """An answer at 17:30 UTC on 1 March is on 2 March in Shanghai: the frontline's low scores
+    for 2 March (raw rows) find it, as the rollups count it on that day."""
+    project.timezone = "Asia/Shanghai"
+    project.save()
+    respond_at("2026-03-01T17:30:00+00:00", 2)
+    viewer = UserFactory(username="viewer-tz")
+    MembershipFactory(user=viewer, project=project, role="admin")
+    client = Client()
+    client.force_login(viewer)
+    page = client.get("/app/dashboards/frontline/", {"since": "2026-03-02", "until": "2026-03-02"})
+    assert len(page.context["low"]) == 1
+    page = client.get("/app/dashboards/frontline/", {"since": "2026-03-01", "until": "2026-03-01"})
+    assert len(page.context["low"]) == 0
+    lead = client.get("/app/dashboards/lead/", {"since": "2026-03-02", "until": "2026-03-02"})
+    assert lead.context["reports"]["nps"]["total"]["n"] == 1
+
+
+@pytest.fixture
+def respond_at(project, touchpoint, django_capture_on_commit_callbacks):
+    import time_machine
+
+    project.recontact_days = 0
+    project.save()
+    survey = published_survey(project, touchpoints=[touchpoint], display_option="always")
+    question = survey.current_version.snapshot["questions"][0]["id"]
+
+    def answer(moment: str, score: int):
+        with time_machine.travel(moment, tick=False):
+            contact = contact_resolve(project=project, visitor_id=f"v-{uuid.uuid4()}")
+            display = display_claim(
+                project=project, contact=contact, touchpoint_key=touchpoint.key
+            ).display
+            with django_capture_on_commit_callbacks(execute=True):
+                response_submit(
+                    project=project,
+                    display=display,
+                    submission_id=uuid.uuid4(),
+                    answers=[AnswerIn(question, score)],
+                    finished=True,
+                )
+
+    return answer
