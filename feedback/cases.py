@@ -141,7 +141,9 @@ def _response_in(response: Response) -> ResponseIn:
         else frozenset()
     )
     return ResponseIn(
-        scores=[ScoreIn(a.question_type, a.value_int) for a in answers if a.value_int is not None],
+        scores=[
+            ScoreIn(a.question_type, agreement_value(a)) for a in answers if a.value_int is not None
+        ],
         texts=[a.value_text for a in answers if a.value_text],
         topic_ids=topic_ids,
         touchpoint_id=response.touchpoint_id,
@@ -496,8 +498,23 @@ def cases_escalate_overdue(*, now: datetime | None = None) -> int:
     return escalated
 
 
+def agreement_value(answer) -> int:
+    """The answer's score read in the agreement direction (high is good). A 1–5 CES worded as
+    effort (1 = very low effort, the best) is mirrored, so alert rules, recovery and the
+    "unhappy" lists read every CES the same way (DESIGN.md §7)."""
+    question = answer.question
+    if (
+        answer.question_type == QuestionType.CES
+        and question.scale_wording == "effort"
+        and question.scale_max
+    ):
+        return (question.scale_min or 1) + question.scale_max - answer.value_int
+    return answer.value_int
+
+
 def is_recovering_answer(question_type: str, value: int, scale_max: int | None) -> bool:
-    """NPS 7 or more, or the top box of a CSAT/CES scale (DESIGN.md §4)."""
+    """NPS 7 or more, or the top box of a CSAT/CES scale (DESIGN.md §4); `value` in the
+    agreement direction (`agreement_value`)."""
     if question_type == QuestionType.NPS:
         return value >= 7
     if question_type in (QuestionType.CSAT, QuestionType.CES):
@@ -516,7 +533,7 @@ def cases_recover_for_response(response_id: int) -> list[Case]:
     if response is None or response.contact_id is None or not may_recover(response.contact_id):
         return []
     if not any(
-        is_recovering_answer(a.question_type, a.value_int, a.question.scale_max)
+        is_recovering_answer(a.question_type, agreement_value(a), a.question.scale_max)
         for a in response.answers.all()
         if a.value_int is not None
     ):

@@ -265,8 +265,14 @@ def unhappy_scores(prefix: str = "") -> Q:
     from metrics.scores import UNHAPPY_AT_MOST
 
     query = Q()
+    effort = Q(**{f"{prefix}question__scale_wording": "effort"})
     for question_type, at_most in UNHAPPY_AT_MOST.items():
-        query |= Q(**{f"{prefix}question_type": question_type, f"{prefix}value_int__lte": at_most})
+        unhappy = Q(**{f"{prefix}question_type": question_type, f"{prefix}value_int__lte": at_most})
+        if question_type == "ces":
+            unhappy &= ~effort
+        query |= unhappy
+    # A 1–5 CES worded as effort reads the other way: much effort (4–5) is unhappy.
+    query |= effort & Q(**{f"{prefix}question_type": "ces", f"{prefix}value_int__gte": 4})
     return query
 
 

@@ -1,0 +1,85 @@
+"""A 1–5 CES worded as effort (1 = very low effort) reads the other way round everywhere an
+answer is judged good or bad: alert rules, recovery and the frontline's unhappy list."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from feedback.cases import CaseChange, alert_rules_install_defaults, case_change
+from feedback.models import Answer, Case
+from feedback.responses import AnswerIn, response_submit
+from feedback.selectors import unhappy_scores
+from surveys.ledger import contact_resolve, display_claim
+from surveys.services import QuestionIn
+from tests.factories import published_survey
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def answer(project, touchpoint, django_capture_on_commit_callbacks):
+    project.recontact_days = 0
+    project.frequency_cap = 1000
+    project.save()
+    alert_rules_install_defaults(project=project)  # CES 1–3 opens a case (agreement reading)
+    survey = published_survey(
+        project,
+        touchpoints=[touchpoint],
+        questions=[
+            QuestionIn(
+                type="ces",
+                text={"en": "How much effort did it take?"},
+                scale={"min": 1, "max": 5},
+                scale_wording="effort",
+            )
+        ],
+        display_option="always",
+        recontact_days=0,
+    )
+    question = survey.current_version.snapshot["questions"][0]["id"]
+
+    def send(score: int, user: str = "u1"):
+        contact = contact_resolve(project=project, visitor_id=None, user_id=user)
+        display = display_claim(project=project, contact=contact, touchpoint_key=touchpoint.key)
+        with django_capture_on_commit_callbacks(execute=True):
+            return response_submit(
+                project=project,
+                display=display.display,
+                submission_id=uuid.uuid4(),
+                answers=[AnswerIn(question, score)],
+                finished=True,
+            ).response
+
+    return send
+
+
+def test_much_effort_opens_a_case_and_little_effort_does_not(answer):
+    answer(1, user="easy")
+    assert Case.objects.count() == 0
+    answer(5, user="hard")
+    assert Case.objects.get().contact.user_id == "hard"
+
+
+def test_the_unhappy_list_holds_much_effort_only(answer):
+    answer(1, user="easy")
+    answer(4, user="hard")
+    unhappy = Answer.objects.filter(unhappy_scores())
+    assert [a.response.contact.user_id for a in unhappy] == ["hard"]
+
+
+def test_very_little_effort_later_recovers_the_case(answer):
+    answer(5)
+    case = Case.objects.get()
+    case_change(
+        case=case,
+        actor=None,
+        change=CaseChange(status="resolved", root_cause="product", resolution_note="called"),
+    )
+    answer(5)  # still much effort: not recovered
+    case.refresh_from_db()
+    assert case.recovered is False
+    answer(1)
+    case.refresh_from_db()
+    assert case.recovered is True
