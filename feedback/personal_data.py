@@ -20,6 +20,7 @@ from feedback.models import (
     CaseEvent,
     Feedback,
     OperationalEvent,
+    ProcessingFailure,
     Response,
     Tag,
     WebhookAttempt,
@@ -191,10 +192,29 @@ def _webhooks_erase(contacts: Sequence[Contact]) -> None:
     deliveries.update(payload={"erased": True}, last_error="")
 
 
+def _failures(contacts: Sequence[Contact]):
+    return ProcessingFailure.objects.filter(
+        Q(response__contact__in=contacts) | Q(feedback__contact__in=contacts)
+    )
+
+
+def _failures_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return list(
+        _failures(contacts).values("response_id", "feedback_id", "steps", "reason", "attempts")
+    )
+
+
+def _failures_erase(contacts: Sequence[Contact]) -> None:
+    """An error message can quote what was processed: the steps and reason go, the row (and a
+    quarantine) stays for the admins."""
+    _failures(contacts).update(steps={}, reason="(erased)")
+
+
 FEEDBACK_PERSONAL_DATA = (
     PersonalData("responses", _responses_export, _responses_erase),
     PersonalData("feedback", _feedback_export, _feedback_erase),
     PersonalData("cases", _cases_export, _cases_erase),
     PersonalData("events", _events_export, _events_erase),
     PersonalData("webhook_deliveries", _webhooks_export, _webhooks_erase),
+    PersonalData("processing_failures", _failures_export, _failures_erase),
 )

@@ -31,5 +31,6 @@ PERSONAL_DATA_PLACES = (
     "cases",
     "events",
     "webhook_deliveries",
+    "processing_failures",
     "segments",
 )

@@ -242,7 +242,9 @@ def contact_erase(*, contact: Contact, actor=None) -> Contact:
         actor=actor,
         actor_label="" if actor is not None else "API",
     )
-    visitor_memory.clear()  # a web process may remember the person's visitor ids
+    # This process may remember the person's visitor ids (others forget within their TTL);
+    # after commit, so a request running meanwhile cannot put the old state back.
+    transaction.on_commit(visitor_memory.clear)
     return root
 
 

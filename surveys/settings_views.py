@@ -197,7 +197,8 @@ def api_key_new(request: HttpRequest) -> HttpResponse:
 def identity_secret_rotate(request: HttpRequest) -> HttpResponse:
     project_identity_secret_rotate(project=request.access.project, actor=request.user)
     messages.success(
-        request, "New identity secret: hashes signed with the old one are refused from now on."
+        request,
+        "New identity secret: hashes signed with the old one are refused within half a minute.",
     )
     return redirect("project-settings")
 
