@@ -43,6 +43,7 @@ from django.utils import timezone
 from seed import settle
 
 from bench.loadgen import Result, best_of_turns, closed_loop, open_loop
+from surveys.identity import user_hash
 from surveys.models import Contact, Decision, Display, Project, VisitorId
 from surveys.services import (
     QuestionIn,
@@ -137,17 +138,23 @@ project = seed()
 print(f"reset: {reset(project)} rows claimed by earlier runs removed", flush=True)
 settle("surveys_display", "surveys_contact")  # not autovacuum's work during the measurement
 key = project.public_key
+identity_secret = project.identity_secret
 rng = random.Random(2)
 ACTIVE = args.active_visitors  # visitor-0 … visitor-1999: the returning visitors
 
 
 def _body(visitor: int) -> tuple[str, str, dict]:
+    # The seeded visitors are signed-in customers: their widget names them, signed by the
+    # company's server (identity verification is on, as for every new project).
+    user_id = f"user-{visitor}"
     return (
         "POST",
         "/api/widget/v1/decide",
         {
             "key": key,
             "visitor_id": f"visitor-{visitor}",
+            "user_id": user_id,
+            "user_hash": user_hash(secret=identity_secret, user_id=user_id),
             "touchpoint": f"tp_{rng.randrange(args.surveys)}",
             "url": "https://shop.example/",
             "locale": "en",
