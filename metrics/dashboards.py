@@ -163,11 +163,11 @@ PANEL_FILTERS: dict[str, frozenset[str]] = {
     "decisions": ANSWER_FILTERS - {"segment"},
     "recovery": CASE_FILTERS,
     "root_causes": CASE_FILTERS,
-    # Open now, whatever the dates.
-    "backlog": CASE_FILTERS - {"dates"},
+    # Open cases now: the page's dates do not apply, and the panel says so in its own words.
+    "backlog": CASE_FILTERS,
     "sla": frozenset({"dates", "team"}),
-    # Customers and their months: not answers, so no answer filter applies.
-    "churn": frozenset(),
+    # Customers and their months up to the end date: not answers, so no answer filter applies.
+    "churn": frozenset({"dates"}),
 }
 FILTER_WORDS = {
     "dates": "the dates",

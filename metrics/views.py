@@ -23,7 +23,7 @@ from feedback.selectors import (
 from metrics import dashboards, selectors
 from metrics.exports import metric_series_export
 from metrics.rollups import project_zone
-from surveys.models import Channel
+from surveys.models import Channel, DecisionReason
 from vocsite.api_auth import READ_ROLES
 from vocsite.staff import project_view
 
@@ -130,9 +130,12 @@ def business_lead(request: HttpRequest) -> HttpResponse:
     ]
     names = dict(context["choices"]["surveys"])
     surveys = context["decisions"]["surveys"]
-    reasons = sorted({reason for s in surveys for reason in s["reasons"]})
+    # Why surveys were held back: every reason but "shown", in words.
+    reasons = sorted(
+        {reason for s in surveys for reason in s["reasons"] if reason != DecisionReason.SHOWN}
+    )
     context["reasons_chart"] = {
-        "labels": reasons,
+        "labels": [DecisionReason(reason).label for reason in reasons],
         "datasets": [
             {
                 "label": names.get(s["survey"], "no survey at the touchpoint"),
