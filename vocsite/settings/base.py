@@ -46,7 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
+    "vocsite.csp.CSPMiddleware",  # Content-Security-Policy on pages (CONTENT_SECURITY_POLICY below)
     # Before anything reads the path, query or body: NUL and undecodable input get a 400;
     # also the one handler of ApplicationError on staff pages (vocsite/middleware.py).
     "vocsite.middleware.HostileInputMiddleware",
