@@ -28,9 +28,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from seed import analyze, insert_responses, make_project
 
-from metrics.rollups import rollups_rebuild
-from surveys.models import Membership, Project
-from surveys.services import api_key_create
+from metrics.rollups.services import rollups_rebuild
+from surveys.tenancy.models import Membership, Project
+from surveys.tenancy.services import api_key_create
 
 assert connection.vendor == "postgresql", "run in full mode (make bench)"
 PASSWORD = secrets.token_urlsafe(16)  # a throwaway login for this run

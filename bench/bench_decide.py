@@ -43,15 +43,13 @@ from django.utils import timezone
 from seed import settle
 
 from bench.loadgen import Result, best_of_turns, closed_loop, open_loop
-from surveys.identity import user_hash
-from surveys.models import Contact, Decision, Display, Project, VisitorId
-from surveys.services import (
-    QuestionIn,
-    project_create,
-    survey_create,
-    survey_publish,
-    touchpoint_create,
-)
+from surveys.contacts.identity import user_hash
+from surveys.contacts.models import Contact, VisitorId
+from surveys.delivery.models import Decision, Display
+from surveys.design.services import QuestionIn, survey_create, survey_publish
+from surveys.journey.services import touchpoint_create
+from surveys.tenancy.models import Project
+from surveys.tenancy.services import project_create
 
 
 def seed() -> Project:

@@ -23,16 +23,13 @@ from django.utils import timezone
 from seed import wait_processed
 
 from bench.loadgen import Result, best_of_turns, closed_loop
-from feedback.models import Response
-from metrics.models import Rollup
-from surveys.models import Contact, Display
-from surveys.services import (
-    QuestionIn,
-    project_create,
-    survey_create,
-    survey_publish,
-    touchpoint_create,
-)
+from feedback.answering.models import Response
+from metrics.rollups.models import Rollup
+from surveys.contacts.models import Contact
+from surveys.delivery.models import Display
+from surveys.design.services import QuestionIn, survey_create, survey_publish
+from surveys.journey.services import touchpoint_create
+from surveys.tenancy.services import project_create
 
 project, _ = project_create(
     name=f"Bench: ingest {uuid.uuid4().hex[:6]}", allowed_origins=[args.base_url]

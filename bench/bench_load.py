@@ -41,16 +41,12 @@ from django.utils import timezone
 from seed import wait_processed
 
 from bench.loadgen import Client, Pool, Result, paced, quiet_gc
-from feedback.models import Response
-from metrics.models import Rollup
-from surveys.models import Contact, VisitorId
-from surveys.services import (
-    QuestionIn,
-    project_create,
-    survey_create,
-    survey_publish,
-    touchpoint_create,
-)
+from feedback.answering.models import Response
+from metrics.rollups.models import Rollup
+from surveys.contacts.models import Contact, VisitorId
+from surveys.design.services import QuestionIn, survey_create, survey_publish
+from surveys.journey.services import touchpoint_create
+from surveys.tenancy.services import project_create
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from django.db import connection
 from django.db.models import Sum
 from seed import analyze, drop_earlier, insert_responses, make_project, settle
 
-from feedback.models import Response
-from metrics.models import Rollup
-from metrics.rollups import rollup_response, rollups_rebuild
+from feedback.answering.models import Response
+from metrics.rollups.models import Rollup
+from metrics.rollups.services import rollup_response, rollups_rebuild
 
 assert connection.vendor == "postgresql", "run in full mode (make bench)"
 print(f"removed {drop_earlier('empty', 'history')} projects of earlier runs", flush=True)

@@ -8,17 +8,12 @@ import uuid
 
 from django.db import connection
 
-from feedback.models import Response
-from feedback.pipeline import queue_backlog
-from surveys.models import Project
-from surveys.services import (
-    QuestionIn,
-    project_create,
-    stage_create,
-    survey_create,
-    survey_publish,
-    touchpoint_create,
-)
+from feedback.answering.models import Response
+from feedback.answering.pipeline import queue_backlog
+from surveys.design.services import QuestionIn, survey_create, survey_publish
+from surveys.journey.services import stage_create, touchpoint_create
+from surveys.tenancy.models import Project
+from surveys.tenancy.services import project_create
 
 STAGES = ("discover", "buy", "onboard", "use", "support", "renew")
 

@@ -4,7 +4,7 @@ answers whose processing failed (quarantined ones first)."""
 from django.contrib import admin, messages
 
 from feedback import models
-from feedback.pipeline import processing_replay_quarantined
+from feedback.answering.pipeline import processing_replay_quarantined
 
 
 class AnswerInline(admin.TabularInline):
@@ -55,30 +55,11 @@ class TagAdmin(admin.ModelAdmin):
     raw_id_fields = ["answer", "feedback"]
 
 
-class TeamMembershipInline(admin.TabularInline):
-    model = models.TeamMembership
-    extra = 0
-    autocomplete_fields = ["user"]
-
-
 @admin.register(models.RetagRun)
 class RetagRunAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "status", "done", "total", "tags_written", "created_at"]
     list_filter = ["status", "project"]
     readonly_fields = ["started_at", "finished_at"]
-
-
-@admin.register(models.Team)
-class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "project", "lead", "email"]
-    list_filter = ["project"]
-    inlines = [TeamMembershipInline]
-
-
-@admin.register(models.TeamMembership)
-class TeamMembershipAdmin(admin.ModelAdmin):
-    list_display = ["team", "user", "created_at"]
-    list_filter = ["team__project", "team"]
 
 
 @admin.register(models.AlertRule)
@@ -121,15 +102,6 @@ class CaseEventAdmin(admin.ModelAdmin):
     raw_id_fields = ["case"]
 
 
-@admin.register(models.OperationalEvent)
-class OperationalEventAdmin(admin.ModelAdmin):
-    list_display = ["event", "project", "contact", "occurred_at", "revenue", "event_id"]
-    list_filter = ["project", "event"]
-    date_hierarchy = "occurred_at"
-    raw_id_fields = ["contact"]
-    search_fields = ["event_id", "contact__user_id"]
-
-
 @admin.register(models.WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "project", "is_active", "created_at"]
@@ -152,7 +124,7 @@ class WebhookAttemptAdmin(admin.ModelAdmin):
 
 @admin.register(models.ProcessingFailure)
 class ProcessingFailureAdmin(admin.ModelAdmin):
-    """What feedback.pipeline could not finish: read here, fix the cause, then replay (the
+    """What feedback.answering.pipeline could not finish: read here, fix the cause, then replay (the
     action below, or `manage.py replay_quarantined`)."""
 
     list_display = ["__str__", "project", "attempts", "quarantined_at", "reason", "updated_at"]

@@ -2,23 +2,23 @@
 
 from django.urls import path
 
-from feedback import api, responses_api
+from feedback.cases import api
+from feedback.webhooks import api as webhooks_api
 
 urlpatterns = [
     path("cases", api.CaseListApi.as_view(), name="api-cases"),
     path("cases/stats", api.CaseStatsApi.as_view(), name="api-case-stats"),
     path("cases/<int:case_id>", api.CaseDetailApi.as_view(), name="api-case"),
-    path("responses", responses_api.ResponseListApi.as_view(), name="api-responses"),
-    path("webhooks", api.WebhookListCreateApi.as_view(), name="api-webhooks"),
-    path("webhooks/<int:webhook_id>", api.WebhookDetailApi.as_view(), name="api-webhook"),
+    path("webhooks", webhooks_api.WebhookListCreateApi.as_view(), name="api-webhooks"),
+    path("webhooks/<int:webhook_id>", webhooks_api.WebhookDetailApi.as_view(), name="api-webhook"),
     path(
         "webhooks/<int:webhook_id>/deliveries",
-        api.WebhookDeliveriesApi.as_view(),
+        webhooks_api.WebhookDeliveriesApi.as_view(),
         name="api-webhook-deliveries",
     ),
     path(
         "webhooks/deliveries/<uuid:delivery_id>/replay",
-        api.WebhookReplayApi.as_view(),
+        webhooks_api.WebhookReplayApi.as_view(),
         name="api-webhook-replay",
     ),
 ]

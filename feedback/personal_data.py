@@ -1,4 +1,4 @@
-"""The places `feedback` keeps a person's data, for export and erasure (surveys.personal_data).
+"""The places `feedback` keeps a person's data, for export and erasure (surveys.contacts.personal_data).
 
 Answers keep counting after erasure: a response keeps its scores, its choices and its place
 in the rollups; what the person wrote, where they were and what names them goes. Segments and
@@ -13,21 +13,13 @@ from typing import Any
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Concat
 
-from feedback.cases import FREE_TEXT_CASE_FIELDS
-from feedback.models import (
-    Answer,
-    Case,
-    CaseEvent,
-    Feedback,
-    OperationalEvent,
-    ProcessingFailure,
-    Response,
-    Tag,
-    WebhookAttempt,
-    WebhookDelivery,
-)
-from surveys.models import Contact
-from surveys.personal_data import PersonalData
+from feedback.answering.models import Answer, Feedback, ProcessingFailure, Response
+from feedback.cases.models import Case, CaseEvent
+from feedback.cases.services import FREE_TEXT_CASE_FIELDS
+from feedback.topics.models import Tag
+from feedback.webhooks.models import WebhookAttempt, WebhookDelivery
+from surveys.contacts.models import Contact, OperationalEvent
+from surveys.contacts.personal_data import PersonalData
 
 
 def _responses(contacts: Sequence[Contact]):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from feedback import topics_api as api
+from feedback.topics import api
 
 urlpatterns = [
     path("topics", api.TopicListCreateApi.as_view(), name="api-topics"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from feedback import topic_views as views
+from feedback.topics import views
 
 urlpatterns = [
     path("topics/", views.topics, name="topics"),

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from feedback import views
+from feedback.cases import views
+from feedback.webhooks import views as webhook_views
 
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
@@ -12,11 +13,11 @@ urlpatterns = [
     path("alert-rules/", views.alert_rules, name="alert-rules"),
     path("alert-rules/new/", views.alert_rule_edit, name="alert-rule-new"),
     path("alert-rules/<int:rule_id>/", views.alert_rule_edit, name="alert-rule-edit"),
-    path("webhooks/", views.webhooks, name="webhooks"),
-    path("webhooks/<int:webhook_id>/toggle/", views.webhook_toggle, name="webhook-toggle"),
+    path("webhooks/", webhook_views.webhooks, name="webhooks"),
+    path("webhooks/<int:webhook_id>/toggle/", webhook_views.webhook_toggle, name="webhook-toggle"),
     path(
         "webhooks/deliveries/<uuid:delivery_id>/replay/",
-        views.webhook_replay_view,
+        webhook_views.webhook_replay_view,
         name="webhook-replay",
     ),
 ]

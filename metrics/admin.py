@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from metrics import models
+from metrics.rollups import models
 
 
 @admin.register(models.Rollup)

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from metrics import api
+from metrics.reports import api, responses_api
 
 urlpatterns = [
+    path("responses", responses_api.ResponseListApi.as_view(), name="api-responses"),
     path("metrics", api.MetricsApi.as_view(), name="api-metrics"),
     path("metrics/response-rate", api.ResponseRateApi.as_view(), name="api-metrics-response-rate"),
     path("metrics/drop-off", api.DropOffApi.as_view(), name="api-metrics-drop-off"),

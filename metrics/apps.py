@@ -7,9 +7,9 @@ class MetricsConfig(AppConfig):
 
     def ready(self) -> None:
         from metrics.personal_data import METRICS_PERSONAL_DATA
-        from metrics.tasks import rollups_rebuild_later
-        from surveys.personal_data import personal_data_check, personal_data_register
-        from surveys.settings_services import project_setting_change_register
+        from metrics.rollups.tasks import rollups_rebuild_later
+        from surveys.contacts.personal_data import personal_data_check, personal_data_register
+        from surveys.tenancy.project_settings import project_setting_change_register
 
         for entry in METRICS_PERSONAL_DATA:
             personal_data_register(entry)

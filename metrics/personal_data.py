@@ -2,7 +2,7 @@
 a person's responses keep their segment's attributes with the value "(erased)", and the
 breakdown cells of the surveys they answered are recounted from the rows, so their counts sit
 in the erased bucket and every total — and a rebuild from raw rows — stays exactly what it was
-(surveys.personal_data).
+(surveys.contacts.personal_data).
 
 Recounting (rather than moving the person's counts cell by cell) holds whatever changed since
 the answers were first counted — a touchpoint moved to another stage, an attribute added — and
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from feedback.models import Response
-from metrics.rollups import rollups_lock, rollups_recount_breakdowns
-from surveys.models import Contact
-from surveys.personal_data import ERASED, PersonalData
+from feedback.answering.models import Response
+from metrics.rollups.services import rollups_lock, rollups_recount_breakdowns
+from surveys.contacts.models import Contact
+from surveys.contacts.personal_data import ERASED, PersonalData
 
 
 def _segments_erase(contacts: Sequence[Contact]) -> None:

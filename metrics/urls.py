@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from metrics import views
+from metrics.reports import journey_views, views
 
 urlpatterns = [
+    path("journey/", journey_views.journey_map, name="journey-map"),
     path("dashboards/", views.executive, name="dashboard-executive"),
     path("dashboards/lead/", views.business_lead, name="dashboard-lead"),
     path("dashboards/frontline/", views.frontline, name="dashboard-frontline"),

@@ -169,7 +169,7 @@ class VisitorIdAdmin(admin.ModelAdmin):
 
 @admin.register(models.LifecycleChange)
 class LifecycleChangeAdmin(admin.ModelAdmin):
-    """Read-only: the history is the events replayed (feedback.events); edit the events."""
+    """Read-only: the history is the events replayed (surveys.contacts.events); edit the events."""
 
     list_display = ["contact", "kind", "occurred_at", "ended_at", "project"]
     list_filter = ["project", "kind"]
@@ -222,3 +222,31 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class TeamMembershipInline(admin.TabularInline):
+    model = models.TeamMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(models.Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "lead", "email"]
+    list_filter = ["project"]
+    inlines = [TeamMembershipInline]
+
+
+@admin.register(models.TeamMembership)
+class TeamMembershipAdmin(admin.ModelAdmin):
+    list_display = ["team", "user", "created_at"]
+    list_filter = ["team__project", "team"]
+
+
+@admin.register(models.OperationalEvent)
+class OperationalEventAdmin(admin.ModelAdmin):
+    list_display = ["event", "project", "contact", "occurred_at", "revenue", "event_id"]
+    list_filter = ["project", "event"]
+    date_hierarchy = "occurred_at"
+    raw_id_fields = ["contact"]
+    search_fields = ["event_id", "contact__user_id"]

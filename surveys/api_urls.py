@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from surveys import api
+from surveys.design import api
+from surveys.journey import api as journey_api
 
 urlpatterns = [
-    path("touchpoints", api.TouchpointListCreateApi.as_view(), name="api-touchpoints"),
+    path("touchpoints", journey_api.TouchpointListCreateApi.as_view(), name="api-touchpoints"),
     path("surveys", api.SurveyListCreateApi.as_view(), name="api-surveys"),
     path("surveys/<int:survey_id>", api.SurveyDetailApi.as_view(), name="api-survey"),
     path(

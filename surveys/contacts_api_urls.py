@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from surveys import contacts_api as api
+from surveys.contacts import api
 
 urlpatterns = [
     path("contacts/import", api.ContactImportApi.as_view(), name="api-contacts-import"),

@@ -2,10 +2,16 @@
 
 from django.urls import path
 
-from surveys import contact_views, member_invitation_views, settings_views, views
+from surveys.contacts import views as contact_views
+from surveys.design import views
+from surveys.tenancy import invitation_views as member_invitation_views
+from surveys.tenancy import staff, staff_home
+from surveys.tenancy import views as settings_views
 
 urlpatterns = [
-    path("journey/", views.journey_map, name="journey-map"),
+    path("", staff_home.staff_home, name="staff-home"),
+    path("switch-project/", staff.switch_project, name="switch-project"),
+    path("no-project/", staff_home.no_project, name="no-project"),
     path("surveys/", views.survey_list, name="survey-list"),
     path("surveys/new/", views.survey_new, name="survey-new"),
     path("surveys/<int:survey_id>/", views.survey_edit, name="survey-edit"),

@@ -1,8 +1,9 @@
-"""Widget API routes (mounted under /api/widget/v1/ by vocsite.urls)."""
+"""Widget API routes of delivery: config, decide, displays, opt-out (mounted under /api/widget/v1/;
+answers and Feedback-tab messages are in `feedback.widget_urls`)."""
 
 from django.urls import path
 
-from surveys import widget_api, widget_fast
+from surveys.delivery import widget_api, widget_fast
 
 urlpatterns = [
     path("config", widget_api.ConfigApi.as_view(), name="widget-config"),
@@ -17,7 +18,5 @@ urlpatterns = [
         widget_api.DisplayDismissedApi.as_view(),
         name="widget-display-dismissed",
     ),
-    path("responses", widget_fast.response_route, name="widget-responses"),
-    path("feedback", widget_api.FeedbackSubmitApi.as_view(), name="widget-feedback"),
     path("opt-out", widget_api.OptOutApi.as_view(), name="widget-opt-out"),
 ]

@@ -9,10 +9,10 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from feedback.cases import alert_rules_install_defaults
-from feedback.responses import AnswerIn, response_submit
-from surveys.ledger import contact_resolve, display_claim
-from surveys.services import api_key_create
+from feedback.answering.services import AnswerIn, response_submit
+from feedback.cases.services import alert_rules_install_defaults
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.tenancy.services import api_key_create
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,

@@ -8,8 +8,11 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
-from surveys.models import Contact, JourneyStage, Membership, Project, Role, Survey, Touchpoint
-from surveys.services import QuestionIn, survey_create, survey_publish
+from surveys.contacts.models import Contact
+from surveys.design.models import Survey
+from surveys.design.services import QuestionIn, survey_create, survey_publish
+from surveys.journey.models import JourneyStage, Touchpoint
+from surveys.tenancy.models import Membership, Project, Role
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -108,8 +111,8 @@ def published_survey(
 
 
 def signed(project: Project, user_id: str) -> dict[str, str]:
-    """A widget call's identity as the company's server proves it (surveys.identity)."""
-    from surveys.identity import user_hash
+    """A widget call's identity as the company's server proves it (surveys.contacts.identity)."""
+    from surveys.contacts.identity import user_hash
 
     return {
         "user_id": user_id,

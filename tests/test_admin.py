@@ -5,7 +5,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-from surveys.demo import demo_seed
+from metrics.demo.seed import demo_seed
 
 APPS = ("surveys", "feedback", "metrics")
 

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from surveys.models import AuditEntry, AuditLogIsAppendOnly, Project
-from surveys.services import api_key_create
+from surveys.tenancy.models import AuditEntry, AuditLogIsAppendOnly, Project
+from surveys.tenancy.services import api_key_create
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,15 +17,18 @@ from django.db import models
 from django.test import Client
 from rest_framework.test import APIClient
 
-from feedback.cases import CaseChange, alert_rules_install_defaults, case_change
-from feedback.models import Case, Response, WebhookDelivery
-from feedback.topics import TopicIn, topic_save
-from feedback.webhooks import webhook_endpoint_create
-from metrics.models import Rollup
-from metrics.rollups import rollups_rebuild
-from surveys.email_surveys import invitation_send
-from surveys.models import Contact, Display, Invitation
-from surveys.personal_data import ERASED
+from feedback.answering.models import Response
+from feedback.cases.models import Case
+from feedback.cases.services import CaseChange, alert_rules_install_defaults, case_change
+from feedback.topics.services import TopicIn, topic_save
+from feedback.webhooks.models import WebhookDelivery
+from feedback.webhooks.services import webhook_endpoint_create
+from metrics.rollups.models import Rollup
+from metrics.rollups.services import rollups_rebuild
+from surveys.contacts.models import Contact
+from surveys.contacts.personal_data import ERASED
+from surveys.delivery.email_surveys import invitation_send
+from surveys.delivery.models import Display, Invitation
 from tests.factories import published_survey, signed
 
 pytestmark = pytest.mark.django_db(transaction=False)

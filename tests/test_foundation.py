@@ -7,8 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
-from feedback.models import AlertRule, Answer, Response
-from surveys.models import ApiKey, Project, Touchpoint, hash_secret_key
+from feedback.answering.models import Answer, Response
+from feedback.cases.models import AlertRule
+from surveys.journey.models import Touchpoint
+from surveys.tenancy.models import ApiKey, Project, hash_secret_key
 from tests.factories import ContactFactory, published_survey
 
 

@@ -34,22 +34,17 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
-from feedback.models import (
-    AlertRule,
-    Answer,
-    Case,
-    OperationalEvent,
-    RetagRun,
-    Team,
-    Topic,
-    WebhookDelivery,
-)
-from feedback.responses import AnswerIn, response_submit
-from feedback.webhooks import webhook_endpoint_create
-from surveys.email_surveys import survey_token, unsubscribe_token
-from surveys.ledger import contact_resolve, display_claim
-from surveys.models import Contact, Membership
-from surveys.services import api_key_create, project_create
+from feedback.answering.models import Answer
+from feedback.answering.services import AnswerIn, response_submit
+from feedback.cases.models import AlertRule, Case
+from feedback.topics.models import RetagRun, Topic
+from feedback.webhooks.models import WebhookDelivery
+from feedback.webhooks.services import webhook_endpoint_create
+from surveys.contacts.models import Contact, OperationalEvent
+from surveys.delivery.email_surveys import survey_token, unsubscribe_token
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.tenancy.models import Membership, Team
+from surveys.tenancy.services import api_key_create, project_create
 from tests.factories import ContactFactory, TouchpointFactory, UserFactory, published_survey
 from vocsite.ids import id_parse
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from surveys.models import Project
+from surveys.tenancy.models import Project
 from tests.test_settings import GOOD_ENV
 from vocsite.settings.local import local_secret_key
 

@@ -8,10 +8,11 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from surveys.models import Contact, Decision
+from surveys.contacts.models import Contact
+from surveys.delivery.models import Decision
+from surveys.tenancy.api_auth import WidgetRateThrottle
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from vocsite import rate_limit
-from vocsite.api_auth import WidgetRateThrottle
 
 pytestmark = pytest.mark.usefixtures("fresh_rate_counters")
 

@@ -13,11 +13,14 @@ from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from feedback.models import Case, RetagRun, Team, TeamMembership, Topic, WebhookDelivery
-from feedback.webhooks import webhook_endpoint_create
-from metrics.models import Rollup
-from surveys.models import VisitorId
-from surveys.services import api_key_create
+from feedback.cases.models import Case
+from feedback.topics.models import RetagRun, Topic
+from feedback.webhooks.models import WebhookDelivery
+from feedback.webhooks.services import webhook_endpoint_create
+from metrics.rollups.models import Rollup
+from surveys.contacts.models import VisitorId
+from surveys.tenancy.models import Team, TeamMembership
+from surveys.tenancy.services import api_key_create
 from tests.factories import (
     ContactFactory,
     MembershipFactory,

@@ -8,8 +8,9 @@ import pytest
 from django.db import IntegrityError, connection
 from django.forms.models import model_to_dict
 
-from feedback.models import Answer, Response
-from surveys.models import Contact, Decision, Display
+from feedback.answering.models import Answer, Response
+from surveys.contacts.models import Contact
+from surveys.delivery.models import Decision, Display
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
 from vocsite.row_insert import copy_rows, insert_row, insert_rows, update_row
 from vocsite.row_select import select_rows

@@ -10,8 +10,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from feedback.models import Case
-from surveys.services import project_create
+from feedback.cases.models import Case
+from surveys.tenancy.services import project_create
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,8 @@ def test_the_public_widget_key_reads_nothing_of_the_management_api(project):
 
 
 def test_hostile_text_is_inert_in_staff_pages_and_emails(project, respond):
-    from feedback.models import AlertRule, Team, TeamMembership
+    from feedback.cases.models import AlertRule
+    from surveys.tenancy.models import Team, TeamMembership
 
     admin = UserFactory(username="boss", email="boss@shop.example")
     MembershipFactory(user=admin, project=project, role="admin")
@@ -113,7 +114,7 @@ def test_hostile_text_is_inert_in_staff_pages_and_emails(project, respond):
 def test_secret_keys_are_stored_only_as_their_hash():
     import hashlib
 
-    from surveys.models import ApiKey
+    from surveys.tenancy.models import ApiKey
 
     _project, key = project_create(name="Keys")
     row = ApiKey.objects.values().get(pk=key.api_key.pk)
@@ -134,7 +135,7 @@ def test_json_postgresql_cannot_store_is_refused_before_anything_is_written(
     server_client, properties
 ):
     """NUL and unpaired surrogates in free-form JSON: a 400, not a 500 on PostgreSQL."""
-    from feedback.models import OperationalEvent
+    from surveys.contacts.models import OperationalEvent
 
     body = {"event": "order_delivered", "user_id": "u-1", "properties": properties}
     response = server_client.post(
@@ -153,7 +154,7 @@ def test_json_nested_past_the_recursion_limit_is_a_400(api_client, project):
 
 
 def test_numbers_beyond_a_float_are_refused_not_stored_as_infinity(server_client):
-    from feedback.models import OperationalEvent
+    from surveys.contacts.models import OperationalEvent
 
     body = '{"event": "order_delivered", "user_id": "u-1", "properties": {"total": 1e400}}'
     response = server_client.post("/api/v1/events", body, content_type="application/json")

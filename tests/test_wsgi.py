@@ -14,7 +14,7 @@ import vocsite.wsgi
 print(json.dumps({
     "frozen": gc.get_freeze_count(),
     "tracked": len(gc.get_objects()),
-    "views_imported": "surveys.widget_api" in sys.modules and "feedback.views" in sys.modules,
+    "views_imported": "surveys.delivery.widget_api" in sys.modules and "feedback.cases.views" in sys.modules,
 }))
 """
 

@@ -23,7 +23,8 @@ app.conf.task_routes = {
     "feedback.tasks.retag_project": {"queue": "alerts"},
     "surveys.tasks.*": {"queue": "default"},
 }
-app.autodiscover_tasks()
+# No autodiscovery: each app's ready() imports its task modules (they live by concern, not in
+# one `tasks` module per app), so web and worker processes register the same tasks.
 
 
 @worker_process_shutdown.connect

@@ -8,7 +8,7 @@ such input reached PostgreSQL as a 500 on 19 endpoints while SQLite stored it; D
 itself reads undecodable bytes as U+FFFD, so they were stored garbled. API paths (`/api/`)
 get DESIGN.md §6's error body (code `malformed_request`, as for any body that cannot be
 parsed); other paths a plain page. Uploaded files are the reader's to check (a CSV cell:
-`surveys.contacts.contacts_import_csv`).
+`surveys.contacts.services.contacts_import_csv`).
 
 A JSON body is parsed here only when it holds an escape (`\\u`): without one it cannot
 carry a NUL or a surrogate past the UTF-8 check, and the hot widget calls are rarely escaped.

@@ -6,7 +6,7 @@ of the database removes most of a decide's queries and ORM work. The price is st
 change made in the staff UI (a survey paused, an origin added) reaches every web process
 within `WIDGET_PROJECT_CACHE_SECONDS` (30 s by default; 0 turns the cache off, as the tests
 do). The throttle's per-contact state (the ledger) is kept only for saying no, on its own
-terms (surveys.visitor_memory).
+terms (surveys.delivery.visitor_memory).
 """
 
 from __future__ import annotations

@@ -7,18 +7,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from vocsite import staff, views
+from vocsite import views
 from vocsite.csp import api_docs_page
 
 urlpatterns = [
     # First: the widget API is most of the traffic, and Django tries the routes in order.
     path("api/widget/v1/", include("surveys.widget_urls")),
+    path("api/widget/v1/", include("feedback.widget_urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("app/", views.staff_home, name="staff-home"),
-    path("app/switch-project/", staff.switch_project, name="switch-project"),
-    path("app/no-project/", views.no_project, name="no-project"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Password change and reset (invited members make their account from the invitation link).
@@ -34,23 +32,18 @@ urlpatterns = [
     path("api/v1/", include("feedback.api_urls")),
     path("api/v1/", include("metrics.api_urls")),
     path("api/v1/", include("surveys.contacts_api_urls")),
-    path("api/v1/", include("feedback.events_api_urls")),
+    path("api/v1/", include("surveys.events_api_urls")),
     path("api/v1/", include("feedback.topics_api_urls")),
     path("app/", include("surveys.urls")),
     path("app/", include("feedback.urls")),
     path("app/", include("metrics.urls")),
     path("app/", include("feedback.topics_urls")),
-    path("", include("surveys.hosted_urls")),
-    path("", include("surveys.public_urls")),
+    path("", include("feedback.hosted_urls")),
+    path("", include("metrics.demo.urls")),
 ]
 
 if os.environ.get("VOCSITE_BENCH_VIEWS") == "1":
-    from vocsite import bench_views
-
-    urlpatterns += [
-        path("bench/bare-json", bench_views.bare_json),
-        path("bench/bare-insert", bench_views.bare_insert),
-    ]
+    urlpatterns += [path("", include("surveys.bench_urls"))]
 
 handler404 = "vocsite.views.not_found"
 handler500 = "vocsite.views.server_failure"

@@ -10,7 +10,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-from surveys.lifecycle import CHURNED, EventFact, lifecycle_changes
+from surveys.contacts.lifecycle import CHURNED, EventFact, lifecycle_changes
 
 BATCH = 5000
 

@@ -17,12 +17,17 @@ from django.urls import get_resolver
 from django.urls.resolvers import URLResolver
 from django.utils import timezone
 
-from feedback.events import EventIn, event_record
-from feedback.models import AlertRule, Case, Response, RetagRun, Topic
-from surveys.demo import DEMO_PASSWORD, demo_seed
-from surveys.email_surveys import invitation_send
-from surveys.member_invitations import member_invite
-from surveys.models import ApiKey, Contact, Invitation, MemberInvitation, Survey
+from feedback.answering.models import Response
+from feedback.cases.models import AlertRule, Case
+from feedback.topics.models import RetagRun, Topic
+from metrics.demo.seed import DEMO_PASSWORD, demo_seed
+from surveys.contacts.events import EventIn, event_record
+from surveys.contacts.models import Contact
+from surveys.delivery.email_surveys import invitation_send
+from surveys.delivery.models import Invitation
+from surveys.design.models import Survey
+from surveys.tenancy.invitations import member_invite
+from surveys.tenancy.models import ApiKey, MemberInvitation
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

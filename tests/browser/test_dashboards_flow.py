@@ -3,7 +3,7 @@ every chart's canvas is drawn by Chart.js (pixels painted, not a blank canvas)."
 
 import pytest
 
-from surveys.demo import demo_seed
+from metrics.demo.seed import demo_seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SIZES = {"laptop": {"width": 1366, "height": 900}, "tablet": {"width": 820, "height": 1180}}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from surveys.models import Survey
+from surveys.design.models import Survey
 from tests.factories import MembershipFactory, ProjectFactory, TouchpointFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

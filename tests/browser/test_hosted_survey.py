@@ -8,10 +8,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from feedback.events import EventIn, event_record
-from feedback.models import Response
-from surveys.email_surveys import invitation_send
-from surveys.models import Invitation
+from feedback.answering.models import Response
+from surveys.contacts.events import EventIn, event_record
+from surveys.delivery.email_surveys import invitation_send
+from surveys.delivery.models import Invitation
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -4,10 +4,11 @@ import uuid
 
 import pytest
 
-from feedback.cases import alert_rules_install_defaults
-from feedback.models import AlertRule, Case, Team, TeamMembership
-from feedback.responses import AnswerIn, response_submit
-from surveys.ledger import contact_resolve, display_claim
+from feedback.answering.services import AnswerIn, response_submit
+from feedback.cases.models import AlertRule, Case
+from feedback.cases.services import alert_rules_install_defaults
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.tenancy.models import Team, TeamMembership
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,

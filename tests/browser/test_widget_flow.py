@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from feedback.models import Feedback, Response
-from surveys.models import Project
+from feedback.answering.models import Feedback, Response
+from surveys.tenancy.models import Project
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -112,7 +112,7 @@ HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 def test_hostile_survey_texts_are_shown_as_text(browser, live_server):
     """Question, choice and thank-you texts a designer typed (or an attacker got into a
     survey) are rendered as text by the widget, never as markup."""
-    from surveys.services import QuestionIn
+    from surveys.design.services import QuestionIn
 
     project = ProjectFactory(name="Hostile", is_demo=True, allowed_origins=[live_server.url])
     checkout = TouchpointFactory(project=project, key="checkout_completed")

@@ -1,6 +1,6 @@
 """The alert-rule matcher, condition by condition (pure: no database)."""
 
-from feedback.alerting import (
+from feedback.cases.alerting import (
     FeedbackIn,
     ResponseIn,
     RuleIn,

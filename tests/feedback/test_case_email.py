@@ -18,10 +18,11 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from rest_framework.test import APIClient
 
-from feedback.cases import case_assign, cases_escalate_overdue
-from feedback.models import AlertRule, Case, Team, TeamMembership
-from feedback.notifications import case_email_send
-from surveys.member_invitations import member_invite
+from feedback.cases.models import AlertRule, Case
+from feedback.cases.notifications import case_email_send
+from feedback.cases.services import case_assign, cases_escalate_overdue
+from surveys.tenancy.invitations import member_invite
+from surveys.tenancy.models import Team, TeamMembership
 from tests.factories import MembershipFactory, UserFactory
 from vocsite.mail import email_message, one_line
 

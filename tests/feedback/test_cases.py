@@ -7,8 +7,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from feedback.batch_reads import responses_loaded
-from feedback.cases import (
+from feedback.answering.batch_reads import responses_loaded
+from feedback.answering.models import Feedback
+from feedback.cases.models import AlertRule, Case, CaseEvent, CasePriority, CaseStatus
+from feedback.cases.selectors import recovery_rate, sla_by_team
+from feedback.cases.services import (
     CaseChange,
     case_assign,
     case_change,
@@ -18,18 +21,8 @@ from feedback.cases import (
     cases_open_for_response,
     cases_recover_for_response,
 )
-from feedback.models import (
-    AlertRule,
-    Case,
-    CaseEvent,
-    CasePriority,
-    CaseStatus,
-    Feedback,
-    Team,
-    TeamMembership,
-)
-from feedback.selectors import recovery_rate, sla_by_team
-from surveys.services import project_create
+from surveys.tenancy.models import Team, TeamMembership
+from surveys.tenancy.services import project_create
 from tests.factories import MembershipFactory, UserFactory
 from vocsite.errors import ApplicationError
 
@@ -275,7 +268,7 @@ def test_new_case_mails_the_team_inbox_with_the_answers_and_a_link(
 
 
 def test_a_case_nobody_can_receive_publishes_no_email_task(project, team, respond, monkeypatch):
-    from feedback.tasks.cases import send_case_email
+    from feedback.cases.tasks import send_case_email
 
     published = []
     monkeypatch.setattr(

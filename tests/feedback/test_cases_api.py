@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from feedback.models import AlertRule, Case, CaseEvent, Team, TeamMembership, WebhookDelivery
-from surveys.services import api_key_create
+from feedback.cases.models import AlertRule, Case, CaseEvent
+from feedback.webhooks.models import WebhookDelivery
+from surveys.tenancy.models import Team, TeamMembership
+from surveys.tenancy.services import api_key_create
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

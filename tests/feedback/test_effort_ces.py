@@ -7,12 +7,13 @@ import uuid
 
 import pytest
 
-from feedback.cases import CaseChange, alert_rules_install_defaults, case_change
-from feedback.models import Answer, Case
-from feedback.responses import AnswerIn, response_submit
-from feedback.selectors import unhappy_scores
-from surveys.ledger import contact_resolve, display_claim
-from surveys.services import QuestionIn
+from feedback.answering.models import Answer
+from feedback.answering.selectors import unhappy_scores
+from feedback.answering.services import AnswerIn, response_submit
+from feedback.cases.models import Case
+from feedback.cases.services import CaseChange, alert_rules_install_defaults, case_change
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.design.services import QuestionIn
 from tests.factories import published_survey
 
 pytestmark = pytest.mark.django_db

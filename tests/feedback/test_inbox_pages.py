@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from feedback.models import AlertRule, Case, Team, TeamMembership, WebhookEndpoint
+from feedback.cases.models import AlertRule, Case
+from feedback.webhooks.models import WebhookEndpoint
+from surveys.tenancy.models import Team, TeamMembership
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

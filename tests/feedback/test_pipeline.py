@@ -16,14 +16,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from feedback import pipeline
-from feedback.batch_reads import finished_response, responses_loaded
-from feedback.models import ProcessingFailure, Response, WebhookDelivery, WebhookEndpoint
-from feedback.responses import AnswerIn, response_submit
-from feedback.tasks.pipeline import process_response, sweep_unprocessed
-from metrics.models import Rollup
-from metrics.rollups import rollup_responses
-from surveys.ledger import contact_resolve, display_claim
+from feedback.answering import pipeline
+from feedback.answering.batch_reads import finished_response, responses_loaded
+from feedback.answering.models import ProcessingFailure, Response
+from feedback.answering.services import AnswerIn, response_submit
+from feedback.answering.tasks import process_response, sweep_unprocessed
+from feedback.webhooks.models import WebhookDelivery, WebhookEndpoint
+from metrics.rollups.models import Rollup
+from metrics.rollups.services import rollup_responses
+from surveys.delivery.ledger import contact_resolve, display_claim
 from tests.factories import published_survey
 
 pytestmark = pytest.mark.django_db
@@ -135,7 +136,7 @@ def test_batched_publishing_sends_one_message_for_the_responses_committed_meanwh
 ):
     """Full mode publishes the ids committed in the last RESPONSE_PUBLISH_BATCH_SECONDS as one
     process_responses message; each response is then processed and counted once."""
-    from feedback.tasks.pipeline import process_responses
+    from feedback.answering.tasks import process_responses
 
     settings.RESPONSE_PUBLISH_BATCH_SECONDS = 3600  # the publisher thread never fires here
     sent = []
@@ -302,7 +303,7 @@ def test_hooks_run_in_order_after_the_rollup_and_missing_ones_are_skipped(
         (
             "tests.feedback.test_pipeline.record_first",
             "feedback.not_built_yet.hook",  # module does not exist (yet)
-            "feedback.cases.cases_hook_not_written_yet",  # module exists, function does not
+            "feedback.cases.services.cases_hook_not_written_yet",  # module exists, function does not
             "tests.feedback.test_pipeline.record_second",
         ),
     )
@@ -346,9 +347,9 @@ def test_a_hook_with_a_broken_import_is_an_error_not_a_skip(tmp_path, monkeypatc
 
 
 def test_the_alert_hook_is_wired():
-    assert "feedback.cases.cases_open_for_response" in pipeline.RESPONSE_HOOKS
-    assert pipeline.RESPONSE_HOOKS.index("feedback.topics.tag_response") < (
-        pipeline.RESPONSE_HOOKS.index("feedback.cases.cases_open_for_response")
+    assert "feedback.cases.services.cases_open_for_response" in pipeline.RESPONSE_HOOKS
+    assert pipeline.RESPONSE_HOOKS.index("feedback.topics.services.tag_response") < (
+        pipeline.RESPONSE_HOOKS.index("feedback.cases.services.cases_open_for_response")
     )
 
 
@@ -481,13 +482,15 @@ def test_transient_database_errors_are_retried_and_bugs_are_not(
     failure = ProcessingFailure.objects.get(response=response)
     assert (failure.attempts, failure.steps) == (
         1,
-        {"metrics.rollups.rollup_responses": "IntegrityError: a constraint says the code is wrong"},
+        {
+            "metrics.rollups.services.rollup_responses": "IntegrityError: a constraint says the code is wrong"
+        },
     )
 
 
 def test_a_batch_goes_on_past_a_response_that_fails_for_good(survey, answer, monkeypatch):
     """One response hitting a bug does not hold back the rest of its web process's batch."""
-    from feedback.tasks import pipeline as tasks
+    from feedback.answering import tasks
 
     responses = [answer(), answer(), answer()]
     Response.objects.update(processed_at=None, rolled_up_at=None)
@@ -504,7 +507,7 @@ def test_a_batch_goes_on_past_a_response_that_fails_for_good(survey, answer, mon
 def test_a_batch_whose_rollup_fails_rolls_up_each_response_on_its_own(survey, answer, monkeypatch):
     """A response the batch's rollup cannot count (a bug, bad data) does not stop the others:
     they are rolled up one by one and processed; it stays for the sweeper."""
-    from feedback.tasks import pipeline as tasks
+    from feedback.answering import tasks
 
     responses = [answer(), answer(), answer()]
     Response.objects.update(processed_at=None, rolled_up_at=None)
@@ -595,7 +598,7 @@ def test_a_batch_reads_its_related_rows_by_id_without_joins(survey, answer, touc
 
 def test_the_hooks_of_a_batch_read_its_responses_once(survey, answer):
     """The five hooks used to read each response and its answers again; in a batch they share
-    one read (feedback.batch_reads), so five responses read the responses table as often as
+    one read (feedback.answering.batch_reads), so five responses read the responses table as often as
     one does."""
 
     def response_reads(ids) -> int:

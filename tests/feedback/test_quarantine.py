@@ -18,29 +18,25 @@ from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
-from feedback import pipeline
-from feedback.cases import alert_rules_install_defaults
-from feedback.models import (
-    AlertRule,
-    Case,
-    Feedback,
-    ProcessingFailure,
-    Response,
-    Tag,
-    WebhookDelivery,
-)
-from feedback.responses import AnswerIn, response_submit
-from feedback.tasks.pipeline import process_responses
-from feedback.topics import TopicIn, topic_save
-from feedback.webhooks import webhook_endpoint_create
-from metrics.models import Rollup
-from surveys.ledger import contact_resolve, display_claim
-from surveys.models import Contact, Membership
+from feedback.answering import pipeline
+from feedback.answering.models import Feedback, ProcessingFailure, Response
+from feedback.answering.services import AnswerIn, response_submit
+from feedback.answering.tasks import process_responses
+from feedback.cases.models import AlertRule, Case
+from feedback.cases.services import alert_rules_install_defaults
+from feedback.topics.models import Tag
+from feedback.topics.services import TopicIn, topic_save
+from feedback.webhooks.models import WebhookDelivery
+from feedback.webhooks.services import webhook_endpoint_create
+from metrics.rollups.models import Rollup
+from surveys.contacts.models import Contact
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.tenancy.models import Membership
 from tests.factories import ProjectFactory, TouchpointFactory, UserFactory, published_survey
 
 pytestmark = pytest.mark.django_db
 
-CASES_STEP = "feedback.cases.cases_open_for_response"
+CASES_STEP = "feedback.cases.services.cases_open_for_response"
 BROKEN = "AttributeError: 'list' object has no attribute 'items'"
 
 
@@ -246,7 +242,7 @@ def test_a_feedback_message_is_quarantined_and_replayed_the_same_way(project, br
     for _ in range(pipeline.PROCESSING_MAX_ATTEMPTS):
         assert sweep() == 1
     failure = ProcessingFailure.objects.get(feedback=message)
-    assert failure.steps == {"feedback.cases.cases_open_for_feedback": BROKEN}
+    assert failure.steps == {"feedback.cases.services.cases_open_for_feedback": BROKEN}
     assert failure.quarantined_at is not None
     assert sweep() == 0
     assert pipeline.processing_quarantined_count(project=project) == 1

@@ -1,4 +1,4 @@
-"""feedback.responses: per-type validation, required and show_if, partial merges, idempotency
+"""feedback.answering.services: per-type validation, required and show_if, partial merges, idempotency
 (including the lost-race path), version binding, the frozen segment, the display's status,
 processing enqueued inside the transaction, and the Feedback tab's idempotent submit."""
 
@@ -10,22 +10,22 @@ import time_machine
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-import feedback.responses as responses_module
-from feedback.models import Answer, Feedback, Response
-from feedback.responses import (
+import feedback.answering.services as responses_module
+from feedback.answering.models import Answer, Feedback, Response
+from feedback.answering.services import (
     AnswerIn,
     feedback_submit,
     response_submit,
     response_submit_first,
 )
-from surveys.ledger import (
+from surveys.delivery.ledger import (
     contact_resolve,
     display_claim,
     display_mark_dismissed,
     display_mark_shown,
 )
-from surveys.models import Display
-from surveys.services import QuestionIn, survey_publish, survey_update
+from surveys.delivery.models import Display
+from surveys.design.services import QuestionIn, survey_publish, survey_update
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from vocsite.errors import ApplicationError
 

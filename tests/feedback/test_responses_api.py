@@ -122,7 +122,7 @@ def test_xlsx_export_is_a_workbook_with_formulas_defused(server_client, respond)
 
 
 def test_viewers_are_refused_and_other_projects_see_nothing(api_client, respond, project):
-    from surveys.services import api_key_create
+    from surveys.tenancy.services import api_key_create
     from tests.factories import MembershipFactory, UserFactory
 
     respond(9)

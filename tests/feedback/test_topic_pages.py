@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from feedback.models import RetagRun, Tag, Topic
+from feedback.topics.models import RetagRun, Tag, Topic
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_verbatims_highlight_spans_and_keep_customer_markup_inert(project, respo
 def test_agent_corrects_tags_by_hand_over_htmx(project, respond):
     refunds = Topic.objects.create(project=project, name="Refunds", keywords=["refund"])
     delivery = Topic.objects.create(project=project, name="Delivery", keywords=["parcel"])
-    from feedback.topics import retag_run
+    from feedback.topics.services import retag_run
 
     answer = respond(2, text="refund please", user="y").answers.get(question_type="text")
     client = login(project, "agent")

@@ -10,11 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from feedback.models import AlertRule, Answer, Case, RetagRun, Tag, Topic
-from feedback.sentiment import sentiment_of
-from feedback.text import is_chinese
-from feedback.topic_rules import TopicMatch, compile_rule, match_topics
-from feedback.topics import TopicIn, retag_run, tag_add, tag_remove, topic_save, topic_suggestions
+from feedback.answering.models import Answer
+from feedback.cases.models import AlertRule, Case
+from feedback.topics.models import RetagRun, Tag, Topic
+from feedback.topics.rules import TopicMatch, compile_rule, match_topics
+from feedback.topics.sentiment import sentiment_of
+from feedback.topics.services import (
+    TopicIn,
+    retag_run,
+    tag_add,
+    tag_remove,
+    topic_save,
+    topic_suggestions,
+)
+from feedback.topics.text import is_chinese
 from vocsite.errors import ApplicationError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sentiment_sample.tsv"
@@ -77,7 +86,7 @@ def test_new_answers_are_tagged_with_spans_and_sentiment(db, respond, refunds):
 
 
 def test_tagging_twice_writes_the_same_rows(db, respond, refunds):
-    from feedback.topics import tag_response
+    from feedback.topics.services import tag_response
 
     response = respond(2, text="refund refund")
     first = _tags(_comment(response))

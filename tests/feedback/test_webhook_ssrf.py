@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import trustme
 
-from feedback.models import WebhookAttempt, WebhookDelivery
-from feedback.webhooks import (
+from feedback.webhooks.models import WebhookAttempt, WebhookDelivery
+from feedback.webhooks.services import (
     webhook_address_allowed,
     webhook_deliver,
     webhook_emit,

@@ -15,10 +15,12 @@ import time_machine
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from feedback.cases import CaseChange, case_change, cases_escalate_overdue
-from feedback.models import Case, DeliveryStatus, Feedback, WebhookDelivery, WebhookEndpoint
-from feedback.pipeline import feedback_process
-from feedback.webhooks import (
+from feedback.answering.models import Feedback
+from feedback.answering.pipeline import feedback_process
+from feedback.cases.models import Case
+from feedback.cases.services import CaseChange, case_change, cases_escalate_overdue
+from feedback.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from feedback.webhooks.services import (
     retry_delay,
     webhook_deliver,
     webhook_emit,

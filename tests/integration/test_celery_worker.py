@@ -4,10 +4,10 @@ import uuid
 
 import pytest
 
-from feedback.models import Response
-from feedback.responses import AnswerIn, response_submit
-from metrics.models import Rollup
-from surveys.ledger import contact_resolve, display_claim
+from feedback.answering.models import Response
+from feedback.answering.services import AnswerIn, response_submit
+from metrics.rollups.models import Rollup
+from surveys.delivery.ledger import contact_resolve, display_claim
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from tests.integration.conftest import wait_for
 

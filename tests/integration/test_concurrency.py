@@ -7,10 +7,10 @@ import uuid
 import pytest
 from django.db import connection
 
-from feedback.models import Response
-from feedback.responses import AnswerIn, response_submit
-from surveys.ledger import contact_resolve, display_claim
-from surveys.models import Display
+from feedback.answering.models import Response
+from feedback.answering.services import AnswerIn, response_submit
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.delivery.models import Display
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -14,11 +14,11 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from feedback.models import Response
-from feedback.pipeline import responses_sweep
-from feedback.responses import AnswerIn, response_submit
-from metrics.models import Rollup
-from surveys.ledger import contact_resolve, display_claim
+from feedback.answering.models import Response
+from feedback.answering.pipeline import responses_sweep
+from feedback.answering.services import AnswerIn, response_submit
+from metrics.rollups.models import Rollup
+from surveys.delivery.ledger import contact_resolve, display_claim
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from tests.integration.conftest import wait_for
 
@@ -147,8 +147,8 @@ def test_queue_backlog_reads_the_real_broker(eager_off):
     """What the sweeper checks before adding copies: the length of a Redis-backed queue."""
     from kombu import Queue
 
-    from feedback.pipeline import queue_backlog
-    from feedback.tasks.pipeline import process_response
+    from feedback.answering.pipeline import queue_backlog
+    from feedback.answering.tasks import process_response
     from vocsite.celery import app
 
     probe = Queue("sweep-probe")

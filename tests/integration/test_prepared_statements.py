@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from surveys.ledger import contact_resolve, display_claim
+from surveys.delivery.ledger import contact_resolve, display_claim
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -11,12 +11,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from feedback.cases import CaseChange, alert_rules_install_defaults, case_change
-from feedback.models import Case
-from feedback.responses import AnswerIn, response_submit
-from metrics.dashboards import PANEL_FILTERS
-from surveys.ledger import contact_resolve, display_claim, display_mark_shown
-from surveys.models import Display, DisplayStatus
+from feedback.answering.services import AnswerIn, response_submit
+from feedback.cases.models import Case
+from feedback.cases.services import CaseChange, alert_rules_install_defaults, case_change
+from metrics.reports.dashboards import PANEL_FILTERS
+from surveys.delivery.ledger import contact_resolve, display_claim, display_mark_shown
+from surveys.delivery.models import Display, DisplayStatus
 from tests.factories import (
     MembershipFactory,
     StageFactory,

@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from metrics.models import Rollup
+from metrics.rollups.models import Rollup
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,
@@ -195,8 +195,9 @@ def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
     """Detractors: 4 comments, 3 about Delivery; promoters: 2 comments, none about it."""
     import uuid as uuid_module
 
-    from feedback.models import Answer, Response, Tag, Topic
-    from surveys.models import Question
+    from feedback.answering.models import Answer, Response
+    from feedback.topics.models import Tag, Topic
+    from surveys.design.models import Question
     from tests.factories import TouchpointFactory
 
     touchpoint = TouchpointFactory(project=project, key="tp")
@@ -259,7 +260,8 @@ def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
 
 
 def test_team_filter_narrows_the_case_figures(shop):
-    from feedback.models import Case, Team
+    from feedback.cases.models import Case
+    from surveys.tenancy.models import Team
 
     client, project, *_ = shop
     care = Team.objects.create(project=project, name="Care")

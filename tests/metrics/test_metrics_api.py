@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from rest_framework.test import APIClient
 
-from metrics.models import Rollup
-from surveys.models import Decision, Display
-from surveys.services import api_key_create
+from metrics.rollups.models import Rollup
+from surveys.delivery.models import Decision, Display
+from surveys.tenancy.services import api_key_create
 from tests.factories import ContactFactory, ProjectFactory, published_survey
 
 pytestmark = pytest.mark.django_db
@@ -198,7 +198,7 @@ def test_response_rate_drop_off_and_decisions(server_client, project, survey):
             claimed_at="2026-10-01T10:00:00Z",
         )
     responded = Display.objects.get(status="responded")
-    from feedback.models import Answer, Response
+    from feedback.answering.models import Answer, Response
 
     response = Response.objects.create(
         project=project,

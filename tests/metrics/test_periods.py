@@ -11,11 +11,11 @@ import pytest
 import time_machine
 from django.test import Client
 
-from feedback.responses import AnswerIn, response_submit
-from metrics.models import Rollup
-from metrics.rollups import rollups_rebuild
-from surveys.ledger import contact_resolve, display_claim
-from surveys.settings_services import project_update
+from feedback.answering.services import AnswerIn, response_submit
+from metrics.rollups.models import Rollup
+from metrics.rollups.services import rollups_rebuild
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.tenancy.project_settings import project_update
 from tests.factories import MembershipFactory, UserFactory, published_survey
 from vocsite.errors import ApplicationError
 

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedback.models import Answer
-from feedback.responses import AnswerIn, response_submit
-from metrics.models import Rollup
-from metrics.rollups import rollups_rebuild
-from surveys.contacts import contact_erase
-from surveys.ledger import contact_resolve, display_claim
-from surveys.models import Contact
-from surveys.services import QuestionIn, survey_publish, survey_update
+from feedback.answering.models import Answer
+from feedback.answering.services import AnswerIn, response_submit
+from metrics.rollups.models import Rollup
+from metrics.rollups.services import rollups_rebuild
+from surveys.contacts.models import Contact
+from surveys.contacts.services import contact_erase
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.design.services import QuestionIn, survey_publish, survey_update
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 
 pytestmark = pytest.mark.django_db

@@ -11,14 +11,14 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from feedback.models import Answer
-from feedback.pipeline import response_process
-from feedback.responses import AnswerIn, response_submit
-from metrics import rollups
-from metrics.models import Rollup
-from metrics.rollups import rollup_response, rollups_rebuild
-from surveys.ledger import contact_resolve, display_claim
-from surveys.services import QuestionIn
+from feedback.answering.models import Answer
+from feedback.answering.pipeline import response_process
+from feedback.answering.services import AnswerIn, response_submit
+from metrics.rollups import services as rollups
+from metrics.rollups.models import Rollup
+from metrics.rollups.services import rollup_response, rollups_rebuild
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.design.services import QuestionIn
 from tests.factories import StageFactory, TouchpointFactory, published_survey
 
 pytestmark = pytest.mark.django_db

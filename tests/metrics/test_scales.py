@@ -15,13 +15,13 @@ import pytest
 import time_machine
 from django.test import Client
 
-from feedback.responses import AnswerIn, response_submit
-from metrics.models import Rollup
-from metrics.rollups import rollups_rebuild
-from metrics.selectors import touchpoint_scores
-from surveys.ledger import contact_resolve, display_claim
-from surveys.models import Question
-from surveys.services import QuestionIn, survey_publish, survey_update
+from feedback.answering.services import AnswerIn, response_submit
+from metrics.reports.selectors import touchpoint_scores
+from metrics.rollups.models import Rollup
+from metrics.rollups.services import rollups_rebuild
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.design.models import Question
+from surveys.design.services import QuestionIn, survey_publish, survey_update
 from tests.factories import MembershipFactory, UserFactory, published_survey
 from tests.surveys.test_designer_pages import post_data
 

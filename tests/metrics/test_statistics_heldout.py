@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from metrics.models import Rollup
+from metrics.rollups.models import Rollup
 from tests.factories import published_survey
 
 pytestmark = pytest.mark.django_db

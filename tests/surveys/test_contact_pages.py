@@ -9,7 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from surveys.models import AuditEntry, Contact
+from surveys.contacts.models import Contact
+from surveys.tenancy.models import AuditEntry
 from tests.factories import ContactFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

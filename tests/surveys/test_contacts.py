@@ -12,13 +12,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.db.models import Q, Sum
 
-from feedback.events import EventIn, event_record
-from feedback.models import Case, Feedback, Response, Topic, WebhookDelivery
-from feedback.responses import feedback_submit
-from feedback.webhooks import webhook_endpoint_create
-from metrics.models import Rollup
-from surveys.contacts import contact_erase
-from surveys.models import Contact
+from feedback.answering.models import Feedback, Response
+from feedback.answering.services import feedback_submit
+from feedback.cases.models import Case
+from feedback.topics.models import Topic
+from feedback.webhooks.models import WebhookDelivery
+from feedback.webhooks.services import webhook_endpoint_create
+from metrics.rollups.models import Rollup
+from surveys.contacts.events import EventIn, event_record
+from surveys.contacts.models import Contact
+from surveys.contacts.services import contact_erase
 
 pytestmark = pytest.mark.django_db
 

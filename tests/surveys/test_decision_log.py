@@ -1,7 +1,7 @@
-"""surveys.decision_log: decide's Decision rows queued per process and written in batches."""
+"""surveys.delivery.decision_log: decide's Decision rows queued per process and written in batches."""
 
-from surveys import decision_log
-from surveys.models import Decision
+from surveys.delivery import decision_log
+from surveys.delivery.models import Decision
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
 
 

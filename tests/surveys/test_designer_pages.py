@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from surveys.forms import QuestionForm, SurveySettingsForm
-from surveys.models import Survey
+from surveys.design.forms import QuestionForm, SurveySettingsForm
+from surveys.design.models import Survey
 from tests.factories import MembershipFactory, TouchpointFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

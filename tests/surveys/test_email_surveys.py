@@ -16,12 +16,13 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from feedback.events import EventIn, event_record
-from feedback.models import OperationalEvent, Response
-from surveys.email_surveys import invitation_send, invitations_due
-from surveys.ledger import contact_resolve, display_claim, display_mark_shown
-from surveys.models import Contact, Invitation
-from surveys.tasks import send_due_invitations
+from feedback.answering.models import Response
+from surveys.contacts.events import EventIn, event_record
+from surveys.contacts.models import Contact, OperationalEvent
+from surveys.delivery.email_surveys import invitation_send, invitations_due
+from surveys.delivery.ledger import contact_resolve, display_claim, display_mark_shown
+from surveys.delivery.models import Invitation
+from surveys.delivery.tasks import send_due_invitations
 from tests.factories import ContactFactory, TouchpointFactory, published_survey
 
 pytestmark = pytest.mark.django_db

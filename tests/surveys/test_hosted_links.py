@@ -13,11 +13,12 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from feedback.cases import alert_rules_install_defaults
-from feedback.events import EventIn, event_record
-from feedback.models import Case, Response
-from surveys.contacts import contact_erase
-from surveys.models import Invitation
+from feedback.answering.models import Response
+from feedback.cases.models import Case
+from feedback.cases.services import alert_rules_install_defaults
+from surveys.contacts.events import EventIn, event_record
+from surveys.contacts.services import contact_erase
+from surveys.delivery.models import Invitation
 from tests.factories import ContactFactory, published_survey
 
 pytestmark = pytest.mark.django_db

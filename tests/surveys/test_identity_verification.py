@@ -7,9 +7,10 @@ import uuid
 
 import pytest
 
-from feedback.models import Feedback
-from surveys.identity import user_hash
-from surveys.models import Contact, Project
+from feedback.answering.models import Feedback
+from surveys.contacts.identity import user_hash
+from surveys.contacts.models import Contact
+from surveys.tenancy.models import Project
 from tests.factories import ProjectFactory, published_survey, signed
 
 pytestmark = pytest.mark.django_db

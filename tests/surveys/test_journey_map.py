@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from metrics.models import Rollup
-from metrics.selectors import touchpoint_scores
+from metrics.reports.selectors import touchpoint_scores
+from metrics.rollups.models import Rollup
 from tests.factories import (
     MembershipFactory,
     StageFactory,

@@ -1,4 +1,4 @@
-"""surveys.ledger: identify/merge, claims and their expiry, dismiss → snooze, opt-out, sticky
+"""surveys.delivery.ledger: identify/merge, claims and their expiry, dismiss → snooze, opt-out, sticky
 sampling over 10,000 contacts, the e-mail channel sharing the ledger, languages, and decide's
 query count as history grows. Time is moved with time-machine and values asserted exactly."""
 
@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from feedback.models import Response
-from surveys import selectors, throttle
-from surveys.ledger import (
+from feedback.answering.models import Response
+from surveys.contacts.models import Contact, VisitorId
+from surveys.delivery import selectors, throttle
+from surveys.delivery.ledger import (
     claims_expire,
     contact_merge,
     contact_opt_out,
@@ -23,9 +24,9 @@ from surveys.ledger import (
     display_mark_shown,
     survey_payload,
 )
-from surveys.models import Contact, Decision, Display, VisitorId
-from surveys.services import QuestionIn, survey_set_status
-from surveys.tasks import expire_stale_claims
+from surveys.delivery.models import Decision, Display
+from surveys.delivery.tasks import expire_stale_claims
+from surveys.design.services import QuestionIn, survey_set_status
 from tests.factories import ContactFactory, TouchpointFactory, published_survey
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from surveys.models import AuditEntry, Survey, SurveyVersion
-from surveys.services import api_key_create
+from surveys.design.models import Survey, SurveyVersion
+from surveys.tenancy.models import AuditEntry
+from surveys.tenancy.services import api_key_create
 from tests.factories import MembershipFactory, ProjectFactory, TouchpointFactory, UserFactory
 
 NPS_SURVEY = {
@@ -198,7 +199,7 @@ def test_missing_or_wrong_credentials_are_401(api_client, project):
 
 @pytest.mark.django_db
 def test_revoked_key_is_refused(api_client, project):
-    from surveys.services import api_key_revoke
+    from surveys.tenancy.services import api_key_revoke
 
     created = api_key_create(project=project)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {created.raw}")

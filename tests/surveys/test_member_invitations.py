@@ -18,8 +18,9 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from surveys.member_invitations import member_invite
-from surveys.models import (
+from surveys.tenancy.api_auth import SESSION_PROJECT_KEY
+from surveys.tenancy.invitations import member_invite
+from surveys.tenancy.models import (
     AuditEntry,
     MemberInvitation,
     Membership,
@@ -27,7 +28,6 @@ from surveys.models import (
     hash_secret_key,
 )
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
-from vocsite.api_auth import SESSION_PROJECT_KEY
 
 pytestmark = pytest.mark.django_db
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/app/invitations/([A-Za-z0-9_-]+)/)")

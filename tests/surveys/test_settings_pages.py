@@ -9,8 +9,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from feedback.models import Team
-from surveys.models import ApiKey, AuditEntry, Membership
+from surveys.tenancy.models import ApiKey, AuditEntry, Membership, Team
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""surveys.throttle: the eleven rules of DESIGN.md §5, each flipped alone, and their order."""
+"""surveys.delivery.throttle: the eleven rules of DESIGN.md §5, each flipped alone, and their order."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveys.throttle import (
+from surveys.delivery.throttle import (
     CLAIM_TTL,
     ContactState,
     LedgerEntry,

@@ -14,9 +14,10 @@ import pytest
 from django.test import Client
 from django.urls import include, path
 
-from feedback.models import Feedback
-from surveys import widget_api
-from surveys.models import Decision, Display, Survey
+from feedback.answering.models import Feedback
+from surveys.delivery import widget_api
+from surveys.delivery.models import Decision, Display
+from surveys.design.models import Survey
 from tests.factories import MembershipFactory, UserFactory, published_survey
 from tests.surveys.test_designer_pages import post_data
 

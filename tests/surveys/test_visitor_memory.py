@@ -1,4 +1,4 @@
-"""Decide's memory of refused visitors (surveys.visitor_memory): a repeat refusal costs no
+"""Decide's memory of refused visitors (surveys.delivery.visitor_memory): a repeat refusal costs no
 query, and the memory is only ever used to say no — a survey is shown on a fresh read only."""
 
 from datetime import UTC, datetime, timedelta
@@ -8,9 +8,10 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from surveys import visitor_memory
-from surveys.ledger import contact_resolve, display_claim
-from surveys.models import Contact, Decision, Display
+from surveys.contacts.models import Contact
+from surveys.delivery import visitor_memory
+from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.delivery.models import Decision, Display
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey, signed
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,10 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from feedback.models import Answer, Feedback, Response
-from surveys.models import Contact, Decision, Display, VisitorId
-from surveys.services import QuestionIn
+from feedback.answering.models import Answer, Feedback, Response
+from surveys.contacts.models import Contact, VisitorId
+from surveys.delivery.models import Decision, Display
+from surveys.design.services import QuestionIn
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey, signed
 
 pytestmark = pytest.mark.django_db

@@ -15,10 +15,11 @@ from django.db import transaction
 from django.urls import include, path
 from rest_framework.test import APIClient
 
-from feedback.models import Response
-from surveys import widget_api
-from surveys.ledger import contact_resolve, display_claim, display_mark_shown
-from surveys.models import Contact
+from feedback.answering import widget_api as answering_api
+from feedback.answering.models import Response
+from surveys.contacts.models import Contact
+from surveys.delivery import widget_api
+from surveys.delivery.ledger import contact_resolve, display_claim, display_mark_shown
 from tests.factories import published_survey, signed
 from vocsite import rate_limit
 
@@ -30,7 +31,7 @@ pytestmark = [
 
 urlpatterns = [
     path("drf/decide", widget_api.DecideApi.as_view()),
-    path("drf/responses", widget_api.ResponseSubmitApi.as_view()),
+    path("drf/responses", answering_api.ResponseSubmitApi.as_view()),
     path("", include("vocsite.urls")),
 ]
 ROUTE, DRF_ONLY = "/api/widget/v1/decide", "/drf/decide"
@@ -47,7 +48,7 @@ def survey(project, touchpoint):
 def fallbacks(monkeypatch):
     """The paths of the calls a route handed to its DRF view (calls to /drf/… not counted)."""
     calls = []
-    for api in (widget_api.DecideApi, widget_api.ResponseSubmitApi):
+    for api in (widget_api.DecideApi, answering_api.ResponseSubmitApi):
         monkeypatch.setattr(api, "dispatch", _counting(api.dispatch, calls))
     return calls
 

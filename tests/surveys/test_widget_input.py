@@ -4,12 +4,8 @@ that define the input (DecideApi / ResponseSubmitApi.InputSerializer)."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from surveys.widget_api import (
-    DecideApi,
-    ResponseSubmitApi,
-    plainly_valid_decide,
-    plainly_valid_response,
-)
+from feedback.answering.widget_api import ResponseSubmitApi, plainly_valid_response
+from surveys.delivery.widget_api import DecideApi, plainly_valid_decide
 
 TYPICAL = {
     "key": "pk_abc123",

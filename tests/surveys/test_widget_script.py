@@ -24,7 +24,7 @@ def test_widget_exposes_its_api_and_sets_text_safely():
 
 
 def test_demo_page_embeds_the_widget_with_one_async_tag(client, db):
-    from surveys.models import Project
+    from surveys.tenancy.models import Project
 
     project = Project.objects.create(name="Demo", is_demo=True)
     html = client.get("/demo/").content.decode()

@@ -113,7 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "vocsite.staff.staff_context",
+                "surveys.tenancy.staff.staff_context",
             ],
         },
     },
@@ -200,13 +200,13 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="vocsite <no-reply@vocsit
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "vocsite.api_auth.SecretKeyAuthentication",
-        "vocsite.api_auth.StaffSessionAuthentication",
+        "surveys.tenancy.api_auth.SecretKeyAuthentication",
+        "surveys.tenancy.api_auth.StaffSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["vocsite.api_auth.IsProjectMember"],
+    "DEFAULT_PERMISSION_CLASSES": ["surveys.tenancy.api_auth.IsProjectMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["vocsite.parsers.StrictJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "vocsite.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "surveys.tenancy.schema.AutoSchema",
     "EXCEPTION_HANDLER": "vocsite.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # DRF's own client-address rule (BaseThrottle.get_ident) trusts the same proxies; ours
@@ -316,13 +316,13 @@ RATE_LIMIT_SYNC_SECONDS = env.float("RATE_LIMIT_SYNC_SECONDS", default=0.1 if RE
 # How long a web process keeps a project (looked up by public key) in memory.
 WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=30)
 # How long a web process remembers a visitor it refused, to refuse them again without a query
-# (surveys.visitor_memory: only ever to say no), and for how many visitors at most.
+# (surveys.delivery.visitor_memory: only ever to say no), and for how many visitors at most.
 DECIDE_VISITOR_MEMORY_SECONDS = env.float("DECIDE_VISITOR_MEMORY_SECONDS", default=30.0)
 DECIDE_VISITOR_MEMORY_MAX = env.int("DECIDE_VISITOR_MEMORY_MAX", default=10_000)
 # Decide's Decision rows (analytics) are written in batches this often by each web process
-# (surveys.decision_log); 0 writes each row inline. Batched on PostgreSQL, inline on SQLite.
+# (surveys.delivery.decision_log); 0 writes each row inline. Batched on PostgreSQL, inline on SQLite.
 # Finished responses' processing tasks are published in one message per this interval per web
-# process (feedback.pipeline); 0 publishes each on commit. Batched when the broker is Redis.
+# process (feedback.answering.pipeline); 0 publishes each on commit. Batched when the broker is Redis.
 RESPONSE_PUBLISH_BATCH_SECONDS = env.float(
     "RESPONSE_PUBLISH_BATCH_SECONDS", default=0.2 if REDIS_URL else 0.0
 )

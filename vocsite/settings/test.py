@@ -5,7 +5,7 @@ from .base import env
 
 DEBUG = False
 SECRET_KEY = "test-only-key"  # noqa: S105
-# Tests seed the demo project (surveys.demo); production never may.
+# Tests seed the demo project (metrics.demo.seed); production never may.
 VOCSITE_DEMO_ALLOWED = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,12 +1,12 @@
 """`manage.py replay_quarantined [--project ID]`: run every processing step of the
-quarantined answers and Feedback-tab messages again (feedback.pipeline), once the cause of
+quarantined answers and Feedback-tab messages again (feedback.answering.pipeline), once the cause of
 their failure is fixed. Those that pass are processed; the others stay quarantined with the
 new reason (Django admin → Processing failures)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.pipeline import processing_replay_quarantined
-from surveys.models import Project
+from feedback.answering.pipeline import processing_replay_quarantined
+from surveys.tenancy.models import Project
 
 
 class Command(BaseCommand):

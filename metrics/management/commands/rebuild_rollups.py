@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from metrics.rollups import rollups_rebuild
-from surveys.models import Project
+from metrics.rollups.services import rollups_rebuild
+from surveys.tenancy.models import Project
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from surveys.services import project_create
+from surveys.tenancy.services import project_create
 from vocsite.errors import ApplicationError
 
 

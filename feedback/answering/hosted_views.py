@@ -1,0 +1,348 @@
+"""The hosted survey page behind an e-mail link: server-rendered, no JavaScript needed,
+phone-friendly, in the contact's language (Chinese or English).
+
+A GET never changes anything: mail security scanners fetch every link of an e-mail, and a
+scanner must not answer for the customer. A score clicked in the e-mail arrives as
+`?score=N` and only pre-selects that score; the answer is stored by the form's POST, which a
+small static script sends at once (`static/hosted/survey.js`; a `<noscript>` button does it
+without JavaScript). The answers merge into one response (one submission id per e-mailed
+display), so sending twice never counts twice.
+
+Also the unsubscribe page (RFC 8058): a GET shows a confirm button, the POST — or a mail
+client's one-click POST — opts the person out. Links of an erased person answer 410 Gone and
+store nothing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from feedback.answering.models import Response
+from feedback.answering.services import AnswerIn, response_submit
+from surveys.delivery.email_surveys import (
+    SCORED_TYPES,
+    contact_from_unsubscribe_token,
+    display_from_token,
+    submission_id_for,
+    token_expired,
+)
+from surveys.delivery.ledger import contact_opt_out, payload_from_snapshot
+from vocsite.errors import ApplicationError
+
+PAGE_TEXTS = {
+    "en": {
+        "next": "Next",
+        "send": "Send",
+        "thanks": "Thank you! Your answer has been received.",
+        "expired": "This survey link has expired.",
+        "invalid": "This survey link is not valid.",
+        "required": "Please answer this question.",
+        "unsubscribe_title": "Unsubscribe from survey e-mails",
+        "unsubscribe_button": "Unsubscribe",
+        "unsubscribed": "You will not receive survey e-mails from us any more.",
+        "gone": "This link is no longer valid.",
+        "saving": "Saving your answer…",
+        "low": "Not likely",
+        "high": "Very likely",
+    },
+    "zh": {
+        "next": "下一步",
+        "send": "提交",
+        "thanks": "谢谢！我们已收到您的回答。",
+        "expired": "此调查链接已过期。",
+        "invalid": "此调查链接无效。",
+        "required": "请回答此问题。",
+        "unsubscribe_title": "退订调查邮件",
+        "unsubscribe_button": "退订",
+        "unsubscribed": "您将不会再收到我们的调查邮件。",
+        "gone": "此链接已失效。",
+        "saving": "正在保存您的回答…",
+        "low": "不太可能",
+        "high": "非常可能",
+    },
+}
+
+
+def _texts(language: str) -> dict[str, str]:
+    return PAGE_TEXTS.get((language or "en")[:2], PAGE_TEXTS["en"])
+
+
+def _choices(question: dict) -> list[tuple[str, str]]:
+    if question["type"] in ("nps", "csat", "ces", "rating"):
+        scale = question.get("scale") or {}
+        low = scale.get("min", 0 if question["type"] == "nps" else 1)
+        high = scale.get("max", 10 if question["type"] == "nps" else 5)
+        return [(str(n), str(n)) for n in range(low, high + 1)]
+    if question["type"] == "yes_no":
+        return [("1", "✓"), ("0", "✗")]
+    return [(c["id"], c["text"]) for c in question.get("choices", [])]
+
+
+def _value(question: dict, request: HttpRequest) -> Any:
+    """The posted value of one question as the response service takes it, or None."""
+    name = f"q{question['id']}"
+    if question["type"] == "multi_choice":
+        values = request.POST.getlist(name)
+        return values or None
+    raw = request.POST.get(name, "")
+    if question["type"] == "text":
+        return raw.strip() or None
+    if not raw:
+        return None
+    if question["type"] in ("single_choice",):
+        return raw
+    try:
+        return int(raw)
+    except ValueError:
+        return raw  # refused with a clear message by the response service
+
+
+def _visible(questions: list[dict], values: dict[int, Any]) -> list[dict]:
+    """Questions whose show_if holds for the answers so far (the widget's rule exactly)."""
+    out = []
+    for question in questions:
+        rule = question.get("show_if")
+        if rule:
+            score = values.get(rule["question_id"])
+            if not isinstance(score, int) or not rule["min"] <= score <= rule["max"]:
+                continue
+        out.append(question)
+    return out
+
+
+def _stored(response: Response | None) -> dict[int, Any]:
+    if response is None:
+        return {}
+    values: dict[int, Any] = {}
+    for answer in response.answers.all():
+        if answer.value_int is not None:
+            values[answer.question_id] = answer.value_int
+        elif answer.value_choices:
+            values[answer.question_id] = answer.value_choices
+        elif answer.value_text:
+            values[answer.question_id] = answer.value_text
+    return values
+
+
+def _errors_by_question(error: ApplicationError, sent: list[int]) -> dict[int, str]:
+    """Map the service's field names (answers.N.value, questions.ID) to question ids."""
+    out: dict[int, str] = {}
+    for field, problems in error.fields.items():
+        parts = field.split(".")
+        if parts[0] == "answers" and len(parts) > 1 and parts[1].isdigit():
+            index = int(parts[1])
+            if index < len(sent):
+                out[sent[index]] = problems[0]
+        elif parts[0] == "questions" and len(parts) > 1 and parts[1].isdigit():
+            out[int(parts[1])] = problems[0]
+    return out
+
+
+THEME_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}")
+DEFAULT_COLOR = "#4f46e5"
+# The form of the first step says so: a repeated first step (a double click, the script and
+# the button both) merges the first answer again instead of being read as the last step.
+FIRST_STEP, LATER_STEP = "first", "rest"
+
+
+class StepResult(NamedTuple):
+    finished: bool
+    errors: dict[int, str]
+    values: dict[int, Any]  # the stored answers with the posted ones over them
+    step: str
+
+
+def _theme_color(project) -> str:
+    """The project's brand colour for the page's style, only if it is a plain hex colour: it
+    goes into a style element, where HTML escaping is no protection."""
+    color = str((project.theme or {}).get("primary_color", ""))
+    return color if THEME_COLOR.fullmatch(color) else DEFAULT_COLOR
+
+
+def _message(request: HttpRequest, message: str, language: str, status: int = 200):
+    return render(
+        request, "hosted/message.html", {"message": message, "lang": language}, status=status
+    )
+
+
+def _gone(request: HttpRequest) -> HttpResponse:
+    """An erased person's link: nothing is shown and nothing is stored (their language went
+    with the rest of their data)."""
+    return _message(request, _texts("en")["gone"], "en", status=410)
+
+
+def _prefill(question: dict, raw: str) -> str | None:
+    """A score from the e-mail's link, if it is one of the question's choices."""
+    values = {value for value, _ in _choices(question)}
+    return raw if question["type"] in SCORED_TYPES and raw in values else None
+
+
+@require_http_methods(["GET", "POST"])
+def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
+    display = display_from_token(token)
+    if display is None:
+        texts = _texts(request.GET.get("lang", "en"))
+        expired = token_expired(token)
+        return _message(
+            request,
+            texts["expired"] if expired else texts["invalid"],
+            "en",
+            status=410 if expired else 404,
+        )
+    if display.contact.erased_at is not None:
+        return _gone(request)
+    project = display.project
+    language = display.language or project.default_language
+    texts = _texts(language)
+    payload = payload_from_snapshot(
+        snapshot=display.version.snapshot,
+        survey=display.survey,
+        version_number=display.version.number,
+        language=language,
+        fallback=project.default_language,
+    )
+    questions = payload["questions"]
+    first = questions[0]
+    response = Response.objects.filter(display=display).prefetch_related("answers").first()
+    if response is not None and response.finished:
+        return _thanks(request, payload, texts, language)
+
+    values = _stored(response)
+    errors: dict[int, str] = {}
+    if request.method == "POST":
+        result = _answer(request, display, questions, values, texts)
+        if result.finished:
+            return _thanks(request, payload, texts, language)
+        if not result.errors:
+            return redirect(request.path)
+        errors, values = result.errors, result.values
+
+    prefilled = None
+    if request.method == "GET" and first["id"] not in values:
+        # A score clicked in the e-mail: shown selected, stored only by the form's POST.
+        prefilled = _prefill(first, request.GET.get("score", ""))
+        if prefilled is not None:
+            values[first["id"]] = int(prefilled)
+    asks_first = (
+        prefilled is not None
+        or first["id"] not in values
+        or (request.method == "POST" and result.step == FIRST_STEP)
+    )
+    step = [first] if asks_first else _visible(questions, values)
+    fields = [
+        {
+            "q": q,
+            "choices": _choices(q),
+            "value": values.get(q["id"]),
+            "values": [str(v) for v in values.get(q["id"], [])]
+            if isinstance(values.get(q["id"]), list)
+            else [str(values.get(q["id"], ""))],
+            "error": errors.get(q["id"], ""),
+        }
+        for q in step
+    ]
+    score = values.get(first["id"])
+    score = score if isinstance(score, int) else 0  # unanswered: ask as if a follow-up comes
+    last_step = not asks_first or len(_visible(questions, {first["id"]: score})) == 1
+    return render(
+        request,
+        "hosted/survey.html",
+        {
+            "project": project,
+            "fields": fields,
+            "t": texts,
+            "lang": language,
+            "step": FIRST_STEP if asks_first else LATER_STEP,
+            "autosubmit": prefilled is not None,
+            "button": texts["send"] if last_step else texts["next"],
+            "theme_color": _theme_color(project),
+        },
+        status=422 if errors else 200,
+    )
+
+
+def _answer(
+    request: HttpRequest,
+    display,
+    questions: list[dict],
+    values: dict[int, Any],
+    texts: dict[str, str],
+) -> StepResult:
+    """Store the posted step: whether the response is now finished, or the errors to show
+    beside the fields with the values as sent (nothing is stored then).
+
+    The first step (the score) finishes the response only when no other question follows it;
+    a later step finishes it. A form without its step (an old page) is read by what is stored.
+    """
+    first = questions[0]
+    step = request.POST.get("step", "")
+    if step not in (FIRST_STEP, LATER_STEP):
+        step = LATER_STEP if first["id"] in values else FIRST_STEP
+    if step == LATER_STEP and first["id"] not in values:
+        step = FIRST_STEP  # nothing stored yet (a stale page): the score comes first
+    step_questions = [first] if step == FIRST_STEP else _visible(questions, values)
+    posted = {q["id"]: _value(q, request) for q in step_questions}
+    values = {**values, **{k: v for k, v in posted.items() if v is not None}}
+    if first["id"] not in values:
+        return StepResult(False, {first["id"]: texts["required"]}, values, step)
+    visible = _visible(questions, values)
+    visible_ids = {q["id"] for q in visible}
+    sent = [qid for qid, value in posted.items() if value is not None and qid in visible_ids]
+    finished = step == LATER_STEP or len(visible) == 1
+    source = "email_click" if request.POST.get("source") == "email_click" else "hosted_page"
+    try:
+        response_submit(
+            project=display.project,
+            display=display,
+            submission_id=submission_id_for(display),
+            answers=[AnswerIn(qid, posted[qid]) for qid in sent],
+            finished=finished,
+            meta={"source": source},
+        )
+    except ApplicationError as error:
+        errors = _errors_by_question(error, sent) or {first["id"]: error.message}
+        return StepResult(False, errors, values, step)
+    return StepResult(finished, {}, values, step)
+
+
+def _thanks(request, payload, texts, language) -> HttpResponse:
+    return render(
+        request,
+        "hosted/message.html",
+        {"message": payload.get("thank_you") or texts["thanks"], "lang": language},
+    )
+
+
+@csrf_exempt  # one-click unsubscribe (RFC 8058) is a POST from the mail client, without a form
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The signed token is the authentication. A GET only shows the confirm button (a scanner
+    fetching the link unsubscribes nobody); the POST — the button, or the mail client's
+    `List-Unsubscribe=One-Click` POST — opts the person out, once."""
+    contact = contact_from_unsubscribe_token(token)
+    if contact is None:
+        return _message(request, _texts("en")["invalid"], "en", status=404)
+    if contact.erased_at is not None:
+        return _gone(request)
+    language = contact.language or "en"
+    texts = _texts(language)
+    if request.method == "POST":
+        if contact.opted_out_at is None:
+            contact_opt_out(contact=contact)
+        return _message(request, texts["unsubscribed"], language)
+    return render(
+        request,
+        "hosted/unsubscribe.html",
+        {
+            "t": texts,
+            "lang": language,
+            "already": contact.opted_out_at is not None,
+            "when": timezone.now(),
+        },
+    )

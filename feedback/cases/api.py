@@ -1,0 +1,255 @@
+"""feedback.cases.api."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from feedback.cases.models import OPEN_CASE_STATUSES, Case, CasePriority, CaseStatus, ContactMethod
+from feedback.cases.selectors import (
+    CaseFilters,
+    case_detail,
+    cases_list,
+    recovery_rate,
+    sla_by_team,
+)
+from feedback.cases.services import CaseChange, assignees_by_name, case_assign, case_change
+from feedback.webhooks.api import _user
+from surveys.tenancy.api_auth import CASE_ROLES
+from vocsite.api_errors import ERRORS
+from vocsite.ids import IdField
+
+
+class CaseOutputSerializer(serializers.ModelSerializer):
+    team = serializers.CharField(source="team.name", allow_null=True, default=None)
+    assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
+    contact = serializers.CharField(source="contact.user_id", allow_null=True, default=None)
+    rule = serializers.CharField(source="rule.name", allow_null=True, default=None)
+    touchpoint = serializers.CharField(
+        source="response.touchpoint.key", allow_null=True, default=None
+    )
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "title",
+            "status",
+            "priority",
+            "team",
+            "assignee",
+            "contact",
+            "rule",
+            "touchpoint",
+            "response",
+            "feedback",
+            "due_at",
+            "overdue",
+            "first_contacted_at",
+            "resolved_at",
+            "closed_at",
+            "root_cause",
+            "resolution_note",
+            "contact_method",
+            "recovered",
+            "recovered_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_overdue(self, case: Case) -> bool:
+        return case.status in OPEN_CASE_STATUSES and case.due_at < timezone.now()
+
+
+class CaseEventSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    from_value = serializers.CharField()
+    to_value = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AnswerOutputSerializer(serializers.Serializer):
+    question_id = serializers.IntegerField()
+    type = serializers.CharField(source="question_type")
+    text = serializers.JSONField(source="question.text")
+    value_int = serializers.IntegerField(allow_null=True)
+    value_text = serializers.CharField()
+    value_choices = serializers.JSONField(allow_null=True)
+
+
+class CaseDetailOutputSerializer(CaseOutputSerializer):
+    answers = serializers.SerializerMethodField()
+    events = CaseEventSerializer(many=True)
+
+    class Meta(CaseOutputSerializer.Meta):
+        fields = [*CaseOutputSerializer.Meta.fields, "answers", "events"]
+
+    @extend_schema_field(AnswerOutputSerializer(many=True))
+    def get_answers(self, case: Case) -> list[dict]:
+        if case.response_id is None:
+            return []
+        return AnswerOutputSerializer(case.response.answers.all(), many=True).data
+
+
+class CasePageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True)
+    results = CaseOutputSerializer(many=True)
+
+
+class CasePagination(CursorPagination):
+    ordering = ("due_at", "id")
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+class CaseListApi(APIView):
+    allowed_roles = CASE_ROLES
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=["open", *CaseStatus.values], required=False, help_text="A status, or open."
+        )
+        team = IdField(required=False)
+        assignee = serializers.CharField(
+            max_length=150, required=False, help_text="A username, me, or none."
+        )
+        priority = serializers.ChoiceField(choices=CasePriority.choices, required=False)
+        overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+        touchpoint = serializers.SlugField(max_length=100, required=False)
+        q = serializers.CharField(max_length=200, required=False)
+
+    @extend_schema(
+        operation_id="cases_list",
+        parameters=[
+            FilterSerializer,
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 200)."),
+        ],
+        responses={200: CasePageSerializer, **ERRORS},
+    )
+    def get(self, request):
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = query.validated_data
+        cases = cases_list(
+            project=request.access.project,
+            user=_user(request),
+            role=request.access.role,
+            filters=CaseFilters(
+                status=values.get("status", ""),
+                team_id=values.get("team"),
+                assignee=values.get("assignee", ""),
+                priority=values.get("priority", ""),
+                overdue=values.get("overdue"),
+                touchpoint=values.get("touchpoint", ""),
+                q=values.get("q", ""),
+            ),
+        )
+        paginator = CasePagination()
+        page = paginator.paginate_queryset(cases, request, view=self)
+        return paginator.get_paginated_response(CaseOutputSerializer(page, many=True).data)
+
+
+class CaseDetailApi(APIView):
+    allowed_roles = CASE_ROLES
+
+    class PatchSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=CaseStatus.choices, required=False)
+        priority = serializers.ChoiceField(choices=CasePriority.choices, required=False)
+        assignee = serializers.CharField(
+            max_length=150, required=False, allow_null=True, help_text="Username; null unassigns."
+        )
+        note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+        root_cause = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        resolution_note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+        contact_method = serializers.ChoiceField(choices=ContactMethod.choices, required=False)
+
+    def _case(self, request, case_id: int) -> Case:
+        case = case_detail(
+            case_id=case_id,
+            project=request.access.project,
+            user=_user(request),
+            role=request.access.role,
+        )
+        if case is None:
+            raise Http404
+        return case
+
+    @extend_schema(responses={200: CaseDetailOutputSerializer, **ERRORS})
+    def get(self, request, case_id: int):
+        return Response(CaseDetailOutputSerializer(self._case(request, case_id)).data)
+
+    @extend_schema(request=PatchSerializer, responses={200: CaseDetailOutputSerializer, **ERRORS})
+    def patch(self, request, case_id: int):
+        case = self._case(request, case_id)
+        data = self.PatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        actor = _user(request)
+        if "assignee" in values:
+            name = values["assignee"]
+            assignee = None
+            if name:
+                assignee = assignees_by_name(request.access.project, [name]).get(name)
+                if assignee is None:
+                    raise serializers.ValidationError({"assignee": ["No such member."]})
+            case = case_assign(case=case, assignee=assignee, actor=actor)
+        change = CaseChange(
+            status=values.get("status"),
+            priority=values.get("priority"),
+            note=values.get("note", ""),
+            root_cause=values.get("root_cause"),
+            resolution_note=values.get("resolution_note"),
+            contact_method=values.get("contact_method"),
+        )
+        case_change(case=case, actor=actor, change=change)
+        return Response(CaseDetailOutputSerializer(self._case(request, case_id)).data)
+
+
+class CaseStatsApi(APIView):
+    """SLA compliance per team and the recovery rate of detractor cases."""
+
+    allowed_roles = CASE_ROLES
+
+    class OutputSerializer(serializers.Serializer):
+        class TeamSerializer(serializers.Serializer):
+            team = serializers.CharField()
+            open = serializers.IntegerField()
+            overdue = serializers.IntegerField()
+            met = serializers.IntegerField()
+            breached = serializers.IntegerField()
+            compliance = serializers.FloatField(allow_null=True)
+            median_first_contact_hours = serializers.FloatField(allow_null=True)
+            median_resolution_hours = serializers.FloatField(allow_null=True)
+
+        class RecoverySerializer(serializers.Serializer):
+            closed = serializers.IntegerField()
+            recovered = serializers.IntegerField()
+            rate = serializers.FloatField(allow_null=True)
+
+        sla = TeamSerializer(many=True)
+        recovery = RecoverySerializer()
+
+    @extend_schema(operation_id="cases_stats", responses={200: OutputSerializer, **ERRORS})
+    def get(self, request):
+        project = request.access.project
+        return Response(
+            self.OutputSerializer(
+                {"sla": sla_by_team(project=project), "recovery": recovery_rate(project=project)}
+            ).data
+        )

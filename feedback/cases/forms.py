@@ -1,0 +1,156 @@
+"""feedback.cases.forms."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+from feedback.cases.models import SLA_HOURS_MAX, AlertRule, CasePriority, ContactMethod
+from feedback.topics.models import Topic
+from surveys.design.models import QuestionType
+from surveys.journey.models import Touchpoint
+from surveys.tenancy.models import Project, Team
+from vocsite.ids import ModelIdsChoiceField
+
+
+class AlertRuleForm(forms.ModelForm):
+    """Keywords as one per line; segment as `attribute=value` lines (plain for the CX team)."""
+
+    keywords_text = forms.CharField(
+        label="Keywords or phrases",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, e.g. refund / 退款. A case opens only if an open-text answer "
+        "contains one of them. Leave empty to ignore comments.",
+    )
+    segment_text = forms.CharField(
+        label="Only for customers with",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One attribute=value per line, e.g. plan=pro. Empty: every customer.",
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "name",
+            "is_active",
+            "question_type",
+            "score_min",
+            "score_max",
+            "touchpoints",
+            "topics",
+            "applies_to_feedback",
+            "priority",
+            "team",
+            "assignment",
+            "sla_hours",
+            "notify_email",
+            "notify_webhook",
+        ]
+        labels = {
+            "question_type": "Question type",
+            "score_min": "Lowest score",
+            "score_max": "Highest score",
+            "sla_hours": "SLA (hours to resolve)",
+            "applies_to_feedback": "Also unhappy Feedback-tab messages",
+        }
+        help_texts = {
+            "question_type": "e.g. NPS with scores 0–6 catches detractors. Empty: any score.",
+            "touchpoints": "Only answers from these touchpoints. None selected: all.",
+            "topics": "Only comments tagged with one of these topics. None selected: any.",
+            "assignment": "Who gets the case inside the team.",
+        }
+        field_classes = {"touchpoints": ModelIdsChoiceField, "topics": ModelIdsChoiceField}
+        widgets = {
+            "touchpoints": forms.SelectMultiple(attrs={"size": 5}),
+            "topics": forms.SelectMultiple(attrs={"size": 4}),
+        }
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.fields["touchpoints"].queryset = Touchpoint.objects.filter(project=project)
+        self.fields["topics"].queryset = Topic.objects.filter(project=project)
+        self.fields["team"].queryset = Team.objects.filter(project=project)
+        self.fields["question_type"].choices = [("", "Any")] + [
+            (value, label)
+            for value, label in QuestionType.choices
+            if value in ("nps", "csat", "ces", "rating", "yes_no")
+        ]
+        # Scores run 0–10 on every scale; a year is the longest SLA (feedback.models).
+        for name in ("score_min", "score_max"):
+            self.fields[name].validators.extend([MinValueValidator(0), MaxValueValidator(10)])
+            self.fields[name].widget.attrs.update(min=0, max=10)
+        self.fields["sla_hours"].widget.attrs.update(min=0, max=SLA_HOURS_MAX)
+        if self.instance.pk:
+            self.fields["keywords_text"].initial = "\n".join(self.instance.keywords or [])
+            self.fields["segment_text"].initial = "\n".join(
+                f"{k}={v}" for k, v in (self.instance.segment or {}).items()
+            )
+
+    def clean_keywords_text(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["keywords_text"].splitlines()]
+        keywords = [line for line in lines if line]
+        if len(keywords) > 50:
+            raise forms.ValidationError("At most 50 keywords.")
+        if any(len(k) > 100 for k in keywords):
+            raise forms.ValidationError("A keyword is at most 100 characters.")
+        return keywords
+
+    def clean_segment_text(self) -> dict[str, str]:
+        segment = {}
+        for line in self.cleaned_data["segment_text"].splitlines():
+            if not line.strip():
+                continue
+            attribute, sep, value = line.partition("=")
+            if not sep or not attribute.strip() or not value.strip():
+                raise forms.ValidationError(f"Write attribute=value, not “{line.strip()}”.")
+            segment[attribute.strip()] = value.strip()
+        return segment
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("score_min"), data.get("score_max")
+        if low is not None and high is not None and high < low:
+            self.add_error("score_max", "Must not be below the lowest score.")
+        has_score = data.get("question_type") or low is not None or high is not None
+        if not (has_score or data.get("keywords_text") or data.get("topics")):
+            raise forms.ValidationError(
+                "Give the rule a score range, keywords or topics: a rule without any would "
+                "open a case for every answer."
+            )
+        return data
+
+    def save(self, commit: bool = True) -> AlertRule:
+        rule = super().save(commit=False)
+        rule.project = self.project
+        rule.keywords = self.cleaned_data["keywords_text"]
+        rule.segment = self.cleaned_data["segment_text"]
+        if commit:
+            rule.save()
+            self.save_m2m()
+        return rule
+
+
+class CaseUpdateForm(forms.Form):
+    """Status change with what it needs (contact method, root cause), plus a note."""
+
+    status = forms.ChoiceField(required=False)
+    contact_method = forms.ChoiceField(
+        required=False, choices=[("", "—"), *list(ContactMethod.choices)], label="Contacted by"
+    )
+    root_cause = forms.CharField(required=False, max_length=200, label="Root cause")
+    resolution_note = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    priority = forms.ChoiceField(required=False, choices=[("", "—"), *list(CasePriority.choices)])
+    note = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What happened, what was agreed…"}),
+    )
+
+    def __init__(self, *args, next_statuses: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Keep status"), *next_statuses]

@@ -1,0 +1,614 @@
+"""Outgoing webhooks: signed, retried with backoff and jitter, logged, replayable.
+
+Signing follows the Standard Webhooks spec (HMAC-SHA256 over `id.timestamp.body`, headers
+`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`), done by the
+`standardwebhooks` library so a receiver can verify with the same library in its language.
+
+How a delivery travels:
+1. `webhook_emit` writes one WebhookDelivery row per subscribed endpoint in the caller's
+   transaction (unique per endpoint, event and subject: one fact is sent once), and enqueues
+   the first attempt after commit.
+2. `webhook_deliver` claims the row with a short lease (a conditional UPDATE), so a duplicate
+   message, the retry scan and a replay can never send the same attempt twice at once; it
+   resolves the receiver's host once, checks every address (`webhook_target`: no private,
+   loopback or otherwise internal address unless WEBHOOK_ALLOW_PRIVATE_TARGETS), POSTs to
+   a checked address with the host's name kept for the Host header, TLS SNI and the
+   certificate (`webhook_post`), with timeouts, and logs the attempt: the status code and a
+   failure in words, never the reply's body.
+3. A failure schedules the next attempt at an exponential delay with jitter; the periodic
+   `webhooks_retry_due` sends what is due. After WEBHOOK_MAX_ATTEMPTS the delivery is failed
+   and stays replayable from the UI and the API.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import logging
+import random
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import unquote, urlsplit
+
+import urllib3
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+from urllib3.util import make_headers
+from urllib3.util.ssl_match_hostname import CertificateError
+
+from feedback.answering.batch_reads import active_endpoints, finished_response
+from feedback.answering.models import Feedback, Response
+from feedback.cases.models import Case
+from feedback.webhooks.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from surveys.tenancy.models import Project
+from vocsite.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+# While one worker sends, the row is invisible to others for this long (longer than the timeout).
+LEASE = timedelta(seconds=60)
+USER_AGENT = "vocsite-webhooks/1"
+
+
+def retry_delay(attempt: int, *, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: base·2^(attempt−1), capped, then 50–100 % of it.
+
+    attempt 1 → 15–30 s, 2 → 30–60 s, 3 → 1–2 min, … capped at 3–6 h. The jitter keeps a
+    receiver that comes back from an outage from being hit by every retry in the same second."""
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0)
+    capped = min(base, settings.WEBHOOK_RETRY_MAX_SECONDS)
+    return timedelta(seconds=capped * (rng or random).uniform(0.5, 1.0))
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+def _validate_endpoint(url: str, events: list[str]) -> None:
+    errors: dict[str, list[str]] = {}
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        errors["url"] = ["An http(s) URL is required."]
+    unknown = sorted(set(events) - set(WebhookEvent.values))
+    if not events or unknown:
+        errors["events"] = [
+            f"Choose from: {', '.join(WebhookEvent.values)}."
+            + (f" Unknown: {', '.join(unknown)}." if unknown else "")
+        ]
+    if errors:
+        raise ApplicationError("invalid_webhook", "The webhook cannot be saved.", errors)
+
+
+def webhook_endpoint_create(
+    *,
+    project: Project,
+    url: str,
+    events: list[str],
+    description: str = "",
+    actor: AbstractBaseUser | None = None,
+) -> WebhookEndpoint:
+    from surveys.tenancy.services import audit_record
+
+    _validate_endpoint(url, events)
+    endpoint = WebhookEndpoint.objects.create(
+        project=project, url=url, events=sorted(set(events)), description=description
+    )
+    audit_record(
+        project=project,
+        action="webhook.created",
+        obj=endpoint,
+        actor=actor,
+        after={"url": url, "events": endpoint.events},
+    )
+    return endpoint
+
+
+def webhook_endpoint_update(
+    *,
+    endpoint: WebhookEndpoint,
+    actor: AbstractBaseUser | None = None,
+    url: str | None = None,
+    events: list[str] | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
+) -> WebhookEndpoint:
+    from surveys.tenancy.services import audit_record
+
+    before = {"url": endpoint.url, "events": endpoint.events, "is_active": endpoint.is_active}
+    new_url = endpoint.url if url is None else url
+    new_events = endpoint.events if events is None else sorted(set(events))
+    _validate_endpoint(new_url, new_events)
+    endpoint.url, endpoint.events = new_url, new_events
+    if description is not None:
+        endpoint.description = description
+    if is_active is not None:
+        endpoint.is_active = is_active
+    endpoint.save(update_fields=["url", "events", "description", "is_active", "updated_at"])
+    audit_record(
+        project=endpoint.project,
+        action="webhook.updated",
+        obj=endpoint,
+        actor=actor,
+        before=before,
+        after={"url": endpoint.url, "events": endpoint.events, "is_active": endpoint.is_active},
+    )
+    return endpoint
+
+
+# ---------------------------------------------------------------- emitting
+
+
+def _endpoints_for(project_id: int | None, event: str) -> list[WebhookEndpoint]:
+    """The project's active endpoints subscribed to `event`."""
+    return [e for e in active_endpoints(project_id) if event in (e.events or [])]
+
+
+def webhook_emit(
+    *,
+    project_id: int,
+    event: str,
+    subject: str,
+    contact_id: int | None,
+    data: dict | Callable[[], dict],
+) -> int:
+    """Queue `event` for every active endpoint of the project subscribed to it.
+
+    `contact_id` names the person the payload is about (None when nobody), so erasing them
+    finds every delivery that quotes them (surveys.contacts.personal_data).
+
+    `data` may be a function building the payload: it is called only if an endpoint wants
+    the event (usually none does, and a payload reads related rows). Called inside the
+    caller's transaction: if that rolls back, nothing is sent. Returns how many deliveries
+    were created (an already-emitted subject is not sent again)."""
+    endpoints = _endpoints_for(project_id, event)
+    if endpoints and callable(data):
+        data = data()
+    created_ids = []
+    now = timezone.now()
+    for endpoint in endpoints:
+        delivery, created = WebhookDelivery.objects.get_or_create(
+            endpoint=endpoint,
+            event=event,
+            subject=subject[:100],
+            defaults={"payload": {}, "next_attempt_at": now, "contact_id": contact_id},
+        )
+        if created:
+            delivery.payload = json.loads(
+                json.dumps(
+                    {
+                        "id": str(delivery.pk),
+                        "type": event,
+                        "created_at": now.isoformat(),
+                        "data": data,
+                    },
+                    cls=DjangoJSONEncoder,
+                )
+            )
+            delivery.save(update_fields=["payload"])
+            created_ids.append(str(delivery.pk))
+    if created_ids:
+        transaction.on_commit(lambda: _enqueue(created_ids), robust=True)
+    return len(created_ids)
+
+
+def _enqueue(delivery_ids: list[str]) -> None:
+    from feedback.answering.pipeline import task_publish
+    from feedback.cases.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
+        task_publish(deliver_webhook, delivery_id)
+
+
+# ---------------------------------------------------------------- sending
+
+
+# Never a webhook target unless WEBHOOK_ALLOW_PRIVATE_TARGETS: besides what `ipaddress` calls
+# non-global (loopback, private, link-local, reserved, unspecified, shared), IPv6 prefixes that
+# carry an IPv4 address a gateway would forward to: NAT64 (64:ff9b::/96, 64:ff9b:1::/48),
+# 6to4 (2002::/16), Teredo (2001::/32) and IPv4-compatible (::/96) addresses; and special
+# ranges this Python's `ipaddress` does not know as such yet (IETF protocol assignments, the
+# 6to4 relay anycast, IPv6 documentation and SRv6).
+_NOT_TARGETS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+        "::/96",
+        "3fff::/20",
+        "5f00::/16",
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+    )
+)
+# A host with many addresses: at most this many are tried, each after the last refused.
+MAX_ADDRESSES_TRIED = 3
+
+
+def webhook_address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a webhook may connect to `address` when private targets are not allowed."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return webhook_address_allowed(address.ipv4_mapped)
+        if address.is_site_local:
+            return False
+    if any(address in network for network in _NOT_TARGETS):  # (IPv4 is never in an IPv6 one)
+        return False
+    return address.is_global and not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+class Undeliverable(Exception):
+    """A delivery attempt that failed before any reply: `message` is for people to read;
+    `permanent` failures are not retried (the target is not allowed)."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where a delivery goes: the URL's host for the Host header, TLS SNI and the certificate,
+    and the addresses it was resolved to — once, and checked — which are the only ones
+    connected to. Resolving again to connect (as `requests` does) let a DNS answer that
+    changed in between (rebinding) reach an address the check never saw."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    host_header: str
+    authorization: str | None
+    addresses: tuple[str, ...]
+
+
+def webhook_target(url: str) -> WebhookTarget:
+    """Resolve the URL's host once and check every address (unless private targets are
+    allowed); raises Undeliverable."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise Undeliverable("The URL's port is not valid", permanent=True) from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise Undeliverable("An http(s) URL is required", permanent=True)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise Undeliverable(f"Cannot resolve {host}") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise Undeliverable(f"Cannot resolve {host}")
+    if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        for address in addresses:
+            if not webhook_address_allowed(ipaddress.ip_address(address)):
+                raise Undeliverable(f"Target address {address} is not allowed", permanent=True)
+    authorization = None
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = make_headers(basic_auth=credentials)["authorization"]
+    return WebhookTarget(
+        scheme=parts.scheme,
+        host=host,
+        port=port,
+        path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        host_header=parts.netloc.rpartition("@")[2],
+        authorization=authorization,
+        addresses=tuple(addresses),
+    )
+
+
+def _pool(target: WebhookTarget, address: str) -> urllib3.HTTPConnectionPool:
+    """A connection pool to the checked `address` that speaks to the URL's host: Host header
+    (set per request), SNI and certificate verification against the host name."""
+    timeout = urllib3.Timeout(
+        connect=settings.WEBHOOK_CONNECT_TIMEOUT, read=settings.WEBHOOK_READ_TIMEOUT
+    )
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address,
+            target.port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=settings.WEBHOOK_CA_BUNDLE,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+        )
+    return urllib3.HTTPConnectionPool(
+        address, target.port, timeout=timeout, retries=False, maxsize=1
+    )
+
+
+def webhook_post(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> int:
+    """POST to the target's checked addresses in turn until one takes the connection; the
+    reply's status code (its body is never read). Raises Undeliverable with words."""
+    headers = {**headers, "Host": target.host_header}
+    if target.authorization:
+        headers["Authorization"] = target.authorization
+    failure: urllib3.exceptions.HTTPError | None = None
+    for address in target.addresses[:MAX_ADDRESSES_TRIED]:
+        pool = _pool(target, address)
+        try:
+            reply = pool.urlopen(
+                "POST",
+                target.path,
+                body=body,
+                headers=headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+            reply.close()
+            return reply.status
+        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as e:
+            failure = e  # this address took no connection: the next one may
+        except urllib3.exceptions.HTTPError as error:
+            raise Undeliverable(_in_words(error, target)) from None
+        finally:
+            pool.close()
+    raise Undeliverable(_in_words(failure, target))
+
+
+def _causes(error: BaseException | None) -> list[BaseException]:
+    """The error and what it was raised from or during, innermost last."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
+def _in_words(error: BaseException | None, target: WebhookTarget) -> str:
+    """A failed attempt as its log shows it to people (never an exception's text)."""
+    exceptions = urllib3.exceptions
+    causes = _causes(error)
+    if isinstance(error, exceptions.NewConnectionError):
+        if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+            return "Connection refused"
+        unreachable = (errno.ENETUNREACH, errno.EHOSTUNREACH)
+        if any(isinstance(cause, OSError) and cause.errno in unreachable for cause in causes):
+            return "No route to the receiver"
+        return "Could not connect"
+    if isinstance(error, exceptions.ConnectTimeoutError):
+        return f"Could not connect within {settings.WEBHOOK_CONNECT_TIMEOUT:g} s"
+    if isinstance(error, exceptions.ReadTimeoutError):
+        return f"Timed out after {settings.WEBHOOK_READ_TIMEOUT:g} s"
+    if isinstance(error, exceptions.SSLError):
+        certificate_errors = (ssl.SSLCertVerificationError, CertificateError)
+        if any(isinstance(cause, certificate_errors) for cause in causes):
+            return f"TLS certificate not valid for {target.host}"
+        return "TLS handshake failed"
+    if isinstance(error, exceptions.ProtocolError):
+        return "Connection closed by the receiver before it answered"
+    return "The request failed"
+
+
+def _claim(delivery_id: str, now: datetime) -> bool:
+    due = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+    )
+    return due.update(next_attempt_at=now + LEASE) == 1
+
+
+def webhook_deliver(delivery_id: str, *, now: datetime | None = None) -> str:
+    """Make one attempt if the delivery is due; returns its status afterwards."""
+    now = now or timezone.now()
+    if not _claim(delivery_id, now):
+        row = WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True)
+        return row.first() or "missing"
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    endpoint = delivery.endpoint
+    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
+    replay = delivery.attempts == 0 and delivery.log.exists()
+    status_code, error, permanent = None, "", False
+    started = time.monotonic()
+    try:
+        target = webhook_target(endpoint.url)
+        sent_at = timezone.now()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "webhook-id": str(delivery.pk),
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+            "webhook-signature": Webhook(endpoint.secret).sign(str(delivery.pk), sent_at, body),
+            "vocsite-event": delivery.event,
+        }
+        status_code = webhook_post(target, body.encode(), headers)
+        if not 200 <= status_code < 300:
+            error = f"Receiver answered HTTP {status_code}"  # its body is not kept
+    except Undeliverable as failure:
+        error, permanent = failure.message, failure.permanent
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return _record(delivery, status_code, error, duration_ms, replay, permanent=permanent)
+
+
+def _record(
+    delivery: WebhookDelivery,
+    status_code: int | None,
+    error: str,
+    duration_ms: int,
+    replay: bool,
+    *,
+    permanent: bool,
+) -> str:
+    now = timezone.now()
+    attempts = delivery.attempts + 1
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.log.count() + 1,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+            replay=replay,
+        )
+        if not error:
+            status, next_at = DeliveryStatus.SUCCEEDED, None
+        elif permanent or attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+            status, next_at = DeliveryStatus.FAILED, None
+        else:
+            status, next_at = DeliveryStatus.PENDING, now + retry_delay(attempts)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            attempts=F("attempts") + 1,
+            status=status,
+            next_attempt_at=next_at,
+            last_status_code=status_code,
+            last_error=error,
+            last_duration_ms=duration_ms,
+            delivered_at=now if status == DeliveryStatus.SUCCEEDED else None,
+            updated_at=now,
+        )
+    if error:
+        logger.info("webhook %s to %s failed: %s", delivery.pk, delivery.endpoint.url, error)
+    return status
+
+
+def webhooks_retry_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Periodic: send every pending delivery whose next attempt is due. Returns how many."""
+    now = now or timezone.now()
+    due = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for delivery_id in due:
+        webhook_deliver(str(delivery_id), now=now)
+    return len(due)
+
+
+def webhook_replay(
+    *, delivery: WebhookDelivery, actor: AbstractBaseUser | None = None
+) -> WebhookDelivery:
+    """Send a delivery again (same id, same body, fresh signature), with a fresh retry budget.
+
+    Receivers deduplicate by `webhook-id`, so a replay of something that did arrive is safe."""
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
+    )
+    transaction.on_commit(lambda: _enqueue([str(delivery.pk)]), robust=True)
+    delivery.refresh_from_db()
+    logger.info("webhook delivery %s replayed by %s", delivery.pk, actor or "API key")
+    return delivery
+
+
+# ---------------------------------------------------------------- payloads and hooks
+
+
+def case_payload(case: Case) -> dict:
+    return {
+        "case": {
+            "id": case.pk,
+            "title": case.title,
+            "status": case.status,
+            "priority": case.priority,
+            "team": case.team.name if case.team_id else None,
+            "assignee": case.assignee.get_username() if case.assignee_id else None,
+            "due_at": case.due_at,
+            "overdue": case.overdue_at is not None,
+            "response_id": case.response_id,
+            "feedback_id": case.feedback_id,
+            "contact": case.contact.user_id if case.contact_id else None,
+            "rule": case.rule.name if case.rule_id else None,
+            "root_cause": case.root_cause,
+            "recovered": case.recovered,
+            "url": f"{settings.VOCSITE_BASE_URL}/app/cases/{case.pk}/",
+        }
+    }
+
+
+def response_payload(response: Response) -> dict:
+    return {
+        "response": {
+            "id": response.pk,
+            "survey_id": response.survey_id,
+            "survey": response.survey.name,
+            "version": response.version.number,
+            "touchpoint": response.touchpoint.key if response.touchpoint_id else None,
+            "channel": response.channel,
+            "contact": response.contact.user_id if response.contact_id else None,
+            "language": response.language,
+            "finished_at": response.finished_at,
+            "segment": response.segment,
+            "answers": [
+                {
+                    "question_id": a.question_id,
+                    "type": a.question_type,
+                    "value": a.value_int
+                    if a.value_int is not None
+                    else (a.value_choices if a.value_choices is not None else a.value_text),
+                }
+                for a in response.answers.all()
+            ],
+        }
+    }
+
+
+def webhooks_for_response(response_id: int) -> int:
+    """Pipeline hook: `response.finished` (once per response and endpoint)."""
+    response = finished_response(response_id)
+    if response is None or not _endpoints_for(response.project_id, WebhookEvent.RESPONSE_FINISHED):
+        return 0  # the usual case: no endpoint wants it, so not even a transaction
+    with transaction.atomic():
+        return webhook_emit(
+            project_id=response.project_id,
+            event=WebhookEvent.RESPONSE_FINISHED,
+            subject=f"response:{response.pk}",
+            contact_id=response.contact_id,
+            data=response_payload(response),
+        )
+
+
+def webhooks_for_feedback(feedback_id: int) -> int:
+    """Pipeline hook: `feedback.created`."""
+    feedback = Feedback.objects.select_related("contact").filter(pk=feedback_id).first()
+    if feedback is None:
+        return 0
+    data = {
+        "feedback": {
+            "id": feedback.pk,
+            "category": feedback.category,
+            "rating": feedback.rating,
+            "text": feedback.text,
+            "url": feedback.url,
+            "sentiment": feedback.sentiment,
+            "contact": feedback.contact.user_id if feedback.contact_id else None,
+            "created_at": feedback.created_at,
+        }
+    }
+    with transaction.atomic():
+        return webhook_emit(
+            project_id=feedback.project_id,
+            event=WebhookEvent.FEEDBACK_CREATED,
+            subject=f"feedback:{feedback.pk}",
+            contact_id=feedback.contact_id,
+            data=data,
+        )

@@ -1,0 +1,502 @@
+"""Metrics API (DESIGN.md §6): scores with intervals, response rate, drop-off, decisions.
+
+Every role of the project may read; secret keys too. Query parameters are validated here (a
+bad one is a 400 error body, never a 5xx); the numbers come from `metrics.reports.selectors`, which
+reads rollups only, scoped to the caller's project (`request.access.project`).
+
+CSAT and CES questions may use different scales (1–3/5/7, 1–5/7), and a question may move
+from one to another. Answers are counted on their own scale's threshold and the shares combine
+as counts; means and histograms are given per scale (`by_scale`); `method` says which scales a
+figure spans and how they were combined. Days, weeks and months are the project's local ones.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from metrics.reports import selectors
+from surveys.tenancy.api_auth import READ_ROLES
+from vocsite.api_errors import ERROR_BODY
+from vocsite.ids import IdField
+
+ERRORS = {
+    400: OpenApiResponse(ERROR_BODY, description="Invalid filter"),
+    401: OpenApiResponse(ERROR_BODY, description="Not authenticated"),
+    403: OpenApiResponse(ERROR_BODY, description="No access to this project"),
+}
+NOT_FOUND = {404: OpenApiResponse(ERROR_BODY, description="No such survey in this project")}
+
+
+# ---- input ---------------------------------------------------------------------------------
+
+
+class DateRange(serializers.Serializer):
+    survey = IdField(required=False, help_text="Survey id.")
+    since = serializers.DateField(required=False, help_text="First day (UTC), inclusive.")
+    until = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
+
+    def validate(self, attrs):
+        if attrs.get("since") and attrs.get("until") and attrs["until"] < attrs["since"]:
+            raise serializers.ValidationError({"until": ["Must not be before since."]})
+        return attrs
+
+
+class MetricsQuery(DateRange):
+    metric = serializers.ChoiceField(choices=selectors.METRICS)
+    since = serializers.DateField(
+        required=False, help_text="First day, inclusive, in the project's timezone."
+    )
+    until = serializers.DateField(
+        required=False, help_text="Last day, inclusive, in the project's timezone."
+    )
+    touchpoint = serializers.SlugField(max_length=100, required=False, help_text="Touchpoint key.")
+    stage = serializers.SlugField(max_length=64, required=False, help_text="Journey stage key.")
+    channel = serializers.CharField(
+        max_length=16, required=False, help_text="web, app, email, phone, chat, store."
+    )
+    segment = serializers.RegexField(
+        r"^[^:]{1,64}:.{1,200}$",
+        required=False,
+        help_text="`attribute:value` of one of the project's breakdown attributes, e.g. plan:pro.",
+    )
+    interval = serializers.ChoiceField(
+        choices=selectors.INTERVALS,
+        default="day",
+        help_text="Days, weeks (Monday first) and months in the project's timezone.",
+    )
+    compare = serializers.ChoiceField(
+        choices=["previous"],
+        required=False,
+        help_text="Compare with the period of the same length just before since…until.",
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.get("compare"):
+            since, until = attrs.get("since"), attrs.get("until")
+            if not (since and until):
+                raise serializers.ValidationError(
+                    {"compare": ["Comparing with the previous period needs since and until."]}
+                )
+            # The previous period has the same length and ends the day before `since`.
+            if (since - date.min).days < (until - since).days + 1:
+                raise serializers.ValidationError(
+                    {"since": ["Too early to have a previous period."]}
+                )
+        return attrs
+
+
+class DropOffQuery(serializers.Serializer):
+    survey = IdField(help_text="Survey id.")
+
+
+def _params(serializer_class) -> list[OpenApiParameter]:
+    """Query parameters for the schema, from the serializer that validates them."""
+    params = []
+    for name, field in serializer_class().fields.items():
+        if isinstance(field, serializers.IntegerField):
+            kind = OpenApiTypes.INT
+        elif isinstance(field, serializers.DateField):
+            kind = OpenApiTypes.DATE
+        else:
+            kind = OpenApiTypes.STR
+        params.append(
+            OpenApiParameter(
+                name,
+                kind,
+                required=field.required,
+                enum=list(field.choices) if isinstance(field, serializers.ChoiceField) else None,
+                default=field.default if field.default is not serializers.empty else None,
+                description=str(field.help_text or ""),
+            )
+        )
+    return params
+
+
+# ---- output (documentation only: selectors build plain dicts) --------------------------------
+
+
+def _score_fields() -> dict:
+    optional_int = {"required": False}
+    return {
+        "n": serializers.IntegerField(),
+        "score": serializers.FloatField(allow_null=True),
+        "ci_low": serializers.FloatField(allow_null=True),
+        "ci_high": serializers.FloatField(allow_null=True),
+        "low_sample": serializers.BooleanField(),
+        "counts": serializers.DictField(
+            child=serializers.IntegerField(), help_text="Score value → number of answers."
+        ),
+        "promoters": serializers.IntegerField(**optional_int, help_text="NPS only."),
+        "passives": serializers.IntegerField(**optional_int, help_text="NPS only."),
+        "detractors": serializers.IntegerField(**optional_int, help_text="NPS only."),
+        **{
+            f"{category}_share{suffix}": serializers.FloatField(
+                allow_null=True,
+                required=False,
+                help_text=f"NPS only: {category} as a percent of n{words}.",
+            )
+            for category in ("promoters", "passives", "detractors")
+            for suffix, words in (
+                ("", ""),
+                ("_ci_low", ", 95 % Wilson interval low"),
+                ("_ci_high", ", 95 % Wilson interval high"),
+            )
+        },
+        "satisfied": serializers.IntegerField(**optional_int, help_text="CSAT only."),
+        "agree": serializers.IntegerField(**optional_int, help_text="CES only."),
+        "mean": serializers.FloatField(
+            allow_null=True,
+            required=False,
+            help_text="CSAT/CES, on one scale only: null when the answers span several scales.",
+        ),
+        "mean_ci_low": serializers.FloatField(
+            allow_null=True, required=False, help_text="CSAT/CES: the mean's 95 % t interval."
+        ),
+        "mean_ci_high": serializers.FloatField(allow_null=True, required=False),
+        "scale_max": serializers.IntegerField(
+            allow_null=True,
+            required=False,
+            help_text="CSAT/CES: the scale's top; null when the answers span several scales.",
+        ),
+        "wording": serializers.CharField(
+            allow_null=True,
+            required=False,
+            help_text="CSAT/CES: `effort` for a 1–5 CES asking how much effort it took (1–2 "
+            "count as easy); null when the answers span several scales.",
+        ),
+        "by_scale": serializers.ListField(
+            child=serializers.DictField(),
+            required=False,
+            help_text="CSAT/CES: one entry per scale the answers were given on — scale_max, "
+            "wording, n, score, ci_low, ci_high, satisfied/agree, mean, mean_ci_low, "
+            "mean_ci_high, low_sample, counts. The share above adds their counts.",
+        ),
+    }
+
+
+SCORE = inline_serializer("MetricScore", _score_fields())
+PREVIOUS = inline_serializer(
+    "MetricPreviousPeriod",
+    {"since": serializers.DateField(), "until": serializers.DateField(), **_score_fields()},
+)
+METRIC_REPORT = inline_serializer(
+    "MetricReport",
+    {
+        "metric": serializers.CharField(),
+        "method": serializers.CharField(),
+        "interval": serializers.CharField(),
+        "total": SCORE,
+        "series": inline_serializer(
+            "MetricPeriod",
+            {
+                "period_start": serializers.DateField(),
+                "partial": serializers.BooleanField(
+                    help_text="The period is cut by since/until, or is not over yet."
+                ),
+                **_score_fields(),
+            },
+            many=True,
+        ),
+        "low_sample": serializers.BooleanField(),
+        "comparison": inline_serializer(
+            "MetricComparison",
+            {
+                "previous": PREVIOUS,
+                "diff": serializers.FloatField(allow_null=True),
+                "z": serializers.FloatField(allow_null=True),
+                "p_value": serializers.FloatField(
+                    allow_null=True, help_text="Two-sided, normal approximation."
+                ),
+                "significant": serializers.BooleanField(
+                    help_text="p < 0.05 with at least 30 answers on each side."
+                ),
+                "low_sample": serializers.BooleanField(),
+                "method": serializers.CharField(
+                    help_text="The test: NPS with adjusted-Wald standard errors, shares with "
+                    "the pooled two-proportion z-test."
+                ),
+            },
+            required=False,
+        ),
+    },
+)
+RESPONSE_RATE = inline_serializer(
+    "ResponseRate",
+    {
+        "shown": serializers.IntegerField(),
+        "finished": serializers.IntegerField(),
+        "dismissed": serializers.IntegerField(),
+        "response_rate": serializers.FloatField(allow_null=True, help_text="Percent."),
+        "response_rate_ci_low": serializers.FloatField(
+            allow_null=True, help_text="95 % Wilson interval."
+        ),
+        "response_rate_ci_high": serializers.FloatField(allow_null=True),
+        "response_rate_n": serializers.IntegerField(help_text="Displays shown."),
+    },
+)
+DROP_OFF = inline_serializer(
+    "DropOff",
+    {
+        "survey": serializers.IntegerField(),
+        "started": serializers.IntegerField(),
+        "finished": serializers.IntegerField(),
+        "questions": inline_serializer(
+            "DropOffQuestion",
+            {
+                "position": serializers.IntegerField(),
+                "type": serializers.CharField(),
+                "text": serializers.CharField(help_text="In the project's default language."),
+                "answered": serializers.IntegerField(),
+                "share_of_started": serializers.FloatField(allow_null=True),
+                "share_of_started_ci_low": serializers.FloatField(
+                    allow_null=True, help_text="95 % Wilson interval."
+                ),
+                "share_of_started_ci_high": serializers.FloatField(allow_null=True),
+                "share_of_started_n": serializers.IntegerField(help_text="Started responses."),
+            },
+            many=True,
+        ),
+    },
+)
+DECISIONS = inline_serializer(
+    "DecisionsByReason",
+    {
+        "surveys": inline_serializer(
+            "SurveyDecisions",
+            {
+                "survey": serializers.IntegerField(allow_null=True),
+                "total": serializers.IntegerField(),
+                "reasons": serializers.DictField(child=serializers.IntegerField()),
+            },
+            many=True,
+        )
+    },
+)
+
+
+# ---- views ---------------------------------------------------------------------------------
+
+
+class ReadApi(APIView):
+    allowed_roles = READ_ROLES  # every role of the project, and secret keys
+
+    def query(self, serializer_class) -> dict:
+        data = serializer_class(data=self.request.query_params)
+        data.is_valid(raise_exception=True)
+        return data.validated_data
+
+
+class MetricsApi(ReadApi):
+    @extend_schema(
+        operation_id="metrics_report",
+        summary="NPS, CSAT or CES with interval, series and period comparison",
+        description=(
+            "Computed from the rollup histograms (DESIGN.md §7): NPS with an adjusted-Wald 95 % "
+            "interval, CSAT/CES as top-box share with a Wilson interval and the mean. "
+            "`low_sample` when n < 30. With `compare=previous` (needs since and until) the "
+            "same-length period before is compared: z, the two-sided `p_value` and the test's "
+            "`method` (NPS with adjusted-Wald standard errors); `significant` at p < 0.05 with "
+            "at least 30 answers on each side. "
+            "CSAT/CES answers on different scales (a question moved from 1–5 to 1–7) are "
+            "counted each on its own scale's threshold and added as counts; means are per "
+            "scale (`by_scale`); `method` says which. Periods are the project's local days, "
+            "weeks and months; a point is `partial` when since/until cuts it or it is not over."
+        ),
+        parameters=_params(MetricsQuery),
+        responses={200: METRIC_REPORT, **ERRORS},
+    )
+    def get(self, request):
+        q = self.query(MetricsQuery)
+        segment = tuple(q["segment"].split(":", 1)) if q.get("segment") else None
+        filters = selectors.MetricFilters(
+            survey_id=q.get("survey"),
+            touchpoint=q.get("touchpoint"),
+            stage=q.get("stage"),
+            channel=q.get("channel"),
+            segment=segment,
+            since=q.get("since"),
+            until=q.get("until"),
+        )
+        report = selectors.metric_report(
+            request.access.project,
+            q["metric"],
+            filters,
+            interval=q["interval"],
+            compare=bool(q.get("compare")),
+        )
+        return Response(report)
+
+
+class ResponseRateApi(ReadApi):
+    @extend_schema(
+        operation_id="metrics_response_rate",
+        summary="Finished responses / displays shown (shown, responded or dismissed)",
+        parameters=_params(DateRange),
+        responses={200: RESPONSE_RATE, **ERRORS},
+    )
+    def get(self, request):
+        q = self.query(DateRange)
+        return Response(
+            selectors.response_rate(
+                request.access.project,
+                survey_id=q.get("survey"),
+                since=q.get("since"),
+                until=q.get("until"),
+            )
+        )
+
+
+class DropOffApi(ReadApi):
+    @extend_schema(
+        operation_id="metrics_drop_off",
+        summary="How many started responses answered each question",
+        parameters=_params(DropOffQuery),
+        responses={200: DROP_OFF, **ERRORS, **NOT_FOUND},
+    )
+    def get(self, request):
+        q = self.query(DropOffQuery)
+        return Response(selectors.drop_off(request.access.project, survey_id=q["survey"]))
+
+
+class DecisionsApi(ReadApi):
+    @extend_schema(
+        operation_id="metrics_decisions",
+        summary="Throttle decisions by reason per survey (which rule held surveys back)",
+        parameters=_params(DateRange),
+        responses={200: DECISIONS, **ERRORS},
+    )
+    def get(self, request):
+        q = self.query(DateRange)
+        return Response(
+            selectors.decisions_by_reason(
+                request.access.project,
+                survey_id=q.get("survey"),
+                since=q.get("since"),
+                until=q.get("until"),
+            )
+        )
+
+
+class ChurnQuery(serializers.Serializer):
+    since = serializers.DateField(required=False, help_text="First day (UTC); default a year ago.")
+    until = serializers.DateField(required=False, help_text="Last day (UTC); default today.")
+    interval = serializers.ChoiceField(choices=["week", "month"], default="month")
+    margin = serializers.FloatField(
+        min_value=0.0, max_value=1.0, default=1.0, help_text="Gross margin for CLV (0–1)."
+    )
+
+    def validate(self, attrs):
+        from django.utils import timezone
+
+        until = attrs.get("until") or timezone.now().date()
+        # A year back, but not before the first date there is (until=0001-07-24 was a 500).
+        since = attrs.get("since") or until - timedelta(days=min(364, (until - date.min).days))
+        if until < since:
+            raise serializers.ValidationError({"until": ["Must not be before since."]})
+        if (until - since).days > 3 * 366:
+            raise serializers.ValidationError({"since": ["At most three years at a time."]})
+        return {**attrs, "since": since, "until": until}
+
+
+class _ChurnPoint(serializers.Serializer):
+    period_start = serializers.DateField()
+    partial = serializers.BooleanField(
+        help_text="The period is cut by since/until or is not over yet."
+    )
+    active_at_start = serializers.IntegerField(help_text="Customers active at the period's start.")
+    churned = serializers.IntegerField(
+        help_text="Of those, how many churned in the period (each once per period)."
+    )
+    churn_events = serializers.IntegerField(
+        help_text="Every churn in the period, including customers who joined or came back in it."
+    )
+    churn_rate = serializers.FloatField(
+        allow_null=True, help_text="% churned of active at start (null: nobody active at start)."
+    )
+    churn_rate_ci_low = serializers.FloatField(allow_null=True, help_text="Wilson 95 %, low end.")
+    churn_rate_ci_high = serializers.FloatField(allow_null=True, help_text="Wilson 95 %, high end.")
+    churn_rate_n = serializers.IntegerField(help_text="= active_at_start.")
+    active_in_period = serializers.IntegerField(
+        help_text="Customers active at any moment of the period: revenue per customer's divisor."
+    )
+    revenue = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="Revenue in the period of those customers."
+    )
+    revenue_per_contact = serializers.FloatField(
+        allow_null=True, help_text="revenue / active_in_period."
+    )
+
+
+class _Outcome(serializers.Serializer):
+    contacts = serializers.IntegerField(help_text="Customers in the group.")
+    churned = serializers.IntegerField(help_text="Of those, churned now.")
+    churn_share = serializers.FloatField(allow_null=True, help_text="% churned of the group.")
+    churn_share_ci_low = serializers.FloatField(allow_null=True, help_text="Wilson 95 %, low end.")
+    churn_share_ci_high = serializers.FloatField(
+        allow_null=True, help_text="Wilson 95 %, high end."
+    )
+    churn_share_n = serializers.IntegerField(help_text="= contacts.")
+    average_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class _NpsOutcome(_Outcome):
+    category = serializers.ChoiceField(choices=["promoter", "passive", "detractor"])
+
+
+class _RecoveryOutcome(_Outcome):
+    recovery = serializers.ChoiceField(choices=["recovered", "not recovered"])
+
+
+class ChurnReportSerializer(serializers.Serializer):
+    interval = serializers.CharField()
+    margin = serializers.FloatField()
+    method = serializers.CharField(
+        help_text="Who counts as a customer and how each figure is made."
+    )
+    series = _ChurnPoint(many=True)
+    clv = serializers.FloatField(
+        allow_null=True,
+        help_text="Average revenue per customer per period × margin / average churn rate per "
+        "period, over every period with customers at its start. Null: see clv_reason.",
+    )
+    clv_reason = serializers.CharField(
+        allow_null=True, help_text="Why there is no CLV (no churn, or no customers), else null."
+    )
+    clv_periods = serializers.IntegerField(help_text="Periods the two averages are taken over.")
+    average_churn_rate = serializers.FloatField(allow_null=True, help_text="%, per period.")
+    average_revenue_per_contact = serializers.FloatField(allow_null=True)
+    by_last_nps = _NpsOutcome(many=True)
+    by_recovery = _RecoveryOutcome(many=True)
+
+
+class ChurnApi(ReadApi):
+    @extend_schema(
+        operation_id="metrics_churn",
+        summary="Churn rate, revenue and CLV per period; churn and revenue by last NPS category "
+        "and by whether a detractor's case was recovered",
+        parameters=_params(ChurnQuery),
+        responses={200: ChurnReportSerializer, **ERRORS},
+    )
+    def get(self, request):
+        from metrics.churn import services as lifecycle
+
+        q = self.query(ChurnQuery)
+        project = request.access.project
+        report = lifecycle.churn_series(
+            project, since=q["since"], until=q["until"], interval=q["interval"], margin=q["margin"]
+        )
+        report["by_last_nps"] = lifecycle.outcomes_by_nps(project)
+        report["by_recovery"] = lifecycle.outcomes_by_recovery(project)
+        return Response(report)

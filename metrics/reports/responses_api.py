@@ -1,0 +1,175 @@
+"""`GET /api/v1/responses` (DESIGN.md §6): responses with their answers, cursor-paginated as
+JSON, or the whole filtered set streamed as CSV or XLSX (`format=csv|xlsx`) — one row per
+answer, read from the database in chunks so a million rows never sit in memory.
+
+Readable by admins, designers and agents (agents read responses to work cases) and by secret
+keys; viewers see dashboards only.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import renderers, serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response as DrfResponse
+from rest_framework.views import APIView
+
+from feedback.answering.models import Answer, Response
+from feedback.answering.selectors import ResponseFilters, responses_list
+from metrics.reports.exports import RESPONSE_HEADER, export, response_rows
+from surveys.tenancy.api_auth import CASE_ROLES
+from vocsite.api_errors import ERRORS
+from vocsite.ids import IdField
+
+
+class CsvRenderer(renderers.BaseRenderer):
+    """Lets `format=csv` through content negotiation; the view streams the body itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover
+        raise NotImplementedError("Exports are streamed by the view; errors are JSON.")
+
+
+class XlsxRenderer(CsvRenderer):
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    format = "xlsx"
+    charset = None
+
+
+class ResponseAnswerSerializer(serializers.Serializer):
+    question_id = serializers.IntegerField()
+    position = serializers.IntegerField(source="question.position")
+    type = serializers.CharField(source="question_type")
+    value_int = serializers.IntegerField(allow_null=True)
+    value_text = serializers.CharField()
+    value_choices = serializers.JSONField(allow_null=True)
+
+
+class ResponseOutputSerializer(serializers.ModelSerializer):
+    survey = serializers.IntegerField(source="survey_id")
+    version = serializers.IntegerField(source="version.number")
+    touchpoint = serializers.CharField(source="touchpoint.key", allow_null=True, default=None)
+    contact = serializers.CharField(source="contact.user_id", allow_null=True, default=None)
+    answers = ResponseAnswerSerializer(many=True)
+
+    class Meta:
+        model = Response
+        fields = [
+            "id",
+            "survey",
+            "version",
+            "touchpoint",
+            "channel",
+            "language",
+            "contact",
+            "finished",
+            "finished_at",
+            "created_at",
+            "answers",
+        ]
+
+
+class ResponsePageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True)
+    results = ResponseOutputSerializer(many=True)
+
+
+class ResponsePagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+class ResponseListApi(APIView):
+    allowed_roles = CASE_ROLES
+    renderer_classes = [renderers.JSONRenderer, CsvRenderer, XlsxRenderer]
+
+    class FilterSerializer(serializers.Serializer):
+        survey = IdField(required=False)
+        touchpoint = serializers.SlugField(max_length=100, required=False)
+        since = serializers.DateField(required=False, help_text="First day (UTC), inclusive.")
+        until = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
+        include_partial = serializers.BooleanField(
+            required=False, default=False, help_text="Also unfinished responses."
+        )
+
+        def validate(self, attrs):
+            if attrs.get("since") and attrs.get("until") and attrs["until"] < attrs["since"]:
+                raise serializers.ValidationError({"until": ["Must not be before since."]})
+            return attrs
+
+    def perform_content_negotiation(self, request, force=False):
+        """An unknown `format` is a 400 that names the choices, not DRF's bare 404."""
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404 as error:  # what DRF's negotiation raises for an unknown format
+            if force:
+                raise
+            raise serializers.ValidationError({"format": ["Use json, csv or xlsx."]}) from error
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Errors come back in the JSON error body whatever format was asked for."""
+        renderer = getattr(request, "accepted_renderer", None)
+        if isinstance(response, DrfResponse) and renderer and renderer.format in ("csv", "xlsx"):
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = request.accepted_renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="responses_list",
+        summary="Responses with their answers; JSON pages, or a CSV/XLSX export",
+        parameters=[
+            FilterSerializer,
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["json", "csv", "xlsx"],
+                description="json (default, cursor pages) or a streamed csv/xlsx export.",
+            ),
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 200)."),
+        ],
+        responses={
+            (200, "application/json"): ResponsePageSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV export"),
+            (200, XlsxRenderer.media_type): OpenApiResponse(
+                OpenApiTypes.BINARY, description="XLSX export"
+            ),
+            **{(code, "application/json"): body for code, body in ERRORS.items()},
+        },
+    )
+    def get(self, request):
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = query.validated_data
+        filters = ResponseFilters(
+            survey_id=values.get("survey"),
+            touchpoint=values.get("touchpoint", ""),
+            since=values.get("since"),
+            until=values.get("until"),
+            include_partial=values["include_partial"],
+        )
+        responses = responses_list(project=request.access.project, filters=filters)
+        fmt = request.accepted_renderer.format
+        if fmt in ("csv", "xlsx"):
+            name = "vocsite-responses"
+            if filters.since or filters.until:
+                name += f"-{filters.since or 'start'}-{filters.until or 'now'}"
+            return export(name, RESPONSE_HEADER, response_rows(responses), fmt)
+        responses = responses.select_related("version", "touchpoint", "contact").prefetch_related(
+            Prefetch(
+                "answers",
+                queryset=Answer.objects.select_related("question").order_by("question__position"),
+            )
+        )
+        paginator = ResponsePagination()
+        page = paginator.paginate_queryset(responses, request, view=self)
+        return paginator.get_paginated_response(ResponseOutputSerializer(page, many=True).data)

@@ -1,0 +1,425 @@
+"""Reads for metrics: histograms from the rollups (never raw answers), scored by
+`metrics.scores`; plus response rate, drop-off and throttle decisions per survey.
+
+The metrics API and the dashboards both call these, so a number means the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
+
+from metrics import scores
+from metrics.rollups.models import Rollup
+from metrics.rollups.services import local_day, project_zone
+from surveys.delivery.models import Decision, Display, DisplayStatus
+from surveys.tenancy.models import Project
+from vocsite.errors import ApplicationError
+
+METRICS = ("nps", "csat", "ces")
+NPS_METHOD = "NPS = 100 × (promoters − detractors) / n; 95 % adjusted-Wald interval"
+INTERVALS = ("day", "week", "month")
+
+
+def method_of(metric: str, scales) -> str:
+    """The API's `method`: how the figure was made, including which scales it spans and how
+    they were combined (metrics.scores.share_method)."""
+    return NPS_METHOD if metric == "nps" else scores.share_method(metric, list(scales))
+
+
+@dataclass(frozen=True)
+class MetricFilters:
+    survey_id: int | None = None
+    touchpoint: str | None = None
+    stage: str | None = None
+    channel: str | None = None
+    segment: tuple[str, str] | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def shifted(self, days: int) -> MetricFilters:
+        return MetricFilters(
+            self.survey_id,
+            self.touchpoint,
+            self.stage,
+            self.channel,
+            self.segment,
+            self.since - timedelta(days=days) if self.since else None,
+            self.until - timedelta(days=days) if self.until else None,
+        )
+
+
+def rollup_cells(
+    project: Project, metric: str, filters: MetricFilters, *, split_by: str | None = None
+):
+    """The rollup rows that answer a question: one breakdown slice, the filters applied — the
+    one place every figure of the API and the dashboards is filtered.
+
+    `split_by` names a breakdown attribute whose rows are wanted instead (to split the figure
+    by its values); a segment filter on that same attribute keeps its one value, and one on
+    another attribute cannot be applied to them (the rollups keep one attribute per row), so
+    that is refused with `segment_not_splittable`."""
+    cells = Rollup.objects.filter(project=project, question_type=metric)
+    if split_by is not None:
+        if filters.segment and filters.segment[0] != split_by:
+            raise ApplicationError(
+                "segment_not_splittable",
+                f"Answers cannot be split by {split_by} within the segment "
+                f"{filters.segment[0]} = {filters.segment[1]}.",
+                {"segment": [f"Remove the segment filter to split by {split_by}."]},
+            )
+        cells = cells.filter(breakdown_attribute=split_by)
+        if filters.segment:
+            cells = cells.filter(breakdown_value=filters.segment[1])
+    elif filters.segment:
+        attribute, value = filters.segment
+        if attribute not in (project.breakdown_attributes or []):
+            raise ApplicationError(
+                "invalid",
+                "Metrics can be split only by the project's breakdown attributes.",
+                {
+                    "segment": [
+                        f"Breakdown attributes: {', '.join(project.breakdown_attributes or []) or 'none'}."
+                    ]
+                },
+            )
+        cells = cells.filter(breakdown_attribute=attribute, breakdown_value=value)
+    else:
+        cells = cells.filter(breakdown_attribute="")
+    if filters.survey_id:
+        cells = cells.filter(survey_id=filters.survey_id)
+    if filters.touchpoint:
+        cells = cells.filter(touchpoint_key=filters.touchpoint)
+    if filters.stage:
+        cells = cells.filter(stage_key=filters.stage)
+    if filters.channel:
+        cells = cells.filter(channel=filters.channel)
+    if filters.since:
+        cells = cells.filter(day__gte=filters.since)
+    if filters.until:
+        cells = cells.filter(day__lte=filters.until)
+    return cells
+
+
+Hists = dict[scores.Scale, dict[int, int]]  # (scale_max, wording) → score → count
+
+
+def histogram(project: Project, metric: str, filters: MetricFilters) -> Hists:
+    """The filtered answers' histograms, one per scale the question was asked on: answers on
+    different scales are never added together as if they were one (DESIGN.md §7)."""
+    rows = (
+        rollup_cells(project, metric, filters)
+        .values("scale_max", "scale_wording", "score")
+        .annotate(n=Sum("count"))
+    )
+    hists: Hists = defaultdict(dict)
+    for row in rows:
+        hist = hists[(row["scale_max"], row["scale_wording"])]
+        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+    return dict(hists)
+
+
+def grouped_histograms(
+    project: Project,
+    metric: str,
+    filters: MetricFilters,
+    by: str,
+    *,
+    split_by: str | None = None,
+) -> dict[str, Hists]:
+    """The filtered answers' histograms per value of one column (`touchpoint_key`, `channel`,
+    or `breakdown_value` with `split_by`), one query, every filter applied by `rollup_cells`."""
+    rows = (
+        rollup_cells(project, metric, filters, split_by=split_by)
+        .values(by, "scale_max", "scale_wording", "score")
+        .annotate(n=Sum("count"))
+    )
+    groups: dict[str, Hists] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        hist = groups[row[by]][(row["scale_max"], row["scale_wording"])]
+        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+    return {key: dict(value) for key, value in groups.items()}
+
+
+def compare_histograms(metric: str, before: Hists, after: Hists) -> scores.Comparison | None:
+    """After against before: NPS with adjusted-Wald errors, shares each on its own scale."""
+    if not before or not after:
+        return None
+    if metric == "nps":
+        return scores.compare_nps(_merged(before), _merged(after))
+    return scores.compare_share(
+        scores.share_by_scale(metric, before), scores.share_by_scale(metric, after)
+    )
+
+
+def _merged(hists_by_scale: Hists) -> dict[int, int]:
+    return scores.merge(*hists_by_scale.values())
+
+
+def score_dict(metric: str, hists: Hists) -> dict[str, Any]:
+    """A figure as the API shows it: the score with its interval and counts; for CSAT/CES the
+    share counted on each answer's own scale and `by_scale` with each scale's share, mean and
+    counts (a histogram only means something within its scale)."""
+    data = scores.score_by_scale(metric, hists).to_dict()
+    if metric == "nps":
+        data["counts"] = {str(k): v for k, v in sorted(_merged(hists).items())}
+        return data
+    by_scale = data.setdefault("by_scale", [])
+    for part in by_scale:
+        hist = hists.get((part["scale_max"], part["wording"]), {})
+        part["counts"] = {str(k): v for k, v in sorted(hist.items())}
+    # One scale: its counts, as before scales were kept apart; several: per scale only.
+    data["counts"] = by_scale[0]["counts"] if len(by_scale) == 1 else ({} if not by_scale else None)
+    return data
+
+
+def period_last_day(start: date, interval: str) -> date:
+    """The last day of the day, week (Monday to Sunday) or calendar month starting at `start`."""
+    if interval == "week":
+        return start + timedelta(days=6)
+    if interval == "month":
+        following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+    return start
+
+
+def period_partial(start: date, interval: str, filters: MetricFilters, today: date) -> bool:
+    """A period is partial when `since` or `until` cuts it, or when it is not over yet where
+    the project is (today is in it, or it lies ahead)."""
+    last = period_last_day(start, interval)
+    return (
+        (filters.since is not None and filters.since > start)
+        or (filters.until is not None and filters.until < last)
+        or today <= last
+    )
+
+
+def metric_report(
+    project: Project,
+    metric: str,
+    filters: MetricFilters,
+    interval: str = "day",
+    compare: bool = False,
+) -> dict[str, Any]:
+    """`{metric, method, total, series, low_sample, comparison?}` as the metrics API returns.
+
+    Days, weeks (Monday first) and months are the project's local ones: the rollups count each
+    answer on its local date. Each series point says whether its period is `partial`."""
+    if metric not in METRICS:
+        raise ApplicationError(
+            "invalid", "Unknown metric.", {"metric": [f"One of {', '.join(METRICS)}."]}
+        )
+    if interval not in INTERVALS:
+        raise ApplicationError(
+            "invalid", "Unknown interval.", {"interval": [f"One of {', '.join(INTERVALS)}."]}
+        )
+    periods: dict[date, Hists] = defaultdict(lambda: defaultdict(dict))
+    base = rollup_cells(project, metric, filters)
+    group_key = "day"
+    if interval in ("week", "month"):
+        group_key = "period"
+        base = base.annotate(period=TruncWeek("day") if interval == "week" else TruncMonth("day"))
+    total_hists: Hists = defaultdict(dict)
+    for row in (
+        base.values(group_key, "scale_max", "scale_wording", "score")
+        .annotate(n=Sum("count"))
+        .order_by(group_key)
+    ):
+        start = row[group_key]
+        if isinstance(start, datetime):  # TruncWeek/TruncMonth of a date on some backends
+            start = start.date()
+        scale = (row["scale_max"], row["scale_wording"])
+        for hist in (periods[start][scale], total_hists[scale]):
+            hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+    today = local_day(timezone.now(), project_zone(project))
+    total = score_dict(metric, total_hists)
+    series = []
+    for start in sorted(periods):
+        entry = score_dict(metric, periods[start])
+        entry["period_start"] = start.isoformat()
+        entry["partial"] = period_partial(start, interval, filters, today)
+        series.append(entry)
+    report: dict[str, Any] = {
+        "metric": metric,
+        "method": method_of(metric, total_hists),
+        "interval": interval,
+        "total": total,
+        "series": series,
+        "low_sample": total["low_sample"],
+    }
+    if compare and filters.since and filters.until:
+        days = (filters.until - filters.since).days + 1
+        previous_filters = filters.shifted(days)
+        previous_hists = histogram(project, metric, previous_filters)
+        # Shares counted each on its own scale compare as shares, whatever the scales.
+        comparison = compare_histograms(metric, previous_hists, total_hists) or (
+            scores.Comparison(None, None, False)
+        )
+        report["comparison"] = {
+            "previous": {
+                "since": previous_filters.since.isoformat(),
+                "until": previous_filters.until.isoformat(),
+                **score_dict(metric, previous_hists),
+            },
+            **comparison.to_dict(),
+        }
+    return report
+
+
+def response_rate(
+    project: Project,
+    *,
+    survey_id: int | None,
+    since: date | None,
+    until: date | None,
+    scope: Q | None = None,
+) -> dict[str, Any]:
+    """Finished responses / displays the customer actually saw (shown, responded, dismissed),
+    with its Wilson interval; `scope` narrows the displays further (a dashboard's filters)."""
+    displays = Display.objects.filter(scope or Q(), project=project)
+    if survey_id:
+        displays = displays.filter(survey_id=survey_id)
+    if since:
+        displays = displays.filter(claimed_at__date__gte=since)
+    if until:
+        displays = displays.filter(claimed_at__date__lte=until)
+    counts = displays.aggregate(
+        shown=Count(
+            "pk",
+            filter=Q(
+                status__in=[DisplayStatus.SHOWN, DisplayStatus.RESPONDED, DisplayStatus.DISMISSED]
+            ),
+        ),
+        finished=Count("pk", filter=Q(response__finished=True)),
+        dismissed=Count("pk", filter=Q(status=DisplayStatus.DISMISSED)),
+    )
+    return {
+        "shown": counts["shown"],
+        "finished": counts["finished"],
+        "dismissed": counts["dismissed"],
+        **scores.proportion(counts["finished"], counts["shown"]).to_dict("response_rate"),
+    }
+
+
+def drop_off(
+    project: Project,
+    *,
+    survey_id: int,
+    since: date | None = None,
+    until: date | None = None,
+    scope: Q | None = None,
+) -> dict[str, Any]:
+    """How many started responses answered each question (named by its text in the latest
+    version), each with the share of started and its Wilson interval; responses started
+    within the dates, `scope` narrowing them further (a dashboard's filters)."""
+    from feedback.answering.models import Answer, Response
+    from surveys.design.models import Survey
+
+    survey = (
+        Survey.objects.filter(project=project, pk=survey_id)
+        .select_related("current_version")
+        .first()
+    )
+    if survey is None:
+        raise ApplicationError("not_found", "Unknown survey.", status_code=404)
+    responses = Response.objects.filter(scope or Q(), survey=survey)
+    if since:
+        responses = responses.filter(created_at__date__gte=since)
+    if until:
+        responses = responses.filter(created_at__date__lte=until)
+    counts = responses.aggregate(started=Count("pk"), finished=Count("pk", filter=Q(finished=True)))
+    started = counts["started"]
+    answered = dict(
+        Answer.objects.filter(response__in=responses)
+        .values_list("question__position")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    questions = survey.current_version.snapshot["questions"] if survey.current_version else []
+    language = project.default_language
+    rows = []
+    for q in questions:
+        texts = q.get("text") or {}
+        share = scores.proportion(answered.get(q["position"], 0), started)
+        rows.append(
+            {
+                "position": q["position"],
+                "type": q["type"],
+                "text": texts.get(language) or next(iter(texts.values()), ""),
+                "answered": share.successes,
+                **share.to_dict("share_of_started"),
+            }
+        )
+    return {
+        "survey": survey.pk,
+        "started": started,
+        "finished": counts["finished"],
+        "questions": rows,
+    }
+
+
+def decisions_by_reason(
+    project: Project,
+    *,
+    survey_id: int | None,
+    since: date | None,
+    until: date | None,
+    scope: Q | None = None,
+) -> dict[str, Any]:
+    """How often each anti-nagging rule held a survey back (fatigue analytics); `scope`
+    narrows the decisions further (a dashboard's filters)."""
+    decisions = Decision.objects.filter(scope or Q(), project=project)
+    if survey_id:
+        decisions = decisions.filter(survey_id=survey_id)
+    if since:
+        decisions = decisions.filter(created_at__date__gte=since)
+    if until:
+        decisions = decisions.filter(created_at__date__lte=until)
+    rows = (
+        decisions.values("survey_id", "reason")
+        .annotate(n=Count("id"))
+        .order_by("survey_id", "reason")
+    )
+    by_survey: dict[Any, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        by_survey[row["survey_id"]][row["reason"]] = row["n"]
+    return {
+        "surveys": [
+            {"survey": survey, "total": sum(reasons.values()), "reasons": reasons}
+            for survey, reasons in by_survey.items()
+        ]
+    }
+
+
+def touchpoint_scores(
+    project: Project, *, since: date | None = None, until: date | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """{touchpoint key: {metric: score dict}} for the journey map — one grouped rollup query.
+
+    CSAT/CES answers on several scales are counted each on its own scale (`score_dict`)."""
+    cells = Rollup.objects.filter(
+        project=project, breakdown_attribute="", question_type__in=METRICS
+    ).exclude(touchpoint_key="")
+    if since:
+        cells = cells.filter(day__gte=since)
+    if until:
+        cells = cells.filter(day__lte=until)
+    rows = cells.values(
+        "touchpoint_key", "question_type", "scale_max", "scale_wording", "score"
+    ).annotate(n=Sum("count"))
+    hists: dict[tuple[str, str], Hists] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        hist = hists[(row["touchpoint_key"], row["question_type"])][
+            (row["scale_max"], row["scale_wording"])
+        ]
+        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+    out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for (touchpoint, metric), by_scale in hists.items():
+        out[touchpoint][metric] = score_dict(metric, by_scale)
+    return dict(out)

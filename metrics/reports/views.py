@@ -1,0 +1,245 @@
+"""Dashboards for three levels: executives (the whole journey), business leads (one slice, in
+depth) and the frontline (today's unhappy customers and my cases). Every view takes its
+filters from the URL, so it can be bookmarked and shared."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from functools import wraps
+
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from feedback.answering.models import Answer
+from feedback.answering.selectors import unhappy_scores
+from feedback.cases.selectors import CaseFilters, cases_list, sla_by_team
+from feedback.topics.selectors import topic_trends
+from metrics.reports import dashboards, selectors
+from metrics.reports.exports import metric_series_export
+from metrics.rollups.services import project_zone
+from surveys.delivery.models import DecisionReason
+from surveys.tenancy.api_auth import READ_ROLES
+from surveys.tenancy.models import Channel
+from surveys.tenancy.staff import project_view
+
+CASE_VIEWERS = ("admin", "designer", "agent")
+
+
+def in_project_timezone(view):
+    """Render a dashboard in the project's timezone: its default dates, and every date cut of
+    raw rows (`__date` lookups, week truncation) fall on the project's days, as the rollups'
+    do (DESIGN.md §7)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        with timezone.override(project_zone(request.access.project)):
+            return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.DashboardQuery, dict]:
+    project = request.access.project
+    query = dashboards.dashboard_query(request.GET, project)
+    return query, {
+        "view": view,
+        "query": query,
+        "filters": query.filters,
+        "choices": dashboards.filter_choices(project),
+        "querystring": query.querystring(),
+        "channels": Channel.choices,
+        "notes": dashboards.panel_notes(query),
+    }
+
+
+@project_view(READ_ROLES)
+@in_project_timezone
+def executive(request: HttpRequest) -> HttpResponse:
+    project = request.access.project
+    query, context = _base_context(request, "executive")
+    if request.GET.get("export") in ("csv", "xlsx"):
+        return metric_series_export(project, query, request.GET["export"])
+    context.update(
+        reports=dashboards.metric_reports(project, query, interval="week"),
+        journey=dashboards.journey_table(project, query),
+        recovery=dashboards.recovery(project, query),
+        cases=dashboards.case_overview(project, query),
+        churn=dashboards.churn_beside_nps(project, query),
+    )
+    return render(request, "metrics/executive.html", context)
+
+
+@project_view(READ_ROLES)
+@in_project_timezone
+def business_lead(request: HttpRequest) -> HttpResponse:
+    project = request.access.project
+    query, context = _base_context(request, "lead")
+    metric = request.GET.get("metric") if request.GET.get("metric") in selectors.METRICS else "nps"
+    f = query.filters
+    context.update(
+        metric=metric,
+        reports=dashboards.metric_reports(project, query, interval="week"),
+        breakdowns=dashboards.breakdowns(project, query, metric),
+        response_rate=selectors.response_rate(
+            project,
+            survey_id=f.survey_id,
+            since=f.since,
+            until=f.until,
+            scope=dashboards.delivery_scope(query),
+        ),
+        decisions=selectors.decisions_by_reason(
+            project,
+            survey_id=f.survey_id,
+            since=f.since,
+            until=f.until,
+            scope=dashboards.delivery_scope(query),
+        ),
+        drop_off=selectors.drop_off(
+            project,
+            survey_id=f.survey_id,
+            since=f.since,
+            until=f.until,
+            scope=dashboards.response_scope(query),
+        )
+        if f.survey_id
+        else None,
+        cases=dashboards.case_overview(project, query),
+        sla=_team_sla(project, query),
+        drivers=dashboards.topic_drivers(project, query),
+        topic_trends=topic_trends(
+            project=project,
+            since=f.since,
+            until=f.until,
+            scope=dashboards.response_scope(query, prefix="answer__response__"),
+        ),
+    )
+    context["breakdown_charts"] = [
+        {
+            "id": f"breakdown-{i}",
+            "label": label,
+            "rows": split["rows"],
+            "note": split["note"],
+            "metric": metric,
+        }
+        for i, (label, split) in enumerate(context["breakdowns"].items())
+    ]
+    names = dict(context["choices"]["surveys"])
+    surveys = context["decisions"]["surveys"]
+    # Why surveys were held back: every reason but "shown", in words.
+    reasons = sorted(
+        {reason for s in surveys for reason in s["reasons"] if reason != DecisionReason.SHOWN}
+    )
+    context["reasons_chart"] = {
+        "labels": [DecisionReason(reason).label for reason in reasons],
+        "datasets": [
+            {
+                "label": names.get(s["survey"], "no survey at the touchpoint"),
+                "values": [s["reasons"].get(reason, 0) for reason in reasons],
+            }
+            for s in surveys
+        ],
+    }
+    context["drivers_chart"] = {
+        "labels": [r["topic"] for r in context["drivers"]["rows"]],
+        "datasets": [
+            {
+                "label": "% of detractor comments",
+                "values": [r["detractor_share"] or 0 for r in context["drivers"]["rows"]],
+            },
+            {
+                "label": "% of promoter comments",
+                "values": [r["promoter_share"] or 0 for r in context["drivers"]["rows"]],
+            },
+        ],
+    }
+    report = context["reports"].get(metric, {})
+    counts = (report.get("total") or {}).get("counts") or {}
+    context["histogram_chart"] = {
+        "metric": metric,
+        "labels": list(counts),
+        "values": list(counts.values()),
+    }
+    return render(request, "metrics/lead.html", context)
+
+
+@project_view(READ_ROLES)
+@in_project_timezone
+def frontline(request: HttpRequest) -> HttpResponse:
+    """Today's unhappy answers and recent verbatims: the frontline works individual customers,
+    so this view reads recent responses (bounded by date and count), not rollups. The low
+    scores cover the last 24 hours unless the URL carries dates."""
+    project = request.access.project
+    query, context = _base_context(request, "frontline")
+    now = timezone.now()
+    search = request.GET.get("q", "").strip()[:200]
+    scope = dashboards.response_scope(query, prefix="response__")
+    if "since" in request.GET or "until" in request.GET:
+        window = {
+            "response__finished_at__date__gte": query.filters.since,
+            "response__finished_at__date__lte": query.filters.until,
+        }
+    else:
+        window = {"response__finished_at__gte": now - timedelta(hours=24)}
+    low = list(
+        Answer.objects.filter(scope, unhappy_scores(), response__project=project, **window)
+        .select_related("response__touchpoint", "response__contact")
+        .order_by("-response__finished_at")[:50]
+    )
+    comments = (
+        Answer.objects.filter(scope, response__project=project, question_type="text")
+        .exclude(value_text="")
+        .filter(
+            response__finished_at__date__gte=query.filters.since,
+            response__finished_at__date__lte=query.filters.until,
+        )
+        .select_related("response__touchpoint", "response__contact")
+        .prefetch_related(
+            "tags__topic",
+            Prefetch(
+                "response__answers",
+                queryset=Answer.objects.exclude(value_int=None).order_by("question__position"),
+                to_attr="scores",
+            ),
+        )
+        .order_by("-response__finished_at", "pk")
+    )
+    if search:
+        comments = comments.filter(value_text__icontains=search)
+    mine = []
+    if request.access.role in CASE_VIEWERS:
+        mine = list(
+            cases_list(
+                project=project,
+                user=request.user,
+                role=request.access.role,
+                filters=CaseFilters(status="open", assignee="me"),
+            )[:50]
+        )
+    context.update(
+        low=low,
+        comments=comments[:30],
+        search=search,
+        mine=mine,
+        now=now,
+        window_from_url="since" in request.GET or "until" in request.GET,
+    )
+    return render(request, "metrics/frontline.html", context)
+
+
+def _team_sla(project, query: dashboards.DashboardQuery):
+    """SLA per team for the cases opened within the dates (one team's with the team filter)."""
+    team_id = query.team_id
+    zone = timezone.get_current_timezone()  # the project's (in_project_timezone)
+    rows = sla_by_team(
+        project=project,
+        since=datetime.combine(query.filters.since, time.min, tzinfo=zone),
+        until=datetime.combine(query.filters.until + timedelta(days=1), time.min, tzinfo=zone),
+    )
+    if team_id is None:
+        return rows
+    from surveys.tenancy.models import Team
+
+    name = Team.objects.filter(project=project, pk=team_id).values_list("name", flat=True).first()
+    return [row for row in rows if row.team == name]

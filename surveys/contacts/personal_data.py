@@ -1,0 +1,68 @@
+"""Where a person's data lives: one registry that subject-access export and erasure both walk.
+
+Personal data sits in every app — visitor ids and display URLs here, answers, feedback, cases,
+events and webhook payloads in `feedback`, breakdown values in `metrics`' rollups. The app
+that owns a table registers one `PersonalData` entry for it (in its `AppConfig.ready()`),
+giving both what it exports and how it erases, so whatever erasure removes is also in the
+export, and a table added later is covered by adding its entry next to its model. `surveys`
+declares the registry because it owns contacts and sits lowest; it imports no higher app.
+
+A *person* is a contact together with every anonymous contact that was merged into it
+(`Contact.merged_into`): what they did before they signed in is theirs too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from surveys.contacts.models import Contact
+
+# What erased values become where a value must remain (a breakdown value, a segment): one
+# bucket, so totals never change and nobody can be told apart inside it.
+ERASED = "(erased)"
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """One place personal data lives. `export` returns JSON-ready data (or None to add no
+    section); `erase` removes or blanks it in the caller's transaction. Both take the person's
+    contacts (`person_contacts`)."""
+
+    name: str
+    export: Callable[[Sequence[Contact]], Any]
+    erase: Callable[[Sequence[Contact]], None]
+
+
+_registry: dict[str, PersonalData] = {}
+
+
+def personal_data_register(entry: PersonalData) -> None:
+    if entry.name in _registry and _registry[entry.name] != entry:
+        raise RuntimeError(f"Personal data {entry.name!r} is registered twice.")
+    _registry[entry.name] = entry
+
+
+def personal_data_entries() -> list[PersonalData]:
+    """In registration order: surveys' entries, then feedback's, then metrics'."""
+    return list(_registry.values())
+
+
+def personal_data_check(required: Sequence[str]) -> None:
+    """Start-up check: every table known to hold personal data has its entry."""
+    missing = [name for name in required if name not in _registry]
+    if missing:
+        raise RuntimeError(f"No personal-data entry for: {', '.join(missing)}.")
+
+
+def person_contacts(contact: Contact) -> list[Contact]:
+    """The contact and every contact merged into it, at any depth (identify merges an
+    anonymous visitor into the person; that visitor may have absorbed another before)."""
+    found = [contact]
+    frontier = [contact.pk]
+    while frontier:
+        merged = list(Contact.objects.filter(merged_into_id__in=frontier))
+        found.extend(merged)
+        frontier = [c.pk for c in merged]
+    return found

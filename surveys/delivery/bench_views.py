@@ -1,0 +1,20 @@
+"""Baselines for `make bench`, mounted only when VOCSITE_BENCH_VIEWS=1: the cheapest Django JSON
+view and a view doing exactly one INSERT, measured on the same server in the same run as the
+real endpoints they are compared with."""
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from surveys.delivery.models import Decision, DecisionReason
+
+
+def bare_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"show": False, "reason": "no_survey"})
+
+
+@csrf_exempt
+def bare_insert(request: HttpRequest) -> JsonResponse:
+    row = Decision.objects.create(
+        project_id=int(request.GET.get("project", "1")), reason=DecisionReason.NO_SURVEY
+    )
+    return JsonResponse({"id": row.pk}, status=201)

@@ -1,0 +1,836 @@
+"""The throttle ledger on the database side: who the contact is, whether to show a survey now,
+and the display rows that record what was shown (DESIGN.md §5).
+
+`display_claim` is the decide call: it loads the contact's whole ledger in one query, asks
+the pure `surveys.delivery.throttle.decide`, records a Decision and — when a survey is shown — claims
+the display with a compare-and-set on the contact's row. Two tabs or devices racing for the
+same contact serialise on that row, so a cooldown can never be claimed twice. The query count
+is constant however long the contact's history grows. A visitor the same process refused
+moments ago may be refused again from memory, without a query (`display_refusal_remembered`;
+surveys.delivery.visitor_memory says when and why that is safe).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from surveys.contacts.models import Contact, VisitorId
+from surveys.delivery import decision_log, selectors, throttle, visitor_memory
+from surveys.delivery.models import Decision, Display, DisplayStatus, Invitation
+from surveys.design.models import Survey, SurveyChannel
+from surveys.tenancy.models import Project
+from vocsite.errors import ApplicationError
+from vocsite.row_insert import default_db, insert_row, prepared, update_row, update_set
+
+MAX_ATTRIBUTES = 50
+
+
+# ---------------------------------------------------------------- contacts
+
+
+def clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not attributes:
+        return {}
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise ApplicationError(
+            "invalid", "Too many attributes.", {"attributes": [f"At most {MAX_ATTRIBUTES}."]}
+        )
+    clean: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if not isinstance(key, str) or not 0 < len(key) <= 64 or "\x00" in key:
+            raise ApplicationError(
+                "invalid", "Bad attribute name.", {"attributes": ["Names are 1–64 characters."]}
+            )
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise ApplicationError(
+                "invalid",
+                "Bad attribute value.",
+                {f"attributes.{key}": ["A string, number, boolean or null."]},
+            )
+        if isinstance(value, str) and (len(value) > 500 or "\x00" in value):
+            raise ApplicationError(
+                "invalid",
+                "Bad attribute value.",
+                {f"attributes.{key}": ["At most 500 characters, no null characters."]},
+            )
+        clean[key] = value
+    return clean
+
+
+def _contact_for_visitor(
+    project: Project,
+    visitor_id: str,
+    with_ledger: bool = False,
+    attributes: Mapping[str, Any] | None = None,
+    language: str = "",
+) -> Contact:
+    """The contact behind an anonymous visitor id, created on first sight (race-safe) with the
+    call's attributes and language and seen now — so nothing is left to update, and a new
+    contact's ledger is known to be empty."""
+    link = _visitor_link(project, visitor_id, with_ledger=with_ledger)
+    if link is not None and not (link.contact.user_id and project.identity_verification):
+        return link.contact
+    if link is not None:
+        # The browser was last a verified signed-in user, and this call does not prove it is
+        # still them (no signed user_id): it must not act on that person. The visitor id starts
+        # afresh as an anonymous visitor (surveys.contacts.identity).
+        VisitorId.objects.filter(pk=link.pk).delete()
+        visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, None))
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            contact = insert_row(
+                Contact(
+                    project=project,
+                    attributes=dict(attributes or {}),
+                    language=language,
+                    last_seen_at=now,
+                    created_at=now,
+                ),
+                returning_pk=True,
+            )
+            insert_row(
+                VisitorId(project=project, visitor_id=visitor_id, contact=contact, created_at=now)
+            )
+            if with_ledger:
+                contact._prefetched_ledger = []
+            return contact
+    except IntegrityError:  # another request created it first
+        return (
+            VisitorId.objects.select_related("contact")
+            .get(project=project, visitor_id=visitor_id)
+            .contact
+        )
+
+
+@transaction.atomic
+def contact_merge(*, anonymous: Contact, into: Contact) -> Contact:
+    """Fold an anonymous contact's history into an identified one, so its displays keep
+    counting for cooldowns and its answers stay attached to the person."""
+    from feedback.answering.models import Feedback, Response
+    from feedback.cases.models import Case
+    from surveys.contacts.models import OperationalEvent
+
+    if anonymous.pk == into.pk:
+        return into
+    # Lock both rows (in pk order) so a decide running for the anonymous contact finishes
+    # before its displays move, and one arriving later sees `merged_into` and follows it.
+    locked = {
+        c.pk: c
+        for c in Contact.objects.select_for_update()
+        .filter(pk__in=[anonymous.pk, into.pk])
+        .order_by("pk")
+    }
+    anonymous, into = locked[anonymous.pk], locked[into.pk]
+    Display.objects.filter(contact=anonymous).update(contact=into)
+    Decision.objects.filter(contact=anonymous).update(contact=into)
+    Response.objects.filter(contact=anonymous).update(contact=into)
+    Feedback.objects.filter(contact=anonymous).update(contact=into)
+    Case.objects.filter(contact=anonymous).update(contact=into)
+    OperationalEvent.objects.filter(contact=anonymous).update(contact=into)
+    Invitation.objects.filter(contact=anonymous).update(contact=into)
+    VisitorId.objects.filter(contact=anonymous).update(contact=into)
+    if anonymous.opted_out_at and not into.opted_out_at:
+        into.opted_out_at = anonymous.opted_out_at
+    into.attributes = {**anonymous.attributes, **into.attributes}
+    # The displays just moved change `into`'s ledger: a decide that read it before must not
+    # win its compare-and-set (surveys.delivery.ledger.display_claim).
+    into.claim_count += anonymous.claim_count + 1
+    into.save(update_fields=["opted_out_at", "attributes", "claim_count", "updated_at"])
+    anonymous.merged_into = into
+    anonymous.save(update_fields=["merged_into", "updated_at"])
+    return into
+
+
+def contact_resolve(
+    *,
+    project: Project,
+    visitor_id: str | None,
+    user_id: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    language: str | None = None,
+    touch: bool = True,
+    with_ledger: bool = False,
+) -> Contact:
+    """The contact a widget call is about. An identified user_id wins; a visitor id seen
+    before as anonymous is merged into it (identify).
+
+    New attributes, the language and `last_seen_at` (hourly) are saved at once, or with
+    touch=False left on the instance for the caller to write (`contact_touch_fields` says
+    which): decide folds them into its claim's single UPDATE. With with_ledger=True an
+    anonymous visitor's ledger comes in the same query, for decide's first read."""
+    attributes = clean_attributes(attributes)
+    if not user_id and not visitor_id:
+        raise ApplicationError(
+            "invalid", "A visitor_id or user_id is required.", {"visitor_id": ["Required."]}
+        )
+    if user_id:
+        link = _visitor_link(project, visitor_id) if visitor_id else None
+        if link is not None and link.contact.user_id == user_id:
+            contact = link.contact  # the usual call of a signed-in user: one query
+        else:
+            contact = _identified_contact(project, user_id)
+            if link is None:
+                if visitor_id:
+                    VisitorId.objects.get_or_create(
+                        project=project, visitor_id=visitor_id, defaults={"contact": contact}
+                    )
+            else:
+                # The browser no longer stands for the contact this process may remember for
+                # it as an anonymous visitor (surveys.delivery.visitor_memory).
+                visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, None))
+                if link.contact.user_id is None:
+                    contact = contact_merge(anonymous=link.contact, into=contact)  # identify
+                else:  # the browser now belongs to another signed-in user
+                    VisitorId.objects.filter(pk=link.pk).update(contact=contact)
+    else:
+        contact = _contact_for_visitor(
+            project,
+            visitor_id,
+            with_ledger=with_ledger,
+            attributes=attributes,
+            language=(throttle.primary_language(language) or "")[:16],
+        )
+    changes = contact_changes(
+        attributes_now=contact.attributes,
+        language_now=contact.language,
+        last_seen_at=contact.last_seen_at,
+        attributes=attributes,
+        language=language,
+        now=timezone.now(),
+    )
+    for field, value in changes.items():
+        setattr(contact, field, value)
+    contact._touched = list(changes)
+    if touch:
+        _contact_touch_write(contact)
+        if changes:  # what this process remembered of the visitor is out of date
+            visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, user_id))
+    return contact
+
+
+def contact_changes(
+    *,
+    attributes_now: Mapping[str, Any],
+    language_now: str,
+    last_seen_at: datetime | None,
+    attributes: Mapping[str, Any],
+    language: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """What a widget call changes on its contact: new attribute values (merged), a new
+    language, and `last_seen_at` once an hour. `attributes` are clean (`clean_attributes`)."""
+    changes: dict[str, Any] = {}
+    if attributes and {**attributes_now, **attributes} != attributes_now:
+        changes["attributes"] = {**attributes_now, **attributes}
+    lang = throttle.primary_language(language)
+    if lang and lang != language_now:
+        changes["language"] = lang[:16]
+    if last_seen_at is None or (now - last_seen_at).total_seconds() > 3600:
+        changes["last_seen_at"] = now
+    return changes
+
+
+def contact_touch_fields(contact: Contact) -> list[str]:
+    """The fields `contact_resolve(touch=False)` changed on the instance and did not save."""
+    return getattr(contact, "_touched", [])
+
+
+def _contact_touch_write(contact: Contact) -> None:
+    fields = contact_touch_fields(contact)
+    if fields:
+        contact.updated_at = timezone.now()
+        update_row(contact, [*fields, "updated_at"])
+        contact._touched = []
+
+
+@dataclass(frozen=True)
+class _VisitorLink:
+    pk: int
+    contact: Contact
+
+
+# What a widget call reads of a contact; the other columns stay deferred (a later access
+# loads them). The hot-path reads below are SQL because they run on every widget call and the
+# ORM's query building costs several times the query itself (README, "Operating").
+_HOT_CONTACT_COLUMNS = (
+    "id",
+    "project_id",
+    "user_id",
+    "attributes",
+    "language",
+    "opted_out_at",
+    "last_seen_at",
+    "merged_into_id",
+    "claim_count",
+)
+_HOT_CONTACT_SELECT = ", ".join(f"c.{column}" for column in _HOT_CONTACT_COLUMNS)
+
+
+def _contact_from_row(row) -> Contact:
+    db = default_db()
+    values = dict(zip(_HOT_CONTACT_COLUMNS, row, strict=True))
+    values["attributes"] = Contact._meta.get_field("attributes").from_db_value(
+        values["attributes"], None, db
+    )
+    for column in ("opted_out_at", "last_seen_at"):
+        values[column] = selectors.utc(values[column])
+    return Contact.from_db(db.alias, _HOT_CONTACT_COLUMNS, list(values.values()))
+
+
+_VISITOR_LINK_SQL = (
+    f"SELECT {_HOT_CONTACT_SELECT}, v.id FROM surveys_contact c"  # noqa: S608 — constant columns
+    " JOIN surveys_visitorid v ON v.contact_id = c.id"
+    " WHERE v.project_id = %s AND v.visitor_id = %s"
+)
+_VISITOR_LINK_WITH_LEDGER_SQL = (
+    f"SELECT {_HOT_CONTACT_SELECT}, v.id, {selectors.LEDGER_COLUMNS}"  # noqa: S608 — constants
+    " FROM surveys_contact c JOIN surveys_visitorid v ON v.contact_id = c.id"
+    f" LEFT JOIN surveys_display d ON {selectors.LEDGER_JOIN}"
+    " WHERE v.project_id = %s AND v.visitor_id = %s"
+)
+
+
+def _visitor_link(
+    project: Project, visitor_id: str, with_ledger: bool = False
+) -> _VisitorLink | None:
+    """The visitor id's link and its contact, in one query; with_ledger: the contact's ledger
+    rows too (left on the contact for `selectors.contact_ledger`), still one query."""
+    if with_ledger:
+        sql = _VISITOR_LINK_WITH_LEDGER_SQL
+        params = [DisplayStatus.EXPIRED.value, project.pk, visitor_id]
+    else:
+        sql, params = _VISITOR_LINK_SQL, [project.pk, visitor_id]
+    with default_db().cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    width = len(_HOT_CONTACT_COLUMNS)
+    contact = _contact_from_row(rows[0][:width])
+    if with_ledger:
+        contact._prefetched_ledger = [
+            row[width + 1 :] for row in rows if row[width + 1] is not None
+        ]
+    return _VisitorLink(pk=rows[0][width], contact=contact)
+
+
+def _identified_contact(project: Project, user_id: str) -> Contact:
+    """The contact with this user id, created on first sight (race-safe)."""
+    contact = Contact.objects.filter(project=project, user_id=user_id).first()
+    if contact is not None:
+        return contact
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(project=project, user_id=user_id)
+    except IntegrityError:  # another request created it first
+        return Contact.objects.get(project=project, user_id=user_id)
+
+
+def visitor_opt_out(*, project: Project, visitor_id: str | None, user_id: str | None) -> Contact:
+    """The widget's opt-out: the visitor's contact asked never to be surveyed, and this
+    process's memory of them (surveys.delivery.visitor_memory) must not refuse for another reason."""
+    contact = contact_opt_out(
+        contact=contact_resolve(project=project, visitor_id=visitor_id, user_id=user_id)
+    )
+    visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, user_id))
+    return contact
+
+
+def contact_opt_out(*, contact: Contact) -> Contact:
+    if contact.opted_out_at is None:
+        contact.opted_out_at = timezone.now()
+        contact.save(update_fields=["opted_out_at", "updated_at"])
+    return contact
+
+
+# ---------------------------------------------------------------- decide / claim
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    verdict: throttle.Verdict
+    display: Display | None
+    survey: Survey | None
+    # The contact as the verdict saw it (locked and re-read on the slow path); None when the
+    # verdict came from decide's memory of the visitor.
+    contact: Contact | None = None
+
+
+def _project_rules(project: Project) -> throttle.ProjectRules:
+    return throttle.ProjectRules(
+        recontact_days=project.recontact_days,
+        frequency_cap=project.frequency_cap,
+        frequency_window_days=project.frequency_window_days,
+    )
+
+
+def _survey_rules(survey: Survey, finished: dict[int, int]) -> throttle.SurveyRules:
+    return throttle.SurveyRules(
+        survey_id=survey.pk,
+        priority=survey.priority,
+        created_at=survey.created_at,
+        display_option=survey.display_option,
+        display_limit=survey.display_limit,
+        recontact_days=survey.recontact_days,
+        bypass_global_cooldown=survey.bypass_global_cooldown,
+        snooze_days_after_dismiss=survey.snooze_days_after_dismiss,
+        response_cap=survey.response_cap,
+        finished_responses=finished.get(survey.pk, 0),
+        sample_percent=survey.sample_percent,
+        targeting=survey.targeting or {},
+    )
+
+
+def contact_sampling_key(contact: Contact) -> str:
+    return sampling_key(user_id=contact.user_id, contact_id=contact.pk)
+
+
+def sampling_key(*, user_id: str | None, contact_id: int) -> str:
+    """What sticky sampling hashes: the host app's user id when known (stable across devices
+    and re-imports), else the contact row."""
+    return str(user_id or f"contact:{contact_id}")
+
+
+def _lock_contact(contact: Contact) -> Contact:
+    """Lock the contact row and return it as it is now; a contact merged meanwhile hands over
+    to the one it merged into. (SQLite has no FOR UPDATE and needs none: its transactions
+    take the write lock up front.)"""
+    sql = f"SELECT {_HOT_CONTACT_SELECT} FROM surveys_contact c WHERE c.id = %s"  # noqa: S608
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [contact.pk])
+        locked = _contact_from_row(cursor.fetchone())
+        while locked.merged_into_id is not None:
+            cursor.execute(sql, [locked.merged_into_id])
+            locked = _contact_from_row(cursor.fetchone())
+    return locked
+
+
+def visitor_decide(
+    *,
+    project: Project,
+    visitor_id: str | None,
+    user_id: str | None,
+    attributes: Mapping[str, Any] | None,
+    touchpoint_key: str,
+    url: str | None = None,
+    locale: str | None = None,
+) -> ClaimResult:
+    """The widget's decide for the visitor a call names: refused from this process's memory of
+    them when that can only refuse (`display_refusal_remembered`), else decided on a fresh read
+    (`contact_resolve`, `display_claim`), whose refusal is then remembered."""
+    visitor = visitor_memory.Visitor(project.pk, visitor_id, user_id)
+    remembered = visitor_memory.recall(visitor)
+    if remembered is not None:
+        result = display_refusal_remembered(
+            project=project,
+            remembered=remembered,
+            attributes=attributes,
+            language=locale,
+            touchpoint_key=touchpoint_key,
+            url=url,
+            locale=locale,
+        )
+        if result is not None:
+            return result
+    contact = contact_resolve(
+        project=project,
+        visitor_id=visitor_id,
+        user_id=user_id,
+        attributes=attributes,
+        language=locale,
+        touch=False,  # the claim writes the changes in its own UPDATE
+        with_ledger=True,  # and its first read comes with the contact
+    )
+    result = display_claim(
+        project=project, contact=contact, touchpoint_key=touchpoint_key, url=url, locale=locale
+    )
+    visitor_memory.note(visitor, shown=result.verdict.show, contact=result.contact)
+    return result
+
+
+def display_claim(
+    *,
+    project: Project,
+    contact: Contact,
+    touchpoint_key: str,
+    channel: str = SurveyChannel.WIDGET,
+    url: str | None = None,
+    locale: str | None = None,
+) -> ClaimResult:
+    """Decide for one contact at one touchpoint and, if a survey wins, claim its display.
+
+    Most decides show nothing (cooldowns, caps, sampling), so the rules first run on the
+    ledger as read, without a lock: a "no" from that read is final — deciding on a ledger one
+    millisecond old is the same as the call arriving a millisecond earlier, and a claim racing
+    in can only add reasons to say no.
+
+    A "show" is claimed by compare-and-set: the contact's `claim_count` goes up by one only if
+    it is still the value read with the ledger (one UPDATE, which also writes what
+    `contact_resolve(touch=False)` left on the instance), and the Display is inserted in the
+    same transaction. A claim that raced in meanwhile changed the count, so the UPDATE
+    matches nothing and the slow path runs: lock the row, read the ledger again, decide again.
+    Either way concurrent decides for one contact serialise on its row: a cooldown can never
+    be claimed twice.
+
+    Queries, whatever the history: the ledger (plus finished counts when a survey has a
+    response cap) and, for pending contact changes on a refusal, one UPDATE; a claim adds the
+    UPDATE, the Display INSERT and the commit. Decision rows are batched
+    (surveys.delivery.decision_log); the touchpoint and its surveys come from memory."""
+    now = timezone.now()
+    # The claim count as read with (or before) the ledger: a claim committed after this read
+    # changes it, so the compare-and-set below cannot succeed on a ledger that missed it.
+    claims_seen = contact.claim_count
+    touchpoint, surveys = _live_surveys(project, touchpoint_key, channel, now)
+    finished = selectors.finished_response_counts(surveys=surveys)
+    verdict = _verdict(project, contact, surveys, finished, now, url, locale)
+    if not verdict.show:
+        _contact_touch_write(contact)
+        survey = _decision_record(project, contact.pk, surveys, touchpoint, channel, verdict, now)
+        return ClaimResult(verdict=verdict, display=None, survey=survey, contact=contact)
+    survey = next(s for s in surveys if s.pk == verdict.survey_id)
+    with transaction.atomic():
+        if _claim_count_bump(contact, expected=claims_seen):
+            display = _display_insert(
+                project, contact, survey, touchpoint, channel, url, locale, now
+            )
+            _decision_record(project, contact.pk, surveys, touchpoint, channel, verdict, now)
+            return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
+    with transaction.atomic():  # the slow path: another claim changed the ledger meanwhile
+        _contact_touch_write(contact)
+        contact = _lock_contact(contact)
+        verdict = _verdict(project, contact, surveys, finished, now, url, locale)
+        survey = _decision_record(project, contact.pk, surveys, touchpoint, channel, verdict, now)
+        display = None
+        if verdict.show:
+            _claim_count_bump(contact, expected=None)
+            display = _display_insert(
+                project, contact, survey, touchpoint, channel, url, locale, now
+            )
+    return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
+
+
+def display_refusal_remembered(
+    *,
+    project: Project,
+    remembered: visitor_memory.Remembered,
+    attributes: Mapping[str, Any] | None,
+    language: str | None,
+    touchpoint_key: str,
+    channel: str = SurveyChannel.WIDGET,
+    url: str | None = None,
+    locale: str | None = None,
+) -> ClaimResult | None:
+    """Decide on what this process remembers of the visitor (surveys.delivery.visitor_memory), without
+    reading the database — but only to refuse: None when the rules would show a survey on
+    the remembered ledger, or when the call brings contact changes to save (`attributes`,
+    `language` as `contact_resolve` takes them). Then `display_claim` decides the usual way,
+    on a fresh read and a compare-and-set claim, so no survey is ever shown on a ledger from
+    memory. A refusal records its Decision as `display_claim` does."""
+    now = timezone.now()
+    if contact_changes(
+        attributes_now=remembered.attributes,
+        language_now=remembered.language,
+        last_seen_at=remembered.last_seen_at,
+        attributes=clean_attributes(attributes),
+        language=language,
+        now=now,
+    ):
+        return None
+    touchpoint, surveys = _live_surveys(project, touchpoint_key, channel, now)
+    finished = selectors.finished_response_counts(surveys=surveys)
+    state = throttle.ContactState(
+        contact_key=sampling_key(user_id=remembered.user_id, contact_id=remembered.contact_id),
+        opted_out=remembered.opted_out,
+        attributes=remembered.attributes,
+        language=locale or remembered.language,
+        url=url,
+        ledger=selectors.ledger_entries(remembered.ledger_rows, now) if surveys else (),
+    )
+    verdict = _ask(project, surveys, finished, state, now)
+    if verdict.show:
+        return None
+    survey = _decision_record(
+        project, remembered.contact_id, surveys, touchpoint, channel, verdict, now
+    )
+    return ClaimResult(verdict=verdict, display=None, survey=survey)
+
+
+def _live_surveys(
+    project: Project, touchpoint_key: str, channel: str, now: datetime
+) -> tuple[Any, list[Survey]]:
+    """The touchpoint (None if unknown) and its surveys that run now on `channel`."""
+    found = selectors.touchpoint_surveys(project=project, key=touchpoint_key)
+    if found is None:
+        return None, []
+    return found.touchpoint, found.live(channel=channel, now=now)
+
+
+def _claim_count_bump(contact: Contact, *, expected: int | None) -> bool:
+    """Count one more claim for the contact, writing the fields `contact_resolve` left
+    pending too, if its count is still `expected` and it was not merged away; with
+    expected=None unconditionally (the caller holds the row lock)."""
+    contact.updated_at = timezone.now()
+    sql, fields = update_set(Contact, [*contact_touch_fields(contact), "updated_at"])
+    sql += ", claim_count = claim_count + 1 WHERE id = %s"
+    params = [*prepared(contact, fields), contact.pk]
+    if expected is not None:
+        sql += " AND claim_count = %s AND merged_into_id IS NULL"
+        params.append(expected)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        bumped = cursor.rowcount == 1
+    if bumped:
+        # The instance's claim_count is left as read: it is only ever a "seen" value, and
+        # raising it here (before the commit) let a request sharing the instance
+        # compare-and-set against a count whose claim it had not seen.
+        contact._touched = []
+    return bumped
+
+
+def _display_insert(project, contact, survey, touchpoint, channel, url, locale, now) -> Display:
+    return insert_row(
+        Display(
+            project=project,
+            contact=contact,
+            survey=survey,
+            version=survey.current_version,
+            touchpoint=touchpoint,
+            channel=channel,
+            language=resolve_language(project, locale or contact.language),
+            url=(url or "")[:2000],
+            claimed_at=now,
+            created_at=now,
+        )
+    )
+
+
+def _verdict(
+    project: Project,
+    contact: Contact,
+    surveys: list[Survey],
+    finished: dict[int, int],
+    now: datetime,
+    url: str | None,
+    locale: str | None,
+) -> throttle.Verdict:
+    state = throttle.ContactState(
+        contact_key=contact_sampling_key(contact),
+        opted_out=contact.opted_out_at is not None,
+        attributes=contact.attributes,
+        language=locale or contact.language,
+        url=url,
+        ledger=selectors.contact_ledger(contact=contact, now=now) if surveys else (),
+    )
+    return _ask(project, surveys, finished, state, now)
+
+
+def _ask(
+    project: Project,
+    surveys: list[Survey],
+    finished: dict[int, int],
+    state: throttle.ContactState,
+    now: datetime,
+) -> throttle.Verdict:
+    return throttle.decide(
+        now=now,
+        project=_project_rules(project),
+        surveys=[_survey_rules(s, finished) for s in surveys],
+        contact=state,
+    )
+
+
+def _decision_record(
+    project: Project,
+    contact_id: int,
+    surveys: list[Survey],
+    touchpoint,
+    channel: str,
+    verdict: throttle.Verdict,
+    now: datetime,
+) -> Survey | None:
+    """Append the Decision (batched per process, see surveys.delivery.decision_log); returns the
+    survey the verdict is about."""
+    survey = next((s for s in surveys if s.pk == verdict.survey_id), None)
+    decision_log.record(
+        Decision(  # by ids: assigning instances checks each one, per decide, for a log row
+            project_id=project.pk,
+            survey_id=survey.pk if survey else None,
+            touchpoint_id=touchpoint.pk if touchpoint else None,
+            contact_id=contact_id,
+            channel=channel,
+            reason=verdict.reason,
+            created_at=now,
+        )
+    )
+    return survey
+
+
+def resolve_language(project: Project, locale: str | None) -> str:
+    """The locale's language if the project speaks it, else the project's default."""
+    wanted = throttle.primary_language(locale)
+    languages = [throttle.primary_language(lang) for lang in (project.languages or [])]
+    return wanted if wanted and wanted in languages else project.default_language
+
+
+def _pick(texts: Any, language: str, fallback: str) -> Any:
+    if not isinstance(texts, Mapping):
+        return texts
+    for lang in (language, fallback):
+        if texts.get(lang):
+            return texts[lang]
+    return next((v for v in texts.values() if v), "")
+
+
+def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
+    """The decide reply's `survey`: the shown version, texts resolved to one language."""
+    return payload_from_snapshot(
+        snapshot=display.version.snapshot,
+        survey=display.survey,
+        version_number=display.version.number,
+        language=display.language or project.default_language,
+        fallback=project.default_language,
+    )
+
+
+def draft_payload(
+    *,
+    survey: Survey,
+    project: Project,
+    language: str,
+    snapshot: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The same payload for the survey's unpublished draft (or for `snapshot`, questions not
+    saved yet): what the designer's preview shows, rendered by the real widget script."""
+    from surveys.design.services import draft_snapshot
+
+    return payload_from_snapshot(
+        snapshot=snapshot if snapshot is not None else draft_snapshot(survey),
+        survey=survey,
+        version_number=0,
+        language=resolve_language(project, language),
+        fallback=project.default_language,
+    )
+
+
+def payload_from_snapshot(
+    *,
+    snapshot: Mapping[str, Any],
+    survey: Survey,
+    version_number: int,
+    language: str,
+    fallback: str,
+) -> dict[str, Any]:
+    questions = []
+    for q in snapshot["questions"]:
+        item: dict[str, Any] = {
+            "id": q["id"],
+            "type": q["type"],
+            "text": _pick(q["text"], language, fallback),
+            "required": q["required"],
+        }
+        if "scale" in q:
+            item["scale"] = q["scale"]
+        if q.get("choices"):
+            item["choices"] = [
+                {"id": c["id"], "text": _pick(c["text"], language, fallback)} for c in q["choices"]
+            ]
+        if q.get("labels"):
+            item["labels"] = {
+                end: _pick(text, language, fallback) for end, text in q["labels"].items()
+            }
+        if q.get("style"):
+            item["style"] = q["style"]
+        if q.get("show_if"):
+            item["show_if"] = q["show_if"]
+        questions.append(item)
+    return {
+        "id": survey.pk,
+        "version": version_number,
+        "language": language,
+        "delay_seconds": survey.delay_seconds,
+        "auto_close_seconds": survey.auto_close_seconds,
+        "questions": questions,
+        "thank_you": _pick(snapshot.get("thank_you") or {}, language, fallback) or None,
+    }
+
+
+# ---------------------------------------------------------------- display lifecycle
+
+
+def display_get(*, project: Project, display_id: Any) -> Display:
+    """The display through this project's key, or a 404 (another project's display too)."""
+    display = selectors.display_for_project(project=project, display_id=display_id)
+    if display is None:
+        raise ApplicationError("not_found", "Unknown display.", status_code=404)
+    return display
+
+
+def display_mark_shown(*, display: Display) -> Display:
+    """The widget rendered the survey. A late confirmation of an expired claim still counts:
+    the customer did see it."""
+    if display.status in (DisplayStatus.CLAIMED, DisplayStatus.EXPIRED):
+        display.status = DisplayStatus.SHOWN
+        display.shown_at = timezone.now()
+        display.expired_at = None
+        display.save(update_fields=["status", "shown_at", "expired_at", "updated_at"])
+    return display
+
+
+def display_mark_dismissed(*, display: Display) -> Display:
+    if display.status in (DisplayStatus.CLAIMED, DisplayStatus.SHOWN, DisplayStatus.EXPIRED):
+        display.status = DisplayStatus.DISMISSED
+        display.dismissed_at = timezone.now()
+        display.shown_at = display.shown_at or display.dismissed_at
+        display.save(update_fields=["status", "dismissed_at", "shown_at", "updated_at"])
+    return display
+
+
+CLAIM_EXPIRY_CHUNK = 500
+CLAIM_EXPIRY_PAUSE_SECONDS = 0.2
+
+
+def claims_expire(
+    *,
+    now: datetime | None = None,
+    chunk: int = CLAIM_EXPIRY_CHUNK,
+    pause: float = CLAIM_EXPIRY_PAUSE_SECONDS,
+) -> int:
+    """Widget claims never confirmed as shown within CLAIM_TTL stop counting.
+
+    Only the widget confirms what it rendered; an e-mail invitation's claim is settled by the
+    invitation sender (sent → shown, skipped → expired), so it is left alone here.
+
+    `chunk` rows per UPDATE, with a `pause` between full chunks: a backlog of unconfirmed
+    claims (an ad blocker eating the widget, a burst of new visitors) expired in one UPDATE
+    held a core of PostgreSQL for a second — thousands of rows, each a new entry in every
+    index of the table; one such UPDATE took 960 ms during the 300 req/s load test, beside
+    the decides it was meant to serve. Sweeping slowly changes no decision: the rules
+    already ignore a claim past CLAIM_TTL (`throttle.is_claim_live`)."""
+    now = now or timezone.now()
+    stale = Display.objects.filter(
+        status=DisplayStatus.CLAIMED,
+        channel=SurveyChannel.WIDGET,
+        claimed_at__lte=now - throttle.CLAIM_TTL,
+    )
+    expired = 0
+    while True:
+        # The ids first, as a list: with `pk__in=<LIMIT subquery>` PostgreSQL planned a nested
+        # loop that ran the subquery again for every stale row (1–2.7 s per chunk of 500).
+        ids = list(stale.values_list("pk", flat=True)[:chunk])
+        # The conditions again: a claim confirmed meanwhile is not expired.
+        expired += stale.filter(pk__in=ids).update(
+            status=DisplayStatus.EXPIRED, expired_at=now, updated_at=now
+        )
+        if len(ids) < chunk:
+            return expired
+        time.sleep(pause)

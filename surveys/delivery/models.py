@@ -1,0 +1,168 @@
+"""surveys.delivery.models."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from surveys.contacts.models import Contact
+from surveys.design.models import Survey, SurveyChannel, SurveyVersion
+from surveys.journey.models import Touchpoint
+from surveys.tenancy.models import Project
+from vocsite.models import TimeStampedModel
+
+
+class DisplayStatus(models.TextChoices):
+    CLAIMED = "claimed", "Claimed"
+    SHOWN = "shown", "Shown"
+    RESPONDED = "responded", "Responded"
+    DISMISSED = "dismissed", "Dismissed"
+    EXPIRED = "expired", "Expired"
+
+
+class Display(TimeStampedModel):
+    """The throttle ledger: one row per survey put in front of a contact, on any channel."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Not indexed on its own: every read of displays is by project, contact or survey (and
+    # claimed_at), and each index is written again on every answer (the status changes, so the
+    # display's update is never HOT).
+    created_at = models.DateTimeField(default=timezone.now)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="displays")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="displays", db_index=False
+    )
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="displays", db_index=False
+    )
+    version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="displays")
+    touchpoint = models.ForeignKey(
+        Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="displays"
+    )
+    channel = models.CharField(
+        max_length=16, choices=SurveyChannel.choices, default=SurveyChannel.WIDGET
+    )
+    status = models.CharField(
+        max_length=16, choices=DisplayStatus.choices, default=DisplayStatus.CLAIMED
+    )
+    language = models.CharField(max_length=16, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    claimed_at = models.DateTimeField()
+    shown_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # decide: the contact's ledger, newest first
+            models.Index(fields=["contact", "-claimed_at"], name="display_contact_claimed"),
+            models.Index(fields=["contact", "survey", "status"], name="display_contact_survey"),
+            # response-rate and expiry sweeps
+            models.Index(fields=["survey", "status"], name="display_survey_status"),
+            models.Index(fields=["status", "claimed_at"], name="display_status_claimed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} → {self.contact} ({self.status})"
+
+
+class DecisionReason(models.TextChoices):
+    SHOWN = "shown", "Shown"
+    NO_SURVEY = "no_survey", "No survey at this touchpoint"
+    OPTED_OUT = "opted_out", "Contact opted out"
+    TARGETING = "targeting", "Targeting did not match"
+    ALREADY_RESPONDED = "already_responded", "Already responded"
+    DISPLAY_LIMIT = "display_limit", "Display limit reached"
+    SNOOZED = "snoozed", "Snoozed after dismiss"
+    SURVEY_COOLDOWN = "survey_cooldown", "Survey cooldown"
+    GLOBAL_COOLDOWN = "global_cooldown", "Global cooldown"
+    FREQUENCY_CAP = "frequency_cap", "Frequency cap"
+    RESPONSE_CAP = "response_cap", "Response cap reached"
+    SAMPLED_OUT = "sampled_out", "Sampled out"
+
+
+class Decision(models.Model):
+    """One decide outcome (append-only) for fatigue analytics: which rule held what back.
+
+    `survey` is the survey the reason is about (the best candidate that was refused), or null
+    when no survey was attached to the touchpoint."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="decisions", db_index=False
+    )
+    survey = models.ForeignKey(
+        Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+    )
+    touchpoint = models.ForeignKey(
+        Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    channel = models.CharField(
+        max_length=16, choices=SurveyChannel.choices, default=SurveyChannel.WIDGET
+    )
+    reason = models.CharField(max_length=32, choices=DecisionReason.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "survey", "created_at"], name="decision_survey_day"),
+            models.Index(fields=["project", "created_at"], name="decision_project_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.created_at:%Y-%m-%d})"
+
+
+class InvitationStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Skipped by the throttle"
+    FAILED = "failed", "Failed"
+
+
+class Invitation(TimeStampedModel):
+    """An e-mail survey invitation; its display is claimed in the same ledger as the widget's."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
+    touchpoint = models.ForeignKey(
+        Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
+    )
+    display = models.OneToOneField(
+        Display, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation"
+    )
+    operational_event = models.ForeignKey(
+        "surveys.OperationalEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations",
+    )
+    status = models.CharField(
+        max_length=16, choices=InvitationStatus.choices, default=InvitationStatus.SCHEDULED
+    )
+    skip_reason = models.CharField(max_length=32, blank=True)
+    send_after = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "send_after"], name="invitation_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "operational_event"],
+                condition=Q(operational_event__isnull=False),
+                name="invitation_once_per_event",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} → {self.contact} ({self.status})"

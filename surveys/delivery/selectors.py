@@ -1,0 +1,164 @@
+"""surveys.delivery.selectors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import Count
+
+from surveys.contacts.models import Contact
+from surveys.delivery import throttle
+from surveys.delivery.models import Display, DisplayStatus
+from surveys.design.models import Survey, SurveyChannel, SurveyStatus
+from surveys.journey.models import Touchpoint
+from surveys.tenancy.models import Project
+from vocsite.process_cache import ProcessCache
+from vocsite.row_select import select_rows
+
+
+@dataclass(frozen=True)
+class TouchpointSurveys:
+    """A touchpoint and the active, published surveys attached to it (any channel, any
+    schedule): what decide reads on every call, so it is kept in process memory."""
+
+    touchpoint: Touchpoint
+    surveys: tuple[Survey, ...]
+
+    def live(self, *, channel: str, now: datetime) -> list[Survey]:
+        """Those that run on this channel now (schedule and channel filtered here, per call,
+        so a cached entry never outlives a survey's start or end)."""
+        return [
+            s
+            for s in self.surveys
+            if channel in (s.channels or [])
+            and (s.starts_at is None or s.starts_at <= now)
+            and (s.ends_at is None or s.ends_at > now)
+        ]
+
+
+_touchpoint_surveys: ProcessCache[TouchpointSurveys | None] = ProcessCache()
+
+
+def touchpoint_surveys(*, project: Project, key: str) -> TouchpointSurveys | None:
+    """The touchpoint named `key` with its surveys, or None; from memory for up to
+    WIDGET_PROJECT_CACHE_SECONDS (see vocsite.process_cache), else two queries."""
+    return _touchpoint_surveys.get(
+        (project.pk, key), lambda: _touchpoint_surveys_load(project=project, key=key)
+    )
+
+
+def _touchpoint_surveys_load(*, project: Project, key: str) -> TouchpointSurveys | None:
+    touchpoint = Touchpoint.objects.filter(project=project, key=key).first()
+    if touchpoint is None:
+        return None
+    surveys = Survey.objects.filter(
+        project=project,
+        status=SurveyStatus.ACTIVE,
+        touchpoints=touchpoint,
+        current_version__isnull=False,
+    ).select_related("current_version")
+    return TouchpointSurveys(touchpoint=touchpoint, surveys=tuple(surveys))
+
+
+# The ledger's columns and join, shared with ledger._visitor_link (which reads them with the
+# contact in one query on decide's hot path). The first column is never null on a display.
+LEDGER_COLUMNS = "d.survey_id, d.status, d.claimed_at, d.dismissed_at, d.channel"
+
+
+LEDGER_JOIN = "d.contact_id = c.id AND d.status <> %s"
+
+
+def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerEntry, ...]:
+    """Every display of the contact that still counts, as the throttle's plain entries.
+
+    One query over the (contact, claimed_at) index, whatever the length of the history — or
+    none, when the contact was read with its ledger (ledger._visitor_link; used once). The
+    rows as read stay on the contact (`ledger_rows_read`) for decide's memory of it
+    (surveys.delivery.visitor_memory)."""
+    raw = contact.__dict__.pop("_prefetched_ledger", None)
+    if raw is None:
+        # SQL rather than the ORM: this runs on every decide (see ledger._visitor_link).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {LEDGER_COLUMNS} FROM surveys_display d"  # noqa: S608 — constants
+                " WHERE d.contact_id = %s AND d.status <> %s",
+                [contact.pk, DisplayStatus.EXPIRED.value],
+            )
+            raw = cursor.fetchall()
+    contact._ledger_rows = raw
+    return ledger_entries(raw, now)
+
+
+def ledger_rows_read(contact: Contact) -> list[tuple] | None:
+    """The ledger rows last read for the contact (or read with it and not yet used), or None
+    when none were."""
+    found = contact.__dict__
+    return found.get("_ledger_rows", found.get("_prefetched_ledger"))
+
+
+def ledger_entries(raw: Sequence[tuple], now: datetime) -> tuple[throttle.LedgerEntry, ...]:
+    """The ledger rows that still count at `now`, as the throttle's plain entries. Expired
+    claims are left out, and so are widget claims past CLAIM_TTL that the sweeper has not
+    reached yet; claims on other channels (e-mail) are settled by their sender and count until
+    then."""
+    rows = [
+        (survey_id, status, utc(claimed_at), utc(dismissed_at), channel)
+        for survey_id, status, claimed_at, dismissed_at, channel in raw
+    ]
+    return tuple(
+        throttle.LedgerEntry(
+            survey_id=survey_id,
+            status=status,
+            claimed_at=claimed_at,
+            dismissed_at=dismissed_at,
+            responded=status == DisplayStatus.RESPONDED,
+        )
+        for survey_id, status, claimed_at, dismissed_at, channel in rows
+        if channel != SurveyChannel.WIDGET or throttle.is_claim_live(status, claimed_at, now)
+    )
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands raw SQL its timestamps naive (they are stored in UTC); PostgreSQL aware."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def finished_response_counts(*, surveys: Sequence[Survey]) -> dict[int, int]:
+    """Finished responses per survey, only for surveys with a response cap (else no query)."""
+    from feedback.answering.models import Response
+
+    capped = [s.pk for s in surveys if s.response_cap is not None]
+    if not capped:
+        return {}
+    rows = (
+        Response.objects.filter(survey_id__in=capped, finished=True)
+        .values("survey_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["survey_id"]: row["n"] for row in rows}
+
+
+def display_for_project(*, project: Project, display_id: UUID | str | Any) -> Display | None:
+    """A display seen through one project's key: another project's display is not found."""
+    try:
+        display_id = display_id if isinstance(display_id, UUID) else UUID(str(display_id))
+    except ValueError:
+        return None
+    # No joins: planning a five-table join cost PostgreSQL more than running it (3 ms), and
+    # the callers need only the display's own columns (questions come from process memory).
+    # Every answer and every shown/dismissed call runs it (vocsite.row_select says why not
+    # through the ORM).
+    # A display of an erased person is not found either: nothing more is stored about them.
+    pk = Display._meta.pk.get_db_prep_value(display_id, connection)
+    rows = select_rows(
+        Display,
+        "id = %s AND project_id = %s AND NOT EXISTS (SELECT 1 FROM surveys_contact c"
+        " WHERE c.id = surveys_display.contact_id AND c.erased_at IS NOT NULL)",
+        [pk, project.pk],
+    )
+    return rows[0] if rows else None

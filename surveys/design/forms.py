@@ -1,0 +1,439 @@
+"""Survey designer forms: settings (with every anti-nagging rule explained in plain words) and
+a formset of questions (add, reorder, remove), with texts per project language.
+
+The forms only turn what people type into the service's input (`QuestionIn`, settings); the
+rules themselves are checked by `surveys.services`, and its field errors are put back beside
+the field they concern (`apply_service_errors`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from surveys.delivery.throttle import ATTRIBUTE_OPS, URL_OPS
+from surveys.design.models import DisplayOption, Question, QuestionType, Survey, SurveyChannel
+from surveys.design.scales import CHOICE_TYPES, SCALES
+from surveys.design.services import QuestionIn
+from surveys.tenancy.models import Project
+
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+class SurveySettingsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    touchpoints = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Where in the journey the survey may appear (voc.track(key) in the app).",
+    )
+    channels = forms.MultipleChoiceField(
+        choices=SurveyChannel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="In the app, by e-mail, or both — one set of contact rules for all.",
+    )
+    display_option = forms.ChoiceField(
+        choices=DisplayOption.choices,
+        label="How often one person may see it",
+        help_text="“Show once” never repeats; “until responded” stops after an answer.",
+    )
+    display_limit = forms.IntegerField(
+        required=False, min_value=1, max_value=1000, label="At most this many times"
+    )
+    recontact_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=3650,
+        label="Wait between two showings (days)",
+        help_text="Empty: the project's global cooldown.",
+    )
+    bypass_global_cooldown = forms.BooleanField(
+        required=False,
+        label="Ignore the global cooldown",
+        help_text="For surveys people trigger themselves (e.g. cancelling); the frequency cap "
+        "still applies.",
+    )
+    snooze_days_after_dismiss = forms.IntegerField(
+        min_value=0,
+        max_value=3650,
+        label="Days of quiet after someone closes it",
+        help_text="A dismissed survey is not shown again to that person for this long.",
+    )
+    sample_percent = forms.DecimalField(
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        label="Ask this share of people (%)",
+        help_text="Sticky: the same person always gets the same answer.",
+    )
+    response_cap = forms.IntegerField(
+        required=False, min_value=1, max_value=10_000_000, label="Stop after this many answers"
+    )
+    priority = forms.IntegerField(
+        min_value=-1000,
+        max_value=1000,
+        help_text="When several surveys could show at once, the highest wins.",
+    )
+    delay_seconds = forms.IntegerField(
+        min_value=0, max_value=3600, label="Wait before showing (seconds)"
+    )
+    auto_close_seconds = forms.IntegerField(
+        required=False, min_value=1, max_value=3600, label="Close by itself after (seconds)"
+    )
+    starts_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="Starts",
+    )
+    ends_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Ends"
+    )
+    target_languages = forms.CharField(
+        required=False,
+        label="Only these languages",
+        help_text="Comma-separated codes, e.g. en, zh. Empty: everyone.",
+    )
+    target_urls = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Only on pages",
+        help_text=f"One rule per line: <op> <text>, op one of {', '.join(URL_OPS)}. "
+        "e.g. “contains /checkout”.",
+    )
+    target_attributes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Only for people with",
+        help_text=f"One rule per line: <attribute> <op> <value>, op one of "
+        f"{', '.join(ATTRIBUTE_OPS)}; “in” takes a comma list. e.g. “plan in pro,enterprise”.",
+    )
+    theme_color = forms.RegexField(
+        regex=r"^#[0-9a-fA-F]{6}$",
+        required=False,
+        label="Accent colour",
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.fields["touchpoints"].choices = [
+            (t.key, t.name) for t in project.touchpoints.order_by("position", "name")
+        ]
+        self.fields[
+            "recontact_days"
+        ].help_text = f"Empty: the project's global cooldown ({project.recontact_days} days)."
+        for lang in project_languages(project):
+            self.fields[f"thank_you_{lang}"] = forms.CharField(
+                required=False, max_length=500, label=f"Thank-you message ({language_name(lang)})"
+            )
+
+    @classmethod
+    def initial_for(cls, survey: Survey) -> dict[str, Any]:
+        targeting = survey.targeting or {}
+        initial = {
+            "name": survey.name,
+            "touchpoints": [t.key for t in survey.touchpoints.all()],
+            "channels": survey.channels,
+            "display_option": survey.display_option,
+            "display_limit": survey.display_limit,
+            "recontact_days": survey.recontact_days,
+            "bypass_global_cooldown": survey.bypass_global_cooldown,
+            "snooze_days_after_dismiss": survey.snooze_days_after_dismiss,
+            "sample_percent": survey.sample_percent,
+            "response_cap": survey.response_cap,
+            "priority": survey.priority,
+            "delay_seconds": survey.delay_seconds,
+            "auto_close_seconds": survey.auto_close_seconds,
+            "starts_at": survey.starts_at,
+            "ends_at": survey.ends_at,
+            "target_languages": ", ".join(targeting.get("languages") or []),
+            "target_urls": "\n".join(
+                f"{r.get('op')} {r.get('value')}" for r in targeting.get("urls") or []
+            ),
+            "target_attributes": "\n".join(
+                _attribute_line(r) for r in targeting.get("attributes") or []
+            ),
+            "theme_color": (survey.theme or {}).get("primary_color", ""),
+        }
+        for lang, text in (survey.thank_you or {}).items():
+            initial[f"thank_you_{lang}"] = text
+        return initial
+
+    def clean_target_urls(self) -> list[dict]:
+        rules = []
+        for line in self.cleaned_data["target_urls"].splitlines():
+            if not line.strip():
+                continue
+            op, _, value = line.strip().partition(" ")
+            if op not in URL_OPS or not value.strip():
+                raise forms.ValidationError(f"“{line.strip()}”: write <op> <text>.")
+            rules.append({"op": op, "value": value.strip()})
+        return rules
+
+    def clean_target_attributes(self) -> list[dict]:
+        rules = []
+        for line in self.cleaned_data["target_attributes"].splitlines():
+            parts = line.split(None, 2)
+            if not parts:
+                continue
+            if len(parts) < 2 or parts[1] not in ATTRIBUTE_OPS:
+                raise forms.ValidationError(f"“{line.strip()}”: write <attribute> <op> <value>.")
+            attribute, op = parts[0], parts[1]
+            value: Any = parts[2].strip() if len(parts) > 2 else None
+            if op in ("in", "not_in"):
+                value = [v.strip() for v in (value or "").split(",") if v.strip()]
+            elif op not in ("exists", "not_exists") and not value:
+                raise forms.ValidationError(f"“{line.strip()}”: which value?")
+            rule = {"attribute": attribute, "op": op}
+            if value is not None:
+                rule["value"] = value
+            rules.append(rule)
+        return rules
+
+    def clean_target_languages(self) -> list[str]:
+        raw = self.cleaned_data["target_languages"]
+        return [lang.strip() for lang in raw.split(",") if lang.strip()]
+
+    def settings_values(self) -> tuple[dict[str, Any], list[str]]:
+        """(survey settings for the service, touchpoint keys)."""
+        data = self.cleaned_data
+        targeting = {
+            key: value
+            for key, value in (
+                ("languages", data["target_languages"]),
+                ("urls", data["target_urls"]),
+                ("attributes", data["target_attributes"]),
+            )
+            if value
+        }
+        theme = {"primary_color": data["theme_color"]} if data.get("theme_color") else {}
+        values = {
+            name: data[name]
+            for name in (
+                "name",
+                "channels",
+                "display_option",
+                "display_limit",
+                "recontact_days",
+                "bypass_global_cooldown",
+                "snooze_days_after_dismiss",
+                "sample_percent",
+                "response_cap",
+                "priority",
+                "delay_seconds",
+                "auto_close_seconds",
+                "starts_at",
+                "ends_at",
+            )
+        }
+        values["targeting"] = targeting
+        values["theme"] = theme
+        values["thank_you"] = {
+            lang: data[f"thank_you_{lang}"]
+            for lang in project_languages(self.project)
+            if data.get(f"thank_you_{lang}")
+        }
+        return values, list(data["touchpoints"])
+
+
+def _attribute_line(rule: dict) -> str:
+    value = rule.get("value")
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    return " ".join(str(p) for p in (rule.get("attribute"), rule.get("op"), value) if p is not None)
+
+
+def project_languages(project: Project) -> list[str]:
+    languages = list(project.languages or [])
+    if project.default_language not in languages:
+        languages.insert(0, project.default_language)
+    return languages
+
+
+SCALE_CHOICES = sorted({(m, f"up to {m}") for _low, _d, maxima in SCALES.values() for m in maxima})
+
+
+class QuestionForm(forms.Form):
+    # Blank by default so the empty "add a question" form stays unchanged until used.
+    type = forms.ChoiceField(choices=[("", "— choose a type —"), *QuestionType.choices])
+    required = forms.BooleanField(required=False, initial=True)
+    scale_max = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "default"), *SCALE_CHOICES],
+        label="Scale",
+        help_text="CSAT 1–3/5/7, CES 1–5/7, rating 1–3…10.",
+    )
+    scale_wording = forms.ChoiceField(
+        required=False,
+        initial="agree",
+        choices=Question._meta.get_field("scale_wording").choices,
+        label="Worded as",
+        help_text="A 1–5 CES may ask how much effort it took: then 1–2 count as easy.",
+    )
+    show_if_question = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=10,
+        label="Only if question #",
+        help_text="Show this question only if that earlier one scored…",
+    )
+    show_if_min = forms.IntegerField(required=False, min_value=0, max_value=10, label="from")
+    show_if_max = forms.IntegerField(required=False, min_value=0, max_value=10, label="to")
+
+    def __init__(self, *args, languages: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.languages = languages
+        for lang in languages:
+            self.fields[f"text_{lang}"] = forms.CharField(
+                required=False, max_length=500, label=f"Question ({language_name(lang)})"
+            )
+            self.fields[f"choices_{lang}"] = forms.CharField(
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                label=f"Choices ({language_name(lang)}), one per line",
+            )
+
+    @staticmethod
+    def initial_for(question, languages: list[str]) -> dict[str, Any]:
+        initial = {
+            "type": question.type,
+            "required": question.required,
+            "scale_max": question.scale_max
+            if question.type in SCALES and question.type != "nps"
+            else None,
+            "scale_wording": question.scale_wording or "agree",
+        }
+        for lang in languages:
+            initial[f"text_{lang}"] = (question.text or {}).get(lang, "")
+            initial[f"choices_{lang}"] = "\n".join(
+                (c.get("text") or {}).get(lang, "") for c in question.choices or []
+            )
+        if question.show_if:
+            initial["show_if_question"] = question.show_if["question"] + 1
+            initial["show_if_min"] = question.show_if["min"]
+            initial["show_if_max"] = question.show_if["max"]
+        return initial
+
+    def clean(self):
+        data = super().clean()
+        parts = [data.get(k) for k in ("show_if_question", "show_if_min", "show_if_max")]
+        if any(p is not None for p in parts) and not all(p is not None for p in parts):
+            self.add_error("show_if_question", "Give the question number and the score range.")
+        return data
+
+    def question_in(self) -> QuestionIn:
+        data = self.cleaned_data
+        qtype = data["type"]
+        choices: list[dict[str, str]] = []
+        if qtype in CHOICE_TYPES:
+            per_language = {
+                lang: [
+                    line.strip() for line in data[f"choices_{lang}"].splitlines() if line.strip()
+                ]
+                for lang in self.languages
+            }
+            count = max((len(lines) for lines in per_language.values()), default=0)
+            for index in range(count):
+                choice = {
+                    lang: lines[index] for lang, lines in per_language.items() if index < len(lines)
+                }
+                choices.append(choice)
+        scale = None
+        if qtype in SCALES and data.get("scale_max"):
+            scale = {"min": SCALES[qtype][0], "max": data["scale_max"]}
+        show_if = None
+        if data.get("show_if_question"):
+            show_if = {
+                "question": data["show_if_question"] - 1,
+                "min": data["show_if_min"],
+                "max": data["show_if_max"],
+            }
+        return QuestionIn(
+            type=qtype,
+            text={lang: data[f"text_{lang}"] for lang in self.languages if data[f"text_{lang}"]},
+            required=data["required"],
+            scale=scale,
+            choices=choices,
+            show_if=show_if,
+            scale_wording=data.get("scale_wording") or "agree",
+        )
+
+
+class BaseQuestionFormSet(forms.BaseFormSet):
+    def __init__(self, *args, languages: list[str], **kwargs):
+        self.languages = languages
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "languages": self.languages}
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__prefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            languages=self.languages,
+            renderer=self.renderer,
+        )
+        self.add_fields(form, None)
+        return form
+
+    def kept_forms(self) -> list[QuestionForm]:
+        """The questions to save, in the order people arranged them (blank extras skipped)."""
+        return [form for form in self.ordered_forms if form.has_changed() or form.initial]
+
+
+QuestionFormSet = forms.formset_factory(
+    QuestionForm,
+    formset=BaseQuestionFormSet,
+    extra=1,
+    can_order=True,
+    can_delete=True,
+    max_num=10,
+    # A posted TOTAL_FORMS is read up to absolute_max (Django's default: max_num + 1000),
+    # and each form costs milliseconds: a forged count made one POST take seconds.
+    absolute_max=20,
+)
+
+
+def apply_service_errors(
+    errors: dict[str, list[str]],
+    settings_form: SurveySettingsForm,
+    question_forms: list[QuestionForm],
+    languages: list[str],
+) -> None:
+    """Put the service's field errors (`questions.2.text`, `targeting.urls.0.op`…) beside the
+    form field they are about; anything unplaceable goes to the top of the settings form."""
+    field_for = {
+        "text": f"text_{languages[0]}",
+        "choices": f"choices_{languages[0]}",
+        "scale": "scale_max",
+        "scale_wording": "scale_wording",
+        "show_if": "show_if_question",
+        "type": "type",
+    }
+    for key, messages in errors.items():
+        parts = key.split(".")
+        for message in messages:
+            if parts[0] == "questions" and len(parts) >= 3 and parts[1].isdigit():
+                index = int(parts[1])
+                if index < len(question_forms):
+                    question_forms[index].add_error(field_for.get(parts[2]), message)
+                    continue
+            if parts[0] == "targeting" and len(parts) >= 2:
+                target = {"urls": "target_urls", "attributes": "target_attributes"}.get(
+                    parts[1], "target_languages"
+                )
+                settings_form.add_error(target, message)
+                continue
+            name = parts[0] if parts[0] in settings_form.fields else None
+            settings_form.add_error(name, message)

@@ -1,0 +1,448 @@
+"""surveys.design.services."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from surveys.design.models import (
+    DisplayOption,
+    Question,
+    QuestionType,
+    Survey,
+    SurveyChannel,
+    SurveyStatus,
+    SurveyVersion,
+)
+from surveys.design.scales import CHOICE_TYPES, EFFORT_WORDED_SCALES, SCALE_WORDINGS, SCALES
+from surveys.journey.models import Touchpoint
+from surveys.tenancy.models import Project
+from surveys.tenancy.services import audit_record
+from vocsite.errors import ApplicationError
+
+MAX_QUESTIONS = 10
+
+
+@dataclass
+class QuestionIn:
+    """A question as the designer or the API describes it (positions are 0-based)."""
+
+    type: str
+    text: dict[str, str]
+    required: bool = True
+    scale: dict[str, int] | None = None
+    choices: list[dict[str, str]] = field(default_factory=list)
+    labels: dict[str, Any] = field(default_factory=dict)
+    style: str = ""
+    show_if: dict[str, int] | None = None
+    scale_wording: str = "agree"
+
+    @property
+    def scale_max(self) -> int | None:
+        if self.type not in SCALES:
+            return None
+        return (self.scale or {}).get("max", SCALES[self.type][1])
+
+
+SURVEY_SETTINGS = (
+    "name",
+    "display_option",
+    "display_limit",
+    "recontact_days",
+    "bypass_global_cooldown",
+    "snooze_days_after_dismiss",
+    "sample_percent",
+    "delay_seconds",
+    "auto_close_seconds",
+    "priority",
+    "response_cap",
+    "starts_at",
+    "ends_at",
+    "targeting",
+    "thank_you",
+    "channels",
+    "theme",
+    "template",
+)
+
+
+def _question_errors(index: int, q: QuestionIn, previous: list[QuestionIn]) -> dict[str, list]:
+    errors: dict[str, list[str]] = {}
+    prefix = f"questions.{index}"
+    if q.type not in QuestionType.values:
+        return {f"{prefix}.type": [f"Unknown question type {q.type!r}."]}
+    if not q.text or not any(isinstance(v, str) and v.strip() for v in q.text.values()):
+        errors[f"{prefix}.text"] = ["Give the question's text in at least one language."]
+    elif any(not isinstance(v, str) or len(v) > 500 for v in q.text.values()):
+        errors[f"{prefix}.text"] = ["Each text is a string of at most 500 characters."]
+    if q.type in SCALES and q.scale is not None:
+        low, _default, maxima = SCALES[q.type]
+        if q.scale.get("min", low) != low or q.scale.get("max") not in maxima:
+            allowed = ", ".join(f"{low}–{m}" for m in maxima)
+            errors[f"{prefix}.scale"] = [f"A {q.type} scale is one of {allowed}."]
+    elif q.scale is not None and q.type not in SCALES:
+        errors[f"{prefix}.scale"] = [f"A {q.type} question has no scale."]
+    if q.scale_wording not in SCALE_WORDINGS:
+        errors[f"{prefix}.scale_wording"] = [f"One of {', '.join(SCALE_WORDINGS)}."]
+    elif q.scale_wording == "effort" and q.scale_max not in EFFORT_WORDED_SCALES.get(q.type, ()):
+        errors[f"{prefix}.scale_wording"] = [
+            "Only a CES question on 1–5 can ask how much effort it took (1 = very low)."
+        ]
+    if q.type in CHOICE_TYPES:
+        if len(q.choices) < 2:
+            errors[f"{prefix}.choices"] = ["Give at least two choices."]
+        elif any(
+            not isinstance(c, dict) or not c or not all(isinstance(v, str) for v in c.values())
+            for c in q.choices
+        ):
+            errors[f"{prefix}.choices"] = ['Each choice is {"<language>": "text"}.']
+    elif q.choices:
+        errors[f"{prefix}.choices"] = [f"A {q.type} question has no choices."]
+    if q.show_if is not None:
+        target = q.show_if.get("question")
+        if not isinstance(target, int) or not 0 <= target < len(previous):
+            errors[f"{prefix}.show_if"] = [
+                "show_if.question must be an earlier question's position."
+            ]
+        elif previous[target].type not in SCALES:
+            errors[f"{prefix}.show_if"] = ["show_if must refer to a scored question."]
+        else:
+            low, high = q.show_if.get("min"), q.show_if.get("max")
+            if not isinstance(low, int) or not isinstance(high, int) or low > high:
+                errors[f"{prefix}.show_if"] = ["show_if needs integer min ≤ max."]
+    return errors
+
+
+def question_errors(questions: Sequence[QuestionIn]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not questions:
+        errors["questions"] = ["A survey needs at least one question."]
+    if len(questions) > MAX_QUESTIONS:
+        errors["questions"] = [f"At most {MAX_QUESTIONS} questions: keep surveys short."]
+    for index, question in enumerate(questions):
+        errors.update(_question_errors(index, question, list(questions[:index])))
+    return errors
+
+
+def _question_row(survey: Survey, position: int, q: QuestionIn) -> Question:
+    scale_min = SCALES[q.type][0] if q.type in SCALES else None
+    scale_max = q.scale_max
+    choices = [{"id": f"c{i + 1}", "text": dict(c)} for i, c in enumerate(q.choices)]
+    return Question(
+        survey=survey,
+        position=position,
+        type=q.type,
+        text=dict(q.text),
+        required=q.required,
+        scale_min=scale_min,
+        scale_max=scale_max,
+        choices=choices,
+        labels=dict(q.labels),
+        style=q.style,
+        show_if=dict(q.show_if) if q.show_if else None,
+        scale_wording=q.scale_wording,
+    )
+
+
+def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    option = values.get("display_option")
+    if option is not None and option not in DisplayOption.values:
+        errors["display_option"] = [f"One of {', '.join(DisplayOption.values)}."]
+    if option == DisplayOption.LIMITED and not values.get("display_limit"):
+        errors["display_limit"] = ["A 'limited' survey needs display_limit ≥ 1."]
+    recontact = values.get("recontact_days")
+    if (
+        recontact is not None
+        and not values.get("bypass_global_cooldown")
+        and recontact < project.recontact_days
+    ):
+        errors["recontact_days"] = [
+            f"A survey may wait longer than the project's {project.recontact_days}-day cooldown, "
+            "never shorter (unless it bypasses the global cooldown)."
+        ]
+    sample = values.get("sample_percent")
+    if sample is not None and not 0 <= Decimal(str(sample)) <= 100:
+        errors["sample_percent"] = ["Between 0 and 100."]
+    starts, ends = values.get("starts_at"), values.get("ends_at")
+    if starts and ends and ends <= starts:
+        errors["ends_at"] = ["The end must come after the start."]
+    channels = values.get("channels")
+    if channels is not None and (
+        not channels or any(c not in SurveyChannel.values for c in channels)
+    ):
+        errors["channels"] = [f"One or more of {', '.join(SurveyChannel.values)}."]
+    if values.get("targeting"):
+        from surveys.delivery.throttle import validate_targeting
+
+        errors.update(
+            {f"targeting.{k}": v for k, v in validate_targeting(values["targeting"]).items()}
+        )
+    return errors
+
+
+def _touchpoints_for(project: Project, keys: Sequence[str]) -> list[Touchpoint]:
+    found = {t.key: t for t in Touchpoint.objects.filter(project=project, key__in=list(keys))}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise ApplicationError(
+            "invalid",
+            "Unknown touchpoint.",
+            {"touchpoints": [f"Unknown touchpoint {key!r}." for key in missing]},
+        )
+    return [found[key] for key in keys]
+
+
+def _survey_snapshot_for_audit(survey: Survey) -> dict[str, Any]:
+    data = {name: getattr(survey, name) for name in SURVEY_SETTINGS}
+    data["sample_percent"] = str(data["sample_percent"])
+    for name in ("starts_at", "ends_at"):
+        data[name] = data[name].isoformat() if data[name] else None
+    data["status"] = survey.status
+    return data
+
+
+@transaction.atomic
+def survey_create(
+    *,
+    project: Project,
+    name: str,
+    questions: Sequence[QuestionIn],
+    touchpoint_keys: Sequence[str] = (),
+    actor: AbstractBaseUser | None = None,
+    **settings_values: Any,
+) -> Survey:
+    unknown = set(settings_values) - set(SURVEY_SETTINGS)
+    if unknown:
+        raise ApplicationError("invalid", f"Unknown survey settings: {', '.join(sorted(unknown))}.")
+    errors = _settings_errors(settings_values, project) | question_errors(questions)
+    if not name or not name.strip():
+        errors["name"] = ["Give the survey a name."]
+    if errors:  # every problem at once, so a person fixes them in one go
+        raise ApplicationError("invalid", "The survey is not valid.", errors)
+    touchpoints = _touchpoints_for(project, touchpoint_keys)
+    survey = Survey(project=project, name=name.strip(), created_by=_user_or_none(actor))
+    for key, value in settings_values.items():
+        if value is not None or key in ("display_limit", "recontact_days", "response_cap"):
+            setattr(survey, key, value)
+    survey.full_clean(exclude=["current_version"])
+    survey.save()
+    survey.touchpoints.set(touchpoints)
+    Question.objects.bulk_create([_question_row(survey, i, q) for i, q in enumerate(questions)])
+    audit_record(
+        project=project,
+        action="survey.created",
+        obj=survey,
+        actor=actor,
+        after=_survey_snapshot_for_audit(survey),
+    )
+    return survey
+
+
+@transaction.atomic
+def survey_update(
+    *,
+    survey: Survey,
+    questions: Sequence[QuestionIn] | None = None,
+    touchpoint_keys: Sequence[str] | None = None,
+    actor: AbstractBaseUser | None = None,
+    **settings_values: Any,
+) -> Survey:
+    """Edit the draft. A live survey keeps serving its published version until the next
+    publish, so answers in flight are never touched."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    unknown = set(settings_values) - set(SURVEY_SETTINGS)
+    if unknown:
+        raise ApplicationError("invalid", f"Unknown survey settings: {', '.join(sorted(unknown))}.")
+    merged = {name: getattr(survey, name) for name in SURVEY_SETTINGS} | settings_values
+    errors = _settings_errors(merged, survey.project)
+    if questions is not None:
+        errors |= question_errors(questions)
+    if errors:
+        raise ApplicationError("invalid", "The survey is not valid.", errors)
+    before = _survey_snapshot_for_audit(survey)
+    for key, value in settings_values.items():
+        setattr(survey, key, value)
+    if questions is not None:
+        Question.objects.filter(survey=survey, version__isnull=True).delete()
+        Question.objects.bulk_create([_question_row(survey, i, q) for i, q in enumerate(questions)])
+    if touchpoint_keys is not None:
+        survey.touchpoints.set(_touchpoints_for(survey.project, touchpoint_keys))
+    survey.has_unpublished_changes = True
+    survey.full_clean(exclude=["current_version"])
+    survey.save()
+    audit_record(
+        project=survey.project,
+        action="survey.updated",
+        obj=survey,
+        actor=actor,
+        before=before,
+        after=_survey_snapshot_for_audit(survey),
+    )
+    return survey
+
+
+def _user_or_none(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _snapshot_question(q: Question, id_by_position: Mapping[int, int]) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": q.pk,
+        "uid": str(q.uid),
+        "position": q.position,
+        "type": q.type,
+        "text": q.text,
+        "required": q.required,
+    }
+    if q.scale_max is not None:
+        data["scale"] = {"min": q.scale_min, "max": q.scale_max}
+    if q.choices:
+        data["choices"] = q.choices
+    if q.labels:
+        data["labels"] = q.labels
+    if q.style:
+        data["style"] = q.style
+    if q.show_if:
+        data["show_if"] = {
+            "question_id": id_by_position[q.show_if["question"]],
+            "min": q.show_if["min"],
+            "max": q.show_if["max"],
+        }
+    return data
+
+
+@transaction.atomic
+def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> SurveyVersion:
+    """Freeze the draft questions into a new immutable version and make the survey active."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if survey.status == SurveyStatus.CLOSED:
+        raise ApplicationError("invalid_state", "A closed survey cannot be published again.")
+    drafts = list(Question.objects.filter(survey=survey, version__isnull=True).order_by("position"))
+    if not drafts:
+        raise ApplicationError("invalid", "A survey needs at least one question to publish.")
+    previous = (
+        Question.objects.filter(version=survey.current_version).order_by("position")
+        if survey.current_version_id
+        else []
+    )
+    uid_by_position = {q.position: q.uid for q in previous}
+    number = (survey.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    version = SurveyVersion.objects.create(
+        survey=survey, number=number, snapshot={}, published_by=_user_or_none(actor)
+    )
+    # Draft rows keep their uid across publishes so a question's metrics continue; a question
+    # whose draft is new but sits where an old one sat of the same type keeps that uid too.
+    frozen = []
+    for q in drafts:
+        old_uid = uid_by_position.get(q.position)
+        same_type = any(p.position == q.position and p.type == q.type for p in previous)
+        frozen.append(
+            Question(
+                survey=survey,
+                version=version,
+                uid=old_uid if old_uid and same_type else q.uid,
+                position=q.position,
+                type=q.type,
+                text=q.text,
+                required=q.required,
+                scale_min=q.scale_min,
+                scale_max=q.scale_max,
+                choices=q.choices,
+                labels=q.labels,
+                style=q.style,
+                show_if=q.show_if,
+                scale_wording=q.scale_wording,
+            )
+        )
+    frozen = Question.objects.bulk_create(frozen)
+    if any(q.pk is None for q in frozen):  # SQLite before 3.35 returns no ids
+        frozen = list(Question.objects.filter(version=version).order_by("position"))
+    id_by_position = {q.position: q.pk for q in frozen}
+    version.snapshot = {
+        "name": survey.name,
+        "languages": survey.project.languages,
+        "default_language": survey.project.default_language,
+        "questions": [_snapshot_question(q, id_by_position) for q in frozen],
+        "thank_you": survey.thank_you,
+    }
+    version.save(update_fields=["snapshot"])
+    status_before = survey.status
+    survey.current_version = version
+    survey.status = SurveyStatus.ACTIVE
+    survey.has_unpublished_changes = False
+    survey.save(
+        update_fields=["current_version", "status", "has_unpublished_changes", "updated_at"]
+    )
+    audit_record(
+        project=survey.project,
+        action="survey.published",
+        obj=survey,
+        actor=actor,
+        before={"status": status_before},
+        after={"status": survey.status, "version": number},
+    )
+    return version
+
+
+_TRANSITIONS = {
+    "pause": ({SurveyStatus.ACTIVE}, SurveyStatus.PAUSED),
+    "resume": ({SurveyStatus.PAUSED}, SurveyStatus.ACTIVE),
+    "close": ({SurveyStatus.ACTIVE, SurveyStatus.PAUSED, SurveyStatus.DRAFT}, SurveyStatus.CLOSED),
+}
+
+
+@transaction.atomic
+def survey_set_status(
+    *, survey: Survey, action: str, actor: AbstractBaseUser | None = None
+) -> Survey:
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if action not in _TRANSITIONS:
+        raise ApplicationError("invalid", f"Unknown action {action!r}.")
+    allowed_from, target = _TRANSITIONS[action]
+    if survey.status not in allowed_from:
+        raise ApplicationError(
+            "invalid_state", f"A {survey.status} survey cannot be {target}.", status_code=409
+        )
+    before = survey.status
+    survey.status = target
+    survey.save(update_fields=["status", "updated_at"])
+    audit_record(
+        project=survey.project,
+        action=f"survey.{action}",
+        obj=survey,
+        actor=actor,
+        before={"status": before},
+        after={"status": target},
+    )
+    return survey
+
+
+def draft_snapshot(survey: Survey) -> dict[str, Any]:
+    """The draft as a version snapshot would hold it (question ids are the draft rows' ids),
+    for previews: the same shape the widget receives once the draft is published."""
+    drafts = list(Question.objects.filter(survey=survey, version__isnull=True).order_by("position"))
+    id_by_position = {q.position: q.pk for q in drafts}
+    return {
+        "name": survey.name,
+        "questions": [_snapshot_question(q, id_by_position) for q in drafts],
+        "thank_you": survey.thank_you,
+    }
+
+
+def snapshot_from_inputs(
+    questions: Sequence[QuestionIn], thank_you: Mapping[str, str]
+) -> dict[str, Any]:
+    """A snapshot of questions not saved yet (the designer's live preview): positions stand in
+    for ids, everything else as publishing would freeze it."""
+    out = []
+    for position, q in enumerate(questions):
+        row = _question_row(Survey(), position, q)
+        row.pk = position + 1
+        out.append(_snapshot_question(row, {i: i + 1 for i in range(len(questions))}))
+    return {"questions": out, "thank_you": dict(thank_you)}

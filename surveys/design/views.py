@@ -1,0 +1,200 @@
+"""surveys.design.views."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from surveys.delivery.ledger import draft_payload
+from surveys.design.forms import (
+    QuestionForm,
+    QuestionFormSet,
+    SurveySettingsForm,
+    apply_service_errors,
+    project_languages,
+)
+from surveys.design.models import Survey
+from surveys.design.services import (
+    QuestionIn,
+    question_errors,
+    snapshot_from_inputs,
+    survey_create,
+    survey_publish,
+    survey_set_status,
+    survey_update,
+)
+from surveys.design.survey_templates import TEMPLATES
+from surveys.tenancy.api_auth import DESIGN_ROLES
+from surveys.tenancy.staff import project_view
+from vocsite.csp import widget_page
+from vocsite.errors import ApplicationError
+
+
+@project_view(DESIGN_ROLES)
+def survey_list(request: HttpRequest) -> HttpResponse:
+    project = request.access.project
+    surveys = (
+        Survey.objects.filter(project=project)
+        .select_related("current_version")
+        .prefetch_related("touchpoints")
+        .annotate(answers=Count("responses", filter=Q(responses__finished=True)))
+        .order_by("-updated_at")
+    )
+    return render(
+        request,
+        "surveys/survey_list.html",
+        {"surveys": surveys, "templates": TEMPLATES.values()},
+    )
+
+
+@require_POST
+@project_view(DESIGN_ROLES)
+def survey_new(request: HttpRequest) -> HttpResponse:
+    """Create a draft from a template and open it in the designer."""
+    project = request.access.project
+    template = TEMPLATES.get(request.POST.get("template", ""), TEMPLATES["blank"])
+    settings_values = dict(template.settings)
+    if not settings_values.get("bypass_global_cooldown") and "recontact_days" in settings_values:
+        settings_values["recontact_days"] = max(
+            settings_values["recontact_days"], project.recontact_days
+        )
+    survey = survey_create(
+        project=project,
+        name=template.name,
+        questions=[_for_languages(q, project_languages(project)) for q in template.questions],
+        actor=request.user,
+        template=template.key,
+        **settings_values,
+    )
+    messages.success(request, f"Draft “{survey.name}” created from “{template.title}”.")
+    return redirect("survey-edit", survey_id=survey.pk)
+
+
+def _for_languages(question: QuestionIn, languages: list[str]) -> QuestionIn:
+    """Keep the template's texts in the project's languages (fall back to English)."""
+
+    def pick(texts: dict) -> dict:
+        kept = {lang: texts[lang] for lang in languages if texts.get(lang)}
+        return kept or {languages[0]: texts.get("en", next(iter(texts.values()), ""))}
+
+    return QuestionIn(
+        type=question.type,
+        text=pick(question.text),
+        required=question.required,
+        scale=question.scale,
+        choices=[pick(c) for c in question.choices],
+        labels={end: pick(t) for end, t in question.labels.items()},
+        style=question.style,
+        show_if=question.show_if,
+    )
+
+
+def _designer_forms(request: HttpRequest, survey: Survey):
+    project = request.access.project
+    languages = project_languages(project)
+    drafts = list(survey.questions.filter(version__isnull=True).order_by("position"))
+    if request.method == "POST":
+        settings_form = SurveySettingsForm(request.POST, project=project)
+        questions = QuestionFormSet(request.POST, prefix="q", languages=languages)
+    else:
+        settings_form = SurveySettingsForm(
+            initial=SurveySettingsForm.initial_for(survey), project=project
+        )
+        questions = QuestionFormSet(
+            prefix="q",
+            languages=languages,
+            initial=[QuestionForm.initial_for(q, languages) for q in drafts],
+        )
+    return settings_form, questions, languages
+
+
+@widget_page  # the live preview draws with the real widget
+@project_view(DESIGN_ROLES)
+def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
+    project = request.access.project
+    survey = get_object_or_404(Survey.objects.filter(project=project), pk=survey_id)
+    settings_form, questions, languages = _designer_forms(request, survey)
+    if request.method == "POST" and settings_form.is_valid() and questions.is_valid():
+        kept = questions.kept_forms()
+        values, touchpoint_keys = settings_form.settings_values()
+        try:
+            survey_update(
+                survey=survey,
+                questions=[form.question_in() for form in kept],
+                touchpoint_keys=touchpoint_keys,
+                actor=request.user,
+                **values,
+            )
+        except ApplicationError as error:
+            apply_service_errors(error.fields, settings_form, kept, languages)
+            if not error.fields:
+                settings_form.add_error(None, error.message)
+        else:
+            messages.success(request, "Draft saved. Publish to make it live.")
+            return redirect("survey-edit", survey_id=survey.pk)
+    survey.refresh_from_db()
+    previews = {
+        lang: draft_payload(survey=survey, project=project, language=lang) for lang in languages
+    }
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request,
+        "surveys/survey_edit.html",
+        {
+            "survey": survey,
+            "form": settings_form,
+            "questions": questions,
+            "languages": languages,
+            "previews": previews,
+            "versions": survey.versions.order_by("-number")[:10],
+        },
+        status=status,
+    )
+
+
+@require_POST
+@project_view(DESIGN_ROLES)
+def survey_action(request: HttpRequest, survey_id: int, action: str) -> HttpResponse:
+    if action not in ("publish", "pause", "resume", "close"):
+        raise Http404("No such action.")
+    survey = get_object_or_404(Survey.objects.filter(project=request.access.project), pk=survey_id)
+    try:
+        if action == "publish":
+            version = survey_publish(survey=survey, actor=request.user)
+            messages.success(request, f"Published version {version.number}: it is live now.")
+        else:
+            survey_set_status(survey=survey, action=action, actor=request.user)
+            messages.success(request, f"Survey {survey.name}: {action} done.")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("survey-edit", survey_id=survey.pk)
+
+
+@require_POST
+@project_view(DESIGN_ROLES)
+def survey_preview(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """The designer's live preview: what the form holds right now (not saved), as the widget
+    payload per language; field problems come back as 422 so the page can say so."""
+    project = request.access.project
+    survey = get_object_or_404(Survey.objects.filter(project=project), pk=survey_id)
+    settings_form, questions, languages = _designer_forms(request, survey)
+    if not (settings_form.is_valid() and questions.is_valid()):
+        return JsonResponse({"error": "Fix the highlighted fields first."}, status=422)
+    kept = [form.question_in() for form in questions.kept_forms()]
+    problems = question_errors(kept)
+    if problems:
+        return JsonResponse(
+            {"error": " ".join(m for ms in problems.values() for m in ms)}, status=422
+        )
+    values, _ = settings_form.settings_values()
+    snapshot = snapshot_from_inputs(kept, values["thank_you"])
+    survey.delay_seconds, survey.auto_close_seconds = 0, None  # preview at once, stay open
+    return JsonResponse(
+        {
+            lang: draft_payload(survey=survey, project=project, language=lang, snapshot=snapshot)
+            for lang in languages
+        }
+    )

@@ -1,0 +1,208 @@
+"""API authentication and permissions, in one place.
+
+- Widget API: the project's public key (`key` in the body or query). It identifies a project
+  and grants nothing but the widget endpoints.
+- Server / management API: `Authorization: Bearer sk_…` (one project, acts as admin), or a
+  staff session whose project comes from the `X-Project` header, the `project` query
+  parameter, or the user's current project; the membership's role then applies.
+
+Every API view reads `request.access.project`; nothing is ever fetched outside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions, throttling
+
+from surveys.tenancy.models import ApiKey, Membership, Project, Role, hash_secret_key
+from vocsite import rate_limit
+from vocsite.client_address import client_address
+from vocsite.ids import id_parse
+from vocsite.process_cache import ProcessCache
+
+SESSION_PROJECT_KEY = "current_project_id"
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    project: Project
+    role: str
+    api_key: ApiKey | None = None
+
+
+# Every widget call names its project by public key; the row is read from memory for a short
+# while instead of once per call (decide and ingest are the hot paths; see process_cache).
+_projects_by_key: ProcessCache[Project | None] = ProcessCache()
+
+
+def project_for_public_key(key: str) -> Project | None:
+    return _projects_by_key.get(key, lambda: Project.objects.filter(public_key=key).first())
+
+
+def public_key_well_formed(key: object) -> bool:
+    return isinstance(key, str) and key.startswith("pk_") and len(key) <= 64
+
+
+class PublicKeyAuthentication(authentication.BaseAuthentication):
+    """Widget calls: the public key names the project; no user, no privileges."""
+
+    def authenticate(self, request):
+        key = request.query_params.get("key")
+        if key is None and isinstance(request.data, dict):
+            key = request.data.get("key")
+        if not public_key_well_formed(key):
+            raise exceptions.AuthenticationFailed("A valid public key (pk_…) is required.")
+        project = project_for_public_key(key)
+        if project is None:
+            raise exceptions.AuthenticationFailed("Unknown public key.")
+        return (AnonymousUser(), ProjectAccess(project=project, role="widget"))
+
+    def authenticate_header(self, request) -> str:
+        return "PublicKey"
+
+
+class SecretKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer sk_…` — a project's secret key, looked up by its hash."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if len(parts) != 2 or parts[0] != self.keyword:
+            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer sk_…'.")
+        raw = parts[1]
+        if not raw.startswith("sk_"):
+            raise exceptions.AuthenticationFailed("A secret key starts with sk_.")
+        api_key = (
+            ApiKey.objects.select_related("project")
+            .filter(key_hash=hash_secret_key(raw), revoked_at__isnull=True)
+            .first()
+        )
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked secret key.")
+        now = timezone.now()
+        if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        return (
+            AnonymousUser(),
+            ProjectAccess(project=api_key.project, role=Role.ADMIN, api_key=api_key),
+        )
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class StaffSessionAuthentication(authentication.SessionAuthentication):
+    """A logged-in staff user (CSRF enforced); the project is resolved by the permission."""
+
+
+def session_access(request) -> ProjectAccess | None:
+    """The staff user's membership in the project the request names (or their current one)."""
+    user = request.user
+    if not user or not user.is_authenticated:
+        return None
+    wanted = request.headers.get("X-Project") or request.GET.get("project")
+    if wanted is None and hasattr(request, "session"):
+        wanted = request.session.get(SESSION_PROJECT_KEY)
+    memberships = Membership.objects.select_related("project").filter(user=user)
+    if wanted is not None:
+        project_id = id_parse(wanted)
+        if project_id is None:
+            return None
+        membership = memberships.filter(project_id=project_id).first()
+    else:
+        membership = memberships.order_by("project_id").first()
+    if membership is None:
+        return None
+    return ProjectAccess(project=membership.project, role=membership.role)
+
+
+class IsProjectMember(permissions.BasePermission):
+    """Resolves `request.access`; the view's `allowed_roles` (per method or for all) then apply.
+
+    A view without `allowed_roles` is open to every role of the project.
+    """
+
+    message = "You do not have access to this project or this operation."
+
+    def has_permission(self, request, view) -> bool:
+        access = (
+            request.auth if isinstance(request.auth, ProjectAccess) else session_access(request)
+        )
+        if access is None:
+            if request.user and request.user.is_authenticated:
+                return False
+            raise exceptions.NotAuthenticated("Authenticate with a secret key or a staff session.")
+        if access.role == "widget":
+            return False
+        request.access = access
+        allowed = getattr(view, "allowed_roles", None)
+        if isinstance(allowed, dict):
+            allowed = allowed.get(request.method, allowed.get("*"))
+        return allowed is None or access.role in allowed
+
+
+class IsWidget(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        if isinstance(request.auth, ProjectAccess) and request.auth.role == "widget":
+            request.access = request.auth
+            return True
+        return False
+
+
+READ_ROLES = (Role.ADMIN, Role.DESIGNER, Role.AGENT, Role.VIEWER)
+DESIGN_ROLES = (Role.ADMIN, Role.DESIGNER)
+CASE_ROLES = (Role.ADMIN, Role.AGENT, Role.DESIGNER)
+
+
+_NOT_COUNTED = object()
+
+
+class WidgetRateThrottle(throttling.BaseThrottle):
+    """Per client IP and per visitor (or user id) within a project, per minute
+    (`vocsite.rate_limit`: counted in memory, shared through Redis).
+
+    A request that a fast route (surveys.widget_fast) already counted
+    carries the verdict in `request.widget_rate_wait`, so it is never counted twice."""
+
+    def allow_request(self, request, view) -> bool:
+        counted = getattr(request, "widget_rate_wait", _NOT_COUNTED)
+        if counted is not _NOT_COUNTED:
+            self._wait = counted
+        else:
+            access = getattr(request, "access", None)
+            data = request.data if isinstance(request.data, dict) else {}
+            self._wait = self.count(request, access.project.pk if access else 0, data)
+        return self._wait is None
+
+    def get_ident(self, request) -> str:
+        """The client's address as `vocsite.client_address` reads it (X-Forwarded-For only
+        behind TRUSTED_PROXY_COUNT proxies), for DRF's throttle interface."""
+        return client_address(request)
+
+    def count(self, request, project_id: int, data: dict) -> float | None:
+        """Count one hit for the request's IP and visitor: None, or the seconds to wait."""
+        limits = [
+            rate_limit.Limit(
+                "widget_ip", client_address(request), settings.WIDGET_RATE_LIMIT_PER_IP
+            )
+        ]
+        ident = data.get("visitor_id") or data.get("user_id")
+        if isinstance(ident, str) and ident:
+            # Hashed: visitor ids are client-chosen text and must not shape the cache key.
+            digest = hashlib.sha256(f"{project_id}:{ident}".encode()).hexdigest()[:32]
+            limits.append(
+                rate_limit.Limit("widget_visitor", digest, settings.WIDGET_RATE_LIMIT_PER_VISITOR)
+            )
+        return rate_limit.hit(limits)
+
+    def wait(self) -> float | None:
+        return self._wait

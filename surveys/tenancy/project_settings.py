@@ -1,0 +1,227 @@
+"""Project settings, members and teams: the admin's side of the workspace, every change audited.
+
+Kept apart from `surveys.services` (journey and survey design) because these are about who
+may do what and how the project behaves as a whole.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from surveys.tenancy.models import Membership, Project, Role, new_identity_secret
+from surveys.tenancy.services import audit_record
+from vocsite.errors import ApplicationError
+
+PROJECT_SETTINGS = (
+    "name",
+    "allowed_origins",
+    "languages",
+    "default_language",
+    "recontact_days",
+    "frequency_cap",
+    "frequency_window_days",
+    "breakdown_attributes",
+    "feedback_tab_enabled",
+    "feedback_tab_label",
+    "theme",
+    "identity_verification",
+    "timezone",
+)
+
+# What a change of one setting makes a higher app redo, registered in its AppConfig.ready()
+# (this app imports no higher one): metrics cuts its rollup days in the project's timezone,
+# so a new timezone rebuilds them. Each hook is called after commit with the project's id.
+_CHANGE_HOOKS: dict[str, list[Callable[[int], None]]] = {}
+
+
+def project_setting_change_register(setting: str, hook: Callable[[int], None]) -> None:
+    if setting not in PROJECT_SETTINGS:
+        raise RuntimeError(f"{setting!r} is not a project setting.")
+    hooks = _CHANGE_HOOKS.setdefault(setting, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """The IANA timezone names a project may use (Settings offers them; the service checks)."""
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def _settings_snapshot(project: Project) -> dict[str, Any]:
+    return {name: getattr(project, name) for name in PROJECT_SETTINGS}
+
+
+def _origin_errors(origins: Sequence[str]) -> list[str]:
+    bad = []
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            bad.append(f"“{origin}” is not an origin like https://shop.example.com.")
+    return bad
+
+
+@transaction.atomic
+def project_update(
+    *, project: Project, actor: AbstractBaseUser | None = None, **values: Any
+) -> Project:
+    unknown = set(values) - set(PROJECT_SETTINGS)
+    if unknown:
+        raise ApplicationError("invalid", f"Unknown settings: {', '.join(sorted(unknown))}.")
+    errors: dict[str, list[str]] = {}
+    if "allowed_origins" in values:
+        values["allowed_origins"] = [o.strip().rstrip("/") for o in values["allowed_origins"]]
+        if problems := _origin_errors(values["allowed_origins"]):
+            errors["allowed_origins"] = problems
+    languages = values.get("languages", project.languages) or []
+    default = values.get("default_language", project.default_language)
+    if "languages" in values and not languages:
+        errors["languages"] = ["At least one language."]
+    elif default not in languages:
+        errors["default_language"] = ["The default language must be one of the languages."]
+    if "breakdown_attributes" in values and len(values["breakdown_attributes"]) > 10:
+        errors["breakdown_attributes"] = ["At most 10: each multiplies the rollups."]
+    if "timezone" in values and values["timezone"] not in timezone_names():
+        errors["timezone"] = ["An IANA timezone name such as UTC, Europe/Berlin or Asia/Shanghai."]
+    if errors:
+        raise ApplicationError("invalid", "The settings are not valid.", errors)
+    before = _settings_snapshot(project)
+    for name, value in values.items():
+        setattr(project, name, value)
+    project.full_clean()
+    project.save()
+    after = _settings_snapshot(project)
+    audit_record(
+        project=project,
+        action="project.updated",
+        obj=project,
+        actor=actor,
+        before=before,
+        after=after,
+    )
+    changed = [name for name in PROJECT_SETTINGS if before[name] != after[name]]
+    hooks = dict.fromkeys(hook for name in changed for hook in _CHANGE_HOOKS.get(name, []))
+    for hook in hooks:
+        transaction.on_commit(lambda hook=hook: hook(project.pk), robust=True)
+    return project
+
+
+@transaction.atomic
+def project_identity_secret_rotate(
+    *, project: Project, actor: AbstractBaseUser | None = None
+) -> Project:
+    """A new identity secret: user hashes made with the old one stop verifying at once, so the
+    company's server must switch to the new secret (Settings says so). The audit log records
+    the rotation, never the secret."""
+    project.identity_secret = new_identity_secret()
+    project.save(update_fields=["identity_secret", "updated_at"])
+    audit_record(
+        project=project, action="project.identity_secret_rotated", obj=project, actor=actor
+    )
+    return project
+
+
+def _admins_left(project: Project, excluding: Membership) -> bool:
+    return (
+        Membership.objects.filter(project=project, role=Role.ADMIN)
+        .exclude(pk=excluding.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def member_set_role(
+    *, membership: Membership, role: str, actor: AbstractBaseUser | None = None
+) -> Membership:
+    if role not in Role.values:
+        raise ApplicationError("invalid", "Unknown role.", {"role": [f"One of {Role.values}."]})
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    demoted = membership.role == Role.ADMIN and role != Role.ADMIN
+    if demoted and not _admins_left(membership.project, membership):
+        raise ApplicationError(
+            "invalid", "A project keeps at least one admin.", {"role": ["Last admin."]}
+        )
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    audit_record(
+        project=membership.project,
+        action="membership.updated",
+        obj=membership,
+        actor=actor,
+        before={"role": before},
+        after={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, actor: AbstractBaseUser | None = None) -> None:
+    from surveys.tenancy.models import TeamMembership
+
+    if membership.role == Role.ADMIN and not _admins_left(membership.project, membership):
+        raise ApplicationError("invalid", "A project keeps at least one admin.")
+    TeamMembership.objects.filter(team__project=membership.project, user=membership.user).delete()
+    audit_record(
+        project=membership.project,
+        action="membership.deleted",
+        obj=membership,
+        actor=actor,
+        before={"user": membership.user.get_username(), "role": membership.role},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def team_save(
+    *,
+    project: Project,
+    name: str,
+    member_ids: Sequence[int],
+    lead_id: int | None = None,
+    email: str = "",
+    team=None,
+    actor: AbstractBaseUser | None = None,
+):
+    """Create or update a team; its members and lead must be members of the project."""
+    from surveys.tenancy.models import Team, TeamMembership
+
+    allowed = set(Membership.objects.filter(project=project).values_list("user_id", flat=True))
+    strangers = [i for i in [*member_ids, *([lead_id] if lead_id else [])] if i not in allowed]
+    if strangers:
+        raise ApplicationError(
+            "invalid", "Only project members can be in a team.", {"members": ["Not a member."]}
+        )
+    if not name.strip():
+        raise ApplicationError("invalid", "Name the team.", {"name": ["Required."]})
+    before: Mapping[str, Any] | None = None
+    if team is None:
+        team = Team(project=project)
+    else:
+        before = {
+            "name": team.name,
+            "lead": team.lead_id,
+            "members": sorted(team.memberships.values_list("user_id", flat=True)),
+        }
+    team.name, team.lead_id, team.email = name.strip(), lead_id, email
+    team.full_clean(exclude=["project"])
+    team.save()
+    TeamMembership.objects.filter(team=team).exclude(user_id__in=member_ids).delete()
+    for user_id in member_ids:
+        TeamMembership.objects.get_or_create(team=team, user_id=user_id)
+    audit_record(
+        project=project,
+        action="team.updated" if before else "team.created",
+        obj=team,
+        actor=actor,
+        before=before,
+        after={"name": team.name, "lead": lead_id, "members": sorted(member_ids)},
+    )
+    return team

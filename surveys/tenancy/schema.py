@@ -1,0 +1,50 @@
+"""OpenAPI descriptions of our authentication classes (drf-spectacular extensions).
+
+Imported once at start-up (VocsiteConfig.ready) so the schema names the public key, the secret
+key and the staff session as security schemes.
+"""
+
+from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class PublicKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "surveys.tenancy.api_auth.PublicKeyAuthentication"
+    name = "publicKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "query",
+            "name": "key",
+            "description": "The project's public key (pk_…), in the query or in the JSON body as `key`.",
+        }
+
+
+class SecretKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "surveys.tenancy.api_auth.SecretKeyAuthentication"
+    name = "secretKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A project secret key (sk_…)."}
+
+
+class StaffSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "surveys.tenancy.api_auth.StaffSessionAuthentication"
+    name = "staffSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Name nested `InputSerializer` / `OutputSerializer` classes after the view that owns
+    them (`DecideApi.InputSerializer` → `DecideApiInput`), so one-view-per-operation with nested
+    serializers (CONVENTIONS.md) never produces colliding component names."""
+
+    def get_serializer_name(self, serializer, direction):
+        cls = serializer.__class__
+        qualname = cls.__qualname__
+        if "." in qualname:
+            return qualname.replace(".", "").replace("Serializer", "")
+        return super().get_serializer_name(serializer, direction)

@@ -1,0 +1,30 @@
+"""vocsite.api_errors."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ERROR_BODY = inline_serializer(
+    "ErrorBody",
+    {
+        "error": inline_serializer(
+            "ErrorDetail",
+            {
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField())
+                ),
+            },
+        )
+    },
+)
+
+
+ERRORS = {
+    400: OpenApiResponse(ERROR_BODY, description="Invalid input"),
+    401: OpenApiResponse(ERROR_BODY, description="Not authenticated"),
+    403: OpenApiResponse(ERROR_BODY, description="Not allowed for this role"),
+    404: OpenApiResponse(ERROR_BODY, description="Not found in this project"),
+}
