@@ -46,9 +46,11 @@ assets:
 services:
 	scripts/services.sh start
 
+# Style, then the architecture: the apps' dependency order and no cycles (.importlinter).
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 unit: $(VENV)/.dev-installed
 	$(BIN)/pytest -m "not integration" -p no:cacheprovider

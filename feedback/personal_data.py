@@ -18,7 +18,7 @@ from feedback.cases.models import Case, CaseEvent
 from feedback.cases.services import FREE_TEXT_CASE_FIELDS
 from feedback.topics.models import Tag
 from feedback.webhooks.models import WebhookAttempt, WebhookDelivery
-from surveys.contacts.models import Contact, OperationalEvent
+from surveys.contacts.models import Contact
 from surveys.contacts.personal_data import PersonalData
 
 
@@ -148,25 +148,6 @@ def _cases_erase(contacts: Sequence[Contact]) -> None:
     events.filter(kind__in=FREE_TEXT_CASE_FIELDS).update(from_value="", to_value="")
 
 
-def _events_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
-    return list(
-        OperationalEvent.objects.filter(contact__in=contacts)
-        .order_by("occurred_at")
-        .values("event", "event_id", "occurred_at", "properties", "revenue")
-    )
-
-
-def _events_erase(contacts: Sequence[Contact]) -> None:
-    """Properties go; the idempotency key may be an e-mail or an order number, so it becomes a
-    key that names only the row (still unique: a retry of an erased person's event counts as
-    new, as the person now is)."""
-    events = OperationalEvent.objects.filter(contact__in=contacts)
-    events.update(properties={})
-    events.exclude(event_id="").update(
-        event_id=Concat(Value("erased:"), F("pk"), output_field=CharField())
-    )
-
-
 def _webhooks_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
     return list(
         WebhookDelivery.objects.filter(contact__in=contacts)
@@ -202,11 +183,17 @@ def _failures_erase(contacts: Sequence[Contact]) -> None:
     _failures(contacts).update(steps={}, reason="(erased)")
 
 
+def _repoint(model):
+    def repoint(anonymous: Contact, into: Contact) -> None:
+        model.objects.filter(contact=anonymous).update(contact=into)
+
+    return repoint
+
+
 FEEDBACK_PERSONAL_DATA = (
-    PersonalData("responses", _responses_export, _responses_erase),
-    PersonalData("feedback", _feedback_export, _feedback_erase),
-    PersonalData("cases", _cases_export, _cases_erase),
-    PersonalData("events", _events_export, _events_erase),
+    PersonalData("responses", _responses_export, _responses_erase, _repoint(Response)),
+    PersonalData("feedback", _feedback_export, _feedback_erase, _repoint(Feedback)),
+    PersonalData("cases", _cases_export, _cases_erase, _repoint(Case)),
     PersonalData("webhook_deliveries", _webhooks_export, _webhooks_erase),
     PersonalData("processing_failures", _failures_export, _failures_erase),
 )

@@ -6,31 +6,18 @@ class MetricsConfig(AppConfig):
     name = "metrics"
 
     def ready(self) -> None:
+        from feedback.answering.pipeline import RESPONSE_ROLLUP
         from metrics.personal_data import METRICS_PERSONAL_DATA
+        from metrics.rollups import services as rollups
         from metrics.rollups.tasks import rollups_rebuild_later
-        from surveys.contacts.personal_data import personal_data_check, personal_data_register
-        from surveys.tenancy.project_settings import project_setting_change_register
+        from surveys.contacts.personal_data import personal_data_register
+        from surveys.tenancy.project_settings import PROJECT_SETTING_CHANGED
+        from vocsite.registry import registries_check
 
+        RESPONSE_ROLLUP.register("rollup", rollups.rollup_responses)
         for entry in METRICS_PERSONAL_DATA:
             personal_data_register(entry)
         # Rollup days are the project's local days: a new timezone recounts them.
-        project_setting_change_register("timezone", rollups_rebuild_later)
-        # The last app up checks that every place known to hold personal data is covered.
-        personal_data_check(PERSONAL_DATA_PLACES)
-
-
-PERSONAL_DATA_PLACES = (
-    "contact",
-    "visitor_ids",
-    "surveys_shown",
-    "survey_decisions",
-    "email_invitations",
-    "lifecycle_history",
-    "responses",
-    "feedback",
-    "cases",
-    "events",
-    "webhook_deliveries",
-    "processing_failures",
-    "segments",
-)
+        PROJECT_SETTING_CHANGED.register("timezone", rollups_rebuild_later)
+        # The last app up: every registry has each entry it declares.
+        registries_check()

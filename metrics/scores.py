@@ -16,20 +16,16 @@ from dataclasses import dataclass, replace
 
 from scipy import stats
 
+from surveys.design.scales import (
+    AGREE,
+    CES_AGREE_FROM,
+    CES_EASY_EFFORT_AT_MOST,
+    CSAT_SATISFIED_FROM,
+    EFFORT,
+)
+
 Z95 = 1.96
 LOW_SAMPLE_BELOW = 30
-
-# How a CES question is worded: agreement ("it was easy", high is good) or effort ("how much
-# effort did it take", 1 = very low, low is good). Only a 1–5 CES may be worded as effort.
-AGREE, EFFORT = "agree", "effort"
-# The top of each allowed scale → the lowest score counted as satisfied / agree.
-CSAT_SATISFIED_FROM = {3: 3, 5: 4, 7: 6}
-CES_AGREE_FROM = {5: 4, 7: 5}
-# An effort-worded scale → the highest score counted as easy (DESIGN.md §7: 1–2 of 5).
-CES_EASY_EFFORT_AT_MOST = {5: 2}
-# What the frontline and the topic suggestions treat as an unhappy answer: detractors (NPS
-# 0–6), CSAT 1–2, CES 1–3 — the thresholds of the default alert rules.
-UNHAPPY_AT_MOST = {"nps": 6, "csat": 2, "ces": 3}
 
 Histogram = Mapping[int, int]
 

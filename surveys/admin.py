@@ -169,7 +169,7 @@ class VisitorIdAdmin(admin.ModelAdmin):
 
 @admin.register(models.LifecycleChange)
 class LifecycleChangeAdmin(admin.ModelAdmin):
-    """Read-only: the history is the events replayed (surveys.contacts.events); edit the events."""
+    """Read-only: the history is the events replayed (surveys.delivery.events); edit the events."""
 
     list_display = ["contact", "kind", "occurred_at", "ended_at", "project"]
     list_filter = ["project", "kind"]

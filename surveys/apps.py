@@ -8,15 +8,14 @@ class SurveysConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        # Registers the app's Celery tasks in every process (web included), so they can be
-        # enqueued by name, and the OpenAPI descriptions of the API's authentication.
         from surveys.contacts.personal_data import personal_data_register
         from surveys.contacts.services import SURVEYS_PERSONAL_DATA
-        from surveys.delivery import tasks  # noqa: F401
-        from surveys.tenancy import schema  # noqa: F401
+        from surveys.delivery import tasks  # noqa: F401  (registers the Celery tasks by name)
+        from surveys.delivery.personal_data import DELIVERY_PERSONAL_DATA
+        from surveys.tenancy import schema  # noqa: F401  (the API's auth in the OpenAPI schema)
         from surveys.tenancy.staff import staff_login_landing
 
-        for entry in SURVEYS_PERSONAL_DATA:
+        for entry in (*SURVEYS_PERSONAL_DATA, *DELIVERY_PERSONAL_DATA):
             personal_data_register(entry)
         # A login starts in the project the user chose last (their own preference).
         user_logged_in.connect(staff_login_landing, dispatch_uid="vocsite.staff_login_landing")

@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from surveys.contacts import events_api
+from surveys.delivery import events_api
 
 urlpatterns = [path("events", events_api.EventApi.as_view(), name="api-events")]

@@ -6,6 +6,8 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_process_shutdown
 from kombu import Queue
 
+from vocsite.batcher import Batcher
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vocsite.settings.local")
 
 app = Celery("vocsite")
@@ -31,7 +33,6 @@ app.conf.task_routes = {
 def _flush_batches(**kwargs) -> None:
     """A prefork child leaves through os._exit, which skips atexit: write what its batchers
     still hold (decision rows of e-mail survey claims) first."""
-    from vocsite.batcher import Batcher
 
     Batcher.flush_all()
 

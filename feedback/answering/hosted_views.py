@@ -32,7 +32,8 @@ from surveys.delivery.email_surveys import (
     submission_id_for,
     token_expired,
 )
-from surveys.delivery.ledger import contact_opt_out, payload_from_snapshot
+from surveys.delivery.ledger import contact_opt_out
+from surveys.design.payload import payload_from_snapshot
 from vocsite.errors import ApplicationError
 
 PAGE_TEXTS = {

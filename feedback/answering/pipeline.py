@@ -1,5 +1,5 @@
 """What happens to accepted input after commit: finished responses are rolled up, then run
-through the hooks (tagging, alert rules, recovery, webhooks); feedback goes through its own.
+through the steps (tagging, alert rules, recovery, webhooks); feedback goes through its own.
 
 Why it is shaped this way (DESIGN.md §3):
 - The request only enqueues, on commit (`robust=True`). If the broker is down the publish
@@ -9,12 +9,12 @@ Why it is shaped this way (DESIGN.md §3):
   and a failure there is logged by Django's robust on_commit instead of failing the request.
 - Every step is idempotent, because a message can be delivered twice (a retried task, a
   message redelivered after a killed worker, the sweeper racing a slow queue): the rollup
-  claims `rolled_up_at` in the same transaction as its increments, hooks must tolerate a
+  claims `rolled_up_at` in the same transaction as its increments, steps must tolerate a
   second call (cases are unique per response and rule, webhooks per endpoint and event), and
-  `processed_at` is set only after every hook ran.
-- Hooks are dotted paths so features that land later (topics, cases, webhooks) plug in
-  without this module importing them; a hook whose module or function does not exist yet is
-  skipped.
+  `processed_at` is set only after every step ran.
+- The steps are registries (vocsite.registry) declared here in their order: the concerns
+  that do them (topics, cases, webhooks in this app; the rollup in `metrics`) register them
+  in their app's `ready()`, and start-up fails when one is missing.
 - The steps fail one at a time. A step that raises (a bug, data it cannot handle) is logged
   and recorded (`ProcessingFailure`: which step, why), and the other steps still run, for
   that answer and for the rest of its batch; the answer stays unprocessed for the sweeper,
@@ -29,7 +29,6 @@ Why it is shaped this way (DESIGN.md §3):
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -37,33 +36,34 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import kombu.exceptions
-import redis.exceptions
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from feedback.answering.batch_reads import responses_loaded
+from feedback.answering.batch import ResponseBatch
 from feedback.answering.models import Feedback, ProcessingFailure, Response
-from metrics.rollups.services import rollup_responses
 from surveys.tenancy.models import Project
 from vocsite.batcher import Batcher
+from vocsite.celery import app
+from vocsite.publish import BROKER_ERRORS, task_publish
+from vocsite.registry import Registry
 
 logger = logging.getLogger(__name__)
 
-# After the rollup, in this order: tags first (alert rules may match topics), then cases,
-# then recovery of earlier cases, then webhooks (which may carry the case and the tags).
-# Other features append their hook here; each takes the object's id and is idempotent.
-RESPONSE_HOOKS: tuple[str, ...] = (
-    "feedback.answering.services.contact_last_nps_update",
-    "feedback.topics.services.tag_response",
-    "feedback.cases.services.cases_open_for_response",
-    "feedback.cases.services.cases_recover_for_response",
-    "feedback.webhooks.services.webhooks_for_response",
+# First the rollup of a batch of finished responses (metrics), counted exactly once.
+RESPONSE_ROLLUP: Registry[Callable[[Sequence[int]], object]] = Registry(
+    "the rollup of finished responses", expected=("rollup",)
 )
-FEEDBACK_HOOKS: tuple[str, ...] = (
-    "feedback.topics.services.tag_feedback",
-    "feedback.cases.services.cases_open_for_feedback",
-    "feedback.webhooks.services.webhooks_for_feedback",
+# Then each response's steps, in this order: the contact's last NPS, tags (alert rules may
+# match topics), cases, recovery of earlier cases, then webhooks (which may carry the case and
+# the tags). Each takes the response's id and the batch it was read in (feedback.answering.batch)
+# and is idempotent.
+RESPONSE_STEPS: Registry[Callable[[int, ResponseBatch], object]] = Registry(
+    "steps for a finished response",
+    expected=("last_nps", "topics", "cases", "recovery", "webhooks"),
+)
+FEEDBACK_STEPS: Registry[Callable[[int], object]] = Registry(
+    "steps for a Feedback-tab message", expected=("topics", "cases", "webhooks")
 )
 
 # A finished response normally is processed within seconds; one still unprocessed after this
@@ -85,8 +85,6 @@ SWEEP_MAX_BACKLOG = 1000
 # Runs of one answer (or message) whose steps failed before it is quarantined: with the
 # sweeper's pace (SWEEP_AFTER) a few minutes, enough for a transient cause to pass.
 PROCESSING_MAX_ATTEMPTS = 5
-# The failed rollup of an answer is recorded under this step name (the hooks under their path).
-ROLLUP_STEP = "metrics.rollups.services.rollup_responses"
 # The database or the network blinked (connection lost, deadlock, serialization failure,
 # statement timeout): retried by the task, never counted as a step's failure. An
 # IntegrityError or a bug is a step's failure.
@@ -97,48 +95,17 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     InterfaceError,
 )
 
-# What a publish raises when Redis is unreachable or slow. Anything else is a bug and is
-# logged with its traceback by the robust on_commit, not hidden here.
-BROKER_ERRORS: tuple[type[BaseException], ...] = (
-    kombu.exceptions.OperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
-def task_publish(task, object_id: int | str, **options) -> bool:
-    """Send one task; a broker outage is logged and reported as False, never raised."""
-    try:
-        task.apply_async((object_id,), **options)
-    except BROKER_ERRORS:
-        logger.warning(
-            "could not enqueue %s(%s); the sweeper will retry", task.name, object_id, exc_info=True
-        )
-        return False
-    return True
-
-
-def _process_response_task():
-    from feedback.answering.tasks import process_response
-
-    return process_response
-
-
-def _process_feedback_task():
-    from feedback.answering.tasks import process_feedback
-
-    return process_feedback
+# The tasks that run this module's processing (feedback.answering.tasks), published by name.
+PROCESS_RESPONSE = "feedback.tasks.pipeline.process_response"
+PROCESS_RESPONSES = "feedback.tasks.pipeline.process_responses"
+PROCESS_FEEDBACK = "feedback.tasks.pipeline.process_feedback"
 
 
 def _publish_response_batch(response_ids: Sequence[int]) -> None:
     if len(response_ids) == 1:
-        task_publish(_process_response_task(), response_ids[0])
+        task_publish(PROCESS_RESPONSE, response_ids[0])
     else:
-        from feedback.answering.tasks import process_responses
-
-        task_publish(process_responses, list(response_ids))
+        task_publish(PROCESS_RESPONSES, list(response_ids))
 
 
 # Under load one Celery message per answer cost the web process more than storing the answer
@@ -165,32 +132,11 @@ def enqueue_processing(response_id: int) -> None:
 
 def enqueue_feedback_processing(feedback_id: int) -> None:
     """Like `enqueue_processing`, for Feedback-tab messages."""
-    task = _process_feedback_task()
 
     def publish_feedback_processing() -> None:
-        task_publish(task, feedback_id)
+        task_publish(PROCESS_FEEDBACK, feedback_id)
 
     transaction.on_commit(publish_feedback_processing, robust=True)
-
-
-def hook_resolve(path: str) -> Callable[[int], object] | None:
-    """The hook function at `path`, or None while its feature is not built yet.
-
-    Only a missing module or a missing function means "not built": an ImportError raised from
-    inside an existing module (a broken dependency) propagates, so it cannot be skipped
-    silently."""
-    module_path, _, name = path.rpartition(".")
-    try:
-        module = importlib.import_module(module_path)
-    except ModuleNotFoundError as error:
-        missing = error.name or ""
-        if missing and (module_path == missing or module_path.startswith(missing + ".")):
-            return None
-        raise
-    try:
-        return getattr(module, name)
-    except AttributeError:
-        return None
 
 
 def _step_isolated():
@@ -213,11 +159,14 @@ def _step(name: str, run: Callable[[], object], failures: dict[str, str], subjec
         failures[name] = f"{type(error).__name__}: {error}"[:1000]
 
 
-def _run_hooks(paths: tuple[str, ...], object_id: int, failures: dict[str, str], subject: str):
-    for path in paths:
-        hook = hook_resolve(path)
-        if hook is not None:
-            _step(path, lambda hook=hook: hook(object_id), failures, subject)
+def step_name(step: Callable) -> str:
+    """How a failed step is recorded (ProcessingFailure.steps): where its function lives."""
+    return f"{step.__module__}.{step.__qualname__}"
+
+
+def _run_steps(steps: Registry, object_id: int, failures: dict[str, str], subject: str, *batch):
+    for step in steps:
+        _step(step_name(step), lambda step=step: step(object_id, *batch), failures, subject)
 
 
 @dataclass(frozen=True)
@@ -267,7 +216,7 @@ def _failure_record(subject: str, item: _Pending, failures: dict[str, str]) -> b
 
 
 def response_process(response_id: int) -> bool:
-    """Roll the response up (exactly once), run the hooks in order, mark it processed.
+    """Roll the response up (exactly once), run the steps in order, mark it processed.
 
     Safe to call any number of times: returns False when there was nothing to do (unknown,
     unfinished, already processed or quarantined) or when a step failed. A failed step leaves
@@ -292,29 +241,30 @@ def responses_process(response_ids: Sequence[int], *, quarantined: bool = False)
     if not pending:
         return 0
     ids = [item.object_id for item in pending]
+    rollup = RESPONSE_ROLLUP["rollup"]
     batch_failures: dict[str, str] = {}
-    _step(ROLLUP_STEP, lambda: rollup_responses(ids), batch_failures, f"responses {ids[:10]}")
+    _step(step_name(rollup), lambda: rollup(ids), batch_failures, f"responses {ids[:10]}")
     # A batch whose rollup failed is rolled up again one response at a time (one of them
     # cannot be counted; the others can); a batch of one has its answer already.
     alone = bool(batch_failures) and len(pending) > 1
     done: list[_Pending] = []
     try:
-        with responses_loaded(ids):  # feedback.answering.batch_reads
-            for item in sorted(pending, key=lambda item: item.object_id):
-                failures = {} if alone else dict(batch_failures)
-                subject = f"response {item.object_id}"
-                if alone:
-                    _step(
-                        ROLLUP_STEP,
-                        lambda item=item: rollup_responses([item.object_id]),
-                        failures,
-                        subject,
-                    )
-                _run_hooks(RESPONSE_HOOKS, item.object_id, failures, subject)
-                if failures:
-                    _failure_record("response", item, failures)
-                else:
-                    done.append(item)
+        batch = ResponseBatch.load(ids)
+        for item in sorted(pending, key=lambda item: item.object_id):
+            failures = {} if alone else dict(batch_failures)
+            subject = f"response {item.object_id}"
+            if alone:
+                _step(
+                    step_name(rollup),
+                    lambda item=item: rollup([item.object_id]),
+                    failures,
+                    subject,
+                )
+            _run_steps(RESPONSE_STEPS, item.object_id, failures, subject, batch)
+            if failures:
+                _failure_record("response", item, failures)
+            else:
+                done.append(item)
     finally:
         if done:
             Response.objects.filter(
@@ -327,14 +277,14 @@ def responses_process(response_ids: Sequence[int], *, quarantined: bool = False)
 
 
 def feedback_process(feedback_id: int, *, quarantined: bool = False) -> bool:
-    """Run the feedback hooks and mark the message processed (idempotent like responses; a
+    """Run the feedback steps and mark the message processed (idempotent like responses; a
     failed step is recorded and counted the same way)."""
     pending = _pending(Feedback.objects.all(), [feedback_id], quarantined=quarantined)
     if not pending:
         return False
     item = pending[0]
     failures: dict[str, str] = {}
-    _run_hooks(FEEDBACK_HOOKS, feedback_id, failures, f"feedback {feedback_id}")
+    _run_steps(FEEDBACK_STEPS, feedback_id, failures, f"feedback {feedback_id}")
     if failures:
         _failure_record("feedback", item, failures)
         return False
@@ -390,7 +340,7 @@ def processing_replay_quarantined(
     return ReplayResult(replayed=len(response_ids) + len(feedback_ids), processed=processed)
 
 
-def _sweep(queryset, task, limit: int, expires_at: datetime) -> tuple[int, bool]:
+def _sweep(queryset, task_name: str, limit: int, expires_at: datetime) -> tuple[int, bool]:
     """Re-enqueue ids from `queryset` in pk order, batch by batch (keyset, no OFFSET).
 
     Returns (how many were sent, whether the broker failed). Stops at the first broker error:
@@ -405,7 +355,7 @@ def _sweep(queryset, task, limit: int, expires_at: datetime) -> tuple[int, bool]
         if not batch:
             return sent, False
         for object_id in batch:
-            if not task_publish(task, object_id, expires=expires_at):
+            if not task_publish(task_name, object_id, expires=expires_at):
                 return sent, True
             sent += 1
         last_pk = batch[-1]
@@ -415,8 +365,6 @@ def _sweep(queryset, task, limit: int, expires_at: datetime) -> tuple[int, bool]
 def queue_backlog(queue: str) -> int | None:
     """Messages waiting in a broker queue, or None when that cannot be told (no broker in the
     embedded mode, broker unreachable)."""
-    from vocsite.celery import app
-
     if app.conf.task_always_eager:
         return None
     try:
@@ -449,7 +397,7 @@ def responses_sweep(*, now: datetime | None = None, limit: int = SWEEP_MAX_PER_R
             finished_at__lte=cutoff,
             processing_failure__quarantined_at__isnull=True,  # quarantined: replay by hand
         ),
-        _process_response_task(),
+        PROCESS_RESPONSE,
         limit,
         expires_at,
     )
@@ -461,7 +409,7 @@ def responses_sweep(*, now: datetime | None = None, limit: int = SWEEP_MAX_PER_R
                 created_at__lte=cutoff,
                 processing_failure__quarantined_at__isnull=True,
             ),
-            _process_feedback_task(),
+            PROCESS_FEEDBACK,
             limit - responses,
             expires_at,
         )

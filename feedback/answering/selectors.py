@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from feedback.answering.models import Response
+from surveys.design.scales import UNHAPPY_AT_MOST
 from surveys.tenancy.models import Project
 
 
@@ -40,7 +42,6 @@ def responses_list(*, project: Project, filters: ResponseFilters) -> QuerySet[Re
 
 def unhappy_scores(prefix: str = "") -> Q:
     """Answers (or, with a prefix, rows reaching answers) that are unhappy scores."""
-    from metrics.scores import UNHAPPY_AT_MOST
 
     query = Q()
     effort = Q(**{f"{prefix}question__scale_wording": "effort"})
@@ -52,3 +53,13 @@ def unhappy_scores(prefix: str = "") -> Q:
     # A 1–5 CES worded as effort reads the other way: much effort (4–5) is unhappy.
     query |= effort & Q(**{f"{prefix}question_type": "ces", f"{prefix}value_int__gte": 4})
     return query
+
+
+def finished_response_counts(survey_ids: Sequence[int]) -> dict[int, int]:
+    """Finished responses per survey (registered for decide's response caps)."""
+    rows = (
+        Response.objects.filter(survey_id__in=list(survey_ids), finished=True)
+        .values("survey_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["survey_id"]: row["n"] for row in rows}

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from feedback.answering.batch_reads import finished_response
+from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Answer, Feedback, Response
 from feedback.answering.pipeline import enqueue_feedback_processing, enqueue_processing
 from surveys.contacts.models import Contact
@@ -678,10 +678,10 @@ def feedback_submit(
     return FeedbackResult(feedback, created=True)
 
 
-def contact_last_nps_update(response_id: int) -> bool:
+def contact_last_nps_update(response_id: int, batch: ResponseBatch | None = None) -> bool:
     """Pipeline hook: remember the contact's latest NPS answer on the contact (only if this
     response is newer than the one remembered, so a late or repeated run changes nothing)."""
-    response = finished_response(response_id)
+    response = finished_response(response_id, batch)
     if response is None or response.contact_id is None:
         return False
     nps = [a for a in response.answers.all() if a.question_type == "nps"]

@@ -25,7 +25,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from feedback.cases.models import Case, CaseEvent
+from surveys.tenancy.selectors import team_agents
 from vocsite.mail import email_message
+from vocsite.publish import task_publish
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +45,12 @@ def enqueue_case_email(case: Case, kind: str) -> None:
     A case with neither assignee nor team (the default rules route to nobody) has no
     recipients whatever happens meanwhile: publishing its task cost ~5 ms of worker CPU per
     case (the message, then a case read with its answers) for an e-mail nobody gets."""
-    from feedback.answering.pipeline import task_publish
-    from feedback.cases.tasks import send_case_email
-
     if not case_email_addressed(case, kind):
         return
     case_id = case.pk
 
     def publish_case_email() -> None:
-        task_publish(send_case_email, case_id, kwargs={"kind": kind})
+        task_publish("feedback.tasks.send_case_email", case_id, kwargs={"kind": kind})
 
     transaction.on_commit(publish_case_email, robust=True)
 
@@ -65,8 +64,6 @@ def case_email_addressed(case: Case, kind: str) -> bool:
 
 
 def case_email_recipients(case: Case, kind: str) -> list[str]:
-    from feedback.cases.services import _team_agents
-
     if not case_email_addressed(case, kind):
         return []
     addresses: list[str] = []
@@ -81,7 +78,7 @@ def case_email_recipients(case: Case, kind: str) -> list[str]:
         if case.team.email:
             addresses = [case.team.email]
         else:
-            addresses = [u.email for u in _team_agents(case.team) if u.email]
+            addresses = [u.email for u in team_agents(case.team) if u.email]
     return list(dict.fromkeys(addresses))
 
 

@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from feedback.answering.batch_reads import finished_response, may_recover
+from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Feedback, Response
 from feedback.cases.alerting import (
     FeedbackIn,
@@ -40,9 +41,12 @@ from feedback.cases.models import (
     CaseStatus,
     ContactMethod,
 )
+from feedback.cases.notifications import enqueue_case_email
 from feedback.topics.models import Tag
+from feedback.webhooks.services import webhook_emit
 from surveys.design.models import QuestionType
-from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
+from surveys.tenancy.models import Membership, Project, Role, Team
+from surveys.tenancy.selectors import ASSIGNABLE_ROLES, team_agents
 from vocsite.errors import ApplicationError
 from vocsite.mail import one_line
 from vocsite.process_cache import ProcessCache
@@ -65,7 +69,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CaseStatus.CLOSED: frozenset({"reopened"}),
 }
 PRIORITY_ORDER = [CasePriority.LOW, CasePriority.NORMAL, CasePriority.HIGH, CasePriority.URGENT]
-ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
 TITLE_MAX_LENGTH = Case._meta.get_field("title").max_length
 
 
@@ -159,9 +162,9 @@ def _case_title(rule: AlertRule, response: Response) -> str:
     return f"{', '.join(scores) or rule.name} · {where}"
 
 
-def cases_open_for_response(response_id: int) -> list[Case]:
-    """Pipeline hook: open one case per matching rule (idempotent). Returns the new cases."""
-    response = finished_response(response_id)
+def cases_open_for_response(response_id: int, batch: ResponseBatch | None = None) -> list[Case]:
+    """Pipeline step: open one case per matching rule (idempotent). Returns the new cases."""
+    response = finished_response(response_id, batch)
     if response is None:
         return []
     facts = _response_in(response)
@@ -171,6 +174,7 @@ def cases_open_for_response(response_id: int) -> list[Case]:
             case = _case_open(
                 rule=rule,
                 response=response,
+                batch=batch,
                 contact_id=response.contact_id,
                 title=_case_title(rule, response),
                 started_at=response.finished_at or timezone.now(),
@@ -220,6 +224,7 @@ def _case_open(
     started_at: datetime,
     response: Response | None = None,
     feedback: Feedback | None = None,
+    batch: ResponseBatch | None = None,
 ) -> Case | None:
     """Create the case unless it exists: the unique constraint (one case per rule and source)
     refuses a second one, whether from a concurrent worker or a batch run again.
@@ -254,19 +259,15 @@ def _case_open(
                     to_value=assignee.get_username(),
                     note=f"Routed by rule: {rule.get_assignment_display()}",
                 )
-            _announce(case, "case.created", email_kind="created" if rule.notify_email else None)
+            _announce(
+                case,
+                "case.created",
+                email_kind="created" if rule.notify_email else None,
+                batch=batch,
+            )
     except IntegrityError:
         return None  # another worker opened it first
     return case
-
-
-def _team_agents(team: Team) -> list[AbstractBaseUser]:
-    """Team members who can work cases in the team's project, in a stable order."""
-    member_ids = TeamMembership.objects.filter(team=team).values_list("user_id", flat=True)
-    allowed = Membership.objects.filter(
-        project_id=team.project_id, role__in=ASSIGNABLE_ROLES, user_id__in=member_ids
-    ).values_list("user_id", flat=True)
-    return list(get_user_model().objects.filter(pk__in=allowed, is_active=True).order_by("pk"))
 
 
 def _routing_pick(rule: AlertRule) -> AbstractBaseUser | None:
@@ -275,14 +276,14 @@ def _routing_pick(rule: AlertRule) -> AbstractBaseUser | None:
     if rule.assignment == Assignment.ROUND_ROBIN:
         # Lock the team row so two workers opening cases at once take consecutive turns.
         team = Team.objects.select_for_update().get(pk=rule.team_id)
-        agents = _team_agents(team)
+        agents = team_agents(team)
         if not agents:
             return None
         chosen = agents[team.round_robin_cursor % len(agents)]
         team.round_robin_cursor = team.round_robin_cursor + 1
         team.save(update_fields=["round_robin_cursor", "updated_at"])
         return chosen
-    agents = _team_agents(rule.team)
+    agents = team_agents(rule.team)
     if not agents:
         return None
     load = dict(
@@ -411,7 +412,7 @@ def _enter_status(case: Case, status: str, now: datetime) -> set[str]:
 def assignable_users(case: Case) -> list[AbstractBaseUser]:
     """Who a case may be assigned to: its team's agents, or any agent/admin of the project."""
     if case.team_id is not None:
-        return _team_agents(case.team)
+        return team_agents(case.team)
     allowed = Membership.objects.filter(
         project_id=case.project_id, role__in=ASSIGNABLE_ROLES
     ).values_list("user_id", flat=True)
@@ -521,19 +522,38 @@ def is_recovering_answer(question_type: str, value: int, scale_max: int | None) 
     return False
 
 
-def cases_recover_for_response(response_id: int) -> list[Case]:
-    """Pipeline hook: a customer whose case was closed answers happily later → recovered.
+def _recoverable_contacts(batch: ResponseBatch) -> set[int]:
+    """The batch's contacts with a resolved or closed case not yet recovered (one read)."""
+    contact_ids = {r.contact_id for r in batch if r.contact_id is not None}
+    if not contact_ids:
+        return set()
+    return set(
+        Case.objects.filter(
+            contact_id__in=contact_ids,
+            status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED),
+            recovered=False,
+        ).values_list("contact_id", flat=True)
+    )
 
-    Every finished response runs this hook, and `finished_response` brings its answers along:
-    they are looked at first, then whether the batch's read found a case waiting for this
-    contact (`may_recover`), so only a happy answer from such a contact costs a query."""
-    response = finished_response(response_id)
-    if response is None or response.contact_id is None or not may_recover(response.contact_id):
+
+def cases_recover_for_response(response_id: int, batch: ResponseBatch | None = None) -> list[Case]:
+    """Pipeline step: a customer whose case was closed answers happily later → recovered.
+
+    Every finished response runs this step, and its batch brings its answers along: they are
+    looked at first, then whether the batch's contacts have a case waiting (one read per
+    batch), so only a happy answer from such a contact asks for its cases."""
+    batch = batch if batch is not None else ResponseBatch.of(response_id)
+    response = batch.get(response_id)
+    if response is None or response.contact_id is None:
         return []
     if not any(
         is_recovering_answer(a.question_type, agreement_value(a), a.question.scale_max)
         for a in response.answers.all()
         if a.value_int is not None
+    ):
+        return []
+    if response.contact_id not in batch.memo(
+        "cases.recoverable", lambda: _recoverable_contacts(batch)
     ):
         return []
     answered_at = response.finished_at or response.created_at
@@ -557,12 +577,34 @@ def cases_recover_for_response(response_id: int) -> list[Case]:
                     kind="recovered",
                     note=f"Answered again happily (response #{response.pk}).",
                 )
-                _announce(case, "case.updated", change_id=event.pk)
+                _announce(case, "case.updated", change_id=event.pk, batch=batch)
                 recovered.append(case)
     return recovered
 
 
 # ---------------------------------------------------------------- telling the world
+
+
+def case_payload(case: Case) -> dict:
+    return {
+        "case": {
+            "id": case.pk,
+            "title": case.title,
+            "status": case.status,
+            "priority": case.priority,
+            "team": case.team.name if case.team_id else None,
+            "assignee": case.assignee.get_username() if case.assignee_id else None,
+            "due_at": case.due_at,
+            "overdue": case.overdue_at is not None,
+            "response_id": case.response_id,
+            "feedback_id": case.feedback_id,
+            "contact": case.contact.user_id if case.contact_id else None,
+            "rule": case.rule.name if case.rule_id else None,
+            "root_cause": case.root_cause,
+            "recovered": case.recovered,
+            "url": f"{settings.VOCSITE_BASE_URL}/app/cases/{case.pk}/",
+        }
+    }
 
 
 def _announce(
@@ -571,10 +613,9 @@ def _announce(
     *,
     email_kind: str | None = None,
     change_id: object | None = None,
+    batch: ResponseBatch | None = None,
 ) -> None:
     """Webhook deliveries are rows written now (same transaction); e-mail goes after commit."""
-    from feedback.cases.notifications import enqueue_case_email
-    from feedback.webhooks.services import case_payload, webhook_emit
 
     subject = f"case:{case.pk}" if change_id is None else f"case:{case.pk}:{change_id}"
     webhook_emit(  # the payload reads the contact: built only if an endpoint wants it
@@ -583,6 +624,7 @@ def _announce(
         subject=subject,
         contact_id=_case_contact_id(case),
         data=lambda: case_payload(case),
+        batch=batch,
     )
     if email_kind is not None:
         enqueue_case_email(case, email_kind)

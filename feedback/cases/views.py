@@ -29,6 +29,7 @@ from feedback.cases.services import (
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.api_auth import CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.models import Team
+from surveys.tenancy.services import audit_record
 from surveys.tenancy.staff import project_view
 from vocsite.errors import ApplicationError
 from vocsite.ids import id_parse
@@ -193,7 +194,6 @@ def alert_rules(request: HttpRequest) -> HttpResponse:
 
 @project_view(DESIGN_ROLES)
 def alert_rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
-    from surveys.tenancy.services import audit_record
 
     project = request.access.project
     rule = get_object_or_404(AlertRule, project=project, pk=rule_id) if rule_id else None

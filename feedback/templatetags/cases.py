@@ -7,7 +7,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
-from feedback.cases.models import OPEN_CASE_STATUSES
+from feedback.cases.models import OPEN_CASE_STATUSES, CasePriority, CaseStatus, ContactMethod
 
 register = template.Library()
 
@@ -106,7 +106,6 @@ def event_label(kind: str) -> str:
 @register.filter
 def event_value(value: str, kind: str) -> str:
     """Status and priority changes read as their labels ("In progress", not in_progress)."""
-    from feedback.cases.models import CasePriority, CaseStatus, ContactMethod
 
     choices = {
         "status": CaseStatus,

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from feedback.answering.models import Answer
+from feedback.topics.models import Tag, Topic
 from surveys.tenancy.models import Project
 
 
@@ -23,7 +24,6 @@ class VerbatimFilters:
 
 def verbatims(*, project: Project, filters: VerbatimFilters) -> QuerySet[Answer]:
     """Open-text answers, newest first, with their tags and the response's scores."""
-    from feedback.topics.models import Tag
 
     answers = Answer.objects.filter(response__project=project, question_type="text").exclude(
         value_text=""
@@ -56,8 +56,6 @@ def verbatims(*, project: Project, filters: VerbatimFilters) -> QuerySet[Answer]
 def topic_overview(*, project: Project, days: int = 30) -> list[dict]:
     """Every topic with the comments it tagged in the last `days` and the `days` before."""
     from django.db.models import Count
-
-    from feedback.topics.models import Topic
 
     now = timezone.now()
     recent, before = now - timedelta(days=days), now - timedelta(days=2 * days)
@@ -99,8 +97,6 @@ def topic_trends(
     dashboard's filters, with the `answer__response__` prefix)."""
     from django.db.models import Count
     from django.db.models.functions import TruncWeek
-
-    from feedback.topics.models import Tag
 
     window = (
         {"answer__response__finished_at__date__gte": since}

@@ -18,14 +18,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from feedback.answering.batch_reads import finished_response
+from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Answer, Feedback
+from feedback.answering.selectors import unhappy_scores
 from feedback.topics.models import RetagRun, RetagStatus, Tag, TagSource, Topic
 from feedback.topics.rules import TopicRule, compile_rule, match_topics
 from feedback.topics.sentiment import sentiment_of
-from feedback.topics.text import CJK, tokens
+from feedback.topics.text import CJK, terms, tokens
 from surveys.tenancy.models import Project
+from surveys.tenancy.services import audit_record
 from vocsite.errors import ApplicationError
+from vocsite.publish import task_publish
 
 MAX_KEYWORDS = 100
 RETAG_CHUNK = 500
@@ -103,9 +106,9 @@ def _text_answers():
     return Answer.objects.filter(question_type="text").exclude(value_text="")
 
 
-def tag_response(response_id: int) -> int:
-    """Pipeline hook: topics and sentiment of a finished response's open-text answers."""
-    response = finished_response(response_id)
+def tag_response(response_id: int, batch: ResponseBatch | None = None) -> int:
+    """Pipeline step: topics and sentiment of a finished response's open-text answers."""
+    response = finished_response(response_id, batch)
     if response is None:
         return 0
     answers = [a for a in response.answers.all() if a.question_type == "text" and a.value_text]
@@ -200,7 +203,6 @@ def topic_save(
     topic: Topic | None = None,
 ) -> tuple[Topic, RetagRun | None]:
     """Create or change a topic; a change to what it matches starts a retag of all history."""
-    from surveys.tenancy.services import audit_record
 
     values = _validated(project, data, instance=topic)
     before = _snapshot(topic) if topic else None
@@ -230,7 +232,6 @@ def topic_save(
 
 @transaction.atomic
 def topic_delete(*, topic: Topic, actor: AbstractBaseUser | None = None) -> None:
-    from surveys.tenancy.services import audit_record
 
     audit_record(
         project=topic.project,
@@ -244,14 +245,11 @@ def topic_delete(*, topic: Topic, actor: AbstractBaseUser | None = None) -> None
 
 def retag_start(*, project: Project, actor: AbstractBaseUser | None = None) -> RetagRun:
     """Queue a retag of the project's history, after commit."""
-    from feedback.answering.pipeline import task_publish
-    from feedback.topics.tasks import retag_project
-
     run = RetagRun.objects.create(
         project=project,
         requested_by=actor if actor is not None and actor.is_authenticated else None,
     )
-    transaction.on_commit(lambda: task_publish(retag_project, run.pk), robust=True)
+    transaction.on_commit(lambda: task_publish("feedback.tasks.retag_project", run.pk), robust=True)
     return run
 
 
@@ -359,8 +357,6 @@ def tag_remove(
 def _stopwords() -> frozenset[str]:
     import stopwordsiso
 
-    from feedback.topics.text import terms
-
     words = set(stopwordsiso.stopwords("zh"))
     for word in stopwordsiso.stopwords("en"):
         words.update(terms(word))
@@ -385,7 +381,6 @@ def detractor_comments(
     """Recent open-text answers from unhappy responses (NPS 0–6, CSAT 1–2, CES 1–3), newest
     first, as (answer id, text)."""
     since = timezone.now() - timedelta(days=days)
-    from feedback.answering.selectors import unhappy_scores
 
     responses = Answer.objects.filter(unhappy_scores(), response__project=project).values(
         "response_id"

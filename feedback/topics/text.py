@@ -15,16 +15,23 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
-import jieba
 import snowballstemmer
-
-jieba.setLogLevel(logging.WARNING)
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 TOKEN_RE = re.compile(rf"(?P<cjk>[{CJK}]+)|(?P<word>[^\W_{CJK}]+(?:['’][^\W_{CJK}]+)*)")
 _stemmer = snowballstemmer.stemmer("english")
 _jieba_lock = threading.Lock()  # jieba's dictionary is global and loads lazily
 _added_words: set[str] = set()
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    """jieba, imported when Chinese text is first segmented: a web process that never tags
+    (full mode: tagging runs in the worker) does not pay for the import."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ def add_words(words: list[str]) -> None:
         return
     with _jieba_lock:
         for word in new:
-            jieba.add_word(word)
+            _jieba().add_word(word)
             _added_words.add(word)
 
 
@@ -59,7 +66,7 @@ def tokens(text: str) -> list[Token]:
             continue
         base = match.start()
         with _jieba_lock:
-            pieces = list(jieba.tokenize(match.group("cjk")))
+            pieces = list(_jieba().tokenize(match.group("cjk")))
         out.extend(Token(word, base + start, base + end) for word, start, end in pieces)
     return out
 

@@ -46,9 +46,8 @@ from standardwebhooks.webhooks import Webhook
 from urllib3.util import make_headers
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from feedback.answering.batch_reads import active_endpoints, finished_response
+from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Feedback, Response
-from feedback.cases.models import Case
 from feedback.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -57,7 +56,9 @@ from feedback.webhooks.models import (
     WebhookEvent,
 )
 from surveys.tenancy.models import Project
+from surveys.tenancy.services import audit_record
 from vocsite.errors import ApplicationError
+from vocsite.publish import task_publish
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,6 @@ def webhook_endpoint_create(
     description: str = "",
     actor: AbstractBaseUser | None = None,
 ) -> WebhookEndpoint:
-    from surveys.tenancy.services import audit_record
 
     _validate_endpoint(url, events)
     endpoint = WebhookEndpoint.objects.create(
@@ -127,7 +127,6 @@ def webhook_endpoint_update(
     description: str | None = None,
     is_active: bool | None = None,
 ) -> WebhookEndpoint:
-    from surveys.tenancy.services import audit_record
 
     before = {"url": endpoint.url, "events": endpoint.events, "is_active": endpoint.is_active}
     new_url = endpoint.url if url is None else url
@@ -153,9 +152,25 @@ def webhook_endpoint_update(
 # ---------------------------------------------------------------- emitting
 
 
-def _endpoints_for(project_id: int | None, event: str) -> list[WebhookEndpoint]:
-    """The project's active endpoints subscribed to `event`."""
-    return [e for e in active_endpoints(project_id) if event in (e.events or [])]
+def active_endpoints(project_id: int | None) -> list[WebhookEndpoint]:
+    return list(
+        WebhookEndpoint.objects.filter(project_id=project_id, is_active=True).order_by("pk")
+    )
+
+
+def _endpoints_for(
+    project_id: int | None, event: str, batch: ResponseBatch | None = None
+) -> list[WebhookEndpoint]:
+    """The project's active endpoints subscribed to `event`; read once per processing batch
+    (every response asks whether anyone wants `response.finished`, every case opened emits
+    `case.opened`), else read now."""
+    if batch is None:
+        endpoints = active_endpoints(project_id)
+    else:
+        endpoints = batch.memo(
+            ("webhooks.endpoints", project_id), lambda: active_endpoints(project_id)
+        )
+    return [e for e in endpoints if event in (e.events or [])]
 
 
 def webhook_emit(
@@ -165,6 +180,7 @@ def webhook_emit(
     subject: str,
     contact_id: int | None,
     data: dict | Callable[[], dict],
+    batch: ResponseBatch | None = None,
 ) -> int:
     """Queue `event` for every active endpoint of the project subscribed to it.
 
@@ -175,7 +191,7 @@ def webhook_emit(
     the event (usually none does, and a payload reads related rows). Called inside the
     caller's transaction: if that rolls back, nothing is sent. Returns how many deliveries
     were created (an already-emitted subject is not sent again)."""
-    endpoints = _endpoints_for(project_id, event)
+    endpoints = _endpoints_for(project_id, event, batch)
     if endpoints and callable(data):
         data = data()
     created_ids = []
@@ -207,11 +223,8 @@ def webhook_emit(
 
 
 def _enqueue(delivery_ids: list[str]) -> None:
-    from feedback.answering.pipeline import task_publish
-    from feedback.cases.tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
-        task_publish(deliver_webhook, delivery_id)
+        task_publish("feedback.tasks.deliver_webhook", delivery_id)
 
 
 # ---------------------------------------------------------------- sending
@@ -523,28 +536,6 @@ def webhook_replay(
 # ---------------------------------------------------------------- payloads and hooks
 
 
-def case_payload(case: Case) -> dict:
-    return {
-        "case": {
-            "id": case.pk,
-            "title": case.title,
-            "status": case.status,
-            "priority": case.priority,
-            "team": case.team.name if case.team_id else None,
-            "assignee": case.assignee.get_username() if case.assignee_id else None,
-            "due_at": case.due_at,
-            "overdue": case.overdue_at is not None,
-            "response_id": case.response_id,
-            "feedback_id": case.feedback_id,
-            "contact": case.contact.user_id if case.contact_id else None,
-            "rule": case.rule.name if case.rule_id else None,
-            "root_cause": case.root_cause,
-            "recovered": case.recovered,
-            "url": f"{settings.VOCSITE_BASE_URL}/app/cases/{case.pk}/",
-        }
-    }
-
-
 def response_payload(response: Response) -> dict:
     return {
         "response": {
@@ -572,10 +563,12 @@ def response_payload(response: Response) -> dict:
     }
 
 
-def webhooks_for_response(response_id: int) -> int:
-    """Pipeline hook: `response.finished` (once per response and endpoint)."""
-    response = finished_response(response_id)
-    if response is None or not _endpoints_for(response.project_id, WebhookEvent.RESPONSE_FINISHED):
+def webhooks_for_response(response_id: int, batch: ResponseBatch | None = None) -> int:
+    """Pipeline step: `response.finished` (once per response and endpoint)."""
+    response = finished_response(response_id, batch)
+    if response is None or not _endpoints_for(
+        response.project_id, WebhookEvent.RESPONSE_FINISHED, batch
+    ):
         return 0  # the usual case: no endpoint wants it, so not even a transaction
     with transaction.atomic():
         return webhook_emit(
@@ -584,6 +577,7 @@ def webhooks_for_response(response_id: int) -> int:
             subject=f"response:{response.pk}",
             contact_id=response.contact_id,
             data=response_payload(response),
+            batch=batch,
         )
 
 

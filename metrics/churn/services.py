@@ -4,7 +4,7 @@ revenue by a customer's last NPS category and by whether a detractor's case was 
 Everything is counted over *customers*: identified contacts (a `user_id`, or erased since:
 erasure keeps every count) not merged into another, whose lifecycle began with an operational
 event, read from their lifecycle
-history (surveys.models.LifecycleChange, kept in event time by surveys.contacts.events). Anonymous
+history (surveys.models.LifecycleChange, kept in event time by surveys.delivery.events). Anonymous
 visitors are never customers.
 
 - Active at a period's start: the customer's latest change before that moment started an active
@@ -44,9 +44,10 @@ from django.db.models import When as WhenClause
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from feedback.cases.models import Case, CaseStatus
 from metrics.scores import proportion
 from surveys.contacts.lifecycle import ACTIVE_KINDS, CHURNED
-from surveys.contacts.models import Contact, LifecycleChange, LifecycleStatus
+from surveys.contacts.models import Contact, LifecycleChange, LifecycleStatus, OperationalEvent
 from surveys.tenancy.models import Project
 
 CHURN_METHOD = (
@@ -108,7 +109,6 @@ def _active_during(begin: datetime, finish: datetime) -> Q:
 def churn_series(
     project: Project, *, since: date, until: date, interval: str = "month", margin: float = 1.0
 ) -> dict[str, Any]:
-    from surveys.contacts.models import OperationalEvent
 
     periods = _periods(since, until, interval)
     aggregates = {}
@@ -266,7 +266,6 @@ def outcomes_by_nps(project: Project) -> list[dict[str, Any]]:
 def outcomes_by_recovery(project: Project) -> list[dict[str, Any]]:
     """Customers with a closed follow-up case, split by whether a later answer showed them
     recovered (a customer with any recovered case counts as recovered)."""
-    from feedback.cases.models import Case, CaseStatus
 
     closed = Case.objects.filter(
         project=project,

@@ -21,13 +21,21 @@ from django.db import connection, transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from surveys.contacts.models import Contact, VisitorId
+from feedback.answering.models import Answer, Response
+from feedback.answering.services import contacts_backfill_last_nps
+from feedback.cases.models import AlertRule, Case, CaseEvent, ContactMethod
+from feedback.cases.services import cases_open_for_response, cases_recover_for_response
+from feedback.topics.models import Topic
+from feedback.topics.services import project_rules, tag_answers
+from metrics.rollups.services import rollups_rebuild
+from surveys.contacts.models import Contact, OperationalEvent, VisitorId
+from surveys.delivery.events import contacts_lifecycle_rebuild
 from surveys.delivery.models import Decision, DecisionReason, Display, DisplayStatus
 from surveys.design.models import Question, Survey, SurveyChannel
 from surveys.design.services import QuestionIn, survey_create, survey_publish
 from surveys.journey.models import Touchpoint
 from surveys.journey.services import stage_create, touchpoint_create
-from surveys.tenancy.models import Membership, Project, Role
+from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
 from surveys.tenancy.services import project_create
 from vocsite.errors import ApplicationError
 
@@ -135,8 +143,6 @@ def _ensure_users(project: Project) -> None:
 
 
 def _ensure_team(project: Project) -> None:
-    from feedback.cases.models import AlertRule
-    from surveys.tenancy.models import Team, TeamMembership
 
     User = get_user_model()
     team, _ = Team.objects.get_or_create(
@@ -296,8 +302,6 @@ def _history(
     project: Project, surveys: dict[str, Survey], rng: random.Random, now: datetime
 ) -> int:
     """Bulk-insert 90 days of contacts, displays, responses, answers, decisions and O-data."""
-    from feedback.answering.models import Answer, Response
-    from surveys.contacts.models import OperationalEvent
 
     touchpoints = {
         t.key: t for t in Touchpoint.objects.filter(project=project).select_related("stage")
@@ -490,9 +494,6 @@ def _churn(project: Project, rng: random.Random, now) -> None:
     """Every contact became a customer when their row was made (a `subscription_started` event);
     some cancel after their last order, likelier for detractors. The lifecycle history is then
     replayed from these events, as if each had come through the events API."""
-    from feedback.answering.services import contacts_backfill_last_nps
-    from surveys.contacts.events import contacts_lifecycle_rebuild
-    from surveys.contacts.models import OperationalEvent
 
     contacts_backfill_last_nps(project=project)
     last_order = dict(
@@ -585,9 +586,6 @@ def _work_old_cases(project: Project, rng: random.Random, now: datetime) -> None
     """Give the inbox a past: older unhappy answers went through the real alert rules, and
     the team worked those cases (claimed, contacted, resolved — some late — and closed).
     Customers who answered happily afterwards are then marked recovered by the real hook."""
-    from feedback.answering.models import Response
-    from feedback.cases.models import Case, CaseEvent, ContactMethod
-    from feedback.cases.services import cases_open_for_response, cases_recover_for_response
 
     agent = get_user_model().objects.get(username="agent")
     unhappy = list(
@@ -640,9 +638,6 @@ def _work_old_cases(project: Project, rng: random.Random, now: datetime) -> None
 
 def _open_recent_cases(project: Project) -> int:
     """Run the real alert rules over the latest detractors so the inbox has live cases."""
-    from feedback.answering.models import Response
-    from feedback.cases.models import Case
-    from feedback.cases.services import cases_open_for_response
 
     recent = (
         Response.objects.filter(
@@ -658,7 +653,6 @@ def _open_recent_cases(project: Project) -> int:
 
 def _cases(project: Project, rng: random.Random, now: datetime) -> None:
     """Seed cases quietly: no case e-mails for demo history (the rules keep their setting)."""
-    from feedback.cases.models import AlertRule
 
     rules = AlertRule.objects.filter(project=project, notify_email=True)
     quiet = list(rules.values_list("pk", flat=True))
@@ -688,7 +682,6 @@ def demo_seed(*, seed: int = 42) -> DemoInfo:
     existing = Project.objects.filter(is_demo=True).first()
     if existing is not None:
         _ensure_users(existing)
-        from feedback.answering.models import Response
 
         return DemoInfo(
             existing, created=False, responses=Response.objects.filter(project=existing).count()
@@ -743,9 +736,6 @@ DEMO_TOPICS = (
 def _topics(project: Project) -> None:
     """The demo's topics, with all history tagged and its sentiment set (history is inserted
     in bulk, so it never went through the pipeline)."""
-    from feedback.answering.models import Answer
-    from feedback.topics.models import Topic
-    from feedback.topics.services import project_rules, tag_answers
 
     for name, keywords, exclusions in DEMO_TOPICS:
         Topic.objects.create(project=project, name=name, keywords=keywords, exclusions=exclusions)
@@ -771,8 +761,5 @@ def _analyze() -> None:
 
 
 def _roll_up(project: Project) -> None:
-    try:
-        from metrics.rollups.services import rollups_rebuild
-    except ImportError:
-        return
+
     rollups_rebuild(project=project)

@@ -25,6 +25,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from metrics.churn import services as lifecycle
 from metrics.reports import selectors
 from surveys.tenancy.api_auth import READ_ROLES
 from vocsite.api_errors import ERROR_BODY
@@ -490,7 +491,6 @@ class ChurnApi(ReadApi):
         responses={200: ChurnReportSerializer, **ERRORS},
     )
     def get(self, request):
-        from metrics.churn import services as lifecycle
 
         q = self.query(ChurnQuery)
         project = request.access.project

@@ -11,7 +11,11 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from feedback.answering.models import Answer
+from feedback.cases.models import OPEN_CASE_STATUSES, Case, CaseStatus
+from feedback.topics.models import Tag
 from metrics import scores
+from metrics.churn import services as lifecycle
 from metrics.reports import selectors
 from metrics.reports.selectors import METRICS, MetricFilters
 from metrics.rollups.models import Rollup
@@ -228,7 +232,6 @@ def case_scope(query: DashboardQuery) -> Q:
 def recovery(project: Project, query: DashboardQuery) -> dict[str, Any]:
     """Of the cases opened from answers and resolved or closed within the dates (and the page's
     filters), the share whose customer later answered happily, with its Wilson interval."""
-    from feedback.cases.models import Case, CaseStatus
 
     cases = Case.objects.filter(
         case_scope(query),
@@ -371,7 +374,6 @@ def breakdowns(project: Project, query: DashboardQuery, metric: str) -> dict[str
 def case_overview(project: Project, query: DashboardQuery) -> dict[str, Any]:
     """Backlog (open now) and ageing, root causes of the cases resolved within the dates — from
     the cases table (the follow-up work itself), under the page's team and answer filters."""
-    from feedback.cases.models import OPEN_CASE_STATUSES, Case, CaseStatus
 
     now = timezone.now()
     since, until = query.filters.since, query.filters.until
@@ -415,9 +417,6 @@ def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> d
     largest gap first. Reads tags and answers of the period (two grouped queries), since topics
     are not in the rollups."""
     from django.db.models import Case, CharField, OuterRef, Subquery, Value, When
-
-    from feedback.answering.models import Answer
-    from feedback.topics.models import Tag
 
     f = query.filters
 
@@ -497,7 +496,6 @@ def churn_beside_nps(project: Project, query: DashboardQuery) -> dict[str, Any]:
     monthly NPS (rollups), over the chosen period or the last six months if that is longer,
     with simple CLV (or why there is none), and churn and revenue by last NPS category and by
     recovery (customers and cases). No raw responses are read."""
-    from metrics.churn import services as lifecycle
 
     until = query.filters.until
     since = min(query.filters.since, until - timedelta(days=182)).replace(day=1)

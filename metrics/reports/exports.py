@@ -16,6 +16,9 @@ from typing import Any
 from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import Workbook
 
+from feedback.answering.models import Answer
+from metrics.reports.dashboards import metric_reports
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -94,7 +97,6 @@ RESPONSE_HEADER = (
 
 def response_rows(responses) -> Iterator[tuple]:
     """One row per answer, read in keyset-ordered chunks (`iterator`), answers joined in SQL."""
-    from feedback.answering.models import Answer
 
     answers = (
         Answer.objects.filter(response__in=responses)
@@ -121,7 +123,6 @@ def response_rows(responses) -> Iterator[tuple]:
 
 
 def metric_series_export(project, query, fmt: str):
-    from metrics.reports.dashboards import metric_reports
 
     reports = metric_reports(project, query, interval="week")
     header = (

@@ -15,10 +15,12 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+from feedback.answering.models import Answer, Response
 from metrics import scores
 from metrics.rollups.models import Rollup
 from metrics.rollups.services import local_day, project_zone
 from surveys.delivery.models import Decision, Display, DisplayStatus
+from surveys.design.models import Survey
 from surveys.tenancy.models import Project
 from vocsite.errors import ApplicationError
 
@@ -318,8 +320,6 @@ def drop_off(
     """How many started responses answered each question (named by its text in the latest
     version), each with the share of started and its Wilson interval; responses started
     within the dates, `scope` narrowing them further (a dashboard's filters)."""
-    from feedback.answering.models import Answer, Response
-    from surveys.design.models import Survey
 
     survey = (
         Survey.objects.filter(project=project, pk=survey_id)

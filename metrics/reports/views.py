@@ -21,7 +21,7 @@ from metrics.reports.exports import metric_series_export
 from metrics.rollups.services import project_zone
 from surveys.delivery.models import DecisionReason
 from surveys.tenancy.api_auth import READ_ROLES
-from surveys.tenancy.models import Channel
+from surveys.tenancy.models import Channel, Team
 from surveys.tenancy.staff import project_view
 
 CASE_VIEWERS = ("admin", "designer", "agent")
@@ -239,7 +239,6 @@ def _team_sla(project, query: dashboards.DashboardQuery):
     )
     if team_id is None:
         return rows
-    from surveys.tenancy.models import Team
 
     name = Team.objects.filter(project=project, pk=team_id).values_list("name", flat=True).first()
     return [row for row in rows if row.team == name]

@@ -1,6 +1,6 @@
 """Celery tasks of the metrics app (routed to the `rollups` queue by vocsite/celery.py).
 
-Incremental rollups run inside `feedback.tasks.pipeline.process_response`, next to the hooks
+Incremental rollups run inside the processing of finished answers (feedback.answering.pipeline), next to the hooks
 that follow them; this module holds the heavy, rare job: recomputing histograms from raw rows
 (after a bug fix in the rollup code, when a project adds a breakdown attribute, or when its
 timezone changes, since rollup days are local days), so the staff UI can start it without
@@ -9,9 +9,9 @@ blocking a web request.
 
 from celery import shared_task
 
-from feedback.answering.pipeline import task_publish
 from metrics.rollups.services import rollups_rebuild
 from surveys.tenancy.models import Project
+from vocsite.publish import task_publish
 
 __all__ = ["rebuild_rollups", "rollups_rebuild_later"]
 
@@ -28,4 +28,4 @@ def rebuild_rollups(project_id: int | None = None) -> int:
 def rollups_rebuild_later(project_id: int) -> None:
     """Enqueue one project's rebuild (registered for a change of the project's timezone: every
     answer's local day may move). Eager mode runs it here; a broker outage is logged."""
-    task_publish(rebuild_rollups, project_id)
+    task_publish(rebuild_rollups.name, project_id)

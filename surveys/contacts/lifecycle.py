@@ -5,7 +5,7 @@ event starts it. A churn event ends an active spell; a reactivation event, or an
 positive revenue, after a churn starts a new one. Events are taken in the order they happened
 (`occurred_at`, then the order they arrived), so an event sent late lands where it belongs.
 
-No Django here: `surveys.contacts.events` feeds it a contact's events and stores what it returns as
+No Django here: `surveys.delivery.events` feeds it a contact's events and stores what it returns as
 `surveys.models.LifecycleChange` rows, and the migration that built the first history uses it
 on the events stored before.
 """

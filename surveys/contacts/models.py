@@ -74,7 +74,7 @@ class LifecycleKind(models.TextChoices):
 
 class LifecycleChange(TimeStampedModel):
     """One step of a customer's lifecycle, at the time its operational event happened: the
-    history churn is counted from (surveys.contacts.lifecycle has the rule, surveys.contacts.events keeps the
+    history churn is counted from (surveys.contacts.lifecycle has the rule, surveys.delivery.events keeps the
     rows; metrics.churn.services reads them). The contact's `lifecycle`/`churned_at` are the latest
     step. `ended_at` is the next step's time (null: the current state), so "active at a moment"
     is one range test per row."""

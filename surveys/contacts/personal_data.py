@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from surveys.contacts.models import Contact
+from vocsite.registry import Registry
 
 # What erased values become where a value must remain (a breakdown value, a segment): one
 # bucket, so totals never change and nobody can be told apart inside it.
@@ -33,27 +34,39 @@ class PersonalData:
     name: str
     export: Callable[[Sequence[Contact]], Any]
     erase: Callable[[Sequence[Contact]], None]
+    # Identify merges an anonymous contact into the person: rows of this place that name the
+    # anonymous contact are re-pointed to the person (None: nothing here names a contact).
+    repoint: Callable[[Contact, Contact], None] | None = None
 
 
-_registry: dict[str, PersonalData] = {}
+# Every place known to hold personal data, in the order the export lists them; a place added
+# later is declared here and registered by the app that owns its table.
+PERSONAL_DATA: Registry[PersonalData] = Registry(
+    "places that hold a person's data",
+    expected=(
+        "contact",
+        "visitor_ids",
+        "surveys_shown",
+        "survey_decisions",
+        "email_invitations",
+        "lifecycle_history",
+        "responses",
+        "feedback",
+        "cases",
+        "events",
+        "webhook_deliveries",
+        "processing_failures",
+        "segments",
+    ),
+)
 
 
 def personal_data_register(entry: PersonalData) -> None:
-    if entry.name in _registry and _registry[entry.name] != entry:
-        raise RuntimeError(f"Personal data {entry.name!r} is registered twice.")
-    _registry[entry.name] = entry
+    PERSONAL_DATA.register(entry.name, entry)
 
 
 def personal_data_entries() -> list[PersonalData]:
-    """In registration order: surveys' entries, then feedback's, then metrics'."""
-    return list(_registry.values())
-
-
-def personal_data_check(required: Sequence[str]) -> None:
-    """Start-up check: every table known to hold personal data has its entry."""
-    missing = [name for name in required if name not in _registry]
-    if missing:
-        raise RuntimeError(f"No personal-data entry for: {', '.join(missing)}.")
+    return list(PERSONAL_DATA)
 
 
 def person_contacts(contact: Contact) -> list[Contact]:

@@ -21,13 +21,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
-from surveys.contacts.models import Contact, LifecycleChange, VisitorId
+from surveys.contacts.attributes import clean_attributes
+from surveys.contacts.models import Contact, LifecycleChange, OperationalEvent, VisitorId
 from surveys.contacts.personal_data import PersonalData, person_contacts, personal_data_entries
-from surveys.delivery import visitor_memory
-from surveys.delivery.ledger import clean_attributes
-from surveys.delivery.models import Decision, Display, Invitation
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
 from vocsite.errors import ApplicationError
@@ -232,9 +232,6 @@ def contact_erase(*, contact: Contact, actor=None) -> Contact:
         actor=actor,
         actor_label="" if actor is not None else "API",
     )
-    # This process may remember the person's visitor ids (others forget within their TTL);
-    # after commit, so a request running meanwhile cannot put the old state back.
-    transaction.on_commit(visitor_memory.clear)
     return root
 
 
@@ -287,44 +284,6 @@ def _visitor_ids_erase(contacts: Sequence[Contact]) -> None:
     VisitorId.objects.filter(contact__in=contacts).delete()
 
 
-def _displays_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
-    return list(
-        Display.objects.filter(contact__in=contacts)
-        .order_by("claimed_at")
-        .values("survey__name", "channel", "status", "language", "url", "claimed_at", "shown_at")
-    )
-
-
-def _displays_erase(contacts: Sequence[Contact]) -> None:
-    Display.objects.filter(contact__in=contacts).exclude(url="").update(url="")
-
-
-def _decisions_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
-    return list(
-        Decision.objects.filter(contact__in=contacts)
-        .order_by("created_at")
-        .values("survey__name", "touchpoint__key", "reason", "channel", "created_at")
-    )
-
-
-def _decisions_erase(contacts: Sequence[Contact]) -> None:
-    """The decisions stay counted for fatigue analytics, tied to nobody."""
-    Decision.objects.filter(contact__in=contacts).update(contact=None)
-
-
-def _invitations_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
-    return list(
-        Invitation.objects.filter(contact__in=contacts)
-        .order_by("send_after")
-        .values("survey__name", "status", "skip_reason", "send_after", "sent_at")
-    )
-
-
-def _invitations_erase(contacts: Sequence[Contact]) -> None:
-    """Invitations point only at the shell contact; its links answer 410 Gone from now on
-    (`erased_at`), so nothing is left to remove here."""
-
-
 def _lifecycle_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
     return list(
         LifecycleChange.objects.filter(contact__in=contacts)
@@ -338,11 +297,35 @@ def _lifecycle_erase(contacts: Sequence[Contact]) -> None:
     anonymous shell; an erased contact is no longer a customer, so it counts nowhere."""
 
 
+def _events_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return list(
+        OperationalEvent.objects.filter(contact__in=contacts)
+        .order_by("occurred_at")
+        .values("event", "event_id", "occurred_at", "properties", "revenue")
+    )
+
+
+def _events_erase(contacts: Sequence[Contact]) -> None:
+    """Properties go; the idempotency key may be an e-mail or an order number, so it becomes a
+    key that names only the row (still unique: a retry of an erased person's event counts as
+    new, as the person now is)."""
+    events = OperationalEvent.objects.filter(contact__in=contacts)
+    events.update(properties={})
+    events.exclude(event_id="").update(
+        event_id=Concat(Value("erased:"), F("pk"), output_field=CharField())
+    )
+
+
+def _repoint(model):
+    def repoint(anonymous: Contact, into: Contact) -> None:
+        model.objects.filter(contact=anonymous).update(contact=into)
+
+    return repoint
+
+
 SURVEYS_PERSONAL_DATA = (
     PersonalData("contact", _contacts_export, _contacts_erase),
-    PersonalData("visitor_ids", _visitor_ids_export, _visitor_ids_erase),
-    PersonalData("surveys_shown", _displays_export, _displays_erase),
-    PersonalData("survey_decisions", _decisions_export, _decisions_erase),
-    PersonalData("email_invitations", _invitations_export, _invitations_erase),
+    PersonalData("visitor_ids", _visitor_ids_export, _visitor_ids_erase, _repoint(VisitorId)),
     PersonalData("lifecycle_history", _lifecycle_export, _lifecycle_erase),
+    PersonalData("events", _events_export, _events_erase, _repoint(OperationalEvent)),
 )

@@ -23,11 +23,13 @@ from django.utils import timezone
 
 from surveys.contacts.models import Contact
 from surveys.delivery import selectors
-from surveys.delivery.ledger import display_claim, display_mark_shown, payload_from_snapshot
+from surveys.delivery.ledger import display_claim, display_mark_shown
 from surveys.delivery.models import Display, Invitation, InvitationStatus
 from surveys.design.models import SurveyChannel
+from surveys.design.payload import payload_from_snapshot
 from surveys.tenancy.models import Project
 from vocsite.mail import email_message
+from vocsite.publish import task_publish
 
 LINK_SALT = "vocsite.survey-link"
 UNSUBSCRIBE_SALT = "vocsite.unsubscribe"
@@ -116,11 +118,9 @@ def invitation_schedule(*, project: Project, contact: Contact, event) -> Invitat
             )
     except IntegrityError:
         return None  # this event already has its invitation
-    from feedback.answering.pipeline import task_publish
-    from surveys.delivery.tasks import send_invitation
-
     transaction.on_commit(
-        lambda: task_publish(send_invitation, str(invitation.pk), eta=send_after), robust=True
+        lambda: task_publish("surveys.tasks.send_invitation", str(invitation.pk), eta=send_after),
+        robust=True,
     )
     return invitation
 

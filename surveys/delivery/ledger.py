@@ -21,47 +21,19 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from surveys.contacts.attributes import clean_attributes
 from surveys.contacts.models import Contact, VisitorId
+from surveys.contacts.personal_data import personal_data_entries
 from surveys.delivery import decision_log, selectors, throttle, visitor_memory
-from surveys.delivery.models import Decision, Display, DisplayStatus, Invitation
+from surveys.delivery.models import Decision, Display, DisplayStatus
 from surveys.design.models import Survey, SurveyChannel
+from surveys.design.payload import payload_from_snapshot, resolve_language
+from surveys.design.targeting import primary_language
 from surveys.tenancy.models import Project
 from vocsite.errors import ApplicationError
 from vocsite.row_insert import default_db, insert_row, prepared, update_row, update_set
 
-MAX_ATTRIBUTES = 50
-
-
 # ---------------------------------------------------------------- contacts
-
-
-def clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not attributes:
-        return {}
-    if len(attributes) > MAX_ATTRIBUTES:
-        raise ApplicationError(
-            "invalid", "Too many attributes.", {"attributes": [f"At most {MAX_ATTRIBUTES}."]}
-        )
-    clean: dict[str, Any] = {}
-    for key, value in attributes.items():
-        if not isinstance(key, str) or not 0 < len(key) <= 64 or "\x00" in key:
-            raise ApplicationError(
-                "invalid", "Bad attribute name.", {"attributes": ["Names are 1–64 characters."]}
-            )
-        if value is not None and not isinstance(value, str | int | float | bool):
-            raise ApplicationError(
-                "invalid",
-                "Bad attribute value.",
-                {f"attributes.{key}": ["A string, number, boolean or null."]},
-            )
-        if isinstance(value, str) and (len(value) > 500 or "\x00" in value):
-            raise ApplicationError(
-                "invalid",
-                "Bad attribute value.",
-                {f"attributes.{key}": ["At most 500 characters, no null characters."]},
-            )
-        clean[key] = value
-    return clean
 
 
 def _contact_for_visitor(
@@ -114,9 +86,6 @@ def _contact_for_visitor(
 def contact_merge(*, anonymous: Contact, into: Contact) -> Contact:
     """Fold an anonymous contact's history into an identified one, so its displays keep
     counting for cooldowns and its answers stay attached to the person."""
-    from feedback.answering.models import Feedback, Response
-    from feedback.cases.models import Case
-    from surveys.contacts.models import OperationalEvent
 
     if anonymous.pk == into.pk:
         return into
@@ -129,14 +98,10 @@ def contact_merge(*, anonymous: Contact, into: Contact) -> Contact:
         .order_by("pk")
     }
     anonymous, into = locked[anonymous.pk], locked[into.pk]
-    Display.objects.filter(contact=anonymous).update(contact=into)
-    Decision.objects.filter(contact=anonymous).update(contact=into)
-    Response.objects.filter(contact=anonymous).update(contact=into)
-    Feedback.objects.filter(contact=anonymous).update(contact=into)
-    Case.objects.filter(contact=anonymous).update(contact=into)
-    OperationalEvent.objects.filter(contact=anonymous).update(contact=into)
-    Invitation.objects.filter(contact=anonymous).update(contact=into)
-    VisitorId.objects.filter(contact=anonymous).update(contact=into)
+    # Every place that names a contact moves its rows (surveys.contacts.personal_data).
+    for entry in personal_data_entries():
+        if entry.repoint is not None:
+            entry.repoint(anonymous, into)
     if anonymous.opted_out_at and not into.opted_out_at:
         into.opted_out_at = anonymous.opted_out_at
     into.attributes = {**anonymous.attributes, **into.attributes}
@@ -196,7 +161,7 @@ def contact_resolve(
             visitor_id,
             with_ledger=with_ledger,
             attributes=attributes,
-            language=(throttle.primary_language(language) or "")[:16],
+            language=(primary_language(language) or "")[:16],
         )
     changes = contact_changes(
         attributes_now=contact.attributes,
@@ -230,7 +195,7 @@ def contact_changes(
     changes: dict[str, Any] = {}
     if attributes and {**attributes_now, **attributes} != attributes_now:
         changes["attributes"] = {**attributes_now, **attributes}
-    lang = throttle.primary_language(language)
+    lang = primary_language(language)
     if lang and lang != language_now:
         changes["language"] = lang[:16]
     if last_seen_at is None or (now - last_seen_at).total_seconds() > 3600:
@@ -675,22 +640,6 @@ def _decision_record(
     return survey
 
 
-def resolve_language(project: Project, locale: str | None) -> str:
-    """The locale's language if the project speaks it, else the project's default."""
-    wanted = throttle.primary_language(locale)
-    languages = [throttle.primary_language(lang) for lang in (project.languages or [])]
-    return wanted if wanted and wanted in languages else project.default_language
-
-
-def _pick(texts: Any, language: str, fallback: str) -> Any:
-    if not isinstance(texts, Mapping):
-        return texts
-    for lang in (language, fallback):
-        if texts.get(lang):
-            return texts[lang]
-    return next((v for v in texts.values() if v), "")
-
-
 def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
     """The decide reply's `survey`: the shown version, texts resolved to one language."""
     return payload_from_snapshot(
@@ -700,68 +649,6 @@ def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
         language=display.language or project.default_language,
         fallback=project.default_language,
     )
-
-
-def draft_payload(
-    *,
-    survey: Survey,
-    project: Project,
-    language: str,
-    snapshot: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The same payload for the survey's unpublished draft (or for `snapshot`, questions not
-    saved yet): what the designer's preview shows, rendered by the real widget script."""
-    from surveys.design.services import draft_snapshot
-
-    return payload_from_snapshot(
-        snapshot=snapshot if snapshot is not None else draft_snapshot(survey),
-        survey=survey,
-        version_number=0,
-        language=resolve_language(project, language),
-        fallback=project.default_language,
-    )
-
-
-def payload_from_snapshot(
-    *,
-    snapshot: Mapping[str, Any],
-    survey: Survey,
-    version_number: int,
-    language: str,
-    fallback: str,
-) -> dict[str, Any]:
-    questions = []
-    for q in snapshot["questions"]:
-        item: dict[str, Any] = {
-            "id": q["id"],
-            "type": q["type"],
-            "text": _pick(q["text"], language, fallback),
-            "required": q["required"],
-        }
-        if "scale" in q:
-            item["scale"] = q["scale"]
-        if q.get("choices"):
-            item["choices"] = [
-                {"id": c["id"], "text": _pick(c["text"], language, fallback)} for c in q["choices"]
-            ]
-        if q.get("labels"):
-            item["labels"] = {
-                end: _pick(text, language, fallback) for end, text in q["labels"].items()
-            }
-        if q.get("style"):
-            item["style"] = q["style"]
-        if q.get("show_if"):
-            item["show_if"] = q["show_if"]
-        questions.append(item)
-    return {
-        "id": survey.pk,
-        "version": version_number,
-        "language": language,
-        "delay_seconds": survey.delay_seconds,
-        "auto_close_seconds": survey.auto_close_seconds,
-        "questions": questions,
-        "thank_you": _pick(snapshot.get("thank_you") or {}, language, fallback) or None,
-    }
 
 
 # ---------------------------------------------------------------- display lifecycle

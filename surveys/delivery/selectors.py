@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count
 
 from surveys.contacts.models import Contact
 from surveys.delivery import throttle
@@ -18,6 +17,7 @@ from surveys.design.models import Survey, SurveyChannel, SurveyStatus
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from vocsite.process_cache import ProcessCache
+from vocsite.registry import Registry
 from vocsite.row_select import select_rows
 
 
@@ -128,19 +128,19 @@ def utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+# How many finished answers each survey has, for surveys with a response cap: answers are the
+# feedback app's, which registers its count here.
+FINISHED_RESPONSE_COUNTS: Registry[Callable[[Sequence[int]], dict[int, int]]] = Registry(
+    "finished answers per capped survey", expected=("responses",)
+)
+
+
 def finished_response_counts(*, surveys: Sequence[Survey]) -> dict[int, int]:
     """Finished responses per survey, only for surveys with a response cap (else no query)."""
-    from feedback.answering.models import Response
-
     capped = [s.pk for s in surveys if s.response_cap is not None]
     if not capped:
         return {}
-    rows = (
-        Response.objects.filter(survey_id__in=capped, finished=True)
-        .values("survey_id")
-        .annotate(n=Count("id"))
-    )
-    return {row["survey_id"]: row["n"] for row in rows}
+    return FINISHED_RESPONSE_COUNTS["responses"](capped)
 
 
 def display_for_project(*, project: Project, display_id: UUID | str | Any) -> Display | None:

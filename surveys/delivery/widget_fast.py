@@ -12,7 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.renderers import JSONRenderer
 
-from surveys.delivery import ledger
+from surveys.contacts.attributes import clean_attributes
 from surveys.delivery.widget_api import (
     DecideApi,
     WidgetApi,
@@ -94,7 +94,7 @@ def _plain_decide(data: Any) -> dict[str, Any] | None:
     if values is None:
         return None
     try:
-        ledger.clean_attributes(values.get("attributes"))
+        clean_attributes(values.get("attributes"))
     except ApplicationError:
         return None  # DecideApi words the error
     return values

@@ -11,10 +11,10 @@ from typing import Any
 
 from django import forms
 
-from surveys.delivery.throttle import ATTRIBUTE_OPS, URL_OPS
 from surveys.design.models import DisplayOption, Question, QuestionType, Survey, SurveyChannel
 from surveys.design.scales import CHOICE_TYPES, SCALES
 from surveys.design.services import QuestionIn
+from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
 from surveys.tenancy.models import Project
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}

@@ -1,4 +1,6 @@
-"""surveys.design.scales."""
+"""Scales: the ranges each question type allows, how a scale is worded, and the thresholds that
+read a score as satisfied, easy or unhappy. One home for them: the designer, the widget, alert
+rules, the frontline lists and the metrics all read them here (DESIGN.md §4, §7)."""
 
 from __future__ import annotations
 
@@ -23,3 +25,16 @@ SCALE_WORDINGS = tuple(value for value, _ in Question._meta.get_field("scale_wor
 
 
 EFFORT_WORDED_SCALES = {QuestionType.CES: (5,)}
+
+
+# How a CES question is worded: agreement ("it was easy", high is good) or effort ("how much
+# effort did it take", 1 = very low, low is good). Only a 1–5 CES may be worded as effort.
+AGREE, EFFORT = "agree", "effort"
+# The top of each allowed scale → the lowest score counted as satisfied / agree.
+CSAT_SATISFIED_FROM = {3: 3, 5: 4, 7: 6}
+CES_AGREE_FROM = {5: 4, 7: 5}
+# An effort-worded scale → the highest score counted as easy (DESIGN.md §7: 1–2 of 5).
+CES_EASY_EFFORT_AT_MOST = {5: 2}
+# What the frontline and the topic suggestions treat as an unhappy answer: detractors (NPS
+# 0–6), CSAT 1–2, CES 1–3 — the thresholds of the default alert rules.
+UNHAPPY_AT_MOST = {"nps": 6, "csat": 2, "ces": 3}

@@ -20,6 +20,7 @@ from surveys.design.models import (
     SurveyVersion,
 )
 from surveys.design.scales import CHOICE_TYPES, EFFORT_WORDED_SCALES, SCALE_WORDINGS, SCALES
+from surveys.design.targeting import validate_targeting
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
@@ -178,8 +179,6 @@ def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, l
     ):
         errors["channels"] = [f"One or more of {', '.join(SurveyChannel.values)}."]
     if values.get("targeting"):
-        from surveys.delivery.throttle import validate_targeting
-
         errors.update(
             {f"targeting.{k}": v for k, v in validate_targeting(values["targeting"]).items()}
         )

@@ -8,7 +8,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from surveys.delivery.ledger import draft_payload
 from surveys.design.forms import (
     QuestionForm,
     QuestionFormSet,
@@ -17,6 +16,7 @@ from surveys.design.forms import (
     project_languages,
 )
 from surveys.design.models import Survey
+from surveys.design.payload import draft_payload
 from surveys.design.services import (
     QuestionIn,
     question_errors,

@@ -15,9 +15,17 @@ from urllib.parse import urlsplit
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from surveys.tenancy.models import Membership, Project, Role, new_identity_secret
+from surveys.tenancy.models import (
+    Membership,
+    Project,
+    Role,
+    Team,
+    TeamMembership,
+    new_identity_secret,
+)
 from surveys.tenancy.services import audit_record
 from vocsite.errors import ApplicationError
+from vocsite.registry import Registry
 
 PROJECT_SETTINGS = (
     "name",
@@ -35,18 +43,12 @@ PROJECT_SETTINGS = (
     "timezone",
 )
 
-# What a change of one setting makes a higher app redo, registered in its AppConfig.ready()
-# (this app imports no higher one): metrics cuts its rollup days in the project's timezone,
-# so a new timezone rebuilds them. Each hook is called after commit with the project's id.
-_CHANGE_HOOKS: dict[str, list[Callable[[int], None]]] = {}
-
-
-def project_setting_change_register(setting: str, hook: Callable[[int], None]) -> None:
-    if setting not in PROJECT_SETTINGS:
-        raise RuntimeError(f"{setting!r} is not a project setting.")
-    hooks = _CHANGE_HOOKS.setdefault(setting, [])
-    if hook not in hooks:
-        hooks.append(hook)
+# What a change of one setting makes a higher app redo, keyed by the setting: metrics cuts
+# its rollup days in the project's timezone, so a new timezone rebuilds them. Each is called
+# after commit with the project's id.
+PROJECT_SETTING_CHANGED: Registry[Callable[[int], None]] = Registry(
+    "what a changed project setting redoes", expected=("timezone",)
+)
 
 
 @cache
@@ -107,7 +109,7 @@ def project_update(
         after=after,
     )
     changed = [name for name in PROJECT_SETTINGS if before[name] != after[name]]
-    hooks = dict.fromkeys(hook for name in changed for hook in _CHANGE_HOOKS.get(name, []))
+    hooks = [redo for name, redo in PROJECT_SETTING_CHANGED.items() if name in changed]
     for hook in hooks:
         transaction.on_commit(lambda hook=hook: hook(project.pk), robust=True)
     return project
@@ -164,7 +166,6 @@ def member_set_role(
 
 @transaction.atomic
 def member_remove(*, membership: Membership, actor: AbstractBaseUser | None = None) -> None:
-    from surveys.tenancy.models import TeamMembership
 
     if membership.role == Role.ADMIN and not _admins_left(membership.project, membership):
         raise ApplicationError("invalid", "A project keeps at least one admin.")
@@ -191,7 +192,6 @@ def team_save(
     actor: AbstractBaseUser | None = None,
 ):
     """Create or update a team; its members and lead must be members of the project."""
-    from surveys.tenancy.models import Team, TeamMembership
 
     allowed = set(Membership.objects.filter(project=project).values_list("user_id", flat=True))
     strangers = [i for i in [*member_ids, *([lead_id] if lead_id else [])] if i not in allowed]

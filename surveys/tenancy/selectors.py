@@ -1,11 +1,16 @@
-"""surveys.tenancy.selectors."""
+"""Reads about tenancy: which project allows an origin, who works a team's cases."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Q
 
-from surveys.tenancy.models import Project
+from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
+
+# The roles a case can be assigned to.
+ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
 
 
 def origin_allowed_by_any_project(*, origin: str) -> bool:
@@ -24,3 +29,12 @@ def origin_allowed_by_any_project(*, origin: str) -> bool:
         for allowed in origins or []
         if isinstance(allowed, str)
     )
+
+
+def team_agents(team: Team) -> list[AbstractBaseUser]:
+    """Team members who can work cases in the team's project, in a stable order."""
+    member_ids = TeamMembership.objects.filter(team=team).values_list("user_id", flat=True)
+    allowed = Membership.objects.filter(
+        project_id=team.project_id, role__in=ASSIGNABLE_ROLES, user_id__in=member_ids
+    ).values_list("user_id", flat=True)
+    return list(get_user_model().objects.filter(pk__in=allowed, is_active=True).order_by("pk"))

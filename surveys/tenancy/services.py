@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from surveys.tenancy.models import ApiKey, AuditEntry, Membership, Project, Role, hash_secret_key
+from vocsite.registry import Registry
+
+# What a new project gets from the apps above this one, in its creating transaction: the
+# closed loop's default alert rules (feedback.cases).
+PROJECT_CREATED: Registry[Callable[..., object]] = Registry(
+    "what a new project gets", expected=("default_alert_rules",)
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ def project_create(
     languages: Sequence[str] = ("en",),
     owner: AbstractBaseUser | None = None,
 ) -> tuple[Project, CreatedKey]:
-    """A new project with one secret key and the default alert rules (via `feedback`)."""
+    """A new project with one secret key, and what the other apps give it (PROJECT_CREATED)."""
     languages = [lang.strip() for lang in languages if lang.strip()] or ["en"]
     project = Project(
         name=name.strip(),
@@ -89,7 +96,7 @@ def project_create(
     if owner is not None:
         Membership.objects.create(user=owner, project=project, role=Role.ADMIN)
     created = api_key_create(project=project, created_by=owner)
-    from feedback.cases.services import alert_rules_install_defaults
 
-    alert_rules_install_defaults(project=project)
+    for install in PROJECT_CREATED:
+        install(project=project)
     return project, created

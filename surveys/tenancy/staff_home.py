@@ -4,6 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from surveys.tenancy.api_auth import session_access
+from surveys.tenancy.staff import staff_context
+
 
 @login_required
 def no_project(request: HttpRequest) -> HttpResponse:
@@ -13,8 +16,6 @@ def no_project(request: HttpRequest) -> HttpResponse:
 @login_required
 def staff_home(request: HttpRequest) -> HttpResponse:
     """Land each role on its own first page: agents on the inbox, everyone else on the journey."""
-    from surveys.tenancy.api_auth import session_access
-    from surveys.tenancy.staff import staff_context
 
     access = session_access(request)
     if access is None:

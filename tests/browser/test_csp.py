@@ -21,9 +21,9 @@ from feedback.answering.models import Response
 from feedback.cases.models import AlertRule, Case
 from feedback.topics.models import RetagRun, Topic
 from metrics.demo.seed import DEMO_PASSWORD, demo_seed
-from surveys.contacts.events import EventIn, event_record
 from surveys.contacts.models import Contact
 from surveys.delivery.email_surveys import invitation_send
+from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.models import Invitation
 from surveys.design.models import Survey
 from surveys.tenancy.invitations import member_invite

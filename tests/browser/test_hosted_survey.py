@@ -9,8 +9,8 @@ from django.core import mail
 from django.utils import timezone
 
 from feedback.answering.models import Response
-from surveys.contacts.events import EventIn, event_record
 from surveys.delivery.email_surveys import invitation_send
+from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.models import Invitation
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
 

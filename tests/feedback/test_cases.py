@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from feedback.answering.batch_reads import responses_loaded
+from feedback.answering.batch import ResponseBatch
 from feedback.answering.models import Feedback
 from feedback.cases.models import AlertRule, Case, CaseEvent, CasePriority, CaseStatus
 from feedback.cases.selectors import recovery_rate, sla_by_team
@@ -322,25 +322,27 @@ def test_an_open_case_is_not_recovered_by_a_happy_answer(respond):
 def test_recovery_asks_only_for_a_happy_answer_from_a_contact_with_a_closed_case(
     project, respond, django_assert_num_queries
 ):
-    """Every finished response runs the recovery hook. In a pipeline batch (the responses,
-    their answers and which of their contacts have a resolved or closed case, read once for
-    all hooks) only a happy answer from such a contact asks for its cases."""
+    """Every finished response runs the recovery step. Its answers are looked at first (no
+    query); only a happy answer asks, once per pipeline batch, which of the batch's contacts
+    have a resolved or closed case, and only such a contact's answer reads its cases."""
     happy = respond(9, user="nobody-closed")
-    with responses_loaded([happy.pk]), django_assert_num_queries(0):
-        assert cases_recover_for_response(happy.pk) == []
+    batch = ResponseBatch.load([happy.pk])
+    with django_assert_num_queries(1):  # the batch's contacts with a case to recover: none
+        assert cases_recover_for_response(happy.pk, batch) == []
     unhappy = respond(3, user="nobody-closed-either")
-    with responses_loaded([unhappy.pk]), django_assert_num_queries(0):
-        assert cases_recover_for_response(unhappy.pk) == []
+    batch = ResponseBatch.load([unhappy.pk])
+    with django_assert_num_queries(0):
+        assert cases_recover_for_response(unhappy.pk, batch) == []
     case = Case.objects.get(response=respond(1, user="closed"))
     case_change(case=case, actor=None, change=CaseChange(status="closed", root_cause="Bug"))
     later = respond(9, user="closed")
     Case.objects.filter(pk=case.pk).update(
         recovered=False, recovered_at=None, recovered_by_response=None
     )
-    with responses_loaded([happy.pk, later.pk]):
-        with django_assert_num_queries(0):  # the batch's read knew "nobody-closed" has none
-            assert cases_recover_for_response(happy.pk) == []
-        assert [c.pk for c in cases_recover_for_response(later.pk)] == [case.pk]
+    batch = ResponseBatch.load([happy.pk, later.pk])
+    with django_assert_num_queries(1):  # one read for the batch: "nobody-closed" has none
+        assert cases_recover_for_response(happy.pk, batch) == []
+    assert [c.pk for c in cases_recover_for_response(later.pk, batch)] == [case.pk]
     case.refresh_from_db()
     assert (case.recovered, case.recovered_by_response_id) == (True, later.pk)
 

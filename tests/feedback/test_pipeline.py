@@ -1,8 +1,7 @@
 """The response pipeline: enqueued on commit (never on rollback), processed exactly once,
-hooks in order and optional, broker outages never fail a request, and the sweeper finds
+steps in their declared order, broker outages never fail a request, and the sweeper finds
 whatever was committed but never processed."""
 
-import sys
 import uuid
 from datetime import timedelta
 
@@ -10,6 +9,7 @@ import kombu.exceptions
 import pytest
 import redis.exceptions
 from celery import current_app
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from feedback.answering import pipeline
-from feedback.answering.batch_reads import finished_response, responses_loaded
+from feedback.answering.batch import ResponseBatch
 from feedback.answering.models import ProcessingFailure, Response
 from feedback.answering.services import AnswerIn, response_submit
 from feedback.answering.tasks import process_response, sweep_unprocessed
@@ -26,21 +26,23 @@ from metrics.rollups.models import Rollup
 from metrics.rollups.services import rollup_responses
 from surveys.delivery.ledger import contact_resolve, display_claim
 from tests.factories import published_survey
+from vocsite.publish import task_publish
+from vocsite.registry import Registry, registries_check
 
 pytestmark = pytest.mark.django_db
 
 calls: list[tuple[str, int]] = []
 
 
-def record_first(response_id: int) -> None:
+def record_first(response_id: int, batch=None) -> None:
     calls.append(("first", response_id))
 
 
-def record_second(response_id: int) -> None:
+def record_second(response_id: int, batch=None) -> None:
     calls.append(("second", response_id))
 
 
-def fail_once(response_id: int) -> None:
+def fail_once(response_id: int, batch=None) -> None:
     if not any(name == "failed" for name, _ in calls):
         calls.append(("failed", response_id))
         raise RuntimeError("hook crashed")
@@ -50,7 +52,7 @@ def fail_once(response_id: int) -> None:
 failing: set[int] = set()
 
 
-def fail_for_good(response_id: int) -> None:
+def fail_for_good(response_id: int, batch=None) -> None:
     if response_id in failing:
         raise ValueError("a bug in a hook")
 
@@ -207,8 +209,8 @@ def test_broker_errors_are_logged_not_raised(monkeypatch, caplog, error):
         raise error
 
     monkeypatch.setattr(process_response, "apply_async", refuse)
-    assert pipeline.task_publish(process_response, 42) is False
-    assert "the sweeper will retry" in caplog.text
+    assert task_publish(process_response.name, 42) is False
+    assert "could not enqueue feedback.tasks.pipeline.process_response(42,)" in caplog.text
 
 
 def test_a_bug_is_not_mistaken_for_a_broker_outage(monkeypatch):
@@ -217,7 +219,7 @@ def test_a_bug_is_not_mistaken_for_a_broker_outage(monkeypatch):
 
     monkeypatch.setattr(process_response, "apply_async", broken)
     with pytest.raises(TypeError):
-        pipeline.task_publish(process_response, 42)
+        task_publish(process_response.name, 42)
 
 
 def test_broker_down_the_request_still_succeeds_and_the_sweeper_processes_it_later(
@@ -263,13 +265,14 @@ def test_a_failure_while_processing_eagerly_does_not_fail_the_request(
     def crash(response_ids):
         raise RuntimeError("rollup bug")
 
-    monkeypatch.setattr(pipeline, "rollup_responses", crash)
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        pipeline.RESPONSE_ROLLUP.overridden({"rollup": crash}),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = answer()  # no exception reaches the caller
     assert "rollup bug" in caplog.text
     response.refresh_from_db()
     assert response.processed_at is None  # left for the sweeper
-    monkeypatch.undo()
     assert sweep_later() == 1
     assert counted(survey) == 1
 
@@ -294,63 +297,59 @@ def test_unknown_responses_are_ignored():
     assert pipeline.response_process(987654321) is False
 
 
-def test_hooks_run_in_order_after_the_rollup_and_missing_ones_are_skipped(
-    survey, answer, monkeypatch, django_capture_on_commit_callbacks
+def test_steps_run_in_their_declared_order_after_the_rollup(
+    survey, answer, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(
-        pipeline,
-        "RESPONSE_HOOKS",
-        (
-            "tests.feedback.test_pipeline.record_first",
-            "feedback.not_built_yet.hook",  # module does not exist (yet)
-            "feedback.cases.services.cases_hook_not_written_yet",  # module exists, function does not
-            "tests.feedback.test_pipeline.record_second",
-        ),
-    )
-    with django_capture_on_commit_callbacks(execute=True):
+    steps = {"webhooks": record_second, "last_nps": record_first}
+    with (
+        pipeline.RESPONSE_STEPS.overridden(steps),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = answer()
     assert calls == [("first", response.pk), ("second", response.pk)]
     response.refresh_from_db()
-    assert response.processed_at is not None
+    assert response.rolled_up_at is not None and response.processed_at is not None
 
 
-def test_a_crashing_hook_leaves_the_response_for_a_retry_without_recounting(
-    survey, answer, monkeypatch, django_capture_on_commit_callbacks
+def test_a_crashing_step_leaves_the_response_for_a_retry_without_recounting(
+    survey, answer, django_capture_on_commit_callbacks
 ):
-    """The hooks after the crashing one still run; the retry runs them all again."""
-    monkeypatch.setattr(
-        pipeline,
-        "RESPONSE_HOOKS",
-        ("tests.feedback.test_pipeline.fail_once", "tests.feedback.test_pipeline.record_second"),
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        response = answer()
-    response.refresh_from_db()
-    assert response.rolled_up_at is not None and response.processed_at is None
-    assert calls == [("failed", response.pk), ("second", response.pk)]
-    assert sweep_later() == 1
+    """The steps after the crashing one still run; the retry runs them all again."""
+    steps = {"last_nps": fail_once, "topics": record_second}
+    with pipeline.RESPONSE_STEPS.overridden(steps):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = answer()
+        response.refresh_from_db()
+        assert response.rolled_up_at is not None and response.processed_at is None
+        assert calls == [("failed", response.pk), ("second", response.pk)]
+        assert sweep_later() == 1
     response.refresh_from_db()
     assert response.processed_at is not None
     assert calls[2:] == [("recovered", response.pk), ("second", response.pk)]
     assert counted(survey) == 1
 
 
-def test_a_hook_with_a_broken_import_is_an_error_not_a_skip(tmp_path, monkeypatch):
-    (tmp_path / "vocsite_broken_hooks.py").write_text(
-        "import a_dependency_that_is_not_installed\n\ndef hook(response_id):\n    pass\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "vocsite_broken_hooks", raising=False)
-    assert pipeline.hook_resolve("vocsite_missing_module.hook") is None
-    with pytest.raises(ModuleNotFoundError):
-        pipeline.hook_resolve("vocsite_broken_hooks.hook")
+def test_start_up_refuses_a_declared_step_nobody_registered():
+    declared = Registry("steps of a test", expected=("first", "second"))
+    declared.register("first", record_first)
+    with pytest.raises(ImproperlyConfigured, match="steps of a test: second"):
+        registries_check([declared])
+    with pytest.raises(ImproperlyConfigured, match="'third' is not a declared entry"):
+        declared.register("third", record_second)
+    declared.register("second", record_second)
+    registries_check()  # complete now, like the application's own registries
 
 
-def test_the_alert_hook_is_wired():
-    assert "feedback.cases.services.cases_open_for_response" in pipeline.RESPONSE_HOOKS
-    assert pipeline.RESPONSE_HOOKS.index("feedback.topics.services.tag_response") < (
-        pipeline.RESPONSE_HOOKS.index("feedback.cases.services.cases_open_for_response")
-    )
+def test_the_steps_are_wired_in_order():
+    assert [(key, pipeline.step_name(step)) for key, step in pipeline.RESPONSE_STEPS.items()] == [
+        ("last_nps", "feedback.answering.services.contact_last_nps_update"),
+        ("topics", "feedback.topics.services.tag_response"),
+        ("cases", "feedback.cases.services.cases_open_for_response"),
+        ("recovery", "feedback.cases.services.cases_recover_for_response"),
+        ("webhooks", "feedback.webhooks.services.webhooks_for_response"),
+    ]
+    assert [key for key, _ in pipeline.FEEDBACK_STEPS.items()] == ["topics", "cases", "webhooks"]
+    assert pipeline.RESPONSE_ROLLUP["rollup"] is rollup_responses
 
 
 # ---- the sweeper ----------------------------------------------------------------------------
@@ -450,19 +449,18 @@ def test_transient_database_errors_are_retried_and_bugs_are_not(
 ):
     with django_capture_on_commit_callbacks():
         response = answer()
-    real = pipeline.rollup_responses
     attempts: list[list[int]] = []
 
     def flaky(response_ids):
         attempts.append(list(response_ids))
         if len(attempts) < 3:
             raise OperationalError("server closed the connection unexpectedly")
-        return real(response_ids)
+        return rollup_responses(response_ids)
 
-    monkeypatch.setattr(pipeline, "rollup_responses", flaky)
     # Let eager retries run in-process as a worker would (there is no backoff wait in eager).
     monkeypatch.setitem(current_app.conf, "task_eager_propagates", False)
-    result = process_response.apply(args=(response.pk,))
+    with pipeline.RESPONSE_ROLLUP.overridden({"rollup": flaky}):
+        result = process_response.apply(args=(response.pk,))
     assert (result.state, result.get(), len(attempts)) == ("SUCCESS", True, 3)
     assert counted(survey) == 1
 
@@ -473,8 +471,8 @@ def test_transient_database_errors_are_retried_and_bugs_are_not(
         attempts.append(list(response_ids))
         raise IntegrityError("a constraint says the code is wrong")
 
-    monkeypatch.setattr(pipeline, "rollup_responses", bug)
-    result = process_response.apply(args=(response.pk,))
+    with pipeline.RESPONSE_ROLLUP.overridden({"rollup": bug}):
+        result = process_response.apply(args=(response.pk,))
     # A bug is not retried by the task: it is recorded against the response (the sweeper
     # brings it back until it is quarantined, tests/feedback/test_quarantine.py).
     assert (result.state, result.get()) == ("SUCCESS", False)
@@ -482,9 +480,7 @@ def test_transient_database_errors_are_retried_and_bugs_are_not(
     failure = ProcessingFailure.objects.get(response=response)
     assert (failure.attempts, failure.steps) == (
         1,
-        {
-            "metrics.rollups.services.rollup_responses": "IntegrityError: a constraint says the code is wrong"
-        },
+        {pipeline.step_name(bug): "IntegrityError: a constraint says the code is wrong"},
     )
 
 
@@ -496,8 +492,8 @@ def test_a_batch_goes_on_past_a_response_that_fails_for_good(survey, answer, mon
     Response.objects.update(processed_at=None, rolled_up_at=None)
     failing.clear()
     failing.add(responses[1].pk)
-    monkeypatch.setattr(pipeline, "RESPONSE_HOOKS", ("tests.feedback.test_pipeline.fail_for_good",))
-    assert tasks.process_responses([r.pk for r in responses]) == 2
+    with pipeline.RESPONSE_STEPS.overridden({"last_nps": fail_for_good}):
+        assert tasks.process_responses([r.pk for r in responses]) == 2
     assert sorted(
         Response.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)
     ) == [responses[1].pk]
@@ -511,17 +507,16 @@ def test_a_batch_whose_rollup_fails_rolls_up_each_response_on_its_own(survey, an
 
     responses = [answer(), answer(), answer()]
     Response.objects.update(processed_at=None, rolled_up_at=None)
-    real = pipeline.rollup_responses
     calls: list[list[int]] = []
 
     def poisoned(response_ids):
         calls.append(sorted(response_ids))
         if responses[1].pk in response_ids:
             raise ValueError("cannot count this one")
-        return real(response_ids)
+        return rollup_responses(response_ids)
 
-    monkeypatch.setattr(pipeline, "rollup_responses", poisoned)
-    assert tasks.process_responses([r.pk for r in responses]) == 2
+    with pipeline.RESPONSE_ROLLUP.overridden({"rollup": poisoned}):
+        assert tasks.process_responses([r.pk for r in responses]) == 2
     ids = sorted(r.pk for r in responses)
     assert calls == [ids, [ids[0]], [ids[1]], [ids[2]]]
     assert sorted(
@@ -567,8 +562,9 @@ def test_a_batch_reads_its_related_rows_by_id_without_joins(survey, answer, touc
     and the batch's responses share the related objects."""
 
     def reads(ids) -> list[tuple[str, bool]]:
-        with CaptureQueriesContext(connection) as queries, responses_loaded(ids):
-            loaded = [finished_response(pk) for pk in ids]
+        with CaptureQueriesContext(connection) as queries:
+            batch = ResponseBatch.load(ids)
+        loaded = [batch.get(pk) for pk in ids]
         assert [r.pk for r in loaded] == ids
         return [
             (q["sql"].split(" FROM ", 1)[1].split(" ", 1)[0].strip('"'), " JOIN " in q["sql"])
@@ -588,17 +584,16 @@ def test_a_batch_reads_its_related_rows_by_id_without_joins(survey, answer, touc
         ("surveys_contact", False),
         ("feedback_answer", False),
         ("surveys_question", False),
-        ("feedback_case", False),  # the contacts that may recover
     ]
-    with responses_loaded([r.pk for r in responses]):
-        first, last = finished_response(responses[0].pk), finished_response(responses[-1].pk)
-        assert first.project is last.project and first.version is last.version
-        assert (first.touchpoint, first.answers.all()[0].question.type) == (touchpoint, "nps")
+    batch = ResponseBatch.load([r.pk for r in responses])
+    first, last = batch.get(responses[0].pk), batch.get(responses[-1].pk)
+    assert first.project is last.project and first.version is last.version
+    assert (first.touchpoint, first.answers.all()[0].question.type) == (touchpoint, "nps")
 
 
-def test_the_hooks_of_a_batch_read_its_responses_once(survey, answer):
-    """The five hooks used to read each response and its answers again; in a batch they share
-    one read (feedback.answering.batch_reads), so five responses read the responses table as often as
+def test_the_steps_of_a_batch_read_its_responses_once(survey, answer):
+    """The five steps used to read each response and its answers again; in a batch they share
+    one read (feedback.answering.batch), so five responses read the responses table as often as
     one does."""
 
     def response_reads(ids) -> int:
@@ -613,4 +608,4 @@ def test_the_hooks_of_a_batch_read_its_responses_once(survey, answer):
     responses = [answer() for _ in range(6)]
     one = response_reads([responses[0].pk])
     assert one == response_reads([r.pk for r in responses[1:]])
-    assert one == 4  # which are pending; the rollup: their projects, the claimed rows; the hooks
+    assert one == 4  # which are pending; the rollup: their projects, the claimed rows; the steps

@@ -19,10 +19,10 @@ from feedback.answering.models import Answer, Response
 from feedback.answering.services import contacts_backfill_last_nps
 from feedback.cases.models import Case
 from metrics.churn.services import CHURN_METHOD, churn_series, outcomes_by_nps, outcomes_by_recovery
-from surveys.contacts.events import EventIn, contacts_lifecycle_rebuild, event_record
 from surveys.contacts.lifecycle import EventFact, lifecycle_changes
 from surveys.contacts.models import Contact, LifecycleChange, OperationalEvent
 from surveys.contacts.services import ContactIn, contact_erase, contact_upsert
+from surveys.delivery.events import EventIn, contacts_lifecycle_rebuild, event_record
 from surveys.design.models import Question
 from tests.factories import published_survey
 

@@ -19,9 +19,9 @@ from feedback.topics.models import Topic
 from feedback.webhooks.models import WebhookDelivery
 from feedback.webhooks.services import webhook_endpoint_create
 from metrics.rollups.models import Rollup
-from surveys.contacts.events import EventIn, event_record
 from surveys.contacts.models import Contact
 from surveys.contacts.services import contact_erase
+from surveys.delivery.events import EventIn, event_record
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,9 @@ from django.test import Client
 from django.utils import timezone
 
 from feedback.answering.models import Response
-from surveys.contacts.events import EventIn, event_record
 from surveys.contacts.models import Contact, OperationalEvent
 from surveys.delivery.email_surveys import invitation_send, invitations_due
+from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.ledger import contact_resolve, display_claim, display_mark_shown
 from surveys.delivery.models import Invitation
 from surveys.delivery.tasks import send_due_invitations

@@ -16,8 +16,8 @@ from django.test import Client
 from feedback.answering.models import Response
 from feedback.cases.models import Case
 from feedback.cases.services import alert_rules_install_defaults
-from surveys.contacts.events import EventIn, event_record
 from surveys.contacts.services import contact_erase
+from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.models import Invitation
 from tests.factories import ContactFactory, published_survey
 

@@ -16,8 +16,8 @@ from surveys.delivery.throttle import (
     decide,
     is_claim_live,
     sample_bucket,
-    validate_targeting,
 )
+from surveys.design.targeting import validate_targeting
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 PROJECT = ProjectRules(recontact_days=7, frequency_cap=2, frequency_window_days=30)

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from surveys.contacts.lifecycle import CHURNED, Change, EventFact, lifecycle_changes
 from surveys.contacts.models import Contact, LifecycleChange, LifecycleStatus, OperationalEvent
+from surveys.delivery.email_surveys import invitation_schedule
 from surveys.delivery.ledger import contact_resolve
 from surveys.tenancy.models import Project
 from vocsite.errors import ApplicationError
@@ -183,7 +184,6 @@ def event_record(*, project: Project, data: EventIn) -> EventResult:
                 if event.revenue:
                     _revenue_add(contact, event.revenue)
                 _lifecycle(contact, event)
-                from surveys.delivery.email_surveys import invitation_schedule
 
                 invitation = invitation_schedule(project=project, contact=contact, event=event)
                 invitation_id = invitation.pk if invitation else None

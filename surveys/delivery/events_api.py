@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from surveys.contacts.events import EventIn, event_record
+from surveys.delivery.events import EventIn, event_record
 from surveys.tenancy.models import Role
 from vocsite.api_errors import ERRORS
 

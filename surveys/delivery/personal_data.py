@@ -1,0 +1,72 @@
+"""The places delivery keeps a person's data, for export, erasure and identify's merge
+(surveys.contacts.personal_data): the surveys they were shown, decide's decisions about them,
+their e-mail invitations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+
+from surveys.contacts.models import Contact
+from surveys.contacts.personal_data import PersonalData
+from surveys.delivery import visitor_memory
+from surveys.delivery.models import Decision, Display, Invitation
+
+
+def _repoint(model):
+    def repoint(anonymous: Contact, into: Contact) -> None:
+        model.objects.filter(contact=anonymous).update(contact=into)
+
+    return repoint
+
+
+def _displays_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return list(
+        Display.objects.filter(contact__in=contacts)
+        .order_by("claimed_at")
+        .values("survey__name", "channel", "status", "language", "url", "claimed_at", "shown_at")
+    )
+
+
+def _displays_erase(contacts: Sequence[Contact]) -> None:
+    Display.objects.filter(contact__in=contacts).exclude(url="").update(url="")
+    # This process may remember the person's visitor ids (others forget within their TTL);
+    # after commit, so a request running meanwhile cannot put the old state back.
+    transaction.on_commit(visitor_memory.clear)
+
+
+def _decisions_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return list(
+        Decision.objects.filter(contact__in=contacts)
+        .order_by("created_at")
+        .values("survey__name", "touchpoint__key", "reason", "channel", "created_at")
+    )
+
+
+def _decisions_erase(contacts: Sequence[Contact]) -> None:
+    """The decisions stay counted for fatigue analytics, tied to nobody."""
+    Decision.objects.filter(contact__in=contacts).update(contact=None)
+
+
+def _invitations_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return list(
+        Invitation.objects.filter(contact__in=contacts)
+        .order_by("send_after")
+        .values("survey__name", "status", "skip_reason", "send_after", "sent_at")
+    )
+
+
+def _invitations_erase(contacts: Sequence[Contact]) -> None:
+    """Invitations point only at the shell contact; its links answer 410 Gone from now on
+    (`erased_at`), so nothing is left to remove here."""
+
+
+DELIVERY_PERSONAL_DATA = (
+    PersonalData("surveys_shown", _displays_export, _displays_erase, _repoint(Display)),
+    PersonalData("survey_decisions", _decisions_export, _decisions_erase, _repoint(Decision)),
+    PersonalData(
+        "email_invitations", _invitations_export, _invitations_erase, _repoint(Invitation)
+    ),
+)
