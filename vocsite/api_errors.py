@@ -1,4 +1,4 @@
-"""vocsite.api_errors."""
+"""The API's error body, described once for drf-spectacular (`{"error": {code, message, fields}}`)."""
 
 from __future__ import annotations
 

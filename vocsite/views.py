@@ -1,4 +1,4 @@
-"""vocsite.views."""
+"""Views that belong to no domain: the landing redirect, the health check and the error pages."""
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse

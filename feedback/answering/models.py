@@ -1,4 +1,5 @@
-"""feedback.answering.models."""
+"""Answering's records: responses and their answers, Feedback-tab messages, their sentiment
+labels, and the processing failures of either (DESIGN.md §4)."""
 
 from __future__ import annotations
 

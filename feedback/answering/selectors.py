@@ -1,4 +1,5 @@
-"""feedback.answering.selectors."""
+"""Reads about answers: the response list behind the API and exports, unhappy scores, and the
+finished-answer counts decide's response caps use (registered with surveys.delivery)."""
 
 from __future__ import annotations
 

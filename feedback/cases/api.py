@@ -1,4 +1,7 @@
-"""feedback.cases.api."""
+"""Cases API (DESIGN.md §6): the follow-up queue, one case with its history, case statistics.
+
+Admins, designers and agents (agents see only their teams' cases and their own — the same rule
+as the inbox); everything is scoped to `request.access.project`, another project's case is 404."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""feedback.cases.forms."""
+"""Staff forms of the closed loop: alert rules and case updates."""
 
 from __future__ import annotations
 

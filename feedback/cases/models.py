@@ -1,4 +1,4 @@
-"""feedback.cases.models."""
+"""The closed loop's records: alert rules, follow-up cases and their events (DESIGN.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""feedback.cases.selectors."""
+"""Reads for the closed loop: the inbox, a case with its context, a contact's history, SLA and
+recovery figures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""feedback.cases.views."""
+"""Staff pages of the closed loop: the support inbox, the case page (updated in place with htmx)
+and alert rules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""feedback.topics.forms."""
+"""The staff form for a topic and its keyword rules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""feedback.topics.models."""
+"""Topics, the tags that put answers and messages under them, and retag runs (DESIGN.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""feedback.topics.selectors."""
+"""Reads for open text: verbatims under filters, the topic overview and topic trends."""
 
 from __future__ import annotations
 

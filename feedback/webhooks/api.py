@@ -1,4 +1,5 @@
-"""feedback.webhooks.api."""
+"""Webhooks API (DESIGN.md §6): endpoints, their deliveries and replay. Admins and secret keys;
+another project's endpoint or delivery is a 404."""
 
 from __future__ import annotations
 

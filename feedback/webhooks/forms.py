@@ -1,4 +1,4 @@
-"""feedback.webhooks.forms."""
+"""The staff form for a webhook endpoint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""feedback.webhooks.models."""
+"""Webhook endpoints, their deliveries and each delivery's attempts (DESIGN.md §4)."""
 
 from __future__ import annotations
 

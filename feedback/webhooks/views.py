@@ -1,4 +1,4 @@
-"""feedback.webhooks.views."""
+"""Staff pages for webhook endpoints: the list, enabling and disabling, the delivery log and replay."""
 
 from __future__ import annotations
 

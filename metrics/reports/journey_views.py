@@ -1,4 +1,4 @@
-"""metrics.reports.journey_views."""
+"""The journey map: each stage and touchpoint with its scores over a chosen period."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""surveys.contacts.models."""
+"""Contacts, their visitor ids, lifecycle history and operational events (DESIGN.md §4)."""
 
 from __future__ import annotations
 

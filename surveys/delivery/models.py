@@ -1,4 +1,5 @@
-"""surveys.delivery.models."""
+"""Delivery's records: displays (the throttle ledger), decide's decisions and e-mail invitations
+(DESIGN.md §4, §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""surveys.delivery.selectors."""
+"""Reads for the widget side of surveys: which surveys a touchpoint can show, a contact's
+throttle ledger, a display seen through one project's key.
+
+They live apart from `surveys.delivery.ledger` (the writes) so the decide hot path's queries are
+in one place and can be counted: each function here is one query, whatever the history size."""
 
 from __future__ import annotations
 

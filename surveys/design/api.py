@@ -1,4 +1,7 @@
-"""surveys.design.api."""
+"""Management API for survey design (DESIGN.md §6): surveys, publish, pause, resume, close.
+
+Secret key (acts as admin) or a staff session with a role; everything is scoped to
+`request.access.project`. Serializers check shape; `surveys.design.services` enforces the rules."""
 
 from __future__ import annotations
 

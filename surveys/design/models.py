@@ -1,4 +1,4 @@
-"""surveys.design.models."""
+"""Surveys, their published versions and their questions (DESIGN.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""surveys.design.services."""
+"""Writes for survey design: create, update, publish (immutable versions) and status changes."""
 
 from __future__ import annotations
 

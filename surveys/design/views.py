@@ -1,4 +1,4 @@
-"""surveys.design.views."""
+"""Staff pages for survey design: the survey list, the designer and its live preview."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""surveys.journey.api."""
+"""Management API for the journey (DESIGN.md §6): touchpoints; `DesignApi` is the role rule of
+the design endpoints (read for every role, write for admins and designers)."""
 
 from __future__ import annotations
 

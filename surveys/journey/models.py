@@ -1,4 +1,4 @@
-"""surveys.journey.models."""
+"""The customer journey: stages and the touchpoints surveys are asked at (DESIGN.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""surveys.journey.services."""
+"""Writes for the journey: stages and touchpoints."""
 
 from __future__ import annotations
 

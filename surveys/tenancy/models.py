@@ -1,4 +1,5 @@
-"""surveys.tenancy.models."""
+"""Tenancy: projects and their keys, members, invitations, teams, staff preferences and the
+append-only audit log (DESIGN.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""surveys.tenancy.services."""
+"""Writes for tenancy: projects (and what the apps above give a new one, PROJECT_CREATED), API
+keys and the audit log."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""surveys.tenancy.staff_home."""
+"""Where a signed-in staff member lands: their role's first page, or the no-project page."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
