@@ -47,9 +47,9 @@ from feedback.webhooks.services import webhook_emit
 from surveys.design.models import QuestionType
 from surveys.tenancy.models import Membership, Project, Role, Team
 from surveys.tenancy.selectors import ASSIGNABLE_ROLES, team_agents
+from vocsite import caches
 from vocsite.errors import ApplicationError
 from vocsite.mail import one_line
-from vocsite.process_cache import ProcessCache
 from vocsite.row_insert import insert_row
 
 DEFAULT_RULES = (
@@ -74,7 +74,7 @@ TITLE_MAX_LENGTH = Case._meta.get_field("title").max_length
 
 def alert_rules_install_defaults(*, project: Project) -> list[AlertRule]:
     """New projects start with rules that turn every unhappy score into a case."""
-    return [
+    rules = [
         AlertRule.objects.get_or_create(
             project=project,
             name=name,
@@ -88,6 +88,8 @@ def alert_rules_install_defaults(*, project: Project) -> list[AlertRule]:
         )[0]
         for name, question_type, low, high, priority, sla_hours in DEFAULT_RULES
     ]
+    caches.alert_rules_forget(project_id=project.pk)
+    return rules
 
 
 def rule_in(rule: AlertRule) -> RuleIn:
@@ -105,15 +107,11 @@ def rule_in(rule: AlertRule) -> RuleIn:
     )
 
 
-# Every finished response is checked against its project's rules; the worker keeps them in
-# memory (vocsite.process_cache), each with the plain value the matcher reads: a rule edited in
-# the staff UI applies within WIDGET_PROJECT_CACHE_SECONDS instead of costing four queries per
-# response, and the values are not built again for every response (7 % of the worker's time
-# per answer under cProfile).
-_rules_by_project: ProcessCache[list[tuple[AlertRule, RuleIn]]] = ProcessCache(max_entries=1_000)
-
-
 def _active_rules(project_id: int) -> list[tuple[AlertRule, RuleIn]]:
+    """The project's active rules, each with the plain value the matcher reads. Every finished
+    response is checked against them, so they are kept in memory (vocsite.caches.ALERT_RULES)
+    instead of costing four queries and a rebuild of the values per response."""
+
     def load() -> list[tuple[AlertRule, RuleIn]]:
         rules = (
             AlertRule.objects.filter(project_id=project_id, is_active=True)
@@ -123,7 +121,7 @@ def _active_rules(project_id: int) -> list[tuple[AlertRule, RuleIn]]:
         )
         return [(rule, rule_in(rule)) for rule in rules]
 
-    return _rules_by_project.get(project_id, load)
+    return caches.ALERT_RULES.get(project_id, load)
 
 
 # ---------------------------------------------------------------- opening cases

@@ -37,6 +37,7 @@ from surveys.journey.models import Touchpoint
 from surveys.journey.services import stage_create, touchpoint_create
 from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
 from surveys.tenancy.services import project_create
+from vocsite import caches
 from vocsite.errors import ApplicationError
 
 DEMO_PASSWORD = "vocsite-demo"  # noqa: S105 - printed on start; the demo is local only
@@ -155,6 +156,7 @@ def _ensure_team(project: Project) -> None:
     AlertRule.objects.filter(project=project, team__isnull=True).update(
         team=team, assignment="none"
     )
+    caches.alert_rules_forget(project_id=project.pk)
 
 
 def _build_surveys(project: Project) -> dict[str, Survey]:
@@ -657,11 +659,13 @@ def _cases(project: Project, rng: random.Random, now: datetime) -> None:
     rules = AlertRule.objects.filter(project=project, notify_email=True)
     quiet = list(rules.values_list("pk", flat=True))
     rules.update(notify_email=False)
+    caches.alert_rules_forget(project_id=project.pk)
     try:
         _work_old_cases(project, rng, now)
         _open_recent_cases(project)
     finally:
         AlertRule.objects.filter(pk__in=quiet).update(notify_email=True)
+        caches.alert_rules_forget(project_id=project.pk)
 
 
 def demo_allowed() -> bool:

@@ -24,6 +24,7 @@ from surveys.design.targeting import validate_targeting
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
+from vocsite import caches
 from vocsite.errors import ApplicationError
 
 MAX_QUESTIONS = 10
@@ -275,6 +276,7 @@ def survey_update(
     survey.has_unpublished_changes = True
     survey.full_clean(exclude=["current_version"])
     survey.save()
+    caches.touchpoint_surveys_forget(project_id=survey.project_id)
     audit_record(
         project=survey.project,
         action="survey.updated",
@@ -378,6 +380,7 @@ def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> 
     survey.save(
         update_fields=["current_version", "status", "has_unpublished_changes", "updated_at"]
     )
+    caches.touchpoint_surveys_forget(project_id=survey.project_id)
     audit_record(
         project=survey.project,
         action="survey.published",
@@ -411,6 +414,7 @@ def survey_set_status(
     before = survey.status
     survey.status = target
     survey.save(update_fields=["status", "updated_at"])
+    caches.touchpoint_surveys_forget(project_id=survey.project_id)
     audit_record(
         project=survey.project,
         action=f"survey.{action}",
