@@ -5,8 +5,9 @@ the same few rows of configuration on every call. Each process keeps them in mem
 (`vocsite.process_cache.ProcessCache`) for `WIDGET_PROJECT_CACHE_SECONDS` (30 s by default;
 0 turns every cache here off). What that buys: a decide without the project, touchpoint and
 survey queries, an answer without the question queries, a finished answer checked against
-its alert rules without four queries. What it costs: memory for at most the entries below,
-and a change made in another process reaching this one only when the entry expires.
+its alert rules without four queries. What it costs: memory for a bounded number of entries
+each (`max_entries` below), and a change made in another process reaching this one only when
+the entry expires.
 
 How a change reaches the caches:
 
@@ -18,17 +19,28 @@ How a change reaches the caches:
 - In every other process (other web workers, other machines, the Celery worker): within the
   TTL, `WIDGET_PROJECT_CACHE_SECONDS` after the entry was read. Nobody tells them.
 - A change that bypasses the services (Django admin, a shell, SQL) also waits for the TTL.
+- A transaction that changes configuration, reads it back through a cache and then rolls
+  back leaves its uncommitted value in this process until the TTL (no service does that).
 
 The caches (the kernel imports no domain app, so each is declared here and filled by the
 loader its reader passes to `get`):
 
-| cache | key → value | read by | forgotten by |
-|---|---|---|---|
-| `PROJECTS_BY_PUBLIC_KEY` | public key → the project row (allowed origins, identity secret, languages, throttle settings, theme) | `surveys.tenancy.api_auth.project_for_public_key` | `project_forget`: project settings update, identity secret rotation |
-| `TOUCHPOINT_SURVEYS` | (project id, touchpoint key) → the touchpoint and its active published surveys | `surveys.delivery.selectors.touchpoint_surveys` (decide, e-mail invitations) | `touchpoint_surveys_forget`: survey update, publish, pause/resume/close |
-| `ALERT_RULES` | project id → its active alert rules with their team, topics and touchpoints | `feedback.cases.services` (opening cases) | `alert_rules_forget`: rule created or edited, default rules installed, team edited, topic deleted, the demo seed |
-| `QUESTIONS_BY_VERSION` | published version id → its questions | `feedback.answering.services.version_questions` | nobody: a published version never changes |
-| `VERSION_OF_QUESTION` | question id → its version id | `feedback.answering.services` | nobody: a question never changes version |
+- `PROJECTS_BY_PUBLIC_KEY`: public key → the project row (allowed origins, identity secret,
+  languages, throttle settings, theme). Read on every widget call by
+  `surveys.tenancy.api_auth.project_for_public_key`. Forgotten by `project_forget`: the
+  project settings update and the identity secret rotation (`surveys.tenancy.project_settings`).
+- `TOUCHPOINT_SURVEYS`: (project id, touchpoint key) → the touchpoint and its active,
+  published surveys. Read by `surveys.delivery.selectors.touchpoint_surveys` (decide, e-mail
+  invitations). Forgotten by `touchpoint_surveys_forget`: survey update, publish, pause,
+  resume and close (`surveys.design.services`).
+- `ALERT_RULES`: project id → its active alert rules with their team, topics and touchpoints.
+  Read by `feedback.cases.services` for every finished answer. Forgotten by
+  `alert_rules_forget`: a rule created or edited (`feedback.cases.views`), the default rules
+  installed, a team edited (`surveys.tenancy.project_settings.team_save`), a topic deleted,
+  the demo seed's quiet spell.
+- `QUESTIONS_BY_VERSION`: published version id → its questions, and `VERSION_OF_QUESTION`:
+  question id → its version id. Read by `feedback.answering.services` for every answer.
+  Never forgotten: a published version, and a question's version, never change.
 
 A survey that is created, or a touchpoint, needs no forgetting: a draft survey is not
 listed, and "not found" is never kept.
@@ -36,8 +48,10 @@ listed, and "not found" is never kept.
 Not here, because they are not configuration: memoised constants (timezone names, SQL built
 from the models, the NLP dictionaries) and decide's memory of refused visitors
 (`surveys.delivery.visitor_memory`), which is per-visitor state with its own rules and
-setting. Tests run with the caches off (`vocsite.settings.test`) except where a test turns them
-on (`caches_on` in tests/conftest.py; tests/surveys/test_widget_caches.py).
+setting. Topic rules are not cached: tagging reads them for each answer it tags.
+
+Tests run with the caches off (`vocsite.settings.test`) except where a test turns them on
+(the `caches_on` fixture in tests/conftest.py; tests/surveys/test_widget_caches.py).
 """
 
 from __future__ import annotations
