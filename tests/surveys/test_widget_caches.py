@@ -155,6 +155,33 @@ def test_alert_rules_installed_open_a_case_for_the_next_answer(
     assert list(Case.objects.values_list("rule__name", flat=True)) == ["NPS detractor (0–6)"]
 
 
+def test_an_alert_rule_created_on_the_staff_page_applies_to_the_next_answer(
+    widget, project, survey, staff_user, client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(widget, project, decide(widget, project, "v-1").json(), 5, "A refund, please")
+    client.force_login(staff_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            "/app/alert-rules/new/",
+            {
+                "name": "Refund mentions",
+                "is_active": "on",
+                "keywords_text": "refund",
+                "priority": "urgent",
+                "assignment": "none",
+                "sla_hours": 4,
+            },
+        )
+    assert created.status_code == 302
+    assert Case.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(widget, project, decide(widget, project, "v-2").json(), 5, "A refund, please")
+    assert list(Case.objects.values_list("rule__name", "priority")) == [
+        ("Refund mentions", "urgent")
+    ]
+
+
 def test_a_topic_edited_tags_the_next_answer(
     widget, project, survey, committed, django_capture_on_commit_callbacks
 ):
