@@ -45,17 +45,33 @@ from feedback.cases.notifications import enqueue_case_email
 from feedback.topics.models import Tag
 from feedback.webhooks.services import webhook_emit
 from surveys.design.models import QuestionType
+from surveys.design.scales import NPS_DETRACTOR_AT_MOST, UNHAPPY_AT_MOST, default_scale_max
 from surveys.tenancy.models import Membership, Project, Role, Team
-from surveys.tenancy.selectors import ASSIGNABLE_ROLES, team_agents
+from surveys.tenancy.roles import ASSIGNABLE_ROLES
+from surveys.tenancy.selectors import team_agents
 from vocsite import caches
 from vocsite.errors import ApplicationError
 from vocsite.mail import one_line
 from vocsite.row_insert import insert_row
 
 DEFAULT_RULES = (
-    ("NPS detractor (0–6)", QuestionType.NPS, 0, 6, CasePriority.HIGH, 24),
-    ("Unhappy CSAT (1–2 of 5)", QuestionType.CSAT, 1, 2, CasePriority.HIGH, 24),
-    ("Hard effort CES (1–3 of 7)", QuestionType.CES, 1, 3, CasePriority.NORMAL, 48),
+    ("NPS detractor (0–6)", QuestionType.NPS, 0, UNHAPPY_AT_MOST["nps"], CasePriority.HIGH, 24),
+    (
+        "Unhappy CSAT (1–2 of 5)",
+        QuestionType.CSAT,
+        1,
+        UNHAPPY_AT_MOST["csat"],
+        CasePriority.HIGH,
+        24,
+    ),
+    (
+        "Hard effort CES (1–3 of 7)",
+        QuestionType.CES,
+        1,
+        UNHAPPY_AT_MOST["ces"],
+        CasePriority.NORMAL,
+        48,
+    ),
 )
 
 # Which status may follow which. Skipping ahead is allowed (an agent who phones at once goes
@@ -513,9 +529,9 @@ def is_recovering_answer(question_type: str, value: int, scale_max: int | None) 
     """NPS 7 or more, or the top box of a CSAT/CES scale (DESIGN.md §4); `value` in the
     agreement direction (`agreement_value`)."""
     if question_type == QuestionType.NPS:
-        return value >= 7
+        return value > NPS_DETRACTOR_AT_MOST
     if question_type in (QuestionType.CSAT, QuestionType.CES):
-        top = scale_max or (5 if question_type == QuestionType.CSAT else 7)
+        top = scale_max or default_scale_max(question_type)
         return value == top
     return False
 

@@ -28,8 +28,8 @@ from feedback.cases.services import (
     case_change,
 )
 from surveys.journey.models import Touchpoint
-from surveys.tenancy.api_auth import CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.models import Team
+from surveys.tenancy.roles import CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.services import audit_record
 from surveys.tenancy.staff import project_view
 from vocsite import caches

@@ -32,7 +32,9 @@ from surveys.contacts.models import Contact, OperationalEvent, VisitorId
 from surveys.delivery.events import contacts_lifecycle_rebuild
 from surveys.delivery.models import Decision, DecisionReason, Display, DisplayStatus
 from surveys.design.models import Question, Survey, SurveyChannel
+from surveys.design.scales import default_scale, nps_category
 from surveys.design.services import QuestionIn, survey_create, survey_publish
+from surveys.design.show_if import shown
 from surveys.journey.models import Touchpoint
 from surveys.journey.services import stage_create, touchpoint_create
 from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
@@ -122,11 +124,12 @@ def _scale_score(rng: random.Random, mood: float, scale_max: int) -> int:
 
 
 def _comment(rng: random.Random, score: int) -> str:
-    if score <= 6:
-        return rng.choice(DETRACTOR_COMMENTS)
-    if score <= 8:
-        return rng.choice(PASSIVE_COMMENTS)
-    return rng.choice(PROMOTER_COMMENTS)
+    comments = {
+        "detractor": DETRACTOR_COMMENTS,
+        "passive": PASSIVE_COMMENTS,
+        "promoter": PROMOTER_COMMENTS,
+    }
+    return rng.choice(comments[nps_category(score)])
 
 
 def _ensure_users(project: Project) -> None:
@@ -216,7 +219,7 @@ def _build_surveys(project: Project) -> dict[str, Survey]:
                     "en": "How satisfied are you with the help you got?",
                     "zh": "您对获得的帮助满意吗？",
                 },
-                scale={"min": 1, "max": 5},
+                scale=default_scale("csat"),
             ),
             QuestionIn(
                 type="text",
@@ -242,7 +245,7 @@ def _build_surveys(project: Project) -> dict[str, Survey]:
                     "en": "Demo Shop made checking out easy.",
                     "zh": "Demo Shop 让结账变得很轻松。",
                 },
-                scale={"min": 1, "max": 7},
+                scale=default_scale("ces"),
                 labels={
                     "min": {"en": "Strongly disagree", "zh": "非常不同意"},
                     "max": {"en": "Strongly agree", "zh": "非常同意"},
@@ -515,11 +518,7 @@ def _churn(project: Project, rng: random.Random, now) -> None:
             )
         )
         score = contact.last_nps
-        category = (
-            None
-            if score is None
-            else ("detractor" if score <= 6 else "promoter" if score >= 9 else "passive")
-        )
+        category = None if score is None else nps_category(score)
         if rng.random() >= CHURN_BY_LAST_NPS[category]:
             continue
         earliest = max(now - timedelta(days=120), last_order.get(contact.pk, contact.created_at))
@@ -543,12 +542,7 @@ def _answers_for(
     first: Question | None = None
     first_score: int | None = None
     for question in questions:
-        show_if = question.show_if
-        if (
-            show_if
-            and first_score is not None
-            and not show_if["min"] <= first_score <= show_if["max"]
-        ):
+        if first_score is not None and not shown(question.show_if, first_score):
             continue
         if question.type == "nps":
             value: int | str | list = _nps_score(rng, mood)

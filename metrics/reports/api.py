@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from metrics.churn import services as lifecycle
 from metrics.reports import selectors
-from surveys.tenancy.api_auth import READ_ROLES
+from surveys.tenancy.roles import READ_ROLES
 from vocsite.api_errors import ERROR_BODY
 from vocsite.ids import IdField
 

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from feedback.answering.models import Answer, Response
 from feedback.answering.selectors import ResponseFilters, responses_list
 from metrics.reports.exports import RESPONSE_HEADER, export, response_rows
-from surveys.tenancy.api_auth import CASE_ROLES
+from surveys.tenancy.roles import CASE_ROLES
 from vocsite.api_errors import ERRORS
 from vocsite.ids import IdField
 

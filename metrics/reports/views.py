@@ -20,11 +20,9 @@ from metrics.reports import dashboards, selectors
 from metrics.reports.exports import metric_series_export
 from metrics.rollups.services import project_zone
 from surveys.delivery.models import DecisionReason
-from surveys.tenancy.api_auth import READ_ROLES
 from surveys.tenancy.models import Channel, Team
+from surveys.tenancy.roles import CASE_ROLES, READ_ROLES
 from surveys.tenancy.staff import project_view
-
-CASE_VIEWERS = ("admin", "designer", "agent")
 
 
 def in_project_timezone(view):
@@ -208,7 +206,7 @@ def frontline(request: HttpRequest) -> HttpResponse:
     if search:
         comments = comments.filter(value_text__icontains=search)
     mine = []
-    if request.access.role in CASE_VIEWERS:
+    if request.access.role in CASE_ROLES:
         mine = list(
             cases_list(
                 project=project,

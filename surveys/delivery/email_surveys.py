@@ -27,6 +27,7 @@ from surveys.delivery.ledger import display_claim, display_mark_shown
 from surveys.delivery.models import Display, Invitation, InvitationStatus
 from surveys.design.models import SurveyChannel
 from surveys.design.payload import payload_from_snapshot
+from surveys.design.scales import scale_bounds
 from surveys.tenancy.models import Project
 from vocsite.mail import email_message
 from vocsite.publish import task_publish
@@ -222,8 +223,7 @@ def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
     page = base + reverse("hosted-survey", args=[token])
     scale = []
     if first["type"] in SCORED_TYPES:
-        low = first.get("scale", {}).get("min", 0 if first["type"] == "nps" else 1)
-        high = first.get("scale", {}).get("max", 10 if first["type"] == "nps" else 5)
+        low, high = scale_bounds(first["type"], first.get("scale"))
         scale = [(n, f"{page}?score={n}") for n in range(low, high + 1)]
     unsubscribe = base + reverse("unsubscribe", args=[unsubscribe_token(invitation.contact)])
     texts = texts_for(display.language)

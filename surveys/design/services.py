@@ -19,7 +19,13 @@ from surveys.design.models import (
     SurveyStatus,
     SurveyVersion,
 )
-from surveys.design.scales import CHOICE_TYPES, EFFORT_WORDED_SCALES, SCALE_WORDINGS, SCALES
+from surveys.design.scales import (
+    CHOICE_TYPES,
+    EFFORT_WORDED_SCALES,
+    SCALE_WORDINGS,
+    SCALES,
+    scale_bounds,
+)
 from surveys.design.targeting import validate_targeting
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
@@ -48,7 +54,7 @@ class QuestionIn:
     def scale_max(self) -> int | None:
         if self.type not in SCALES:
             return None
-        return (self.scale or {}).get("max", SCALES[self.type][1])
+        return scale_bounds(self.type, self.scale)[1]
 
 
 SURVEY_SETTINGS = (
@@ -132,8 +138,7 @@ def question_errors(questions: Sequence[QuestionIn]) -> dict[str, list[str]]:
 
 
 def _question_row(survey: Survey, position: int, q: QuestionIn) -> Question:
-    scale_min = SCALES[q.type][0] if q.type in SCALES else None
-    scale_max = q.scale_max
+    scale_min, scale_max = scale_bounds(q.type, q.scale) if q.type in SCALES else (None, None)
     choices = [{"id": f"c{i + 1}", "text": dict(c)} for i, c in enumerate(q.choices)]
     return Question(
         survey=survey,

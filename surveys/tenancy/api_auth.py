@@ -156,11 +156,6 @@ class IsWidget(permissions.BasePermission):
         return False
 
 
-READ_ROLES = (Role.ADMIN, Role.DESIGNER, Role.AGENT, Role.VIEWER)
-DESIGN_ROLES = (Role.ADMIN, Role.DESIGNER)
-CASE_ROLES = (Role.ADMIN, Role.AGENT, Role.DESIGNER)
-
-
 _NOT_COUNTED = object()
 
 

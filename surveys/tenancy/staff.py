@@ -21,22 +21,23 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from surveys.tenancy.api_auth import SESSION_PROJECT_KEY, ProjectAccess, session_access
 from surveys.tenancy.models import Membership
+from surveys.tenancy.roles import ADMIN_ROLES, CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.staff_preferences import staff_landing_project_id, staff_project_remember
 from vocsite.ids import id_parse
 
 # (url name, label, icon, roles that see it) — a page appears in the navigation once it exists.
 NAV = (
     ("journey-map", "Journey", "bi-signpost-split", None),
-    ("survey-list", "Surveys", "bi-ui-checks", ("admin", "designer")),
-    ("inbox", "Inbox", "bi-inbox", ("admin", "agent", "designer")),
-    ("alert-rules", "Alert rules", "bi-bell", ("admin", "designer")),
-    ("topics", "Topics", "bi-tags", ("admin", "designer")),
-    ("verbatims", "Verbatims", "bi-chat-quote", ("admin", "designer", "agent")),
+    ("survey-list", "Surveys", "bi-ui-checks", DESIGN_ROLES),
+    ("inbox", "Inbox", "bi-inbox", CASE_ROLES),
+    ("alert-rules", "Alert rules", "bi-bell", DESIGN_ROLES),
+    ("topics", "Topics", "bi-tags", DESIGN_ROLES),
+    ("verbatims", "Verbatims", "bi-chat-quote", CASE_ROLES),
     ("dashboard-executive", "Dashboards", "bi-graph-up", None),
-    ("webhooks", "Webhooks", "bi-broadcast", ("admin",)),
-    ("contacts", "Contacts", "bi-people", ("admin",)),
-    ("project-settings", "Settings", "bi-gear", ("admin",)),
-    ("audit-log", "Audit", "bi-clock-history", ("admin",)),
+    ("webhooks", "Webhooks", "bi-broadcast", ADMIN_ROLES),
+    ("contacts", "Contacts", "bi-people", ADMIN_ROLES),
+    ("project-settings", "Settings", "bi-gear", ADMIN_ROLES),
+    ("audit-log", "Audit", "bi-clock-history", ADMIN_ROLES),
 )
 
 

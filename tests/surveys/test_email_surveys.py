@@ -23,6 +23,7 @@ from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.ledger import contact_resolve, display_claim, display_mark_shown
 from surveys.delivery.models import Invitation
 from surveys.delivery.tasks import send_due_invitations
+from surveys.design.services import QuestionIn
 from tests.factories import ContactFactory, TouchpointFactory, published_survey
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +214,36 @@ def test_invitations_due_lists_only_scheduled_past_their_time(project, email_sur
     assert invitations_due() == []
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
         assert len(invitations_due()) == 1
+
+
+def test_a_ces_published_without_its_scale_is_asked_on_1_to_7_by_email_and_on_the_page(
+    project, touchpoint, customer
+):
+    """A CES question's default scale is 1–7 everywhere (surveys.design.scales): the e-mail's
+    score links and the hosted page read it there when a snapshot carries no scale."""
+    survey = published_survey(
+        project,
+        touchpoints=[touchpoint],
+        channels=["email"],
+        questions=[QuestionIn(type="ces", text={"en": "It was easy to order."})],
+    )
+    version = survey.current_version
+    assert version.snapshot["questions"][0]["scale"] == {"min": 1, "max": 7}
+    del version.snapshot["questions"][0]["scale"]  # as a version stored without its scale
+    version.save(update_fields=["snapshot"])
+    _event(project)
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        assert send_due_invitations() == 1
+    links = _links(mail.outbox[0])
+    assert [url.rsplit("=", 1)[1] for url in links["scores"]] == ["1", "2", "3", "4", "5", "6", "7"]
+    page = Client().get(_path(links["page"])).content.decode()
+    question_id = version.snapshot["questions"][0]["id"]
+    assert re.findall(rf'name="q{question_id}" value="(\d+)"', page) == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+    ]
