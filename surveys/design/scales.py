@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.db.models import Case, CharField, Value, When
+
 from surveys.design.models import Question, QuestionType
 
 # Allowed scales per question type: (min, default max, allowed maxima). DESIGN.md §4.
@@ -68,6 +70,17 @@ def nps_category(score: int) -> str:
     if score >= NPS_PROMOTER_FROM:
         return "promoter"
     return "detractor" if score <= NPS_DETRACTOR_AT_MOST else "passive"
+
+
+def nps_category_sql(score_field: str) -> Case:
+    """`nps_category` as a database expression over an integer field (a null score reads as
+    passive: filter nulls out first)."""
+    return Case(
+        When(**{f"{score_field}__lte": NPS_DETRACTOR_AT_MOST}, then=Value("detractor")),
+        When(**{f"{score_field}__gte": NPS_PROMOTER_FROM}, then=Value("promoter")),
+        default=Value("passive"),
+        output_field=CharField(),
+    )
 
 
 # What the frontline and the topic suggestions treat as an unhappy answer: detractors (NPS
