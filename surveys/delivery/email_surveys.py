@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from surveys.contacts.models import Contact
 from surveys.delivery import selectors
-from surveys.delivery.ledger import display_claim, display_mark_shown
+from surveys.delivery.ledger import display_claim, display_mark_shown, survey_preferred
 from surveys.delivery.models import Display, Invitation, InvitationStatus
 from surveys.design.models import SurveyChannel
 from surveys.design.payload import payload_from_snapshot
@@ -104,7 +104,7 @@ def invitation_schedule(*, project: Project, contact: Contact, event) -> Invitat
     surveys = found.live(channel=SurveyChannel.EMAIL, now=now)
     if not surveys:
         return None
-    survey = max(surveys, key=lambda s: (s.priority, -s.pk))
+    survey = survey_preferred(surveys)
     send_after = now + timedelta(seconds=survey.delay_seconds)
     try:
         with transaction.atomic():

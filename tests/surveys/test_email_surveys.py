@@ -247,3 +247,23 @@ def test_a_ces_published_without_its_scale_is_asked_on_1_to_7_by_email_and_on_th
         "6",
         "7",
     ]
+
+
+def test_email_and_widget_pick_the_same_survey_among_several(project, touchpoint, customer):
+    """Equal priority: the oldest survey wins on every channel (surveys.delivery.throttle
+    .preference), even when it has the higher id; a higher priority beats age."""
+    newer = published_survey(project, touchpoints=[touchpoint], channels=["email", "widget"])
+    with time_machine.travel(timezone.now() - timedelta(days=30)):
+        older = published_survey(project, touchpoints=[touchpoint], channels=["email", "widget"])
+    assert older.pk > newer.pk and older.created_at < newer.created_at
+    invitation = Invitation.objects.get(pk=_event(project).invitation_id)
+    widget = display_claim(project=project, contact=customer, touchpoint_key=touchpoint.key)
+    assert (invitation.survey_id, widget.survey.pk) == (older.pk, older.pk)
+
+    urgent = published_survey(
+        project, touchpoints=[touchpoint], channels=["email", "widget"], priority=5
+    )
+    other = ContactFactory(project=project, user_id="cust-2", email="cust2@example.com")
+    invitation = Invitation.objects.get(pk=_event(project, user="cust-2").invitation_id)
+    widget = display_claim(project=project, contact=other, touchpoint_key=touchpoint.key)
+    assert (invitation.survey_id, widget.survey.pk) == (urgent.pk, urgent.pk)
