@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -25,6 +24,12 @@ from surveys.design.scales import (
     SCALE_WORDINGS,
     SCALES,
     scale_bounds,
+)
+from surveys.design.survey_settings import (
+    SETTING_BY_NAME,
+    SURVEY_SETTINGS,
+    bound_errors,
+    settings_snapshot,
 )
 from surveys.design.targeting import validate_targeting
 from surveys.journey.models import Touchpoint
@@ -55,28 +60,6 @@ class QuestionIn:
         if self.type not in SCALES:
             return None
         return scale_bounds(self.type, self.scale)[1]
-
-
-SURVEY_SETTINGS = (
-    "name",
-    "display_option",
-    "display_limit",
-    "recontact_days",
-    "bypass_global_cooldown",
-    "snooze_days_after_dismiss",
-    "sample_percent",
-    "delay_seconds",
-    "auto_close_seconds",
-    "priority",
-    "response_cap",
-    "starts_at",
-    "ends_at",
-    "targeting",
-    "thank_you",
-    "channels",
-    "theme",
-    "template",
-)
 
 
 def _question_errors(index: int, q: QuestionIn, previous: list[QuestionIn]) -> dict[str, list]:
@@ -157,7 +140,7 @@ def _question_row(survey: Survey, position: int, q: QuestionIn) -> Question:
 
 
 def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+    errors = bound_errors(values)
     option = values.get("display_option")
     if option is not None and option not in DisplayOption.values:
         errors["display_option"] = [f"One of {', '.join(DisplayOption.values)}."]
@@ -173,9 +156,6 @@ def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, l
             f"A survey may wait longer than the project's {project.recontact_days}-day cooldown, "
             "never shorter (unless it bypasses the global cooldown)."
         ]
-    sample = values.get("sample_percent")
-    if sample is not None and not 0 <= Decimal(str(sample)) <= 100:
-        errors["sample_percent"] = ["Between 0 and 100."]
     starts, ends = values.get("starts_at"), values.get("ends_at")
     if starts and ends and ends <= starts:
         errors["ends_at"] = ["The end must come after the start."]
@@ -204,10 +184,7 @@ def _touchpoints_for(project: Project, keys: Sequence[str]) -> list[Touchpoint]:
 
 
 def _survey_snapshot_for_audit(survey: Survey) -> dict[str, Any]:
-    data = {name: getattr(survey, name) for name in SURVEY_SETTINGS}
-    data["sample_percent"] = str(data["sample_percent"])
-    for name in ("starts_at", "ends_at"):
-        data[name] = data[name].isoformat() if data[name] else None
+    data = settings_snapshot({name: getattr(survey, name) for name in SURVEY_SETTINGS})
     data["status"] = survey.status
     return data
 
@@ -233,7 +210,7 @@ def survey_create(
     touchpoints = _touchpoints_for(project, touchpoint_keys)
     survey = Survey(project=project, name=name.strip(), created_by=_user_or_none(actor))
     for key, value in settings_values.items():
-        if value is not None or key in ("display_limit", "recontact_days", "response_cap"):
+        if value is not None or SETTING_BY_NAME[key].nullable:
             setattr(survey, key, value)
     survey.full_clean(exclude=["current_version"])
     survey.save()
