@@ -77,7 +77,7 @@ def _texts(language: str) -> dict[str, str]:
 
 
 def _choices(question: dict) -> list[tuple[str, str]]:
-    if question["type"] in ("nps", "csat", "ces", "rating"):
+    if question["type"] in SCORED_TYPES:
         low, high = scale_bounds(question["type"], question.get("scale"))
         return [(str(n), str(n)) for n in range(low, high + 1)]
     if question["type"] == "yes_no":

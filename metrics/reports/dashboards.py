@@ -245,7 +245,8 @@ def filter_choices(project: Project) -> dict[str, Any]:
 
 def metric_reports(project: Project, query: DashboardQuery, interval: str) -> dict[str, Any]:
     """NPS, CSAT and CES over the period with the previous period compared (z, significant);
-    a metric whose answers mix scales comes back as {"problem": ...} instead."""
+    a metric whose filters cannot be applied comes back as {"problem": ...} instead (answers
+    on several scales are scored scale by scale, metrics.reports.selectors)."""
     out = {}
     for metric in METRICS:
         try:

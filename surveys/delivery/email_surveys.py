@@ -25,7 +25,7 @@ from surveys.contacts.models import Contact
 from surveys.delivery import selectors
 from surveys.delivery.ledger import display_claim, display_mark_shown, survey_preferred
 from surveys.delivery.models import Display, Invitation, InvitationStatus
-from surveys.design.models import SurveyChannel
+from surveys.design.models import SCORED_TYPES, SurveyChannel
 from surveys.design.payload import payload_from_snapshot
 from surveys.design.scales import scale_bounds
 from surveys.tenancy.models import Project
@@ -35,7 +35,6 @@ from vocsite.publish import task_publish
 LINK_SALT = "vocsite.survey-link"
 UNSUBSCRIBE_SALT = "vocsite.unsubscribe"
 LINK_DAYS = 14
-SCORED_TYPES = ("nps", "csat", "ces", "rating")
 # One submission per e-mailed display: clicking a score twice, then finishing on the page,
 # all merge into the same response.
 SUBMISSION_NAMESPACE = uuid.UUID("6f1c8a52-3f4e-4d0b-9a57-2b9c1f0e7d11")

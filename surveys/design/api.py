@@ -11,7 +11,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from surveys.design.models import Question, QuestionType, Survey, SurveyChannel
-from surveys.design.scales import SCALE_WORDINGS
+from surveys.design.scales import (
+    HIGHEST_SCORE,
+    LOWEST_SCORE,
+    SCALE_MAXIMA,
+    SCALE_MINIMA,
+    SCALE_WORDINGS,
+)
 from surveys.design.services import (
     QuestionIn,
     survey_create,
@@ -36,14 +42,16 @@ from vocsite.api_errors import ERROR_BODY, ERRORS
 
 
 class ScaleSerializer(serializers.Serializer):
-    min = serializers.IntegerField(min_value=0, max_value=1)
-    max = serializers.IntegerField(min_value=1, max_value=10)
+    """Shape only: which scale each question type allows is the services' rule (scales.SCALES)."""
+
+    min = serializers.IntegerField(min_value=LOWEST_SCORE, max_value=SCALE_MINIMA[-1])
+    max = serializers.IntegerField(min_value=SCALE_MAXIMA[0], max_value=HIGHEST_SCORE)
 
 
 class ShowIfSerializer(serializers.Serializer):
     question = serializers.IntegerField(min_value=0, max_value=50)
-    min = serializers.IntegerField(min_value=0, max_value=10)
-    max = serializers.IntegerField(min_value=0, max_value=10)
+    min = serializers.IntegerField(min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE)
+    max = serializers.IntegerField(min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE)
 
 
 class QuestionInputSerializer(serializers.Serializer):

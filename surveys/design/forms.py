@@ -12,7 +12,13 @@ from typing import Any
 from django import forms
 
 from surveys.design.models import Question, QuestionType, Survey, SurveyChannel
-from surveys.design.scales import CHOICE_TYPES, SCALES
+from surveys.design.scales import (
+    CHOICE_TYPES,
+    HIGHEST_SCORE,
+    LOWEST_SCORE,
+    SCALE_MAXIMA,
+    SCALES,
+)
 from surveys.design.services import QuestionIn
 from surveys.design.survey_settings import (
     BOOLEAN,
@@ -245,7 +251,7 @@ def project_languages(project: Project) -> list[str]:
     return languages
 
 
-SCALE_CHOICES = sorted({(m, f"up to {m}") for _low, _d, maxima in SCALES.values() for m in maxima})
+SCALE_CHOICES = [(m, f"up to {m}") for m in SCALE_MAXIMA]
 
 
 class QuestionForm(forms.Form):
@@ -274,8 +280,12 @@ class QuestionForm(forms.Form):
         label="Only if question #",
         help_text="Show this question only if that earlier one scored…",
     )
-    show_if_min = forms.IntegerField(required=False, min_value=0, max_value=10, label="from")
-    show_if_max = forms.IntegerField(required=False, min_value=0, max_value=10, label="to")
+    show_if_min = forms.IntegerField(
+        required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label="from"
+    )
+    show_if_max = forms.IntegerField(
+        required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label="to"
+    )
 
     def __init__(self, *args, languages: list[str], **kwargs):
         super().__init__(*args, **kwargs)

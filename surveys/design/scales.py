@@ -19,6 +19,11 @@ SCALES: dict[str, tuple[int, int, tuple[int, ...]]] = {
     QuestionType.YES_NO: (0, 1, (1,)),
 }
 
+SCALE_MINIMA = sorted({low for low, _default, _maxima in SCALES.values()})  # [0, 1]
+SCALE_MAXIMA = sorted({top for _low, _default, maxima in SCALES.values() for top in maxima})
+# The range any score can take, whatever its question (a show_if range lies within it).
+LOWEST_SCORE, HIGHEST_SCORE = SCALE_MINIMA[0], SCALE_MAXIMA[-1]
+
 
 CHOICE_TYPES = (QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE)
 
