@@ -46,8 +46,8 @@ from feedback.topics.models import Tag
 from feedback.webhooks.services import webhook_emit
 from surveys.design.models import QuestionType
 from surveys.design.scales import NPS_DETRACTOR_AT_MOST, UNHAPPY_AT_MOST, default_scale_max
-from surveys.tenancy.models import Membership, Project, Role, Team
-from surveys.tenancy.roles import ASSIGNABLE_ROLES
+from surveys.tenancy.models import Membership, Project, Team
+from surveys.tenancy.roles import ASSIGNABLE_ROLES, FRONTLINE_ROLES
 from surveys.tenancy.selectors import team_agents
 from vocsite import caches
 from vocsite.errors import ApplicationError
@@ -659,7 +659,7 @@ def _case_contact_id(case: Case) -> int | None:
 def visible_cases(*, project: Project, user: AbstractBaseUser | None, role: str):
     """Agents see their teams' cases and their own; other roles see the project's."""
     cases = Case.objects.filter(project=project)
-    if role == Role.AGENT and user is not None:
+    if role in FRONTLINE_ROLES and user is not None:
         return cases.filter(Q(team__memberships__user=user) | Q(assignee=user)).distinct()
     return cases
 

@@ -20,5 +20,5 @@ CASE_ROLES = (Role.ADMIN, Role.AGENT, Role.DESIGNER)
 ADMIN_ROLES = (Role.ADMIN,)
 # Who a case can be assigned to.
 ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
-# Whose staff home is the inbox rather than the journey.
-INBOX_FIRST_ROLES = (Role.AGENT,)
+# The frontline: their staff home is the inbox, and it holds their teams' cases and their own.
+FRONTLINE_ROLES = (Role.AGENT,)
