@@ -32,7 +32,7 @@ from surveys.contacts.models import Contact, OperationalEvent, VisitorId
 from surveys.delivery.events import contacts_lifecycle_rebuild
 from surveys.delivery.models import Decision, DecisionReason, Display, DisplayStatus
 from surveys.design.models import Question, Survey, SurveyChannel
-from surveys.design.scales import default_scale, nps_category
+from surveys.design.scales import NPS_DETRACTOR_AT_MOST, default_scale, nps_category
 from surveys.design.services import QuestionIn, survey_create, survey_publish
 from surveys.design.show_if import shown
 from surveys.journey.models import Touchpoint
@@ -637,7 +637,9 @@ def _open_recent_cases(project: Project) -> int:
 
     recent = (
         Response.objects.filter(
-            project=project, answers__question_type="nps", answers__value_int__lte=6
+            project=project,
+            answers__question_type="nps",
+            answers__value_int__lte=NPS_DETRACTOR_AT_MOST,
         )
         .order_by("-finished_at")
         .values_list("pk", flat=True)[:8]
