@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.db.models import Count, Q
 
 from feedback.answering.models import Response
-from surveys.design.scales import UNHAPPY_AT_MOST
+from surveys.design.scales import UNHAPPY_AT_MOST, UNHAPPY_EFFORT_FROM
 
 
 def unhappy_scores(prefix: str = "") -> Q:
@@ -21,7 +21,9 @@ def unhappy_scores(prefix: str = "") -> Q:
             unhappy &= ~effort
         query |= unhappy
     # A 1–5 CES worded as effort reads the other way: much effort (4–5) is unhappy.
-    query |= effort & Q(**{f"{prefix}question_type": "ces", f"{prefix}value_int__gte": 4})
+    query |= effort & Q(
+        **{f"{prefix}question_type": "ces", f"{prefix}value_int__gte": UNHAPPY_EFFORT_FROM}
+    )
     return query
 
 

@@ -91,3 +91,5 @@ def nps_category_sql(score_field: str) -> Case:
 # What the frontline and the topic suggestions treat as an unhappy answer: detractors (NPS
 # 0–6), CSAT 1–2, CES 1–3 — the thresholds of the default alert rules.
 UNHAPPY_AT_MOST = {"nps": NPS_DETRACTOR_AT_MOST, "csat": 2, "ces": 3}
+# A 1–5 CES worded as effort reads the other way: much effort (4–5) is unhappy.
+UNHAPPY_EFFORT_FROM = 4
