@@ -146,7 +146,7 @@ def _serve(request, project, data, method, payload, handler, kwargs) -> HttpResp
             "This origin may not use this project's widget.",
             status_code=403,
         )
-    if request.method != method:
+    if request.method != method and (request.method, method) != ("HEAD", "GET"):
         raise ApplicationError(
             "method_not_allowed", f'Method "{request.method}" not allowed.', status_code=405
         )

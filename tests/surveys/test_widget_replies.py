@@ -268,3 +268,30 @@ def test_a_display_takes_one_response_whatever_the_submission_id(project, shown)
     )
     assert (first.status_code, second.status_code) == (201, 409)
     assert Response.objects.count() == 1
+
+
+def test_another_method_is_a_405_once_the_key_is_known(project, survey):
+    status, headers, reply = _one("", method="get", query=f"?key={project.public_key}")
+    assert (status, reply["error"]["code"]) == (405, "method_not_allowed")
+    assert (headers["Allow"], headers["Access-Control-Allow-Origin"]) == ("POST, OPTIONS", ORIGIN)
+
+
+def test_the_schema_documents_each_widget_payload_from_its_validator(client):
+    schema = client.get("/api/schema/?format=json").json()
+    decide = schema["paths"]["/api/widget/v1/decide"]["post"]
+    assert decide["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/DecideInput"
+    }
+    assert sorted(decide["responses"]) == ["200", "400", "401", "403", "413", "415", "429"]
+    fields = schema["components"]["schemas"]["DecideInput"]["properties"]
+    assert fields["url"] == {"default": None, "type": "string", "maxLength": 2000, "nullable": True}
+    assert fields["touchpoint"]["pattern"] == "^[-a-zA-Z0-9_]+$"
+    shown = schema["paths"]["/api/widget/v1/displays/{display_id}/shown"]["post"]
+    assert shown["parameters"] == [
+        {
+            "in": "path",
+            "name": "display_id",
+            "schema": {"type": "string", "format": "uuid"},
+            "required": True,
+        }
+    ]
