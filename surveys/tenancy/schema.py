@@ -26,7 +26,7 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
 
 class AutoSchema(openapi.AutoSchema):
     """Name nested `InputSerializer` / `OutputSerializer` classes after the view that owns
-    them (`DecideApi.InputSerializer` → `DecideApiInput`), so one-view-per-operation with nested
+    them (`SurveyListCreateApi.InputSerializer` → `SurveyListCreateApiInput`), so one-view-per-operation with nested
     serializers (CONVENTIONS.md) never produces colliding component names."""
 
     def get_serializer_name(self, serializer, direction):
