@@ -3,9 +3,9 @@
 
 from django.urls import path
 
-from feedback.answering import widget_api, widget_fast
+from feedback.answering import widget_api
 
 urlpatterns = [
-    path("responses", widget_fast.response_route, name="widget-responses"),
-    path("feedback", widget_api.FeedbackSubmitApi.as_view(), name="widget-feedback"),
+    path("responses", widget_api.response_submit_view, name="widget-responses"),
+    path("feedback", widget_api.feedback_submit_view, name="widget-feedback"),
 ]

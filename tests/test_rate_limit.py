@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 
 from surveys.contacts.models import Contact
 from surveys.delivery.models import Decision
-from surveys.tenancy.api_auth import WidgetRateThrottle
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from vocsite import rate_limit
+from vocsite.client_address import client_address
 
 pytestmark = pytest.mark.usefixtures("fresh_rate_counters")
 
@@ -172,4 +172,4 @@ def test_the_widget_throttle_names_the_client_behind_the_trusted_proxies(
     if forwarded is not None:
         headers["HTTP_X_FORWARDED_FOR"] = forwarded
     request = RequestFactory().post("/api/widget/v1/decide", **headers)
-    assert WidgetRateThrottle().get_ident(request) == client
+    assert client_address(request) == client

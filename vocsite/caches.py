@@ -38,17 +38,15 @@ loader its reader passes to `get`):
   `alert_rules_forget`: a rule created or edited (`feedback.cases.views`), the default rules
   installed, a team edited (`surveys.tenancy.project_settings.team_save`), a topic deleted,
   the demo seed's quiet spell.
-- `QUESTIONS_BY_VERSION`: published version id → its questions, and `VERSION_OF_QUESTION`:
-  question id → its version id. Read by `feedback.answering.services` for every answer.
-  Never forgotten: a published version, and a question's version, never change.
+- `QUESTIONS_BY_VERSION`: published version id → its questions. Read by
+  `feedback.answering.services` for every answer. Never forgotten: a published version never
+  changes.
 
 A survey that is created, or a touchpoint, needs no forgetting: a draft survey is not
 listed, and "not found" is never kept.
 
 Not here, because they are not configuration: memoised constants (timezone names, SQL built
-from the models, the NLP dictionaries) and decide's memory of refused visitors
-(`surveys.delivery.visitor_memory`), which is per-visitor state with its own rules and
-setting. Topic rules are not cached: tagging reads them for each answer it tags.
+from the models, the NLP dictionaries). Topic rules are not cached: tagging reads them for each answer it tags.
 
 Tests run with the caches off (`vocsite.settings.test`) except where a test turns them on
 (the `caches_on` fixture in tests/conftest.py; tests/surveys/test_widget_caches.py).
@@ -67,14 +65,12 @@ PROJECTS_BY_PUBLIC_KEY: ProcessCache[Any] = ProcessCache()
 TOUCHPOINT_SURVEYS: ProcessCache[Any] = ProcessCache()
 ALERT_RULES: ProcessCache[Any] = ProcessCache(max_entries=1_000)
 QUESTIONS_BY_VERSION: ProcessCache[Any] = ProcessCache(max_entries=5_000)
-VERSION_OF_QUESTION: ProcessCache[int] = ProcessCache(max_entries=50_000)
 
 ALL: tuple[ProcessCache[Any], ...] = (
     PROJECTS_BY_PUBLIC_KEY,
     TOUCHPOINT_SURVEYS,
     ALERT_RULES,
     QUESTIONS_BY_VERSION,
-    VERSION_OF_QUESTION,
 )
 
 

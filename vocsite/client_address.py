@@ -1,7 +1,7 @@
 """The client's IP address: the one place that reads REMOTE_ADDR and X-Forwarded-For.
 
 Everything that keys on the client's address — the widget's per-IP rate limit
-(`surveys.tenancy.api_auth.WidgetRateThrottle`), django-axes' staff login lockouts
+(`surveys.tenancy.api_auth.widget_rate_wait`), django-axes' staff login lockouts
 (`AXES_CLIENT_IP_CALLABLE`) — asks `client_address`.
 
 X-Forwarded-For is whatever the client sent, with one address appended by each proxy the

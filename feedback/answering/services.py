@@ -14,9 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from feedback.answering import sql
 from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Answer, Feedback, Response
 from feedback.answering.pipeline import enqueue_feedback_processing, enqueue_processing
@@ -26,17 +28,6 @@ from surveys.design.models import Question, QuestionType
 from surveys.tenancy.models import Project
 from vocsite import caches
 from vocsite.errors import ApplicationError
-from vocsite.row_insert import (
-    default_db,
-    insert_row,
-    insert_rows,
-    insert_target,
-    insert_values,
-    insert_values_many,
-    update_row,
-    update_values,
-)
-from vocsite.row_select import select_rows
 
 MAX_TEXT = 5000
 
@@ -176,16 +167,10 @@ def _parse_answers(
 def _existing(submission_id: uuid.UUID, display: Display) -> tuple[Response | None, bool]:
     """The response stored under this submission_id, locked; and whether the display already
     has a response under *another* submission_id (a conflict). One query for both."""
-    suffix = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    prep = Response._meta.get_field("submission_id").get_db_prep_value
-    rows = select_rows(
-        Response,
-        "submission_id = %s OR display_id = %s",
-        [
-            prep(submission_id, connection),
-            Display._meta.pk.get_db_prep_value(display.pk, connection),
-        ],
-        suffix=suffix,
+    rows = list(
+        Response.objects.select_for_update().filter(
+            Q(submission_id=submission_id) | Q(display_id=display.pk)
+        )
     )
     mine = next((r for r in rows if r.submission_id == submission_id), None)
     return mine, any(r.submission_id != submission_id for r in rows)
@@ -200,11 +185,34 @@ def response_submit(
     finished: bool,
     meta: Mapping[str, Any] | None = None,
 ) -> SubmitResult:
-    """Store (or merge) the answers to the survey version `display` showed."""
-    if connection.vendor == "postgresql":
-        result = _submit_new(project, display, submission_id, answers, finished, meta or {})
-        if result is not None:
-            return result
+    """Store (or merge) the answers to the survey version `display` showed: the common case
+    — the first request for a submission, on a display without a response, with answers
+    valid on their own — through the one fast path (`sql.response_insert_new`, a single
+    statement on PostgreSQL); whatever it declines through `response_store`."""
+    result = _submit_new(project, display, submission_id, answers, finished, meta or {})
+    if result is not None:
+        return result
+    return response_store(
+        project=project,
+        display=display,
+        submission_id=submission_id,
+        answers=answers,
+        finished=finished,
+        meta=meta,
+    )
+
+
+def response_store(
+    *,
+    project: Project,
+    display: Display,
+    submission_id: uuid.UUID,
+    answers: Sequence[AnswerIn],
+    finished: bool,
+    meta: Mapping[str, Any] | None = None,
+) -> SubmitResult:
+    """`response_submit` through the ORM, for every case: a new response, a retry, a merge
+    of partial answers, a conflict. Writes the same rows as the fast path."""
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -224,28 +232,22 @@ def _submit_new(
     finished: bool,
     meta: Mapping[str, Any],
 ) -> SubmitResult | None:
-    """The common case — the first request for a submission, on a display without a
-    response — as one statement; None when it is not that case, for `_submit_once` to handle
-    (a retry, a merge, a conflict, or answers that are only valid with stored ones).
-
-    `_submit_once` takes seven round trips (BEGIN, the locking read, two INSERTs, the display's
-    UPDATE, COMMIT); this one writes the response, its answers and the display in one
-    PostgreSQL statement, a transaction of its own: `ON CONFLICT DO NOTHING` on the response
-    (its submission_id and its display are unique) decides whether it is new, and the answers
-    and the display are written only if it is. Measured in one process over 3,000 answers:
-    CPU per answer 2.9 → 1.9 ms, time per answer 5.9 → 3.2 ms."""
+    """The common case through `sql.response_insert_new`; None when it is not that case or
+    the fast path declines it (not PostgreSQL), for `response_store` to handle."""
+    if not sql.fast_path_available():
+        return None
     questions = version_questions(display.version_id)
     parsed = _parse_answers(questions, answers)
     submitted = {a.question_id: index for index, a in enumerate(answers)}
     try:
         dropped = _validate(questions, parsed, submitted, finished)
     except ApplicationError:
-        return None  # answers stored earlier may make them valid: the slow path words it
+        return None  # answers stored earlier may make them valid: the ORM path words it
     now = timezone.now()
     response = _new_response(project, display, submission_id, finished, meta, now)
     rows = _new_answers(response, questions, parsed, dropped)
     display_values = _display_answered_values(display, finished, now)
-    if not _insert_new_response(response, rows, display, display_values):
+    if not sql.response_insert_new(response, rows, display, display_values):
         return None
     for name, value in display_values.items():
         setattr(display, name, value)
@@ -293,216 +295,6 @@ def _new_answers(
     ]
 
 
-def _answers_cte(answers: Sequence[Answer]) -> tuple[str, list]:
-    """`, a AS (INSERT …)`: the answers of the response the statement's `r` inserted (none if
-    it inserted none)."""
-    if not answers:
-        return "", []
-    for answer in answers:
-        answer.response_id = 0  # a placeholder: the statement takes r.id instead
-    columns, fields, values_sql, params = insert_values_many(answers, cast=True)
-    fk = [f.column for f in fields].index("response_id")
-    select = ", ".join("r.id" if i == fk else f"v.c{i}" for i in range(len(fields)))
-    names = ", ".join(f"c{i}" for i in range(len(fields)))
-    sql = (
-        f", a AS (INSERT INTO {columns} SELECT {select} FROM r"  # noqa: S608 — model metadata
-        f" CROSS JOIN (VALUES {values_sql}) AS v({names}))"
-    )
-    return sql, params
-
-
-def _insert_new_response(
-    response: Response, answers: Sequence[Answer], display: Display, display_values: dict
-) -> bool:
-    """INSERT the response unless its submission_id or display is taken; if it was new, its
-    answers and the display's new values too — one statement. Returns whether it was new
-    (and sets `response.pk`)."""
-    response_sql, response_params = insert_values(response)
-    parts = [f"WITH r AS ({response_sql} ON CONFLICT DO NOTHING RETURNING id)"]
-    params = list(response_params)
-    answers_sql, answers_params = _answers_cte(answers)
-    parts.append(answers_sql)
-    params += answers_params
-    if display_values:
-        set_sql, set_params = update_values(display, display_values)
-        parts.append(f", d AS ({set_sql} AND EXISTS (SELECT FROM r))")
-        params += set_params
-    parts.append(" SELECT id FROM r")
-    with connection.cursor() as cursor:
-        cursor.execute("".join(parts), params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    response.pk = row[0]
-    response._state.adding, response._state.db = False, connection.alias
-    for answer in answers:
-        answer.response = response
-        answer._state.adding, answer._state.db = False, connection.alias
-    return True
-
-
-# ---------------------------------------------------------------- the widget's first answer
-
-# The response's columns that `response_submit_first` copies from the display row.
-_FROM_DISPLAY = {
-    "survey_id": "survey_id",
-    "version_id": "version_id",
-    "display_id": "id",
-    "contact_id": "contact_id",
-    "touchpoint_id": "touchpoint_id",
-    "channel": "channel",
-    "language": "language",
-}
-_first_statements: dict[str, tuple[str, str, list]] = {}
-
-
-def _first_statement() -> tuple[str, str, list]:
-    """The display read and the response INSERT of `response_submit_first`, built once: the
-    INSERT's columns are the model's, each taken from the display row (`_FROM_DISPLAY`), built
-    from the display's url and the caller's user agent (`meta`), or a typed parameter; and the
-    fields whose prepared values fill those parameters, in order (None: the user agent)."""
-    db = default_db()
-    cached = _first_statements.get(db.vendor)
-    if cached is None:
-        quote = db.ops.quote_name
-        wanted = sorted({*_FROM_DISPLAY.values(), "url"})
-        display_sql = (
-            f"SELECT {', '.join(quote(c) for c in wanted)} FROM {quote(Display._meta.db_table)}"  # noqa: S608
-            f" WHERE {quote('id')} = %s AND {quote('project_id')} = %s"
-            f" AND {quote('version_id')} = %s"
-            # Nothing more is stored about an erased person.
-            f" AND NOT EXISTS (SELECT 1 FROM {quote(Contact._meta.db_table)} c"
-            f" WHERE c.{quote('id')} = {quote(Display._meta.db_table)}.{quote('contact_id')}"
-            f" AND c.{quote('erased_at')} IS NOT NULL)"
-        )
-        target, fields = insert_target(Response)
-        expressions, sources = [], []
-        for field in fields:
-            if field.attname in _FROM_DISPLAY:
-                expressions.append(f"d.{quote(_FROM_DISPLAY[field.attname])}")
-            elif field.attname == "meta":  # what `submit_response` stores: the page and the browser
-                expressions.append(
-                    f"jsonb_build_object('user_agent', %s::text, 'url', d.{quote('url')})"
-                )
-                sources.append(None)
-            else:
-                expressions.append(f"%s::{field.cast_db_type(db)}")
-                sources.append(field)
-        response_sql = (
-            f"INSERT INTO {target} SELECT {', '.join(expressions)} FROM d"  # noqa: S608
-            " ON CONFLICT DO NOTHING RETURNING id"
-        )
-        cached = _first_statements[db.vendor] = (display_sql, response_sql, sources)
-    return cached
-
-
-# A question's version never changes (publishing copies questions into new rows).
-_version_of_question = caches.VERSION_OF_QUESTION
-
-
-def _question_version(question_id: int) -> int | None:
-    return _version_of_question.get(
-        question_id,
-        lambda: (
-            Question.objects.filter(pk=question_id).values_list("version_id", flat=True).first()
-        ),
-    )
-
-
-def response_submit_first(
-    *,
-    project: Project,
-    display_id: uuid.UUID,
-    submission_id: uuid.UUID,
-    answers: Sequence[AnswerIn],
-    finished: bool,
-    user_agent: str,
-) -> int | None:
-    """The widget's common answer — the first for its submission, on a display without a
-    response, with answers valid on their own — stored in one round trip: the display is read
-    inside the statement that writes the response, its answers and the display's new state.
-    Returns the new response's id, or None when it is not that case (the caller then reads
-    the display and goes through `response_submit`, which words every error).
-
-    The version comes from the answered questions (process memory), so the answers are
-    checked before the display is read; the statement finds the display only under this
-    project's key and for that version. Not for a project that breaks results down by
-    contact attributes: their values are frozen into the response as Python prints them,
-    which needs the contact read first. Measured in one process over 3,000 answers: the
-    display read was a tenth of the web process's CPU per answer."""
-    if connection.vendor != "postgresql" or project.breakdown_attributes or not answers:
-        return None
-    version_id = _question_version(answers[0].question_id)
-    if version_id is None:
-        return None
-    questions = version_questions(version_id)
-    submitted = {a.question_id: index for index, a in enumerate(answers)}
-    try:
-        parsed = _parse_answers(questions, answers)
-        dropped = _validate(questions, parsed, submitted, finished)
-    except ApplicationError:
-        return None
-    now = timezone.now()
-    response = Response(
-        project=project,
-        submission_id=submission_id,
-        finished=finished,
-        finished_at=now if finished else None,
-        segment={},
-    )
-    display_sql, response_sql, sources = _first_statement()
-    db = default_db()
-    display_pk = Display._meta.pk.get_db_prep_value(display_id, db)
-    params = [display_pk, project.pk, version_id]
-    params += [
-        user_agent if field is None else field.get_db_prep_save(field.pre_save(response, True), db)
-        for field in sources
-    ]
-    answers_sql, answers_params = _answers_cte(_new_answers(response, questions, parsed, dropped))
-    params += answers_params
-    update_sql, update_params = _display_answered_sql(finished, now)
-    params += [*update_params, display_pk]
-    sql = (
-        f"WITH d AS ({display_sql}), r AS ({response_sql}){answers_sql}"  # noqa: S608
-        f", u AS ({update_sql} AND EXISTS (SELECT FROM r)) SELECT id FROM r"
-    )
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    if finished:
-        enqueue_processing(row[0])
-    return row[0]
-
-
-def _display_answered_sql(finished: bool, now) -> tuple[str, list]:
-    """`_display_answered_values` as an UPDATE of the display `WHERE id = %s`, for a display
-    that is not read first."""
-    db = default_db()
-    quote = db.ops.quote_name
-    at = Display._meta.get_field("updated_at").get_db_prep_save(now, db)
-    table = quote(Display._meta.db_table)
-    if finished:
-        return (
-            f"UPDATE {table} SET status = %s, responded_at = %s,"  # noqa: S608 — model metadata
-            " shown_at = COALESCE(shown_at, %s), updated_at = %s WHERE id = %s",
-            [DisplayStatus.RESPONDED.value, at, at, at],
-        )
-    # Answering proves the survey was on screen even if `shown` never arrived.
-    return (
-        f"UPDATE {table} SET status = %s, shown_at = %s, updated_at = %s"  # noqa: S608
-        " WHERE status IN (%s, %s) AND id = %s",
-        [
-            DisplayStatus.SHOWN.value,
-            at,
-            at,
-            DisplayStatus.CLAIMED.value,
-            DisplayStatus.EXPIRED.value,
-        ],
-    )
-
-
 def _submit_once(
     project: Project,
     display: Display,
@@ -546,11 +338,9 @@ def _submit_once(
     created = response is None
     by_id = {q.pk: q for q in questions}
     if created:
-        # Two INSERTs (the response, already finished if it is, and its answers in one
-        # statement) instead of a row at a time.
         response = _new_response(project, display, submission_id, finished, meta, now)
-        insert_row(response, returning_pk=True)  # the INSERT's SQL built once (row_insert)
-        insert_rows(_new_answers(response, questions, merged, dropped))
+        response.save(force_insert=True)
+        Answer.objects.bulk_create(_new_answers(response, questions, merged, dropped))
         _display_answered(display, finished, now)
         if finished:
             enqueue_processing(response.pk)
@@ -600,7 +390,7 @@ def _display_answered(display: Display, finished: bool, now) -> None:
     if values:
         for name, value in values.items():
             setattr(display, name, value)
-        update_row(display, list(values))
+        display.save(update_fields=list(values))
 
 
 # Questions of a published version never change, so each web process keeps them in memory.
@@ -686,15 +476,11 @@ def contact_last_nps_update(response_id: int, batch: ResponseBatch | None = None
     nps = [a for a in response.answers.all() if a.question_type == "nps"]
     if not nps or nps[0].value_int is None:
         return False
-    # One statement built once (vocsite.row_insert): the ORM compiling this UPDATE for every
-    # answer was a sixth of the worker's CPU per response.
-    contact, finished_at = response.contact, response.finished_at
-    sql, params = update_values(contact, {"last_nps": nps[0].value_int, "last_nps_at": finished_at})
-    last_nps_at = Contact._meta.get_field("last_nps_at")
-    params.append(last_nps_at.get_db_prep_save(finished_at, default_db()))
-    with default_db().cursor() as cursor:
-        cursor.execute(f"{sql} AND (last_nps_at IS NULL OR last_nps_at < %s)", params)
-        return cursor.rowcount == 1
+    finished_at = response.finished_at
+    updated = Contact.objects.filter(
+        Q(last_nps_at__isnull=True) | Q(last_nps_at__lt=finished_at), pk=response.contact_id
+    ).update(last_nps=nps[0].value_int, last_nps_at=finished_at)
+    return updated == 1
 
 
 def contacts_backfill_last_nps(*, project: Project) -> int:

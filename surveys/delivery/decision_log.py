@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 
 
 def _write(decisions: Sequence[Decision]) -> None:
-    """A decision about a survey or contact deleted meanwhile (a decide refused from
-    surveys.delivery.visitor_memory may come up to its seconds after the deletion) is dropped, unless
-    it is written inside the caller's transaction: that failure is the caller's."""
+    """A decision about a survey or contact deleted meanwhile (a batched row is written up to
+    DECISION_FLUSH_SECONDS after its decide) is dropped, unless it is written inside the
+    caller's transaction: that failure is the caller's."""
     if len(decisions) == 1 and connection.in_atomic_block:
         insert_row(decisions[0])
     elif len(decisions) == 1:

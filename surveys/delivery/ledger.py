@@ -5,9 +5,7 @@ and the display rows that record what was shown (DESIGN.md §5).
 the pure `surveys.delivery.throttle.decide`, records a Decision and — when a survey is shown — claims
 the display with a compare-and-set on the contact's row. Two tabs or devices racing for the
 same contact serialise on that row, so a cooldown can never be claimed twice. The query count
-is constant however long the contact's history grows. A visitor the same process refused
-moments ago may be refused again from memory, without a query (`display_refusal_remembered`;
-surveys.delivery.visitor_memory says when and why that is safe).
+is constant however long the contact's history grows.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from django.utils import timezone
 from surveys.contacts.attributes import clean_attributes
 from surveys.contacts.models import Contact, VisitorId
 from surveys.contacts.personal_data import personal_data_entries
-from surveys.delivery import decision_log, selectors, throttle, visitor_memory
+from surveys.delivery import decision_log, selectors, throttle
 from surveys.delivery.models import Decision, Display, DisplayStatus
 from surveys.design.models import Survey, SurveyChannel
 from surveys.design.payload import payload_from_snapshot, resolve_language
@@ -54,7 +52,6 @@ def _contact_for_visitor(
         # still them (no signed user_id): it must not act on that person. The visitor id starts
         # afresh as an anonymous visitor (surveys.contacts.identity).
         VisitorId.objects.filter(pk=link.pk).delete()
-        visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, None))
     try:
         with transaction.atomic():
             now = timezone.now()
@@ -147,14 +144,10 @@ def contact_resolve(
                     VisitorId.objects.get_or_create(
                         project=project, visitor_id=visitor_id, defaults={"contact": contact}
                     )
-            else:
-                # The browser no longer stands for the contact this process may remember for
-                # it as an anonymous visitor (surveys.delivery.visitor_memory).
-                visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, None))
-                if link.contact.user_id is None:
-                    contact = contact_merge(anonymous=link.contact, into=contact)  # identify
-                else:  # the browser now belongs to another signed-in user
-                    VisitorId.objects.filter(pk=link.pk).update(contact=contact)
+            elif link.contact.user_id is None:
+                contact = contact_merge(anonymous=link.contact, into=contact)  # identify
+            else:  # the browser now belongs to another signed-in user
+                VisitorId.objects.filter(pk=link.pk).update(contact=contact)
     else:
         contact = _contact_for_visitor(
             project,
@@ -176,8 +169,6 @@ def contact_resolve(
     contact._touched = list(changes)
     if touch:
         _contact_touch_write(contact)
-        if changes:  # what this process remembered of the visitor is out of date
-            visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, user_id))
     return contact
 
 
@@ -300,13 +291,10 @@ def _identified_contact(project: Project, user_id: str) -> Contact:
 
 
 def visitor_opt_out(*, project: Project, visitor_id: str | None, user_id: str | None) -> Contact:
-    """The widget's opt-out: the visitor's contact asked never to be surveyed, and this
-    process's memory of them (surveys.delivery.visitor_memory) must not refuse for another reason."""
-    contact = contact_opt_out(
+    """The widget's opt-out: the visitor's contact asked never to be surveyed."""
+    return contact_opt_out(
         contact=contact_resolve(project=project, visitor_id=visitor_id, user_id=user_id)
     )
-    visitor_memory.forget(visitor_memory.Visitor(project.pk, visitor_id, user_id))
-    return contact
 
 
 def contact_opt_out(*, contact: Contact) -> Contact:
@@ -400,23 +388,8 @@ def visitor_decide(
     url: str | None = None,
     locale: str | None = None,
 ) -> ClaimResult:
-    """The widget's decide for the visitor a call names: refused from this process's memory of
-    them when that can only refuse (`display_refusal_remembered`), else decided on a fresh read
-    (`contact_resolve`, `display_claim`), whose refusal is then remembered."""
-    visitor = visitor_memory.Visitor(project.pk, visitor_id, user_id)
-    remembered = visitor_memory.recall(visitor)
-    if remembered is not None:
-        result = display_refusal_remembered(
-            project=project,
-            remembered=remembered,
-            attributes=attributes,
-            language=locale,
-            touchpoint_key=touchpoint_key,
-            url=url,
-            locale=locale,
-        )
-        if result is not None:
-            return result
+    """The widget's decide for the visitor a call names: the contact and its ledger in one
+    read (`contact_resolve`), then `display_claim`."""
     contact = contact_resolve(
         project=project,
         visitor_id=visitor_id,
@@ -426,11 +399,9 @@ def visitor_decide(
         touch=False,  # the claim writes the changes in its own UPDATE
         with_ledger=True,  # and its first read comes with the contact
     )
-    result = display_claim(
+    return display_claim(
         project=project, contact=contact, touchpoint_key=touchpoint_key, url=url, locale=locale
     )
-    visitor_memory.note(visitor, shown=result.verdict.show, contact=result.contact)
-    return result
 
 
 def display_claim(
@@ -492,52 +463,6 @@ def display_claim(
                 project, contact, survey, touchpoint, channel, url, locale, now
             )
     return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
-
-
-def display_refusal_remembered(
-    *,
-    project: Project,
-    remembered: visitor_memory.Remembered,
-    attributes: Mapping[str, Any] | None,
-    language: str | None,
-    touchpoint_key: str,
-    channel: str = SurveyChannel.WIDGET,
-    url: str | None = None,
-    locale: str | None = None,
-) -> ClaimResult | None:
-    """Decide on what this process remembers of the visitor (surveys.delivery.visitor_memory), without
-    reading the database — but only to refuse: None when the rules would show a survey on
-    the remembered ledger, or when the call brings contact changes to save (`attributes`,
-    `language` as `contact_resolve` takes them). Then `display_claim` decides the usual way,
-    on a fresh read and a compare-and-set claim, so no survey is ever shown on a ledger from
-    memory. A refusal records its Decision as `display_claim` does."""
-    now = timezone.now()
-    if contact_changes(
-        attributes_now=remembered.attributes,
-        language_now=remembered.language,
-        last_seen_at=remembered.last_seen_at,
-        attributes=clean_attributes(attributes),
-        language=language,
-        now=now,
-    ):
-        return None
-    touchpoint, surveys = _live_surveys(project, touchpoint_key, channel, now)
-    finished = selectors.finished_response_counts(surveys=surveys)
-    state = throttle.ContactState(
-        contact_key=sampling_key(user_id=remembered.user_id, contact_id=remembered.contact_id),
-        opted_out=remembered.opted_out,
-        attributes=remembered.attributes,
-        language=locale or remembered.language,
-        url=url,
-        ledger=selectors.ledger_entries(remembered.ledger_rows, now) if surveys else (),
-    )
-    verdict = _ask(project, surveys, finished, state, now)
-    if verdict.show:
-        return None
-    survey = _decision_record(
-        project, remembered.contact_id, surveys, touchpoint, channel, verdict, now
-    )
-    return ClaimResult(verdict=verdict, display=None, survey=survey)
 
 
 def _live_surveys(

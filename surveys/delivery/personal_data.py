@@ -7,11 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
-
 from surveys.contacts.models import Contact
 from surveys.contacts.personal_data import PersonalData
-from surveys.delivery import visitor_memory
 from surveys.delivery.models import Decision, Display, Invitation
 
 
@@ -32,9 +29,6 @@ def _displays_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
 
 def _displays_erase(contacts: Sequence[Contact]) -> None:
     Display.objects.filter(contact__in=contacts).exclude(url="").update(url="")
-    # This process may remember the person's visitor ids (others forget within their TTL);
-    # after commit, so a request running meanwhile cannot put the old state back.
-    transaction.on_commit(visitor_memory.clear)
 
 
 def _decisions_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:

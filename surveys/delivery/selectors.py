@@ -78,9 +78,7 @@ def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerE
     """Every display of the contact that still counts, as the throttle's plain entries.
 
     One query over the (contact, claimed_at) index, whatever the length of the history — or
-    none, when the contact was read with its ledger (ledger._visitor_link; used once). The
-    rows as read stay on the contact (`ledger_rows_read`) for decide's memory of it
-    (surveys.delivery.visitor_memory)."""
+    none, when the contact was read with its ledger (ledger._visitor_link; used once)."""
     raw = contact.__dict__.pop("_prefetched_ledger", None)
     if raw is None:
         # SQL rather than the ORM: this runs on every decide (see ledger._visitor_link).
@@ -91,15 +89,7 @@ def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerE
                 [contact.pk, DisplayStatus.EXPIRED.value],
             )
             raw = cursor.fetchall()
-    contact._ledger_rows = raw
     return ledger_entries(raw, now)
-
-
-def ledger_rows_read(contact: Contact) -> list[tuple] | None:
-    """The ledger rows last read for the contact (or read with it and not yet used), or None
-    when none were."""
-    found = contact.__dict__
-    return found.get("_ledger_rows", found.get("_prefetched_ledger"))
 
 
 def ledger_entries(raw: Sequence[tuple], now: datetime) -> tuple[throttle.LedgerEntry, ...]:

@@ -1,7 +1,8 @@
 """API authentication and permissions, in one place.
 
-- Widget API: the project's public key (`key` in the body or query). It identifies a project
-  and grants nothing but the widget endpoints.
+- Widget API: the project's public key (`key` in the body or query; read by
+  surveys.delivery.widget_http). It identifies a project and grants nothing but the widget
+  endpoints.
 - Server / management API: `Authorization: Bearer sk_…` (one project, acts as admin), or a
   staff session whose project comes from the `X-Project` header, the `project` query
   parameter, or the user's current project; the membership's role then applies.
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
-from rest_framework import authentication, exceptions, permissions, throttling
+from rest_framework import authentication, exceptions, permissions
 
 from surveys.tenancy.models import ApiKey, Membership, Project, Role, hash_secret_key
 from vocsite import caches, rate_limit
@@ -44,24 +45,6 @@ def project_for_public_key(key: str) -> Project | None:
 
 def public_key_well_formed(key: object) -> bool:
     return isinstance(key, str) and key.startswith("pk_") and len(key) <= 64
-
-
-class PublicKeyAuthentication(authentication.BaseAuthentication):
-    """Widget calls: the public key names the project; no user, no privileges."""
-
-    def authenticate(self, request):
-        key = request.query_params.get("key")
-        if key is None and isinstance(request.data, dict):
-            key = request.data.get("key")
-        if not public_key_well_formed(key):
-            raise exceptions.AuthenticationFailed("A valid public key (pk_…) is required.")
-        project = project_for_public_key(key)
-        if project is None:
-            raise exceptions.AuthenticationFailed("Unknown public key.")
-        return (AnonymousUser(), ProjectAccess(project=project, role="widget"))
-
-    def authenticate_header(self, request) -> str:
-        return "PublicKey"
 
 
 class SecretKeyAuthentication(authentication.BaseAuthentication):
@@ -139,8 +122,6 @@ class IsProjectMember(permissions.BasePermission):
             if request.user and request.user.is_authenticated:
                 return False
             raise exceptions.NotAuthenticated("Authenticate with a secret key or a staff session.")
-        if access.role == "widget":
-            return False
         request.access = access
         allowed = getattr(view, "allowed_roles", None)
         if isinstance(allowed, dict):
@@ -148,54 +129,18 @@ class IsProjectMember(permissions.BasePermission):
         return allowed is None or access.role in allowed
 
 
-class IsWidget(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
-        if isinstance(request.auth, ProjectAccess) and request.auth.role == "widget":
-            request.access = request.auth
-            return True
-        return False
-
-
-_NOT_COUNTED = object()
-
-
-class WidgetRateThrottle(throttling.BaseThrottle):
-    """Per client IP and per visitor (or user id) within a project, per minute
-    (`vocsite.rate_limit`: counted in memory, shared through Redis).
-
-    A request that a fast route (surveys.widget_fast) already counted
-    carries the verdict in `request.widget_rate_wait`, so it is never counted twice."""
-
-    def allow_request(self, request, view) -> bool:
-        counted = getattr(request, "widget_rate_wait", _NOT_COUNTED)
-        if counted is not _NOT_COUNTED:
-            self._wait = counted
-        else:
-            access = getattr(request, "access", None)
-            data = request.data if isinstance(request.data, dict) else {}
-            self._wait = self.count(request, access.project.pk if access else 0, data)
-        return self._wait is None
-
-    def get_ident(self, request) -> str:
-        """The client's address as `vocsite.client_address` reads it (X-Forwarded-For only
-        behind TRUSTED_PROXY_COUNT proxies), for DRF's throttle interface."""
-        return client_address(request)
-
-    def count(self, request, project_id: int, data: dict) -> float | None:
-        """Count one hit for the request's IP and visitor: None, or the seconds to wait."""
-        limits = [
-            rate_limit.Limit(
-                "widget_ip", client_address(request), settings.WIDGET_RATE_LIMIT_PER_IP
-            )
-        ]
-        ident = data.get("visitor_id") or data.get("user_id")
-        if isinstance(ident, str) and ident:
-            # Hashed: visitor ids are client-chosen text and must not shape the cache key.
-            digest = hashlib.sha256(f"{project_id}:{ident}".encode()).hexdigest()[:32]
-            limits.append(
-                rate_limit.Limit("widget_visitor", digest, settings.WIDGET_RATE_LIMIT_PER_VISITOR)
-            )
-        return rate_limit.hit(limits)
-
-    def wait(self) -> float | None:
-        return self._wait
+def widget_rate_wait(request, project_id: int, data: dict) -> float | None:
+    """Count one widget call against its client IP's and its visitor's (or user id's) limits
+    per minute within the project (`vocsite.rate_limit`: counted in memory, shared through
+    Redis): None, or the seconds to wait."""
+    limits = [
+        rate_limit.Limit("widget_ip", client_address(request), settings.WIDGET_RATE_LIMIT_PER_IP)
+    ]
+    ident = data.get("visitor_id") or data.get("user_id")
+    if isinstance(ident, str) and ident:
+        # Hashed: visitor ids are client-chosen text and must not shape the cache key.
+        digest = hashlib.sha256(f"{project_id}:{ident}".encode()).hexdigest()[:32]
+        limits.append(
+            rate_limit.Limit("widget_visitor", digest, settings.WIDGET_RATE_LIMIT_PER_VISITOR)
+        )
+    return rate_limit.hit(limits)

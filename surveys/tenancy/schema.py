@@ -1,24 +1,11 @@
 """OpenAPI descriptions of our authentication classes (drf-spectacular extensions).
 
-Imported once at start-up (VocsiteConfig.ready) so the schema names the public key, the secret
-key and the staff session as security schemes.
+Imported once at start-up (VocsiteConfig.ready) so the schema names the secret key and the staff
+session as security schemes (the widget's public key: vocsite.json_api_schema).
 """
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-
-
-class PublicKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "surveys.tenancy.api_auth.PublicKeyAuthentication"
-    name = "publicKey"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "query",
-            "name": "key",
-            "description": "The project's public key (pk_…), in the query or in the JSON body as `key`.",
-        }
 
 
 class SecretKeyScheme(OpenApiAuthenticationExtension):
@@ -39,7 +26,7 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
 
 class AutoSchema(openapi.AutoSchema):
     """Name nested `InputSerializer` / `OutputSerializer` classes after the view that owns
-    them (`DecideApi.InputSerializer` → `DecideApiInput`), so one-view-per-operation with nested
+    them (`SurveyListCreateApi.InputSerializer` → `SurveyListCreateApiInput`), so one-view-per-operation with nested
     serializers (CONVENTIONS.md) never produces colliding component names."""
 
     def get_serializer_name(self, serializer, direction):

@@ -15,8 +15,8 @@ from feedback.answering.models import Answer, Feedback, Response
 from feedback.answering.services import (
     AnswerIn,
     feedback_submit,
+    response_store,
     response_submit,
-    response_submit_first,
 )
 from surveys.delivery.ledger import (
     contact_resolve,
@@ -26,7 +26,7 @@ from surveys.delivery.ledger import (
 )
 from surveys.delivery.models import Display
 from surveys.design.services import QuestionIn, survey_publish, survey_update
-from tests.factories import ProjectFactory, TouchpointFactory, published_survey
+from tests.factories import ProjectFactory, published_survey
 from vocsite.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +60,17 @@ def shown(project, touchpoint, questions=None, visitor="v-1", **settings):
 
 def submit(project, display, answers, finished=True, submission_id=None):
     return response_submit(
+        project=project,
+        display=display,
+        submission_id=submission_id or uuid.uuid4(),
+        answers=[AnswerIn(qid, value) for qid, value in answers],
+        finished=finished,
+    )
+
+
+def store(project, display, answers, finished=True, submission_id=None):
+    """The same answers through the ORM path alone."""
+    return response_store(
         project=project,
         display=display,
         submission_id=submission_id or uuid.uuid4(),
@@ -349,12 +360,10 @@ def _display_alike(fast, slow) -> dict:
 
 
 @pytest.mark.parametrize("finished", [True, False])
-def test_a_first_submission_writes_what_the_transaction_path_writes(
-    project, touchpoint, monkeypatch, finished
-):
+def test_a_first_submission_writes_what_the_orm_path_writes(project, touchpoint, finished):
     """On PostgreSQL a new response, its answers and the display's new state are one
-    statement; the rows are column for column what the transaction path writes (taken here
-    for a second display by switching the one-statement path off)."""
+    statement (feedback.answering.sql); the rows are column for column what the ORM path
+    (`response_store`, taken here for a second display) writes."""
     fast, fast_ids = shown(project, touchpoint, CHOICES_AND_TEXT)
     slow, slow_ids = shown(project, touchpoint, CHOICES_AND_TEXT, visitor="v-2", name="Two")
     choice = fast.version.snapshot["questions"][1]["choices"][1]["id"]
@@ -366,10 +375,9 @@ def test_a_first_submission_writes_what_the_transaction_path_writes(
             finished,
         )
     assert _writes(queries) == (["WITH"] if ONE_STATEMENT else ["INSERT", "INSERT", "UPDATE"])
-    monkeypatch.setattr(responses_module, "_submit_new", lambda *args: None)
     slow_choice = slow.version.snapshot["questions"][1]["choices"][1]["id"]
     with time_machine.travel(T0, tick=False), CaptureQueriesContext(connection) as queries:
-        other = submit(
+        other = store(
             project,
             slow,
             [(slow_ids[0], 3), (slow_ids[1], [slow_choice]), (slow_ids[2], " Slow ")],
@@ -420,110 +428,13 @@ def test_a_retry_a_second_submission_and_a_completion_take_the_transaction_path(
     assert enqueued == [("response", first.response.pk, True)]
 
 
-def first(project, display_id, answers, finished=True, submission_id=None):
-    return response_submit_first(
-        project=project,
-        display_id=display_id,
-        submission_id=submission_id or uuid.uuid4(),
-        answers=[AnswerIn(qid, value) for qid, value in answers],
-        finished=finished,
-        user_agent="Firefox/140",
-    )
-
-
-@pytest.mark.parametrize("finished", [True, False])
-def test_the_widgets_first_answer_reads_the_display_inside_its_one_statement(
-    project, touchpoint, monkeypatch, enqueued, finished
-):
-    """`response_submit_first` writes, in one statement that also reads the display, column
-    for column what `response_submit` writes after reading the display itself (SQLite: not
-    taken, nothing written)."""
-    fast, fast_ids = shown(project, touchpoint, CHOICES_AND_TEXT)
-    slow, slow_ids = shown(project, touchpoint, CHOICES_AND_TEXT, visitor="v-2", name="Two")
-    Display.objects.filter(pk__in=[fast.pk, slow.pk]).update(url="https://shop.test/cart")
-    choice = fast.version.snapshot["questions"][1]["choices"][1]["id"]
-    with time_machine.travel(T0, tick=False), CaptureQueriesContext(connection) as queries:
-        made = first(
-            project,
-            fast.pk,
-            [(fast_ids[0], 3), (fast_ids[1], [choice]), (fast_ids[2], " Slow ")],
-            finished,
-        )
-    if not ONE_STATEMENT:
-        assert (made, Response.objects.count(), _writes(queries)) == (None, 0, [])
-        return
-    assert _writes(queries) == ["WITH"]
-    # The display is read inside that statement, not before it.
-    assert [q["sql"][:4] for q in queries if '"surveys_display"' in q["sql"]] == ["WITH"]
-    monkeypatch.setattr(responses_module, "_submit_new", lambda *args: None)
-    slow = Display.objects.get(pk=slow.pk)
-    slow_choice = slow.version.snapshot["questions"][1]["choices"][1]["id"]
-    with time_machine.travel(T0, tick=False):
-        submit_slow = response_submit(
-            project=project,
-            display=slow,
-            submission_id=uuid.uuid4(),
-            answers=[
-                AnswerIn(slow_ids[0], 3),
-                AnswerIn(slow_ids[1], [slow_choice]),
-                AnswerIn(slow_ids[2], " Slow "),
-            ],
-            finished=finished,
-            meta={"user_agent": "Firefox/140", "url": slow.url},
-        )
-    assert made == Response.objects.get(display=fast).pk
-    response, answers, display = _written_alike(fast, slow)
-    assert response["meta"] == {"user_agent": "Firefox/140", "url": "https://shop.test/cart"}
-    assert (response["finished"], response["finished_at"]) == (finished, T0 if finished else None)
-    assert (response["created_at"], response["touchpoint_id"]) == (T0, touchpoint.pk)
-    assert len(answers) == 3
-    assert (display["status"], display["updated_at"]) == (
-        "responded" if finished else "shown",
-        T0,
-    )
-    processed = [made, submit_slow.response.pk] if finished else []
-    assert [response_id for _, response_id, _ in enqueued] == processed
-
-
-def test_the_widgets_first_answer_leaves_every_other_case_to_the_transaction_path(
-    project, touchpoint
-):
-    """None and nothing written for what `response_submit` must look at: an unknown display,
-    another project's, another version's questions, invalid answers, no answers, a project
-    that freezes contact attributes into the segment; and a retry."""
-    display, ids = shown(project, touchpoint)
-    other_project = ProjectFactory()
-    other, other_ids = shown(other_project, TouchpointFactory(project=other_project, key="home"))
-    before = [_columns(Display.objects.get(pk=d.pk)) for d in (display, other)]
-    assert [
-        first(project, uuid.uuid4(), [(ids[0], 9)]),
-        first(project, other.pk, [(other_ids[0], 9)]),
-        first(other_project, display.pk, [(ids[0], 9)]),
-        first(project, display.pk, [(other_ids[0], 9)]),
-        first(project, display.pk, [(ids[0], 11)]),
-        first(project, display.pk, []),
-    ] == [None] * 6
-    project.breakdown_attributes = ["plan"]
-    project.save(update_fields=["breakdown_attributes"])
-    assert first(project, display.pk, [(ids[0], 9)]) is None
-    assert Response.objects.count() == 0
-    assert [_columns(Display.objects.get(pk=d.pk)) for d in (display, other)] == before
-    project.breakdown_attributes = []
-    project.save(update_fields=["breakdown_attributes"])
-    submission = uuid.uuid4()
-    made = first(project, display.pk, [(ids[0], 9)], submission_id=submission)
-    assert made == (Response.objects.get().pk if ONE_STATEMENT else None)
-    assert first(project, display.pk, [(ids[0], 9)], submission_id=submission) is None
-    assert Response.objects.count() == (1 if ONE_STATEMENT else 0)
-
-
 @pytest.mark.parametrize("earlier", ["shown", "dismissed", "expired"])
 @pytest.mark.parametrize("finished", [True, False])
-def test_the_widgets_first_answer_moves_the_display_as_the_transaction_path_does(
-    project, touchpoint, monkeypatch, earlier, finished
+def test_a_first_answer_moves_the_display_as_the_orm_path_does(
+    project, touchpoint, earlier, finished
 ):
     """From each state a display can be answered in, the one statement leaves it as
-    `response_submit` does: a finished answer keeps an earlier shown_at, a partial one does
+    `response_store` does: a finished answer keeps an earlier shown_at, a partial one does
     not move a shown or dismissed display."""
     displays = []
     for visitor in ("v-1", "v-2"):
@@ -539,12 +450,8 @@ def test_the_widgets_first_answer_moves_the_display_as_the_transaction_path_does
     (fast, fast_ids), (slow, slow_ids) = displays
     later = T0.replace(minute=45)
     with time_machine.travel(later, tick=False):
-        made = first(project, fast.pk, [(fast_ids[0], 9)], finished)
-        if made is None:  # SQLite: the transaction path for both
-            submit(project, fast, [(fast_ids[0], 9)], finished)
-        monkeypatch.setattr(responses_module, "_submit_new", lambda *args: None)
-        submit(project, slow, [(slow_ids[0], 9)], finished)
-    assert (made is not None) is ONE_STATEMENT
+        submit(project, fast, [(fast_ids[0], 9)], finished)
+        store(project, slow, [(slow_ids[0], 9)], finished)
     state = _display_alike(fast, slow)
     moved = finished or earlier == "expired"
     assert (state["status"], state["shown_at"], state["responded_at"]) == (

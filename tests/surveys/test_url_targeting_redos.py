@@ -3,8 +3,7 @@
 A designer's URL regex runs on a URL the visitor sends. With a backtracking engine a pattern
 like `(x+x+)+y` took seconds for a 25-character path, four times longer for every two
 characters more; patterns now run on RE2 (linear time), patterns RE2 cannot run are refused
-when the survey is saved, and the widget refuses URLs over 2000 characters on both of its
-paths (the lean route and the DRF view) alike, changing nothing."""
+when the survey is saved, and the widget refuses URLs over 2000 characters, changing nothing."""
 
 from __future__ import annotations
 
@@ -12,10 +11,8 @@ import uuid
 
 import pytest
 from django.test import Client
-from django.urls import include, path
 
 from feedback.answering.models import Feedback
-from surveys.delivery import widget_api
 from surveys.delivery.models import Decision, Display
 from surveys.design.models import Survey
 from tests.factories import MembershipFactory, UserFactory, published_survey
@@ -23,15 +20,10 @@ from tests.surveys.test_designer_pages import post_data
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.urls(__name__),
     pytest.mark.usefixtures("fresh_rate_counters"),
 ]
 
-urlpatterns = [
-    path("drf/decide", widget_api.DecideApi.as_view()),
-    path("", include("vocsite.urls")),
-]
-DECIDE, DRF_DECIDE = "/api/widget/v1/decide", "/drf/decide"
+DECIDE = "/api/widget/v1/decide"
 SHOP = "https://shop.example/"
 
 
@@ -44,9 +36,9 @@ def targeted(project, touchpoint, *rules: tuple[str, str]) -> Survey:
     )
 
 
-def decide(widget, project, url: str, *, route: str = DECIDE, visitor: str = "v-1"):
+def decide(widget, project, url: str, *, visitor: str = "v-1"):
     return widget.post(
-        route,
+        DECIDE,
         {
             "key": project.public_key,
             "visitor_id": visitor,
@@ -58,7 +50,6 @@ def decide(widget, project, url: str, *, route: str = DECIDE, visitor: str = "v-
 
 
 @pytest.mark.timeout(10, func_only=True)  # on a backtracking engine: hours
-@pytest.mark.parametrize("route", [DECIDE, DRF_DECIDE])
 @pytest.mark.parametrize(
     ("pattern", "path_text"),
     [
@@ -68,12 +59,12 @@ def decide(widget, project, url: str, *, route: str = DECIDE, visitor: str = "v-
     ],
 )
 def test_catastrophic_patterns_on_long_urls_are_refused_at_once(
-    widget, project, touchpoint, route, pattern, path_text
+    widget, project, touchpoint, pattern, path_text
 ):
     targeted(project, touchpoint, ("regex", pattern))
     url = SHOP + path_text
     assert len(url) <= 2000
-    reply = decide(widget, project, url, route=route)
+    reply = decide(widget, project, url)
     assert (reply.status_code, reply.json()) == (200, {"show": False, "reason": "targeting"})
 
 
@@ -154,14 +145,13 @@ def test_the_designer_form_shows_the_refusal_beside_the_url_rules(project, touch
     assert survey.targeting == {"urls": [{"op": "contains", "value": "/cart"}]}
 
 
-@pytest.mark.parametrize("route", [DECIDE, DRF_DECIDE])
-def test_decide_caps_the_url_at_2000_characters_on_both_paths(widget, project, touchpoint, route):
+def test_decide_caps_the_url_at_2000_characters(widget, project, touchpoint):
     targeted(project, touchpoint, ("contains", "/"))
     longest = SHOP + "a" * (2000 - len(SHOP))
-    assert decide(widget, project, longest, route=route, visitor="v-ok").json()["show"] is True
+    assert decide(widget, project, longest, visitor="v-ok").json()["show"] is True
     displays = Display.objects.count()
     decisions = Decision.objects.count()
-    reply = decide(widget, project, longest + "a", route=route, visitor="v-long")
+    reply = decide(widget, project, longest + "a", visitor="v-long")
     assert reply.status_code == 400
     error = reply.json()["error"]
     assert (error["code"], error["fields"]) == (
@@ -169,13 +159,6 @@ def test_decide_caps_the_url_at_2000_characters_on_both_paths(widget, project, t
         {"url": ["Ensure this field has no more than 2000 characters."]},
     )
     assert (Display.objects.count(), Decision.objects.count()) == (displays, decisions)
-
-
-def test_both_decide_paths_give_the_same_refusal_of_a_long_url(widget, project, touchpoint):
-    targeted(project, touchpoint, ("contains", "/"))
-    url = SHOP + "a" * 2000
-    lean, drf = decide(widget, project, url), decide(widget, project, url, route=DRF_DECIDE)
-    assert (lean.status_code, lean.json()) == (drf.status_code, drf.json())
 
 
 def test_feedback_caps_the_url_at_2000_characters(widget, project):

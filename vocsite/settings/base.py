@@ -220,6 +220,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The widget API's plain views, described from the msgspec types they validate with.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "vocsite.json_api_schema.add_lean_operations",
+    ],
     # Swagger UI served from our own static files: no CDN, works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -315,10 +320,6 @@ WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default
 RATE_LIMIT_SYNC_SECONDS = env.float("RATE_LIMIT_SYNC_SECONDS", default=0.1 if REDIS_URL else 0.0)
 # How long a web process keeps a project (looked up by public key) in memory.
 WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=30)
-# How long a web process remembers a visitor it refused, to refuse them again without a query
-# (surveys.delivery.visitor_memory: only ever to say no), and for how many visitors at most.
-DECIDE_VISITOR_MEMORY_SECONDS = env.float("DECIDE_VISITOR_MEMORY_SECONDS", default=30.0)
-DECIDE_VISITOR_MEMORY_MAX = env.int("DECIDE_VISITOR_MEMORY_MAX", default=10_000)
 # Decide's Decision rows (analytics) are written in batches this often by each web process
 # (surveys.delivery.decision_log); 0 writes each row inline. Batched on PostgreSQL, inline on SQLite.
 # Finished responses' processing tasks are published in one message per this interval per web

@@ -17,10 +17,7 @@ WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default
 RATE_LIMIT_SYNC_SECONDS = 0
 # Tests change project settings between widget calls and expect them at once.
 WIDGET_PROJECT_CACHE_SECONDS = 0
-# ... decide on a fresh read of the ledger (tests/surveys/test_visitor_memory.py turns the
-# memory on) ...
-DECIDE_VISITOR_MEMORY_SECONDS = 0
-# ... and find each decide's Decision row at once (batching is measured by `make bench`).
+# Each decide's Decision row is found at once (batching is measured by `make bench`).
 DECISION_FLUSH_SECONDS = 0
 RESPONSE_PUBLISH_BATCH_SECONDS = 0
 # Serve static files straight from the source folders (no collectstatic needed).

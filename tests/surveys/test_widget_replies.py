@@ -1,10 +1,5 @@
-"""The fast routes of decide and response submit (surveys.widget_fast) answer exactly as their
-DRF views would.
-
-Each call is made twice on the same database state — through the route, then through the
-DRF view alone (mounted below), each inside a rolled-back transaction — and the two replies
-must match in status, headers and body (a claimed display's random id aside). Each case also
-says which path must have served it, so the fast path cannot quietly hand everything on."""
+"""Decide and response submit through their one view: status, CORS and Allow headers, error
+bodies and the paths a call takes through the rate limit, authentication and the services."""
 
 import json
 import uuid
@@ -12,54 +7,27 @@ import uuid
 import pytest
 from django.core.cache import cache
 from django.db import transaction
-from django.urls import include, path
 from rest_framework.test import APIClient
 
-from feedback.answering import widget_api as answering_api
 from feedback.answering.models import Response
 from surveys.contacts.models import Contact
-from surveys.delivery import widget_api
 from surveys.delivery.ledger import contact_resolve, display_claim, display_mark_shown
 from tests.factories import published_survey, signed
 from vocsite import rate_limit
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.urls(__name__),
     pytest.mark.usefixtures("fresh_rate_counters"),
 ]
 
-urlpatterns = [
-    path("drf/decide", widget_api.DecideApi.as_view()),
-    path("drf/responses", answering_api.ResponseSubmitApi.as_view()),
-    path("", include("vocsite.urls")),
-]
-ROUTE, DRF_ONLY = "/api/widget/v1/decide", "/drf/decide"
-RESPONSES, DRF_RESPONSES = "/api/widget/v1/responses", "/drf/responses"
+ROUTE = "/api/widget/v1/decide"
+RESPONSES = "/api/widget/v1/responses"
 ORIGIN = "http://shop.example"
 
 
 @pytest.fixture
 def survey(project, touchpoint):
     return published_survey(project, touchpoints=[touchpoint], display_option="always")
-
-
-@pytest.fixture
-def fallbacks(monkeypatch):
-    """The paths of the calls a route handed to its DRF view (calls to /drf/… not counted)."""
-    calls = []
-    for api in (widget_api.DecideApi, answering_api.ResponseSubmitApi):
-        monkeypatch.setattr(api, "dispatch", _counting(api.dispatch, calls))
-    return calls
-
-
-def _counting(dispatch, calls):
-    def counted(self, request, *args, **kwargs):
-        if not request.path.startswith("/drf/"):
-            calls.append(request.path)
-        return dispatch(self, request, *args, **kwargs)
-
-    return counted
 
 
 def _reply(url, raw, content_type, method, headers):
@@ -81,21 +49,13 @@ def _reply(url, raw, content_type, method, headers):
     return response.status_code, dict(response.headers), body
 
 
-def _both(
-    raw,
-    *,
-    content_type="application/json",
-    method="post",
-    query="",
-    origin=ORIGIN,
-    urls=(ROUTE, DRF_ONLY),
+def _one(
+    raw, *, content_type="application/json", method="post", query="", origin=ORIGIN, url=ROUTE
 ):
     headers = {"HTTP_ORIGIN": origin} if origin else {}
     if isinstance(raw, dict):
         raw = json.dumps(raw)
-    route = _reply(urls[0] + query, raw, content_type, method, headers)
-    drf = _reply(urls[1] + query, raw, content_type, method, headers)
-    return route, drf
+    return _reply(url + query, raw, content_type, method, headers)
 
 
 def body(project, **extra):
@@ -107,11 +67,8 @@ def body(project, **extra):
     }
 
 
-def test_a_plain_call_that_claims_a_survey_is_served_fast_with_drfs_reply(
-    project, survey, fallbacks
-):
-    route, drf = _both(body(project, url="https://shop.example/cart", locale="en"))
-    assert route == drf
+def test_a_plain_call_that_claims_a_survey(project, survey):
+    route = _one(body(project, url="https://shop.example/cart", locale="en"))
     status, headers, reply = route
     assert status == 200
     assert reply["show"] is True and reply["display_id"] == "<uuid>"
@@ -119,7 +76,6 @@ def test_a_plain_call_that_claims_a_survey_is_served_fast_with_drfs_reply(
     assert headers["Access-Control-Allow-Origin"] == ORIGIN
     assert headers["Vary"] == "Origin"
     assert headers["Allow"] == "POST, OPTIONS"
-    assert fallbacks == []
 
 
 @pytest.mark.parametrize(
@@ -133,30 +89,25 @@ def test_a_plain_call_that_claims_a_survey_is_served_fast_with_drfs_reply(
     ],
     ids=["no-survey", "identified-with-attributes", "null-user", "blank-optionals", "unicode"],
 )
-def test_other_plain_calls_are_served_fast_with_drfs_reply(project, survey, fallbacks, extra):
+def test_other_plain_calls_are_answered(project, survey, extra):
     if extra.get("user_id"):
         extra = {**extra, **signed(project, extra["user_id"])}
-    route, drf = _both(body(project, **extra))
-    assert route == drf
+    route = _one(body(project, **extra))
     assert route[0] == 200
-    assert fallbacks == []
 
 
 @pytest.mark.parametrize("user_hash", [None, "", "0" * 64, "not hex"])
-def test_an_unsigned_user_id_gets_the_same_403_on_both_paths(project, survey, user_hash):
+def test_an_unsigned_user_id_is_a_403(project, survey, user_hash):
     extra = {"user_id": "u-7"} if user_hash is None else {"user_id": "u-7", "user_hash": user_hash}
-    route, drf = _both(body(project, **extra))
-    assert route == drf
+    route = _one(body(project, **extra))
     assert route[0] == 403
     assert route[2]["error"]["code"] == "identity_unverified"
     assert not Contact.objects.filter(user_id="u-7").exists()
 
 
-def test_a_call_without_origin_is_served_fast_without_cors_headers(project, survey, fallbacks):
-    route, drf = _both(body(project), origin=None)
-    assert route == drf
+def test_a_call_without_origin_gets_no_cors_headers(project, survey):
+    route = _one(body(project), origin=None)
     assert "Access-Control-Allow-Origin" not in route[1]
-    assert fallbacks == []
 
 
 @pytest.mark.parametrize(
@@ -196,28 +147,21 @@ def test_a_call_without_origin_is_served_fast_without_cors_headers(project, surv
         "get",
     ],
 )
-def test_anything_unusual_goes_to_decide_api_and_gets_its_reply(
-    project, survey, fallbacks, case, status
-):
+def test_unusual_calls_get_the_apis_reply(project, survey, case, status):
     raw = case.get("raw", body(project, **case.get("extra", {})))
     if isinstance(raw, str) and "pk_x" in raw:
         raw = raw.replace("pk_x", project.public_key)
     options = {k: v for k, v in case.items() if k in ("content_type", "method", "origin")}
-    route, drf = _both(raw, **options)
-    assert route == drf
+    route = _one(raw, **options)
     assert route[0] == status
-    assert fallbacks == [ROUTE]
 
 
-def test_a_key_in_the_query_string_goes_to_decide_api(project, survey, fallbacks):
-    route, drf = _both(body(project), query=f"?key={project.public_key}")
-    assert route == drf and route[0] == 200
-    assert fallbacks == [ROUTE]
+def test_a_key_in_the_query_string_is_read(project, survey):
+    route = _one(body(project), query=f"?key={project.public_key}")
+    assert route[0] == 200
 
 
-def test_a_rate_limited_call_is_counted_once_and_refused_by_decide_api(
-    project, survey, fallbacks, settings, monkeypatch
-):
+def test_a_rate_limited_call_is_counted_once_and_refused(project, survey, settings, monkeypatch):
     settings.WIDGET_RATE_LIMIT_PER_VISITOR = 2
     hits = []
     real_hit = rate_limit.hit
@@ -229,8 +173,7 @@ def test_a_rate_limited_call_is_counted_once_and_refused_by_decide_api(
     assert [r.status_code for r in replies] == [200, 200, 429]
     assert replies[2].json()["error"]["code"] == "rate_limited"
     assert 1 <= int(replies[2]["Retry-After"]) <= 60
-    assert len(hits) == 3  # the refused call was counted by the fast path only
-    assert fallbacks == [ROUTE]
+    assert len(hits) == 3  # each call counted once, the refused one too
 
 
 # ---------------------------------------------------------------- response submit
@@ -257,24 +200,20 @@ def answers(project, display, value=9, submission_id="6d1f2b1e-7c55-4d0c-9a55-3f
     }
 
 
-def test_plain_answers_are_stored_by_the_fast_path_with_drfs_reply(project, shown, fallbacks):
-    route, drf = _both(answers(project, shown), urls=(RESPONSES, DRF_RESPONSES))
+def test_plain_answers_are_stored(project, shown):
+    route = _one(answers(project, shown), url=RESPONSES)
     assert route[0] == 201
-    assert route[1] == drf[1]
     assert route[1]["Access-Control-Allow-Origin"] == ORIGIN
     assert route[1]["Allow"] == "POST, OPTIONS"
     assert set(route[2]) == {"response_id"}  # ids differ: each run made its own response
-    assert fallbacks == []
 
 
-def test_a_retried_submission_gets_the_same_response_by_the_fast_path(project, shown, fallbacks):
+def test_a_retried_submission_gets_the_same_response(project, shown):
     first = APIClient().post(RESPONSES, answers(project, shown), format="json")
     assert first.status_code == 201
-    route, drf = _both(answers(project, shown), urls=(RESPONSES, DRF_RESPONSES))
-    assert route == drf
+    route = _one(answers(project, shown), url=RESPONSES)
     assert route[0] == 200 and route[2] == {"response_id": first.json()["response_id"]}
     assert Response.objects.count() == 1
-    assert fallbacks == []
 
 
 @pytest.mark.parametrize(
@@ -286,20 +225,14 @@ def test_a_retried_submission_gets_the_same_response_by_the_fast_path(project, s
     ],
     ids=["unknown-display", "score-out-of-range", "score-as-text"],
 )
-def test_a_services_refusal_on_the_fast_path_is_drfs_error_reply(
-    project, shown, fallbacks, change, status, code
-):
+def test_a_services_refusal_is_the_error_reply(project, shown, change, status, code):
     body = answers(project, shown, value=change.get("value", 9))
     body.update({k: v for k, v in change.items() if k != "value"})
-    route, drf = _both(body, urls=(RESPONSES, DRF_RESPONSES))
-    assert route == drf
+    route = _one(body, url=RESPONSES)
     assert route[0] == status and route[2]["error"]["code"] == code
-    assert fallbacks == []
 
 
-def test_a_submission_id_used_for_another_display_is_drfs_conflict(
-    project, survey, shown, fallbacks
-):
+def test_a_submission_id_used_for_another_display_is_a_conflict(project, survey, shown):
     other = display_claim(
         project=project,
         contact=contact_resolve(project=project, visitor_id="v-other"),
@@ -307,10 +240,8 @@ def test_a_submission_id_used_for_another_display_is_drfs_conflict(
     ).display
     display_mark_shown(display=other)
     assert APIClient().post(RESPONSES, answers(project, other), format="json").status_code == 201
-    route, drf = _both(answers(project, shown), urls=(RESPONSES, DRF_RESPONSES))
-    assert route == drf
+    route = _one(answers(project, shown), url=RESPONSES)
     assert route[0] == 409
-    assert fallbacks == []
 
 
 @pytest.mark.parametrize(
@@ -323,15 +254,13 @@ def test_a_submission_id_used_for_another_display_is_drfs_conflict(
     ],
     ids=["answers-not-a-list", "finished-not-bool", "bad-display-id", "unknown-key"],
 )
-def test_unusual_answers_go_to_the_drf_view_and_get_its_reply(project, shown, fallbacks, change):
+def test_unusual_answers_get_the_apis_reply(project, shown, change):
     body = {**answers(project, shown), **change}
-    route, drf = _both(body, urls=(RESPONSES, DRF_RESPONSES))
-    assert route == drf
+    route = _one(body, url=RESPONSES)
     assert route[0] in (400, 401)
-    assert fallbacks == [RESPONSES]
 
 
-def test_a_display_takes_one_response_whatever_the_submission_id(project, shown, fallbacks):
+def test_a_display_takes_one_response_whatever_the_submission_id(project, shown):
     client = APIClient()
     first = client.post(RESPONSES, answers(project, shown), format="json")
     second = client.post(
@@ -339,4 +268,30 @@ def test_a_display_takes_one_response_whatever_the_submission_id(project, shown,
     )
     assert (first.status_code, second.status_code) == (201, 409)
     assert Response.objects.count() == 1
-    assert fallbacks == []
+
+
+def test_another_method_is_a_405_once_the_key_is_known(project, survey):
+    status, headers, reply = _one("", method="get", query=f"?key={project.public_key}")
+    assert (status, reply["error"]["code"]) == (405, "method_not_allowed")
+    assert (headers["Allow"], headers["Access-Control-Allow-Origin"]) == ("POST, OPTIONS", ORIGIN)
+
+
+def test_the_schema_documents_each_widget_payload_from_its_validator(client):
+    schema = client.get("/api/schema/?format=json").json()
+    decide = schema["paths"]["/api/widget/v1/decide"]["post"]
+    assert decide["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/DecideInput"
+    }
+    assert sorted(decide["responses"]) == ["200", "400", "401", "403", "413", "415", "429"]
+    fields = schema["components"]["schemas"]["DecideInput"]["properties"]
+    assert fields["url"] == {"default": None, "type": "string", "maxLength": 2000, "nullable": True}
+    assert fields["touchpoint"]["pattern"] == "^[-a-zA-Z0-9_]+$"
+    shown = schema["paths"]["/api/widget/v1/displays/{display_id}/shown"]["post"]
+    assert shown["parameters"] == [
+        {
+            "in": "path",
+            "name": "display_id",
+            "schema": {"type": "string", "format": "uuid"},
+            "required": True,
+        }
+    ]
