@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from surveys.contacts.identity import identity_verify
 from surveys.delivery import ledger
+from surveys.design.widget_texts import widget_texts
 from surveys.tenancy.api_auth import IsWidget, PublicKeyAuthentication, WidgetRateThrottle
 from surveys.tenancy.selectors import origin_allowed_by_any_project
 from vocsite.api_errors import ERROR_BODY
@@ -219,6 +220,7 @@ class ConfigApi(WidgetApi):
         project = ProjectOut()
         theme = serializers.DictField()
         feedback_tab = FeedbackTabOut()
+        texts = serializers.DictField(help_text="The widget's fixed texts in each language")
 
     @extend_schema(
         operation_id="widget_config",
@@ -238,6 +240,10 @@ class ConfigApi(WidgetApi):
                 "feedback_tab": {
                     "enabled": project.feedback_tab_enabled,
                     "label": project.feedback_tab_label or {},
+                },
+                "texts": {
+                    lang: widget_texts(lang)
+                    for lang in project.languages or [project.default_language]
                 },
             }
         )
@@ -287,6 +293,7 @@ class DecideApi(WidgetApi):
             auto_close_seconds = serializers.IntegerField(allow_null=True)
             questions = QuestionOut(many=True)
             thank_you = serializers.CharField(allow_null=True)
+            texts = serializers.DictField(help_text="The widget's fixed texts in `language`")
 
         show = serializers.BooleanField()
         reason = serializers.CharField(required=False, help_text="Why not (show = false)")
