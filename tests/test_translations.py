@@ -48,16 +48,22 @@ def _entries(tool_args: list[str], po: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory) -> Path:
     """The committed catalogue merged with every text the code marks now, as `make messages`
-    would leave it (in a copy: the committed file is not touched)."""
+    would leave it, in a copy of the source tree (makemessages writes to the catalogue beside
+    the sources it reads: the committed one is not touched)."""
     _gettext_tool("xgettext")
-    locale = tmp_path_factory.mktemp("locale")
-    target = locale / "zh_Hans" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    shutil.copy(CATALOGUE, target / "django.po")
-    with pytest.MonkeyPatch.context() as patch, override_settings(LOCALE_PATHS=[locale]):
-        patch.chdir(settings.BASE_DIR)
+    root = tmp_path_factory.mktemp("tree")
+    shutil.copytree(
+        settings.BASE_DIR,
+        root,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(
+            ".*", "__pycache__", "node_modules", "static", "staticfiles", "var", "tests", "bench"
+        ),
+    )
+    with pytest.MonkeyPatch.context() as patch, override_settings(LOCALE_PATHS=[root / "locale"]):
+        patch.chdir(root)
         call_command("makemessages", locale=["zh_Hans"], verbosity=0)
-    return target / "django.po"
+    return root / CATALOGUE.relative_to(settings.BASE_DIR)
 
 
 def test_every_text_the_code_marks_is_in_the_catalogue_and_translated(collected):
