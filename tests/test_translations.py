@@ -261,3 +261,47 @@ def test_the_config_reply_brings_the_feedback_tabs_texts_in_each_project_languag
     reply = widget.get(f"/api/widget/v1/config?key={project.public_key}")
     assert reply.json()["texts"] == {"en": EN_WIDGET_TEXTS, "zh": ZH_WIDGET_TEXTS}
     assert "Accept-Language" not in reply.get("Vary", "")
+
+
+# ---------------------------------------------------------------- what staff read
+
+
+@pytest.fixture
+def staff_client(staff_user, nps_survey, respond):
+    published_survey(nps_survey.project, name="Unanswered")
+    respond(9)
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.mark.django_db
+def test_staff_pages_follow_the_browsers_language_with_plurals(staff_client):
+    page = staff_client.get("/app/surveys/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content
+    page = page.decode()
+    assert '<html lang="zh-hans">' in page
+    assert '<span class="nav-label">调查</span>' in page
+    assert '<span class="nav-label">收件箱</span>' in page
+    assert '<td class="text-end">1 条回答</td>' in page
+    assert '<td class="text-end">0 条回答</td>' in page
+    inbox = staff_client.get("/app/inbox/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<i class="bi bi-inbox"></i> 跟进收件箱</h1>' in inbox
+    assert "0 个未结" in inbox
+    journey = staff_client.get("/app/journey/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "<code>checkout_completed</code> · " in journey
+    assert " · 1 个调查</div>" in journey
+
+
+@pytest.mark.django_db
+def test_staff_pages_stay_english_for_an_english_or_unknown_browser(staff_client):
+    for accept in ("en-GB", "fr-FR", ""):
+        page = staff_client.get("/app/surveys/", HTTP_ACCEPT_LANGUAGE=accept).content.decode()
+        assert '<html lang="en">' in page
+        assert '<span class="nav-label">Surveys</span>' in page
+        assert '<td class="text-end">1 answer</td>' in page
+        assert '<td class="text-end">0 answers</td>' in page
+    inbox = staff_client.get("/app/inbox/").content.decode()
+    assert '<i class="bi bi-inbox"></i> Follow-up inbox</h1>' in inbox
+    assert "0 open" in inbox
+    journey = staff_client.get("/app/journey/").content.decode()
+    assert " · 1 survey</div>" in journey

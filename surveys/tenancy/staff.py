@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from surveys.tenancy.api_auth import SESSION_PROJECT_KEY, ProjectAccess, session_access
 from surveys.tenancy.models import Membership
@@ -26,17 +27,17 @@ from vocsite.ids import id_parse
 
 # (url name, label, icon, roles that see it) — a page appears in the navigation once it exists.
 NAV = (
-    ("journey-map", "Journey", "bi-signpost-split", None),
-    ("survey-list", "Surveys", "bi-ui-checks", ("admin", "designer")),
-    ("inbox", "Inbox", "bi-inbox", ("admin", "agent", "designer")),
-    ("alert-rules", "Alert rules", "bi-bell", ("admin", "designer")),
-    ("topics", "Topics", "bi-tags", ("admin", "designer")),
-    ("verbatims", "Verbatims", "bi-chat-quote", ("admin", "designer", "agent")),
-    ("dashboard-executive", "Dashboards", "bi-graph-up", None),
-    ("webhooks", "Webhooks", "bi-broadcast", ("admin",)),
-    ("contacts", "Contacts", "bi-people", ("admin",)),
-    ("project-settings", "Settings", "bi-gear", ("admin",)),
-    ("audit-log", "Audit", "bi-clock-history", ("admin",)),
+    ("journey-map", _("Journey"), "bi-signpost-split", None),
+    ("survey-list", _("Surveys"), "bi-ui-checks", ("admin", "designer")),
+    ("inbox", _("Inbox"), "bi-inbox", ("admin", "agent", "designer")),
+    ("alert-rules", _("Alert rules"), "bi-bell", ("admin", "designer")),
+    ("topics", _("Topics"), "bi-tags", ("admin", "designer")),
+    ("verbatims", _("Verbatims"), "bi-chat-quote", ("admin", "designer", "agent")),
+    ("dashboard-executive", _("Dashboards"), "bi-graph-up", None),
+    ("webhooks", _("Webhooks"), "bi-broadcast", ("admin",)),
+    ("contacts", _("Contacts"), "bi-people", ("admin",)),
+    ("project-settings", _("Settings"), "bi-gear", ("admin",)),
+    ("audit-log", _("Audit"), "bi-clock-history", ("admin",)),
 )
 
 
