@@ -22,6 +22,9 @@ from surveys.design.scales import (
     CES_EASY_EFFORT_AT_MOST,
     CSAT_SATISFIED_FROM,
     EFFORT,
+    NPS_DETRACTOR_AT_MOST,
+    NPS_PROMOTER_FROM,
+    default_scale_max,
 )
 
 Z95 = 1.96
@@ -150,9 +153,9 @@ class NpsResult:
 def nps(hist: Histogram) -> NpsResult:
     """Promoters 9–10, passives 7–8, detractors 0–6; 100 × (P − D) / n."""
     _validate(hist, 0, 10)
-    promoters = sum(c for s, c in hist.items() if s >= 9)
-    passives = sum(c for s, c in hist.items() if 7 <= s <= 8)
-    detractors = sum(c for s, c in hist.items() if s <= 6)
+    promoters = sum(c for s, c in hist.items() if s >= NPS_PROMOTER_FROM)
+    passives = sum(c for s, c in hist.items() if NPS_DETRACTOR_AT_MOST < s < NPS_PROMOTER_FROM)
+    detractors = sum(c for s, c in hist.items() if s <= NPS_DETRACTOR_AT_MOST)
     n = promoters + passives + detractors
     if n == 0:
         return NpsResult(0, 0, 0, 0, None, None, None, None, None, None)
@@ -266,12 +269,14 @@ def _share(kind: str, hist: Histogram, scale_max: int, wording: str = AGREE) -> 
     )
 
 
-def csat(hist: Histogram, scale_max: int = 5) -> ShareResult:
+def csat(hist: Histogram, scale_max: int = default_scale_max("csat")) -> ShareResult:
     """% satisfied: 4–5 of 5, 3 of 3, 6–7 of 7."""
     return _share("csat", hist, scale_max)
 
 
-def ces(hist: Histogram, scale_max: int = 7, wording: str = AGREE) -> ShareResult:
+def ces(
+    hist: Histogram, scale_max: int = default_scale_max("ces"), wording: str = AGREE
+) -> ShareResult:
     """% agree that it was easy: 5–7 of 7, 4–5 of 5; worded as effort, 1–2 of 5."""
     return _share("ces", hist, scale_max, wording)
 
@@ -289,7 +294,7 @@ def share_by_scale(kind: str, hists: Mapping[Scale, Histogram]) -> ShareResult:
         if sum(hist.values())
     )
     if not parts:
-        scale_max, wording = min(hists, default=((5 if kind == "csat" else 7), AGREE))
+        scale_max, wording = min(hists, default=(default_scale_max(kind), AGREE))
         return _share(kind, {}, scale_max, wording)
     if len(parts) == 1:
         return replace(parts[0], by_scale=parts)
@@ -416,9 +421,9 @@ def score_histogram(
     if metric == "nps":
         return nps(hist)
     if metric == "csat":
-        return csat(hist, scale_max or 5)
+        return csat(hist, scale_max or default_scale_max("csat"))
     if metric == "ces":
-        return ces(hist, scale_max or 7, wording)
+        return ces(hist, scale_max or default_scale_max("ces"), wording)
     raise ValueError(f"unknown metric {metric!r}")
 
 

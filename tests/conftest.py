@@ -20,6 +20,7 @@ from tests.factories import (
     UserFactory,
     published_survey,
 )
+from vocsite import caches
 
 
 @pytest.fixture
@@ -28,6 +29,17 @@ def fresh_rate_counters():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def caches_on(settings):
+    """The configuration caches (vocsite.caches) on, as in production (the test settings turn
+    them off), and empty at the start and the end: a rolled-back test's SQLite ids come back in
+    the next test, and must not find this one's entries."""
+    settings.WIDGET_PROJECT_CACHE_SECONDS = 30
+    caches.clear_all()
+    yield
+    caches.clear_all()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""vocsite.process_cache: kept for its seconds, bounded, None never kept, off at 0 seconds."""
+"""vocsite.process_cache: kept for its seconds, bounded, None never kept, off at 0 seconds;
+forgotten by key or by a test, and a load that raced a forgetting not kept."""
 
 from vocsite import process_cache
 from vocsite.process_cache import ProcessCache
@@ -66,3 +67,30 @@ def test_forget_drops_one_key_and_a_full_cache_starts_again(monkeypatch):
     cache.keep("f", 6)  # full (d, e), d 30 s old: only d dropped
     assert [cache.recall(k) for k in "def"] == [None, 5, 6]
     assert len(cache) == 2
+
+
+def test_forget_where_drops_the_entries_it_names():
+    cache: ProcessCache[str] = ProcessCache(seconds=lambda: 30)
+    for key in [(1, "checkout"), (1, "signup"), (2, "checkout")]:
+        cache.keep(key, f"{key[0]} {key[1]}")
+    cache.forget_where(lambda key, _value: key[0] == 1)
+    assert [cache.recall(k) for k in [(1, "checkout"), (1, "signup"), (2, "checkout")]] == [
+        None,
+        None,
+        "2 checkout",
+    ]
+    cache.forget_where(lambda _key, value: value.startswith("2"))
+    assert len(cache) == 0
+
+
+def test_a_value_loaded_while_something_was_forgotten_is_returned_but_not_kept():
+    cache: ProcessCache[str] = ProcessCache(seconds=lambda: 30)
+
+    def load_while_a_change_commits() -> str:
+        cache.forget("k")  # what a service does after commit, while this load is running
+        return "read before the change"
+
+    assert cache.get("k", load_while_a_change_commits) == "read before the change"
+    assert cache.recall("k") is None
+    assert cache.get("k", lambda: "read after the change") == "read after the change"
+    assert cache.recall("k") == "read after the change"

@@ -1,12 +1,12 @@
 """A read-through cache in the web process's own memory, for the widget's hot paths.
 
-Decide and ingest read the same few rows on every call — the project behind a public key, a
-touchpoint's active surveys with their published versions. Reading them from memory instead
-of the database removes most of a decide's queries and ORM work. The price is staleness: a
-change made in the staff UI (a survey paused, an origin added) reaches every web process
-within `WIDGET_PROJECT_CACHE_SECONDS` (30 s by default; 0 turns the cache off, as the tests
-do). The throttle's per-contact state (the ledger) is kept only for saying no, on its own
-terms (surveys.delivery.visitor_memory).
+This module is the mechanism; `vocsite.caches` declares every cache of configuration built on
+it, with what each holds, for how long, and which services forget it.
+
+An entry is kept for `seconds()` (`WIDGET_PROJECT_CACHE_SECONDS` unless given; 0 turns the
+cache off). A service that changes what a cache holds forgets the entries it made stale
+(`forget`, `forget_where`); a read that raced that forgetting does not keep its value, so the
+next read after the change loads the new rows.
 """
 
 from __future__ import annotations
@@ -38,14 +38,19 @@ class ProcessCache(Generic[V]):
         self._seconds = seconds
         self._entries: dict[Hashable, tuple[float, V]] = {}
         self._lock = threading.Lock()
+        # Counts the forgettings: a value loaded while one happened may predate the change.
+        self._forgotten = 0
 
     def get(self, key: Hashable, load: Callable[[], V]) -> V:
         """The value kept for `key`, else `load()`'s, kept ("not found" is not: it may exist a
-        moment later)."""
+        moment later) unless something was forgotten while it loaded (it may be the old
+        value of what was forgotten)."""
         value = self.recall(key)
         if value is None:
+            forgotten = self._forgotten
             value = load()
-            self.keep(key, value)
+            if forgotten == self._forgotten:
+                self.keep(key, value)
         return value
 
     def recall(self, key: Hashable) -> V | None:
@@ -76,8 +81,19 @@ class ProcessCache(Generic[V]):
 
     def forget(self, key: Hashable) -> None:
         with self._lock:
+            self._forgotten += 1
             self._entries.pop(key, None)
+
+    def forget_where(self, stale: Callable[[Hashable, V], bool]) -> None:
+        """Forget every entry for which `stale(key, value)` is true (a scan: for the rare
+        change of configuration, not for the hot path)."""
+        with self._lock:
+            self._forgotten += 1
+            self._entries = {
+                key: kept for key, kept in self._entries.items() if not stale(key, kept[1])
+            }
 
     def clear(self) -> None:
         with self._lock:
+            self._forgotten += 1
             self._entries.clear()

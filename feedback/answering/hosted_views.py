@@ -35,6 +35,8 @@ from surveys.delivery.email_surveys import (
 )
 from surveys.delivery.ledger import contact_opt_out
 from surveys.design.payload import payload_from_snapshot
+from surveys.design.scales import scale_bounds
+from surveys.design.show_if import visible_questions
 from vocsite.errors import ApplicationError
 from vocsite.i18n import django_language
 
@@ -58,10 +60,8 @@ def _render(
 
 
 def _choices(question: dict) -> list[tuple[str, str]]:
-    if question["type"] in ("nps", "csat", "ces", "rating"):
-        scale = question.get("scale") or {}
-        low = scale.get("min", 0 if question["type"] == "nps" else 1)
-        high = scale.get("max", 10 if question["type"] == "nps" else 5)
+    if question["type"] in SCORED_TYPES:
+        low, high = scale_bounds(question["type"], question.get("scale"))
         return [(str(n), str(n)) for n in range(low, high + 1)]
     if question["type"] == "yes_no":
         return [("1", "✓"), ("0", "✗")]
@@ -85,19 +85,6 @@ def _value(question: dict, request: HttpRequest) -> Any:
         return int(raw)
     except ValueError:
         return raw  # refused with a clear message by the response service
-
-
-def _visible(questions: list[dict], values: dict[int, Any]) -> list[dict]:
-    """Questions whose show_if holds for the answers so far (the widget's rule exactly)."""
-    out = []
-    for question in questions:
-        rule = question.get("show_if")
-        if rule:
-            score = values.get(rule["question_id"])
-            if not isinstance(score, int) or not rule["min"] <= score <= rule["max"]:
-                continue
-        out.append(question)
-    return out
 
 
 def _stored(response: Response | None) -> dict[int, Any]:
@@ -214,7 +201,7 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
         or first["id"] not in values
         or (request.method == "POST" and result.step == FIRST_STEP)
     )
-    step = [first] if asks_first else _visible(questions, values)
+    step = [first] if asks_first else visible_questions(questions, values)
     fields = [
         {
             "q": q,
@@ -229,7 +216,7 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
     ]
     score = values.get(first["id"])
     score = score if isinstance(score, int) else 0  # unanswered: ask as if a follow-up comes
-    last_step = not asks_first or len(_visible(questions, {first["id"]: score})) == 1
+    last_step = not asks_first or len(visible_questions(questions, {first["id"]: score})) == 1
     return _render(
         request,
         "hosted/survey.html",
@@ -264,12 +251,12 @@ def _answer(
         step = LATER_STEP if first["id"] in values else FIRST_STEP
     if step == LATER_STEP and first["id"] not in values:
         step = FIRST_STEP  # nothing stored yet (a stale page): the score comes first
-    step_questions = [first] if step == FIRST_STEP else _visible(questions, values)
+    step_questions = [first] if step == FIRST_STEP else visible_questions(questions, values)
     posted = {q["id"]: _value(q, request) for q in step_questions}
     values = {**values, **{k: v for k, v in posted.items() if v is not None}}
     if first["id"] not in values:
         return StepResult(False, {first["id"]: REQUIRED}, values, step)
-    visible = _visible(questions, values)
+    visible = visible_questions(questions, values)
     visible_ids = {q["id"] for q in visible}
     sent = [qid for qid, value in posted.items() if value is not None and qid in visible_ids]
     finished = step == LATER_STEP or len(visible) == 1

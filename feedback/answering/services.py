@@ -24,8 +24,8 @@ from surveys.contacts.models import Contact
 from surveys.delivery.models import Display, DisplayStatus
 from surveys.design.models import Question, QuestionType
 from surveys.tenancy.models import Project
+from vocsite import caches
 from vocsite.errors import ApplicationError
-from vocsite.process_cache import ProcessCache
 from vocsite.row_insert import (
     default_db,
     insert_row,
@@ -397,7 +397,7 @@ def _first_statement() -> tuple[str, str, list]:
 
 
 # A question's version never changes (publishing copies questions into new rows).
-_version_of_question: ProcessCache[int] = ProcessCache(max_entries=50_000)
+_version_of_question = caches.VERSION_OF_QUESTION
 
 
 def _question_version(question_id: int) -> int | None:
@@ -603,9 +603,8 @@ def _display_answered(display: Display, finished: bool, now) -> None:
         update_row(display, list(values))
 
 
-# Questions of a published version never change, so each web process keeps them in memory
-# (vocsite.process_cache; off in the tests, whose rolled-back SQLite ids are reused).
-_questions_by_version: ProcessCache[list[Question]] = ProcessCache(max_entries=5_000)
+# Questions of a published version never change, so each web process keeps them in memory.
+_questions_by_version = caches.QUESTIONS_BY_VERSION
 
 
 def version_questions(version_id: int) -> list[Question]:

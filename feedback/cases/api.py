@@ -28,7 +28,7 @@ from feedback.cases.selectors import (
 )
 from feedback.cases.services import CaseChange, assignees_by_name, case_assign, case_change
 from feedback.webhooks.api import _user
-from surveys.tenancy.api_auth import CASE_ROLES
+from surveys.tenancy.roles import CASE_ROLES
 from vocsite.api_errors import ERRORS
 from vocsite.ids import IdField
 

@@ -45,17 +45,33 @@ from feedback.cases.notifications import enqueue_case_email
 from feedback.topics.models import Tag
 from feedback.webhooks.services import webhook_emit
 from surveys.design.models import QuestionType
-from surveys.tenancy.models import Membership, Project, Role, Team
-from surveys.tenancy.selectors import ASSIGNABLE_ROLES, team_agents
+from surveys.design.scales import NPS_DETRACTOR_AT_MOST, UNHAPPY_AT_MOST, default_scale_max
+from surveys.tenancy.models import Membership, Project, Team
+from surveys.tenancy.roles import ASSIGNABLE_ROLES, FRONTLINE_ROLES
+from surveys.tenancy.selectors import team_agents
+from vocsite import caches
 from vocsite.errors import ApplicationError
 from vocsite.mail import one_line
-from vocsite.process_cache import ProcessCache
 from vocsite.row_insert import insert_row
 
 DEFAULT_RULES = (
-    ("NPS detractor (0–6)", QuestionType.NPS, 0, 6, CasePriority.HIGH, 24),
-    ("Unhappy CSAT (1–2 of 5)", QuestionType.CSAT, 1, 2, CasePriority.HIGH, 24),
-    ("Hard effort CES (1–3 of 7)", QuestionType.CES, 1, 3, CasePriority.NORMAL, 48),
+    ("NPS detractor (0–6)", QuestionType.NPS, 0, UNHAPPY_AT_MOST["nps"], CasePriority.HIGH, 24),
+    (
+        "Unhappy CSAT (1–2 of 5)",
+        QuestionType.CSAT,
+        1,
+        UNHAPPY_AT_MOST["csat"],
+        CasePriority.HIGH,
+        24,
+    ),
+    (
+        "Hard effort CES (1–3 of 7)",
+        QuestionType.CES,
+        1,
+        UNHAPPY_AT_MOST["ces"],
+        CasePriority.NORMAL,
+        48,
+    ),
 )
 
 # Which status may follow which. Skipping ahead is allowed (an agent who phones at once goes
@@ -74,7 +90,7 @@ TITLE_MAX_LENGTH = Case._meta.get_field("title").max_length
 
 def alert_rules_install_defaults(*, project: Project) -> list[AlertRule]:
     """New projects start with rules that turn every unhappy score into a case."""
-    return [
+    rules = [
         AlertRule.objects.get_or_create(
             project=project,
             name=name,
@@ -88,6 +104,8 @@ def alert_rules_install_defaults(*, project: Project) -> list[AlertRule]:
         )[0]
         for name, question_type, low, high, priority, sla_hours in DEFAULT_RULES
     ]
+    caches.alert_rules_forget(project_id=project.pk)
+    return rules
 
 
 def rule_in(rule: AlertRule) -> RuleIn:
@@ -105,15 +123,11 @@ def rule_in(rule: AlertRule) -> RuleIn:
     )
 
 
-# Every finished response is checked against its project's rules; the worker keeps them in
-# memory (vocsite.process_cache), each with the plain value the matcher reads: a rule edited in
-# the staff UI applies within WIDGET_PROJECT_CACHE_SECONDS instead of costing four queries per
-# response, and the values are not built again for every response (7 % of the worker's time
-# per answer under cProfile).
-_rules_by_project: ProcessCache[list[tuple[AlertRule, RuleIn]]] = ProcessCache(max_entries=1_000)
-
-
 def _active_rules(project_id: int) -> list[tuple[AlertRule, RuleIn]]:
+    """The project's active rules, each with the plain value the matcher reads. Every finished
+    response is checked against them, so they are kept in memory (vocsite.caches.ALERT_RULES)
+    instead of costing four queries and a rebuild of the values per response."""
+
     def load() -> list[tuple[AlertRule, RuleIn]]:
         rules = (
             AlertRule.objects.filter(project_id=project_id, is_active=True)
@@ -123,7 +137,7 @@ def _active_rules(project_id: int) -> list[tuple[AlertRule, RuleIn]]:
         )
         return [(rule, rule_in(rule)) for rule in rules]
 
-    return _rules_by_project.get(project_id, load)
+    return caches.ALERT_RULES.get(project_id, load)
 
 
 # ---------------------------------------------------------------- opening cases
@@ -515,9 +529,9 @@ def is_recovering_answer(question_type: str, value: int, scale_max: int | None) 
     """NPS 7 or more, or the top box of a CSAT/CES scale (DESIGN.md §4); `value` in the
     agreement direction (`agreement_value`)."""
     if question_type == QuestionType.NPS:
-        return value >= 7
+        return value > NPS_DETRACTOR_AT_MOST
     if question_type in (QuestionType.CSAT, QuestionType.CES):
-        top = scale_max or (5 if question_type == QuestionType.CSAT else 7)
+        top = scale_max or default_scale_max(question_type)
         return value == top
     return False
 
@@ -645,7 +659,7 @@ def _case_contact_id(case: Case) -> int | None:
 def visible_cases(*, project: Project, user: AbstractBaseUser | None, role: str):
     """Agents see their teams' cases and their own; other roles see the project's."""
     cases = Case.objects.filter(project=project)
-    if role == Role.AGENT and user is not None:
+    if role in FRONTLINE_ROLES and user is not None:
         return cases.filter(Q(team__memberships__user=user) | Q(assignee=user)).distinct()
     return cases
 

@@ -28,10 +28,11 @@ from feedback.cases.services import (
     case_change,
 )
 from surveys.journey.models import Touchpoint
-from surveys.tenancy.api_auth import CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.models import Team
+from surveys.tenancy.roles import CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.services import audit_record
 from surveys.tenancy.staff import project_view
+from vocsite import caches
 from vocsite.errors import ApplicationError
 from vocsite.ids import id_parse
 
@@ -202,6 +203,7 @@ def alert_rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpRes
     form = AlertRuleForm(request.POST or None, instance=rule, project=project)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
+        caches.alert_rules_forget(project_id=project.pk)
         audit_record(
             project=project,
             action="alert_rule.updated" if rule else "alert_rule.created",

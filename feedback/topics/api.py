@@ -14,7 +14,7 @@ from feedback.topics.models import RetagRun, Topic
 from feedback.topics.selectors import topic_overview
 from feedback.topics.services import TopicIn, topic_delete, topic_save, topic_suggestions
 from surveys.journey.api import DesignApi
-from surveys.tenancy.api_auth import DESIGN_ROLES
+from surveys.tenancy.roles import DESIGN_ROLES
 from vocsite.api_errors import ERRORS
 
 

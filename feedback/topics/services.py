@@ -27,6 +27,7 @@ from feedback.topics.sentiment import sentiment_of
 from feedback.topics.text import CJK, terms, tokens
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
+from vocsite import caches
 from vocsite.errors import ApplicationError
 from vocsite.publish import task_publish
 
@@ -241,6 +242,7 @@ def topic_delete(*, topic: Topic, actor: AbstractBaseUser | None = None) -> None
         before=_snapshot(topic),
     )
     topic.delete()  # its tags go with it (cascade); nothing else needs recomputing
+    caches.alert_rules_forget(project_id=topic.project_id)  # rules pointing at it lose it
 
 
 def retag_start(*, project: Project, actor: AbstractBaseUser | None = None) -> RetagRun:

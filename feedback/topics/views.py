@@ -23,7 +23,7 @@ from feedback.topics.services import (
     topic_suggestions,
 )
 from surveys.journey.models import Touchpoint
-from surveys.tenancy.api_auth import CASE_ROLES, DESIGN_ROLES
+from surveys.tenancy.roles import CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.staff import project_view
 from vocsite.errors import ApplicationError
 from vocsite.ids import id_or_404, id_parse

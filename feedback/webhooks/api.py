@@ -19,10 +19,8 @@ from feedback.webhooks.services import (
     webhook_endpoint_update,
     webhook_replay,
 )
-from surveys.tenancy.models import Role
+from surveys.tenancy.roles import ADMIN_ROLES
 from vocsite.api_errors import ERRORS
-
-ADMIN_ONLY = (Role.ADMIN,)
 
 
 def _user(request):
@@ -70,7 +68,7 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
 
 
 class WebhookApi(APIView):
-    allowed_roles = ADMIN_ONLY
+    allowed_roles = ADMIN_ROLES
 
     def _endpoints(self, request):
         return WebhookEndpoint.objects.filter(project=request.access.project).order_by("pk")

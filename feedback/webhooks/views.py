@@ -15,13 +15,12 @@ from feedback.webhooks.services import (
     webhook_endpoint_update,
     webhook_replay,
 )
+from surveys.tenancy.roles import ADMIN_ROLES
 from surveys.tenancy.staff import project_view
 from vocsite.errors import ApplicationError
 
-ADMIN = ("admin",)
 
-
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def webhooks(request: HttpRequest) -> HttpResponse:
     project = request.access.project
     form = WebhookForm(request.POST or None)
@@ -61,7 +60,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def webhook_toggle(request: HttpRequest, webhook_id: int) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, project=request.access.project, pk=webhook_id)
     webhook_endpoint_update(endpoint=endpoint, actor=request.user, is_active=not endpoint.is_active)
@@ -69,7 +68,7 @@ def webhook_toggle(request: HttpRequest, webhook_id: int) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def webhook_replay_view(request: HttpRequest, delivery_id) -> HttpResponse:
     delivery = get_object_or_404(
         WebhookDelivery, endpoint__project=request.access.project, pk=delivery_id

@@ -48,6 +48,7 @@ from feedback.cases.models import Case, CaseStatus
 from metrics.scores import proportion
 from surveys.contacts.lifecycle import ACTIVE_KINDS, CHURNED
 from surveys.contacts.models import Contact, LifecycleChange, LifecycleStatus, OperationalEvent
+from surveys.design.scales import nps_category_sql
 from surveys.tenancy.models import Project
 
 CHURN_METHOD = (
@@ -227,14 +228,6 @@ def _clv(
     return out
 
 
-def _nps_bucket():
-    return When_(
-        WhenClause(last_nps__lte=6, then=Value("detractor")),
-        WhenClause(last_nps__gte=9, then=Value("promoter")),
-        default=Value("passive"),
-    )
-
-
 def _customers(project: Project):
     """Identified contacts with a lifecycle history: the people churn can be about."""
     return Contact.objects.filter(_customer_contact(), project=project).filter(
@@ -249,7 +242,7 @@ def outcomes_by_nps(project: Project) -> list[dict[str, Any]]:
     rows = (
         _customers(project)
         .filter(last_nps__isnull=False)
-        .annotate(category=_nps_bucket())
+        .annotate(category=nps_category_sql("last_nps"))
         .values("category")
         .annotate(
             contacts=Count("pk"),

@@ -32,11 +32,14 @@ from surveys.contacts.models import Contact, OperationalEvent, VisitorId
 from surveys.delivery.events import contacts_lifecycle_rebuild
 from surveys.delivery.models import Decision, DecisionReason, Display, DisplayStatus
 from surveys.design.models import Question, Survey, SurveyChannel
+from surveys.design.scales import NPS_DETRACTOR_AT_MOST, default_scale, nps_category
 from surveys.design.services import QuestionIn, survey_create, survey_publish
+from surveys.design.show_if import shown
 from surveys.journey.models import Touchpoint
 from surveys.journey.services import stage_create, touchpoint_create
 from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
 from surveys.tenancy.services import project_create
+from vocsite import caches
 from vocsite.errors import ApplicationError
 
 DEMO_PASSWORD = "vocsite-demo"  # noqa: S105 - printed on start; the demo is local only
@@ -121,11 +124,12 @@ def _scale_score(rng: random.Random, mood: float, scale_max: int) -> int:
 
 
 def _comment(rng: random.Random, score: int) -> str:
-    if score <= 6:
-        return rng.choice(DETRACTOR_COMMENTS)
-    if score <= 8:
-        return rng.choice(PASSIVE_COMMENTS)
-    return rng.choice(PROMOTER_COMMENTS)
+    comments = {
+        "detractor": DETRACTOR_COMMENTS,
+        "passive": PASSIVE_COMMENTS,
+        "promoter": PROMOTER_COMMENTS,
+    }
+    return rng.choice(comments[nps_category(score)])
 
 
 def _ensure_users(project: Project) -> None:
@@ -155,6 +159,7 @@ def _ensure_team(project: Project) -> None:
     AlertRule.objects.filter(project=project, team__isnull=True).update(
         team=team, assignment="none"
     )
+    caches.alert_rules_forget(project_id=project.pk)
 
 
 def _build_surveys(project: Project) -> dict[str, Survey]:
@@ -214,7 +219,7 @@ def _build_surveys(project: Project) -> dict[str, Survey]:
                     "en": "How satisfied are you with the help you got?",
                     "zh": "您对获得的帮助满意吗？",
                 },
-                scale={"min": 1, "max": 5},
+                scale=default_scale("csat"),
             ),
             QuestionIn(
                 type="text",
@@ -240,7 +245,7 @@ def _build_surveys(project: Project) -> dict[str, Survey]:
                     "en": "Demo Shop made checking out easy.",
                     "zh": "Demo Shop 让结账变得很轻松。",
                 },
-                scale={"min": 1, "max": 7},
+                scale=default_scale("ces"),
                 labels={
                     "min": {"en": "Strongly disagree", "zh": "非常不同意"},
                     "max": {"en": "Strongly agree", "zh": "非常同意"},
@@ -513,11 +518,7 @@ def _churn(project: Project, rng: random.Random, now) -> None:
             )
         )
         score = contact.last_nps
-        category = (
-            None
-            if score is None
-            else ("detractor" if score <= 6 else "promoter" if score >= 9 else "passive")
-        )
+        category = None if score is None else nps_category(score)
         if rng.random() >= CHURN_BY_LAST_NPS[category]:
             continue
         earliest = max(now - timedelta(days=120), last_order.get(contact.pk, contact.created_at))
@@ -541,12 +542,7 @@ def _answers_for(
     first: Question | None = None
     first_score: int | None = None
     for question in questions:
-        show_if = question.show_if
-        if (
-            show_if
-            and first_score is not None
-            and not show_if["min"] <= first_score <= show_if["max"]
-        ):
+        if first_score is not None and not shown(question.show_if, first_score):
             continue
         if question.type == "nps":
             value: int | str | list = _nps_score(rng, mood)
@@ -641,7 +637,9 @@ def _open_recent_cases(project: Project) -> int:
 
     recent = (
         Response.objects.filter(
-            project=project, answers__question_type="nps", answers__value_int__lte=6
+            project=project,
+            answers__question_type="nps",
+            answers__value_int__lte=NPS_DETRACTOR_AT_MOST,
         )
         .order_by("-finished_at")
         .values_list("pk", flat=True)[:8]
@@ -657,11 +655,13 @@ def _cases(project: Project, rng: random.Random, now: datetime) -> None:
     rules = AlertRule.objects.filter(project=project, notify_email=True)
     quiet = list(rules.values_list("pk", flat=True))
     rules.update(notify_email=False)
+    caches.alert_rules_forget(project_id=project.pk)
     try:
         _work_old_cases(project, rng, now)
         _open_recent_cases(project)
     finally:
         AlertRule.objects.filter(pk__in=quiet).update(notify_email=True)
+        caches.alert_rules_forget(project_id=project.pk)
 
 
 def demo_allowed() -> bool:

@@ -27,7 +27,8 @@ from rest_framework.views import APIView
 
 from metrics.churn import services as lifecycle
 from metrics.reports import selectors
-from surveys.tenancy.api_auth import READ_ROLES
+from metrics.rollups.filters import MetricFilters
+from surveys.tenancy.roles import READ_ROLES
 from vocsite.api_errors import ERROR_BODY
 from vocsite.ids import IdField
 
@@ -321,7 +322,7 @@ class MetricsApi(ReadApi):
     def get(self, request):
         q = self.query(MetricsQuery)
         segment = tuple(q["segment"].split(":", 1)) if q.get("segment") else None
-        filters = selectors.MetricFilters(
+        filters = MetricFilters(
             survey_id=q.get("survey"),
             touchpoint=q.get("touchpoint"),
             stage=q.get("stage"),

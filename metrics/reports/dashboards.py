@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from feedback.answering.models import Answer
@@ -17,9 +17,11 @@ from feedback.topics.models import Tag
 from metrics import scores
 from metrics.churn import services as lifecycle
 from metrics.reports import selectors
-from metrics.reports.selectors import METRICS, MetricFilters
+from metrics.reports.selectors import METRICS
+from metrics.rollups.filters import MetricFilters, rows_scope
 from metrics.rollups.models import Rollup
 from surveys.design.models import Survey
+from surveys.design.scales import nps_category_sql
 from surveys.journey.models import JourneyStage, Touchpoint
 from surveys.tenancy.models import Project, Team
 from vocsite.errors import ApplicationError
@@ -108,49 +110,17 @@ def dashboard_query(params, project: Project) -> DashboardQuery:
     )
 
 
-def response_scope(query: DashboardQuery, prefix: str = "") -> Q:
-    """The URL's survey, touchpoint, stage, channel and segment as a filter on responses (for
-    the frontline, which lists individual answers rather than reading rollups)."""
-    f = query.filters
-    scope = Q()
-    for name, value in (
-        ("survey_id", f.survey_id),
-        ("touchpoint__key", f.touchpoint),
-        ("touchpoint__stage__key", f.stage),
-    ):
-        if value:
-            scope &= Q(**{prefix + name: value})
-    if f.channel:
-        scope &= channel_scope(f.channel, prefix)
-    if f.segment:
-        scope &= Q(**{f"{prefix}segment__{f.segment[0]}": f.segment[1]})
-    return scope
+def response_scope(query: DashboardQuery, prefix: str = "", day: str | None = None) -> Q:
+    """The URL's survey, touchpoint, stage, channel and segment (and, with `day`, its dates) as
+    a filter on responses, or through `prefix` on rows reaching them (metrics.rollups.filters),
+    for the panels that list rows rather than read rollups."""
+    return rows_scope(query.filters, prefix=prefix, day=day)
 
 
 def delivery_scope(query: DashboardQuery) -> Q:
     """The page's touchpoint, stage and channel on displays or decide decisions (the survey and
     the dates are their selectors' own arguments; they carry no segment)."""
-    f = query.filters
-    scope = Q()
-    if f.touchpoint:
-        scope &= Q(touchpoint__key=f.touchpoint)
-    if f.stage:
-        scope &= Q(touchpoint__stage__key=f.stage)
-    if f.channel:
-        scope &= channel_scope(f.channel)
-    return scope
-
-
-def channel_scope(channel: str, prefix: str = "") -> Q:
-    """A dashboard channel on rows that carry a delivery channel (widget | email) and a
-    touchpoint, as the rollups count it (metrics.rollups.services.response_channel): an e-mail answer is
-    the e-mail channel, a widget answer its touchpoint's channel (web when it has none)."""
-    if channel == "email":
-        return Q(**{f"{prefix}channel": "email"}) | Q(**{f"{prefix}touchpoint__channel": "email"})
-    scope = ~Q(**{f"{prefix}channel": "email"}) & Q(**{f"{prefix}touchpoint__channel": channel})
-    if channel == "web":
-        scope |= ~Q(**{f"{prefix}channel": "email"}) & Q(**{f"{prefix}touchpoint__isnull": True})
-    return scope
+    return rows_scope(query.filters, survey=False, segment=False)
 
 
 # What each panel can honour of the page's filters (one home for it): a panel that leaves an
@@ -275,7 +245,8 @@ def filter_choices(project: Project) -> dict[str, Any]:
 
 def metric_reports(project: Project, query: DashboardQuery, interval: str) -> dict[str, Any]:
     """NPS, CSAT and CES over the period with the previous period compared (z, significant);
-    a metric whose answers mix scales comes back as {"problem": ...} instead."""
+    a metric whose filters cannot be applied comes back as {"problem": ...} instead (answers
+    on several scales are scored scale by scale, metrics.reports.selectors)."""
     out = {}
     for metric in METRICS:
         try:
@@ -416,32 +387,20 @@ def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> d
     commenting detractors (NPS 0–6) and of commenting promoters (9–10) whose comment has it,
     largest gap first. Reads tags and answers of the period (two grouped queries), since topics
     are not in the rollups."""
-    from django.db.models import Case, CharField, OuterRef, Subquery, Value, When
-
-    f = query.filters
 
     def with_bucket(queryset, response_ref: str):
         score = Answer.objects.filter(response_id=OuterRef(response_ref), question_type="nps")
         return (
             queryset.annotate(nps=Subquery(score.values("value_int")[:1]))
             .exclude(nps=None)
-            .annotate(
-                bucket=Case(
-                    When(nps__lte=6, then=Value("detractors")),
-                    When(nps__gte=9, then=Value("promoters")),
-                    default=Value("passives"),
-                    output_field=CharField(),
-                )
-            )
+            .annotate(bucket=nps_category_sql("nps"))
         )
 
     comments = with_bucket(
         Answer.objects.filter(
-            response_scope(query, prefix="response__"),
+            response_scope(query, prefix="response__", day="finished_at"),
             response__project=project,
             question_type="text",
-            response__finished_at__date__gte=f.since,
-            response__finished_at__date__lte=f.until,
         ).exclude(value_text=""),
         "response_id",
     )
@@ -451,11 +410,9 @@ def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> d
     }
     tags = with_bucket(
         Tag.objects.filter(
-            response_scope(query, prefix="answer__response__"),
+            response_scope(query, prefix="answer__response__", day="finished_at"),
             suppressed=False,
             answer__response__project=project,
-            answer__response__finished_at__date__gte=f.since,
-            answer__response__finished_at__date__lte=f.until,
         ),
         "answer__response_id",
     )
@@ -471,8 +428,8 @@ def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> d
 
     rows = []
     for name, by_bucket in counts.items():
-        detractors, promoters = by_bucket.get("detractors", 0), by_bucket.get("promoters", 0)
-        d_share, p_share = share(detractors, "detractors"), share(promoters, "promoters")
+        detractors, promoters = by_bucket.get("detractor", 0), by_bucket.get("promoter", 0)
+        d_share, p_share = share(detractors, "detractor"), share(promoters, "promoter")
         rows.append(
             {
                 "topic": name,
@@ -486,8 +443,8 @@ def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> d
     rows.sort(key=lambda r: (-r["gap"], r["topic"]))
     return {
         "rows": rows[:limit],
-        "detractor_comments": totals.get("detractors", 0),
-        "promoter_comments": totals.get("promoters", 0),
+        "detractor_comments": totals.get("detractor", 0),
+        "promoter_comments": totals.get("promoter", 0),
     }
 
 

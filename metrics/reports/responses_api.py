@@ -18,9 +18,10 @@ from rest_framework.response import Response as DrfResponse
 from rest_framework.views import APIView
 
 from feedback.answering.models import Answer, Response
-from feedback.answering.selectors import ResponseFilters, responses_list
 from metrics.reports.exports import RESPONSE_HEADER, export, response_rows
-from surveys.tenancy.api_auth import CASE_ROLES
+from metrics.reports.selectors import responses_list
+from metrics.rollups.filters import MetricFilters
+from surveys.tenancy.roles import CASE_ROLES
 from vocsite.api_errors import ERRORS
 from vocsite.ids import IdField
 
@@ -150,14 +151,17 @@ class ResponseListApi(APIView):
         query = self.FilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         values = query.validated_data
-        filters = ResponseFilters(
+        filters = MetricFilters(
             survey_id=values.get("survey"),
-            touchpoint=values.get("touchpoint", ""),
+            touchpoint=values.get("touchpoint") or None,
             since=values.get("since"),
             until=values.get("until"),
+        )
+        responses = responses_list(
+            project=request.access.project,
+            filters=filters,
             include_partial=values["include_partial"],
         )
-        responses = responses_list(project=request.access.project, filters=filters)
         fmt = request.accepted_renderer.format
         if fmt in ("csv", "xlsx"):
             name = "vocsite-responses"

@@ -7,16 +7,17 @@ The metrics API and the dashboards both call these, so a number means the same e
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from feedback.answering.models import Answer, Response
 from metrics import scores
+from metrics.rollups.filters import MetricFilters, cells_scope, rows_scope
 from metrics.rollups.models import Rollup
 from metrics.rollups.services import local_day, project_zone
 from surveys.delivery.models import Decision, Display, DisplayStatus
@@ -35,39 +36,23 @@ def method_of(metric: str, scales) -> str:
     return NPS_METHOD if metric == "nps" else scores.share_method(metric, list(scales))
 
 
-@dataclass(frozen=True)
-class MetricFilters:
-    survey_id: int | None = None
-    touchpoint: str | None = None
-    stage: str | None = None
-    channel: str | None = None
-    segment: tuple[str, str] | None = None
-    since: date | None = None
-    until: date | None = None
-
-    def shifted(self, days: int) -> MetricFilters:
-        return MetricFilters(
-            self.survey_id,
-            self.touchpoint,
-            self.stage,
-            self.channel,
-            self.segment,
-            self.since - timedelta(days=days) if self.since else None,
-            self.until - timedelta(days=days) if self.until else None,
-        )
-
-
 def rollup_cells(
-    project: Project, metric: str, filters: MetricFilters, *, split_by: str | None = None
+    project: Project,
+    metric: str | Sequence[str],
+    filters: MetricFilters,
+    *,
+    split_by: str | None = None,
 ):
-    """The rollup rows that answer a question: one breakdown slice, the filters applied — the
-    one place every figure of the API and the dashboards is filtered.
+    """The rollup rows that answer a question (of one metric, or of several): one breakdown
+    slice, the filters applied (metrics.rollups.filters) — the one place every figure of the
+    API, the dashboards and the journey map is filtered.
 
     `split_by` names a breakdown attribute whose rows are wanted instead (to split the figure
     by its values); a segment filter on that same attribute keeps its one value, and one on
     another attribute cannot be applied to them (the rollups keep one attribute per row), so
     that is refused with `segment_not_splittable`."""
-    cells = Rollup.objects.filter(project=project, question_type=metric)
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    cells = Rollup.objects.filter(cells_scope(filters), project=project, question_type__in=metrics)
     if split_by is not None:
         if filters.segment and filters.segment[0] != split_by:
             raise ApplicationError(
@@ -94,37 +79,31 @@ def rollup_cells(
         cells = cells.filter(breakdown_attribute=attribute, breakdown_value=value)
     else:
         cells = cells.filter(breakdown_attribute="")
-    if filters.survey_id:
-        cells = cells.filter(survey_id=filters.survey_id)
-    if filters.touchpoint:
-        cells = cells.filter(touchpoint_key=filters.touchpoint)
-    if filters.stage:
-        cells = cells.filter(stage_key=filters.stage)
-    if filters.channel:
-        cells = cells.filter(channel=filters.channel)
-    if filters.since:
-        cells = cells.filter(day__gte=filters.since)
-    if filters.until:
-        cells = cells.filter(day__lte=filters.until)
     return cells
 
 
 Hists = dict[scores.Scale, dict[int, int]]  # (scale_max, wording) → score → count
 
 
+def _histograms_by(cells, *keys: str) -> dict[Any, Hists]:
+    """Sum the cells into histograms kept apart by scale, per value of `keys` (one query).
+
+    The one place rollup rows become histograms: answers on different scales are never added
+    together as if they were one (DESIGN.md §7); `metrics.scores` scores each scale on its own
+    threshold."""
+    rows = cells.values(*keys, "scale_max", "scale_wording", "score").annotate(n=Sum("count"))
+    groups: dict[Any, Hists] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        group = tuple(row[key] for key in keys) if len(keys) != 1 else row[keys[0]]
+        hist = groups[group][(row["scale_max"], row["scale_wording"])]
+        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+    return {key: dict(value) for key, value in groups.items()}
+
+
 def histogram(project: Project, metric: str, filters: MetricFilters) -> Hists:
     """The filtered answers' histograms, one per scale the question was asked on: answers on
     different scales are never added together as if they were one (DESIGN.md §7)."""
-    rows = (
-        rollup_cells(project, metric, filters)
-        .values("scale_max", "scale_wording", "score")
-        .annotate(n=Sum("count"))
-    )
-    hists: Hists = defaultdict(dict)
-    for row in rows:
-        hist = hists[(row["scale_max"], row["scale_wording"])]
-        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
-    return dict(hists)
+    return _histograms_by(rollup_cells(project, metric, filters)).get((), {})
 
 
 def grouped_histograms(
@@ -137,16 +116,7 @@ def grouped_histograms(
 ) -> dict[str, Hists]:
     """The filtered answers' histograms per value of one column (`touchpoint_key`, `channel`,
     or `breakdown_value` with `split_by`), one query, every filter applied by `rollup_cells`."""
-    rows = (
-        rollup_cells(project, metric, filters, split_by=split_by)
-        .values(by, "scale_max", "scale_wording", "score")
-        .annotate(n=Sum("count"))
-    )
-    groups: dict[str, Hists] = defaultdict(lambda: defaultdict(dict))
-    for row in rows:
-        hist = groups[row[by]][(row["scale_max"], row["scale_wording"])]
-        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
-    return {key: dict(value) for key, value in groups.items()}
+    return _histograms_by(rollup_cells(project, metric, filters, split_by=split_by), by)
 
 
 def compare_histograms(metric: str, before: Hists, after: Hists) -> scores.Comparison | None:
@@ -221,24 +191,20 @@ def metric_report(
         raise ApplicationError(
             "invalid", "Unknown interval.", {"interval": [f"One of {', '.join(INTERVALS)}."]}
         )
-    periods: dict[date, Hists] = defaultdict(lambda: defaultdict(dict))
     base = rollup_cells(project, metric, filters)
     group_key = "day"
     if interval in ("week", "month"):
         group_key = "period"
         base = base.annotate(period=TruncWeek("day") if interval == "week" else TruncMonth("day"))
-    total_hists: Hists = defaultdict(dict)
-    for row in (
-        base.values(group_key, "scale_max", "scale_wording", "score")
-        .annotate(n=Sum("count"))
-        .order_by(group_key)
-    ):
-        start = row[group_key]
+    periods: dict[date, Hists] = {}
+    for start, hists in _histograms_by(base, group_key).items():
         if isinstance(start, datetime):  # TruncWeek/TruncMonth of a date on some backends
             start = start.date()
-        scale = (row["scale_max"], row["scale_wording"])
-        for hist in (periods[start][scale], total_hists[scale]):
-            hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+        periods[start] = hists
+    total_hists: Hists = {}
+    for hists in periods.values():
+        for scale, hist in hists.items():
+            total_hists[scale] = scores.merge(total_hists.get(scale, {}), hist)
     today = local_day(timezone.now(), project_zone(project))
     total = score_dict(metric, total_hists)
     series = []
@@ -274,6 +240,17 @@ def metric_report(
     return report
 
 
+def responses_list(
+    *, project: Project, filters: MetricFilters, include_partial: bool = False
+) -> QuerySet[Response]:
+    """Responses of one project for the responses API and its exports: finished ones by
+    default, dated by when they finished (partial ones on request, dated by when they were
+    started), newest first."""
+    day = "created_at" if include_partial else "finished_at"
+    responses = Response.objects.filter(rows_scope(filters, day=day), project=project)
+    return responses if include_partial else responses.filter(finished=True)
+
+
 def response_rate(
     project: Project,
     *,
@@ -284,13 +261,10 @@ def response_rate(
 ) -> dict[str, Any]:
     """Finished responses / displays the customer actually saw (shown, responded, dismissed),
     with its Wilson interval; `scope` narrows the displays further (a dashboard's filters)."""
-    displays = Display.objects.filter(scope or Q(), project=project)
-    if survey_id:
-        displays = displays.filter(survey_id=survey_id)
-    if since:
-        displays = displays.filter(claimed_at__date__gte=since)
-    if until:
-        displays = displays.filter(claimed_at__date__lte=until)
+    dates = MetricFilters(survey_id=survey_id, since=since, until=until)
+    displays = Display.objects.filter(
+        scope or Q(), rows_scope(dates, day="claimed_at", segment=False), project=project
+    )
     counts = displays.aggregate(
         shown=Count(
             "pk",
@@ -328,11 +302,10 @@ def drop_off(
     )
     if survey is None:
         raise ApplicationError("not_found", "Unknown survey.", status_code=404)
-    responses = Response.objects.filter(scope or Q(), survey=survey)
-    if since:
-        responses = responses.filter(created_at__date__gte=since)
-    if until:
-        responses = responses.filter(created_at__date__lte=until)
+    dates = MetricFilters(since=since, until=until)
+    responses = Response.objects.filter(
+        scope or Q(), rows_scope(dates, day="created_at"), survey=survey
+    )
     counts = responses.aggregate(started=Count("pk"), finished=Count("pk", filter=Q(finished=True)))
     started = counts["started"]
     answered = dict(
@@ -374,13 +347,10 @@ def decisions_by_reason(
 ) -> dict[str, Any]:
     """How often each anti-nagging rule held a survey back (fatigue analytics); `scope`
     narrows the decisions further (a dashboard's filters)."""
-    decisions = Decision.objects.filter(scope or Q(), project=project)
-    if survey_id:
-        decisions = decisions.filter(survey_id=survey_id)
-    if since:
-        decisions = decisions.filter(created_at__date__gte=since)
-    if until:
-        decisions = decisions.filter(created_at__date__lte=until)
+    dates = MetricFilters(survey_id=survey_id, since=since, until=until)
+    decisions = Decision.objects.filter(
+        scope or Q(), rows_scope(dates, day="created_at", segment=False), project=project
+    )
     rows = (
         decisions.values("survey_id", "reason")
         .annotate(n=Count("id"))
@@ -403,22 +373,8 @@ def touchpoint_scores(
     """{touchpoint key: {metric: score dict}} for the journey map — one grouped rollup query.
 
     CSAT/CES answers on several scales are counted each on its own scale (`score_dict`)."""
-    cells = Rollup.objects.filter(
-        project=project, breakdown_attribute="", question_type__in=METRICS
-    ).exclude(touchpoint_key="")
-    if since:
-        cells = cells.filter(day__gte=since)
-    if until:
-        cells = cells.filter(day__lte=until)
-    rows = cells.values(
-        "touchpoint_key", "question_type", "scale_max", "scale_wording", "score"
-    ).annotate(n=Sum("count"))
-    hists: dict[tuple[str, str], Hists] = defaultdict(lambda: defaultdict(dict))
-    for row in rows:
-        hist = hists[(row["touchpoint_key"], row["question_type"])][
-            (row["scale_max"], row["scale_wording"])
-        ]
-        hist[row["score"]] = hist.get(row["score"], 0) + row["n"]
+    cells = rollup_cells(project, METRICS, MetricFilters(since=since, until=until))
+    hists = _histograms_by(cells.exclude(touchpoint_key=""), "touchpoint_key", "question_type")
     out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for (touchpoint, metric), by_scale in hists.items():
         out[touchpoint][metric] = score_dict(metric, by_scale)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from functools import wraps
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,11 +20,9 @@ from metrics.reports import dashboards, selectors
 from metrics.reports.exports import metric_series_export
 from metrics.rollups.services import project_zone
 from surveys.delivery.models import DecisionReason
-from surveys.tenancy.api_auth import READ_ROLES
 from surveys.tenancy.models import Channel, Team
+from surveys.tenancy.roles import CASE_ROLES, READ_ROLES
 from surveys.tenancy.staff import project_view
-
-CASE_VIEWERS = ("admin", "designer", "agent")
 
 
 def in_project_timezone(view):
@@ -175,25 +173,19 @@ def frontline(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     search = request.GET.get("q", "").strip()[:200]
     scope = dashboards.response_scope(query, prefix="response__")
+    dated = dashboards.response_scope(query, prefix="response__", day="finished_at")
     if "since" in request.GET or "until" in request.GET:
-        window = {
-            "response__finished_at__date__gte": query.filters.since,
-            "response__finished_at__date__lte": query.filters.until,
-        }
+        window = dated
     else:
-        window = {"response__finished_at__gte": now - timedelta(hours=24)}
+        window = scope & Q(response__finished_at__gte=now - timedelta(hours=24))
     low = list(
-        Answer.objects.filter(scope, unhappy_scores(), response__project=project, **window)
+        Answer.objects.filter(window, unhappy_scores(), response__project=project)
         .select_related("response__touchpoint", "response__contact")
         .order_by("-response__finished_at")[:50]
     )
     comments = (
-        Answer.objects.filter(scope, response__project=project, question_type="text")
+        Answer.objects.filter(dated, response__project=project, question_type="text")
         .exclude(value_text="")
-        .filter(
-            response__finished_at__date__gte=query.filters.since,
-            response__finished_at__date__lte=query.filters.until,
-        )
         .select_related("response__touchpoint", "response__contact")
         .prefetch_related(
             "tags__topic",
@@ -208,7 +200,7 @@ def frontline(request: HttpRequest) -> HttpResponse:
     if search:
         comments = comments.filter(value_text__icontains=search)
     mine = []
-    if request.access.role in CASE_VIEWERS:
+    if request.access.role in CASE_ROLES:
         mine = list(
             cases_list(
                 project=project,

@@ -22,12 +22,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, Value, When
+from django.db.models import CharField, Count, F, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from feedback.answering.models import Answer, Response
+from metrics.rollups.filters import channel_expression, response_channel
 from metrics.rollups.models import Rollup
 from surveys.design.models import SCORED_TYPES
 from surveys.tenancy.models import Project
@@ -88,11 +89,6 @@ def project_zone(project: Project) -> ZoneInfo:
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
     """The rollup `day` of an answer finished at `moment`: its date where the project is."""
     return moment.astimezone(zone).date()
-
-
-def response_channel(response_channel_value: str, touchpoint_channel: str | None) -> str:
-    """An e-mail link answer is the e-mail channel; a widget answer is its touchpoint's."""
-    return "email" if response_channel_value == "email" else (touchpoint_channel or "web")
 
 
 def cells_increment(counts: Counter) -> None:
@@ -241,11 +237,7 @@ def _grouped(
     answers = answers.annotate(
         tp=Coalesce(F("response__touchpoint__key"), Value(""), output_field=CharField()),
         stage=Coalesce(F("response__touchpoint__stage__key"), Value(""), output_field=CharField()),
-        ch=Case(
-            When(response__channel="email", then=Value("email")),
-            default=Coalesce(NullIf(F("response__touchpoint__channel"), Value("")), Value("web")),
-            output_field=CharField(),
-        ),
+        ch=channel_expression("response__"),
         wording=Coalesce(
             NullIf(F("question__scale_wording"), Value("")),
             Value("agree"),

@@ -21,7 +21,7 @@ from surveys.contacts.services import (
     contact_upsert,
     contacts_import_csv,
 )
-from surveys.tenancy.models import Role
+from surveys.tenancy.roles import ADMIN_ROLES
 from vocsite.api_errors import ERRORS
 
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)
@@ -59,7 +59,7 @@ class ImportResultSerializer(serializers.Serializer):
 
 
 class ContactApi(APIView):
-    allowed_roles = (Role.ADMIN,)
+    allowed_roles = ADMIN_ROLES
 
     @extend_schema(
         operation_id="contacts_export",
@@ -108,7 +108,7 @@ def _actor(request):
 
 
 class VisitorApi(APIView):
-    allowed_roles = (Role.ADMIN,)
+    allowed_roles = ADMIN_ROLES
 
     @extend_schema(
         operation_id="visitors_erase",
@@ -124,7 +124,7 @@ class VisitorApi(APIView):
 
 
 class ContactImportApi(APIView):
-    allowed_roles = (Role.ADMIN,)
+    allowed_roles = ADMIN_ROLES
     parser_classes = [parsers.MultiPartParser]
 
     @extend_schema(

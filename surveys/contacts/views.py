@@ -15,13 +15,12 @@ from django.views.decorators.http import require_POST
 
 from surveys.contacts.models import Contact, VisitorId
 from surveys.contacts.services import contact_erase, contact_export, contacts_import_csv
+from surveys.tenancy.roles import ADMIN_ROLES
 from surveys.tenancy.staff import project_view
 from vocsite.errors import ApplicationError
 
-ADMIN = ("admin",)
 
-
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def contacts_page(request: HttpRequest) -> HttpResponse:
     project = request.access.project
     q = request.GET.get("q", "").strip()[:200]
@@ -49,7 +48,7 @@ def contacts_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def contacts_import_view(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     if upload is None:
@@ -69,7 +68,7 @@ def contacts_import_view(request: HttpRequest) -> HttpResponse:
     return redirect("contacts")
 
 
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def contact_download(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = get_object_or_404(Contact, project=request.access.project, pk=contact_id)
     body = json.dumps(contact_export(contact=contact), ensure_ascii=False, indent=2)
@@ -79,7 +78,7 @@ def contact_download(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def contact_erase_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = get_object_or_404(Contact, project=request.access.project, pk=contact_id)
     contact_erase(contact=contact, actor=request.user)

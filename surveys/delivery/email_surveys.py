@@ -24,10 +24,11 @@ from django.utils.translation import gettext
 
 from surveys.contacts.models import Contact
 from surveys.delivery import selectors
-from surveys.delivery.ledger import display_claim, display_mark_shown
+from surveys.delivery.ledger import display_claim, display_mark_shown, survey_preferred
 from surveys.delivery.models import Display, Invitation, InvitationStatus
-from surveys.design.models import SurveyChannel
+from surveys.design.models import SCORED_TYPES, SurveyChannel
 from surveys.design.payload import payload_from_snapshot
+from surveys.design.scales import scale_bounds
 from surveys.tenancy.models import Project
 from vocsite.i18n import django_language
 from vocsite.mail import email_message
@@ -36,7 +37,6 @@ from vocsite.publish import task_publish
 LINK_SALT = "vocsite.survey-link"
 UNSUBSCRIBE_SALT = "vocsite.unsubscribe"
 LINK_DAYS = 14
-SCORED_TYPES = ("nps", "csat", "ces", "rating")
 # One submission per e-mailed display: clicking a score twice, then finishing on the page,
 # all merge into the same response.
 SUBMISSION_NAMESPACE = uuid.UUID("6f1c8a52-3f4e-4d0b-9a57-2b9c1f0e7d11")
@@ -105,7 +105,7 @@ def invitation_schedule(*, project: Project, contact: Contact, event) -> Invitat
     surveys = found.live(channel=SurveyChannel.EMAIL, now=now)
     if not surveys:
         return None
-    survey = max(surveys, key=lambda s: (s.priority, -s.pk))
+    survey = survey_preferred(surveys)
     send_after = now + timedelta(seconds=survey.delay_seconds)
     try:
         with transaction.atomic():
@@ -198,8 +198,7 @@ def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
     page = base + reverse("hosted-survey", args=[token])
     scale = []
     if first["type"] in SCORED_TYPES:
-        low = first.get("scale", {}).get("min", 0 if first["type"] == "nps" else 1)
-        high = first.get("scale", {}).get("max", 10 if first["type"] == "nps" else 5)
+        low, high = scale_bounds(first["type"], first.get("scale"))
         scale = [(n, f"{page}?score={n}") for n in range(low, high + 1)]
     unsubscribe = base + reverse("unsubscribe", args=[unsubscribe_token(invitation.contact)])
     context = {

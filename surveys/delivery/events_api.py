@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from surveys.delivery.events import EventIn, event_record
-from surveys.tenancy.models import Role
+from surveys.tenancy.roles import ADMIN_ROLES
 from vocsite.api_errors import ERRORS
 
 
@@ -48,7 +48,7 @@ class EventOutputSerializer(serializers.Serializer):
 
 
 class EventApi(APIView):
-    allowed_roles = (Role.ADMIN,)
+    allowed_roles = ADMIN_ROLES
 
     @extend_schema(
         operation_id="events_create",

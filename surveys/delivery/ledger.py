@@ -13,7 +13,7 @@ surveys.delivery.visitor_memory says when and why that is safe).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -334,6 +334,16 @@ def _project_rules(project: Project) -> throttle.ProjectRules:
         recontact_days=project.recontact_days,
         frequency_cap=project.frequency_cap,
         frequency_window_days=project.frequency_window_days,
+    )
+
+
+def survey_preferred(surveys: Sequence[Survey]) -> Survey:
+    """The survey that wins among several eligible ones (`throttle.preference`)."""
+    return min(
+        surveys,
+        key=lambda s: throttle.preference(
+            priority=s.priority, created_at=s.created_at, survey_id=s.pk
+        ),
     )
 
 

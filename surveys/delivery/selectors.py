@@ -20,7 +20,7 @@ from surveys.delivery.models import Display, DisplayStatus
 from surveys.design.models import Survey, SurveyChannel, SurveyStatus
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
-from vocsite.process_cache import ProcessCache
+from vocsite import caches
 from vocsite.registry import Registry
 from vocsite.row_select import select_rows
 
@@ -45,13 +45,10 @@ class TouchpointSurveys:
         ]
 
 
-_touchpoint_surveys: ProcessCache[TouchpointSurveys | None] = ProcessCache()
-
-
 def touchpoint_surveys(*, project: Project, key: str) -> TouchpointSurveys | None:
-    """The touchpoint named `key` with its surveys, or None; from memory for up to
-    WIDGET_PROJECT_CACHE_SECONDS (see vocsite.process_cache), else two queries."""
-    return _touchpoint_surveys.get(
+    """The touchpoint named `key` with its surveys, or None; from memory
+    (vocsite.caches.TOUCHPOINT_SURVEYS), else two queries."""
+    return caches.TOUCHPOINT_SURVEYS.get(
         (project.pk, key), lambda: _touchpoint_surveys_load(project=project, key=key)
     )
 

@@ -158,9 +158,17 @@ def _refusal(
     return None
 
 
+def preference(*, priority: int, created_at: datetime, survey_id: int) -> tuple:
+    """Which survey wins when several are eligible at a touchpoint, as a sort key (smallest
+    first): the highest priority, then the oldest survey, then the lowest id. Decide on every
+    channel and the e-mail invitation's choice of survey both sort by it."""
+    return (-priority, created_at, survey_id)
+
+
 def _preference(survey: SurveyRules) -> tuple:
-    """Highest priority first, then the oldest survey, then the lowest id."""
-    return (-survey.priority, survey.created_at, survey.survey_id)
+    return preference(
+        priority=survey.priority, created_at=survey.created_at, survey_id=survey.survey_id
+    )
 
 
 def decide(

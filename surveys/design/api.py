@@ -10,8 +10,14 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from surveys.design.models import DisplayOption, Question, QuestionType, Survey, SurveyChannel
-from surveys.design.scales import SCALE_WORDINGS
+from surveys.design.models import Question, QuestionType, Survey, SurveyChannel
+from surveys.design.scales import (
+    HIGHEST_SCORE,
+    LOWEST_SCORE,
+    SCALE_MAXIMA,
+    SCALE_MINIMA,
+    SCALE_WORDINGS,
+)
 from surveys.design.services import (
     QuestionIn,
     survey_create,
@@ -19,19 +25,33 @@ from surveys.design.services import (
     survey_set_status,
     survey_update,
 )
+from surveys.design.survey_settings import (
+    BOOLEAN,
+    CHOICE,
+    DATETIME,
+    DECIMAL,
+    INTEGER,
+    STRUCTURED,
+    TEXT,
+    TYPED_SETTINGS,
+    Setting,
+    settings_snapshot,
+)
 from surveys.journey.api import DesignApi
 from vocsite.api_errors import ERROR_BODY, ERRORS
 
 
 class ScaleSerializer(serializers.Serializer):
-    min = serializers.IntegerField(min_value=0, max_value=1)
-    max = serializers.IntegerField(min_value=1, max_value=10)
+    """Shape only: which scale each question type allows is the services' rule (scales.SCALES)."""
+
+    min = serializers.IntegerField(min_value=LOWEST_SCORE, max_value=SCALE_MINIMA[-1])
+    max = serializers.IntegerField(min_value=SCALE_MAXIMA[0], max_value=HIGHEST_SCORE)
 
 
 class ShowIfSerializer(serializers.Serializer):
     question = serializers.IntegerField(min_value=0, max_value=50)
-    min = serializers.IntegerField(min_value=0, max_value=10)
-    max = serializers.IntegerField(min_value=0, max_value=10)
+    min = serializers.IntegerField(min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE)
+    max = serializers.IntegerField(min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE)
 
 
 class QuestionInputSerializer(serializers.Serializer):
@@ -81,32 +101,63 @@ class TargetingSerializer(serializers.Serializer):
     )
 
 
-class SurveySettingsSerializer(serializers.Serializer):
-    """Fields shared by create and update (all optional on update)."""
+def _scalar_field(setting: Setting) -> serializers.Field:
+    if setting.kind == TEXT:
+        return serializers.CharField(max_length=setting.high)
+    if setting.kind == INTEGER:
+        return serializers.IntegerField(
+            min_value=setting.low, max_value=setting.high, allow_null=setting.nullable
+        )
+    if setting.kind == DECIMAL:
+        return serializers.DecimalField(
+            max_digits=5, decimal_places=2, min_value=setting.low, max_value=setting.high
+        )
+    if setting.kind == BOOLEAN:
+        return serializers.BooleanField()
+    if setting.kind == CHOICE:
+        return serializers.ChoiceField(choices=setting.choices)
+    if setting.kind == DATETIME:
+        return serializers.DateTimeField(allow_null=setting.nullable)
+    raise ValueError(f"no API field for the {setting.kind} setting {setting.name}")
 
-    name = serializers.CharField(max_length=200)
-    touchpoints = serializers.ListField(child=serializers.SlugField(max_length=100), max_length=50)
-    display_option = serializers.ChoiceField(choices=DisplayOption.choices)
-    display_limit = serializers.IntegerField(min_value=1, max_value=1000, allow_null=True)
-    recontact_days = serializers.IntegerField(min_value=0, max_value=3650, allow_null=True)
-    bypass_global_cooldown = serializers.BooleanField()
-    snooze_days_after_dismiss = serializers.IntegerField(min_value=0, max_value=3650)
-    sample_percent = serializers.DecimalField(
-        max_digits=5, decimal_places=2, min_value=0, max_value=100
-    )
-    delay_seconds = serializers.IntegerField(min_value=0, max_value=3600)
-    auto_close_seconds = serializers.IntegerField(min_value=1, max_value=3600, allow_null=True)
-    priority = serializers.IntegerField(min_value=-1000, max_value=1000)
-    response_cap = serializers.IntegerField(min_value=1, max_value=10_000_000, allow_null=True)
-    starts_at = serializers.DateTimeField(allow_null=True)
-    ends_at = serializers.DateTimeField(allow_null=True)
-    targeting = TargetingSerializer()
-    thank_you = serializers.DictField(child=serializers.CharField(max_length=500))
-    channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=SurveyChannel.choices), max_length=2
-    )
-    theme = serializers.DictField()
-    questions = QuestionInputSerializer(many=True, max_length=20)
+
+def _structured_field(name: str) -> serializers.Field:
+    return {
+        "targeting": TargetingSerializer,
+        "thank_you": lambda: serializers.DictField(child=serializers.CharField(max_length=500)),
+        "channels": lambda: serializers.ListField(
+            child=serializers.ChoiceField(choices=SurveyChannel.choices), max_length=2
+        ),
+        "theme": serializers.DictField,
+    }[name]()
+
+
+def _settings_fields() -> dict[str, serializers.Field]:
+    """The survey settings (surveys.design.survey_settings), the touchpoints after the name,
+    and the questions; DRF orders fields as they are made."""
+    fields: dict[str, serializers.Field] = {}
+    for setting in TYPED_SETTINGS:
+        if setting.kind == STRUCTURED:
+            fields[setting.name] = _structured_field(setting.name)
+        else:
+            fields[setting.name] = _scalar_field(setting)
+        if setting.name == "name":
+            fields["touchpoints"] = serializers.ListField(
+                child=serializers.SlugField(max_length=100), max_length=50
+            )
+    fields["questions"] = QuestionInputSerializer(many=True, max_length=20)
+    return fields
+
+
+SurveySettingsSerializer = serializers.SerializerMetaclass(
+    "SurveySettingsSerializer",
+    (serializers.Serializer,),
+    {
+        "__module__": __name__,
+        "__doc__": "Fields shared by create and update (all optional on update).",
+        **_settings_fields(),
+    },
+)
 
 
 class SurveyCreateSerializer(SurveySettingsSerializer):
@@ -126,29 +177,15 @@ class SurveyUpdateSerializer(SurveySettingsSerializer):
 def survey_output(survey: Survey) -> dict:
     drafts = [q for q in survey.questions.all() if q.version_id is None]
     version = survey.current_version
+    settings = {setting.name: getattr(survey, setting.name) for setting in TYPED_SETTINGS}
     return {
         "id": survey.pk,
-        "name": survey.name,
         "status": survey.status,
         "version": version.number if version else None,
         "has_unpublished_changes": survey.has_unpublished_changes,
         "touchpoints": sorted(t.key for t in survey.touchpoints.all()),
-        "channels": survey.channels,
-        "display_option": survey.display_option,
-        "display_limit": survey.display_limit,
-        "recontact_days": survey.recontact_days,
-        "bypass_global_cooldown": survey.bypass_global_cooldown,
-        "snooze_days_after_dismiss": survey.snooze_days_after_dismiss,
+        **settings_snapshot(settings),
         "sample_percent": float(survey.sample_percent),
-        "delay_seconds": survey.delay_seconds,
-        "auto_close_seconds": survey.auto_close_seconds,
-        "priority": survey.priority,
-        "response_cap": survey.response_cap,
-        "starts_at": survey.starts_at.isoformat() if survey.starts_at else None,
-        "ends_at": survey.ends_at.isoformat() if survey.ends_at else None,
-        "targeting": survey.targeting,
-        "thank_you": survey.thank_you,
-        "theme": survey.theme,
         "questions": [_question_output(q) for q in sorted(drafts, key=lambda q: q.position)],
         "created_at": survey.created_at.isoformat(),
         "updated_at": survey.updated_at.isoformat(),

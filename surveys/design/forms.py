@@ -11,9 +11,25 @@ from typing import Any
 
 from django import forms
 
-from surveys.design.models import DisplayOption, Question, QuestionType, Survey, SurveyChannel
-from surveys.design.scales import CHOICE_TYPES, SCALES
+from surveys.design.models import Question, QuestionType, Survey, SurveyChannel
+from surveys.design.scales import (
+    CHOICE_TYPES,
+    HIGHEST_SCORE,
+    LOWEST_SCORE,
+    SCALE_MAXIMA,
+    SCALES,
+)
 from surveys.design.services import QuestionIn
+from surveys.design.survey_settings import (
+    BOOLEAN,
+    CHOICE,
+    DATETIME,
+    DECIMAL,
+    INTEGER,
+    SCALAR_SETTINGS,
+    TEXT,
+    Setting,
+)
 from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
 from surveys.tenancy.models import Project
 
@@ -24,8 +40,73 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
 
-class SurveySettingsForm(forms.Form):
-    name = forms.CharField(max_length=200)
+# What the designer says beside each survey setting (the settings themselves, their kinds and
+# bounds are declared in surveys.design.survey_settings).
+SETTING_TEXTS: dict[str, dict[str, str]] = {
+    "name": {},
+    "display_option": {
+        "label": "How often one person may see it",
+        "help_text": "“Show once” never repeats; “until responded” stops after an answer.",
+    },
+    "display_limit": {"label": "At most this many times"},
+    "recontact_days": {
+        "label": "Wait between two showings (days)",
+        "help_text": "Empty: the project's global cooldown.",
+    },
+    "bypass_global_cooldown": {
+        "label": "Ignore the global cooldown",
+        "help_text": "For surveys people trigger themselves (e.g. cancelling); the frequency cap "
+        "still applies.",
+    },
+    "snooze_days_after_dismiss": {
+        "label": "Days of quiet after someone closes it",
+        "help_text": "A dismissed survey is not shown again to that person for this long.",
+    },
+    "sample_percent": {
+        "label": "Ask this share of people (%)",
+        "help_text": "Sticky: the same person always gets the same answer.",
+    },
+    "response_cap": {"label": "Stop after this many answers"},
+    "priority": {"help_text": "When several surveys could show at once, the highest wins."},
+    "delay_seconds": {"label": "Wait before showing (seconds)"},
+    "auto_close_seconds": {"label": "Close by itself after (seconds)"},
+    "starts_at": {"label": "Starts"},
+    "ends_at": {"label": "Ends"},
+}
+
+
+def _setting_field(setting: Setting) -> forms.Field:
+    texts = SETTING_TEXTS[setting.name]
+    required = not setting.nullable
+    if setting.kind == TEXT:
+        return forms.CharField(max_length=setting.high, **texts)
+    if setting.kind == INTEGER:
+        return forms.IntegerField(
+            required=required, min_value=setting.low, max_value=setting.high, **texts
+        )
+    if setting.kind == DECIMAL:
+        return forms.DecimalField(
+            min_value=setting.low, max_value=setting.high, decimal_places=2, **texts
+        )
+    if setting.kind == BOOLEAN:
+        return forms.BooleanField(required=False, **texts)
+    if setting.kind == CHOICE:
+        return forms.ChoiceField(choices=setting.choices, **texts)
+    if setting.kind == DATETIME:
+        widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
+        return forms.DateTimeField(required=required, widget=widget, **texts)
+    raise ValueError(f"no form field for the {setting.kind} setting {setting.name}")
+
+
+# One field per setting that every surface shapes the same way.
+SettingFields = type(forms.Form)(
+    "SettingFields",
+    (forms.Form,),
+    {"__module__": __name__, **{s.name: _setting_field(s) for s in SCALAR_SETTINGS}},
+)
+
+
+class SurveySettingsForm(SettingFields):
     touchpoints = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -35,62 +116,6 @@ class SurveySettingsForm(forms.Form):
         choices=SurveyChannel.choices,
         widget=forms.CheckboxSelectMultiple,
         help_text="In the app, by e-mail, or both — one set of contact rules for all.",
-    )
-    display_option = forms.ChoiceField(
-        choices=DisplayOption.choices,
-        label="How often one person may see it",
-        help_text="“Show once” never repeats; “until responded” stops after an answer.",
-    )
-    display_limit = forms.IntegerField(
-        required=False, min_value=1, max_value=1000, label="At most this many times"
-    )
-    recontact_days = forms.IntegerField(
-        required=False,
-        min_value=0,
-        max_value=3650,
-        label="Wait between two showings (days)",
-        help_text="Empty: the project's global cooldown.",
-    )
-    bypass_global_cooldown = forms.BooleanField(
-        required=False,
-        label="Ignore the global cooldown",
-        help_text="For surveys people trigger themselves (e.g. cancelling); the frequency cap "
-        "still applies.",
-    )
-    snooze_days_after_dismiss = forms.IntegerField(
-        min_value=0,
-        max_value=3650,
-        label="Days of quiet after someone closes it",
-        help_text="A dismissed survey is not shown again to that person for this long.",
-    )
-    sample_percent = forms.DecimalField(
-        min_value=0,
-        max_value=100,
-        decimal_places=2,
-        label="Ask this share of people (%)",
-        help_text="Sticky: the same person always gets the same answer.",
-    )
-    response_cap = forms.IntegerField(
-        required=False, min_value=1, max_value=10_000_000, label="Stop after this many answers"
-    )
-    priority = forms.IntegerField(
-        min_value=-1000,
-        max_value=1000,
-        help_text="When several surveys could show at once, the highest wins.",
-    )
-    delay_seconds = forms.IntegerField(
-        min_value=0, max_value=3600, label="Wait before showing (seconds)"
-    )
-    auto_close_seconds = forms.IntegerField(
-        required=False, min_value=1, max_value=3600, label="Close by itself after (seconds)"
-    )
-    starts_at = forms.DateTimeField(
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        label="Starts",
-    )
-    ends_at = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Ends"
     )
     target_languages = forms.CharField(
         required=False,
@@ -136,21 +161,9 @@ class SurveySettingsForm(forms.Form):
     def initial_for(cls, survey: Survey) -> dict[str, Any]:
         targeting = survey.targeting or {}
         initial = {
-            "name": survey.name,
+            **{s.name: getattr(survey, s.name) for s in SCALAR_SETTINGS},
             "touchpoints": [t.key for t in survey.touchpoints.all()],
             "channels": survey.channels,
-            "display_option": survey.display_option,
-            "display_limit": survey.display_limit,
-            "recontact_days": survey.recontact_days,
-            "bypass_global_cooldown": survey.bypass_global_cooldown,
-            "snooze_days_after_dismiss": survey.snooze_days_after_dismiss,
-            "sample_percent": survey.sample_percent,
-            "response_cap": survey.response_cap,
-            "priority": survey.priority,
-            "delay_seconds": survey.delay_seconds,
-            "auto_close_seconds": survey.auto_close_seconds,
-            "starts_at": survey.starts_at,
-            "ends_at": survey.ends_at,
             "target_languages": ", ".join(targeting.get("languages") or []),
             "target_urls": "\n".join(
                 f"{r.get('op')} {r.get('value')}" for r in targeting.get("urls") or []
@@ -212,25 +225,8 @@ class SurveySettingsForm(forms.Form):
             if value
         }
         theme = {"primary_color": data["theme_color"]} if data.get("theme_color") else {}
-        values = {
-            name: data[name]
-            for name in (
-                "name",
-                "channels",
-                "display_option",
-                "display_limit",
-                "recontact_days",
-                "bypass_global_cooldown",
-                "snooze_days_after_dismiss",
-                "sample_percent",
-                "response_cap",
-                "priority",
-                "delay_seconds",
-                "auto_close_seconds",
-                "starts_at",
-                "ends_at",
-            )
-        }
+        values = {s.name: data[s.name] for s in SCALAR_SETTINGS}
+        values["channels"] = data["channels"]
         values["targeting"] = targeting
         values["theme"] = theme
         values["thank_you"] = {
@@ -255,7 +251,7 @@ def project_languages(project: Project) -> list[str]:
     return languages
 
 
-SCALE_CHOICES = sorted({(m, f"up to {m}") for _low, _d, maxima in SCALES.values() for m in maxima})
+SCALE_CHOICES = [(m, f"up to {m}") for m in SCALE_MAXIMA]
 
 
 class QuestionForm(forms.Form):
@@ -284,8 +280,12 @@ class QuestionForm(forms.Form):
         label="Only if question #",
         help_text="Show this question only if that earlier one scored…",
     )
-    show_if_min = forms.IntegerField(required=False, min_value=0, max_value=10, label="from")
-    show_if_max = forms.IntegerField(required=False, min_value=0, max_value=10, label="to")
+    show_if_min = forms.IntegerField(
+        required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label="from"
+    )
+    show_if_max = forms.IntegerField(
+        required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label="to"
+    )
 
     def __init__(self, *args, languages: list[str], **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from surveys.design.models import Survey
+from surveys.design.scales import default_scale
 from surveys.design.services import draft_snapshot
 from surveys.design.targeting import primary_language
 from surveys.design.widget_texts import widget_texts
@@ -65,8 +66,9 @@ def payload_from_snapshot(
             "text": _pick(q["text"], language, fallback),
             "required": q["required"],
         }
-        if "scale" in q:
-            item["scale"] = q["scale"]
+        scale = q.get("scale") or default_scale(q["type"])
+        if scale:
+            item["scale"] = scale
         if q.get("choices"):
             item["choices"] = [
                 {"id": c["id"], "text": _pick(c["text"], language, fallback)} for c in q["choices"]

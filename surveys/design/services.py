@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -19,11 +18,24 @@ from surveys.design.models import (
     SurveyStatus,
     SurveyVersion,
 )
-from surveys.design.scales import CHOICE_TYPES, EFFORT_WORDED_SCALES, SCALE_WORDINGS, SCALES
+from surveys.design.scales import (
+    CHOICE_TYPES,
+    EFFORT_WORDED_SCALES,
+    SCALE_WORDINGS,
+    SCALES,
+    scale_bounds,
+)
+from surveys.design.survey_settings import (
+    SETTING_BY_NAME,
+    SURVEY_SETTINGS,
+    bound_errors,
+    settings_snapshot,
+)
 from surveys.design.targeting import validate_targeting
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
+from vocsite import caches
 from vocsite.errors import ApplicationError
 
 MAX_QUESTIONS = 10
@@ -47,29 +59,7 @@ class QuestionIn:
     def scale_max(self) -> int | None:
         if self.type not in SCALES:
             return None
-        return (self.scale or {}).get("max", SCALES[self.type][1])
-
-
-SURVEY_SETTINGS = (
-    "name",
-    "display_option",
-    "display_limit",
-    "recontact_days",
-    "bypass_global_cooldown",
-    "snooze_days_after_dismiss",
-    "sample_percent",
-    "delay_seconds",
-    "auto_close_seconds",
-    "priority",
-    "response_cap",
-    "starts_at",
-    "ends_at",
-    "targeting",
-    "thank_you",
-    "channels",
-    "theme",
-    "template",
-)
+        return scale_bounds(self.type, self.scale)[1]
 
 
 def _question_errors(index: int, q: QuestionIn, previous: list[QuestionIn]) -> dict[str, list]:
@@ -131,8 +121,7 @@ def question_errors(questions: Sequence[QuestionIn]) -> dict[str, list[str]]:
 
 
 def _question_row(survey: Survey, position: int, q: QuestionIn) -> Question:
-    scale_min = SCALES[q.type][0] if q.type in SCALES else None
-    scale_max = q.scale_max
+    scale_min, scale_max = scale_bounds(q.type, q.scale) if q.type in SCALES else (None, None)
     choices = [{"id": f"c{i + 1}", "text": dict(c)} for i, c in enumerate(q.choices)]
     return Question(
         survey=survey,
@@ -151,7 +140,7 @@ def _question_row(survey: Survey, position: int, q: QuestionIn) -> Question:
 
 
 def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+    errors = bound_errors(values)
     option = values.get("display_option")
     if option is not None and option not in DisplayOption.values:
         errors["display_option"] = [f"One of {', '.join(DisplayOption.values)}."]
@@ -167,9 +156,6 @@ def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, l
             f"A survey may wait longer than the project's {project.recontact_days}-day cooldown, "
             "never shorter (unless it bypasses the global cooldown)."
         ]
-    sample = values.get("sample_percent")
-    if sample is not None and not 0 <= Decimal(str(sample)) <= 100:
-        errors["sample_percent"] = ["Between 0 and 100."]
     starts, ends = values.get("starts_at"), values.get("ends_at")
     if starts and ends and ends <= starts:
         errors["ends_at"] = ["The end must come after the start."]
@@ -198,10 +184,7 @@ def _touchpoints_for(project: Project, keys: Sequence[str]) -> list[Touchpoint]:
 
 
 def _survey_snapshot_for_audit(survey: Survey) -> dict[str, Any]:
-    data = {name: getattr(survey, name) for name in SURVEY_SETTINGS}
-    data["sample_percent"] = str(data["sample_percent"])
-    for name in ("starts_at", "ends_at"):
-        data[name] = data[name].isoformat() if data[name] else None
+    data = settings_snapshot({name: getattr(survey, name) for name in SURVEY_SETTINGS})
     data["status"] = survey.status
     return data
 
@@ -227,7 +210,7 @@ def survey_create(
     touchpoints = _touchpoints_for(project, touchpoint_keys)
     survey = Survey(project=project, name=name.strip(), created_by=_user_or_none(actor))
     for key, value in settings_values.items():
-        if value is not None or key in ("display_limit", "recontact_days", "response_cap"):
+        if value is not None or SETTING_BY_NAME[key].nullable:
             setattr(survey, key, value)
     survey.full_clean(exclude=["current_version"])
     survey.save()
@@ -275,6 +258,7 @@ def survey_update(
     survey.has_unpublished_changes = True
     survey.full_clean(exclude=["current_version"])
     survey.save()
+    caches.touchpoint_surveys_forget(project_id=survey.project_id)
     audit_record(
         project=survey.project,
         action="survey.updated",
@@ -378,6 +362,7 @@ def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> 
     survey.save(
         update_fields=["current_version", "status", "has_unpublished_changes", "updated_at"]
     )
+    caches.touchpoint_surveys_forget(project_id=survey.project_id)
     audit_record(
         project=survey.project,
         action="survey.published",
@@ -411,6 +396,7 @@ def survey_set_status(
     before = survey.status
     survey.status = target
     survey.save(update_fields=["status", "updated_at"])
+    caches.touchpoint_surveys_forget(project_id=survey.project_id)
     audit_record(
         project=survey.project,
         action=f"survey.{action}",

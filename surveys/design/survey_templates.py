@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from surveys.design.scales import default_scale
 from surveys.design.services import QuestionIn
 
 
@@ -60,7 +61,7 @@ TEMPLATES: dict[str, SurveyTemplate] = {
                         "en": "How satisfied are you with the help you received?",
                         "zh": "您对获得的帮助满意吗？",
                     },
-                    scale={"min": 1, "max": 5},
+                    scale=default_scale("csat"),
                 ),
                 QuestionIn(
                     type="text",
@@ -83,7 +84,7 @@ TEMPLATES: dict[str, SurveyTemplate] = {
                         "en": "The checkout made it easy to complete my order.",
                         "zh": "结账流程让我轻松完成了订单。",
                     },
-                    scale={"min": 1, "max": 7},
+                    scale=default_scale("ces"),
                 ),
                 QuestionIn(
                     type="text",

@@ -27,7 +27,7 @@ from surveys.design.services import (
     survey_update,
 )
 from surveys.design.survey_templates import TEMPLATES
-from surveys.tenancy.api_auth import DESIGN_ROLES
+from surveys.tenancy.roles import DESIGN_ROLES
 from surveys.tenancy.staff import project_view
 from vocsite.csp import widget_page
 from vocsite.errors import ApplicationError

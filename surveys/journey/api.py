@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from surveys.journey.models import JourneyStage, Touchpoint
 from surveys.journey.services import touchpoint_create
-from surveys.tenancy.api_auth import DESIGN_ROLES, READ_ROLES
 from surveys.tenancy.models import Channel
+from surveys.tenancy.roles import DESIGN_ROLES, READ_ROLES
 from vocsite.api_errors import ERROR_BODY, ERRORS
 
 

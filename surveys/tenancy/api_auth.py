@@ -20,10 +20,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from surveys.tenancy.models import ApiKey, Membership, Project, Role, hash_secret_key
-from vocsite import rate_limit
+from vocsite import caches, rate_limit
 from vocsite.client_address import client_address
 from vocsite.ids import id_parse
-from vocsite.process_cache import ProcessCache
 
 SESSION_PROJECT_KEY = "current_project_id"
 
@@ -35,13 +34,12 @@ class ProjectAccess:
     api_key: ApiKey | None = None
 
 
-# Every widget call names its project by public key; the row is read from memory for a short
-# while instead of once per call (decide and ingest are the hot paths; see process_cache).
-_projects_by_key: ProcessCache[Project | None] = ProcessCache()
-
-
 def project_for_public_key(key: str) -> Project | None:
-    return _projects_by_key.get(key, lambda: Project.objects.filter(public_key=key).first())
+    """The project behind a widget call's public key: every widget call names one, so the row
+    is read from memory (vocsite.caches.PROJECTS_BY_PUBLIC_KEY)."""
+    return caches.PROJECTS_BY_PUBLIC_KEY.get(
+        key, lambda: Project.objects.filter(public_key=key).first()
+    )
 
 
 def public_key_well_formed(key: object) -> bool:
@@ -156,11 +154,6 @@ class IsWidget(permissions.BasePermission):
             request.access = request.auth
             return True
         return False
-
-
-READ_ROLES = (Role.ADMIN, Role.DESIGNER, Role.AGENT, Role.VIEWER)
-DESIGN_ROLES = (Role.ADMIN, Role.DESIGNER)
-CASE_ROLES = (Role.ADMIN, Role.AGENT, Role.DESIGNER)
 
 
 _NOT_COUNTED = object()

@@ -24,6 +24,7 @@ from surveys.tenancy.models import (
     new_identity_secret,
 )
 from surveys.tenancy.services import audit_record
+from vocsite import caches
 from vocsite.errors import ApplicationError
 from vocsite.registry import Registry
 
@@ -99,6 +100,7 @@ def project_update(
         setattr(project, name, value)
     project.full_clean()
     project.save()
+    caches.project_forget(project_id=project.pk)
     after = _settings_snapshot(project)
     audit_record(
         project=project,
@@ -124,6 +126,7 @@ def project_identity_secret_rotate(
     the rotation, never the secret."""
     project.identity_secret = new_identity_secret()
     project.save(update_fields=["identity_secret", "updated_at"])
+    caches.project_forget(project_id=project.pk)
     audit_record(
         project=project, action="project.identity_secret_rotated", obj=project, actor=actor
     )
@@ -216,6 +219,7 @@ def team_save(
     TeamMembership.objects.filter(team=team).exclude(user_id__in=member_ids).delete()
     for user_id in member_ids:
         TeamMembership.objects.get_or_create(team=team, user_id=user_id)
+    caches.alert_rules_forget(project_id=project.pk)  # the rules routing to it hold the team
     audit_record(
         project=project,
         action="team.updated" if before else "team.created",

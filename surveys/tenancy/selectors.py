@@ -7,10 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Q
 
-from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
-
-# The roles a case can be assigned to.
-ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
+from surveys.tenancy.models import Membership, Project, Team, TeamMembership
+from surveys.tenancy.roles import ASSIGNABLE_ROLES
 
 
 def origin_allowed_by_any_project(*, origin: str) -> bool:

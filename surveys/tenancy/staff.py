@@ -22,22 +22,23 @@ from django.utils.translation import gettext_lazy as _
 
 from surveys.tenancy.api_auth import SESSION_PROJECT_KEY, ProjectAccess, session_access
 from surveys.tenancy.models import Membership
+from surveys.tenancy.roles import ADMIN_ROLES, CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.staff_preferences import staff_landing_project_id, staff_project_remember
 from vocsite.ids import id_parse
 
 # (url name, label, icon, roles that see it) — a page appears in the navigation once it exists.
 NAV = (
     ("journey-map", _("Journey"), "bi-signpost-split", None),
-    ("survey-list", _("Surveys"), "bi-ui-checks", ("admin", "designer")),
-    ("inbox", _("Inbox"), "bi-inbox", ("admin", "agent", "designer")),
-    ("alert-rules", _("Alert rules"), "bi-bell", ("admin", "designer")),
-    ("topics", _("Topics"), "bi-tags", ("admin", "designer")),
-    ("verbatims", _("Verbatims"), "bi-chat-quote", ("admin", "designer", "agent")),
+    ("survey-list", _("Surveys"), "bi-ui-checks", DESIGN_ROLES),
+    ("inbox", _("Inbox"), "bi-inbox", CASE_ROLES),
+    ("alert-rules", _("Alert rules"), "bi-bell", DESIGN_ROLES),
+    ("topics", _("Topics"), "bi-tags", DESIGN_ROLES),
+    ("verbatims", _("Verbatims"), "bi-chat-quote", CASE_ROLES),
     ("dashboard-executive", _("Dashboards"), "bi-graph-up", None),
-    ("webhooks", _("Webhooks"), "bi-broadcast", ("admin",)),
-    ("contacts", _("Contacts"), "bi-people", ("admin",)),
-    ("project-settings", _("Settings"), "bi-gear", ("admin",)),
-    ("audit-log", _("Audit"), "bi-clock-history", ("admin",)),
+    ("webhooks", _("Webhooks"), "bi-broadcast", ADMIN_ROLES),
+    ("contacts", _("Contacts"), "bi-people", ADMIN_ROLES),
+    ("project-settings", _("Settings"), "bi-gear", ADMIN_ROLES),
+    ("audit-log", _("Audit"), "bi-clock-history", ADMIN_ROLES),
 )
 
 

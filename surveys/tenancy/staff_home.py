@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from surveys.tenancy.api_auth import session_access
+from surveys.tenancy.roles import FRONTLINE_ROLES
 from surveys.tenancy.staff import staff_context
 
 
@@ -22,7 +23,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         return redirect("no-project")
     request.access = access
     nav = staff_context(request)["staff_nav"]
-    preferred = "Inbox" if access.role == "agent" else "Journey"
+    preferred = "Inbox" if access.role in FRONTLINE_ROLES else "Journey"
     for item in sorted(nav, key=lambda i: i["label"] != preferred):
         return redirect(item["url"])
     return redirect("/admin/" if request.user.is_staff else "no-project")

@@ -29,11 +29,10 @@ from surveys.tenancy.project_settings import (
     team_save,
     timezone_names,
 )
+from surveys.tenancy.roles import ADMIN_ROLES
 from surveys.tenancy.services import api_key_create, api_key_revoke
 from surveys.tenancy.staff import project_view
 from vocsite.errors import ApplicationError
-
-ADMIN = (Role.ADMIN,)
 
 
 def _lines(text: str) -> list[str]:
@@ -112,7 +111,7 @@ def _apply(form: forms.Form, error: ApplicationError) -> None:
             form.add_error(field if field in form.fields else None, problem)
 
 
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def project_settings(request: HttpRequest) -> HttpResponse:
     project = request.access.project
     form = ProjectSettingsForm(
@@ -184,7 +183,7 @@ def _render_settings(request: HttpRequest, **forms_by_name) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def api_key_new(request: HttpRequest) -> HttpResponse:
     name = (request.POST.get("name") or "default").strip()[:100]
     created = api_key_create(project=request.access.project, name=name, created_by=request.user)
@@ -193,7 +192,7 @@ def api_key_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def identity_secret_rotate(request: HttpRequest) -> HttpResponse:
     project_identity_secret_rotate(project=request.access.project, actor=request.user)
     messages.success(
@@ -204,7 +203,7 @@ def identity_secret_rotate(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
     api_key = get_object_or_404(ApiKey, project=request.access.project, pk=key_id)
     api_key_revoke(api_key=api_key, actor=request.user)
@@ -213,7 +212,7 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def member_new(request: HttpRequest) -> HttpResponse:
     """Invite by e-mail. The reply is the same whether the address has an account or not."""
     form = MemberForm(request.POST)
@@ -240,7 +239,7 @@ def member_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def member_invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = get_object_or_404(
         MemberInvitation, project=request.access.project, pk=invitation_id
@@ -255,7 +254,7 @@ def member_invitation_revoke_view(request: HttpRequest, invitation_id: int) -> H
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def member_change(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership = get_object_or_404(Membership, project=request.access.project, pk=membership_id)
     try:
@@ -273,7 +272,7 @@ def member_change(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 @require_POST
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
     project = request.access.project
     team = get_object_or_404(Team, project=project, pk=team_id) if team_id else None
@@ -298,7 +297,7 @@ def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
     return redirect("project-settings")
 
 
-@project_view(ADMIN)
+@project_view(ADMIN_ROLES)
 def audit_log(request: HttpRequest) -> HttpResponse:
     entries = AuditEntry.objects.filter(project=request.access.project).select_related("actor")
     kind = request.GET.get("object", "")

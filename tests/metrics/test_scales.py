@@ -330,3 +330,24 @@ def test_the_designer_sets_the_wording_where_questions_are_edited(project, touch
     survey_publish(survey=survey)
     survey.refresh_from_db()
     assert survey.current_version.questions.get().scale_wording == "effort"
+
+
+def test_a_question_without_a_scale_gets_its_type_default(server_client):
+    """Defaults come from surveys.design.scales: NPS 0–10, CSAT 1–5, CES 1–7, rating 1–5."""
+    body = {
+        "name": "Defaults",
+        "questions": [
+            {"type": kind, "text": {"en": f"A {kind} question"}}
+            for kind in ("nps", "csat", "ces", "rating", "yes_no", "text")
+        ],
+    }
+    created = server_client.post("/api/v1/surveys", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert [(q["type"], q.get("scale")) for q in created.json()["questions"]] == [
+        ("nps", {"min": 0, "max": 10}),
+        ("csat", {"min": 1, "max": 5}),
+        ("ces", {"min": 1, "max": 7}),
+        ("rating", {"min": 1, "max": 5}),
+        ("yes_no", {"min": 0, "max": 1}),
+        ("text", None),
+    ]

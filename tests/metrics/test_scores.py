@@ -7,6 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metrics.scores import ces, compare_nps, compare_share, csat, merge, nps, wilson_interval
+from surveys.contacts.models import Contact
+from surveys.design.scales import nps_category, nps_category_sql
+from tests.factories import ContactFactory
 
 
 def test_nps_30_50_20_is_plus_10():
@@ -240,3 +243,24 @@ def test_a_proportion_carries_its_wilson_interval_and_n():
         "rate_ci_high": None,
         "rate_n": 0,
     }
+
+
+def test_nps_buckets_are_one_rule_in_python_in_sql_and_in_the_score():
+    """Promoters 9–10, passives 7–8, detractors 0–6 (surveys.design.scales), wherever read."""
+    assert [nps_category(score) for score in range(11)] == ["detractor"] * 7 + ["passive"] * 2 + [
+        "promoter"
+    ] * 2
+    result = nps({score: 1 for score in range(11)})
+    assert (result.detractors, result.passives, result.promoters) == (7, 2, 2)
+
+
+@pytest.mark.django_db
+def test_the_sql_nps_bucket_matches_the_python_one(project):
+    for score in range(11):
+        ContactFactory(project=project, user_id=f"c{score}", last_nps=score)
+    rows = (
+        Contact.objects.filter(project=project)
+        .annotate(category=nps_category_sql("last_nps"))
+        .values_list("last_nps", "category")
+    )
+    assert sorted(rows) == [(score, nps_category(score)) for score in range(11)]

@@ -8,7 +8,9 @@ from django.test import Client
 
 from surveys.design.forms import QuestionForm, SurveySettingsForm
 from surveys.design.models import Survey
+from surveys.design.services import survey_update
 from tests.factories import MembershipFactory, TouchpointFactory, UserFactory
+from vocsite.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 LANGS = ["en", "zh"]
@@ -199,3 +201,41 @@ def test_the_live_preview_shows_unsaved_edits_and_saves_nothing(designer):
     bad = designer.post(f"/app/surveys/{survey.pk}/preview/", post_data(survey, [nps, why]))
     assert bad.status_code == 422
     assert bad.json() == {"error": "show_if.question must be an earlier question's position."}
+
+
+# The survey settings are declared once (surveys.design.survey_settings): the management API,
+# the designer page and the services take the same names and refuse the same values.
+BOUNDS = [
+    ("display_limit", 1, 1000),
+    ("recontact_days", 0, 3650),
+    ("snooze_days_after_dismiss", 0, 3650),
+    ("sample_percent", 0, 100),
+    ("delay_seconds", 0, 3600),
+    ("auto_close_seconds", 1, 3600),
+    ("priority", -1000, 1000),
+    ("response_cap", 1, 10_000_000),
+]
+
+
+@pytest.mark.parametrize(("name", "low", "high"), BOUNDS)
+def test_a_setting_has_the_same_bounds_in_the_api_the_designer_and_the_services(
+    server_client, designer, name, low, high
+):
+    survey = create_from(designer, "nps")
+    allowed = {"bypass_global_cooldown": True}  # a recontact of 0 days needs it
+    for value, status in ((low, 200), (high, 200), (low - 1, 400), (high + 1, 400)):
+        reply = server_client.patch(
+            f"/api/v1/surveys/{survey.pk}", {**allowed, name: value}, format="json"
+        )
+        assert reply.status_code == status, (value, reply.json())
+        if status == 400:
+            assert list(reply.json()["error"]["fields"]) == [name]
+
+        page = designer.post(
+            f"/app/surveys/{survey.pk}/", post_data(survey, **allowed, **{name: value})
+        )
+        assert page.status_code == (302 if status == 200 else 422), value
+
+    with pytest.raises(ApplicationError) as refused:
+        survey_update(survey=survey, **allowed, **{name: high + 1})
+    assert refused.value.fields == {name: [f"Between {low} and {high}."]}

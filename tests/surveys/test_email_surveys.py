@@ -23,6 +23,7 @@ from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.ledger import contact_resolve, display_claim, display_mark_shown
 from surveys.delivery.models import Invitation
 from surveys.delivery.tasks import send_due_invitations
+from surveys.design.services import QuestionIn
 from tests.factories import ContactFactory, TouchpointFactory, published_survey
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +214,56 @@ def test_invitations_due_lists_only_scheduled_past_their_time(project, email_sur
     assert invitations_due() == []
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
         assert len(invitations_due()) == 1
+
+
+def test_a_ces_published_without_its_scale_is_asked_on_1_to_7_by_email_and_on_the_page(
+    project, touchpoint, customer
+):
+    """A CES question's default scale is 1–7 everywhere (surveys.design.scales): the e-mail's
+    score links and the hosted page read it there when a snapshot carries no scale."""
+    survey = published_survey(
+        project,
+        touchpoints=[touchpoint],
+        channels=["email"],
+        questions=[QuestionIn(type="ces", text={"en": "It was easy to order."})],
+    )
+    version = survey.current_version
+    assert version.snapshot["questions"][0]["scale"] == {"min": 1, "max": 7}
+    del version.snapshot["questions"][0]["scale"]  # as a version stored without its scale
+    version.save(update_fields=["snapshot"])
+    _event(project)
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        assert send_due_invitations() == 1
+    links = _links(mail.outbox[0])
+    assert [url.rsplit("=", 1)[1] for url in links["scores"]] == ["1", "2", "3", "4", "5", "6", "7"]
+    page = Client().get(_path(links["page"])).content.decode()
+    question_id = version.snapshot["questions"][0]["id"]
+    assert re.findall(rf'name="q{question_id}" value="(\d+)"', page) == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+    ]
+
+
+def test_email_and_widget_pick_the_same_survey_among_several(project, touchpoint, customer):
+    """Equal priority: the oldest survey wins on every channel (surveys.delivery.throttle
+    .preference), even when it has the higher id; a higher priority beats age."""
+    newer = published_survey(project, touchpoints=[touchpoint], channels=["email", "widget"])
+    with time_machine.travel(timezone.now() - timedelta(days=30)):
+        older = published_survey(project, touchpoints=[touchpoint], channels=["email", "widget"])
+    assert older.pk > newer.pk and older.created_at < newer.created_at
+    invitation = Invitation.objects.get(pk=_event(project).invitation_id)
+    widget = display_claim(project=project, contact=customer, touchpoint_key=touchpoint.key)
+    assert (invitation.survey_id, widget.survey.pk) == (older.pk, older.pk)
+
+    urgent = published_survey(
+        project, touchpoints=[touchpoint], channels=["email", "widget"], priority=5
+    )
+    other = ContactFactory(project=project, user_id="cust-2", email="cust2@example.com")
+    invitation = Invitation.objects.get(pk=_event(project, user="cust-2").invitation_id)
+    widget = display_claim(project=project, contact=other, touchpoint_key=touchpoint.key)
+    assert (invitation.survey_id, widget.survey.pk) == (urgent.pk, urgent.pk)
