@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint unit unit-postgres integration up down bench assets services clean
+.PHONY: run test lint messages unit unit-postgres integration up down bench assets services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+# Translations (needs GNU gettext): collect every marked text into locale/*/django.po, keeping
+# the translations made; translate the new entries, then compile the .mo files that are committed.
+messages: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py makemessages --locale zh_Hans --no-obsolete
+	$(BIN)/python manage.py compilemessages --locale zh_Hans --ignore '.venv'
 
 unit: $(VENV)/.dev-installed
 	$(BIN)/pytest -m "not integration" -p no:cacheprovider

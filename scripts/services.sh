@@ -28,6 +28,8 @@ install() {
   command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || missing+=(chromium)
   # A CJK font, so Chinese surveys render as text (not boxes) in the browser tests' screenshots.
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+  # GNU gettext: `make messages`, and the test that every marked text is translated.
+  command -v xgettext >/dev/null || missing+=(gettext)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     apt-get update -qq

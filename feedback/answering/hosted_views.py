@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -37,43 +38,25 @@ from surveys.design.payload import payload_from_snapshot
 from surveys.design.scales import scale_bounds
 from surveys.design.show_if import visible_questions
 from vocsite.errors import ApplicationError
+from vocsite.i18n import django_language
 
-PAGE_TEXTS = {
-    "en": {
-        "next": "Next",
-        "send": "Send",
-        "thanks": "Thank you! Your answer has been received.",
-        "expired": "This survey link has expired.",
-        "invalid": "This survey link is not valid.",
-        "required": "Please answer this question.",
-        "unsubscribe_title": "Unsubscribe from survey e-mails",
-        "unsubscribe_button": "Unsubscribe",
-        "unsubscribed": "You will not receive survey e-mails from us any more.",
-        "gone": "This link is no longer valid.",
-        "saving": "Saving your answer…",
-        "low": "Not likely",
-        "high": "Very likely",
-    },
-    "zh": {
-        "next": "下一步",
-        "send": "提交",
-        "thanks": "谢谢！我们已收到您的回答。",
-        "expired": "此调查链接已过期。",
-        "invalid": "此调查链接无效。",
-        "required": "请回答此问题。",
-        "unsubscribe_title": "退订调查邮件",
-        "unsubscribe_button": "退订",
-        "unsubscribed": "您将不会再收到我们的调查邮件。",
-        "gone": "此链接已失效。",
-        "saving": "正在保存您的回答…",
-        "low": "不太可能",
-        "high": "非常可能",
-    },
-}
+# Fixed texts, translated when the page is rendered in the survey's or contact's language.
+EXPIRED = gettext_lazy("This survey link has expired.")
+INVALID = gettext_lazy("This survey link is not valid.")
+GONE = gettext_lazy("This link is no longer valid.")
+REQUIRED = gettext_lazy("Please answer this question.")
+THANKS = gettext_lazy("Thank you! Your answer has been received.")
+UNSUBSCRIBED = gettext_lazy("You will not receive survey e-mails from us any more.")
+NEXT = gettext_lazy("Next")
+SEND = pgettext_lazy("survey form button", "Send")
 
 
-def _texts(language: str) -> dict[str, str]:
-    return PAGE_TEXTS.get((language or "en")[:2], PAGE_TEXTS["en"])
+def _render(
+    request: HttpRequest, template: str, context: dict, language: str, status: int = 200
+) -> HttpResponse:
+    """The page with its fixed texts in `language` (a project language code)."""
+    with translation.override(django_language(language)):
+        return render(request, template, {**context, "lang": language}, status=status)
 
 
 def _choices(question: dict) -> list[tuple[str, str]]:
@@ -154,15 +137,13 @@ def _theme_color(project) -> str:
 
 
 def _message(request: HttpRequest, message: str, language: str, status: int = 200):
-    return render(
-        request, "hosted/message.html", {"message": message, "lang": language}, status=status
-    )
+    return _render(request, "hosted/message.html", {"message": message}, language, status)
 
 
 def _gone(request: HttpRequest) -> HttpResponse:
     """An erased person's link: nothing is shown and nothing is stored (their language went
     with the rest of their data)."""
-    return _message(request, _texts("en")["gone"], "en", status=410)
+    return _message(request, GONE, "en", status=410)
 
 
 def _prefill(question: dict, raw: str) -> str | None:
@@ -175,19 +156,17 @@ def _prefill(question: dict, raw: str) -> str | None:
 def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
     display = display_from_token(token)
     if display is None:
-        texts = _texts(request.GET.get("lang", "en"))
         expired = token_expired(token)
         return _message(
             request,
-            texts["expired"] if expired else texts["invalid"],
-            "en",
+            EXPIRED if expired else INVALID,
+            django_language(request.GET.get("lang")),
             status=410 if expired else 404,
         )
     if display.contact.erased_at is not None:
         return _gone(request)
     project = display.project
     language = display.language or project.default_language
-    texts = _texts(language)
     payload = payload_from_snapshot(
         snapshot=display.version.snapshot,
         survey=display.survey,
@@ -199,14 +178,14 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
     first = questions[0]
     response = Response.objects.filter(display=display).prefetch_related("answers").first()
     if response is not None and response.finished:
-        return _thanks(request, payload, texts, language)
+        return _thanks(request, payload, language)
 
     values = _stored(response)
     errors: dict[int, str] = {}
     if request.method == "POST":
-        result = _answer(request, display, questions, values, texts)
+        result = _answer(request, display, questions, values)
         if result.finished:
-            return _thanks(request, payload, texts, language)
+            return _thanks(request, payload, language)
         if not result.errors:
             return redirect(request.path)
         errors, values = result.errors, result.values
@@ -238,19 +217,18 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
     score = values.get(first["id"])
     score = score if isinstance(score, int) else 0  # unanswered: ask as if a follow-up comes
     last_step = not asks_first or len(visible_questions(questions, {first["id"]: score})) == 1
-    return render(
+    return _render(
         request,
         "hosted/survey.html",
         {
             "project": project,
             "fields": fields,
-            "t": texts,
-            "lang": language,
             "step": FIRST_STEP if asks_first else LATER_STEP,
             "autosubmit": prefilled is not None,
-            "button": texts["send"] if last_step else texts["next"],
+            "button": SEND if last_step else NEXT,
             "theme_color": _theme_color(project),
         },
+        language,
         status=422 if errors else 200,
     )
 
@@ -260,7 +238,6 @@ def _answer(
     display,
     questions: list[dict],
     values: dict[int, Any],
-    texts: dict[str, str],
 ) -> StepResult:
     """Store the posted step: whether the response is now finished, or the errors to show
     beside the fields with the values as sent (nothing is stored then).
@@ -278,7 +255,7 @@ def _answer(
     posted = {q["id"]: _value(q, request) for q in step_questions}
     values = {**values, **{k: v for k, v in posted.items() if v is not None}}
     if first["id"] not in values:
-        return StepResult(False, {first["id"]: texts["required"]}, values, step)
+        return StepResult(False, {first["id"]: REQUIRED}, values, step)
     visible = visible_questions(questions, values)
     visible_ids = {q["id"] for q in visible}
     sent = [qid for qid, value in posted.items() if value is not None and qid in visible_ids]
@@ -299,12 +276,8 @@ def _answer(
     return StepResult(finished, {}, values, step)
 
 
-def _thanks(request, payload, texts, language) -> HttpResponse:
-    return render(
-        request,
-        "hosted/message.html",
-        {"message": payload.get("thank_you") or texts["thanks"], "lang": language},
-    )
+def _thanks(request, payload, language) -> HttpResponse:
+    return _message(request, payload.get("thank_you") or THANKS, language)
 
 
 @csrf_exempt  # one-click unsubscribe (RFC 8058) is a POST from the mail client, without a form
@@ -315,22 +288,17 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     `List-Unsubscribe=One-Click` POST — opts the person out, once."""
     contact = contact_from_unsubscribe_token(token)
     if contact is None:
-        return _message(request, _texts("en")["invalid"], "en", status=404)
+        return _message(request, INVALID, "en", status=404)
     if contact.erased_at is not None:
         return _gone(request)
     language = contact.language or "en"
-    texts = _texts(language)
     if request.method == "POST":
         if contact.opted_out_at is None:
             contact_opt_out(contact=contact)
-        return _message(request, texts["unsubscribed"], language)
-    return render(
+        return _message(request, UNSUBSCRIBED, language)
+    return _render(
         request,
         "hosted/unsubscribe.html",
-        {
-            "t": texts,
-            "lang": language,
-            "already": contact.opted_out_at is not None,
-            "when": timezone.now(),
-        },
+        {"already": contact.opted_out_at is not None, "when": timezone.now()},
+        language,
     )

@@ -19,7 +19,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from surveys.contacts.models import Contact
 from surveys.delivery import selectors
@@ -29,6 +30,7 @@ from surveys.design.models import SCORED_TYPES, SurveyChannel
 from surveys.design.payload import payload_from_snapshot
 from surveys.design.scales import scale_bounds
 from surveys.tenancy.models import Project
+from vocsite.i18n import django_language
 from vocsite.mail import email_message
 from vocsite.publish import task_publish
 
@@ -180,32 +182,6 @@ def invitation_send(invitation_id: str) -> str:
     return invitation.status
 
 
-TEXTS = {
-    "en": {
-        "subject": "A quick question from {project}",
-        "intro": "Thank you for being our customer. One question — it takes ten seconds:",
-        "open": "Answer on the web",
-        "why": "Click a number to answer.",
-        "unsubscribe": "Don't want these e-mails? Unsubscribe",
-        "low": "Not likely",
-        "high": "Very likely",
-    },
-    "zh": {
-        "subject": "{project} 想听听您的意见",
-        "intro": "感谢您的支持！只有一个问题，十秒钟即可完成：",
-        "open": "在网页上回答",
-        "why": "点击一个数字即可作答。",
-        "unsubscribe": "不想再收到此类邮件？退订",
-        "low": "不太可能",
-        "high": "非常可能",
-    },
-}
-
-
-def texts_for(language: str) -> dict[str, str]:
-    return TEXTS.get((language or "en")[:2], TEXTS["en"])
-
-
 def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
     display = invitation.display
     project = invitation.project
@@ -225,23 +201,23 @@ def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
         low, high = scale_bounds(first["type"], first.get("scale"))
         scale = [(n, f"{page}?score={n}") for n in range(low, high + 1)]
     unsubscribe = base + reverse("unsubscribe", args=[unsubscribe_token(invitation.contact)])
-    texts = texts_for(display.language)
     context = {
         "project": project,
         "question": first,
         "scale": scale,
         "page": page,
         "unsubscribe": unsubscribe,
-        "t": texts,
         "language": display.language or "en",
     }
-    return email_message(
-        subject=texts["subject"].format(project=project.name),
-        body=render_to_string("email/survey.txt", context),
-        html=render_to_string("email/survey.html", context),
-        to=[invitation.contact.email],
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
+    # The fixed texts in the survey's language, whoever's request or task is sending.
+    with translation.override(django_language(display.language or project.default_language)):
+        return email_message(
+            subject=gettext("A quick question from %(project)s") % {"project": project.name},
+            body=render_to_string("email/survey.txt", context),
+            html=render_to_string("email/survey.html", context),
+            to=[invitation.contact.email],
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )

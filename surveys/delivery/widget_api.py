@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from surveys.contacts.identity import identity_verify
 from surveys.delivery import ledger
 from surveys.delivery.widget_http import NOT_FOUND, widget_view
+from surveys.design.widget_texts import widget_texts
 from surveys.tenancy.models import Project
 from vocsite.json_api import Response
 
@@ -75,6 +76,10 @@ class ConfigOutput(msgspec.Struct):
     project: ProjectOut
     theme: dict[str, Any]
     feedback_tab: FeedbackTabOut
+    texts: Annotated[
+        dict[str, dict[str, str]],
+        msgspec.Meta(description="The widget's fixed texts in each language"),
+    ]
 
 
 class ScaleOut(msgspec.Struct):
@@ -113,6 +118,9 @@ class SurveyOut(msgspec.Struct):
     auto_close_seconds: int | None
     questions: list[QuestionOut]
     thank_you: str | None
+    texts: Annotated[
+        dict[str, str], msgspec.Meta(description="The widget's fixed texts in `language`")
+    ]
 
 
 class DecideOutput(msgspec.Struct):
@@ -153,6 +161,9 @@ def config(request: HttpRequest, project: Project, values: None) -> tuple[int, A
         "feedback_tab": {
             "enabled": project.feedback_tab_enabled,
             "label": project.feedback_tab_label or {},
+        },
+        "texts": {
+            lang: widget_texts(lang) for lang in project.languages or [project.default_language]
         },
     }
 

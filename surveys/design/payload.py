@@ -11,6 +11,7 @@ from surveys.design.models import Survey
 from surveys.design.scales import default_scale
 from surveys.design.services import draft_snapshot
 from surveys.design.targeting import primary_language
+from surveys.design.widget_texts import widget_texts
 from surveys.tenancy.models import Project
 
 
@@ -89,4 +90,5 @@ def payload_from_snapshot(
         "auto_close_seconds": survey.auto_close_seconds,
         "questions": questions,
         "thank_you": _pick(snapshot.get("thank_you") or {}, language, fallback) or None,
+        "texts": widget_texts(language),
     }

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from surveys.tenancy.api_auth import SESSION_PROJECT_KEY, ProjectAccess, session_access
 from surveys.tenancy.models import Membership
@@ -27,17 +28,17 @@ from vocsite.ids import id_parse
 
 # (url name, label, icon, roles that see it) — a page appears in the navigation once it exists.
 NAV = (
-    ("journey-map", "Journey", "bi-signpost-split", None),
-    ("survey-list", "Surveys", "bi-ui-checks", DESIGN_ROLES),
-    ("inbox", "Inbox", "bi-inbox", CASE_ROLES),
-    ("alert-rules", "Alert rules", "bi-bell", DESIGN_ROLES),
-    ("topics", "Topics", "bi-tags", DESIGN_ROLES),
-    ("verbatims", "Verbatims", "bi-chat-quote", CASE_ROLES),
-    ("dashboard-executive", "Dashboards", "bi-graph-up", None),
-    ("webhooks", "Webhooks", "bi-broadcast", ADMIN_ROLES),
-    ("contacts", "Contacts", "bi-people", ADMIN_ROLES),
-    ("project-settings", "Settings", "bi-gear", ADMIN_ROLES),
-    ("audit-log", "Audit", "bi-clock-history", ADMIN_ROLES),
+    ("journey-map", _("Journey"), "bi-signpost-split", None),
+    ("survey-list", _("Surveys"), "bi-ui-checks", DESIGN_ROLES),
+    ("inbox", _("Inbox"), "bi-inbox", CASE_ROLES),
+    ("alert-rules", _("Alert rules"), "bi-bell", DESIGN_ROLES),
+    ("topics", _("Topics"), "bi-tags", DESIGN_ROLES),
+    ("verbatims", _("Verbatims"), "bi-chat-quote", CASE_ROLES),
+    ("dashboard-executive", _("Dashboards"), "bi-graph-up", None),
+    ("webhooks", _("Webhooks"), "bi-broadcast", ADMIN_ROLES),
+    ("contacts", _("Contacts"), "bi-people", ADMIN_ROLES),
+    ("project-settings", _("Settings"), "bi-gear", ADMIN_ROLES),
+    ("audit-log", _("Audit"), "bi-clock-history", ADMIN_ROLES),
 )
 
 

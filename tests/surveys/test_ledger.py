@@ -28,6 +28,7 @@ from surveys.delivery.models import Decision, Display
 from surveys.delivery.tasks import expire_stale_claims
 from surveys.design.services import QuestionIn, survey_set_status
 from tests.factories import ContactFactory, TouchpointFactory, published_survey
+from tests.widget_texts import ZH_WIDGET_TEXTS
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -346,6 +347,7 @@ def test_the_survey_is_sent_in_one_language_with_fallbacks(project, touchpoint):
             },
         ],
         "thank_you": "谢谢！",
+        "texts": ZH_WIDGET_TEXTS,
     }
     other = ContactFactory(project=project)
     french = claim(project, other, touchpoint, locale="fr-FR").display

@@ -15,6 +15,7 @@ from surveys.contacts.models import Contact, VisitorId
 from surveys.delivery.models import Decision, Display
 from surveys.design.services import QuestionIn
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey, signed
+from tests.widget_texts import EN_WIDGET_TEXTS, ZH_WIDGET_TEXTS
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +53,7 @@ def test_config_is_public_and_cacheable(widget, project):
         "project": {"name": project.name, "languages": ["en", "zh"], "default_language": "en"},
         "theme": {},
         "feedback_tab": {"enabled": True, "label": {}},
+        "texts": {"en": EN_WIDGET_TEXTS, "zh": ZH_WIDGET_TEXTS},
     }
     assert response["Cache-Control"] == "public, max-age=60"
     assert response["Access-Control-Allow-Origin"] == "http://shop.example"
@@ -86,6 +88,7 @@ def test_decide_shows_the_survey_in_the_locale_language(widget, project, survey)
             },
         ],
         "thank_you": None,
+        "texts": ZH_WIDGET_TEXTS,
     }
     display = Display.objects.get(pk=body["display_id"])
     assert (display.status, display.language, display.url) == (

@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "vocsite.middleware.HostileInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Staff pages in the browser's language; customer texts choose their own (vocsite/i18n.py).
+    "vocsite.i18n.StaffLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -176,8 +178,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/app/"
 LOGOUT_REDIRECT_URL = "login"
 
+# Fixed texts are written in English and translated in locale/ (`make messages`); the
+# compiled .mo files are committed, so running needs no GNU gettext.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

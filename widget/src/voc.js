@@ -40,11 +40,14 @@ let attributes = store.get("attrs", {});
 let config = { theme: {}, feedback_tab: { enabled: false } };
 let open = null; // the survey on screen, if any
 
-const zh = /^zh/i.test(navigator.language || "");
-const T = zh
-  ? { next: "下一步", submit: "提交", thanks: "谢谢您的反馈！", close: "关闭", optout: "不再询问我", feedback: "反馈", send: "发送", sent: "已收到，谢谢！", placeholder: "请告诉我们…", low: "不太可能", high: "非常可能", cats: ["建议", "问题", "表扬", "其他"], rating: "评分" }
-  : { next: "Next", submit: "Submit", thanks: "Thank you for your feedback!", close: "Close", optout: "Don't ask me again", feedback: "Feedback", send: "Send", sent: "Got it — thank you!", placeholder: "Tell us more…", low: "Not likely", high: "Very likely", cats: ["Idea", "Problem", "Praise", "Other"], rating: "Rating" };
-const CATS = ["idea", "problem", "praise", "other"];
+// Fixed texts come from the server's catalogue: a survey brings its own (in its language),
+// the Feedback tab takes the config's in the visitor's language if the project speaks it.
+const primary = (locale) => String(locale || "").toLowerCase().split(/[-_]/)[0];
+function tabLanguage() {
+  const project = config.project || {};
+  const wanted = primary(navigator.language);
+  return (project.languages || []).find((lang) => primary(lang) === wanted) || project.default_language;
+}
 
 // ------------------------------------------------------------------ network and outbox
 
@@ -163,6 +166,7 @@ function scaleOf(q) {
 
 function render(displayId, survey, preview) {
   close(false);
+  const T = survey.texts;
   const answers = {};
   const submissionId = uuid();
   const card = el("div", { class: "card voc-survey", role: "dialog", "aria-modal": "false", "aria-labelledby": "voc-q" });
@@ -223,8 +227,8 @@ function render(displayId, survey, preview) {
     const scale = scaleOf(q);
     if (q.type === "yes_no") {
       parts.push(el("div", { class: "scale", style: "--n:2", role: "group", "aria-labelledby": "voc-q" }, [
-        el("button", { class: "b voc-scale-btn", text: zh ? "是" : "Yes", onclick: () => pick(1, true) }),
-        el("button", { class: "b voc-scale-btn", text: zh ? "否" : "No", onclick: () => pick(0, true) }),
+        el("button", { class: "b voc-scale-btn", text: T.yes, onclick: () => pick(1, true) }),
+        el("button", { class: "b voc-scale-btn", text: T.no, onclick: () => pick(0, true) }),
       ]));
     } else if (scale) {
       const buttons = [];
@@ -298,7 +302,8 @@ const who = () => ({ visitor_id: visitorId, ...(userId ? { user_id: userId, ...(
 function feedbackTab() {
   const tab = config.feedback_tab || {};
   if (!tab.enabled) return;
-  const label = typeof tab.label === "string" ? tab.label : (tab.label && (tab.label[zh ? "zh" : "en"] || tab.label.en)) || T.feedback;
+  const lang = tabLanguage();
+  const label = typeof tab.label === "string" ? tab.label : (tab.label && (tab.label[lang] || tab.label.en)) || config.texts[lang].feedback;
   shadow().append(el("button", { class: "tab voc-feedback-tab", "aria-haspopup": "dialog", text: label, onclick: openFeedback }));
 }
 
@@ -308,7 +313,8 @@ function openFeedback() {
   const card = el("div", { class: "card voc-feedback-panel", role: "dialog", "aria-labelledby": "voc-fq" });
   const state = { card, feedback: true };
   open = state;
-  const select = el("select", { "aria-label": T.feedback }, T.cats.map((text, i) => el("option", { value: CATS[i], text })));
+  const T = config.texts[tabLanguage()];
+  const select = el("select", { "aria-label": T.feedback }, Object.entries(T.categories).map(([value, text]) => el("option", { value, text })));
   let rating = null;
   const stars = [1, 2, 3, 4, 5].map((v) =>
     el("button", { class: "b voc-rating", "aria-label": `${T.rating} ${v} / 5`, "aria-pressed": "false", text: "★", onclick: () => {

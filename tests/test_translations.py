@@ -1,0 +1,307 @@
+"""Fixed texts go through Django's gettext with one catalogue (locale/zh_Hans): customers read
+them in the survey's or contact's language (the invitation e-mail, the hosted page, the
+widget's texts in the decide and config replies), staff in their browser's language. The
+catalogue translates every text the code marks, so a new English text without a translation
+fails here."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.management import call_command
+from django.test import Client, override_settings
+from rest_framework.test import APIClient
+
+from surveys.delivery.events import EventIn, event_record
+from tests.factories import ContactFactory, published_survey
+from tests.widget_texts import EN_WIDGET_TEXTS, ZH_WIDGET_TEXTS
+
+CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+
+# ---------------------------------------------------------------- the catalogue
+
+
+def _gettext_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found: install GNU gettext (scripts/services.sh install)")
+    return path
+
+
+def _entries(tool_args: list[str], po: Path) -> list[str]:
+    """The msgids `msgattrib` selects from `po`, the header left out."""
+    out = subprocess.run(
+        [_gettext_tool("msgattrib"), *tool_args, "--no-wrap", str(po)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [m for m in re.findall(r'^(?:#~ )?msgid "(.*)"$', out, re.MULTILINE) if m]
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory) -> Path:
+    """The committed catalogue merged with every text the code marks now, as `make messages`
+    would leave it, in a copy of the source tree (makemessages writes to the catalogue beside
+    the sources it reads: the committed one is not touched)."""
+    _gettext_tool("xgettext")
+    root = tmp_path_factory.mktemp("tree")
+    shutil.copytree(
+        settings.BASE_DIR,
+        root,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(
+            ".*", "__pycache__", "node_modules", "static", "staticfiles", "var", "tests", "bench"
+        ),
+    )
+    with pytest.MonkeyPatch.context() as patch, override_settings(LOCALE_PATHS=[root / "locale"]):
+        patch.chdir(root)
+        call_command("makemessages", locale=["zh_Hans"], verbosity=0)
+    return root / CATALOGUE.relative_to(settings.BASE_DIR)
+
+
+def test_every_text_the_code_marks_is_in_the_catalogue_and_translated(collected):
+    assert _entries(["--untranslated"], collected) == []
+    assert _entries(["--only-fuzzy"], collected) == []
+
+
+def test_the_catalogue_holds_no_text_the_code_no_longer_marks(collected):
+    assert _entries(["--only-obsolete"], collected) == []
+
+
+def test_the_committed_mo_file_is_the_compiled_catalogue(tmp_path):
+    """The .mo is what runs (no gettext needed to serve): it must say what the .po says."""
+    fresh = tmp_path / "django.mo"
+    subprocess.run([_gettext_tool("msgfmt"), "-o", str(fresh), str(CATALOGUE)], check=True)
+
+    def texts(mo: Path) -> str:
+        return subprocess.run(
+            [_gettext_tool("msgunfmt"), str(mo)], capture_output=True, text=True, check=True
+        ).stdout
+
+    assert texts(CATALOGUE.with_suffix(".mo")) == texts(fresh)
+
+
+# ---------------------------------------------------------------- what customers read
+
+
+@pytest.fixture
+def email_survey(project, touchpoint):
+    project.languages = ["en", "zh"]
+    project.save()
+    return published_survey(project, touchpoints=[touchpoint], channels=["email"])
+
+
+def _invite(project, language: str, capture_on_commit):
+    """The invitation e-mail a contact speaking `language` gets (the survey has no delay)."""
+    ContactFactory(project=project, user_id="c-1", email="c1@example.com", language=language)
+    with capture_on_commit(execute=True):
+        event_record(project=project, data=EventIn(event="checkout_completed", user_id="c-1"))
+    (message,) = mail.outbox
+    return message
+
+
+def _plain(text: str) -> str:
+    """The text with its links' signed tokens replaced, so it can be compared exactly."""
+    return re.sub(r"http://\S+?/(s|u)/[^\s?\"]+", r"<\1-link>", text)
+
+
+def _scale_lines() -> str:
+    return "".join(f"{n}: <s-link>?score={n}\n" for n in range(11))
+
+
+@pytest.mark.django_db
+def test_a_chinese_contacts_invitation_is_in_the_catalogues_chinese(
+    project, email_survey, django_capture_on_commit_callbacks
+):
+    message = _invite(project, "zh", django_capture_on_commit_callbacks)
+    assert message.subject == f"{project.name} 想听听您的意见"
+    assert _plain(message.body) == (
+        "感谢您的支持！只有一个问题，十秒钟即可完成：\n\n"
+        "您推荐我们的可能性有多大？\n"
+        "点击一个数字即可作答。\n" + _scale_lines() + "\n"
+        "在网页上回答: <s-link>\n\n"
+        "—\n"
+        f"{project.name}\n"
+        "不想再收到此类邮件？退订: <u-link>\n\n"
+    )
+    html = _plain(message.alternatives[0][0])
+    assert '<html lang="zh">' in html
+    assert (
+        '<p style="margin:0 0 8px;color:#57606a">感谢您的支持！只有一个问题，十秒钟即可完成：</p>'
+        in html
+    )
+    assert '<a href="<s-link>" style="color:#4f46e5">在网页上回答</a>' in html
+    assert '<a href="<u-link>" style="color:#57606a">不想再收到此类邮件？退订</a>' in html
+
+
+@pytest.mark.django_db
+def test_an_english_contacts_invitation_is_unchanged(
+    project, email_survey, django_capture_on_commit_callbacks
+):
+    message = _invite(project, "en", django_capture_on_commit_callbacks)
+    assert message.subject == f"A quick question from {project.name}"
+    assert _plain(message.body) == (
+        "Thank you for being our customer. One question — it takes ten seconds:\n\n"
+        "How likely are you to recommend us?\n"
+        "Click a number to answer.\n" + _scale_lines() + "\n"
+        "Answer on the web: <s-link>\n\n"
+        "—\n"
+        f"{project.name}\n"
+        "Don't want these e-mails? Unsubscribe: <u-link>\n\n"
+    )
+    html = _plain(message.alternatives[0][0])
+    assert (
+        '<a href="<u-link>" style="color:#57606a">Don\'t want these e-mails? Unsubscribe</a>'
+        in html
+    )
+
+
+def _links(message) -> dict[str, str]:
+    paths = [re.sub(r"^http://[^/]+", "", u) for u in re.findall(r"http://\S+", message.body)]
+    return {
+        "page": next(p for p in paths if "/s/" in p and "score" not in p),
+        "unsubscribe": next(p for p in paths if "/u/" in p),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        (
+            "zh",
+            {
+                "question": "您推荐我们的可能性有多大？",
+                "ends": "<span>不太可能</span><span>非常可能</span>",
+                "next": "下一步",
+                "required": "请回答此问题。",
+                "thanks": "谢谢！我们已收到您的回答。",
+                "unsubscribe_title": "<h1>退订调查邮件</h1>",
+                "unsubscribe_button": "退订",
+                "unsubscribed": "您将不会再收到我们的调查邮件。",
+            },
+        ),
+        (
+            "en",
+            {
+                "question": "How likely are you to recommend us?",
+                "ends": "<span>Not likely</span><span>Very likely</span>",
+                "next": "Next",
+                "required": "Please answer this question.",
+                "thanks": "Thank you! Your answer has been received.",
+                "unsubscribe_title": "<h1>Unsubscribe from survey e-mails</h1>",
+                "unsubscribe_button": "Unsubscribe",
+                "unsubscribed": "You will not receive survey e-mails from us any more.",
+            },
+        ),
+    ],
+)
+def test_the_hosted_pages_speak_the_contacts_language(
+    project, email_survey, django_capture_on_commit_callbacks, language, texts
+):
+    links = _links(_invite(project, language, django_capture_on_commit_callbacks))
+    client = Client(HTTP_ACCEPT_LANGUAGE="fr")  # the browser's language plays no part
+    first = client.get(links["page"]).content.decode()
+    assert f'<html lang="{language}">' in first
+    assert f"<legend>{texts['question']}</legend>" in first
+    assert f'<div class="ends" aria-hidden="true">{texts["ends"]}</div>' in first
+    assert f'<button type="submit">{texts["next"]}</button>' in first
+    missing = client.post(links["page"], {"step": "first"})
+    assert missing.status_code == 422
+    assert f'role="alert">{texts["required"]}</div>' in missing.content.decode()
+    question = email_survey.current_version.snapshot["questions"][0]["id"]
+    done = client.post(links["page"], {"step": "first", f"q{question}": "9"})  # no follow-up
+    assert f'<p class="message" role="status">{texts["thanks"]}</p>' in done.content.decode()
+
+    unsubscribe = client.get(links["unsubscribe"]).content.decode()
+    assert texts["unsubscribe_title"] in unsubscribe
+    assert f'<button type="submit">{texts["unsubscribe_button"]}</button>' in unsubscribe
+    confirmed = client.post(links["unsubscribe"]).content.decode()
+    assert f'<p class="message" role="status">{texts["unsubscribed"]}</p>' in confirmed
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("locale", "language", "texts"),
+    [("zh-CN", "zh", ZH_WIDGET_TEXTS), ("en-GB", "en", EN_WIDGET_TEXTS)],
+)
+def test_the_decide_reply_brings_the_widgets_texts_in_the_surveys_language(
+    project, touchpoint, locale, language, texts
+):
+    project.languages = ["en", "zh"]
+    project.save()
+    published_survey(project, touchpoints=[touchpoint])
+    widget = APIClient(HTTP_ORIGIN="http://shop.example", HTTP_ACCEPT_LANGUAGE="fr")
+    reply = widget.post(
+        "/api/widget/v1/decide",
+        {
+            "key": project.public_key,
+            "visitor_id": "v-1",
+            "touchpoint": touchpoint.key,
+            "locale": locale,
+        },
+        format="json",
+    ).json()
+    assert (reply["show"], reply["survey"]["language"]) == (True, language)
+    assert reply["survey"]["texts"] == texts
+
+
+@pytest.mark.django_db
+def test_the_config_reply_brings_the_feedback_tabs_texts_in_each_project_language(project):
+    project.languages = ["en", "zh"]
+    project.save()
+    widget = APIClient(HTTP_ORIGIN="http://shop.example")
+    reply = widget.get(f"/api/widget/v1/config?key={project.public_key}")
+    assert reply.json()["texts"] == {"en": EN_WIDGET_TEXTS, "zh": ZH_WIDGET_TEXTS}
+    assert "Accept-Language" not in reply.get("Vary", "")
+
+
+# ---------------------------------------------------------------- what staff read
+
+
+@pytest.fixture
+def staff_client(staff_user, nps_survey, respond):
+    published_survey(nps_survey.project, name="Unanswered")
+    respond(9)
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.mark.django_db
+def test_staff_pages_follow_the_browsers_language_with_plurals(staff_client):
+    page = staff_client.get("/app/surveys/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content
+    page = page.decode()
+    assert '<html lang="zh-hans">' in page
+    assert '<span class="nav-label">调查</span>' in page
+    assert '<span class="nav-label">收件箱</span>' in page
+    assert '<td class="text-end">1 条回答</td>' in page
+    assert '<td class="text-end">0 条回答</td>' in page
+    inbox = staff_client.get("/app/inbox/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<i class="bi bi-inbox"></i> 跟进收件箱</h1>' in inbox
+    assert "0 个未结" in inbox
+    journey = staff_client.get("/app/journey/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "<code>checkout_completed</code> · " in journey
+    assert " · 1 个调查</div>" in journey
+
+
+@pytest.mark.django_db
+def test_staff_pages_stay_english_for_an_english_or_unknown_browser(staff_client):
+    for accept in ("en-GB", "fr-FR", ""):
+        page = staff_client.get("/app/surveys/", HTTP_ACCEPT_LANGUAGE=accept).content.decode()
+        assert '<html lang="en">' in page
+        assert '<span class="nav-label">Surveys</span>' in page
+        assert '<td class="text-end">1 answer</td>' in page
+        assert '<td class="text-end">0 answers</td>' in page
+    inbox = staff_client.get("/app/inbox/").content.decode()
+    assert '<i class="bi bi-inbox"></i> Follow-up inbox</h1>' in inbox
+    assert "0 open" in inbox
+    journey = staff_client.get("/app/journey/").content.decode()
+    assert " · 1 survey</div>" in journey

@@ -1,0 +1,36 @@
+"""The widget's fixed texts as the catalogue gives them (locale/zh_Hans), for exact replies."""
+
+ZH_WIDGET_TEXTS = {
+    "next": "下一步",
+    "submit": "提交",
+    "thanks": "谢谢您的反馈！",
+    "close": "关闭",
+    "optout": "不再询问我",
+    "yes": "是",
+    "no": "否",
+    "low": "不太可能",
+    "high": "非常可能",
+    "feedback": "反馈",
+    "send": "发送",
+    "sent": "已收到，谢谢！",
+    "placeholder": "请告诉我们…",
+    "rating": "评分",
+    "categories": {"idea": "建议", "problem": "问题", "praise": "表扬", "other": "其他"},
+}
+EN_WIDGET_TEXTS = {
+    "next": "Next",
+    "submit": "Submit",
+    "thanks": "Thank you for your feedback!",
+    "close": "Close",
+    "optout": "Don't ask me again",
+    "yes": "Yes",
+    "no": "No",
+    "low": "Not likely",
+    "high": "Very likely",
+    "feedback": "Feedback",
+    "send": "Send",
+    "sent": "Got it — thank you!",
+    "placeholder": "Tell us more…",
+    "rating": "Rating",
+    "categories": {"idea": "Idea", "problem": "Problem", "praise": "Praise", "other": "Other"},
+}
