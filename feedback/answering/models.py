@@ -75,6 +75,7 @@ class Sentiment(models.TextChoices):
     POSITIVE = "positive", "Positive"
     NEUTRAL = "neutral", "Neutral"
     NEGATIVE = "negative", "Negative"
+    MIXED = "mixed", "Mixed"
 
 
 class Answer(models.Model):
