@@ -76,11 +76,11 @@ def _comment(response) -> Answer:
 
 
 def test_new_answers_are_tagged_with_spans_and_sentiment(db, respond, refunds):
-    answer = _comment(respond(2, text="Terrible: my refund never arrived, 退款没到"))
+    answer = _comment(respond(2, text="My refund never arrived, 退款没到"))
     tags = list(Tag.objects.filter(answer=answer).order_by("span_start"))
     assert [(t.matched_text, t.span_start, t.span_end) for t in tags] == [
-        ("refund", 13, 19),
-        ("退款", 35, 37),
+        ("refund", 3, 9),
+        ("退款", 25, 27),
     ]
     assert answer.sentiment == "negative"
 
@@ -192,8 +192,10 @@ def test_sentiment_accuracy_on_the_labelled_sample():
     print(
         f"sentiment accuracy: {accuracy}, overall {sum(right.values()) / sum(total.values()):.3f}"
     )
-    # measured 55/75 English, 46/60 Chinese; a drop means the method or its data changed
-    assert right == {"en": 55, "zh": 46}
+    # 66/75 English, 44/60 Chinese (VADER and SnowNLP had 55 and 46; this older sample has no
+    # `mixed` label, so a comment the method calls mixed counts as wrong here); a change means
+    # the method or its corpus changed
+    assert right == {"en": 66, "zh": 44}
 
 
 def test_sentiment_of_empty_text_is_empty():
