@@ -78,6 +78,7 @@ test: $(VENV)/.dev-installed
 	$(MAKE) assets
 	$(MAKE) lint
 	$(MAKE) unit
+	DJANGO_SETTINGS_MODULE=vocsite.settings.test $(BIN)/python manage.py sentiment_eval
 	$(MAKE) unit-postgres
 	$(MAKE) integration
 
