@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.core.cache import cache
+from django.test import TestCase
 from rest_framework.test import APIClient
 
 from feedback.answering.services import AnswerIn, response_submit
@@ -20,6 +21,7 @@ from tests.factories import (
     UserFactory,
     published_survey,
 )
+from vocsite.celery import app as celery_app
 
 
 @pytest.fixture
@@ -104,3 +106,55 @@ def respond(project, nps_survey, touchpoint, django_capture_on_commit_callbacks)
         return result.response
 
     return submit
+
+
+class MemoryBroker:
+    """Tasks published for real, to kombu's in-memory transport instead of Redis: what a test
+    reads back is the message a worker would get (task name, arguments, expiry), and `work()`
+    runs the queued messages the way a worker does, until none is left."""
+
+    QUEUES = ("default", "rollups", "alerts")
+
+    def take(self, queue: str = "rollups") -> list[dict]:
+        """Remove and return the messages waiting in `queue`, oldest first."""
+        taken = []
+        with celery_app.connection_for_read() as connection:
+            channel = connection.default_channel
+            while (message := channel.basic_get(queue, no_ack=True)) is not None:
+                args, kwargs, _ = message.decode()
+                taken.append(
+                    {
+                        "task": message.headers["task"],
+                        "args": args,
+                        "kwargs": kwargs,
+                        "expires": message.headers.get("expires"),
+                    }
+                )
+        return taken
+
+    def work(self) -> list[tuple[str, tuple, dict]]:
+        """Run every queued message (and those they publish); returns what ran, in order."""
+        ran = []
+        while messages := [m for queue in self.QUEUES for m in self.take(queue)]:
+            for message in messages:
+                ran.append((message["task"], tuple(message["args"]), message["kwargs"]))
+                # A worker commits as it goes; inside the test's transaction, what the task
+                # leaves for after commit is run as it returns.
+                with TestCase.captureOnCommitCallbacks(execute=True):
+                    celery_app.tasks[message["task"]].apply(message["args"], message["kwargs"])
+        return ran
+
+
+@pytest.fixture
+def broker(settings):
+    """Publishing goes to an in-memory broker (no eager run); emptied afterwards."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "memory://"
+    # Celery keeps the producer pool of the first publish (eager ones too) on `app.amqp`, a
+    # cached property: dropped so publishing connects to this broker, and again afterwards.
+    del celery_app.amqp
+    memory = MemoryBroker()
+    yield memory
+    for queue in MemoryBroker.QUEUES:
+        memory.take(queue)
+    del celery_app.amqp

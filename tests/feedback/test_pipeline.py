@@ -3,7 +3,7 @@ steps in their declared order, broker outages never fail a request, and the swee
 whatever was committed but never processed."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import kombu.exceptions
 import pytest
@@ -20,7 +20,7 @@ from feedback.answering import pipeline
 from feedback.answering.batch import ResponseBatch
 from feedback.answering.models import ProcessingFailure, Response
 from feedback.answering.services import AnswerIn, response_submit
-from feedback.answering.tasks import process_response, sweep_unprocessed
+from feedback.answering.tasks import process_response, process_responses, sweep_unprocessed
 from feedback.webhooks.models import WebhookDelivery, WebhookEndpoint
 from metrics.rollups.models import Rollup
 from metrics.rollups.services import rollup_responses
@@ -134,25 +134,16 @@ def test_processing_starts_only_after_commit(survey, answer, django_capture_on_c
 
 
 def test_batched_publishing_sends_one_message_for_the_responses_committed_meanwhile(
-    survey, answer, django_capture_on_commit_callbacks, settings, monkeypatch
+    survey, answer, django_capture_on_commit_callbacks, settings, broker
 ):
     """Full mode publishes the ids committed in the last RESPONSE_PUBLISH_BATCH_SECONDS as one
     process_responses message; each response is then processed and counted once."""
-    from feedback.answering.tasks import process_responses
-
     settings.RESPONSE_PUBLISH_BATCH_SECONDS = 3600  # the publisher thread never fires here
-    sent = []
-    real_apply = process_responses.apply_async
-    monkeypatch.setattr(
-        process_responses,
-        "apply_async",
-        lambda args, **options: sent.append(list(args[0])) or real_apply(args, **options),
-    )
     with django_capture_on_commit_callbacks(execute=True):
         responses = [answer(), answer(), answer()]
-    assert counted(survey) == 0  # queued in the process, nothing sent yet
+    assert broker.take() == []  # queued in the process, nothing sent yet
     assert pipeline._publisher.flush() == 3
-    assert sent == [[r.pk for r in responses]]
+    assert broker.work() == [(process_responses.name, ([r.pk for r in responses],), {})]
     assert counted(survey) == 3
     assert not Response.objects.filter(processed_at__isnull=True).exists()
     assert pipeline._publisher.flush() == 0
@@ -374,35 +365,31 @@ def test_the_sweeper_takes_only_old_finished_unprocessed_responses(
     assert counted(survey) == 3
 
 
-def test_the_sweeper_works_in_batches_up_to_its_limit(survey, answer, monkeypatch):
-    sent: list[tuple[int, dict]] = []
-    monkeypatch.setattr(
-        process_response, "apply_async", lambda args, **options: sent.append((args[0], options))
-    )
+def test_the_sweeper_works_in_batches_up_to_its_limit(survey, answer, broker, monkeypatch):
     ids = [answer().pk for _ in range(7)]
-    monkeypatch.setattr(pipeline, "SWEEP_BATCH", 3)
+    broker.take()  # the messages of the answers themselves, lost in this story
+    monkeypatch.setattr(pipeline, "SWEEP_BATCH", 3)  # pages of 3 rows instead of 1,000
     assert sweep_later(limit=5) == 5
-    assert [object_id for object_id, _ in sent] == ids[:5]
+    sent = broker.take()
+    assert [(m["task"], m["args"]) for m in sent] == [(process_response.name, [i]) for i in ids[:5]]
     # Swept copies expire, so a backlogged queue does not collect one copy per sweep.
-    assert all(options["expires"] > timezone.now() for _, options in sent)
-    sent.clear()
+    assert all(datetime.fromisoformat(m["expires"]) > timezone.now() for m in sent)
     assert sweep_later() == 7
-    assert [object_id for object_id, _ in sent] == ids
+    assert [m["args"] for m in broker.take()] == [[i] for i in ids]
 
 
-def test_the_sweeper_waits_while_the_processing_queue_has_a_backlog(survey, answer, monkeypatch):
-    sent: list[int] = []
-    monkeypatch.setattr(
-        process_response, "apply_async", lambda args, **options: sent.append(args[0])
-    )
+def test_the_sweeper_waits_while_the_processing_queue_has_a_backlog(survey, answer, broker):
     ids = [answer().pk for _ in range(2)]
-    monkeypatch.setattr(pipeline, "queue_backlog", lambda queue: 1001 if queue == "rollups" else 0)
-    assert sweep_later() == 0 and sent == []  # the rows are most likely still queued
-    monkeypatch.setattr(pipeline, "queue_backlog", lambda queue: 1000)
-    assert sweep_later() == 2 and sent == ids
-    sent.clear()
-    monkeypatch.setattr(pipeline, "queue_backlog", lambda queue: None)  # unknown: sweep
+    broker.take()
+    for n in range(pipeline.SWEEP_MAX_BACKLOG + 1):  # messages for rows still to come
+        task_publish(process_response.name, 10**9 + n)
+    assert sweep_later() == 0  # the rows are most likely still queued
+    waiting = broker.take()
+    assert len(waiting) == 1001
+    for message in waiting[1:]:  # one was taken by a worker: 1,000 left
+        task_publish(process_response.name, *message["args"])
     assert sweep_later() == 2
+    assert [m["args"] for m in broker.take()[-2:]] == [[i] for i in ids]
 
 
 def test_queue_backlog_is_unknown_without_a_broker():
