@@ -3,6 +3,7 @@ and runs the real pipeline (eager tasks, on-commit callbacks executed)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -158,3 +159,39 @@ def broker(settings):
     for queue in MemoryBroker.QUEUES:
         memory.take(queue)
     del celery_app.amqp
+
+
+class BrokerOutage(logging.Handler):
+    """Publishing goes to a Redis nobody listens on (a closed port), and fails at once (no
+    reconnect attempts): the real error path of an unreachable broker. `attempts` are the
+    object ids whose publish failed, from the warning each failure logs; `end()` is Redis
+    coming back (tasks run eagerly again)."""
+
+    def __init__(self, settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.attempts: list[int] = []
+        self.saved = (settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "max_retries": 0,
+        }
+        del celery_app.amqp  # the producer pool cached for the previous broker (see `broker`)
+        logging.getLogger("vocsite.publish").addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.attempts.append(record.args[1][0])
+
+    def end(self) -> None:
+        logging.getLogger("vocsite.publish").removeHandler(self)
+        self.settings.CELERY_TASK_ALWAYS_EAGER, self.settings.CELERY_BROKER_URL = self.saved
+        del celery_app.amqp
+
+
+@pytest.fixture
+def broker_down(settings):
+    outage = BrokerOutage(settings)
+    yield outage
+    outage.end()

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import kombu.exceptions
 import pytest
-import redis.exceptions
 from celery import current_app
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -103,19 +102,6 @@ def sweep_later(**kwargs) -> int:
     return pipeline.responses_sweep(now=timezone.now() + timedelta(minutes=3), **kwargs)
 
 
-@pytest.fixture
-def broker_down(monkeypatch):
-    """Every publish fails the way kombu reports an unreachable Redis."""
-    attempts: list[int] = []
-
-    def refuse(args, **options):
-        attempts.append(args[0])
-        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379.")
-
-    monkeypatch.setattr(process_response, "apply_async", refuse)
-    return attempts
-
-
 # ---- enqueue on commit ------------------------------------------------------------------
 
 
@@ -186,35 +172,19 @@ def test_an_unfinished_response_is_not_enqueued(
 # ---- broker outages ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "error",
-    [
-        kombu.exceptions.OperationalError("Error 111 connecting"),
-        redis.exceptions.ConnectionError("Connection refused"),
-        redis.exceptions.TimeoutError("Timeout connecting"),
-        ConnectionRefusedError(111, "Connection refused"),
-    ],
-)
-def test_broker_errors_are_logged_not_raised(monkeypatch, caplog, error):
-    def refuse(args, **options):
-        raise error
-
-    monkeypatch.setattr(process_response, "apply_async", refuse)
+def test_broker_errors_are_logged_not_raised(broker_down, caplog):
     assert task_publish(process_response.name, 42) is False
     assert "could not enqueue feedback.tasks.pipeline.process_response(42,)" in caplog.text
+    assert broker_down.attempts == [42]
 
 
-def test_a_bug_is_not_mistaken_for_a_broker_outage(monkeypatch):
-    def broken(args, **options):
-        raise TypeError("bug")
-
-    monkeypatch.setattr(process_response, "apply_async", broken)
-    with pytest.raises(TypeError):
-        task_publish(process_response.name, 42)
+def test_a_bug_is_not_mistaken_for_a_broker_outage():
+    with pytest.raises(kombu.exceptions.EncodeError):  # not JSON: the caller's bug
+        task_publish(process_response.name, object())
 
 
 def test_broker_down_the_request_still_succeeds_and_the_sweeper_processes_it_later(
-    project, survey, touchpoint, broker_down, monkeypatch, django_capture_on_commit_callbacks
+    project, survey, touchpoint, broker_down, django_capture_on_commit_callbacks
 ):
     widget = APIClient()
     widget.defaults["HTTP_ORIGIN"] = "http://shop.example"
@@ -237,13 +207,15 @@ def test_broker_down_the_request_still_succeeds_and_the_sweeper_processes_it_lat
         )
     assert submitted.status_code == 201
     response = Response.objects.get(pk=submitted.json()["response_id"])
-    assert broker_down == [response.pk]  # one publish was attempted after commit, and failed
+    assert broker_down.attempts == [
+        response.pk
+    ]  # one publish was attempted after commit, and failed
     assert (response.finished, response.processed_at, counted(survey)) == (True, None, 0)
 
     # Too recent for the sweeper: its task may still be on its way.
     assert pipeline.responses_sweep() == 0
     # Redis is back; two minutes later the sweeper catches up.
-    monkeypatch.undo()
+    broker_down.end()
     assert sweep_later() == 1
     response.refresh_from_db()
     assert response.processed_at is not None
@@ -251,7 +223,7 @@ def test_broker_down_the_request_still_succeeds_and_the_sweeper_processes_it_lat
 
 
 def test_a_failure_while_processing_eagerly_does_not_fail_the_request(
-    project, survey, answer, monkeypatch, caplog, django_capture_on_commit_callbacks
+    project, survey, answer, caplog, django_capture_on_commit_callbacks
 ):
     def crash(response_ids):
         raise RuntimeError("rollup bug")
@@ -346,9 +318,7 @@ def test_the_steps_are_wired_in_order():
 # ---- the sweeper ----------------------------------------------------------------------------
 
 
-def test_the_sweeper_takes_only_old_finished_unprocessed_responses(
-    survey, answer, broker_down, monkeypatch
-):
+def test_the_sweeper_takes_only_old_finished_unprocessed_responses(survey, answer, broker_down):
     old = [answer() for _ in range(3)]  # never processed: the broker was down
     processed = answer()
     Response.objects.filter(pk=processed.pk).update(processed_at=timezone.now())
@@ -356,8 +326,7 @@ def test_the_sweeper_takes_only_old_finished_unprocessed_responses(
         finished_at=timezone.now() - timedelta(minutes=5)
     )
     recent = answer()  # committed a moment ago: its own task may still come
-    broker_down.clear()
-    monkeypatch.undo()
+    broker_down.end()
     assert pipeline.responses_sweep() == 3
     assert set(Response.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == {
         recent.pk
@@ -399,16 +368,14 @@ def test_queue_backlog_is_unknown_without_a_broker():
 def test_the_sweeper_stops_at_the_first_broker_error(survey, answer, broker_down):
     for _ in range(4):
         answer()
-    broker_down.clear()
+    broker_down.attempts.clear()
     assert sweep_later() == 0
-    assert len(broker_down) == 1  # one failed attempt, not one connect timeout per row
+    assert len(broker_down.attempts) == 1  # one failed attempt, not one connect timeout per row
 
 
-def test_the_periodic_task_is_scheduled_and_runs_the_sweeper(
-    settings, survey, answer, broker_down, monkeypatch
-):
+def test_the_periodic_task_is_scheduled_and_runs_the_sweeper(settings, survey, answer, broker_down):
     answer()
-    monkeypatch.undo()
+    broker_down.end()
     entry = settings.CELERY_BEAT_SCHEDULE["sweep-unprocessed-responses"]
     assert entry["task"] == sweep_unprocessed.name == "feedback.tasks.pipeline.sweep_unprocessed"
     Response.objects.update(finished_at=timezone.now() - timedelta(minutes=3))
@@ -432,7 +399,7 @@ def test_task_options_and_routes():
 
 
 def test_transient_database_errors_are_retried_and_bugs_are_not(
-    survey, answer, monkeypatch, django_capture_on_commit_callbacks
+    survey, answer, settings, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks():
         response = answer()
@@ -445,7 +412,7 @@ def test_transient_database_errors_are_retried_and_bugs_are_not(
         return rollup_responses(response_ids)
 
     # Let eager retries run in-process as a worker would (there is no backoff wait in eager).
-    monkeypatch.setitem(current_app.conf, "task_eager_propagates", False)
+    settings.CELERY_TASK_EAGER_PROPAGATES = False
     with pipeline.RESPONSE_ROLLUP.overridden({"rollup": flaky}):
         result = process_response.apply(args=(response.pk,))
     assert (result.state, result.get(), len(attempts)) == ("SUCCESS", True, 3)
@@ -471,7 +438,7 @@ def test_transient_database_errors_are_retried_and_bugs_are_not(
     )
 
 
-def test_a_batch_goes_on_past_a_response_that_fails_for_good(survey, answer, monkeypatch):
+def test_a_batch_goes_on_past_a_response_that_fails_for_good(survey, answer):
     """One response hitting a bug does not hold back the rest of its web process's batch."""
     from feedback.answering import tasks
 
@@ -487,7 +454,7 @@ def test_a_batch_goes_on_past_a_response_that_fails_for_good(survey, answer, mon
     assert counted(survey) == 3  # all three rolled up, in one transaction
 
 
-def test_a_batch_whose_rollup_fails_rolls_up_each_response_on_its_own(survey, answer, monkeypatch):
+def test_a_batch_whose_rollup_fails_rolls_up_each_response_on_its_own(survey, answer):
     """A response the batch's rollup cannot count (a bug, bad data) does not stop the others:
     they are rolled up one by one and processed; it stays for the sweeper."""
     from feedback.answering import tasks
