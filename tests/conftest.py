@@ -7,13 +7,19 @@ import logging
 import uuid
 
 import pytest
+from django.apps import apps
+from django.core import serializers
 from django.core.cache import cache
+from django.core.management.color import no_style
+from django.db import connection, transaction
 from django.test import TestCase
 from rest_framework.test import APIClient
 
 from feedback.answering.services import AnswerIn, response_submit
 from feedback.cases.services import alert_rules_install_defaults
+from metrics.demo.seed import demo_seed
 from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.tenancy.models import Project
 from surveys.tenancy.services import api_key_create
 from tests.factories import (
     MembershipFactory,
@@ -195,3 +201,42 @@ def broker_down(settings):
     outage = BrokerOutage(settings)
     yield outage
     outage.end()
+
+
+# ---------------------------------------------------------------- the demo, seeded once per run
+
+DEMO_APPS = ("auth", "vocsite", "surveys", "feedback", "metrics")
+
+
+def _demo_models() -> list:
+    """The models the demo writes rows to, parents before children (natural load order)."""
+    models = [m for label in DEMO_APPS for m in apps.get_app_config(label).get_models()]
+    return serializers.sort_dependencies([(None, models)], allow_cycles=True)
+
+
+@pytest.fixture(scope="session")
+def demo_rows(django_db_setup, django_db_blocker) -> str:
+    """The demo (metrics.demo.seed, seed 7) seeded once per test run and kept as its rows; the
+    seeding itself is rolled back, so no other test sees it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        demo_seed(seed=7)
+        rows = serializers.serialize(
+            "json", (row for m in _demo_models() for row in m._base_manager.order_by("pk"))
+        )
+        transaction.set_rollback(True)
+    return rows
+
+
+@pytest.fixture
+def demo(demo_rows, django_db_blocker) -> Project:
+    """The demo project with its history, written from the rows seeded once per run: in a test
+    that runs in a transaction it is rolled back with it, in a transactional (browser) test it
+    is flushed with the rest."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        for row in serializers.deserialize("json", demo_rows):
+            row.save()
+        models = _demo_models()
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), models):
+                cursor.execute(sql)
+    return Project.objects.get(is_demo=True)
