@@ -1,10 +1,11 @@
-"""Fixtures shared by the whole suite. `respond` submits answers through the real services
-and runs the real pipeline (eager tasks, on-commit callbacks executed)."""
+"""Fixtures shared by the whole suite: one per concept. `survey` is the published survey at
+a touchpoint; `respond` (like `answered` in tests/factories.py) claims then answers through
+the real services and runs the real pipeline (eager tasks, on-commit callbacks executed);
+`broker` and `broker_down` publish for real; `demo` is the demo seeded once per run."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 
 import pytest
 from django.apps import apps
@@ -15,10 +16,8 @@ from django.db import connection, transaction
 from django.test import TestCase
 from rest_framework.test import APIClient
 
-from feedback.answering.services import AnswerIn, response_submit
 from feedback.cases.services import alert_rules_install_defaults
 from metrics.demo.seed import demo_seed
-from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import api_key_create
 from tests.factories import (
@@ -26,6 +25,7 @@ from tests.factories import (
     ProjectFactory,
     TouchpointFactory,
     UserFactory,
+    answered,
     published_survey,
 )
 from vocsite.celery import app as celery_app
@@ -75,7 +75,10 @@ def staff_user(project):
 
 
 @pytest.fixture
-def nps_survey(project, touchpoint):
+def survey(project, touchpoint):
+    """The suite's survey: an NPS question and a "why" for detractors, published at the
+    `checkout_completed` touchpoint, shown every time it is asked for (no cooldown, no cap),
+    with the project's default alert rules and a `plan` breakdown."""
     project.recontact_days = 0
     project.frequency_cap = 10_000
     project.breakdown_attributes = ["plan"]
@@ -87,30 +90,12 @@ def nps_survey(project, touchpoint):
 
 
 @pytest.fixture
-def respond(project, nps_survey, touchpoint, django_capture_on_commit_callbacks):
-    """respond(score, text="", user="u1", attributes=None) → the processed Response."""
-    questions = nps_survey.current_version.snapshot["questions"]
+def respond(survey):
+    """respond(score, text="", user="u1", attributes=None, survey=None) → the processed
+    Response: `answered` (tests/factories.py) as the signed-in customer `user`."""
 
-    def submit(score: int, text: str = "", user: str = "u1", attributes=None, survey=None):
-        survey_questions = (survey.current_version.snapshot["questions"]) if survey else questions
-        contact = contact_resolve(
-            project=project, visitor_id=None, user_id=user, attributes=attributes
-        )
-        key = survey.touchpoints.first().key if survey else touchpoint.key
-        display = display_claim(project=project, contact=contact, touchpoint_key=key).display
-        assert display is not None, "the test survey should always be shown"
-        answers = [AnswerIn(survey_questions[0]["id"], score)]
-        if text:
-            answers.append(AnswerIn(survey_questions[1]["id"], text))
-        with django_capture_on_commit_callbacks(execute=True):
-            result = response_submit(
-                project=project,
-                display=display,
-                submission_id=uuid.uuid4(),
-                answers=answers,
-                finished=True,
-            )
-        return result.response
+    def submit(score: int, text: str = "", user: str = "u1", attributes=None, survey=survey):
+        return answered(survey, score, text or None, user_id=user, attributes=attributes)
 
     return submit
 

@@ -24,7 +24,7 @@ from feedback.webhooks.models import WebhookDelivery, WebhookEndpoint
 from metrics.rollups.models import Rollup
 from metrics.rollups.services import rollup_responses
 from surveys.delivery.ledger import contact_resolve, display_claim
-from tests.factories import published_survey
+from tests.factories import answered
 from vocsite.publish import task_publish
 from vocsite.registry import Registry, registries_check
 
@@ -62,35 +62,9 @@ def _clear_calls():
 
 
 @pytest.fixture
-def survey(project, touchpoint):
-    project.recontact_days = 0
-    project.frequency_cap = 10_000
-    project.save()
-    return published_survey(
-        project, touchpoints=[touchpoint], display_option="always", recontact_days=0
-    )
-
-
-@pytest.fixture
-def answer(project, survey, touchpoint):
-    """Submit one finished response (score 9 by default) through the real service."""
-    question_id = survey.current_version.snapshot["questions"][0]["id"]
-    counter = iter(range(10_000))
-
-    def submit(score: int = 9) -> Response:
-        contact = contact_resolve(project=project, visitor_id=f"v{next(counter)}")
-        display = display_claim(
-            project=project, contact=contact, touchpoint_key=touchpoint.key
-        ).display
-        return response_submit(
-            project=project,
-            display=display,
-            submission_id=uuid.uuid4(),
-            answers=[AnswerIn(question_id, score)],
-            finished=True,
-        ).response
-
-    return submit
+def answer(survey):
+    """answer(score=9) → a finished response, committed; its processing is left to the test."""
+    return lambda score=9: answered(survey, score, processed=False)
 
 
 def counted(survey) -> int:

@@ -8,6 +8,7 @@ import itertools
 import uuid
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from tests.factories import (
     StageFactory,
     TouchpointFactory,
     UserFactory,
+    answered,
     published_survey,
 )
 
@@ -220,27 +222,13 @@ def test_dashboards_cut_raw_rows_on_the_projects_days(project, touchpoint, respo
 
 
 @pytest.fixture
-def respond_at(project, touchpoint, django_capture_on_commit_callbacks):
-    import time_machine
-
+def respond_at(project, touchpoint):
     project.recontact_days = 0
     project.save()
     survey = published_survey(project, touchpoints=[touchpoint], display_option="always")
-    question = survey.current_version.snapshot["questions"][0]["id"]
 
     def answer(moment: str, score: int):
         with time_machine.travel(moment, tick=False):
-            contact = contact_resolve(project=project, visitor_id=f"v-{uuid.uuid4()}")
-            display = display_claim(
-                project=project, contact=contact, touchpoint_key=touchpoint.key
-            ).display
-            with django_capture_on_commit_callbacks(execute=True):
-                response_submit(
-                    project=project,
-                    display=display,
-                    submission_id=uuid.uuid4(),
-                    answers=[AnswerIn(question, score)],
-                    finished=True,
-                )
+            answered(survey, score)
 
     return answer
