@@ -9,6 +9,7 @@ import logging
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core import serializers
 from django.core.cache import cache
 from django.core.management.color import no_style
@@ -190,12 +191,14 @@ def broker_down(settings):
 
 # ---------------------------------------------------------------- the demo, seeded once per run
 
-DEMO_APPS = ("auth", "vocsite", "surveys", "feedback", "metrics")
+DEMO_APPS = ("vocsite", "surveys", "feedback", "metrics")
 
 
 def _demo_models() -> list:
-    """The models the demo writes rows to, parents before children (natural load order)."""
-    models = [m for label in DEMO_APPS for m in apps.get_app_config(label).get_models()]
+    """The models the demo writes rows to (its staff users and the apps' rows; not content
+    types and permissions, which a flush recreates under new ids), parents before children."""
+    models = [get_user_model()]
+    models += [m for label in DEMO_APPS for m in apps.get_app_config(label).get_models()]
     return serializers.sort_dependencies([(None, models)], allow_cycles=True)
 
 
