@@ -1,26 +1,36 @@
-"""Fixtures shared by the whole suite. `respond` submits answers through the real services
-and runs the real pipeline (eager tasks, on-commit callbacks executed)."""
+"""Fixtures shared by the whole suite: one per concept. `survey` is the published survey at
+a touchpoint; `respond` (like `answered` in tests/factories.py) claims then answers through
+the real services and runs the real pipeline (eager tasks, on-commit callbacks executed);
+`broker` and `broker_down` publish for real; `demo` is the demo seeded once per run."""
 
 from __future__ import annotations
 
-import uuid
+import logging
 
 import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core import serializers
 from django.core.cache import cache
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.test import TestCase
 from rest_framework.test import APIClient
 
-from feedback.answering.services import AnswerIn, response_submit
 from feedback.cases.services import alert_rules_install_defaults
-from surveys.delivery.ledger import contact_resolve, display_claim
+from metrics.demo.seed import demo_seed
+from surveys.tenancy.models import Project
 from surveys.tenancy.services import api_key_create
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,
     TouchpointFactory,
     UserFactory,
+    answered,
     published_survey,
 )
 from vocsite import caches
+from vocsite.celery import app as celery_app
 
 
 @pytest.fixture
@@ -78,7 +88,10 @@ def staff_user(project):
 
 
 @pytest.fixture
-def nps_survey(project, touchpoint):
+def survey(project, touchpoint):
+    """The suite's survey: an NPS question and a "why" for detractors, published at the
+    `checkout_completed` touchpoint, shown every time it is asked for (no cooldown, no cap),
+    with the project's default alert rules and a `plan` breakdown."""
     project.recontact_days = 0
     project.frequency_cap = 10_000
     project.breakdown_attributes = ["plan"]
@@ -90,29 +103,140 @@ def nps_survey(project, touchpoint):
 
 
 @pytest.fixture
-def respond(project, nps_survey, touchpoint, django_capture_on_commit_callbacks):
-    """respond(score, text="", user="u1", attributes=None) → the processed Response."""
-    questions = nps_survey.current_version.snapshot["questions"]
+def respond(survey):
+    """respond(score, text="", user="u1", attributes=None, survey=None) → the processed
+    Response: `answered` (tests/factories.py) as the signed-in customer `user`."""
 
-    def submit(score: int, text: str = "", user: str = "u1", attributes=None, survey=None):
-        survey_questions = (survey.current_version.snapshot["questions"]) if survey else questions
-        contact = contact_resolve(
-            project=project, visitor_id=None, user_id=user, attributes=attributes
-        )
-        key = survey.touchpoints.first().key if survey else touchpoint.key
-        display = display_claim(project=project, contact=contact, touchpoint_key=key).display
-        assert display is not None, "the test survey should always be shown"
-        answers = [AnswerIn(survey_questions[0]["id"], score)]
-        if text:
-            answers.append(AnswerIn(survey_questions[1]["id"], text))
-        with django_capture_on_commit_callbacks(execute=True):
-            result = response_submit(
-                project=project,
-                display=display,
-                submission_id=uuid.uuid4(),
-                answers=answers,
-                finished=True,
-            )
-        return result.response
+    def submit(score: int, text: str = "", user: str = "u1", attributes=None, survey=survey):
+        return answered(survey, score, text or None, user_id=user, attributes=attributes)
 
     return submit
+
+
+class MemoryBroker:
+    """Tasks published for real, to kombu's in-memory transport instead of Redis: what a test
+    reads back is the message a worker would get (task name, arguments, expiry), and `work()`
+    runs the queued messages the way a worker does, until none is left."""
+
+    QUEUES = ("default", "rollups", "alerts")
+
+    def take(self, queue: str = "rollups") -> list[dict]:
+        """Remove and return the messages waiting in `queue`, oldest first."""
+        taken = []
+        with celery_app.connection_for_read() as connection:
+            channel = connection.default_channel
+            while (message := channel.basic_get(queue, no_ack=True)) is not None:
+                args, kwargs, _ = message.decode()
+                taken.append(
+                    {
+                        "task": message.headers["task"],
+                        "args": args,
+                        "kwargs": kwargs,
+                        "expires": message.headers.get("expires"),
+                    }
+                )
+        return taken
+
+    def work(self) -> list[tuple[str, tuple, dict]]:
+        """Run every queued message (and those they publish); returns what ran, in order."""
+        ran = []
+        while messages := [m for queue in self.QUEUES for m in self.take(queue)]:
+            for message in messages:
+                ran.append((message["task"], tuple(message["args"]), message["kwargs"]))
+                # A worker commits as it goes; inside the test's transaction, what the task
+                # leaves for after commit is run as it returns.
+                with TestCase.captureOnCommitCallbacks(execute=True):
+                    celery_app.tasks[message["task"]].apply(message["args"], message["kwargs"])
+        return ran
+
+
+@pytest.fixture
+def broker(settings):
+    """Publishing goes to an in-memory broker (no eager run); emptied afterwards."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "memory://"
+    # Celery keeps the producer pool of the first publish (eager ones too) on `app.amqp`, a
+    # cached property: dropped so publishing connects to this broker, and again afterwards.
+    del celery_app.amqp
+    memory = MemoryBroker()
+    yield memory
+    for queue in MemoryBroker.QUEUES:
+        memory.take(queue)
+    del celery_app.amqp
+
+
+class BrokerOutage(logging.Handler):
+    """Publishing goes to a Redis nobody listens on (a closed port), and fails at once (no
+    reconnect attempts): the real error path of an unreachable broker. `attempts` are the
+    object ids whose publish failed, from the warning each failure logs; `end()` is Redis
+    coming back (tasks run eagerly again)."""
+
+    def __init__(self, settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.attempts: list[int] = []
+        self.saved = (settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "max_retries": 0,
+        }
+        del celery_app.amqp  # the producer pool cached for the previous broker (see `broker`)
+        logging.getLogger("vocsite.publish").addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.attempts.append(record.args[1][0])
+
+    def end(self) -> None:
+        logging.getLogger("vocsite.publish").removeHandler(self)
+        self.settings.CELERY_TASK_ALWAYS_EAGER, self.settings.CELERY_BROKER_URL = self.saved
+        del celery_app.amqp
+
+
+@pytest.fixture
+def broker_down(settings):
+    outage = BrokerOutage(settings)
+    yield outage
+    outage.end()
+
+
+# ---------------------------------------------------------------- the demo, seeded once per run
+
+DEMO_APPS = ("vocsite", "surveys", "feedback", "metrics")
+
+
+def _demo_models() -> list:
+    """The models the demo writes rows to (its staff users and the apps' rows; not content
+    types and permissions, which a flush recreates under new ids), parents before children."""
+    models = [get_user_model()]
+    models += [m for label in DEMO_APPS for m in apps.get_app_config(label).get_models()]
+    return serializers.sort_dependencies([(None, models)], allow_cycles=True)
+
+
+@pytest.fixture(scope="session")
+def demo_rows(django_db_setup, django_db_blocker) -> str:
+    """The demo (metrics.demo.seed, seed 7) seeded once per test run and kept as its rows; the
+    seeding itself is rolled back, so no other test sees it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        demo_seed(seed=7)
+        rows = serializers.serialize(
+            "json", (row for m in _demo_models() for row in m._base_manager.order_by("pk"))
+        )
+        transaction.set_rollback(True)
+    return rows
+
+
+@pytest.fixture
+def demo(demo_rows, django_db_blocker) -> Project:
+    """The demo project with its history, written from the rows seeded once per run: in a test
+    that runs in a transaction it is rolled back with it, in a transactional (browser) test it
+    is flushed with the rest."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        for row in serializers.deserialize("json", demo_rows):
+            row.save()
+        models = _demo_models()
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), models):
+                cursor.execute(sql)
+    return Project.objects.get(is_demo=True)

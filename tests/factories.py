@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.test import TestCase
 
+from feedback.answering.models import Response
+from feedback.answering.services import AnswerIn, response_submit
 from surveys.contacts.models import Contact
+from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.design.models import Survey
 from surveys.design.services import QuestionIn, survey_create, survey_publish
 from surveys.journey.models import JourneyStage, Touchpoint
@@ -108,6 +114,46 @@ def published_survey(
     survey_publish(survey=survey)
     survey.refresh_from_db()
     return survey
+
+
+def answered(
+    survey: Survey,
+    *values: Any,
+    user_id: str | None = None,
+    visitor_id: str | None = None,
+    attributes: dict[str, Any] | None = None,
+    finished: bool = True,
+    processed: bool = True,
+) -> Response:
+    """Claim then answer, through the real services: the contact is resolved (a new anonymous
+    visitor unless named), decide claims a display of `survey` at its first touchpoint, and
+    `values` answer its questions in order (None leaves one unanswered). With `processed` the
+    work the commit starts (rollup, steps) runs at once, as after a real commit; without, it
+    is left to the caller (a test capturing the on-commit callbacks, or a broker)."""
+    project = survey.project
+    if user_id is None and visitor_id is None:
+        visitor_id = f"v-{uuid.uuid4()}"
+    contact = contact_resolve(
+        project=project, visitor_id=visitor_id, user_id=user_id, attributes=attributes
+    )
+    claim = display_claim(
+        project=project, contact=contact, touchpoint_key=survey.touchpoints.first().key
+    )
+    assert claim.display is not None, f"decide refused: {claim.verdict.reason}"
+    questions = claim.display.version.snapshot["questions"]
+    answers = [
+        AnswerIn(question["id"], value)
+        for question, value in zip(questions, values, strict=False)
+        if value is not None
+    ]
+    with TestCase.captureOnCommitCallbacks(execute=True) if processed else nullcontext():
+        return response_submit(
+            project=project,
+            display=claim.display,
+            submission_id=uuid.uuid4(),
+            answers=answers,
+            finished=finished,
+        ).response
 
 
 def signed(project: Project, user_id: str) -> dict[str, str]:

@@ -5,8 +5,6 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-from metrics.demo.seed import demo_seed
-
 APPS = ("surveys", "feedback", "metrics")
 
 
@@ -21,8 +19,7 @@ def test_every_domain_model_is_in_the_admin():
 
 
 @pytest.mark.django_db
-def test_every_changelist_and_change_page_renders_on_demo_data(admin_client):
-    demo_seed()
+def test_every_changelist_and_change_page_renders_on_demo_data(demo, admin_client):
     for app in APPS:
         for model in apps.get_app_config(app).get_models():
             info = (model._meta.app_label, model._meta.model_name)

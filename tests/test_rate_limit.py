@@ -5,7 +5,10 @@ import gc
 import time
 
 import pytest
+import redis
 from django.test import RequestFactory
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rest_framework.test import APIClient
 
 from surveys.contacts.models import Contact
@@ -80,10 +83,6 @@ def test_every_limit_of_a_call_is_counted_and_the_first_exceeded_one_answers():
 
 
 def _unreachable_redis():
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
     return redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
 
 
@@ -116,12 +115,21 @@ def test_synced_counters_keep_counting_locally_when_redis_is_out_of_reach(offlin
     assert len(caplog.records) == 1  # one warning a minute, not one per interval
 
 
-def test_the_exact_path_lets_calls_through_when_redis_is_out_of_reach(monkeypatch, settings):
+def test_the_exact_path_lets_calls_through_when_redis_is_out_of_reach(settings, caplog):
+    """The cache is a Redis nobody listens on (a closed port): every call is let through."""
     settings.RATE_LIMIT_SYNC_SECONDS = 0
-    monkeypatch.setattr(rate_limit, "_redis_configured", lambda: True)
-    monkeypatch.setattr(rate_limit, "_redis", _unreachable_redis)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)}},
+        }
+    }
     limit = rate_limit.Limit("ip", "x", limit=1, window=60)
     assert [rate_limit.hit([limit], now=600.0) for _ in range(3)] == [None, None, None]
+    assert [r.message for r in caplog.records] == [
+        "rate limit counters unavailable; letting the request through"
+    ] * 3
 
 
 def test_synced_counters_forget_ended_windows(offline):

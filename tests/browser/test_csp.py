@@ -20,7 +20,7 @@ from django.utils import timezone
 from feedback.answering.models import Response
 from feedback.cases.models import AlertRule, Case
 from feedback.topics.models import RetagRun, Topic
-from metrics.demo.seed import DEMO_PASSWORD, demo_seed
+from metrics.demo.seed import DEMO_PASSWORD
 from surveys.contacts.models import Contact
 from surveys.delivery.email_surveys import invitation_send
 from surveys.delivery.events import EventIn, event_record
@@ -111,8 +111,8 @@ def _strict(policy: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def demo(live_server):
-    project = demo_seed(seed=7).project
+def demo(demo, live_server):
+    project = demo
     project.allowed_origins = [live_server.url]  # the shop below calls the widget API
     project.save(update_fields=["allowed_origins"])
     RetagRun.objects.create(project=project, status="running", total=200, done=80)

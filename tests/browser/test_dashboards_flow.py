@@ -3,8 +3,6 @@ every chart's canvas is drawn by Chart.js (pixels painted, not a blank canvas)."
 
 import pytest
 
-from metrics.demo.seed import demo_seed
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SIZES = {"laptop": {"width": 1366, "height": 900}, "tablet": {"width": 820, "height": 1180}}
 VIEWS = {
@@ -22,11 +20,6 @@ CANVASES = """() => Array.from(document.querySelectorAll('canvas')).map((canvas)
   return { chart: !!(window.Chart && window.Chart.getChart(canvas)), painted,
            width: canvas.width, height: canvas.height };
 })"""
-
-
-@pytest.fixture
-def demo():
-    return demo_seed(seed=7).project
 
 
 def test_every_view_draws_every_chart(browser, live_server, demo, artifacts):

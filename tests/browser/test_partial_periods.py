@@ -7,8 +7,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from metrics.demo.seed import demo_seed
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Per trend chart: the series' partial flags and how Chart.js was told to draw each point and
@@ -25,8 +23,7 @@ TRENDS = """() => Array.from(document.querySelectorAll('canvas[data-chart=trend]
 })"""
 
 
-def test_weeks_cut_by_the_dates_are_drawn_hollow_and_dashed(browser, live_server):
-    demo_seed(seed=7)
+def test_weeks_cut_by_the_dates_are_drawn_hollow_and_dashed(browser, live_server, demo):
     today = timezone.now().date()
     # A Wednesday a fortnight back, and the Wednesday eight weeks before it: nine weeks shown,
     # the first and the last cut by the dates, all of them over.

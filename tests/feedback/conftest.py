@@ -1,1 +1,1 @@
-"""Closed-loop tests use `nps_survey` and `respond` from tests/conftest.py."""
+"""Closed-loop tests use `survey` and `respond` from tests/conftest.py."""

@@ -3,24 +3,20 @@ answer is judged good or bad: alert rules, recovery and the frontline's unhappy 
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from feedback.answering.models import Answer
 from feedback.answering.selectors import unhappy_scores
-from feedback.answering.services import AnswerIn, response_submit
 from feedback.cases.models import Case
 from feedback.cases.services import CaseChange, alert_rules_install_defaults, case_change
-from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.design.services import QuestionIn
-from tests.factories import published_survey
+from tests.factories import answered, published_survey
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def answer(project, touchpoint, django_capture_on_commit_callbacks):
+def answer(project, touchpoint):
     project.recontact_days = 0
     project.frequency_cap = 1000
     project.save()
@@ -39,19 +35,9 @@ def answer(project, touchpoint, django_capture_on_commit_callbacks):
         display_option="always",
         recontact_days=0,
     )
-    question = survey.current_version.snapshot["questions"][0]["id"]
 
     def send(score: int, user: str = "u1"):
-        contact = contact_resolve(project=project, visitor_id=None, user_id=user)
-        display = display_claim(project=project, contact=contact, touchpoint_key=touchpoint.key)
-        with django_capture_on_commit_callbacks(execute=True):
-            return response_submit(
-                project=project,
-                display=display.display,
-                submission_id=uuid.uuid4(),
-                answers=[AnswerIn(question, score)],
-                finished=True,
-            ).response
+        return answered(survey, score, user_id=user)
 
     return send
 

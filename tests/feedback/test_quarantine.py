@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from feedback.answering import pipeline
 from feedback.answering.models import Feedback, ProcessingFailure, Response
-from feedback.answering.services import AnswerIn, response_submit
 from feedback.answering.tasks import process_responses
 from feedback.cases.models import AlertRule, Case
 from feedback.cases.services import alert_rules_install_defaults
@@ -30,9 +29,14 @@ from feedback.webhooks.models import WebhookDelivery
 from feedback.webhooks.services import webhook_endpoint_create
 from metrics.rollups.models import Rollup
 from surveys.contacts.models import Contact
-from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.tenancy.models import Membership
-from tests.factories import ProjectFactory, TouchpointFactory, UserFactory, published_survey
+from tests.factories import (
+    ProjectFactory,
+    TouchpointFactory,
+    UserFactory,
+    answered,
+    published_survey,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -51,30 +55,11 @@ def _survey(project):
 
 
 @pytest.fixture
-def survey(nps_survey):
-    return nps_survey
-
-
-@pytest.fixture
-def answer(project, survey):
+def answer(survey):
     """A finished NPS answer with a comment, committed; no processing ran yet."""
 
     def submit(score: int = 3, user: str = "u-1", on=None) -> Response:
-        on_survey = on or survey
-        own = on_survey.current_version.snapshot["questions"]
-        contact = contact_resolve(project=on_survey.project, visitor_id=None, user_id=user)
-        display = display_claim(
-            project=on_survey.project,
-            contact=contact,
-            touchpoint_key=on_survey.touchpoints.first().key,
-        ).display
-        return response_submit(
-            project=on_survey.project,
-            display=display,
-            submission_id=uuid.uuid4(),
-            answers=[AnswerIn(own[0]["id"], score), AnswerIn(own[1]["id"], "I want a refund")],
-            finished=True,
-        ).response
+        return answered(on or survey, score, "I want a refund", user_id=user, processed=False)
 
     return submit
 

@@ -53,15 +53,11 @@ def test_a_page_costs_the_same_queries_at_any_size(server_client, respond):
     assert [q["sql"][:60] for q in large] == [q["sql"][:60] for q in small]
 
 
-def test_filters_by_survey_touchpoint_and_days(server_client, respond, nps_survey):
+def test_filters_by_survey_touchpoint_and_days(server_client, respond, survey):
     response = respond(9)
     day = response.finished_at.date().isoformat()
-    assert (
-        len(server_client.get(f"/api/v1/responses?survey={nps_survey.pk}").json()["results"]) == 1
-    )
-    assert (
-        server_client.get(f"/api/v1/responses?survey={nps_survey.pk + 1}").json()["results"] == []
-    )
+    assert len(server_client.get(f"/api/v1/responses?survey={survey.pk}").json()["results"]) == 1
+    assert server_client.get(f"/api/v1/responses?survey={survey.pk + 1}").json()["results"] == []
     assert server_client.get("/api/v1/responses?touchpoint=other").json()["results"] == []
     assert (
         len(server_client.get(f"/api/v1/responses?since={day}&until={day}").json()["results"]) == 1

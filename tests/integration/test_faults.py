@@ -8,7 +8,7 @@ import signal
 import subprocess
 import uuid
 from datetime import timedelta
-from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.db.models import Sum
@@ -23,32 +23,75 @@ from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def redis_port() -> str:
-    return os.environ["REDIS_URL"].rsplit(":", 1)[1].split("/")[0]
+class RedisServer:
+    """The Redis of REDIS_URL, shut down and started again on the same address.
 
+    The restart runs `redis-server` on the host and port it stopped, with the data folder,
+    log and pid files the running server reported: the suite's Redis may listen on any port
+    (each test run has its own), so restarting "the" Redis of scripts/services.sh would
+    bring back the wrong one and leave this run's broker down."""
 
-def stop_redis() -> None:
-    subprocess.run(
-        ["redis-cli", "-p", redis_port(), "shutdown", "nosave"], capture_output=True, timeout=30
-    )
+    def __init__(self, url: str) -> None:
+        address = urlsplit(url)
+        self.host = address.hostname or "127.0.0.1"
+        self.port = address.port or 6379
+        self.config: dict[str, str] = {}
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["redis-cli", "-h", self.host, "-p", str(self.port), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
-def start_redis() -> None:
-    subprocess.run(
-        [str(ROOT / "scripts" / "services.sh"), "start"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    def answers(self) -> bool:
+        return self.cli("ping").stdout.strip() == "PONG"
+
+    def stop(self) -> None:
+        for name in ("dir", "logfile", "pidfile"):
+            reply = self.cli("config", "get", name).stdout.split("\n")
+            self.config[name] = reply[1] if len(reply) > 1 else ""
+        self.cli("shutdown", "nosave")
+        assert wait_for(lambda: not self.answers(), timeout=10), "Redis did not stop"
+
+    def start(self) -> None:
+        """Start it again where it was (nothing to do if it answers)."""
+        if self.answers():
+            return
+        options = [
+            part for name, value in self.config.items() if value for part in (f"--{name}", value)
+        ]
+        subprocess.run(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                self.host,
+                "--daemonize",
+                "yes",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                *options,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        assert wait_for(self.answers, timeout=10), f"Redis did not come back on {self.port}"
 
 
 @pytest.fixture
-def redis_restored():
-    yield
-    start_redis()
+def redis_server():
+    """The broker's Redis; started again after the test if the test left it stopped."""
+    server = RedisServer(os.environ["REDIS_URL"])
+    yield server
+    server.start()
 
 
 def answers_for(count: int):
@@ -76,10 +119,10 @@ def rollup_total(survey) -> int:
 
 
 def test_redis_down_submissions_are_kept_and_processed_exactly_once_when_it_returns(
-    workers, eager_off, redis_restored
+    workers, eager_off, redis_server
 ):
     project, survey, question_id, displays = answers_for(25)
-    stop_redis()
+    redis_server.stop()
     for i, display in enumerate(displays):
         result = response_submit(
             project=project,
@@ -93,7 +136,7 @@ def test_redis_down_submissions_are_kept_and_processed_exactly_once_when_it_retu
     assert Response.objects.filter(project=project, processed_at__isnull=True).count() == 25
     assert rollup_total(survey) == 0
 
-    start_redis()
+    redis_server.start()
     workers.start()
     assert responses_sweep(now=timezone.now() + timedelta(minutes=3)) == 25
     assert wait_for(

@@ -10,14 +10,9 @@ from rest_framework.test import APIClient
 from metrics.rollups.models import Rollup
 from surveys.delivery.models import Decision, Display
 from surveys.tenancy.services import api_key_create
-from tests.factories import ContactFactory, ProjectFactory, published_survey
+from tests.factories import ContactFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def survey(project, touchpoint):
-    return published_survey(project, touchpoints=[touchpoint])
 
 
 def put(
@@ -113,6 +108,8 @@ def test_filters_and_series_by_week(server_client, project, survey):
 
 
 def test_segment_needs_a_breakdown_attribute(server_client, project, survey):
+    project.breakdown_attributes = []
+    project.save()
     put(project, survey, {10: 1}, segment=("plan", "pro"))
     refused = server_client.get("/api/v1/metrics?metric=nps&segment=plan:pro")
     assert refused.status_code == 400

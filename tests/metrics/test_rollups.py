@@ -14,7 +14,6 @@ from django.utils import timezone
 from feedback.answering.models import Answer
 from feedback.answering.pipeline import response_process
 from feedback.answering.services import AnswerIn, response_submit
-from metrics.rollups import services as rollups
 from metrics.rollups.models import Rollup
 from metrics.rollups.services import rollup_response, rollups_rebuild
 from surveys.delivery.ledger import contact_resolve, display_claim
@@ -149,21 +148,21 @@ def test_unfinished_responses_are_not_counted(project, django_capture_on_commit_
     assert all(r.rolled_up_at is None for r in unfinished)
 
 
-def test_the_rebuild_aggregates_in_memory_on_postgresql(project, monkeypatch):
+def test_the_rebuild_aggregates_in_memory_on_postgresql(project):
     """Its GROUP BY runs with REBUILD_WORK_MEM (PostgreSQL's 4 MB default sorted 1M answers on
-    disk); SQLite has no such setting and is left alone."""
+    disk); SQLite has no such setting and is left alone. The setting in force is read on the
+    database connection just before each GROUP BY statement runs."""
     seen: list[str] = []
-    real = rollups._grouped
 
-    def spy(project, attribute, survey_ids=None):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
+    def work_mem_at_group_by(execute, sql, params, many, context):
+        if connection.vendor == "postgresql" and "GROUP BY" in sql:
+            with context["connection"].connection.cursor() as cursor:
                 cursor.execute("SHOW work_mem")
                 seen.append(cursor.fetchone()[0])
-        return real(project, attribute, survey_ids)
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(rollups, "_grouped", spy)
     project.breakdown_attributes = ["plan"]
     project.save(update_fields=["breakdown_attributes"])
-    rollups_rebuild(project=project)
+    with connection.execute_wrapper(work_mem_at_group_by):
+        rollups_rebuild(project=project)
     assert seen == (["128MB", "128MB"] if connection.vendor == "postgresql" else [])

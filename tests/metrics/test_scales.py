@@ -7,7 +7,6 @@ A 1–5 CES worded as effort counts 1–2 as easy. Runs on SQLite and on Postgre
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -15,14 +14,12 @@ import pytest
 import time_machine
 from django.test import Client
 
-from feedback.answering.services import AnswerIn, response_submit
 from metrics.reports.selectors import touchpoint_scores
 from metrics.rollups.models import Rollup
 from metrics.rollups.services import rollups_rebuild
-from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.design.models import Question
 from surveys.design.services import QuestionIn, survey_publish, survey_update
-from tests.factories import MembershipFactory, UserFactory, published_survey
+from tests.factories import MembershipFactory, UserFactory, answered, published_survey
 from tests.surveys.test_designer_pages import post_data
 
 pytestmark = pytest.mark.django_db
@@ -55,20 +52,9 @@ def shop(project, touchpoint):
 
 def answer(project, survey, scores: list[int], at: datetime, capture) -> None:
     """Each score from a different customer, through the widget's services and the pipeline."""
-    question_id = survey.current_version.snapshot["questions"][0]["id"]
-    key = survey.touchpoints.first().key
     with time_machine.travel(at, tick=False):
         for score in scores:
-            contact = contact_resolve(project=project, visitor_id=f"v-{uuid.uuid4()}")
-            display = display_claim(project=project, contact=contact, touchpoint_key=key).display
-            with capture(execute=True):
-                response_submit(
-                    project=project,
-                    display=display,
-                    submission_id=uuid.uuid4(),
-                    answers=[AnswerIn(question_id, score)],
-                    finished=True,
-                )
+            answered(survey, score)
 
 
 def rescale(survey, question: QuestionIn):

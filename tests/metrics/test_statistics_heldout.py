@@ -15,16 +15,10 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from metrics.rollups.models import Rollup
-from tests.factories import published_survey
 
 pytestmark = pytest.mark.django_db
 
 SEEDS = range(12)
-
-
-@pytest.fixture
-def survey(project, touchpoint):
-    return published_survey(project, touchpoints=[touchpoint])
 
 
 def _put(project, survey, metric: str, scale: int, day: date, answers: list[int]) -> None:

@@ -2,6 +2,7 @@
 sampling over 10,000 contacts, the e-mail channel sharing the ledger, languages, and decide's
 query count as history grows. Time is moved with time-machine and values asserted exactly."""
 
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from feedback.answering.models import Response
 from surveys.contacts.models import Contact, VisitorId
-from surveys.delivery import selectors, throttle
+from surveys.delivery import throttle
 from surveys.delivery.ledger import (
     claims_expire,
     contact_merge,
@@ -36,6 +37,31 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def claim(project, contact, touchpoint, **kwargs):
     return display_claim(project=project, contact=contact, touchpoint_key=touchpoint.key, **kwargs)
+
+
+def is_ledger_read(sql: str) -> bool:
+    """The query a decide reads a contact's displays with before it claims."""
+    return sql.startswith("SELECT") and "FROM surveys_display" in sql and "contact_id" in sql
+
+
+@contextmanager
+def after_the_first_ledger_read(action):
+    """Run `action` once, right after the first ledger read on this connection: another
+    request slipping in between a decide's read and its claim, as two web processes racing
+    would, replayed on one connection (Django's execute_wrapper). The reads in these tests
+    find no rows, so nothing is left to fetch when `action` writes."""
+    done = False
+
+    def wrapper(execute, sql, params, many, context):
+        nonlocal done
+        result = execute(sql, params, many, context)
+        if not done and is_ledger_read(sql):
+            done = True
+            action()
+        return result
+
+    with connection.execute_wrapper(wrapper):
+        yield
 
 
 # ---------------------------------------------------------------- identify / merge
@@ -72,9 +98,7 @@ def test_identify_merges_the_anonymous_history_and_it_keeps_counting(project, to
     assert contact_resolve(project=project, visitor_id="browser-2") == identified
 
 
-def test_a_merge_between_a_decides_read_and_its_claim_sends_it_the_slow_way(
-    project, touchpoint, monkeypatch
-):
+def test_a_merge_between_a_decides_read_and_its_claim_sends_it_the_slow_way(project, touchpoint):
     """The person's ledger was read empty; before the claim, an identify moves a fresh
     display of the anonymous browser onto the person. The merge raises the person's claim
     count, so the compare-and-set misses and the re-read ledger refuses."""
@@ -82,16 +106,14 @@ def test_a_merge_between_a_decides_read_and_its_claim_sends_it_the_slow_way(
     anonymous = contact_resolve(project=project, visitor_id="browser-9")
     assert claim(project, anonymous, touchpoint).verdict.show is True
     person = contact_resolve(project=project, visitor_id="phone-9", user_id="user-9")
-    real_read = selectors.contact_ledger
 
-    def read_then_merge(*, contact, now):
-        ledger_as_read = real_read(contact=contact, now=now)
-        monkeypatch.setattr(selectors, "contact_ledger", real_read)
-        contact_merge(anonymous=Contact.objects.get(pk=anonymous.pk), into=contact)
-        return ledger_as_read
+    def merge():
+        contact_merge(
+            anonymous=Contact.objects.get(pk=anonymous.pk), into=Contact.objects.get(pk=person.pk)
+        )
 
-    monkeypatch.setattr(selectors, "contact_ledger", read_then_merge)
-    verdict = claim(project, person, touchpoint).verdict
+    with after_the_first_ledger_read(merge):
+        verdict = claim(project, person, touchpoint).verdict
     assert (verdict.show, verdict.reason) == (False, "survey_cooldown")
     assert Display.objects.filter(contact=person).count() == 1  # the moved one only
     assert Contact.objects.get(pk=person.pk).claim_count == 2  # its own 0, the merged 1, +1
@@ -424,31 +446,28 @@ def test_decide_query_count_is_constant_as_history_grows(project, touchpoint):
 
 
 def test_a_claim_on_a_ledger_that_changed_since_it_was_read_takes_the_slow_path(
-    project, touchpoint, monkeypatch
+    project, touchpoint
 ):
     """Two decides read the same contact before either claims: the first claims; the second's
     compare-and-set finds the claim count moved, locks, re-reads, and is refused."""
     survey = published_survey(project, touchpoints=[touchpoint], display_option="always")
     contact = ContactFactory(project=project)
     first, second = (Contact.objects.get(pk=contact.pk) for _ in range(2))
-    real_read = selectors.contact_ledger
-    reads = []
+    other_verdicts = []
 
-    def read_then_let_the_other_claim(*, contact, now):
-        ledger_as_read = real_read(contact=contact, now=now)
-        reads.append(ledger_as_read)
-        if len(reads) == 1:  # the late decide has read; the other one claims right now
-            monkeypatch.setattr(selectors, "contact_ledger", real_read)
-            assert claim(project, first, touchpoint).verdict.reason == "shown"
-            monkeypatch.setattr(selectors, "contact_ledger", read_then_let_the_other_claim)
-        return ledger_as_read
+    def the_other_decide_claims():
+        other_verdicts.append(claim(project, first, touchpoint).verdict.reason)
 
-    monkeypatch.setattr(selectors, "contact_ledger", read_then_let_the_other_claim)
-    with CaptureQueriesContext(connection) as ctx:
+    with (
+        CaptureQueriesContext(connection) as ctx,
+        after_the_first_ledger_read(the_other_decide_claims),
+    ):
         late = claim(project, second, touchpoint).verdict
-    assert late.reason == "survey_cooldown"
-    assert [len(r) for r in reads] == [0, 1]  # decided "show" on the empty ledger, then re-read
+    assert (other_verdicts, late.reason) == (["shown"], "survey_cooldown")
     sql = [q["sql"] for q in ctx.captured_queries]
+    # The late decide read the ledger (empty: it decided "show"), the other one read it and
+    # claimed, and the late one, its compare-and-set missing, read it again and refused.
+    assert sum(is_ledger_read(q) for q in sql) == 3
     # The other decide's compare-and-set, which won, and the late one's, which missed (the
     # slow path then refused, so it bumped nothing).
     assert sum("claim_count = claim_count + 1" in q for q in sql) == 2
