@@ -267,8 +267,8 @@ def test_the_config_reply_brings_the_feedback_tabs_texts_in_each_project_languag
 
 
 @pytest.fixture
-def staff_client(staff_user, nps_survey, respond):
-    published_survey(nps_survey.project, name="Unanswered")
+def staff_client(staff_user, survey, respond):
+    published_survey(survey.project, name="Unanswered")
     respond(9)
     client = Client()
     client.force_login(staff_user)

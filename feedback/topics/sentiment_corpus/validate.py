@@ -6,6 +6,7 @@ Exits non-zero if a line does not parse, a field is outside the allowed sets,
 duplicates or near-duplicates (same normalised text, or Jaccard similarity of
 0.8 or more over lowercase words for English, character bigrams for Chinese).
 """
+
 import collections
 import itertools
 import json
@@ -28,7 +29,7 @@ def tokens(text, lang):
     if lang == "en":
         return set(re.findall(r"[a-z0-9']+", text))
     s = text.replace(" ", "")
-    return {s[i:i + 2] for i in range(len(s) - 1)} or {s}
+    return {s[i : i + 2] for i in range(len(s) - 1)} or {s}
 
 
 def check(lang):
