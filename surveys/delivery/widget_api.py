@@ -72,12 +72,16 @@ class FeedbackTabOut(msgspec.Struct):
     label: dict[str, str]
 
 
+# A text by its name, or a group of texts by name (the Feedback tab's categories).
+WidgetTexts = dict[str, str | dict[str, str]]
+
+
 class ConfigOutput(msgspec.Struct):
     project: ProjectOut
     theme: dict[str, Any]
     feedback_tab: FeedbackTabOut
     texts: Annotated[
-        dict[str, dict[str, str]],
+        dict[str, WidgetTexts],
         msgspec.Meta(description="The widget's fixed texts in each language"),
     ]
 
@@ -119,7 +123,7 @@ class SurveyOut(msgspec.Struct):
     questions: list[QuestionOut]
     thank_you: str | None
     texts: Annotated[
-        dict[str, str], msgspec.Meta(description="The widget's fixed texts in `language`")
+        WidgetTexts, msgspec.Meta(description="The widget's fixed texts in `language`")
     ]
 
 
