@@ -19,7 +19,7 @@ from feedback.cases.services import FREE_TEXT_CASE_FIELDS
 from feedback.topics.models import Tag
 from feedback.webhooks.models import WebhookAttempt, WebhookDelivery
 from surveys.contacts.models import Contact
-from surveys.contacts.personal_data import PersonalData
+from surveys.contacts.personal_data import PersonalData, contact_rows_repoint
 
 
 def _responses(contacts: Sequence[Contact]):
@@ -183,17 +183,10 @@ def _failures_erase(contacts: Sequence[Contact]) -> None:
     _failures(contacts).update(steps={}, reason="(erased)")
 
 
-def _repoint(model):
-    def repoint(anonymous: Contact, into: Contact) -> None:
-        model.objects.filter(contact=anonymous).update(contact=into)
-
-    return repoint
-
-
 FEEDBACK_PERSONAL_DATA = (
-    PersonalData("responses", _responses_export, _responses_erase, _repoint(Response)),
-    PersonalData("feedback", _feedback_export, _feedback_erase, _repoint(Feedback)),
-    PersonalData("cases", _cases_export, _cases_erase, _repoint(Case)),
+    PersonalData("responses", _responses_export, _responses_erase, contact_rows_repoint(Response)),
+    PersonalData("feedback", _feedback_export, _feedback_erase, contact_rows_repoint(Feedback)),
+    PersonalData("cases", _cases_export, _cases_erase, contact_rows_repoint(Case)),
     PersonalData("webhook_deliveries", _webhooks_export, _webhooks_erase),
     PersonalData("processing_failures", _failures_export, _failures_erase),
 )

@@ -61,6 +61,15 @@ PERSONAL_DATA: Registry[PersonalData] = Registry(
 )
 
 
+def contact_rows_repoint(model) -> Callable[[Contact, Contact], None]:
+    """The `repoint` of a place whose rows name their contact in a `contact` foreign key."""
+
+    def repoint(anonymous: Contact, into: Contact) -> None:
+        model.objects.filter(contact=anonymous).update(contact=into)
+
+    return repoint
+
+
 def personal_data_register(entry: PersonalData) -> None:
     PERSONAL_DATA.register(entry.name, entry)
 

@@ -27,7 +27,12 @@ from django.utils import timezone
 
 from surveys.contacts.attributes import clean_attributes
 from surveys.contacts.models import Contact, LifecycleChange, OperationalEvent, VisitorId
-from surveys.contacts.personal_data import PersonalData, person_contacts, personal_data_entries
+from surveys.contacts.personal_data import (
+    PersonalData,
+    contact_rows_repoint,
+    person_contacts,
+    personal_data_entries,
+)
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
 from vocsite.errors import ApplicationError
@@ -316,16 +321,11 @@ def _events_erase(contacts: Sequence[Contact]) -> None:
     )
 
 
-def _repoint(model):
-    def repoint(anonymous: Contact, into: Contact) -> None:
-        model.objects.filter(contact=anonymous).update(contact=into)
-
-    return repoint
-
-
 SURVEYS_PERSONAL_DATA = (
     PersonalData("contact", _contacts_export, _contacts_erase),
-    PersonalData("visitor_ids", _visitor_ids_export, _visitor_ids_erase, _repoint(VisitorId)),
+    PersonalData(
+        "visitor_ids", _visitor_ids_export, _visitor_ids_erase, contact_rows_repoint(VisitorId)
+    ),
     PersonalData("lifecycle_history", _lifecycle_export, _lifecycle_erase),
-    PersonalData("events", _events_export, _events_erase, _repoint(OperationalEvent)),
+    PersonalData("events", _events_export, _events_erase, contact_rows_repoint(OperationalEvent)),
 )

@@ -8,15 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from surveys.contacts.models import Contact
-from surveys.contacts.personal_data import PersonalData
+from surveys.contacts.personal_data import PersonalData, contact_rows_repoint
 from surveys.delivery.models import Decision, Display, Invitation
-
-
-def _repoint(model):
-    def repoint(anonymous: Contact, into: Contact) -> None:
-        model.objects.filter(contact=anonymous).update(contact=into)
-
-    return repoint
 
 
 def _displays_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
@@ -58,9 +51,14 @@ def _invitations_erase(contacts: Sequence[Contact]) -> None:
 
 
 DELIVERY_PERSONAL_DATA = (
-    PersonalData("surveys_shown", _displays_export, _displays_erase, _repoint(Display)),
-    PersonalData("survey_decisions", _decisions_export, _decisions_erase, _repoint(Decision)),
+    PersonalData("surveys_shown", _displays_export, _displays_erase, contact_rows_repoint(Display)),
     PersonalData(
-        "email_invitations", _invitations_export, _invitations_erase, _repoint(Invitation)
+        "survey_decisions", _decisions_export, _decisions_erase, contact_rows_repoint(Decision)
+    ),
+    PersonalData(
+        "email_invitations",
+        _invitations_export,
+        _invitations_erase,
+        contact_rows_repoint(Invitation),
     ),
 )
