@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,15 +31,17 @@ from feedback.topics.services import project_rules, tag_answers
 from metrics.rollups.services import rollups_rebuild
 from surveys.contacts.models import Contact, OperationalEvent, VisitorId
 from surveys.delivery.events import contacts_lifecycle_rebuild
-from surveys.delivery.models import Decision, DecisionReason, Display, DisplayStatus
+from surveys.delivery.models import DecisionCount, DecisionReason, Display, DisplayStatus
 from surveys.design.models import Question, Survey, SurveyChannel
 from surveys.design.scales import NPS_DETRACTOR_AT_MOST, default_scale, nps_category
 from surveys.design.services import QuestionIn, survey_create, survey_publish
 from surveys.design.show_if import shown
+from surveys.journey.channels import response_channel
 from surveys.journey.models import Touchpoint
 from surveys.journey.services import stage_create, touchpoint_create
 from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
 from surveys.tenancy.services import project_create
+from surveys.tenancy.timezones import local_day, project_zone
 from vocsite import caches
 from vocsite.errors import ApplicationError
 
@@ -452,16 +455,37 @@ def _history(
     ]
     names, weights = zip(*reasons, strict=True)
     survey_list = list(surveys.values())
-    Decision.objects.bulk_create(
+    # Each survey's decides at its own touchpoints, in turn (no extra draws: the generator's
+    # sequence, and so everything seeded after this, stays as it was).
+    survey_touchpoints = {
+        survey.pk: sorted({key for s, key in jobs if s.pk == survey.pk}) for survey in survey_list
+    }
+    decision_counts: Counter = Counter()
+    for i in range(12000):
+        survey = rng.choice(survey_list)
+        reason = rng.choices(names, weights=weights)[0]
+        at = now - timedelta(days=rng.uniform(0, 90))
+        keys = survey_touchpoints[survey.pk]
+        touchpoint = touchpoints[keys[i % len(keys)]]
+        channel = response_channel(SurveyChannel.WIDGET, touchpoint.channel)
+        stage = touchpoint.stage.key if touchpoint.stage else ""
+        day = local_day(at, project_zone(project))
+        decision_counts[(survey.pk, touchpoint.key, stage, channel, reason, day)] += 1
+    DecisionCount.objects.bulk_create(
         [
-            Decision(
+            DecisionCount(
                 project=project,
-                survey=rng.choice(survey_list),
-                channel=SurveyChannel.WIDGET,
-                reason=rng.choices(names, weights=weights)[0],
-                created_at=now - timedelta(days=rng.uniform(0, 90)),
+                survey_id=survey_id,
+                touchpoint_key=touchpoint_key,
+                stage_key=stage_key,
+                channel=channel,
+                reason=reason,
+                day=day,
+                count=n,
             )
-            for _ in range(12000)
+            for (survey_id, touchpoint_key, stage_key, channel, reason, day), n in sorted(
+                decision_counts.items()
+            )
         ],
         batch_size=5000,
     )

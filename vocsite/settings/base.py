@@ -325,8 +325,9 @@ WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default
 RATE_LIMIT_SYNC_SECONDS = env.float("RATE_LIMIT_SYNC_SECONDS", default=0.1 if REDIS_URL else 0.0)
 # How long a web process keeps a project (looked up by public key) in memory.
 WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=30)
-# Decide's Decision rows (analytics) are written in batches this often by each web process
-# (surveys.delivery.decision_log); 0 writes each row inline. Batched on PostgreSQL, inline on SQLite.
+# Decide's daily counters (analytics) are counted in memory and added to the database this often
+# by each web process (surveys.delivery.decision_log); 0 adds each decide inline. Batched on
+# PostgreSQL, inline on SQLite.
 # Finished responses' processing tasks are published in one message per this interval per web
 # process (feedback.answering.pipeline); 0 publishes each on commit. Batched when the broker is Redis.
 RESPONSE_PUBLISH_BATCH_SECONDS = env.float(
@@ -334,7 +335,7 @@ RESPONSE_PUBLISH_BATCH_SECONDS = env.float(
 )
 DECISION_FLUSH_SECONDS = env.float(
     "DECISION_FLUSH_SECONDS",
-    default=0.2 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
+    default=1.0 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
 )
 
 LOGGING = {
