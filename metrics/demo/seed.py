@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -40,6 +41,7 @@ from surveys.journey.channels import response_channel
 from surveys.journey.models import Touchpoint
 from surveys.journey.services import stage_create, touchpoint_create
 from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
+from surveys.tenancy.project_settings import project_update
 from surveys.tenancy.services import project_create
 from surveys.tenancy.timezones import local_day, project_zone
 from vocsite import caches
@@ -52,7 +54,27 @@ DEMO_USERS = (
     ("agent", Role.AGENT),
     ("viewer", Role.VIEWER),
 )
-DEMO_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
+
+
+def demo_origins() -> list[str]:
+    """The demo shop is served by vocsite itself: its origin is the server's own
+    (`VOCSITE_BASE_URL`, which `make run` sets from its PORT), as 127.0.0.1 and as localhost."""
+    base = urlsplit(settings.VOCSITE_BASE_URL)
+    port = f":{base.port}" if base.port else ""
+    origins = [f"{base.scheme}://{base.hostname}{port}"]
+    for host in ("127.0.0.1", "localhost"):
+        origins.append(f"{base.scheme}://{host}{port}")
+    return list(dict.fromkeys(origins))
+
+
+def _ensure_origins(project: Project) -> None:
+    """A demo seeded while the server ran on another port keeps working on this one."""
+    missing = [o for o in demo_origins() if o not in (project.allowed_origins or [])]
+    if missing:
+        project_update(
+            project=project, allowed_origins=[*(project.allowed_origins or []), *missing]
+        )
+
 
 STAGES = (
     ("discover", "Discover"),
@@ -706,6 +728,7 @@ def demo_seed(*, seed: int = 42) -> DemoInfo:
     existing = Project.objects.filter(is_demo=True).first()
     if existing is not None:
         _ensure_users(existing)
+        _ensure_origins(existing)
 
         return DemoInfo(
             existing, created=False, responses=Response.objects.filter(project=existing).count()
@@ -715,7 +738,7 @@ def demo_seed(*, seed: int = 42) -> DemoInfo:
     now = timezone.now()
     with transaction.atomic():
         project, _key = project_create(
-            name="Demo Shop", allowed_origins=DEMO_ORIGINS, languages=["en", "zh"]
+            name="Demo Shop", allowed_origins=demo_origins(), languages=["en", "zh"]
         )
         project.is_demo = True
         project.breakdown_attributes = ["plan", "region"]

@@ -177,3 +177,27 @@ class Invitation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.contact} ({self.status})"
+
+
+class WidgetOrigin(models.Model):
+    """Where a project's widget has been calling from: its install status. Each origin (a
+    browser's `Origin` header, normalised) with the last time a call from it was served and
+    the last time one was refused because the origin is not allowed — what a team needs to
+    see when "the widget does nothing" on a new site. Written in batches
+    (surveys.delivery.origin_log); refused origins are capped per project (anyone can send
+    any Origin header)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="widget_origins", db_index=False
+    )
+    origin = models.CharField(max_length=200)
+    last_allowed_at = models.DateTimeField(null=True, blank=True)
+    last_refused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "origin"], name="widget_origin_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.origin

@@ -333,6 +333,12 @@ WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=3
 RESPONSE_PUBLISH_BATCH_SECONDS = env.float(
     "RESPONSE_PUBLISH_BATCH_SECONDS", default=0.2 if REDIS_URL else 0.0
 )
+# The widget's install status (which origins call, which are refused) is noted in memory and
+# written this often by each web process (surveys.delivery.origin_log); 0 writes each call's note.
+WIDGET_ORIGIN_FLUSH_SECONDS = env.float(
+    "WIDGET_ORIGIN_FLUSH_SECONDS",
+    default=10.0 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
+)
 DECISION_FLUSH_SECONDS = env.float(
     "DECISION_FLUSH_SECONDS",
     default=1.0 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
