@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from feedback.answering.models import Answer, Feedback
+from feedback.answering.models import Answer, Feedback, Sentiment
 from surveys.tenancy.models import Project
 from vocsite.models import TimeStampedModel
 
@@ -39,7 +39,8 @@ class TagSource(models.TextChoices):
 
 
 class Tag(TimeStampedModel):
-    """A topic attached to an answer or a feedback item, with the span it matched.
+    """A topic attached to an answer or a feedback item, with the span it matched and the
+    sentiment of the clause around it (a tag added by hand: of the whole text).
 
     `suppressed` records a hand correction that removed a rule match, so retagging keeps it off.
     """
@@ -55,6 +56,9 @@ class Tag(TimeStampedModel):
     span_start = models.PositiveIntegerField(null=True, blank=True)
     span_end = models.PositiveIntegerField(null=True, blank=True)
     matched_text = models.CharField(max_length=200, blank=True)
+    # The sentiment of the clause the match sits in (feedback.topics.sentiment.clause_around):
+    # one comment can praise delivery and complain about a refund.
+    sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
     suppressed = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL

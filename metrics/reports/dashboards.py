@@ -21,7 +21,6 @@ from metrics.reports.selectors import METRICS
 from metrics.rollups.filters import MetricFilters, rows_scope
 from metrics.rollups.models import Rollup
 from surveys.design.models import Survey
-from surveys.design.scales import nps_category_sql
 from surveys.journey.models import JourneyStage, Touchpoint
 from surveys.tenancy.models import Project, Team
 from vocsite.errors import ApplicationError
@@ -383,69 +382,55 @@ def case_overview(project: Project, query: DashboardQuery) -> dict[str, Any]:
 
 
 def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> dict[str, Any]:
-    """What detractors write about that promoters don't: for each topic, the share of
-    commenting detractors (NPS 0–6) and of commenting promoters (9–10) whose comment has it,
-    largest gap first. Reads tags and answers of the period (two grouped queries), since topics
-    are not in the rollups."""
-
-    def with_bucket(queryset, response_ref: str):
-        score = Answer.objects.filter(response_id=OuterRef(response_ref), question_type="nps")
-        return (
-            queryset.annotate(nps=Subquery(score.values("value_int")[:1]))
-            .exclude(nps=None)
-            .annotate(bucket=nps_category_sql("nps"))
-        )
-
-    comments = with_bucket(
-        Answer.objects.filter(
-            response_scope(query, prefix="response__", day="finished_at"),
-            response__project=project,
-            question_type="text",
-        ).exclude(value_text=""),
-        "response_id",
+    """Which topics move NPS, what to fix first: for each topic, the NPS of the answers whose
+    comment has it against the NPS of every other answer of the slice (the difference with its
+    95 % interval and the n of each side, DESIGN.md §7), largest drop first, with how the
+    topic's own clauses read (positive / neutral / negative / mixed). Reads answers and tags of
+    the period (three grouped queries), since topics are not in the rollups."""
+    answers = Answer.objects.filter(
+        response_scope(query, prefix="response__", day="finished_at"),
+        response__project=project,
+        question_type="nps",
+        value_int__isnull=False,
     )
-    totals = {
-        row["bucket"]: row["n"]
-        for row in comments.values("bucket").annotate(n=Count("response_id", distinct=True))
+    overall: dict[int, int] = {
+        row["value_int"]: row["n"]
+        for row in answers.values("value_int").annotate(n=Count("response_id", distinct=True))
     }
-    tags = with_bucket(
-        Tag.objects.filter(
-            response_scope(query, prefix="answer__response__", day="finished_at"),
-            suppressed=False,
-            answer__response__project=project,
-        ),
-        "answer__response_id",
+    score = Answer.objects.filter(
+        response_id=OuterRef("answer__response_id"), question_type="nps"
+    ).values("value_int")[:1]
+    tags = Tag.objects.filter(
+        response_scope(query, prefix="answer__response__", day="finished_at"),
+        suppressed=False,
+        answer__response__project=project,
     )
-    counts: dict[str, dict[str, int]] = {}
-    for row in tags.values("topic__name", "bucket").annotate(
-        n=Count("answer__response_id", distinct=True)
+    with_topic: dict[str, dict[int, int]] = {}
+    for row in (
+        tags.annotate(nps=Subquery(score))
+        .exclude(nps=None)
+        .values("topic__name", "nps")
+        .annotate(n=Count("answer__response_id", distinct=True))
     ):
-        counts.setdefault(row["topic__name"], {})[row["bucket"]] = row["n"]
-
-    def share(n: int, bucket: str) -> float | None:
-        total = totals.get(bucket, 0)
-        return round(100 * n / total, 1) if total else None
-
+        with_topic.setdefault(row["topic__name"], {})[row["nps"]] = row["n"]
+    feelings: dict[str, dict[str, int]] = {}
+    for row in (
+        tags.exclude(sentiment="").values("topic__name", "sentiment").annotate(n=Count("pk"))
+    ):
+        feelings.setdefault(row["topic__name"], {})[row["sentiment"]] = row["n"]
     rows = []
-    for name, by_bucket in counts.items():
-        detractors, promoters = by_bucket.get("detractor", 0), by_bucket.get("promoter", 0)
-        d_share, p_share = share(detractors, "detractor"), share(promoters, "promoter")
+    for name in sorted(set(with_topic) | set(feelings)):
+        hist = with_topic.get(name, {})
+        rest = {s: n - hist.get(s, 0) for s, n in overall.items() if n - hist.get(s, 0) > 0}
         rows.append(
             {
                 "topic": name,
-                "detractors": detractors,
-                "promoters": promoters,
-                "detractor_share": d_share,
-                "promoter_share": p_share,
-                "gap": round((d_share or 0) - (p_share or 0), 1),
+                **scores.nps_impact(hist, rest).to_dict(),
+                "sentiment": feelings.get(name, {}),
             }
         )
-    rows.sort(key=lambda r: (-r["gap"], r["topic"]))
-    return {
-        "rows": rows[:limit],
-        "detractor_comments": totals.get("detractor", 0),
-        "promoter_comments": totals.get("promoter", 0),
-    }
+    rows.sort(key=lambda r: (r["impact"] is None, r["impact"] or 0, r["topic"]))
+    return {"rows": rows[:limit], "answers": sum(overall.values())}
 
 
 def churn_beside_nps(project: Project, query: DashboardQuery) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from rest_framework.response import Response as DrfResponse
 from rest_framework.views import APIView
 
 from feedback.answering.models import Answer, Response
+from feedback.topics.models import Tag
 from metrics.reports.exports import RESPONSE_HEADER, export, response_rows
 from metrics.reports.selectors import responses_list
 from metrics.rollups.filters import MetricFilters
@@ -43,6 +44,14 @@ class XlsxRenderer(CsvRenderer):
     charset = None
 
 
+class AnswerTopicSerializer(serializers.Serializer):
+    topic = serializers.CharField(source="topic.name")
+    sentiment = serializers.CharField(
+        help_text="How the clause the topic sits in reads: positive, neutral, negative or "
+        'mixed ("" until scored).'
+    )
+
+
 class ResponseAnswerSerializer(serializers.Serializer):
     question_id = serializers.IntegerField()
     position = serializers.IntegerField(source="question.position")
@@ -50,6 +59,13 @@ class ResponseAnswerSerializer(serializers.Serializer):
     value_int = serializers.IntegerField(allow_null=True)
     value_text = serializers.CharField()
     value_choices = serializers.JSONField(allow_null=True)
+    sentiment = serializers.CharField(
+        help_text='A text answer\'s sentiment: positive, neutral, negative or mixed ("" for '
+        "other answers, or until scored)."
+    )
+    topics = AnswerTopicSerializer(
+        many=True, source="live_tags", help_text="A text answer's topics, in the order they occur."
+    )
 
 
 class ResponseOutputSerializer(serializers.ModelSerializer):
@@ -171,7 +187,17 @@ class ResponseListApi(APIView):
         responses = responses.select_related("version", "touchpoint", "contact").prefetch_related(
             Prefetch(
                 "answers",
-                queryset=Answer.objects.select_related("question").order_by("question__position"),
+                queryset=Answer.objects.select_related("question")
+                .order_by("question__position")
+                .prefetch_related(
+                    Prefetch(
+                        "tags",
+                        queryset=Tag.objects.filter(suppressed=False)
+                        .select_related("topic")
+                        .order_by("span_start", "topic__name"),
+                        to_attr="live_tags",
+                    )
+                ),
             )
         )
         paginator = ResponsePagination()

@@ -133,18 +133,11 @@ def business_lead(request: HttpRequest) -> HttpResponse:
             for s in surveys
         ],
     }
+    rows = context["drivers"]["rows"]
     context["drivers_chart"] = {
-        "labels": [r["topic"] for r in context["drivers"]["rows"]],
-        "datasets": [
-            {
-                "label": "% of detractor comments",
-                "values": [r["detractor_share"] or 0 for r in context["drivers"]["rows"]],
-            },
-            {
-                "label": "% of promoter comments",
-                "values": [r["promoter_share"] or 0 for r in context["drivers"]["rows"]],
-            },
-        ],
+        "labels": [r["topic"] for r in rows],
+        "impact": [r["impact"] for r in rows],
+        "interval": [[r["impact_ci_low"], r["impact_ci_high"]] for r in rows],
     }
     report = context["reports"].get(metric, {})
     counts = (report.get("total") or {}).get("counts") or {}

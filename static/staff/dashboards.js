@@ -95,13 +95,18 @@
         },
       };
     },
-    // Topic shares among detractors and promoters, side by side.
+    // Each topic's NPS impact (answers with it minus the rest) over its 95 % interval.
     drivers(data) {
-      const colours = ["#dc3545", "#198754"];
       return {
         type: "bar",
-        data: { labels: data.labels, datasets: data.datasets.map((d, i) => ({ label: d.label, data: d.values, backgroundColor: colours[i] })) },
-        options: { indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }, scales: { x: { beginAtZero: true, ticks: { callback: (v) => v + " %" } } } },
+        data: {
+          labels: data.labels,
+          datasets: [
+            { label: "NPS impact", data: data.impact, backgroundColor: data.impact.map((v) => (v < 0 ? "#dc3545" : "#198754")), barPercentage: 0.5, grouped: false, order: 0 },
+            { label: "95 % interval", data: data.interval, backgroundColor: "#6c757d33", barPercentage: 0.9, grouped: false, order: 1 },
+          ],
+        },
+        options: { indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }, scales: { x: { ticks: { callback: (v) => (v > 0 ? "+" : "") + v } } } },
       };
     },
     // One line per series (topics per week).
@@ -111,7 +116,7 @@
         type: "line",
         data: {
           labels: data.labels,
-          datasets: data.datasets.map((d, i) => ({ label: d.label, data: d.values, borderColor: colours[i % colours.length], backgroundColor: colours[i % colours.length], tension: 0.25, pointRadius: 2 })),
+          datasets: data.datasets.map((d, i) => ({ label: d.label, data: d.values, borderColor: d.other ? "#adb5bd" : colours[i % colours.length], backgroundColor: d.other ? "#adb5bd" : colours[i % colours.length], borderDash: d.other ? [4, 3] : [], tension: 0.25, pointRadius: 2 })),
         },
         options: { maintainAspectRatio: false, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }, scales: { y: { beginAtZero: true } } },
       };

@@ -191,8 +191,11 @@ def test_each_project_sees_only_its_own_dashboards(shop):
     assert client.get("/app/dashboards/frontline/").status_code == 200
 
 
-def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
-    """Detractors: 4 comments, 3 about Delivery; promoters: 2 comments, none about it."""
+def test_drivers_rank_topics_by_their_nps_impact(db, project):
+    """Seven NPS answers; Delivery's four (2, 3, 5, 8) against the other three (6, 10, 9):
+    NPS −75 against 33.33, an impact of −108.33 with its 95 % interval from the two
+    adjusted-Wald errors (25.61 and 34.69 points: ±84.52); Price's two (6, 10) against the
+    other five: 0 against −40."""
     import uuid as uuid_module
 
     from feedback.answering.models import Answer, Response
@@ -207,14 +210,14 @@ def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
     delivery = Topic.objects.create(project=project, name="Delivery", keywords=["parcel"])
     price = Topic.objects.create(project=project, name="Price", keywords=["price"])
     now = timezone.now()
-    for score, text, topic in [
-        (2, "parcel late", delivery),
-        (3, "parcel lost", delivery),
-        (5, "parcel broken", delivery),
-        (6, "price high", price),
-        (10, "price fair", price),
-        (9, "all good", None),
-        (8, "parcel ok", delivery),  # a passive: in neither share
+    for score, text, topic, feeling in [
+        (2, "parcel late", delivery, "negative"),
+        (3, "parcel lost", delivery, "negative"),
+        (5, "parcel broken", delivery, "negative"),
+        (6, "price high", price, "negative"),
+        (10, "price fair", price, "positive"),
+        (9, "all good", None, ""),
+        (8, "parcel ok", delivery, "neutral"),
     ]:
         response = Response.objects.create(
             project=project,
@@ -232,29 +235,41 @@ def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
             response=response, question=text_q, question_type="text", value_text=text
         )
         if topic:
-            Tag.objects.create(topic=topic, answer=text, span_start=0, span_end=5)
+            Tag.objects.create(
+                topic=topic, answer=text, span_start=0, span_end=5, sentiment=feeling
+            )
     viewer = UserFactory(username="lead")
     MembershipFactory(user=viewer, project=project, role="viewer")
     client = Client()
     client.force_login(viewer)
     drivers = client.get("/app/dashboards/lead/").context["drivers"]
-    assert (drivers["detractor_comments"], drivers["promoter_comments"]) == (4, 2)
+    assert drivers["answers"] == 7
     assert drivers["rows"] == [
         {
             "topic": "Delivery",
-            "detractors": 3,
-            "promoters": 0,
-            "detractor_share": 75.0,
-            "promoter_share": 0.0,
-            "gap": 75.0,
+            "n_with": 4,
+            "n_without": 3,
+            "nps_with": -75.0,
+            "nps_without": 33.33,
+            "impact": -108.33,
+            "impact_ci_low": -192.86,
+            "impact_ci_high": -23.81,
+            "significant": False,
+            "low_sample": True,
+            "sentiment": {"negative": 3, "neutral": 1},
         },
         {
             "topic": "Price",
-            "detractors": 1,
-            "promoters": 1,
-            "detractor_share": 25.0,
-            "promoter_share": 50.0,
-            "gap": -25.0,
+            "n_with": 2,
+            "n_without": 5,
+            "nps_with": 0.0,
+            "nps_without": -40.0,
+            "impact": 40.0,
+            "impact_ci_low": -51.54,
+            "impact_ci_high": 131.54,
+            "significant": False,
+            "low_sample": True,
+            "sentiment": {"negative": 1, "positive": 1},
         },
     ]
 
