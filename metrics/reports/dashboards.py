@@ -89,7 +89,7 @@ def dashboard_query(params, project: Project) -> DashboardQuery:
     since = filters.since or until - timedelta(days=min(DEFAULT_DAYS - 1, (until - date.min).days))
     if problem := previous_period_problem(since, until):
         # Every figure is compared with the period before; without one, the default dates.
-        errors["since"] = [problem]
+        errors["since"] = [*errors.get("since", ()), problem]
         until = timezone.localdate()
         since = until - timedelta(days=DEFAULT_DAYS - 1)
     return DashboardQuery(

@@ -60,7 +60,7 @@ class MetricFiltersQuery(serializers.Serializer):
         max_length=16, required=False, help_text="web, app, email, phone, chat, store."
     )
     segment = serializers.CharField(
-        max_length=265,
+        max_length=64 + 1 + 200,  # a breakdown attribute, the colon, a value
         required=False,
         help_text="`attribute:value` of one of the project's breakdown attributes, e.g. plan:pro.",
     )
