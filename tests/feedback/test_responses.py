@@ -1,6 +1,7 @@
-"""feedback.answering.services: per-type validation, required and show_if, partial merges, idempotency
-(a second attempt merging into the first inside the caller's transaction), version binding, the frozen segment, the display's status,
-processing enqueued inside the transaction, and the Feedback tab's idempotent submit."""
+"""feedback.answering.services: per-type validation, required and show_if, partial merges,
+idempotency (a second attempt merging into the first inside the caller's transaction), version
+binding, the frozen segment, the display's status, processing enqueued inside the transaction,
+and the Feedback tab's idempotent submit."""
 
 import uuid
 from datetime import UTC, datetime
