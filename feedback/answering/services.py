@@ -25,6 +25,8 @@ from feedback.answering.pipeline import enqueue_feedback_processing, enqueue_pro
 from surveys.contacts.models import Contact
 from surveys.delivery.models import Display, DisplayStatus
 from surveys.design.models import Question, QuestionType
+from surveys.design.scales import SCALES
+from surveys.design.show_if import shown
 from surveys.tenancy.models import Project
 from vocsite import caches
 from vocsite.errors import ApplicationError
@@ -51,13 +53,7 @@ def _invalid(field: str, message: str) -> ApplicationError:
 def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
     """One answer's value as the columns it is stored in, or a 400 naming the field."""
     kind = question.type
-    if kind in (
-        QuestionType.NPS,
-        QuestionType.CSAT,
-        QuestionType.CES,
-        QuestionType.RATING,
-        QuestionType.YES_NO,
-    ):
+    if kind in SCALES:
         if isinstance(value, bool) and kind == QuestionType.YES_NO:
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
@@ -102,13 +98,11 @@ def _is_blank(columns: Mapping[str, Any]) -> bool:
 def _visible(
     question: Question, by_position: Mapping[int, Question], values: Mapping[int, dict]
 ) -> bool:
-    """show_if: only when the earlier question's score is in range (hidden if unanswered)."""
+    """The question's show_if rule (surveys.design.show_if) over the merged answers: the rule
+    names its earlier question by position on `Question` rows."""
     rule = question.show_if
-    if not rule:
-        return True
-    target = by_position.get(rule["question"])
-    score = values.get(target.pk, {}).get("value_int") if target else None
-    return score is not None and rule["min"] <= score <= rule["max"]
+    target = by_position.get(rule["question"]) if rule else None
+    return shown(rule, values.get(target.pk, {}).get("value_int") if target else None)
 
 
 def _validate(

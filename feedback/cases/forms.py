@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from feedback.cases.models import SLA_HOURS_MAX, AlertRule, CasePriority, ContactMethod
 from feedback.topics.models import Topic
 from surveys.design.models import QuestionType
+from surveys.design.scales import HIGHEST_SCORE, LOWEST_SCORE, SCALES
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project, Team
 from vocsite.ids import ModelIdsChoiceField
@@ -74,14 +75,14 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["topics"].queryset = Topic.objects.filter(project=project)
         self.fields["team"].queryset = Team.objects.filter(project=project)
         self.fields["question_type"].choices = [("", "Any")] + [
-            (value, label)
-            for value, label in QuestionType.choices
-            if value in ("nps", "csat", "ces", "rating", "yes_no")
+            (value, label) for value, label in QuestionType.choices if value in SCALES
         ]
-        # Scores run 0–10 on every scale; a year is the longest SLA (feedback.models).
+        # Scores lie within the widest of the scales; a year is the longest SLA (feedback.models).
         for name in ("score_min", "score_max"):
-            self.fields[name].validators.extend([MinValueValidator(0), MaxValueValidator(10)])
-            self.fields[name].widget.attrs.update(min=0, max=10)
+            self.fields[name].validators.extend(
+                [MinValueValidator(LOWEST_SCORE), MaxValueValidator(HIGHEST_SCORE)]
+            )
+            self.fields[name].widget.attrs.update(min=LOWEST_SCORE, max=HIGHEST_SCORE)
         self.fields["sla_hours"].widget.attrs.update(min=0, max=SLA_HOURS_MAX)
         if self.instance.pk:
             self.fields["keywords_text"].initial = "\n".join(self.instance.keywords or [])

@@ -3,13 +3,14 @@ at a thousand responses as at a million. Filters come from the URL, so a view ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from feedback.answering.models import Answer
 from feedback.cases.models import OPEN_CASE_STATUSES, Case, CaseStatus
@@ -17,6 +18,7 @@ from feedback.topics.models import Tag
 from metrics import scores
 from metrics.churn import services as lifecycle
 from metrics.reports import selectors
+from metrics.reports.filter_params import metric_filters_read, previous_period_problem
 from metrics.reports.selectors import METRICS
 from metrics.rollups.filters import MetricFilters, rows_scope
 from metrics.rollups.models import Rollup
@@ -55,57 +57,48 @@ class DashboardQuery:
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
 
-def _date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+# The page's words for its filters, beside which a refused value is said.
+FILTER_LABELS = {
+    "since": gettext_lazy("From"),
+    "until": gettext_lazy("To"),
+    "survey": gettext_lazy("Survey"),
+    "stage": gettext_lazy("Stage"),
+    "touchpoint": gettext_lazy("Touchpoint"),
+    "channel": gettext_lazy("Channel"),
+    "segment": gettext_lazy("Segment"),
+    "team": gettext_lazy("Team (cases)"),
+}
 
 
 def dashboard_query(params, project: Project) -> DashboardQuery:
-    """Read the filters from the URL; a bad value is dropped and said, never a 500."""
-    problems = []
-    today = timezone.localdate()  # the project's day while its dashboards render (views)
-    until = _date(params.get("until")) or today
-    since = _date(params.get("since")) or until - timedelta(days=DEFAULT_DAYS - 1)
-    if since > until:
-        problems.append("The start was after the end; showing the last 90 days.")
-        until, since = today, today - timedelta(days=DEFAULT_DAYS - 1)
-    survey = params.get("survey", "")
-    survey_id = id_parse(survey)
-    if survey_id is not None and not Survey.objects.filter(project=project, pk=survey_id).exists():
-        survey_id = None  # another project's survey is as unknown as one that never existed
-    if survey and survey_id is None:
-        problems.append("Unknown survey.")
-    segment = None
-    raw_segment = params.get("segment", "")
-    if raw_segment:
-        attribute, sep, value = raw_segment.partition(":")
-        if sep and attribute in (project.breakdown_attributes or []) and value:
-            segment = (attribute, value[:200])
-        else:
-            problems.append(
-                "Segments are attribute:value with a breakdown attribute "
-                f"({', '.join(project.breakdown_attributes or []) or 'none set'})."
-            )
+    """Read the filters from the URL with the metrics API's parser
+    (metrics.reports.filter_params): a refused value is left out and said, never a 500. The
+    dates default to the last 90 days up to today (the project's day while its dashboards
+    render, views)."""
+    read = metric_filters_read(params, project)
+    errors = dict(read.errors)
     team = params.get("team", "")
     team_id = id_parse(team)
     if team_id is not None and not Team.objects.filter(project=project, pk=team_id).exists():
         team_id = None
     if team and team_id is None:
-        problems.append("Unknown team.")
+        errors["team"] = [gettext("Unknown team.")]
+    filters = read.filters
+    until = filters.until or max(timezone.localdate(), filters.since or date.min)
+    since = filters.since or until - timedelta(days=min(DEFAULT_DAYS - 1, (until - date.min).days))
+    if problem := previous_period_problem(since, until):
+        # Every figure is compared with the period before; without one, the default dates.
+        errors["since"] = [*errors.get("since", ()), problem]
+        until = timezone.localdate()
+        since = until - timedelta(days=DEFAULT_DAYS - 1)
     return DashboardQuery(
         team_id=team_id,
-        filters=MetricFilters(
-            survey_id=survey_id,
-            touchpoint=params.get("touchpoint", "")[:100] or None,
-            stage=params.get("stage", "")[:64] or None,
-            channel=params.get("channel", "")[:16] or None,
-            segment=segment,
-            since=since,
-            until=until,
+        filters=replace(filters, since=since, until=until),
+        problems=tuple(
+            f"{FILTER_LABELS[name]}: {message}"
+            for name in FILTER_LABELS
+            for message in errors.get(name, ())
         ),
-        problems=tuple(problems),
     )
 
 

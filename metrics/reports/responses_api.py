@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from feedback.answering.models import Answer, Response
 from feedback.topics.models import Tag
 from metrics.reports.exports import RESPONSE_HEADER, export, response_rows
+from metrics.reports.filter_params import dates_in_order
 from metrics.reports.selectors import responses_list
 from metrics.rollups.filters import MetricFilters
 from surveys.tenancy.roles import CASE_ROLES
@@ -119,9 +120,7 @@ class ResponseListApi(APIView):
         )
 
         def validate(self, attrs):
-            if attrs.get("since") and attrs.get("until") and attrs["until"] < attrs["since"]:
-                raise serializers.ValidationError({"until": ["Must not be before since."]})
-            return attrs
+            return dates_in_order(attrs)
 
     def perform_content_negotiation(self, request, force=False):
         """An unknown `format` is a 400 that names the choices, not DRF's bare 404."""

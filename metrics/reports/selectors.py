@@ -65,17 +65,8 @@ def rollup_cells(
         if filters.segment:
             cells = cells.filter(breakdown_value=filters.segment[1])
     elif filters.segment:
+        # The parser let only a breakdown attribute through (metrics.reports.filter_params).
         attribute, value = filters.segment
-        if attribute not in (project.breakdown_attributes or []):
-            raise ApplicationError(
-                "invalid",
-                "Metrics can be split only by the project's breakdown attributes.",
-                {
-                    "segment": [
-                        f"Breakdown attributes: {', '.join(project.breakdown_attributes or []) or 'none'}."
-                    ]
-                },
-            )
         cells = cells.filter(breakdown_attribute=attribute, breakdown_value=value)
     else:
         cells = cells.filter(breakdown_attribute="")

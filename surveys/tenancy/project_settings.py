@@ -23,6 +23,7 @@ from surveys.tenancy.models import (
     TeamMembership,
     new_identity_secret,
 )
+from surveys.tenancy.roles import ADMIN_ROLES
 from surveys.tenancy.services import audit_record
 from vocsite import caches
 from vocsite.errors import ApplicationError
@@ -135,7 +136,7 @@ def project_identity_secret_rotate(
 
 def _admins_left(project: Project, excluding: Membership) -> bool:
     return (
-        Membership.objects.filter(project=project, role=Role.ADMIN)
+        Membership.objects.filter(project=project, role__in=ADMIN_ROLES)
         .exclude(pk=excluding.pk)
         .exists()
     )
@@ -148,7 +149,7 @@ def member_set_role(
     if role not in Role.values:
         raise ApplicationError("invalid", "Unknown role.", {"role": [f"One of {Role.values}."]})
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
-    demoted = membership.role == Role.ADMIN and role != Role.ADMIN
+    demoted = membership.role in ADMIN_ROLES and role not in ADMIN_ROLES
     if demoted and not _admins_left(membership.project, membership):
         raise ApplicationError(
             "invalid", "A project keeps at least one admin.", {"role": ["Last admin."]}
@@ -170,7 +171,7 @@ def member_set_role(
 @transaction.atomic
 def member_remove(*, membership: Membership, actor: AbstractBaseUser | None = None) -> None:
 
-    if membership.role == Role.ADMIN and not _admins_left(membership.project, membership):
+    if membership.role in ADMIN_ROLES and not _admins_left(membership.project, membership):
         raise ApplicationError("invalid", "A project keeps at least one admin.")
     TeamMembership.objects.filter(team__project=membership.project, user=membership.user).delete()
     audit_record(
