@@ -32,6 +32,7 @@ from metrics.reports.filter_params import (
     dates_in_order,
     previous_period_problem,
 )
+from metrics.rollups.filters import MetricFilters
 from surveys.tenancy.roles import READ_ROLES
 from vocsite.api_errors import ERROR_BODY
 from vocsite.ids import IdField
