@@ -18,9 +18,9 @@ from metrics import scores
 from metrics.churn import services as lifecycle
 from metrics.reports import selectors
 from metrics.reports.selectors import METRICS
-from metrics.rollups.filters import MetricFilters, rows_scope
+from metrics.rollups.filters import MetricFilters, ScoreRange, rows_scope
 from metrics.rollups.models import Rollup
-from surveys.design.models import Survey
+from surveys.design.models import SCORED_TYPES, Survey, SurveyVersion
 from surveys.design.scales import nps_category_sql
 from surveys.journey.models import JourneyStage, Touchpoint
 from surveys.tenancy.models import Project, Team
@@ -50,6 +50,8 @@ class DashboardQuery:
             "stage": f.stage or "",
             "channel": f.channel or "",
             "segment": f"{f.segment[0]}:{f.segment[1]}" if f.segment else "",
+            "version": f.version or "",
+            "score": str(f.score) if f.score else "",
             "team": self.team_id or "",
             **overrides,
         }
@@ -63,8 +65,10 @@ def _date(raw: str | None) -> date | None:
         return None
 
 
-def dashboard_query(params, project: Project) -> DashboardQuery:
-    """Read the filters from the URL; a bad value is dropped and said, never a 500."""
+def dashboard_query(params, project: Project, *, response_filters: bool = False) -> DashboardQuery:
+    """Read the filters from the URL; a bad value is dropped and said, never a 500. With
+    `response_filters` also the survey version and a score range, which only pages reading
+    responses (a survey's results) can apply: the rollups know neither."""
     problems = []
     today = timezone.localdate()  # the project's day while its dashboards render (views)
     until = _date(params.get("until")) or today
@@ -89,6 +93,10 @@ def dashboard_query(params, project: Project) -> DashboardQuery:
                 "Segments are attribute:value with a breakdown attribute "
                 f"({', '.join(project.breakdown_attributes or []) or 'none set'})."
             )
+    version = score = None
+    if response_filters:
+        version = _version(params.get("version", ""), survey_id, problems)
+        score = _score_range(params.get("score", ""), problems)
     team = params.get("team", "")
     team_id = id_parse(team)
     if team_id is not None and not Team.objects.filter(project=project, pk=team_id).exists():
@@ -105,9 +113,46 @@ def dashboard_query(params, project: Project) -> DashboardQuery:
             segment=segment,
             since=since,
             until=until,
+            version=version,
+            score=score,
         ),
         problems=tuple(problems),
     )
+
+
+def _version(raw: str, survey_id: int | None, problems: list[str]) -> int | None:
+    """A version number of the chosen survey (a version means nothing without its survey)."""
+    if not raw:
+        return None
+    number = id_parse(raw)
+    if (
+        number is None
+        or survey_id is None
+        or not SurveyVersion.objects.filter(survey_id=survey_id, number=number).exists()
+    ):
+        problems.append("Unknown version of this survey.")
+        return None
+    return number
+
+
+def _score_range(raw: str, problems: list[str]) -> ScoreRange | None:
+    """`type:low-high`, e.g. nps:0-6 — responses whose answer of that type lies in the range."""
+    if not raw:
+        return None
+    question_type, _, bounds = raw.partition(":")
+    low, _, high = bounds.partition("-")
+    if (
+        question_type in SCORED_TYPES
+        and low.isdigit()
+        and high.isdigit()
+        and 0 <= int(low) <= int(high) <= 10
+    ):
+        return ScoreRange(question_type, int(low), int(high))
+    problems.append(
+        "Score ranges are type:low-high with a scored type "
+        f"({', '.join(SCORED_TYPES)}), e.g. nps:0-6."
+    )
+    return None
 
 
 def response_scope(query: DashboardQuery, prefix: str = "", day: str | None = None) -> Q:
