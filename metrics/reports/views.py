@@ -282,6 +282,10 @@ def survey_results(request: HttpRequest, survey_id: int) -> HttpResponse:
                 language=language,
             ),
             "page": page,
+            "rows": [
+                (response, results.answer_rows(response, language, project.default_language))
+                for response in page
+            ],
             "export_csv": export + "&format=csv",
             "export_xlsx": export + "&format=xlsx",
             "language": language,
