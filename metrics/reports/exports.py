@@ -92,6 +92,7 @@ RESPONSE_HEADER = (
     "score",
     "text",
     "choices",
+    "sentiment",
 )
 
 
@@ -115,11 +116,12 @@ def response_rows(responses) -> Iterator[tuple]:
             "value_int",
             "value_text",
             "value_choices",
+            "sentiment",
         )
     )
     for row in answers.iterator(chunk_size=2000):
-        *head, choices = row
-        yield (*head, ", ".join(str(c) for c in choices) if choices else "")
+        *head, choices, sentiment = row
+        yield (*head, ", ".join(str(c) for c in choices) if choices else "", sentiment)
 
 
 def metric_series_export(project, query, fmt: str):

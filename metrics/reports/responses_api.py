@@ -19,6 +19,7 @@ from rest_framework.response import Response as DrfResponse
 from rest_framework.views import APIView
 
 from feedback.answering.models import Answer, Response
+from feedback.topics.models import Tag
 from metrics.reports.exports import RESPONSE_HEADER, export, response_rows
 from metrics.reports.selectors import responses_list
 from metrics.rollups.filters import MetricFilters, ScoreRange
@@ -53,6 +54,11 @@ class ResponseAnswerSerializer(serializers.Serializer):
     value_int = serializers.IntegerField(allow_null=True)
     value_text = serializers.CharField()
     value_choices = serializers.JSONField(allow_null=True)
+    sentiment = serializers.CharField(help_text="Text answers: positive, neutral, negative, mixed.")
+    topics = serializers.SerializerMethodField(help_text="Text answers: the topics tagged.")
+
+    def get_topics(self, answer) -> list[str]:
+        return [tag.topic.name for tag in answer.tags.all()]
 
 
 class ResponseOutputSerializer(serializers.ModelSerializer):
@@ -221,7 +227,16 @@ class ResponseListApi(APIView):
         responses = responses.select_related("version", "touchpoint", "contact").prefetch_related(
             Prefetch(
                 "answers",
-                queryset=Answer.objects.select_related("question").order_by("question__position"),
+                queryset=Answer.objects.select_related("question")
+                .prefetch_related(
+                    Prefetch(
+                        "tags",
+                        queryset=Tag.objects.filter(suppressed=False)
+                        .select_related("topic")
+                        .order_by("span_start", "pk"),
+                    )
+                )
+                .order_by("question__position"),
             )
         )
         paginator = ResponsePagination()

@@ -257,7 +257,7 @@ def survey_results(request: HttpRequest, survey_id: int) -> HttpResponse:
         request.GET.get("page")
     )
     querystring = query.querystring()
-    export = reverse("api-responses") + "?" + query.querystring(team="")
+    export = reverse("api-responses") + "?" + querystring
     return render(
         request,
         "metrics/results.html",
@@ -266,6 +266,8 @@ def survey_results(request: HttpRequest, survey_id: int) -> HttpResponse:
             "query": query,
             "filters": filters,
             "querystring": querystring,
+            # The dashboards read rollups, which know no version or score range.
+            "dashboard_querystring": query.querystring(version="", score=""),
             "choices": dashboards.filter_choices(project),
             "channels": Channel.choices,
             "versions": survey.versions.order_by("-number").values_list("number", flat=True),

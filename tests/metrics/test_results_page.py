@@ -249,6 +249,8 @@ def test_exports_follow_the_page_filters_with_the_staff_session(staff, history):
         ("eve", "nps"),
         ("eve", "text"),
     ]
+    texts = {row["contact"]: row["sentiment"] for row in rows if row["question_type"] == "text"}
+    assert texts["cat"] == "negative"
     xlsx = staff.get(page.context["export_xlsx"])
     assert xlsx.status_code == 200
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -302,3 +304,14 @@ def test_survey_list_and_editor_link_to_the_results(project, history):
     link = f'href="/app/results/{history.pk}/"'
     assert link in client.get("/app/surveys/").content.decode()
     assert link in client.get(f"/app/surveys/{history.pk}/").content.decode()
+
+
+def test_the_responses_api_gives_each_text_answer_its_topics_and_sentiment(staff, history):
+    body = staff.get(f"/api/v1/responses?survey={history.pk}&score=nps:3-3").json()
+    [response] = body["results"]
+    assert [
+        (a["type"], a["value_text"], a["sentiment"], a["topics"]) for a in response["answers"]
+    ] == [
+        ("nps", "", "", []),
+        ("text", NEGATIVE, "negative", ["Refunds"]),
+    ]
