@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from feedback.answering.models import Answer
 from feedback.cases.models import Case
@@ -315,3 +317,14 @@ def test_the_responses_api_gives_each_text_answer_its_topics_and_sentiment(staff
         ("nps", "", "", []),
         ("text", NEGATIVE, "negative", ["Refunds"]),
     ]
+
+
+def test_the_page_costs_the_same_queries_at_any_size(staff, history):
+    results(staff, history)  # the session's first request writes what it keeps
+    with CaptureQueriesContext(connection) as small:
+        results(staff, history)
+    for score in range(10):
+        answered(history, score % 7, "Slow refund.", user_id=f"more-{score}")
+    with CaptureQueriesContext(connection) as large:
+        assert summary(results(staff, history), "nps").answered == 16
+    assert len(large) == len(small)
