@@ -9,4 +9,6 @@ urlpatterns = [
     path("dashboards/", views.executive, name="dashboard-executive"),
     path("dashboards/lead/", views.business_lead, name="dashboard-lead"),
     path("dashboards/frontline/", views.frontline, name="dashboard-frontline"),
+    path("results/<int:survey_id>/", views.survey_results, name="survey-results"),
+    path("responses/<int:response_id>/", views.response_page, name="response-detail"),
 ]

@@ -126,6 +126,7 @@ def _kwargs(project, live_server) -> dict[str, dict]:
     return {
         "survey-edit": {"survey_id": Survey.objects.filter(project=project).first().pk},
         "case-detail": {"case_id": Case.objects.filter(project=project).first().pk},
+        "response-detail": {"response_id": Response.objects.filter(project=project).first().pk},
         "alert-rule-edit": {"rule_id": AlertRule.objects.filter(project=project).first().pk},
         "topic-edit": {"topic_id": Topic.objects.filter(project=project).first().pk},
         "retag-progress": {"run_id": RetagRun.objects.get(project=project).pk},
