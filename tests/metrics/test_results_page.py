@@ -315,7 +315,7 @@ def test_the_responses_api_gives_each_text_answer_its_topics_and_sentiment(staff
         (a["type"], a["value_text"], a["sentiment"], a["topics"]) for a in response["answers"]
     ] == [
         ("nps", "", "", []),
-        ("text", NEGATIVE, "negative", ["Refunds"]),
+        ("text", NEGATIVE, "negative", [{"topic": "Refunds", "sentiment": "negative"}]),
     ]
 
 
