@@ -157,6 +157,8 @@ def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, de
         "invitation_id": 1,
         "team_id": 1,
         "webhook_id": 1,
+        "stage_id": 1,
+        "touchpoint_id": 1,
         "delivery_id": "00000000-0000-0000-0000-000000000000",
         "answer_id": 1,
         "action": "publish",
