@@ -9,6 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in e-mails and the demo's allowed origins follow the port `make run` serves on.
+VOCSITE_BASE_URL ?= http://$(HOST):$(PORT)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint messages unit unit-postgres integration up down bench assets services clean
@@ -28,14 +30,14 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime-installed
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput -v0
-	$(BIN)/python manage.py seed_demo
+	VOCSITE_BASE_URL=$(VOCSITE_BASE_URL) $(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  vocsite is running at http://$(HOST):$(PORT)/"
 	@echo "    demo shop with the widget:  http://$(HOST):$(PORT)/demo/"
 	@echo "    staff UI:                   http://$(HOST):$(PORT)/app/   (login admin / vocsite-demo)"
 	@echo "    API docs:                   http://$(HOST):$(PORT)/api/docs/"
 	@echo ""
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
+	VOCSITE_BASE_URL=$(VOCSITE_BASE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
 # Front-end builds need Node and npm (the machine's Node 20); their outputs are committed, so
 # `make run` works with Python alone. `make test` rebuilds them and checks the widget's size.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -38,14 +39,14 @@ args = arguments(
 setup_django()
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Sum
 from django.utils import timezone
 from seed import settle
 
 from bench.loadgen import Result, best_of_turns, closed_loop, open_loop
 from surveys.contacts.identity import user_hash
 from surveys.contacts.models import Contact, VisitorId
-from surveys.delivery.models import Decision, Display
+from surveys.delivery.models import DecisionCount, Display
 from surveys.design.services import QuestionIn, survey_create, survey_publish
 from surveys.journey.services import touchpoint_create
 from surveys.tenancy.models import Project
@@ -179,25 +180,35 @@ def bare(i: int):
     return ("GET", "/bench/bare-json", None)
 
 
-def claim_share(since) -> tuple[float, dict]:
-    time.sleep(3)  # the web processes write their Decision rows five times a second
-    answers = {
-        row["reason"]: row["n"]
-        for row in Decision.objects.filter(project=project, created_at__gte=since)
-        .values("reason")
-        .annotate(n=Count("id"))
-    }
+def decide_counts() -> Counter:
+    """Decide's counters of the bench project, by reason (all days)."""
+    return Counter(
+        {
+            row["reason"]: row["n"]
+            for row in DecisionCount.objects.filter(project=project)
+            .values("reason")
+            .annotate(n=Sum("count"))
+        }
+    )
+
+
+def claim_share(before: Counter) -> tuple[float, dict]:
+    """The share of the phase's decides that claimed a survey: its counts are the counters'
+    growth since `before`."""
+    time.sleep(3)  # the web processes add their counts to the database every second
+    answers = dict(decide_counts() - before)
     return answers.get("shown", 0) / max(1, sum(answers.values())), answers
 
 
 # Warm-up, not measured: connections, caches, and today's visitors meeting their touchpoints.
 closed_loop(args.base_url, active_visit, 3 * ACTIVE / 500, concurrency=4)
-phase_start = timezone.now()
+time.sleep(3)
+before = decide_counts()
 returning_rate = open_loop(args.base_url, returning, args.rate, args.seconds)
-returning_share, returning_answers = claim_share(phase_start)
-phase_start = timezone.now()
+returning_share, returning_answers = claim_share(before)
+before = decide_counts()
 heavy_rate = open_loop(args.base_url, claim_heavy, args.rate, args.seconds)
-heavy_share, heavy_answers = claim_share(phase_start)
+heavy_share, heavy_answers = claim_share(before)
 bare_rate = open_loop(args.base_url, bare, args.rate, args.seconds)
 
 

@@ -191,12 +191,12 @@ class DisplayAdmin(admin.ModelAdmin):
     raw_id_fields = ["contact", "version", "touchpoint"]
 
 
-@admin.register(models.Decision)
-class DecisionAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "project", "survey", "touchpoint", "channel", "reason"]
+@admin.register(models.DecisionCount)
+class DecisionCountAdmin(admin.ModelAdmin):
+    list_display = ["day", "project", "survey", "touchpoint_key", "channel", "reason", "count"]
     list_filter = ["project", "reason", "channel"]
-    date_hierarchy = "created_at"
-    raw_id_fields = ["contact", "survey", "touchpoint"]
+    date_hierarchy = "day"
+    raw_id_fields = ["survey"]
 
 
 @admin.register(models.Invitation)

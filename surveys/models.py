@@ -10,7 +10,7 @@ from surveys.contacts.models import (  # noqa: F401
     VisitorId,
 )
 from surveys.delivery.models import (  # noqa: F401
-    Decision,
+    DecisionCount,
     DecisionReason,
     Display,
     DisplayStatus,

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from surveys.contacts import views as contact_views
+from surveys.delivery import install_views
 from surveys.design import views
 from surveys.tenancy import invitation_views as member_invitation_views
 from surveys.tenancy import staff, staff_home
@@ -26,6 +27,8 @@ urlpatterns = [
 urlpatterns += [
     path("settings/", settings_views.project_settings, name="project-settings"),
     path("settings/keys/", settings_views.api_key_new, name="api-key-new"),
+    path("settings/install/", install_views.install_status_page, name="install-status"),
+    path("settings/install/allow/", install_views.origin_allow, name="origin-allow"),
     path(
         "settings/identity-secret/",
         settings_views.identity_secret_rotate,

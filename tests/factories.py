@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import Sum
 from django.test import TestCase
 
 from feedback.answering.models import Response
 from feedback.answering.services import AnswerIn, response_submit
 from surveys.contacts.models import Contact
 from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.delivery.models import DecisionCount
 from surveys.design.models import Survey
 from surveys.design.services import QuestionIn, survey_create, survey_publish
 from surveys.journey.models import JourneyStage, Touchpoint
@@ -164,3 +167,13 @@ def signed(project: Project, user_id: str) -> dict[str, str]:
         "user_id": user_id,
         "user_hash": user_hash(secret=project.identity_secret, user_id=user_id),
     }
+
+
+def decisions_counted(project: Project | None = None, **filters: Any) -> Counter:
+    """Decide's daily counters summed by reason (of one project, or of all)."""
+    rows = DecisionCount.objects.filter(**filters)
+    if project is not None:
+        rows = rows.filter(project=project)
+    return Counter(
+        {r["reason"]: r["n"] for r in rows.values("reason").annotate(n=Sum("count")) if r["n"]}
+    )

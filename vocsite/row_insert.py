@@ -1,8 +1,7 @@
-"""One INSERT for a new row (one statement for several, a COPY for a background batch, or one
-UPDATE of some columns of a row), with the SQL built once per model and column set instead of
+"""One INSERT for a new row (or one UPDATE of some columns of a row), with the SQL built once per model and column set instead of
 on every call.
 
-Decide writes a Decision on every call and a Display on every claim; through
+Decide writes a Display on every claim; through
 `Model.objects.create` most of that time is the ORM compiling the same INSERT again
 (measured: about three times the cost of the statement itself). This helper keeps the
 ORM's own field conversions — defaults applied at instantiation, `pre_save` (auto_now),
@@ -88,47 +87,6 @@ def _saved(objs: Sequence[models.Model], db: BaseDatabaseWrapper) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = db.alias
-
-
-def insert_rows(objs: Sequence[models.Model]) -> None:
-    """INSERT several new rows of one model in one statement (auto primary keys left
-    unset): what `bulk_create` does, without compiling the statement on every call."""
-    if not objs:
-        return
-    db = default_db()
-    sql, fields = _statement(type(objs[0]), db)
-    values_sql = sql[sql.index(" VALUES ") + len(" VALUES ") :]
-    if len(objs) > 1:
-        sql += ", " + ", ".join([values_sql] * (len(objs) - 1))
-    params = [value for obj in objs for value in _params(obj, fields, db)]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-    _saved(objs, db)
-
-
-def copy_rows(objs: Sequence[models.Model]) -> None:
-    """Store many new rows of one model (auto primary keys left unset) at the least CPU cost
-    per row to this process: on PostgreSQL one `COPY … FROM STDIN`, elsewhere `insert_rows`.
-
-    For a background thread writing a batch inside a web process, whose CPU time is taken
-    from the requests beside it under the GIL: for 300 Decision rows `bulk_create` spent
-    ~8 ms of CPU and `COPY` ~2 ms. A row breaking a constraint fails the whole COPY with the
-    same IntegrityError an INSERT would raise."""
-    if not objs:
-        return
-    db = default_db()
-    if db.vendor != "postgresql":
-        insert_rows(objs)
-        return
-    target, fields = insert_target(type(objs[0]))
-    with (
-        db.cursor() as cursor,
-        db.wrap_database_errors,
-        cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy,
-    ):
-        for obj in objs:
-            copy.write_row(_params(obj, fields, db))
-    _saved(objs, db)
 
 
 def insert_values(obj: models.Model) -> tuple[str, list]:

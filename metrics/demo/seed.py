@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -30,15 +32,18 @@ from feedback.topics.services import project_rules, tag_answers
 from metrics.rollups.services import rollups_rebuild
 from surveys.contacts.models import Contact, OperationalEvent, VisitorId
 from surveys.delivery.events import contacts_lifecycle_rebuild
-from surveys.delivery.models import Decision, DecisionReason, Display, DisplayStatus
+from surveys.delivery.models import DecisionCount, DecisionReason, Display, DisplayStatus
 from surveys.design.models import Question, Survey, SurveyChannel
 from surveys.design.scales import NPS_DETRACTOR_AT_MOST, default_scale, nps_category
 from surveys.design.services import QuestionIn, survey_create, survey_publish
 from surveys.design.show_if import shown
+from surveys.journey.channels import response_channel
 from surveys.journey.models import Touchpoint
 from surveys.journey.services import stage_create, touchpoint_create
 from surveys.tenancy.models import Membership, Project, Role, Team, TeamMembership
+from surveys.tenancy.project_settings import project_update
 from surveys.tenancy.services import project_create
+from surveys.tenancy.timezones import local_day, project_zone
 from vocsite import caches
 from vocsite.errors import ApplicationError
 
@@ -49,7 +54,27 @@ DEMO_USERS = (
     ("agent", Role.AGENT),
     ("viewer", Role.VIEWER),
 )
-DEMO_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
+
+
+def demo_origins() -> list[str]:
+    """The demo shop is served by vocsite itself: its origin is the server's own
+    (`VOCSITE_BASE_URL`, which `make run` sets from its PORT), as 127.0.0.1 and as localhost."""
+    base = urlsplit(settings.VOCSITE_BASE_URL)
+    port = f":{base.port}" if base.port else ""
+    origins = [f"{base.scheme}://{base.hostname}{port}"]
+    for host in ("127.0.0.1", "localhost"):
+        origins.append(f"{base.scheme}://{host}{port}")
+    return list(dict.fromkeys(origins))
+
+
+def _ensure_origins(project: Project) -> None:
+    """A demo seeded while the server ran on another port keeps working on this one."""
+    missing = [o for o in demo_origins() if o not in (project.allowed_origins or [])]
+    if missing:
+        project_update(
+            project=project, allowed_origins=[*(project.allowed_origins or []), *missing]
+        )
+
 
 STAGES = (
     ("discover", "Discover"),
@@ -452,16 +477,37 @@ def _history(
     ]
     names, weights = zip(*reasons, strict=True)
     survey_list = list(surveys.values())
-    Decision.objects.bulk_create(
+    # Each survey's decides at its own touchpoints, in turn (no extra draws: the generator's
+    # sequence, and so everything seeded after this, stays as it was).
+    survey_touchpoints = {
+        survey.pk: sorted({key for s, key in jobs if s.pk == survey.pk}) for survey in survey_list
+    }
+    decision_counts: Counter = Counter()
+    for i in range(12000):
+        survey = rng.choice(survey_list)
+        reason = rng.choices(names, weights=weights)[0]
+        at = now - timedelta(days=rng.uniform(0, 90))
+        keys = survey_touchpoints[survey.pk]
+        touchpoint = touchpoints[keys[i % len(keys)]]
+        channel = response_channel(SurveyChannel.WIDGET, touchpoint.channel)
+        stage = touchpoint.stage.key if touchpoint.stage else ""
+        day = local_day(at, project_zone(project))
+        decision_counts[(survey.pk, touchpoint.key, stage, channel, reason, day)] += 1
+    DecisionCount.objects.bulk_create(
         [
-            Decision(
+            DecisionCount(
                 project=project,
-                survey=rng.choice(survey_list),
-                channel=SurveyChannel.WIDGET,
-                reason=rng.choices(names, weights=weights)[0],
-                created_at=now - timedelta(days=rng.uniform(0, 90)),
+                survey_id=survey_id,
+                touchpoint_key=touchpoint_key,
+                stage_key=stage_key,
+                channel=channel,
+                reason=reason,
+                day=day,
+                count=n,
             )
-            for _ in range(12000)
+            for (survey_id, touchpoint_key, stage_key, channel, reason, day), n in sorted(
+                decision_counts.items()
+            )
         ],
         batch_size=5000,
     )
@@ -682,6 +728,7 @@ def demo_seed(*, seed: int = 42) -> DemoInfo:
     existing = Project.objects.filter(is_demo=True).first()
     if existing is not None:
         _ensure_users(existing)
+        _ensure_origins(existing)
 
         return DemoInfo(
             existing, created=False, responses=Response.objects.filter(project=existing).count()
@@ -691,7 +738,7 @@ def demo_seed(*, seed: int = 42) -> DemoInfo:
     now = timezone.now()
     with transaction.atomic():
         project, _key = project_create(
-            name="Demo Shop", allowed_origins=DEMO_ORIGINS, languages=["en", "zh"]
+            name="Demo Shop", allowed_origins=demo_origins(), languages=["en", "zh"]
         )
         project.is_demo = True
         project.breakdown_attributes = ["plan", "region"]

@@ -384,9 +384,9 @@ class DecisionsApi(ReadApi):
         return Response(
             selectors.decisions_by_reason(
                 request.access.project,
-                survey_id=q.get("survey"),
-                since=q.get("since"),
-                until=q.get("until"),
+                MetricFilters(
+                    survey_id=q.get("survey"), since=q.get("since"), until=q.get("until")
+                ),
             )
         )
 

@@ -19,10 +19,10 @@ from feedback.answering.models import Answer, Response
 from metrics import scores
 from metrics.rollups.filters import MetricFilters, cells_scope, rows_scope
 from metrics.rollups.models import Rollup
-from metrics.rollups.services import local_day, project_zone
-from surveys.delivery.models import Decision, Display, DisplayStatus
+from surveys.delivery.models import DecisionCount, Display, DisplayStatus
 from surveys.design.models import Survey
 from surveys.tenancy.models import Project
+from surveys.tenancy.timezones import local_day, project_zone
 from vocsite.errors import ApplicationError
 
 METRICS = ("nps", "csat", "ces")
@@ -337,23 +337,14 @@ def drop_off(
     }
 
 
-def decisions_by_reason(
-    project: Project,
-    *,
-    survey_id: int | None,
-    since: date | None,
-    until: date | None,
-    scope: Q | None = None,
-) -> dict[str, Any]:
-    """How often each anti-nagging rule held a survey back (fatigue analytics); `scope`
-    narrows the decisions further (a dashboard's filters)."""
-    dates = MetricFilters(survey_id=survey_id, since=since, until=until)
-    decisions = Decision.objects.filter(
-        scope or Q(), rows_scope(dates, day="created_at", segment=False), project=project
-    )
+def decisions_by_reason(project: Project, filters: MetricFilters) -> dict[str, Any]:
+    """How often each anti-nagging rule held a survey back (fatigue analytics), from decide's
+    daily counters under the filters (survey, touchpoint, stage, channel, dates; counters carry
+    no segment)."""
     rows = (
-        decisions.values("survey_id", "reason")
-        .annotate(n=Count("id"))
+        DecisionCount.objects.filter(cells_scope(filters), project=project)
+        .values("survey_id", "reason")
+        .annotate(n=Sum("count"))
         .order_by("survey_id", "reason")
     )
     by_survey: dict[Any, dict[str, int]] = defaultdict(dict)

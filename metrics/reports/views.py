@@ -18,11 +18,11 @@ from feedback.cases.selectors import CaseFilters, cases_list, sla_by_team
 from feedback.topics.selectors import topic_trends
 from metrics.reports import dashboards, selectors
 from metrics.reports.exports import metric_series_export
-from metrics.rollups.services import project_zone
 from surveys.delivery.models import DecisionReason
 from surveys.tenancy.models import Channel, Team
 from surveys.tenancy.roles import CASE_ROLES, READ_ROLES
 from surveys.tenancy.staff import project_view
+from surveys.tenancy.timezones import project_zone
 
 
 def in_project_timezone(view):
@@ -87,13 +87,7 @@ def business_lead(request: HttpRequest) -> HttpResponse:
             until=f.until,
             scope=dashboards.delivery_scope(query),
         ),
-        decisions=selectors.decisions_by_reason(
-            project,
-            survey_id=f.survey_id,
-            since=f.since,
-            until=f.until,
-            scope=dashboards.delivery_scope(query),
-        ),
+        decisions=selectors.decisions_by_reason(project, f),
         drop_off=selectors.drop_off(
             project,
             survey_id=f.survey_id,

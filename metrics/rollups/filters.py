@@ -1,5 +1,6 @@
 """Which answers a figure counts under a filter: the one home of the metrics filters (survey,
-touchpoint, stage, channel, segment, dates) and of the channel an answer is counted under.
+touchpoint, stage, channel, segment, dates); the channel a row is counted under is
+`surveys.journey.channels`.
 
 The rollups count an answer into a cell by these rules (`response_channel` as each answer is
 counted, `channel_expression` in the rebuild's GROUP BY); the metrics API and the dashboards
@@ -12,12 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from django.db.models import Case, CharField, Q, Value, When
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Q
 from django.db.models.lookups import Exact
 
-WEB = "web"
-EMAIL = "email"
+from surveys.journey.channels import channel_expression
 
 
 @dataclass(frozen=True)
@@ -37,25 +36,6 @@ class MetricFilters:
             since=self.since - timedelta(days=days) if self.since else None,
             until=self.until - timedelta(days=days) if self.until else None,
         )
-
-
-def response_channel(response_channel_value: str, touchpoint_channel: str | None) -> str:
-    """An e-mail link answer is the e-mail channel; a widget answer is its touchpoint's (web
-    when it has none)."""
-    if response_channel_value == EMAIL:
-        return EMAIL
-    return touchpoint_channel or WEB
-
-
-def channel_expression(prefix: str = "") -> Case:
-    """`response_channel` as a database expression over rows reaching a response through
-    `prefix` (e.g. "response__"; "" on responses, displays and decisions, which carry a
-    delivery channel and a touchpoint alike)."""
-    return Case(
-        When(**{f"{prefix}channel": EMAIL}, then=Value(EMAIL)),
-        default=Coalesce(NullIf(f"{prefix}touchpoint__channel", Value("")), Value(WEB)),
-        output_field=CharField(),
-    )
 
 
 def cells_scope(filters: MetricFilters) -> Q:

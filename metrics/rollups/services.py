@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
 from django.db.models import CharField, Count, F, Value
@@ -28,10 +26,11 @@ from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from feedback.answering.models import Answer, Response
-from metrics.rollups.filters import channel_expression, response_channel
 from metrics.rollups.models import Rollup
 from surveys.design.models import SCORED_TYPES
+from surveys.journey.channels import channel_expression, response_channel
 from surveys.tenancy.models import Project
+from surveys.tenancy.timezones import local_day, project_zone
 
 CellKey = tuple  # (project, survey, uid, type, scale_max, wording, tp, stage, channel, attr, value, day, score)
 CELL_COLUMNS = _COLUMNS = (
@@ -75,20 +74,6 @@ def rollups_lock(project_id: int, *, exclusive: bool) -> None:
         with connection.cursor() as cursor:
             # The two-key form takes int4s; project ids beyond that only share a lock.
             cursor.execute(f"SELECT {fn}(%s, %s)", [_LOCK_NAMESPACE, project_id % 2_147_483_647])
-
-
-def project_zone(project: Project) -> ZoneInfo:
-    """The project's timezone (Settings validates it; a name this machine's tz database lacks
-    reads as UTC rather than failing every rollup)."""
-    try:
-        return ZoneInfo(project.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_day(moment: datetime, zone: ZoneInfo) -> date:
-    """The rollup `day` of an answer finished at `moment`: its date where the project is."""
-    return moment.astimezone(zone).date()
 
 
 def cells_increment(counts: Counter) -> None:

@@ -47,7 +47,6 @@ PERSONAL_DATA: Registry[PersonalData] = Registry(
         "contact",
         "visitor_ids",
         "surveys_shown",
-        "survey_decisions",
         "email_invitations",
         "lifecycle_history",
         "responses",

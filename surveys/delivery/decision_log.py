@@ -1,73 +1,92 @@
-"""Where decide's Decision rows go: written in batches, five times a second, by each web process.
+"""Decide's daily counters (fatigue analytics: which rule held what back, DESIGN.md §4): every
+decide call adds one to the counter of its (survey, touchpoint, stage, channel, reason, day).
 
-Every decide call appends one Decision (fatigue analytics: which rule held what back). One
-INSERT per call was the largest single cost of a refused decide on PostgreSQL — a round
-trip, a commit and seven index updates, for a row nobody reads for minutes. So the rows
-go through a `vocsite.batcher.Batcher`: one COPY (PostgreSQL) every DECISION_FLUSH_SECONDS.
-
-The batch is written by a thread of the web process, and the CPU it spends is taken from
-the requests beside it: under the GIL a decide arriving during a flush waits for it. With a
-one-second batch written by `bulk_create` (~10 ms of CPU for 250 rows) those waits were
-decide's whole p99 tail at 300 req/s (every request slower than p99 fell within 50 ms after
-a flush). Hence a short interval (small batches) and COPY (a quarter of the CPU per row).
-The cost of that choice, accepted for analytics and for nothing else: a process killed
-outright loses its last fifth of a second of decision rows. Displays and responses — what the rules
-and the metrics rest on — are never buffered.
-
-With DECISION_FLUSH_SECONDS = 0 (the embedded SQLite mode and the tests) each row is written
-inline, in the request's own transaction.
+A web process counts in memory and adds its counts to the database every
+DECISION_FLUSH_SECONDS with one upsert (a `vocsite.batcher.Batcher`), so a decide costs a
+dict update, not a write, and a flush costs one statement for the few dozen counters it
+touched. The cost of that choice, accepted for analytics and for nothing else: a process
+killed outright loses its last interval of counts. Displays and responses — what the rules and
+the metrics rest on — are never buffered. With DECISION_FLUSH_SECONDS = 0 (the embedded SQLite
+mode and the tests) each decide adds its one inline, in the request's own transaction.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
-from contextlib import nullcontext
+from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 
-from surveys.delivery.models import Decision
+from surveys.delivery.sql import DecisionKey, decision_counts_add
+from surveys.design.models import Survey
+from surveys.journey.channels import response_channel
+from surveys.journey.models import Touchpoint
+from surveys.tenancy.models import Project
+from surveys.tenancy.timezones import local_day, project_zone
 from vocsite.batcher import Batcher
-from vocsite.row_insert import copy_rows, insert_row
 
 log = logging.getLogger(__name__)
 
 
-def _write(decisions: Sequence[Decision]) -> None:
-    """A decision about a survey or contact deleted meanwhile (a batched row is written up to
-    DECISION_FLUSH_SECONDS after its decide) is dropped, unless it is written inside the
-    caller's transaction: that failure is the caller's."""
-    if len(decisions) == 1 and connection.in_atomic_block:
-        insert_row(decisions[0])
-    elif len(decisions) == 1:
-        _insert_or_drop(decisions[0], savepoint=False)  # autocommit: nothing left to undo
-    else:
-        try:
-            copy_rows(decisions)
-        except IntegrityError:  # write them one by one
-            for decision in decisions:
-                _insert_or_drop(decision, savepoint=True)
-
-
-def _insert_or_drop(decision: Decision, *, savepoint: bool) -> None:
+def _write(keys: Sequence[DecisionKey]) -> None:
+    """A count about a project or survey deleted since its decide (a batch is written up to
+    DECISION_FLUSH_SECONDS later) is dropped with it, unless it is written inside the caller's
+    transaction: that failure is the caller's."""
+    counts = Counter(keys)
+    if connection.in_atomic_block:
+        decision_counts_add(counts)
+        return
     try:
-        with transaction.atomic() if savepoint else nullcontext():
-            insert_row(decision)
+        decision_counts_add(counts)
     except IntegrityError:
-        log.warning("decision row for a deleted survey or contact dropped")
+        projects = set(
+            Project.objects.filter(pk__in={k[0] for k in counts}).values_list("pk", flat=True)
+        )
+        surveys = set(
+            Survey.objects.filter(pk__in={k[1] for k in counts}).values_list("pk", flat=True)
+        )
+        kept = {
+            key: n
+            for key, n in counts.items()
+            if key[0] in projects and (key[1] is None or key[1] in surveys)
+        }
+        log.warning(
+            "%d decision counts of deleted surveys dropped", counts.total() - sum(kept.values())
+        )
+        decision_counts_add(kept)
 
 
-_batcher: Batcher[Decision] = Batcher(
-    "decision-log", lambda: settings.DECISION_FLUSH_SECONDS, _write
+_batcher: Batcher[DecisionKey] = Batcher(
+    "decision-counts", lambda: settings.DECISION_FLUSH_SECONDS, _write
 )
 
 
-def record(decision: Decision) -> None:
-    """Append one decision: queued for the next batch, or written now when batching is off."""
-    _batcher.add(decision)
+def record(
+    *,
+    project: Project,
+    survey_id: int | None,
+    touchpoint: Touchpoint | None,
+    delivery_channel: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Count one decide: queued for the next flush, or added now when batching is off."""
+    _batcher.add(
+        (
+            project.pk,
+            survey_id,
+            touchpoint.key if touchpoint else "",
+            touchpoint.stage.key if touchpoint and touchpoint.stage_id else "",
+            response_channel(delivery_channel, touchpoint.channel if touchpoint else None),
+            reason,
+            local_day(now, project_zone(project)),
+        )
+    )
 
 
 def flush() -> int:
-    """Write every queued decision now; returns how many."""
+    """Add every queued count now; returns how many decides they counted."""
     return _batcher.flush()

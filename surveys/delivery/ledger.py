@@ -23,7 +23,7 @@ from surveys.contacts.attributes import clean_attributes
 from surveys.contacts.models import Contact, VisitorId
 from surveys.contacts.personal_data import personal_data_entries
 from surveys.delivery import decision_log, selectors, throttle
-from surveys.delivery.models import Decision, Display, DisplayStatus
+from surveys.delivery.models import Display, DisplayStatus
 from surveys.design.models import Survey, SurveyChannel
 from surveys.design.payload import payload_from_snapshot, resolve_language
 from surveys.design.targeting import primary_language
@@ -430,7 +430,7 @@ def display_claim(
 
     Queries, whatever the history: the ledger (plus finished counts when a survey has a
     response cap) and, for pending contact changes on a refusal, one UPDATE; a claim adds the
-    UPDATE, the Display INSERT and the commit. Decision rows are batched
+    UPDATE, the Display INSERT and the commit. Decisions are counted in memory
     (surveys.delivery.decision_log); the touchpoint and its surveys come from memory."""
     now = timezone.now()
     # The claim count as read with (or before) the ledger: a claim committed after this read
@@ -444,7 +444,7 @@ def display_claim(
         verdict = _verdict(project, contact, surveys, finished, now, url, locale)
     if not verdict.show:
         _contact_touch_write(contact)
-        survey = _decision_record(project, contact.pk, surveys, touchpoint, channel, verdict, now)
+        survey = _decision_record(project, surveys, touchpoint, channel, verdict, now)
         return ClaimResult(verdict=verdict, display=None, survey=survey, contact=contact)
     survey = next(s for s in surveys if s.pk == verdict.survey_id)
     with transaction.atomic():
@@ -452,13 +452,13 @@ def display_claim(
             display = _display_insert(
                 project, contact, survey, touchpoint, channel, url, locale, now
             )
-            _decision_record(project, contact.pk, surveys, touchpoint, channel, verdict, now)
+            _decision_record(project, surveys, touchpoint, channel, verdict, now)
             return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
     with transaction.atomic():  # the slow path: another claim changed the ledger meanwhile
         _contact_touch_write(contact)
         contact = _lock_contact(contact)
         verdict = _verdict(project, contact, surveys, finished, now, url, locale)
-        survey = _decision_record(project, contact.pk, surveys, touchpoint, channel, verdict, now)
+        survey = _decision_record(project, surveys, touchpoint, channel, verdict, now)
         display = None
         if verdict.show:
             _claim_count_bump(contact, expected=None)
@@ -554,26 +554,22 @@ def _ask(
 
 def _decision_record(
     project: Project,
-    contact_id: int,
     surveys: list[Survey],
     touchpoint,
     channel: str,
     verdict: throttle.Verdict,
     now: datetime,
 ) -> Survey | None:
-    """Append the Decision (batched per process, see surveys.delivery.decision_log); returns the
-    survey the verdict is about."""
+    """Count the decide (surveys.delivery.decision_log); returns the survey the verdict is
+    about."""
     survey = next((s for s in surveys if s.pk == verdict.survey_id), None)
     decision_log.record(
-        Decision(  # by ids: assigning instances checks each one, per decide, for a log row
-            project_id=project.pk,
-            survey_id=survey.pk if survey else None,
-            touchpoint_id=touchpoint.pk if touchpoint else None,
-            contact_id=contact_id,
-            channel=channel,
-            reason=verdict.reason,
-            created_at=now,
-        )
+        project=project,
+        survey_id=survey.pk if survey else None,
+        touchpoint=touchpoint,
+        delivery_channel=channel,
+        reason=verdict.reason,
+        now=now,
     )
     return survey
 

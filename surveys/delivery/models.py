@@ -1,4 +1,4 @@
-"""Delivery's records: displays (the throttle ledger), decide's decisions and e-mail invitations
+"""Delivery's records: displays (the throttle ledger), decide's daily counters and e-mail invitations
 (DESIGN.md §4, §5)."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from surveys.contacts.models import Contact
@@ -87,38 +88,47 @@ class DecisionReason(models.TextChoices):
     SAMPLED_OUT = "sampled_out", "Sampled out"
 
 
-class Decision(models.Model):
-    """One decide outcome (append-only) for fatigue analytics: which rule held what back.
+class DecisionCount(models.Model):
+    """How many decide calls ended with one reason, per day (fatigue analytics: which rule held
+    what back), with no person in them: a counter per (project, survey, touchpoint, stage,
+    channel, reason, day), so the table grows with days and keys, not with visits, and an
+    erasure has nothing here to erase.
 
-    `survey` is the survey the reason is about (the best candidate that was refused), or null
-    when no survey was attached to the touchpoint."""
+    `survey` is the survey the reason is about (the best candidate that was refused, or the one
+    shown), null when no survey was attached to the touchpoint. Touchpoint, stage and channel
+    are kept as rollup cells keep them (keys, '' = none; the channel as counted by
+    `surveys.journey.channels`), so the dashboards' filters read both alike. `day` is cut in
+    the project's timezone (`surveys.tenancy.timezones`)."""
 
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="decisions", db_index=False
+        Project, on_delete=models.CASCADE, related_name="decision_counts", db_index=False
     )
     survey = models.ForeignKey(
-        Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+        Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="decision_counts"
     )
-    touchpoint = models.ForeignKey(
-        Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
-    )
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
-    )
-    channel = models.CharField(
-        max_length=16, choices=SurveyChannel.choices, default=SurveyChannel.WIDGET
-    )
+    touchpoint_key = models.CharField(max_length=100, default="", blank=True)
+    stage_key = models.CharField(max_length=64, default="", blank=True)
+    channel = models.CharField(max_length=16, default="", blank=True)
     reason = models.CharField(max_length=32, choices=DecisionReason.choices)
-    created_at = models.DateTimeField(default=timezone.now)
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["project", "survey", "created_at"], name="decision_survey_day"),
-            models.Index(fields=["project", "created_at"], name="decision_project_day"),
+        constraints = [
+            models.UniqueConstraint(
+                F("project"),
+                Coalesce(F("survey"), Value(0)),
+                *(
+                    F(field)
+                    for field in ("touchpoint_key", "stage_key", "channel", "reason", "day")
+                ),
+                name="decision_count_key",
+            )
         ]
+        indexes = [models.Index(fields=["project", "day"], name="decision_count_project_day")]
 
     def __str__(self) -> str:
-        return f"{self.reason} ({self.created_at:%Y-%m-%d})"
+        return f"{self.reason} {self.day} ×{self.count}"
 
 
 class InvitationStatus(models.TextChoices):
@@ -168,3 +178,27 @@ class Invitation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.contact} ({self.status})"
+
+
+class WidgetOrigin(models.Model):
+    """Where a project's widget has been calling from: its install status. Each origin (a
+    browser's `Origin` header, normalised) with the last time a call from it was served and
+    the last time one was refused because the origin is not allowed — what a team needs to
+    see when "the widget does nothing" on a new site. Written in batches
+    (surveys.delivery.origin_log); refused origins are capped per project (anyone can send
+    any Origin header)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="widget_origins", db_index=False
+    )
+    origin = models.CharField(max_length=200)
+    last_allowed_at = models.DateTimeField(null=True, blank=True)
+    last_refused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "origin"], name="widget_origin_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.origin

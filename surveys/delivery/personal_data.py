@@ -1,6 +1,6 @@
 """The places delivery keeps a person's data, for export, erasure and identify's merge
-(surveys.contacts.personal_data): the surveys they were shown, decide's decisions about them,
-their e-mail invitations."""
+(surveys.contacts.personal_data): the surveys they were shown and their e-mail invitations.
+Decide's decisions are daily counters that name nobody (surveys.delivery.models.DecisionCount)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from surveys.contacts.models import Contact
 from surveys.contacts.personal_data import PersonalData, contact_rows_repoint
-from surveys.delivery.models import Decision, Display, Invitation
+from surveys.delivery.models import Display, Invitation
 
 
 def _displays_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
@@ -22,19 +22,6 @@ def _displays_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
 
 def _displays_erase(contacts: Sequence[Contact]) -> None:
     Display.objects.filter(contact__in=contacts).exclude(url="").update(url="")
-
-
-def _decisions_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
-    return list(
-        Decision.objects.filter(contact__in=contacts)
-        .order_by("created_at")
-        .values("survey__name", "touchpoint__key", "reason", "channel", "created_at")
-    )
-
-
-def _decisions_erase(contacts: Sequence[Contact]) -> None:
-    """The decisions stay counted for fatigue analytics, tied to nobody."""
-    Decision.objects.filter(contact__in=contacts).update(contact=None)
 
 
 def _invitations_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
@@ -52,9 +39,6 @@ def _invitations_erase(contacts: Sequence[Contact]) -> None:
 
 DELIVERY_PERSONAL_DATA = (
     PersonalData("surveys_shown", _displays_export, _displays_erase, contact_rows_repoint(Display)),
-    PersonalData(
-        "survey_decisions", _decisions_export, _decisions_erase, contact_rows_repoint(Decision)
-    ),
     PersonalData(
         "email_invitations",
         _invitations_export,

@@ -59,7 +59,7 @@ def touchpoint_surveys(*, project: Project, key: str) -> TouchpointSurveys | Non
 
 
 def _touchpoint_surveys_load(*, project: Project, key: str) -> TouchpointSurveys | None:
-    touchpoint = Touchpoint.objects.filter(project=project, key=key).first()
+    touchpoint = Touchpoint.objects.filter(project=project, key=key).select_related("stage").first()
     if touchpoint is None:
         return None
     if touchpoint.retired_at is not None:

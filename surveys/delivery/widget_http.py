@@ -10,9 +10,11 @@ operation's (405), and the body must be its declared payload (400). The handler 
 the project and the validated payload; an `ApplicationError` it raises becomes the error body.
 
 CORS is per project: a real request's `Origin` must be one of the project's
-`allowed_origins`, and only then is it echoed in `Access-Control-Allow-Origin`; a preflight
-carries no key, so it is answered for any origin some project allows. Every reply varies on
-`Origin`.
+`allowed_origins`, and only then is a successful reply's `Access-Control-Allow-Origin` its
+origin; an error reply (a code, no data) is readable by any origin, so the widget can say in
+the console why it is held back. A preflight carries no key, so it is answered for any origin
+some project allows. Every reply varies on `Origin`. Each call's origin, served or refused,
+is noted for Settings → Install status (surveys.delivery.origin_log).
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ from typing import Any
 
 import msgspec
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
+from surveys.delivery import origin_log
 from surveys.tenancy.api_auth import (
     project_for_public_key,
     public_key_well_formed,
     widget_rate_wait,
 )
 from surveys.tenancy.models import Project
+from surveys.tenancy.origins import normalise_origin, origin_allowed
 from surveys.tenancy.selectors import origin_allowed_by_any_project
 from vocsite.api_errors import ERROR_BODY_TYPE
 from vocsite.errors import ApplicationError
@@ -67,14 +72,6 @@ CONFLICT = {409: Response(ERROR_BODY_TYPE, "submission_id used elsewhere")}
 Handler = Callable[..., tuple[int, Any]]
 
 
-def _normalise_origin(origin: str) -> str:
-    return origin.strip().rstrip("/").lower()
-
-
-def origin_allowed(origin: str, allowed: list[str] | None) -> bool:
-    return _normalise_origin(origin) in {_normalise_origin(o) for o in allowed or []}
-
-
 def widget_view(
     *,
     operation_id: str,
@@ -105,10 +102,11 @@ def widget_view(
                     response = _serve(request, project, data, method, payload, handler, kwargs)
                 except ApplicationError as error:
                     response = error_reply(error)
-                if (
-                    project is not None
-                    and origin
-                    and origin_allowed(origin, project.allowed_origins)
+                # A refusal is readable by any page (it carries an error code, no data), so
+                # the widget can tell the developer why it is held back.
+                if origin and (
+                    response.status_code >= 400
+                    or (project is not None and origin_allowed(origin, project.allowed_origins))
                 ):
                     response["Access-Control-Allow-Origin"] = origin
                 if response.status_code < 300:
@@ -140,7 +138,10 @@ def _serve(request, project, data, method, payload, handler, kwargs) -> HttpResp
     if wait is not None:
         return throttled_reply(wait)
     origin = request.META.get("HTTP_ORIGIN")
-    if origin and not origin_allowed(origin, project.allowed_origins):
+    allowed = not origin or origin_allowed(origin, project.allowed_origins)
+    if origin:
+        origin_log.note(project_id=project.pk, origin=origin, allowed=allowed, at=timezone.now())
+    if not allowed:
         raise ApplicationError(
             "origin_not_allowed",
             "This origin may not use this project's widget.",
@@ -174,7 +175,7 @@ def _unauthenticated(message: str) -> ApplicationError:
 
 def _preflight(origin: str | None) -> HttpResponse:
     response = HttpResponse(status=204)
-    if origin and origin_allowed_by_any_project(origin=_normalise_origin(origin)):
+    if origin and origin_allowed_by_any_project(origin=normalise_origin(origin)):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response["Access-Control-Allow-Headers"] = "Content-Type"

@@ -5,10 +5,11 @@ import uuid
 from datetime import date
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from metrics.rollups.models import Rollup
-from surveys.delivery.models import Decision, Display
+from surveys.delivery.models import DecisionCount, Display
 from surveys.tenancy.services import api_key_create
 from tests.factories import ContactFactory, ProjectFactory
 
@@ -233,8 +234,10 @@ def test_response_rate_drop_off_and_decisions(server_client, project, survey):
         100.0,
         0.0,
     )
-    for reason in ["shown", "global_cooldown", "global_cooldown"]:
-        Decision.objects.create(project=project, survey=survey, reason=reason)
+    for reason, n in [("shown", 1), ("global_cooldown", 2)]:
+        DecisionCount.objects.create(
+            project=project, survey=survey, reason=reason, day=timezone.localdate(), count=n
+        )
     decisions = server_client.get("/api/v1/metrics/decisions").json()
     assert decisions == {
         "surveys": [

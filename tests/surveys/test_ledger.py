@@ -25,10 +25,10 @@ from surveys.delivery.ledger import (
     display_mark_shown,
     survey_payload,
 )
-from surveys.delivery.models import Decision, Display
+from surveys.delivery.models import DecisionCount, Display
 from surveys.delivery.tasks import expire_stale_claims
 from surveys.design.services import QuestionIn, survey_set_status
-from tests.factories import ContactFactory, TouchpointFactory, published_survey
+from tests.factories import ContactFactory, TouchpointFactory, decisions_counted, published_survey
 from tests.widget_texts import ZH_WIDGET_TEXTS
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_identify_merges_the_anonymous_history_and_it_keeps_counting(project, to
     assert identified.user_id == "user-42"
     assert identified.attributes == {"plan": "pro"}
     assert Display.objects.get().contact == identified
-    assert list(Decision.objects.values_list("contact_id", flat=True)) == [identified.pk]
+    assert decisions_counted(project) == {"shown": 1}
     assert VisitorId.objects.get(visitor_id="browser-1").contact == identified
     assert Contact.objects.get(pk=anonymous.pk).merged_into == identified
     # The claim made while anonymous still counts for the identified person, on any device.
@@ -136,7 +136,7 @@ def test_a_claim_with_a_stale_anonymous_contact_lands_on_the_person(project, tou
     person = contact_resolve(project=project, visitor_id="tab-1", user_id="u-7")
     result = claim(project, stale, touchpoint)
     assert result.display.contact_id == person.pk
-    assert Decision.objects.get().contact_id == person.pk
+    assert decisions_counted(project) == {"shown": 1}
 
 
 def test_a_browser_signed_in_as_another_user_is_not_merged(project, touchpoint):
@@ -279,8 +279,13 @@ def test_unknown_touchpoint_is_no_survey_and_still_counted(project):
     contact = ContactFactory(project=project)
     result = display_claim(project=project, contact=contact, touchpoint_key="nowhere")
     assert (result.verdict.show, result.verdict.reason) == (False, "no_survey")
-    decision = Decision.objects.get()
-    assert (decision.reason, decision.touchpoint, decision.survey) == ("no_survey", None, None)
+    counter = DecisionCount.objects.get()
+    assert (counter.reason, counter.touchpoint_key, counter.survey, counter.count) == (
+        "no_survey",
+        "",
+        None,
+        1,
+    )
 
 
 def test_an_email_survey_yesterday_holds_back_the_widget_today(project, touchpoint):

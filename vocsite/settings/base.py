@@ -325,16 +325,23 @@ WIDGET_RATE_LIMIT_PER_VISITOR = env.int("WIDGET_RATE_LIMIT_PER_VISITOR", default
 RATE_LIMIT_SYNC_SECONDS = env.float("RATE_LIMIT_SYNC_SECONDS", default=0.1 if REDIS_URL else 0.0)
 # How long a web process keeps a project (looked up by public key) in memory.
 WIDGET_PROJECT_CACHE_SECONDS = env.int("WIDGET_PROJECT_CACHE_SECONDS", default=30)
-# Decide's Decision rows (analytics) are written in batches this often by each web process
-# (surveys.delivery.decision_log); 0 writes each row inline. Batched on PostgreSQL, inline on SQLite.
+# Decide's daily counters (analytics) are counted in memory and added to the database this often
+# by each web process (surveys.delivery.decision_log); 0 adds each decide inline. Batched on
+# PostgreSQL, inline on SQLite.
 # Finished responses' processing tasks are published in one message per this interval per web
 # process (feedback.answering.pipeline); 0 publishes each on commit. Batched when the broker is Redis.
 RESPONSE_PUBLISH_BATCH_SECONDS = env.float(
     "RESPONSE_PUBLISH_BATCH_SECONDS", default=0.2 if REDIS_URL else 0.0
 )
+# The widget's install status (which origins call, which are refused) is noted in memory and
+# written this often by each web process (surveys.delivery.origin_log); 0 writes each call's note.
+WIDGET_ORIGIN_FLUSH_SECONDS = env.float(
+    "WIDGET_ORIGIN_FLUSH_SECONDS",
+    default=10.0 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
+)
 DECISION_FLUSH_SECONDS = env.float(
     "DECISION_FLUSH_SECONDS",
-    default=0.2 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
+    default=1.0 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
 )
 
 LOGGING = {

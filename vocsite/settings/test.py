@@ -23,3 +23,4 @@ RESPONSE_PUBLISH_BATCH_SECONDS = 0
 # Serve static files straight from the source folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+WIDGET_ORIGIN_FLUSH_SECONDS = 0

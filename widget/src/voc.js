@@ -39,6 +39,7 @@ let userHash = store.get("uhash", null); // HMAC of userId by the company's serv
 let attributes = store.get("attrs", {});
 let config = { theme: {}, feedback_tab: { enabled: false } };
 let open = null; // the survey on screen, if any
+let heldBack = null; // why the server refuses this page (origin_not_allowed…), once known
 
 // Fixed texts come from the server's catalogue: a survey brings its own (in its language),
 // the Feedback tab takes the config's in the visitor's language if the project speaks it.
@@ -347,6 +348,15 @@ function openFeedback() {
 
 // ------------------------------------------------------------------ public API
 
+// Why the server refused a call (origin_not_allowed, identity_unverified…), told to the
+// developer in the console; returns the error code.
+async function refused(response) {
+  const code = ((await response.json().catch(() => null)) || {}).error?.code || `http_${response.status}`;
+  const hint = code === "origin_not_allowed" ? ` — add ${location.origin} to the project's allowed origins (Settings)` : "";
+  console.warn(`vocsite: held back on ${location.origin}: ${code}${hint}`);
+  return code;
+}
+
 const api = {
   version: VERSION,
   identify(id, attrs, hash) {
@@ -359,14 +369,11 @@ const api = {
   },
   async track(touchpoint) {
     if (!KEY) return;
+    if (heldBack) return { show: false, reason: heldBack };
     const response = await post("decide", { ...who(), attributes, touchpoint, url: location.href, locale: navigator.language });
-    if (!response.ok) {
-      // Why the widget is held back (origin_not_allowed, identity_unverified…), for the developer.
-      const code = ((await response.json().catch(() => null)) || {}).error?.code || "error";
-      console.warn("vocsite: decide refused: " + code);
-      return { show: false, reason: code };
-    }
+    if (!response.ok) return { show: false, reason: await refused(response) };
     const decision = await response.json();
+    if (!decision.show) console.debug(`vocsite: nothing shown at ${touchpoint}: ${decision.reason}`);
     if (decision.show) setTimeout(() => render(decision.display_id, decision.survey, false), (decision.survey.delay_seconds || 0) * 1000);
     return decision;
   },
@@ -395,6 +402,7 @@ async function start() {
     try {
       const response = await fetch(`${API}/api/widget/v1/config?key=${encodeURIComponent(KEY)}`);
       if (response.ok) config = await response.json();
+      else if (response.status >= 400 && response.status < 500 && response.status !== 429) heldBack = await refused(response);
     } catch (e) {
       /* offline: surveys still queue, the tab waits for the next page */
     }
