@@ -34,10 +34,6 @@ class TouchpointSurveys:
     touchpoint: Touchpoint
     surveys: tuple[Survey, ...]
 
-    @property
-    def retired(self) -> bool:
-        return self.touchpoint.retired_at is not None
-
     def live(self, *, channel: str, now: datetime) -> list[Survey]:
         """Those that run on this channel now (schedule and channel filtered here, per call,
         so a cached entry never outlives a survey's start or end)."""
