@@ -18,6 +18,12 @@ class WebhookEvent(models.TextChoices):
     CASE_UPDATED = "case.updated"
     CASE_OVERDUE = "case.overdue"
     FEEDBACK_CREATED = "feedback.created"
+    # Sent on demand from the webhooks page or `POST /api/v1/webhooks/{id}/test`, never
+    # subscribed to: it travels the same signed delivery path as the events above.
+    TEST_PING = "test.ping"
+
+
+SUBSCRIBABLE_EVENTS = tuple(e for e in WebhookEvent if e != WebhookEvent.TEST_PING)
 
 
 def new_webhook_secret() -> str:
@@ -97,6 +103,11 @@ class WebhookAttempt(models.Model):
     status_code = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # What was sent besides the body (the signature included; credentials of the URL masked).
+    request_headers = models.JSONField(default=dict, blank=True)
+    # The start of the receiver's reply, kept only from a public address: a reply from inside
+    # the network (allowed in development) is never stored (see services.webhook_post).
+    response_excerpt = models.TextField(blank=True)
     replay = models.BooleanField(default=False, help_text="Sent because someone replayed it.")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -74,6 +74,7 @@ class Display(TimeStampedModel):
 
 class DecisionReason(models.TextChoices):
     SHOWN = "shown", "Shown"
+    TOUCHPOINT_RETIRED = "touchpoint_retired", "Touchpoint retired"
     NO_SURVEY = "no_survey", "No survey at this touchpoint"
     OPTED_OUT = "opted_out", "Contact opted out"
     TARGETING = "targeting", "Targeting did not match"

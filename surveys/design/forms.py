@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from surveys.design.models import Question, QuestionType, Survey, SurveyChannel
 from surveys.design.scales import (
@@ -146,8 +147,18 @@ class SurveySettingsForm(SettingFields):
     def __init__(self, *args, project: Project, **kwargs):
         super().__init__(*args, **kwargs)
         self.project = project
+        # A retired touchpoint is offered no more, but one the survey already has stays listed.
+        kept = set(self.initial.get("touchpoints") or [])
+        if self.is_bound:
+            kept |= set(
+                self.data.getlist(self.add_prefix("touchpoints"))
+                if hasattr(self.data, "getlist")
+                else []
+            )
         self.fields["touchpoints"].choices = [
-            (t.key, t.name) for t in project.touchpoints.order_by("position", "name")
+            (t.key, t.name if t.retired_at is None else f"{t.name} ({_('retired')})")
+            for t in project.touchpoints.order_by("position", "name")
+            if t.retired_at is None or t.key in kept
         ]
         self.fields[
             "recontact_days"
