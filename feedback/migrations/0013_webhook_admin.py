@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0011_sentiment_mixed'),
+        ('feedback', '0012_tag_clause_sentiment'),
     ]
 
     operations = [
