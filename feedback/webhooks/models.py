@@ -7,6 +7,7 @@ import secrets
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from surveys.tenancy.models import Project
 from vocsite.models import TimeStampedModel
@@ -39,9 +40,9 @@ class WebhookEndpoint(TimeStampedModel):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed (retries exhausted)"
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed (retries exhausted)")
 
 
 class WebhookDelivery(TimeStampedModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from feedback.answering.pipeline import processing_quarantined_count
@@ -74,5 +75,5 @@ def webhook_replay_view(request: HttpRequest, delivery_id) -> HttpResponse:
         WebhookDelivery, endpoint__project=request.access.project, pk=delivery_id
     )
     webhook_replay(delivery=delivery, actor=request.user)
-    messages.success(request, f"Delivery {delivery.pk} queued again.")
+    messages.success(request, _("Delivery %(id)s queued again.") % {"id": delivery.pk})
     return redirect("webhooks")

@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from surveys.tenancy.models import (
     MemberInvitation,
@@ -124,7 +125,8 @@ def member_invite(
 def _send(invitation: MemberInvitation, link: str) -> None:
     context = {"invitation": invitation, "project": invitation.project, "link": link}
     email_message(
-        subject=f"[vocsite] You are invited to {invitation.project.name}",
+        subject=gettext("[vocsite] You are invited to %(project)s")
+        % {"project": invitation.project.name},
         body=render_to_string("email/member_invitation.txt", context),
         to=[invitation.email],
     ).send()
