@@ -6,19 +6,30 @@ fails here."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client, override_settings
+from django.urls import get_resolver
+from django.urls.resolvers import URLResolver
 from rest_framework.test import APIClient
 
+from feedback.cases.models import AlertRule, Case
+from feedback.topics.models import RetagRun, Topic
 from surveys.delivery.events import EventIn, event_record
+from surveys.design.models import Survey
+from surveys.tenancy.invitations import member_invite
+from surveys.tenancy.models import Team
 from tests.factories import ContactFactory, published_survey
 from tests.widget_texts import EN_WIDGET_TEXTS, ZH_WIDGET_TEXTS
 
@@ -305,3 +316,163 @@ def test_staff_pages_stay_english_for_an_english_or_unknown_browser(staff_client
     assert "0 open" in inbox
     journey = staff_client.get("/app/journey/").content.decode()
     assert " · 1 survey</div>" in journey
+
+
+# ---------------------------------------------------------------- nothing left in English
+
+# English words a Chinese page may show: names of products and standards, units, formats.
+ALLOWED_WORDS = {
+    "vocsite",
+    "NPS",
+    "CSAT",
+    "CES",
+    "API",
+    "UTC",
+    "CSV",
+    "JSON",
+    "URL",
+    "SLA",
+    "HTTP",
+    "HTTPS",
+    "HMAC",
+    "SHA",
+    "ID",
+    "id",
+    "CX",
+    "RE2",
+    "Slack",
+    "Django",
+    "Bootstrap",
+    "Chart",
+    "js",
+}
+# Markup whose text is code or data, not prose.
+CODE_TAGS = {"script", "style", "code", "pre", "kbd", "textarea", "samp"}
+SHOWN_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt", "data-confirm"}
+ENGLISH_WORD = re.compile(r"(?<![\w@./:#-])[A-Za-z][a-z]+(?:'[a-z]+)?(?![\w@/:#-])")
+CODE_LIKE = re.compile(r"\S*[\d_@/=<>{}]\S*|https?://\S+|\S+\.\S+")
+
+
+class _ShownText(HTMLParser):
+    """The texts of a page a person reads: text nodes outside code, and attributes shown as
+    text (placeholders, tooltips, confirmations, buttons' values)."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts: list[str] = []
+        self._code_depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in CODE_TAGS:
+            self._code_depth += 1
+        attributes = dict(attrs)
+        for name in SHOWN_ATTRIBUTES & attributes.keys():
+            self.texts.append(attributes[name] or "")
+        if tag == "input" and attributes.get("type") in ("submit", "button"):
+            self.texts.append(attributes.get("value") or "")
+
+    def handle_endtag(self, tag):
+        if tag in CODE_TAGS and self._code_depth:
+            self._code_depth -= 1
+
+    def handle_data(self, data):
+        if not self._code_depth and data.strip():
+            self.texts.append(data)
+
+
+def _data_strings(rows: str) -> list[str]:
+    """Every text the demo's rows hold (names, comments, e-mails…): user data, not UI."""
+    found: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, str):
+            found.add(value)
+            if value[:1] in "[{":
+                with contextlib.suppress(ValueError):
+                    walk(json.loads(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for row in json.loads(rows):
+        walk(row["fields"])
+    return sorted((s for s in found if len(s) >= 3 and re.search("[A-Za-z]", s)), key=len)[::-1]
+
+
+def _english_left(texts, data: list[str]) -> set[str]:
+    """The texts that still have an English word once user data and codes are taken out."""
+    left = set()
+    for text in texts:
+        rest = " ".join(text.split())
+        for value in data:
+            if value in rest:
+                rest = rest.replace(value, " ")
+        rest = CODE_LIKE.sub(" ", rest)
+        if any(w not in ALLOWED_WORDS for w in ENGLISH_WORD.findall(rest)):
+            left.add(" ".join(text.split()))
+    return left
+
+
+def _staff_routes() -> dict[str, str]:
+    """Every named staff URL (under /app/ and /accounts/) that is not a form's POST target."""
+
+    def walk(resolver, prefix=""):
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern, prefix + str(pattern.pattern))
+            else:
+                yield pattern.name, prefix + str(pattern.pattern)
+
+    return {
+        name: route
+        for name, route in walk(get_resolver())
+        if name and route.startswith(("app/", "accounts/"))
+    }
+
+
+@pytest.fixture
+def demo_pages(demo):
+    """Each staff page of the demo project as its admin reads it in Chinese: name → HTML."""
+    RetagRun.objects.create(project=demo, status="running", total=200, done=80)
+    admin = get_user_model().objects.get(username="admin")
+    sent = member_invite(project=demo, email="someone@example.com", role="viewer", base_url="")
+    arguments = {
+        "survey_id": Survey.objects.filter(project=demo).first().pk,
+        "case_id": Case.objects.filter(project=demo).first().pk,
+        "rule_id": AlertRule.objects.filter(project=demo).first().pk,
+        "topic_id": Topic.objects.filter(project=demo).first().pk,
+        "run_id": RetagRun.objects.get(project=demo).pk,
+        "token": sent.link.rstrip("/").rsplit("/", 1)[1],
+        "team_id": Team.objects.filter(project=demo).first().pk,
+    }
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    client.force_login(admin)
+    pages = {}
+    for name, route in _staff_routes().items():
+        names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+        if any(n not in arguments for n in names):
+            continue  # a POST target (an action, a key, a delivery…)
+        path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(arguments[m.group(1)]), route)
+        response = client.get(path)
+        if response.status_code in (302, 405) or "text/html" not in response["Content-Type"]:
+            continue
+        pages[name] = response.content.decode()
+    pages["login"] = Client(HTTP_ACCEPT_LANGUAGE="zh-CN").get("/accounts/login/").content.decode()
+    return pages
+
+
+@pytest.mark.django_db
+def test_no_staff_page_of_the_demo_shows_english_to_a_chinese_browser(demo_pages, demo_rows):
+    data = _data_strings(demo_rows)
+
+    left = {}
+    for name, html in sorted(demo_pages.items()):
+        parser = _ShownText()
+        parser.feed(html)
+        if found := _english_left(parser.texts, data):
+            left[name] = sorted(found)
+    assert {"dashboard-executive", "settings", "survey-edit", "inbox"} <= demo_pages.keys()
+    assert left == {}
