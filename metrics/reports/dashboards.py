@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from feedback.answering.models import Answer
 from feedback.cases.models import OPEN_CASE_STATUSES, Case, CaseStatus
@@ -146,13 +148,13 @@ PANEL_FILTERS: dict[str, frozenset[str]] = {
     "churn": frozenset({"dates"}),
 }
 FILTER_WORDS = {
-    "dates": "the dates",
-    "survey": "the survey",
-    "touchpoint": "the touchpoint",
-    "stage": "the stage",
-    "channel": "the channel",
-    "segment": "the segment",
-    "team": "the team",
+    "dates": _("the dates"),
+    "survey": _("the survey"),
+    "touchpoint": _("the touchpoint"),
+    "stage": _("the stage"),
+    "channel": _("the channel"),
+    "segment": _("the segment"),
+    "team": _("the team"),
 }
 
 
@@ -182,9 +184,12 @@ def panel_notes(query: DashboardQuery) -> dict[str, str]:
         if not left_out:
             notes[panel] = ""
         elif len(left_out) == 1:
-            notes[panel] = f"Not filtered by {left_out[0]}."
+            notes[panel] = gettext("Not filtered by %(filter)s.") % {"filter": left_out[0]}
         else:
-            notes[panel] = f"Not filtered by {', '.join(left_out[:-1])} and {left_out[-1]}."
+            notes[panel] = gettext("Not filtered by %(filters)s and %(last)s.") % {
+                "filters": gettext(", ").join(str(word) for word in left_out[:-1]),
+                "last": left_out[-1],
+            }
     return notes
 
 

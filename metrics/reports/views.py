@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from feedback.answering.models import Answer
 from feedback.answering.selectors import unhappy_scores
@@ -117,6 +118,8 @@ def business_lead(request: HttpRequest) -> HttpResponse:
         {
             "id": f"breakdown-{i}",
             "label": label,
+            # The channel split is named in the staff's language; attributes by their key.
+            "name": gettext("channel") if label == "channel" else label,
             "rows": split["rows"],
             "note": split["note"],
             "metric": metric,
@@ -133,7 +136,7 @@ def business_lead(request: HttpRequest) -> HttpResponse:
         "labels": [DecisionReason(reason).label for reason in reasons],
         "datasets": [
             {
-                "label": names.get(s["survey"], "no survey at the touchpoint"),
+                "label": names.get(s["survey"], gettext("no survey at the touchpoint")),
                 "values": [s["reasons"].get(reason, 0) for reason in reasons],
             }
             for s in surveys
@@ -143,11 +146,11 @@ def business_lead(request: HttpRequest) -> HttpResponse:
         "labels": [r["topic"] for r in context["drivers"]["rows"]],
         "datasets": [
             {
-                "label": "% of detractor comments",
+                "label": gettext("detractor comments (%)"),
                 "values": [r["detractor_share"] or 0 for r in context["drivers"]["rows"]],
             },
             {
-                "label": "% of promoter comments",
+                "label": gettext("promoter comments (%)"),
                 "values": [r["promoter_share"] or 0 for r in context["drivers"]["rows"]],
             },
         ],
