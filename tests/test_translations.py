@@ -22,9 +22,11 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import get_resolver
 from django.urls.resolvers import URLResolver
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from feedback.cases.models import AlertRule, Case
+from feedback.cases.notifications import case_email_send
 from feedback.topics.models import RetagRun, Topic
 from surveys.delivery.events import EventIn, event_record
 from surveys.design.models import Survey
@@ -476,3 +478,35 @@ def test_no_staff_page_of_the_demo_shows_english_to_a_chinese_browser(demo_pages
             left[name] = sorted(found)
     assert {"dashboard-executive", "settings", "survey-edit", "inbox"} <= demo_pages.keys()
     assert left == {}
+
+
+@pytest.mark.django_db
+def test_staff_e_mails_in_chinese_show_no_english(
+    project, survey, respond, staff_user, django_capture_on_commit_callbacks
+):
+    """The case e-mails (new, assigned, overdue) and the member invitation, sent while Chinese
+    is the active language (a staff request from a Chinese browser)."""
+    case = Case.objects.get(response=respond(2, "Too slow"))
+    Case.objects.filter(pk=case.pk).update(assignee=staff_user)
+    with translation.override("zh-hans"):
+        for kind in ("created", "assigned", "overdue"):
+            assert case_email_send(case_id=case.pk, kind=kind) == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            member_invite(
+                project=project,
+                email="someone@example.com",
+                role="viewer",
+                base_url="http://testserver",
+                invited_by=staff_user,
+            )
+    data = [project.name, case.title, "Too slow", staff_user.get_username()]
+    data += [q.text.get("en", "") for q in survey.current_version.questions.all()]
+    texts = []
+    for message in mail.outbox:
+        parser = _ShownText()
+        for html, _type in getattr(message, "alternatives", []):
+            parser.feed(html)
+        texts += [message.subject, *message.body.splitlines(), *parser.texts]
+    assert len(mail.outbox) == 4
+    assert mail.outbox[0].subject == f"[vocsite] 新工单 #{case.pk}：{case.title}"
+    assert _english_left(texts, sorted(data, key=len, reverse=True)) == set()
