@@ -72,6 +72,8 @@ class AlertRuleForm(forms.ModelForm):
             "touchpoints": _("Only answers from these touchpoints. None selected: all."),
             "topics": _("Only comments tagged with one of these topics. None selected: any."),
             "assignment": _("Who gets the case inside the team."),
+            "applies_to_feedback": _("Also open cases for negative Feedback-tab messages."),
+            "sla_hours": _("At most a year."),
         }
         field_classes = {"touchpoints": ModelIdsChoiceField, "topics": ModelIdsChoiceField}
         widgets = {

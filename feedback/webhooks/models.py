@@ -14,11 +14,11 @@ from vocsite.models import TimeStampedModel
 
 
 class WebhookEvent(models.TextChoices):
-    RESPONSE_FINISHED = "response.finished"
-    CASE_CREATED = "case.created"
-    CASE_UPDATED = "case.updated"
-    CASE_OVERDUE = "case.overdue"
-    FEEDBACK_CREATED = "feedback.created"
+    RESPONSE_FINISHED = "response.finished", _("Response Finished")
+    CASE_CREATED = "case.created", _("Case Created")
+    CASE_UPDATED = "case.updated", _("Case Updated")
+    CASE_OVERDUE = "case.overdue", _("Case Overdue")
+    FEEDBACK_CREATED = "feedback.created", _("Feedback Created")
 
 
 def new_webhook_secret() -> str:

@@ -248,6 +248,18 @@ def filter_choices(project: Project) -> dict[str, Any]:
     }
 
 
+# The comparisons' methods in the staff's language (the API gives them in English).
+METHOD_WORDS = {
+    scores.NPS_DIFFERENCE_METHOD: _(
+        "z-test of the NPS difference with adjusted-Wald standard errors (√(var′/n′) per side); "
+        "two-sided p-value"
+    ),
+    scores.SHARE_DIFFERENCE_METHOD: _(
+        "two-proportion z-test with the pooled proportion; two-sided p-value"
+    ),
+}
+
+
 def metric_reports(project: Project, query: DashboardQuery, interval: str) -> dict[str, Any]:
     """NPS, CSAT and CES over the period with the previous period compared (z, significant);
     a metric whose filters cannot be applied comes back as {"problem": ...} instead (answers
@@ -258,6 +270,9 @@ def metric_reports(project: Project, query: DashboardQuery, interval: str) -> di
             out[metric] = selectors.metric_report(
                 project, metric, query.filters, interval=interval, compare=True
             )
+            comparison = out[metric].get("comparison")
+            if comparison and comparison.get("method") in METHOD_WORDS:
+                comparison["method"] = METHOD_WORDS[comparison["method"]]
         except ApplicationError as error:
             out[metric] = {"problem": error.message}
     return out
