@@ -330,7 +330,7 @@ ALLOWED_WORDS = {
     *("vocsite", "NPS", "CSAT", "CES", "API", "UTC", "CSV", "XLSX", "JSON", "URL", "SLA", "CLV"),
     *("HTTP", "HTTPS", "HMAC", "SHA", "CORS", "ID", "Webhook", "Benjamini", "Hochberg", "Wilson"),
     *("Wald", "en", "zh", "backend", "plan", "pro", "enterprise", "refund", "refunds"),
-    *("refunded", "money", "back", "checkout", "Python", "Node", "Django"),
+    *("refunded", "money", "back", "checkout", "Python", "Node", "Django", "op"),
     *URL_OPS,
     *ATTRIBUTE_OPS,
 }
