@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from feedback.answering import sql
 from feedback.answering.batch import ResponseBatch, finished_response
@@ -57,23 +58,25 @@ def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
         if isinstance(value, bool) and kind == QuestionType.YES_NO:
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise _invalid(field, "A whole number is required.")
+            raise _invalid(field, gettext("A whole number is required."))
         low, high = question.scale_min, question.scale_max
         if not low <= value <= high:
-            raise _invalid(field, f"Must be between {low} and {high}.")
+            raise _invalid(
+                field, gettext("Must be between %(low)s and %(high)s.") % {"low": low, "high": high}
+            )
         return {"value_int": value}
     if kind == QuestionType.TEXT:
         if not isinstance(value, str):
-            raise _invalid(field, "Text is required.")
+            raise _invalid(field, gettext("Text is required."))
         if len(value) > MAX_TEXT:
-            raise _invalid(field, f"At most {MAX_TEXT} characters.")
+            raise _invalid(field, gettext("At most %(n)s characters.") % {"n": MAX_TEXT})
         if "\x00" in value:  # PostgreSQL text cannot hold NUL
             raise _invalid(field, "Null characters are not allowed.")
         return {"value_text": value.strip()}
     choice_ids = {c["id"] for c in question.choices}
     if kind == QuestionType.SINGLE_CHOICE:
         if not isinstance(value, str) or value not in choice_ids:
-            raise _invalid(field, "Pick one of the question's choices.")
+            raise _invalid(field, gettext("Pick one of the question's choices."))
         return {"value_choices": [value]}
     if kind == QuestionType.MULTI_CHOICE:
         if (
@@ -82,7 +85,7 @@ def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
             or not all(isinstance(v, str) and v in choice_ids for v in value)
             or len(set(value)) != len(value)
         ):
-            raise _invalid(field, "Pick one or more of the question's choices.")
+            raise _invalid(field, gettext("Pick one or more of the question's choices."))
         return {"value_choices": value}
     raise _invalid(field, "Unsupported question type.")
 
@@ -126,15 +129,15 @@ def _validate(
         if answered and not visible:
             if question.pk in submitted:
                 errors[f"answers.{submitted[question.pk]}.question_id"] = [
-                    "This question is not shown for the earlier answer."
+                    gettext("This question is not shown for the earlier answer.")
                 ]
             else:
                 dropped.add(question.pk)
                 merged.pop(question.pk)  # later show_if rules must not see it either
         elif finished and visible and question.required and not answered:
-            errors[f"questions.{question.pk}"] = ["This question is required."]
+            errors[f"questions.{question.pk}"] = [gettext("This question is required.")]
     if errors:
-        raise ApplicationError("invalid", "The answers are not valid.", errors)
+        raise ApplicationError("invalid", gettext("The answers are not valid."), errors)
     return dropped
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from feedback.answering.models import Answer, Feedback, Sentiment
 from surveys.tenancy.models import Project
@@ -34,8 +35,8 @@ class Topic(TimeStampedModel):
 
 
 class TagSource(models.TextChoices):
-    RULE = "rule", "Rule"
-    MANUAL = "manual", "Added by hand"
+    RULE = "rule", _("Rule")
+    MANUAL = "manual", _("Added by hand")
 
 
 class Tag(TimeStampedModel):
@@ -88,11 +89,11 @@ class Tag(TimeStampedModel):
 
 
 class RetagStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    SUPERSEDED = "superseded", "Superseded by a newer run"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    SUPERSEDED = "superseded", _("Superseded by a newer run")
+    FAILED = "failed", _("Failed")
 
 
 class RetagRun(TimeStampedModel):

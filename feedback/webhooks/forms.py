@@ -12,7 +12,7 @@ class WebhookForm(forms.Form):
     url = forms.URLField(max_length=2000, label=_("Endpoint URL"), assume_scheme="https")
     events = forms.MultipleChoiceField(
         label=_("Events"),
-        choices=[(e.value, e.value) for e in SUBSCRIBABLE_EVENTS],
+        choices=[(e.value, e.label) for e in SUBSCRIBABLE_EVENTS],
         widget=forms.CheckboxSelectMultiple,
     )
     description = forms.CharField(max_length=200, required=False, label=_("Description"))

@@ -7,20 +7,21 @@ import secrets
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from surveys.tenancy.models import Project
 from vocsite.models import TimeStampedModel
 
 
 class WebhookEvent(models.TextChoices):
-    RESPONSE_FINISHED = "response.finished"
-    CASE_CREATED = "case.created"
-    CASE_UPDATED = "case.updated"
-    CASE_OVERDUE = "case.overdue"
-    FEEDBACK_CREATED = "feedback.created"
+    RESPONSE_FINISHED = "response.finished", _("Response Finished")
+    CASE_CREATED = "case.created", _("Case Created")
+    CASE_UPDATED = "case.updated", _("Case Updated")
+    CASE_OVERDUE = "case.overdue", _("Case Overdue")
+    FEEDBACK_CREATED = "feedback.created", _("Feedback Created")
     # Sent on demand from the webhooks page or `POST /api/v1/webhooks/{id}/test`, never
     # subscribed to: it travels the same signed delivery path as the events above.
-    TEST_PING = "test.ping"
+    TEST_PING = "test.ping", _("Test Ping")
 
 
 SUBSCRIBABLE_EVENTS = tuple(e for e in WebhookEvent if e != WebhookEvent.TEST_PING)
@@ -45,9 +46,9 @@ class WebhookEndpoint(TimeStampedModel):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed (retries exhausted)"
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed (retries exhausted)")
 
 
 class WebhookDelivery(TimeStampedModel):

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from feedback.answering.models import Answer
 from feedback.cases.models import OPEN_CASE_STATUSES, Case, CaseStatus
@@ -184,13 +185,13 @@ PANEL_FILTERS: dict[str, frozenset[str]] = {
     "churn": frozenset({"dates"}),
 }
 FILTER_WORDS = {
-    "dates": "the dates",
-    "survey": "the survey",
-    "touchpoint": "the touchpoint",
-    "stage": "the stage",
-    "channel": "the channel",
-    "segment": "the segment",
-    "team": "the team",
+    "dates": _("the dates"),
+    "survey": _("the survey"),
+    "touchpoint": _("the touchpoint"),
+    "stage": _("the stage"),
+    "channel": _("the channel"),
+    "segment": _("the segment"),
+    "team": _("the team"),
 }
 
 
@@ -220,9 +221,12 @@ def panel_notes(query: DashboardQuery) -> dict[str, str]:
         if not left_out:
             notes[panel] = ""
         elif len(left_out) == 1:
-            notes[panel] = f"Not filtered by {left_out[0]}."
+            notes[panel] = gettext("Not filtered by %(filter)s.") % {"filter": left_out[0]}
         else:
-            notes[panel] = f"Not filtered by {', '.join(left_out[:-1])} and {left_out[-1]}."
+            notes[panel] = gettext("Not filtered by %(filters)s and %(last)s.") % {
+                "filters": gettext(", ").join(str(word) for word in left_out[:-1]),
+                "last": left_out[-1],
+            }
     return notes
 
 
@@ -281,6 +285,18 @@ def filter_choices(project: Project) -> dict[str, Any]:
     }
 
 
+# The comparisons' methods in the staff's language (the API gives them in English).
+METHOD_WORDS = {
+    scores.NPS_DIFFERENCE_METHOD: _(
+        "z-test of the NPS difference with adjusted-Wald standard errors (√(var′/n′) per side); "
+        "two-sided p-value"
+    ),
+    scores.SHARE_DIFFERENCE_METHOD: _(
+        "two-proportion z-test with the pooled proportion; two-sided p-value"
+    ),
+}
+
+
 def metric_reports(project: Project, query: DashboardQuery, interval: str) -> dict[str, Any]:
     """NPS, CSAT and CES over the period with the previous period compared (z, significant);
     a metric whose filters cannot be applied comes back as {"problem": ...} instead (answers
@@ -291,6 +307,9 @@ def metric_reports(project: Project, query: DashboardQuery, interval: str) -> di
             out[metric] = selectors.metric_report(
                 project, metric, query.filters, interval=interval, compare=True
             )
+            comparison = out[metric].get("comparison")
+            if comparison and comparison.get("method") in METHOD_WORDS:
+                comparison["method"] = METHOD_WORDS[comparison["method"]]
         except ApplicationError as error:
             out[metric] = {"problem": error.message}
     return out

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from feedback.answering.models import Answer
 from feedback.answering.selectors import unhappy_scores
@@ -116,6 +116,8 @@ def business_lead(request: HttpRequest) -> HttpResponse:
         {
             "id": f"breakdown-{i}",
             "label": label,
+            # The channel split is named in the staff's language; attributes by their key.
+            "name": gettext("channel") if label == "channel" else label,
             "rows": split["rows"],
             "note": split["note"],
             "metric": metric,
@@ -132,7 +134,7 @@ def business_lead(request: HttpRequest) -> HttpResponse:
         "labels": [DecisionReason(reason).label for reason in reasons],
         "datasets": [
             {
-                "label": names.get(s["survey"], "no survey at the touchpoint"),
+                "label": names.get(s["survey"], gettext("no survey at the touchpoint")),
                 "values": [s["reasons"].get(reason, 0) for reason in reasons],
             }
             for s in surveys

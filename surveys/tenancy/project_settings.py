@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.translation import gettext
 
 from surveys.tenancy.models import (
     Membership,
@@ -95,7 +96,7 @@ def project_update(
     if "timezone" in values and values["timezone"] not in timezone_names():
         errors["timezone"] = ["An IANA timezone name such as UTC, Europe/Berlin or Asia/Shanghai."]
     if errors:
-        raise ApplicationError("invalid", "The settings are not valid.", errors)
+        raise ApplicationError("invalid", gettext("The settings are not valid."), errors)
     before = _settings_snapshot(project)
     for name, value in values.items():
         setattr(project, name, value)
@@ -152,7 +153,9 @@ def member_set_role(
     demoted = membership.role in ADMIN_ROLES and role not in ADMIN_ROLES
     if demoted and not _admins_left(membership.project, membership):
         raise ApplicationError(
-            "invalid", "A project keeps at least one admin.", {"role": ["Last admin."]}
+            "invalid",
+            gettext("A project keeps at least one admin."),
+            {"role": [gettext("Last admin.")]},
         )
     before = membership.role
     membership.role = role
@@ -172,7 +175,7 @@ def member_set_role(
 def member_remove(*, membership: Membership, actor: AbstractBaseUser | None = None) -> None:
 
     if membership.role in ADMIN_ROLES and not _admins_left(membership.project, membership):
-        raise ApplicationError("invalid", "A project keeps at least one admin.")
+        raise ApplicationError("invalid", gettext("A project keeps at least one admin."))
     TeamMembership.objects.filter(team__project=membership.project, user=membership.user).delete()
     audit_record(
         project=membership.project,
@@ -201,10 +204,14 @@ def team_save(
     strangers = [i for i in [*member_ids, *([lead_id] if lead_id else [])] if i not in allowed]
     if strangers:
         raise ApplicationError(
-            "invalid", "Only project members can be in a team.", {"members": ["Not a member."]}
+            "invalid",
+            gettext("Only project members can be in a team."),
+            {"members": [gettext("Not a member.")]},
         )
     if not name.strip():
-        raise ApplicationError("invalid", "Name the team.", {"name": ["Required."]})
+        raise ApplicationError(
+            "invalid", gettext("Name the team."), {"name": [gettext("Required.")]}
+        )
     before: Mapping[str, Any] | None = None
     if team is None:
         team = Team(project=project)
