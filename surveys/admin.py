@@ -199,6 +199,13 @@ class DecisionCountAdmin(admin.ModelAdmin):
     raw_id_fields = ["survey"]
 
 
+@admin.register(models.WidgetOrigin)
+class WidgetOriginAdmin(admin.ModelAdmin):
+    list_display = ["origin", "project", "last_allowed_at", "last_refused_at"]
+    list_filter = ["project"]
+    search_fields = ["origin"]
+
+
 @admin.register(models.Invitation)
 class InvitationAdmin(admin.ModelAdmin):
     list_display = ["survey", "contact", "status", "send_after", "sent_at", "skip_reason"]

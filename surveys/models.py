@@ -16,6 +16,7 @@ from surveys.delivery.models import (  # noqa: F401
     DisplayStatus,
     Invitation,
     InvitationStatus,
+    WidgetOrigin,
 )
 from surveys.design.models import (  # noqa: F401
     SCORED_TYPES,
