@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from feedback.answering.models import Response
-from metrics.rollups.services import rollups_lock, rollups_recount_breakdowns
+from metrics.rollups.services import rollups_recount_breakdowns
+from metrics.rollups.sql import rollups_lock
 from surveys.contacts.models import Contact
 from surveys.contacts.personal_data import ERASED, PersonalData
 

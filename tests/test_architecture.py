@@ -3,6 +3,7 @@ by import-linter in `make lint`; what it cannot see is checked here."""
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,73 @@ def test_no_project_import_is_hidden_inside_a_function():
             if any(name.split(".")[0] in APPS for name in names) and path.name != "apps.py":
                 hidden.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert hidden == []
+
+
+# What runs a statement written by hand: a cursor and its execute, a RawSQL expression, a raw
+# queryset, `.extra()`.
+RAW_SQL_METHODS = {"cursor", "execute", "executemany", "raw", "extra"}
+RAW_SQL_NAMES = {"RawSQL"}
+# What a statement (or a piece of one handed to a helper) looks like in a string.
+SQL_TEXT = re.compile(
+    r"\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bUPDATE\s+\S+\s+SET\b|\bDELETE FROM\b"
+    r"|\bWHERE\b|\bON CONFLICT\b|\bFOR UPDATE\b|\bRETURNING\b|^\s*(SELECT|ANALYZE|VACUUM|COPY)\b"
+)
+
+
+def _outside_sql_modules():
+    for path in _modules():
+        if path.name != "sql.py":
+            yield path, ast.parse(path.read_text())
+
+
+def test_raw_sql_runs_only_in_sql_modules():
+    """CONVENTIONS.md: raw SQL lives in modules named `sql.py` behind named functions; domain
+    modules call those functions and never run a statement themselves."""
+    found = []
+    for path, tree in _outside_sql_modules():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if (isinstance(func, ast.Attribute) and func.attr in RAW_SQL_METHODS) or (
+                isinstance(func, ast.Name) and func.id in RAW_SQL_NAMES
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
+def _strings(tree: ast.AST):
+    """The module's string literals but its docstrings, an f-string as one text."""
+    docstrings, parts = set(), set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            docstrings.add(id(body[0].value))
+        if isinstance(node, ast.JoinedStr):
+            parts.update(id(value) for value in node.values)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            yield (
+                node,
+                "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values),
+            )
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings | parts
+        ):
+            yield node, node.value
+
+
+def test_no_sql_text_is_built_outside_sql_modules():
+    """Nor do they write a piece of a statement (a WHERE clause, a suffix) for a helper to run."""
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path, tree in _outside_sql_modules()
+        for node, text in _strings(tree)
+        if SQL_TEXT.search(text)
+    ]
+    assert found == []
 
 
 PROBE = """

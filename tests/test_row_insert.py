@@ -1,4 +1,4 @@
-"""vocsite.row_insert and row_select: the cached INSERT writes exactly what
+"""vocsite.sql's row helpers: the cached INSERT writes exactly what
 Model.objects.create would, the cached SELECT reads exactly what a queryset would."""
 
 import uuid
@@ -10,8 +10,7 @@ from django.forms.models import model_to_dict
 from surveys.contacts.models import Contact, OperationalEvent
 from surveys.delivery.models import Display
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
-from vocsite.row_insert import insert_row, update_row
-from vocsite.row_select import select_rows
+from vocsite.sql import insert_row, select_rows, update_row
 
 
 def test_insert_row_stores_the_same_row_as_create(db):

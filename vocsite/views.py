@@ -1,11 +1,11 @@
 """Views that belong to no domain: the landing redirect, the health check and the error pages."""
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.defaults import page_not_found, server_error
 
 from vocsite.errors import error_body
+from vocsite.sql import database_ping
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -13,8 +13,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    database_ping()
     return JsonResponse({"status": "ok"})
 
 

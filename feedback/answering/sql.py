@@ -18,7 +18,7 @@ from typing import Any
 
 from feedback.answering.models import Answer, Response
 from surveys.delivery.models import Display
-from vocsite.row_insert import default_db, insert_values, insert_values_many, update_values
+from vocsite.sql import default_db, insert_values, insert_values_many, update_values
 
 
 def fast_path_available() -> bool:

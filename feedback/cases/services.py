@@ -52,7 +52,7 @@ from surveys.tenancy.selectors import team_agents
 from vocsite import caches
 from vocsite.errors import ApplicationError
 from vocsite.mail import one_line
-from vocsite.row_insert import insert_row
+from vocsite.sql import insert_row
 
 DEFAULT_RULES = (
     ("NPS detractor (0–6)", QuestionType.NPS, 0, UNHAPPY_AT_MOST["nps"], CasePriority.HIGH, 24),
@@ -248,7 +248,7 @@ def _case_open(
     source = {"response": response} if response is not None else {"feedback": feedback}
     try:
         with transaction.atomic():
-            # Statements built once (vocsite.row_insert): two in three answers of the
+            # Statements built once (vocsite.sql): two in three answers of the
             # benchmark's mix open a case, and the ORM compiling these two INSERTs each time
             # was a seventh of the worker's CPU per answer.
             case = Case(

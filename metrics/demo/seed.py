@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
@@ -46,6 +46,7 @@ from surveys.tenancy.services import project_create
 from surveys.tenancy.timezones import local_day, project_zone
 from vocsite import caches
 from vocsite.errors import ApplicationError
+from vocsite.sql import planner_statistics_refresh
 
 DEMO_PASSWORD = "vocsite-demo"  # noqa: S105 - printed on start; the demo is local only
 DEMO_USERS = (
@@ -761,7 +762,10 @@ def demo_seed(*, seed: int = 42) -> DemoInfo:
             )
         surveys = _build_surveys(project)
         count = _history(project, surveys, rng, now)
-    _analyze()
+    # Statistics for the history just bulk-inserted: on a new database autovacuum has analysed
+    # nothing yet, and the steps below were planned for empty tables (nested loops over tens of
+    # thousands of rows, minutes instead of seconds).
+    planner_statistics_refresh()
     _topics(project)
     _roll_up(project)
     _cases(project, rng, now)
@@ -795,16 +799,6 @@ def _topics(project: Project) -> None:
         with transaction.atomic():
             tag_answers(chunk, rules)
         last = chunk[-1].pk
-
-
-def _analyze() -> None:
-    """Give PostgreSQL's planner statistics for the history just bulk-inserted. On a brand-new
-    database autovacuum has not analysed anything yet, and the steps below (tagging, rollups,
-    backfills, cases) were planned for empty tables — nested loops over tens of thousands of
-    rows, minutes instead of seconds."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
 
 
 def _roll_up(project: Project) -> None:

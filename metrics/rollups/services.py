@@ -3,9 +3,9 @@
 Each scored answer (NPS, CSAT, CES, rating) of a finished response adds 1 to one base cell —
 (survey, question uid, the question's scale and wording, touchpoint, stage, channel, day,
 score) — and to one cell per breakdown attribute the response carries (its frozen `segment`).
-The day is the answer's local date in the project's timezone; a timezone change rebuilds. Increments are an
-``INSERT … ON CONFLICT DO UPDATE SET count = count + excluded.count`` that SQLite and
-PostgreSQL both understand, so cost grows with the new answers, not with history.
+The day is the answer's local date in the project's timezone; a timezone change rebuilds.
+Increments are one upsert per batch (`metrics.rollups.sql.cells_increment`), so cost grows with
+the new answers, not with history.
 
 Exactly-once: `rollup_responses` claims `Response.rolled_up_at` with a conditional UPDATE in the
 same transaction as the increments; a second run (a retried task, the sweeper, a redelivered
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import CharField, Count, F, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, NullIf, TruncDate
@@ -27,75 +27,16 @@ from django.utils import timezone
 
 from feedback.answering.models import Answer, Response
 from metrics.rollups.models import Rollup
+from metrics.rollups.sql import cells_increment, responses_claim, rollups_lock, work_mem_set
 from surveys.design.models import SCORED_TYPES
 from surveys.journey.channels import channel_expression, response_channel
 from surveys.tenancy.models import Project
 from surveys.tenancy.timezones import local_day, project_zone
 
-CellKey = tuple  # (project, survey, uid, type, scale_max, wording, tp, stage, channel, attr, value, day, score)
-CELL_COLUMNS = _COLUMNS = (
-    "project_id",
-    "survey_id",
-    "question_uid",
-    "question_type",
-    "scale_max",
-    "scale_wording",
-    "touchpoint_key",
-    "stage_key",
-    "channel",
-    "breakdown_attribute",
-    "breakdown_value",
-    "day",
-    "score",
-)
-# The upsert's conflict target: the columns of the model's cell key (`rollup_cell_unique`), in
-# its order, so the key is declared once.
-_CONFLICT = tuple(
-    Rollup._meta.get_field(name).column
-    for name in next(c for c in Rollup._meta.constraints if c.name == "rollup_cell_unique").fields
-)
-_LOCK_NAMESPACE = 7_324_001  # advisory lock class shared by incremental runs and the rebuild
-
-
-def rollups_lock(project_id: int, *, exclusive: bool) -> None:
-    """PostgreSQL: a project's rebuild excludes its incremental runs (which share the lock), so
-    a rebuild never misses or double-counts a response claimed while it runs. Other projects
-    are not blocked. SQLite has one writer at a time anyway."""
-    if connection.vendor == "postgresql":
-        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        with connection.cursor() as cursor:
-            # The two-key form takes int4s; project ids beyond that only share a lock.
-            cursor.execute(f"SELECT {fn}(%s, %s)", [_LOCK_NAMESPACE, project_id % 2_147_483_647])
-
-
-def cells_increment(counts: Counter) -> None:
-    """Add counts to cells with one upsert per batch."""
-    if not counts:
-        return
-    table = Rollup._meta.db_table
-    uid_field = Rollup._meta.get_field("question_uid")
-    columns = ", ".join(_COLUMNS)
-    placeholders = "(" + ", ".join(["%s"] * (len(_COLUMNS) + 1)) + ")"
-    # Sorted, so concurrent upserts lock cells in one order and never deadlock each other.
-    items = sorted(counts.items())
-    for start in range(0, len(items), 500):
-        batch = items[start : start + 500]
-        params: list = []
-        for key, count in batch:
-            row = list(key)
-            row[2] = uid_field.get_db_prep_value(row[2], connection)
-            params.extend([*row, count])
-        # Only constant identifiers are formatted in; every value is a bound parameter.
-        sql = (
-            f"INSERT INTO {table} ({columns}, count) VALUES "  # noqa: S608
-            + ", ".join([placeholders] * len(batch))
-            + f" ON CONFLICT ({', '.join(_CONFLICT)}) DO UPDATE SET count = {table}.count + excluded.count"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-
 
 def cells_for(response: Response, answers: Iterable[Answer], breakdown: list[str]) -> Counter:
+    """The cells one finished response adds 1 to, each keyed in the order of
+    `metrics.rollups.sql.CELL_COLUMNS`."""
     touchpoint = response.touchpoint
     tp_key = touchpoint.key if touchpoint else ""
     stage_key = touchpoint.stage.key if touchpoint and touchpoint.stage else ""
@@ -152,7 +93,7 @@ def rollup_responses(response_ids: Sequence[int]) -> set[int]:
     for project_id, ids in sorted(by_project.items()):
         with transaction.atomic():
             rollups_lock(project_id, exclusive=False)
-            claimed = _claim(ids)
+            claimed = responses_claim(ids)
             if not claimed:
                 continue
             answers: dict[int, list[Answer]] = defaultdict(list)
@@ -167,21 +108,6 @@ def rollup_responses(response_ids: Sequence[int]) -> set[int]:
             cells_increment(counts)
             counted.update(claimed)
     return counted
-
-
-def _claim(response_ids: Sequence[int]) -> list[int]:
-    """Mark the finished, not yet counted responses among these as counted; returns them. A
-    concurrent claim of the same row waits for this transaction and then finds it taken."""
-    table, quote = Response._meta.db_table, connection.ops.quote_name
-    stamp = Response._meta.get_field("rolled_up_at").get_db_prep_value(timezone.now(), connection)
-    placeholders = ", ".join(["%s"] * len(response_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(table)} SET rolled_up_at = %s WHERE id IN ({placeholders})"  # noqa: S608 — constant identifiers
-            " AND finished AND rolled_up_at IS NULL RETURNING id",
-            [stamp, *response_ids],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _grouped(
@@ -254,9 +180,7 @@ REBUILD_WORK_MEM = "128MB"
 @transaction.atomic
 def _rebuild_project(project: Project) -> int:
     rollups_lock(project.pk, exclusive=True)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('work_mem', %s, true)", [REBUILD_WORK_MEM])
+    work_mem_set(REBUILD_WORK_MEM)
     Rollup.objects.filter(project=project).delete()
     # Claim everything finished but not yet counted: the rebuild counts it now, and the
     # response's own task (or the sweeper) then only runs the hooks.

@@ -16,20 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from surveys.contacts.attributes import clean_attributes
 from surveys.contacts.models import Contact, VisitorId
 from surveys.contacts.personal_data import personal_data_entries
-from surveys.delivery import decision_log, selectors, throttle
+from surveys.delivery import decision_log, selectors, sql, throttle
 from surveys.delivery.models import Display, DisplayStatus
 from surveys.design.models import Survey, SurveyChannel
 from surveys.design.payload import payload_from_snapshot, resolve_language
 from surveys.design.targeting import primary_language
 from surveys.tenancy.models import Project
 from vocsite.errors import ApplicationError
-from vocsite.row_insert import default_db, insert_row, prepared, update_row, update_set
+from vocsite.sql import insert_row, update_row
 
 # ---------------------------------------------------------------- contacts
 
@@ -207,75 +207,15 @@ def _contact_touch_write(contact: Contact) -> None:
         contact._touched = []
 
 
-@dataclass(frozen=True)
-class _VisitorLink:
-    pk: int
-    contact: Contact
-
-
-# What a widget call reads of a contact; the other columns stay deferred (a later access
-# loads them). The hot-path reads below are SQL because they run on every widget call and the
-# ORM's query building costs several times the query itself (README, "Operating").
-_HOT_CONTACT_COLUMNS = (
-    "id",
-    "project_id",
-    "user_id",
-    "attributes",
-    "language",
-    "opted_out_at",
-    "last_seen_at",
-    "merged_into_id",
-    "claim_count",
-)
-_HOT_CONTACT_SELECT = ", ".join(f"c.{column}" for column in _HOT_CONTACT_COLUMNS)
-
-
-def _contact_from_row(row) -> Contact:
-    db = default_db()
-    values = dict(zip(_HOT_CONTACT_COLUMNS, row, strict=True))
-    values["attributes"] = Contact._meta.get_field("attributes").from_db_value(
-        values["attributes"], None, db
-    )
-    for column in ("opted_out_at", "last_seen_at"):
-        values[column] = selectors.utc(values[column])
-    return Contact.from_db(db.alias, _HOT_CONTACT_COLUMNS, list(values.values()))
-
-
-_VISITOR_LINK_SQL = (
-    f"SELECT {_HOT_CONTACT_SELECT}, v.id FROM surveys_contact c"  # noqa: S608 — constant columns
-    " JOIN surveys_visitorid v ON v.contact_id = c.id"
-    " WHERE v.project_id = %s AND v.visitor_id = %s"
-)
-_VISITOR_LINK_WITH_LEDGER_SQL = (
-    f"SELECT {_HOT_CONTACT_SELECT}, v.id, {selectors.LEDGER_COLUMNS}"  # noqa: S608 — constants
-    " FROM surveys_contact c JOIN surveys_visitorid v ON v.contact_id = c.id"
-    f" LEFT JOIN surveys_display d ON {selectors.LEDGER_JOIN}"
-    " WHERE v.project_id = %s AND v.visitor_id = %s"
-)
-
-
 def _visitor_link(
     project: Project, visitor_id: str, with_ledger: bool = False
-) -> _VisitorLink | None:
+) -> sql.VisitorLink | None:
     """The visitor id's link and its contact, in one query; with_ledger: the contact's ledger
     rows too (left on the contact for `selectors.contact_ledger`), still one query."""
-    if with_ledger:
-        sql = _VISITOR_LINK_WITH_LEDGER_SQL
-        params = [DisplayStatus.EXPIRED.value, project.pk, visitor_id]
-    else:
-        sql, params = _VISITOR_LINK_SQL, [project.pk, visitor_id]
-    with default_db().cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    width = len(_HOT_CONTACT_COLUMNS)
-    contact = _contact_from_row(rows[0][:width])
-    if with_ledger:
-        contact._prefetched_ledger = [
-            row[width + 1 :] for row in rows if row[width + 1] is not None
-        ]
-    return _VisitorLink(pk=rows[0][width], contact=contact)
+    link = sql.visitor_link_read(project.pk, visitor_id, with_ledger=with_ledger)
+    if link is not None and with_ledger:
+        link.contact._prefetched_ledger = link.ledger
+    return link
 
 
 def _identified_contact(project: Project, user_id: str) -> Contact:
@@ -364,17 +304,10 @@ def sampling_key(*, user_id: str | None, contact_id: int) -> str:
 
 def _lock_contact(contact: Contact) -> Contact:
     """Lock the contact row and return it as it is now; a contact merged meanwhile hands over
-    to the one it merged into. (SQLite has no FOR UPDATE and needs none: its transactions
-    take the write lock up front.)"""
-    sql = f"SELECT {_HOT_CONTACT_SELECT} FROM surveys_contact c WHERE c.id = %s"  # noqa: S608
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [contact.pk])
-        locked = _contact_from_row(cursor.fetchone())
-        while locked.merged_into_id is not None:
-            cursor.execute(sql, [locked.merged_into_id])
-            locked = _contact_from_row(cursor.fetchone())
+    to the one it merged into."""
+    locked = sql.contact_lock_read(contact.pk)
+    while locked.merged_into_id is not None:
+        locked = sql.contact_lock_read(locked.merged_into_id)
     return locked
 
 
@@ -483,15 +416,9 @@ def _claim_count_bump(contact: Contact, *, expected: int | None) -> bool:
     pending too, if its count is still `expected` and it was not merged away; with
     expected=None unconditionally (the caller holds the row lock)."""
     contact.updated_at = timezone.now()
-    sql, fields = update_set(Contact, [*contact_touch_fields(contact), "updated_at"])
-    sql += ", claim_count = claim_count + 1 WHERE id = %s"
-    params = [*prepared(contact, fields), contact.pk]
-    if expected is not None:
-        sql += " AND claim_count = %s AND merged_into_id IS NULL"
-        params.append(expected)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        bumped = cursor.rowcount == 1
+    bumped = sql.claim_count_bump(
+        contact, [*contact_touch_fields(contact), "updated_at"], expected=expected
+    )
     if bumped:
         # The instance's claim_count is left as read: it is only ever a "seen" value, and
         # raising it here (before the commit) let a request sharing the instance

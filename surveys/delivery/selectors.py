@@ -8,21 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
-
 from surveys.contacts.models import Contact
-from surveys.delivery import throttle
+from surveys.delivery import sql, throttle
 from surveys.delivery.models import Display, DisplayStatus
 from surveys.design.models import Survey, SurveyChannel, SurveyStatus
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from vocsite import caches
 from vocsite.registry import Registry
-from vocsite.row_select import select_rows
 
 
 @dataclass(frozen=True)
@@ -69,41 +66,22 @@ def _touchpoint_surveys_load(*, project: Project, key: str) -> TouchpointSurveys
     return TouchpointSurveys(touchpoint=touchpoint, surveys=tuple(surveys))
 
 
-# The ledger's columns and join, shared with ledger._visitor_link (which reads them with the
-# contact in one query on decide's hot path). The first column is never null on a display.
-LEDGER_COLUMNS = "d.survey_id, d.status, d.claimed_at, d.dismissed_at, d.channel"
-
-
-LEDGER_JOIN = "d.contact_id = c.id AND d.status <> %s"
-
-
 def contact_ledger(*, contact: Contact, now: datetime) -> tuple[throttle.LedgerEntry, ...]:
     """Every display of the contact that still counts, as the throttle's plain entries.
 
-    One query over the (contact, claimed_at) index, whatever the length of the history — or
-    none, when the contact was read with its ledger (ledger._visitor_link; used once)."""
+    One query whatever the length of the history (`sql.ledger_rows`) — or none, when the
+    contact was read with its ledger (ledger._visitor_link; used once)."""
     raw = contact.__dict__.pop("_prefetched_ledger", None)
     if raw is None:
-        # SQL rather than the ORM: this runs on every decide (see ledger._visitor_link).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {LEDGER_COLUMNS} FROM surveys_display d"  # noqa: S608 — constants
-                " WHERE d.contact_id = %s AND d.status <> %s",
-                [contact.pk, DisplayStatus.EXPIRED.value],
-            )
-            raw = cursor.fetchall()
+        raw = sql.ledger_rows(contact.pk)
     return ledger_entries(raw, now)
 
 
 def ledger_entries(raw: Sequence[tuple], now: datetime) -> tuple[throttle.LedgerEntry, ...]:
-    """The ledger rows that still count at `now`, as the throttle's plain entries. Expired
-    claims are left out, and so are widget claims past CLAIM_TTL that the sweeper has not
-    reached yet; claims on other channels (e-mail) are settled by their sender and count until
-    then."""
-    rows = [
-        (survey_id, status, utc(claimed_at), utc(dismissed_at), channel)
-        for survey_id, status, claimed_at, dismissed_at, channel in raw
-    ]
+    """The ledger rows (`sql.ledger_rows`) that still count at `now`, as the throttle's plain
+    entries. Expired claims are left out, and so are widget claims past CLAIM_TTL that the
+    sweeper has not reached yet; claims on other channels (e-mail) are settled by their sender
+    and count until then."""
     return tuple(
         throttle.LedgerEntry(
             survey_id=survey_id,
@@ -112,14 +90,9 @@ def ledger_entries(raw: Sequence[tuple], now: datetime) -> tuple[throttle.Ledger
             dismissed_at=dismissed_at,
             responded=status == DisplayStatus.RESPONDED,
         )
-        for survey_id, status, claimed_at, dismissed_at, channel in rows
+        for survey_id, status, claimed_at, dismissed_at, channel in raw
         if channel != SurveyChannel.WIDGET or throttle.is_claim_live(status, claimed_at, now)
     )
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """SQLite hands raw SQL its timestamps naive (they are stored in UTC); PostgreSQL aware."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 # How many finished answers each survey has, for surveys with a response cap: answers are the
@@ -143,16 +116,5 @@ def display_for_project(*, project: Project, display_id: UUID | str | Any) -> Di
         display_id = display_id if isinstance(display_id, UUID) else UUID(str(display_id))
     except ValueError:
         return None
-    # No joins: planning a five-table join cost PostgreSQL more than running it (3 ms), and
-    # the callers need only the display's own columns (questions come from process memory).
-    # Every answer and every shown/dismissed call runs it (vocsite.row_select says why not
-    # through the ORM).
     # A display of an erased person is not found either: nothing more is stored about them.
-    pk = Display._meta.pk.get_db_prep_value(display_id, connection)
-    rows = select_rows(
-        Display,
-        "id = %s AND project_id = %s AND NOT EXISTS (SELECT 1 FROM surveys_contact c"
-        " WHERE c.id = surveys_display.contact_id AND c.erased_at IS NOT NULL)",
-        [pk, project.pk],
-    )
-    return rows[0] if rows else None
+    return sql.display_of_project(display_id, project.pk)

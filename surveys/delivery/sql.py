@@ -1,13 +1,162 @@
-"""Delivery's raw SQL, each statement behind a named function with the reason it is not ORM."""
+"""Delivery's raw SQL, each statement behind a named function with the reason it is not ORM.
+
+Decide's reads and its compare-and-set: the visitor's contact (with its ledger), the ledger
+alone, the locked contact, the claim count's bump, and a display seen through one project's
+key. Every widget call runs one or more of these, and through the ORM building the query and
+mapping the columns cost several times the indexed query itself (README, "Operating": decide
+is held to ≥ 40 % of a bare Django view). The domain — which displays count, what a claim
+changes, who wins a race — stays in `surveys.delivery.ledger` and `selectors`.
+
+Then the upserts the ORM cannot express: decide's daily counters and the widget's origins.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from uuid import UUID
 
 from django.db import connection
 
-from surveys.delivery.models import DecisionCount, WidgetOrigin
+from surveys.contacts.models import Contact
+from surveys.delivery.models import DecisionCount, Display, DisplayStatus, WidgetOrigin
+from vocsite.sql import default_db, prepared, select_rows, update_set
+
+# What a widget call reads of a contact; the other columns stay deferred (a later access
+# loads them).
+HOT_CONTACT_COLUMNS = (
+    "id",
+    "project_id",
+    "user_id",
+    "attributes",
+    "language",
+    "opted_out_at",
+    "last_seen_at",
+    "merged_into_id",
+    "claim_count",
+)
+_HOT_CONTACT_SELECT = ", ".join(f"c.{column}" for column in HOT_CONTACT_COLUMNS)
+
+# A ledger row: (survey_id, status, claimed_at, dismissed_at, channel) of a display that is
+# not expired. The first column is never null on a display.
+_LEDGER_COLUMNS = "d.survey_id, d.status, d.claimed_at, d.dismissed_at, d.channel"
+_LEDGER_SQL = (
+    f"SELECT {_LEDGER_COLUMNS} FROM surveys_display d"  # noqa: S608 — constants
+    " WHERE d.contact_id = %s AND d.status <> %s"
+)
+_VISITOR_LINK_SQL = (
+    f"SELECT {_HOT_CONTACT_SELECT}, v.id FROM surveys_contact c"  # noqa: S608 — constants
+    " JOIN surveys_visitorid v ON v.contact_id = c.id"
+    " WHERE v.project_id = %s AND v.visitor_id = %s"
+)
+_VISITOR_LINK_WITH_LEDGER_SQL = (
+    f"SELECT {_HOT_CONTACT_SELECT}, v.id, {_LEDGER_COLUMNS}"  # noqa: S608 — constants
+    " FROM surveys_contact c JOIN surveys_visitorid v ON v.contact_id = c.id"
+    " LEFT JOIN surveys_display d ON d.contact_id = c.id AND d.status <> %s"
+    " WHERE v.project_id = %s AND v.visitor_id = %s"
+)
+_CONTACT_SQL = f"SELECT {_HOT_CONTACT_SELECT} FROM surveys_contact c WHERE c.id = %s"  # noqa: S608
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands raw SQL its timestamps naive (they are stored in UTC); PostgreSQL aware."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _contact_from_row(row: Sequence) -> Contact:
+    db = default_db()
+    values = dict(zip(HOT_CONTACT_COLUMNS, row, strict=True))
+    values["attributes"] = Contact._meta.get_field("attributes").from_db_value(
+        values["attributes"], None, db
+    )
+    for column in ("opted_out_at", "last_seen_at"):
+        values[column] = utc(values[column])
+    return Contact.from_db(db.alias, HOT_CONTACT_COLUMNS, list(values.values()))
+
+
+def _ledger_row(row: Sequence) -> tuple:
+    survey_id, status, claimed_at, dismissed_at, channel = row
+    return survey_id, status, utc(claimed_at), utc(dismissed_at), channel
+
+
+@dataclass(frozen=True)
+class VisitorLink:
+    """A visitor id's row and its contact (the hot columns only); `ledger`: the contact's
+    ledger rows when they were read with it, else None."""
+
+    pk: int
+    contact: Contact
+    ledger: list[tuple] | None = None
+
+
+def visitor_link_read(
+    project_id: int, visitor_id: str, *, with_ledger: bool = False
+) -> VisitorLink | None:
+    """The visitor id's link and its contact in one query; with_ledger: the contact's ledger
+    rows too, still one query."""
+    if with_ledger:
+        sql = _VISITOR_LINK_WITH_LEDGER_SQL
+        params = [DisplayStatus.EXPIRED.value, project_id, visitor_id]
+    else:
+        sql, params = _VISITOR_LINK_SQL, [project_id, visitor_id]
+    with default_db().cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    width = len(HOT_CONTACT_COLUMNS)
+    ledger = None
+    if with_ledger:
+        ledger = [_ledger_row(row[width + 1 :]) for row in rows if row[width + 1] is not None]
+    return VisitorLink(pk=rows[0][width], contact=_contact_from_row(rows[0][:width]), ledger=ledger)
+
+
+def ledger_rows(contact_id: int) -> list[tuple]:
+    """The contact's ledger rows: one query over the (contact, claimed_at) index."""
+    with default_db().cursor() as cursor:
+        cursor.execute(_LEDGER_SQL, [contact_id, DisplayStatus.EXPIRED.value])
+        return [_ledger_row(row) for row in cursor.fetchall()]
+
+
+def contact_lock_read(contact_id: int) -> Contact:
+    """The contact row as it is now (the hot columns), locked until the transaction ends.
+    (SQLite has no FOR UPDATE and needs none: its transactions take the write lock up front.)"""
+    db = default_db()
+    sql = _CONTACT_SQL + (" FOR UPDATE" if db.features.has_select_for_update else "")
+    with db.cursor() as cursor:
+        cursor.execute(sql, [contact_id])
+        return _contact_from_row(cursor.fetchone())
+
+
+def claim_count_bump(contact: Contact, names: Sequence[str], *, expected: int | None) -> bool:
+    """One UPDATE: the contact's `names` fields written from the instance and its claim_count
+    raised by one — if the count is still `expected` and the contact was not merged away, or
+    with expected=None unconditionally. Returns whether the row changed."""
+    sql, fields = update_set(Contact, names)
+    sql += ", claim_count = claim_count + 1 WHERE id = %s"
+    params = [*prepared(contact, fields), contact.pk]
+    if expected is not None:
+        sql += " AND claim_count = %s AND merged_into_id IS NULL"
+        params.append(expected)
+    with default_db().cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def display_of_project(display_id: UUID, project_id: int) -> Display | None:
+    """The display with this id in this project, unless its person was erased. No joins:
+    planning a five-table join cost PostgreSQL more than running it (3 ms), and the callers
+    need only the display's own columns."""
+    pk = Display._meta.pk.get_db_prep_value(display_id, default_db())
+    rows = select_rows(
+        Display,
+        "id = %s AND project_id = %s AND NOT EXISTS (SELECT 1 FROM surveys_contact c"
+        " WHERE c.id = surveys_display.contact_id AND c.erased_at IS NOT NULL)",
+        [pk, project_id],
+    )
+    return rows[0] if rows else None
+
 
 # (project id, survey id or None, touchpoint key, stage key, channel, reason, day)
 DecisionKey = tuple[int, int | None, str, str, str, str, date]

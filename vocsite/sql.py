@@ -1,26 +1,34 @@
-"""One INSERT for a new row (or one UPDATE of some columns of a row), with the SQL built once per model and column set instead of
-on every call.
+"""The kernel's raw SQL: rows of one model written and read with statements built once per
+model and column set, instead of compiled by the ORM on every call, and the few statements
+that belong to no domain (the health check, the planner's statistics).
 
-Decide writes a Display on every claim; through
-`Model.objects.create` most of that time is the ORM compiling the same INSERT again
-(measured: about three times the cost of the statement itself). This helper keeps the
+Decide writes a Display on every claim and answering reads a display on every call; through
+the ORM most of that time is the ORM compiling the same statement again (measured: about
+three times the cost of the statement itself; `Model.objects.raw` maps the columns from the
+cursor on every call, 18 % of a web process's CPU at full ingest load). These helpers keep the
 ORM's own field conversions — defaults applied at instantiation, `pre_save` (auto_now),
-`get_db_prep_save` (JSON, UUIDs, SQLite timestamps) — and only caches the statement.
+`get_db_prep_save` (JSON, UUIDs, SQLite timestamps) on the way in, each field's database
+converters and `Model.from_db` on the way out — and only cache the statement.
 
-Use it for append-only rows whose primary key is set by Python (a UUID) or not needed back
-(a BigAutoField it leaves unset). No model signals are sent: the models it is used for have
-no receivers.
+Use the writers for append-only rows whose primary key is set by Python (a UUID) or not
+needed back (a BigAutoField they leave unset). No model signals are sent: the models they are
+used for have no receivers. The statement builders (`insert_values`, `update_set`, …) are for
+the `sql.py` modules of the apps, which extend them (ON CONFLICT, RETURNING, a WITH clause).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 _statements: dict[tuple[type[models.Model], str], tuple[str, list[models.Field]]] = {}
 _casts: dict[tuple[type[models.Model], str], str] = {}
+_selects: dict[tuple[type[models.Model], str], tuple[str, list[str], list]] = {}
+
+M = TypeVar("M", bound=models.Model)
 
 
 def default_db() -> BaseDatabaseWrapper:
@@ -81,12 +89,6 @@ def insert_row(obj: models.Model, *, returning_pk: bool = False) -> models.Model
     obj._state.adding = False
     obj._state.db = db.alias
     return obj
-
-
-def _saved(objs: Sequence[models.Model], db: BaseDatabaseWrapper) -> None:
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = db.alias
 
 
 def insert_values(obj: models.Model) -> tuple[str, list]:
@@ -160,3 +162,55 @@ def update_values(obj: models.Model, values: dict) -> tuple[str, list]:
     params = [f.get_db_prep_save(values[f.name], db) for f in fields]
     params.append(obj._meta.pk.get_db_prep_value(obj.pk, db))
     return f"{sql} WHERE {db.ops.quote_name(obj._meta.pk.column)} = %s", params
+
+
+def _select(model: type[models.Model], db: BaseDatabaseWrapper) -> tuple[str, list[str], list]:
+    key = (model, db.vendor)
+    cached = _selects.get(key)
+    if cached is None:
+        fields = list(model._meta.concrete_fields)
+        quote = db.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        converters = []
+        for index, field in enumerate(fields):
+            column = field.get_col(model._meta.db_table)
+            found = db.ops.get_db_converters(column) + field.get_db_converters(db)
+            if found:
+                converters.append((index, column, found))
+        table = quote(model._meta.db_table)
+        sql = f"SELECT {columns} FROM {table}"  # noqa: S608 — model metadata
+        cached = _selects[key] = (sql, [f.attname for f in fields], converters)
+    return cached
+
+
+def select_rows(model: type[M], where: str, params: Sequence[Any], *, suffix: str = "") -> list[M]:
+    """Instances of `model` for `SELECT <all columns> FROM <table> WHERE <where><suffix>`
+    (suffix: e.g. " FOR UPDATE"), as a queryset would build them."""
+    db = default_db()
+    sql, attnames, converters = _select(model, db)
+    with db.cursor() as cursor:
+        cursor.execute(f"{sql} WHERE {where}{suffix}", params)
+        rows = cursor.fetchall()
+    instances = []
+    for row in rows:
+        values = list(row)
+        for index, column, functions in converters:
+            for convert in functions:
+                values[index] = convert(values[index], column, db)
+        instances.append(model.from_db(db.alias, attnames, values))
+    return instances
+
+
+def database_ping() -> None:
+    """One round trip to the database; raises if it cannot be reached (the health check)."""
+    with default_db().cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def planner_statistics_refresh() -> None:
+    """PostgreSQL: ANALYZE every table, so statements after a bulk load are planned for the
+    rows now there rather than for the empty tables autovacuum last saw. Elsewhere nothing."""
+    db = default_db()
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("ANALYZE")
