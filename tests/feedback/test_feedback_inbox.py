@@ -252,3 +252,32 @@ def test_the_api_names_the_case_and_who_handled(project, messages, server_client
         "handled",
         "agent",
     )
+
+
+# ---------------------------------------------------------------- verbatims
+
+
+def test_verbatims_list_messages_beside_survey_comments(project, messages, respond):
+    answer = respond(2, "Delivery took ages", user="alice").answers.get(question_type="text")
+    client = login(member(project, "agent", "agent"))
+
+    def shown(query: str = "") -> list[str]:
+        page = client.get(f"/app/verbatims/?{query}").content.decode()
+        return re.findall(r'id="verbatim-((?:feedback-)?\d+)"', page)
+
+    m = messages
+    every = [str(answer.pk)] + [f"feedback-{m[k].pk}" for k in ("plain", "slow", "praise", "late")]
+    assert shown() == every  # newest first: the answer came after the messages
+    topic = m["late"].tags.get().topic_id
+    assert shown(f"topic={topic}") == [
+        str(answer.pk),
+        f"feedback-{m['slow'].pk}",
+        f"feedback-{m['late'].pk}",
+    ]
+    assert shown("q=address") == [f"feedback-{m['plain'].pk}"]
+    assert shown("source=feedback&sentiment=positive") == [f"feedback-{m['praise'].pk}"]
+    assert shown("source=survey") == [str(answer.pk)]
+    assert shown("touchpoint=checkout_completed") == [str(answer.pk)]
+    assert shown("untagged=1") == [f"feedback-{m['plain'].pk}", f"feedback-{m['praise'].pk}"]
+    theirs = send(ProjectFactory(), "Their delivery was late")
+    assert f"feedback-{theirs.pk}" not in shown()
