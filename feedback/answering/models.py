@@ -147,7 +147,6 @@ class Feedback(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        db_index=False,
     )
 
     class Meta:

@@ -22,7 +22,6 @@ class Migration(migrations.Migration):
             name="handled_by",
             field=models.ForeignKey(
                 blank=True,
-                db_index=False,
                 null=True,
                 on_delete=django.db.models.deletion.SET_NULL,
                 related_name="+",
