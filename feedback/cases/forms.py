@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from feedback.cases.alerting import RuleIn
 from feedback.cases.models import (
@@ -68,8 +69,10 @@ class AlertRuleForm(forms.ModelForm):
             "touchpoints": "Only answers from these touchpoints. None selected: all.",
             "topics": "Only comments tagged with one of these topics. None selected: any.",
             "assignment": "Who gets the case inside the team.",
-            "priority": "The case's priority. When several rules match one answer, the "
-            "highest-priority rule opens its one case (then the oldest rule).",
+            "priority": _(
+                "The case's priority. When several rules match one answer, the "
+                "highest-priority rule opens its one case (then the oldest rule)."
+            ),
         }
         field_classes = {"touchpoints": ModelIdsChoiceField, "topics": ModelIdsChoiceField}
         widgets = {
@@ -169,9 +172,9 @@ class CaseUpdateForm(forms.Form):
     root_cause = ModelIdChoiceField(
         required=False,
         queryset=RootCause.objects.none(),
-        label="Root cause",
+        label=_("Root cause"),
         empty_label="—",
-        help_text="From the project's list, which admins keep on the Root causes page.",
+        help_text=_("From the project's list, which admins keep on the Root causes page."),
     )
     resolution_note = forms.CharField(
         required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
@@ -196,7 +199,7 @@ class CaseUpdateForm(forms.Form):
 
 
 class RootCauseForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Root cause")
+    name = forms.CharField(max_length=200, label=_("Root cause"))
     is_active = forms.BooleanField(
-        required=False, initial=True, label="Offered on cases", help_text="Off: retired."
+        required=False, initial=True, label=_("Offered on cases"), help_text=_("Off: retired.")
     )

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from feedback.answering.models import Feedback, FeedbackStatus, Sentiment
@@ -336,7 +337,9 @@ def feedback_case_open_view(request: HttpRequest, feedback_id: int) -> HttpRespo
     feedback = _feedback_or_404(request, feedback_id)
     opened = feedback_case_open(feedback=feedback, actor=request.user)
     if opened.created:
-        messages.success(request, f"Case #{opened.case.pk} opened from the message.")
+        messages.success(
+            request, _("Case #%(number)s opened from the message.") % {"number": opened.case.pk}
+        )
     return redirect("case-detail", case_id=opened.case.pk)
 
 
@@ -361,7 +364,7 @@ def root_causes(request: HttpRequest) -> HttpResponse:
                 for problem in problems:
                     form.add_error("name", problem)
         else:
-            messages.success(request, f"Root cause “{saved.name}” added.")
+            messages.success(request, _("Root cause “%(name)s” added.") % {"name": saved.name})
             return redirect("root-causes")
     status = 422 if form.errors else 200
     return render(
@@ -392,5 +395,7 @@ def root_cause_edit(request: HttpRequest, root_cause_id: int) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, " ".join(p for ps in error.fields.values() for p in ps))
     else:
-        messages.success(request, f"Root cause “{form.cleaned_data['name']}” saved.")
+        messages.success(
+            request, _("Root cause “%(name)s” saved.") % {"name": form.cleaned_data["name"]}
+        )
     return redirect("root-causes")
