@@ -194,6 +194,7 @@ def _owner_first(rules: list[AlertRule]) -> list[AlertRule]:
 
 
 def _priority_rank(priority: str) -> int:
+    """Low 0 … urgent 3 (an unknown priority counts as normal)."""
     return PRIORITY_ORDER.index(priority) if priority in PRIORITY_ORDER else 1
 
 
@@ -646,8 +647,7 @@ def case_claim(*, case: Case, actor: AbstractBaseUser) -> Case:
 
 
 def _raised(priority: str) -> str:
-    index = PRIORITY_ORDER.index(priority) if priority in PRIORITY_ORDER else 1
-    return PRIORITY_ORDER[min(index + 1, len(PRIORITY_ORDER) - 1)]
+    return PRIORITY_ORDER[min(_priority_rank(priority) + 1, len(PRIORITY_ORDER) - 1)]
 
 
 def cases_escalate_overdue(*, now: datetime | None = None) -> int:
