@@ -62,6 +62,13 @@ class RetagRunAdmin(admin.ModelAdmin):
     readonly_fields = ["started_at", "finished_at"]
 
 
+@admin.register(models.RootCause)
+class RootCauseAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "is_active"]
+    list_filter = ["project", "is_active"]
+    search_fields = ["name"]
+
+
 @admin.register(models.AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
     list_display = [
@@ -89,8 +96,9 @@ class CaseEventInline(admin.TabularInline):
 class CaseAdmin(admin.ModelAdmin):
     list_display = ["id", "title", "status", "priority", "team", "assignee", "due_at", "recovered"]
     list_filter = ["project", "status", "priority", "team", "recovered"]
-    search_fields = ["title", "root_cause"]
+    search_fields = ["title", "root_cause__name"]
     raw_id_fields = ["response", "feedback", "contact", "recovered_by_response"]
+    filter_horizontal = ["also_matched"]
     date_hierarchy = "created_at"
     inlines = [CaseEventInline]
 

@@ -1,4 +1,4 @@
-"""Cases, responses and webhooks API routes (mounted under /api/v1/)."""
+"""Cases, Feedback-tab messages and webhooks API routes (mounted under /api/v1/)."""
 
 from django.urls import path
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases", api.CaseListApi.as_view(), name="api-cases"),
     path("cases/stats", api.CaseStatsApi.as_view(), name="api-case-stats"),
     path("cases/<int:case_id>", api.CaseDetailApi.as_view(), name="api-case"),
+    path("feedback", api.FeedbackListApi.as_view(), name="api-feedback"),
     path("webhooks", webhooks_api.WebhookListCreateApi.as_view(), name="api-webhooks"),
     path("webhooks/<int:webhook_id>", webhooks_api.WebhookDetailApi.as_view(), name="api-webhook"),
     path(

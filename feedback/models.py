@@ -4,6 +4,7 @@ and for the migrations that name their default callables."""
 from feedback.answering.models import (  # noqa: F401
     Answer,
     Feedback,
+    FeedbackStatus,
     ProcessingFailure,
     Response,
     Sentiment,
@@ -18,6 +19,7 @@ from feedback.cases.models import (  # noqa: F401
     CasePriority,
     CaseStatus,
     ContactMethod,
+    RootCause,
 )
 from feedback.topics.models import (  # noqa: F401
     RetagRun,

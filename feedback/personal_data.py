@@ -116,7 +116,7 @@ def _cases_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
             "title": c.title,
             "status": c.status,
             "priority": c.priority,
-            "root_cause": c.root_cause,
+            "root_cause": c.root_cause.name if c.root_cause_id else "",
             "resolution_note": c.resolution_note,
             "created_at": c.created_at,
             "events": [
@@ -130,7 +130,10 @@ def _cases_export(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
                 for e in c.events.all()
             ],
         }
-        for c in _cases(contacts).prefetch_related("events").order_by("created_at")
+        for c in _cases(contacts)
+        .select_related("root_cause")
+        .prefetch_related("events")
+        .order_by("created_at")
     ]
 
 

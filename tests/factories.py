@@ -15,6 +15,7 @@ from django.test import TestCase
 
 from feedback.answering.models import Response
 from feedback.answering.services import AnswerIn, response_submit
+from feedback.cases.models import RootCause
 from surveys.contacts.models import Contact
 from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.delivery.models import DecisionCount
@@ -52,6 +53,17 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     project = factory.SubFactory(ProjectFactory)
     role = Role.ADMIN
+
+
+class RootCauseFactory(factory.django.DjangoModelFactory):
+    """An entry of a project's root-cause list (the same name in a project is the same entry)."""
+
+    class Meta:
+        model = RootCause
+        django_get_or_create = ("project", "name")
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"Cause {n}")
 
 
 class StageFactory(factory.django.DjangoModelFactory):

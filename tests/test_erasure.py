@@ -29,7 +29,7 @@ from surveys.contacts.models import Contact
 from surveys.contacts.personal_data import ERASED
 from surveys.delivery.email_surveys import invitation_send
 from surveys.delivery.models import Display, Invitation
-from tests.factories import published_survey, signed
+from tests.factories import RootCauseFactory, published_survey, signed
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -232,7 +232,9 @@ def alice(project, touchpoint, server_client, django_capture_on_commit_callbacks
             case=case,
             actor=None,
             change=CaseChange(
-                status="resolved", root_cause="product", resolution_note="Mad Hatter fixed it"
+                status="resolved",
+                root_cause=RootCauseFactory(project=case.project, name="product"),
+                resolution_note="Mad Hatter fixed it",
             ),
         )
     contact = Contact.objects.get(user_id="alice-77")

@@ -69,6 +69,7 @@ ALLOWED = {
     ("post", "/api/v1/contacts/import"): ADMIN,
     ("get", "/api/v1/cases"): CASES,
     ("get", "/api/v1/cases/stats"): CASES,
+    ("get", "/api/v1/feedback"): CASES,
     ("get", "/api/v1/cases/{case_id}"): CASES,
     ("patch", "/api/v1/cases/{case_id}"): CASES,
     ("get", "/api/v1/responses"): CASES,

@@ -55,6 +55,15 @@ class ModelIdsChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+class ModelIdChoiceField(forms.ModelChoiceField):
+    """The single-choice twin of `ModelIdsChoiceField`: a posted id is read here first."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and id_parse(value) is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class IdField(serializers.IntegerField):
     """A serializer field for an id: a JSON integer or a string of ASCII digits, 1..2^63-1
     (documented as an integer with those bounds)."""

@@ -3,6 +3,7 @@ labels, and the processing failures of either (DESIGN.md §4)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -114,6 +115,13 @@ class Answer(models.Model):
         return f"{self.question_type}={value}"
 
 
+class FeedbackStatus(models.TextChoices):
+    """A message's place in the Feedback inbox (`Feedback.handled_at` set or not)."""
+
+    NEW = "new", "New"
+    HANDLED = "handled", "Handled"
+
+
 class Feedback(TimeStampedModel):
     """Customer-initiated feedback from the always-there Feedback tab (never throttled)."""
 
@@ -131,6 +139,16 @@ class Feedback(TimeStampedModel):
     meta = models.JSONField(default=dict, blank=True)
     sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The Feedback inbox: a message someone has read and dealt with (answered, passed on, or
+    # turned into a case) is handled; the inbox opens on the ones nobody has.
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name_plural = "feedback"

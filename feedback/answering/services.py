@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -462,6 +463,20 @@ def feedback_submit(
         feedback = Feedback.objects.get(submission_id=submission_id)
         return FeedbackResult(feedback, created=False)
     return FeedbackResult(feedback, created=True)
+
+
+def feedback_mark_handled(
+    *, feedback: Feedback, actor: AbstractBaseUser | None, handled: bool = True
+) -> Feedback:
+    """The Feedback inbox's "mark handled" (and its undo). Marking a handled message again
+    keeps who handled it first and when."""
+    if handled == (feedback.handled_at is not None):
+        return feedback
+    who = actor if actor is not None and actor.is_authenticated else None
+    feedback.handled_at = timezone.now() if handled else None
+    feedback.handled_by = who if handled else None
+    feedback.save(update_fields=["handled_at", "handled_by", "updated_at"])
+    return feedback
 
 
 def contact_last_nps_update(response_id: int, batch: ResponseBatch | None = None) -> bool:

@@ -1,4 +1,5 @@
-"""Cases API (DESIGN.md §6): the follow-up queue, one case with its history, case statistics.
+"""Cases API (DESIGN.md §6): the follow-up queue, one case with its history, case statistics,
+and the Feedback-tab messages (`GET /api/v1/feedback`).
 
 Admins, designers and agents (agents see only their teams' cases and their own — the same rule
 as the inbox); everything is scoped to `request.access.project`, another project's case is 404."""
@@ -18,12 +19,16 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from feedback.answering.models import Feedback, FeedbackStatus, Sentiment
 from feedback.cases.models import OPEN_CASE_STATUSES, Case, CasePriority, CaseStatus, ContactMethod
 from feedback.cases.selectors import (
     CaseFilters,
+    FeedbackFilters,
     case_detail,
     cases_list,
+    feedback_messages,
     recovery_rate,
+    root_cause_named,
     sla_by_team,
 )
 from feedback.cases.services import CaseChange, assignees_by_name, case_assign, case_change
@@ -37,7 +42,21 @@ class CaseOutputSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="team.name", allow_null=True, default=None)
     assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
     contact = serializers.CharField(source="contact.user_id", allow_null=True, default=None)
-    rule = serializers.CharField(source="rule.name", allow_null=True, default=None)
+    rule = serializers.CharField(
+        source="rule.name",
+        allow_null=True,
+        default=None,
+        help_text="The rule that opened the case: of the rules the answer matched, the one "
+        "with the highest priority (then the oldest). Null: opened by hand.",
+    )
+    also_matched = serializers.SerializerMethodField(
+        help_text="The other rules the answer matched (one answer opens one case)."
+    )
+    root_cause = serializers.CharField(
+        source="root_cause.name",
+        default="",
+        help_text="An entry of the project's root-cause list, or empty.",
+    )
     touchpoint = serializers.CharField(
         source="response.touchpoint.key", allow_null=True, default=None
     )
@@ -54,6 +73,7 @@ class CaseOutputSerializer(serializers.ModelSerializer):
             "assignee",
             "contact",
             "rule",
+            "also_matched",
             "touchpoint",
             "response",
             "feedback",
@@ -70,6 +90,9 @@ class CaseOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+    def get_also_matched(self, case: Case) -> list[str]:
+        return [rule.name for rule in case.also_matched.all()]
 
     def get_overdue(self, case: Case) -> bool:
         return case.status in OPEN_CASE_STATUSES and case.due_at < timezone.now()
@@ -178,7 +201,12 @@ class CaseDetailApi(APIView):
             max_length=150, required=False, allow_null=True, help_text="Username; null unassigns."
         )
         note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-        root_cause = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        root_cause = serializers.CharField(
+            max_length=200,
+            required=False,
+            help_text="The name of one of the project's active root causes (admins keep the "
+            "list on the Root causes page).",
+        )
         resolution_note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
         contact_method = serializers.ChoiceField(choices=ContactMethod.choices, required=False)
 
@@ -212,11 +240,18 @@ class CaseDetailApi(APIView):
                 if assignee is None:
                     raise serializers.ValidationError({"assignee": ["No such member."]})
             case = case_assign(case=case, assignee=assignee, actor=actor)
+        root_cause = None
+        if "root_cause" in values:
+            root_cause = root_cause_named(project=request.access.project, name=values["root_cause"])
+            if root_cause is None:
+                raise serializers.ValidationError(
+                    {"root_cause": ["Not one of the project's root causes."]}
+                )
         change = CaseChange(
             status=values.get("status"),
             priority=values.get("priority"),
             note=values.get("note", ""),
-            root_cause=values.get("root_cause"),
+            root_cause=root_cause,
             resolution_note=values.get("resolution_note"),
             contact_method=values.get("contact_method"),
         )
@@ -256,3 +291,105 @@ class CaseStatsApi(APIView):
                 {"sla": sla_by_team(project=project), "recovery": recovery_rate(project=project)}
             ).data
         )
+
+
+# ---------------------------------------------------------------- Feedback-tab messages
+
+
+class FeedbackOutputSerializer(serializers.ModelSerializer):
+    contact = serializers.CharField(source="contact.user_id", allow_null=True, default=None)
+    topics = serializers.SerializerMethodField(help_text="The topics the message is tagged with.")
+    status = serializers.SerializerMethodField(help_text="new, or handled in the Feedback inbox.")
+    handled_by = serializers.CharField(source="handled_by.username", allow_null=True, default=None)
+    case = serializers.SerializerMethodField(help_text="The message's case, if it has one.")
+
+    class Meta:
+        model = Feedback
+        fields = [
+            "id",
+            "created_at",
+            "category",
+            "rating",
+            "text",
+            "url",
+            "sentiment",
+            "topics",
+            "contact",
+            "status",
+            "handled_at",
+            "handled_by",
+            "case",
+        ]
+
+    def get_topics(self, item: Feedback) -> list[str]:
+        return sorted({tag.topic.name for tag in item.tags.all() if not tag.suppressed})
+
+    @extend_schema_field(serializers.ChoiceField(choices=FeedbackStatus.choices))
+    def get_status(self, item: Feedback) -> str:
+        return FeedbackStatus.HANDLED if item.handled_at else FeedbackStatus.NEW
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_case(self, item: Feedback) -> int | None:
+        cases = list(item.cases.all())
+        return cases[0].pk if cases else None
+
+
+class FeedbackPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True)
+    results = FeedbackOutputSerializer(many=True)
+
+
+class FeedbackPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+class FeedbackListApi(APIView):
+    """Feedback-tab messages, newest first: the Feedback inbox's list and filters."""
+
+    allowed_roles = CASE_ROLES
+
+    class FilterSerializer(serializers.Serializer):
+        since = serializers.DateTimeField(required=False, help_text="Sent at or after.")
+        until = serializers.DateTimeField(required=False, help_text="Sent before.")
+        category = serializers.CharField(max_length=32, required=False)
+        rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
+        topic = IdField(required=False, help_text="A topic id.")
+        sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False)
+        status = serializers.ChoiceField(choices=FeedbackStatus.choices, required=False)
+        q = serializers.CharField(
+            max_length=200, required=False, help_text="Words in what the customer wrote."
+        )
+
+    @extend_schema(
+        operation_id="feedback_list",
+        parameters=[
+            FilterSerializer,
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 200)."),
+        ],
+        responses={200: FeedbackPageSerializer, **ERRORS},
+    )
+    def get(self, request):
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = query.validated_data
+        items = feedback_messages(
+            project=request.access.project,
+            filters=FeedbackFilters(
+                category=values.get("category", ""),
+                rating=values.get("rating"),
+                topic_id=values.get("topic"),
+                sentiment=values.get("sentiment", ""),
+                status=values.get("status", ""),
+                q=values.get("q", ""),
+                since=values.get("since"),
+                until=values.get("until"),
+            ),
+        )
+        paginator = FeedbackPagination()
+        page = paginator.paginate_queryset(items, request, view=self)
+        return paginator.get_paginated_response(FeedbackOutputSerializer(page, many=True).data)

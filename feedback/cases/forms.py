@@ -1,18 +1,26 @@
-"""Staff forms of the closed loop: alert rules and case updates."""
+"""Staff forms of the closed loop: alert rules, case updates and the root-cause list."""
 
 from __future__ import annotations
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from feedback.cases.models import SLA_HOURS_MAX, AlertRule, CasePriority, ContactMethod
+from feedback.cases.alerting import RuleIn
+from feedback.cases.models import (
+    SLA_HOURS_MAX,
+    AlertRule,
+    CasePriority,
+    ContactMethod,
+    RootCause,
+)
 from feedback.topics.models import Topic
 from surveys.design.models import QuestionType
 from surveys.design.scales import HIGHEST_SCORE, LOWEST_SCORE, SCALES
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project, Team
-from vocsite.ids import ModelIdsChoiceField
+from vocsite.ids import ModelIdChoiceField, ModelIdsChoiceField
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -75,6 +83,10 @@ class AlertRuleForm(forms.ModelForm):
             "assignment": _("Who gets the case inside the team."),
             "applies_to_feedback": _("Also open cases for negative Feedback-tab messages."),
             "sla_hours": _("At most a year."),
+            "priority": _(
+                "The case's priority. When several rules match one answer, the "
+                "highest-priority rule opens its one case (then the oldest rule)."
+            ),
         }
         field_classes = {"touchpoints": ModelIdsChoiceField, "topics": ModelIdsChoiceField}
         widgets = {
@@ -141,6 +153,22 @@ class AlertRuleForm(forms.ModelForm):
             )
         return data
 
+    def plain_rule(self) -> RuleIn:
+        """The rule as the matcher reads it, from the valid form (saved or not): what the
+        preview runs over the last 30 days."""
+        data = self.cleaned_data
+        return RuleIn(
+            rule_id=self.instance.pk or 0,
+            question_type=data.get("question_type") or "",
+            score_min=data.get("score_min"),
+            score_max=data.get("score_max"),
+            keywords=tuple(data.get("keywords_text") or ()),
+            topic_ids=frozenset(t.pk for t in data.get("topics") or ()),
+            touchpoint_ids=frozenset(t.pk for t in data.get("touchpoints") or ()),
+            segment=dict(data.get("segment_text") or {}),
+            applies_to_feedback=bool(data.get("applies_to_feedback")),
+        )
+
     def save(self, commit: bool = True) -> AlertRule:
         rule = super().save(commit=False)
         rule.project = self.project
@@ -159,7 +187,13 @@ class CaseUpdateForm(forms.Form):
     contact_method = forms.ChoiceField(
         required=False, choices=[("", "—"), *list(ContactMethod.choices)], label=_("Contacted by")
     )
-    root_cause = forms.CharField(required=False, max_length=200, label=_("Root cause"))
+    root_cause = ModelIdChoiceField(
+        required=False,
+        queryset=RootCause.objects.none(),
+        label=_("Root cause"),
+        empty_label="—",
+        help_text=_("From the project's list, which admins keep on the Root causes page."),
+    )
     resolution_note = forms.CharField(
         required=False,
         max_length=5000,
@@ -178,6 +212,20 @@ class CaseUpdateForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, next_statuses: list[tuple[str, str]], **kwargs):
+    def __init__(
+        self,
+        *args,
+        next_statuses: list[tuple[str, str]],
+        root_causes: QuerySet[RootCause],
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Keep status")), *next_statuses]
+        self.fields["root_cause"].queryset = root_causes
+
+
+class RootCauseForm(forms.Form):
+    name = forms.CharField(max_length=200, label=_("Root cause"))
+    is_active = forms.BooleanField(
+        required=False, initial=True, label=_("Offered on cases"), help_text=_("Off: retired.")
+    )

@@ -85,6 +85,27 @@ class AlertRule(TimeStampedModel):
         return self.name
 
 
+class RootCause(TimeStampedModel):
+    """One entry of a project's list of root causes, which admins manage: cases name one, so
+    the root-cause chart counts the same cause once instead of once per spelling. Retired
+    entries (`is_active` off) stay on the cases that name them but are no longer offered."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="root_causes", db_index=False
+    )
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="root_cause_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class CaseStatus(models.TextChoices):
     NEW = "new", _("New")
     IN_PROGRESS = "in_progress", _("In progress")
@@ -132,6 +153,9 @@ class Case(TimeStampedModel):
     rule = models.ForeignKey(
         AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
     )
+    # One answer opens one case: the highest-priority matching rule owns it (`rule`), the
+    # other rules the answer matched are recorded here.
+    also_matched = models.ManyToManyField(AlertRule, blank=True, related_name="+")
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
     )
@@ -163,7 +187,14 @@ class Case(TimeStampedModel):
     overdue_at = models.DateTimeField(
         null=True, blank=True, help_text="When the SLA was found breached and escalated (once)."
     )
-    root_cause = models.CharField(max_length=200, blank=True)
+    root_cause = models.ForeignKey(
+        RootCause,
+        null=True,
+        blank=True,
+        # Retired, not deleted, once a case names it (a project's deletion still goes through).
+        on_delete=models.RESTRICT,
+        related_name="cases",
+    )
     resolution_note = models.TextField(blank=True)
     contact_method = models.CharField(max_length=8, choices=ContactMethod.choices, blank=True)
     recovered = models.BooleanField(default=False)

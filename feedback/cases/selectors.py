@@ -1,5 +1,6 @@
-"""Reads for the closed loop: the inbox, a case with its context, a contact's history, SLA and
-recovery figures."""
+"""Reads for the closed loop: the inbox, the Feedback inbox, a case with its context, a
+contact's history, SLA and recovery figures, the root-cause list, and how many recent answers
+an alert rule would have matched."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from feedback.answering.models import Answer, Feedback, Response
-from feedback.cases.models import OPEN_CASE_STATUSES, Case, CaseEvent, CaseStatus
-from feedback.cases.services import visible_cases
+from feedback.answering.models import Answer, Feedback, FeedbackStatus, Response
+from feedback.cases.alerting import RuleIn, rule_matches_feedback, rule_matches_response
+from feedback.cases.models import OPEN_CASE_STATUSES, Case, CaseEvent, CaseStatus, RootCause
+from feedback.cases.services import feedback_in, response_facts, visible_cases
+from feedback.topics.models import Tag
 from surveys.tenancy.models import Project
 
 
@@ -60,14 +63,31 @@ def cases_list(
     if filters.touchpoint:
         cases = cases.filter(response__touchpoint__key=filters.touchpoint)
     if filters.q:
+        # What the customer wrote counts as much as the title: a comment or a message.
+        wrote = Answer.objects.filter(
+            response_id=OuterRef("response_id"), value_text__icontains=filters.q
+        )
         cases = cases.filter(
             Q(title__icontains=filters.q)
             | Q(contact__user_id__icontains=filters.q)
             | Q(contact__email__icontains=filters.q)
+            | Q(feedback__text__icontains=filters.q)
+            | Exists(wrote)
         )
-    return cases.select_related(
-        "team", "assignee", "contact", "rule", "response__touchpoint"
-    ).order_by("due_at", "pk")
+    return (
+        cases.select_related(
+            "team", "assignee", "contact", "rule", "root_cause", "response__touchpoint", "feedback"
+        )
+        .prefetch_related(
+            "also_matched",
+            Prefetch(
+                "response__answers",
+                queryset=Answer.objects.exclude(value_text="").order_by("question__position"),
+                to_attr="comments",
+            ),
+        )
+        .order_by("due_at", "pk")
+    )
 
 
 def case_detail(*, case_id: int, project: Project, user, role: str) -> Case | None:
@@ -78,6 +98,7 @@ def case_detail(*, case_id: int, project: Project, user, role: str) -> Case | No
             "assignee",
             "contact",
             "rule",
+            "root_cause",
             "feedback",
             "response__survey",
             "response__touchpoint__stage",
@@ -89,6 +110,7 @@ def case_detail(*, case_id: int, project: Project, user, role: str) -> Case | No
                 queryset=Answer.objects.select_related("question").order_by("question__position"),
             ),
             Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
+            "also_matched",
         )
         .filter(pk=case_id)
         .first()
@@ -222,3 +244,145 @@ def recovery_rate(*, project: Project, since: datetime | None = None) -> Recover
     if since is not None:
         cases = cases.filter(created_at__gte=since)
     return Recovery(closed=cases.count(), recovered=cases.filter(recovered=True).count())
+
+
+# ---------------------------------------------------------------- the Feedback inbox
+
+
+@dataclass(frozen=True)
+class FeedbackFilters:
+    category: str = ""
+    rating: int | None = None
+    topic_id: int | None = None
+    sentiment: str = ""
+    status: str = ""  # FeedbackStatus or "" (any)
+    q: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def feedback_messages(*, project: Project, filters: FeedbackFilters) -> QuerySet[Feedback]:
+    """Feedback-tab messages, newest first, with their contact, tags and case."""
+    items = Feedback.objects.filter(project=project)
+    if filters.category:
+        items = items.filter(category=filters.category)
+    if filters.rating is not None:
+        items = items.filter(rating=filters.rating)
+    if filters.topic_id is not None:
+        items = items.filter(
+            Exists(
+                Tag.objects.filter(
+                    feedback_id=OuterRef("pk"), topic_id=filters.topic_id, suppressed=False
+                )
+            )
+        )
+    if filters.sentiment:
+        items = items.filter(sentiment=filters.sentiment)
+    if filters.status == FeedbackStatus.NEW:
+        items = items.filter(handled_at__isnull=True)
+    elif filters.status == FeedbackStatus.HANDLED:
+        items = items.filter(handled_at__isnull=False)
+    if filters.q:
+        items = items.filter(text__icontains=filters.q)
+    if filters.since is not None:
+        items = items.filter(created_at__gte=filters.since)
+    if filters.until is not None:
+        items = items.filter(created_at__lt=filters.until)
+    return (
+        items.select_related("contact", "handled_by")
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.select_related("topic").order_by("span_start")),
+            Prefetch("cases", queryset=Case.objects.order_by("pk")),
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def feedback_categories(*, project: Project) -> list[str]:
+    """The categories the project's messages carry (the widget's texts name them)."""
+    return list(
+        Feedback.objects.filter(project=project)
+        .exclude(category="")
+        .values_list("category", flat=True)
+        .distinct()
+        .order_by("category")
+    )
+
+
+# ---------------------------------------------------------------- root causes
+
+
+def root_causes_offered(*, project: Project, keep: RootCause | None = None) -> QuerySet[RootCause]:
+    """What a case's root cause may be set to: the project's active entries (and the one the
+    case already names, even if retired since)."""
+    wanted = Q(is_active=True)
+    if keep is not None:
+        wanted |= Q(pk=keep.pk)
+    return RootCause.objects.filter(wanted, project=project).order_by("name")
+
+
+def root_cause_named(*, project: Project, name: str) -> RootCause | None:
+    """The project's entry of that name (letter case and spacing aside), retired or not."""
+    return RootCause.objects.filter(project=project, name__iexact=" ".join(name.split())).first()
+
+
+def root_causes_with_use(*, project: Project) -> QuerySet[RootCause]:
+    """The project's whole list for its admins, each entry with how many cases name it."""
+    return (
+        RootCause.objects.filter(project=project)
+        .annotate(n_cases=Count("cases"))
+        .order_by("-is_active", "name")
+    )
+
+
+# ---------------------------------------------------------------- alert rule preview
+
+
+@dataclass(frozen=True)
+class RuleReach:
+    """How many finished answers (and Feedback-tab messages) a rule would have matched."""
+
+    responses: int
+    feedback: int
+    days: int
+
+
+RULE_PREVIEW_DAYS = 30
+
+
+def alert_rule_reach(
+    *, project: Project, rule: RuleIn, days: int = RULE_PREVIEW_DAYS, now: datetime | None = None
+) -> RuleReach:
+    """Run a rule over the last `days` of answers with the pipeline's own matcher
+    (`rule_matches_response` on the facts `response_facts` builds; `rule_matches_feedback`
+    for messages), reading each answer's questions and tags with one query per chunk."""
+    since = (now or timezone.now()) - timedelta(days=days)
+    responses = (
+        Response.objects.filter(project=project, finished=True, finished_at__gte=since)
+        .only("pk", "touchpoint_id", "segment")
+        .prefetch_related(
+            Prefetch(
+                "answers",
+                queryset=Answer.objects.select_related("question").prefetch_related(
+                    Prefetch("tags", queryset=Tag.objects.filter(suppressed=False))
+                ),
+            )
+        )
+    )
+    matched_responses = 0
+    for response in responses.iterator(chunk_size=500):
+        answers = list(response.answers.all())
+        topic_ids = frozenset(tag.topic_id for answer in answers for tag in answer.tags.all())
+        if rule_matches_response(rule, response_facts(response, answers, topic_ids)):
+            matched_responses += 1
+    matched_feedback = 0
+    if rule.applies_to_feedback:
+        messages = Feedback.objects.filter(project=project, created_at__gte=since).prefetch_related(
+            "tags"
+        )
+        matched_feedback = sum(
+            1
+            for item in messages.iterator(chunk_size=500)
+            if rule_matches_feedback(rule, feedback_in(item))
+        )
+    return RuleReach(responses=matched_responses, feedback=matched_feedback, days=days)

@@ -1,8 +1,11 @@
 """Alert rules and follow-up cases: the closed loop (DESIGN.md §2, §4).
 
-A finished response (or an unhappy Feedback-tab message) that matches an alert rule opens
-exactly one case per rule — the database's unique (response, rule) constraint decides, so a
-response processed twice still has one case. The case is routed to the rule's team and, if
+A finished response (or an unhappy Feedback-tab message) that matches alert rules opens one
+case: the highest-priority matching rule owns it (then the oldest rule), and the other rules it
+matched are recorded on it (`Case.also_matched`), so a CSAT 1 matching two rules is one case,
+one e-mail and one webhook delivery. The database's unique (response, rule) constraint
+decides between two workers processing the same answer at once (they pick the same owner);
+an answer that already has a case opens none. The case is routed to the rule's team and, if
 the rule says so, assigned round-robin or to the least-loaded agent; its `due_at` is the
 SLA. Every later change goes through `case_change`, which checks the lifecycle, writes a
 CaseEvent (who, what, when, note) and tells the outside world (e-mail, webhooks) after commit.
@@ -40,6 +43,7 @@ from feedback.cases.models import (
     CasePriority,
     CaseStatus,
     ContactMethod,
+    RootCause,
 )
 from feedback.cases.notifications import enqueue_case_email
 from feedback.topics.models import Tag
@@ -49,6 +53,7 @@ from surveys.design.scales import NPS_DETRACTOR_AT_MOST, UNHAPPY_AT_MOST, defaul
 from surveys.tenancy.models import Membership, Project, Team
 from surveys.tenancy.roles import ASSIGNABLE_ROLES, FRONTLINE_ROLES
 from surveys.tenancy.selectors import team_agents
+from surveys.tenancy.services import audit_record
 from vocsite import caches
 from vocsite.errors import ApplicationError
 from vocsite.mail import one_line
@@ -155,6 +160,12 @@ def _response_in(response: Response) -> ResponseIn:
         if any(a.question_type == "text" and a.value_text for a in answers)
         else frozenset()
     )
+    return response_facts(response, answers, topic_ids)
+
+
+def response_facts(response: Response, answers: list, topic_ids: frozenset[int]) -> ResponseIn:
+    """The plain value the pure matcher reads for an answered survey (answers with their
+    questions, and the topics its comments are tagged with)."""
     return ResponseIn(
         scores=[
             ScoreIn(a.question_type, agreement_value(a)) for a in answers if a.value_int is not None
@@ -176,63 +187,148 @@ def _case_title(rule: AlertRule, response: Response) -> str:
     return f"{', '.join(scores) or rule.name} · {where}"
 
 
+def _owner_first(rules: list[AlertRule]) -> list[AlertRule]:
+    """The matching rules, the owner of the case first: the highest priority, then the oldest
+    rule (as with surveys, DESIGN.md §5)."""
+    return sorted(rules, key=lambda rule: (-_priority_rank(rule.priority), rule.pk))
+
+
+def _priority_rank(priority: str) -> int:
+    """Low 0 … urgent 3 (an unknown priority counts as normal)."""
+    return PRIORITY_ORDER.index(priority) if priority in PRIORITY_ORDER else 1
+
+
 def cases_open_for_response(response_id: int, batch: ResponseBatch | None = None) -> list[Case]:
-    """Pipeline step: open one case per matching rule (idempotent). Returns the new cases."""
+    """Pipeline step: open the answer's one case if rules match (idempotent). Returns the new
+    case in a list (empty when nothing matched or the answer already has its case)."""
     response = finished_response(response_id, batch)
     if response is None:
         return []
     facts = _response_in(response)
-    opened = []
-    for rule, plain in _active_rules(response.project_id):
-        if rule_matches_response(plain, facts):
-            case = _case_open(
-                rule=rule,
-                response=response,
-                batch=batch,
-                contact_id=response.contact_id,
-                title=_case_title(rule, response),
-                started_at=response.finished_at or timezone.now(),
-            )
-            if case is not None:
-                opened.append(case)
-    return opened
-
-
-def cases_open_for_feedback(feedback_id: int) -> list[Case]:
-    """Pipeline hook: unhappy Feedback-tab messages open cases through rules that opt in."""
-    feedback = Feedback.objects.filter(pk=feedback_id).first()
-    if feedback is None:
+    matched = [
+        rule
+        for rule, plain in _active_rules(response.project_id)
+        if rule_matches_response(plain, facts)
+    ]
+    if not matched or Case.objects.filter(response_id=response.pk).exists():
         return []
-    facts = FeedbackIn(
+    owner, *others = _owner_first(matched)
+    case = _case_open(
+        rule=owner,
+        also_matched=others,
+        response=response,
+        batch=batch,
+        contact_id=response.contact_id,
+        title=_case_title(owner, response),
+        started_at=response.finished_at or timezone.now(),
+    )
+    return [case] if case is not None else []
+
+
+def feedback_in(feedback: Feedback) -> FeedbackIn:
+    """The plain value the pure matcher reads for a Feedback-tab message (its tags read here
+    unless prefetched as `tags`)."""
+    return FeedbackIn(
         text=feedback.text,
         rating=feedback.rating,
         sentiment=feedback.sentiment,
-        topic_ids=frozenset(
-            Tag.objects.filter(feedback=feedback, suppressed=False).values_list(
-                "topic_id", flat=True
-            )
-        ),
+        topic_ids=frozenset(t.topic_id for t in feedback.tags.all() if not t.suppressed),
         segment=(feedback.meta or {}).get("attributes") or {},
     )
-    opened = []
-    for rule, plain in _active_rules(feedback.project_id):
-        if rule_matches_feedback(plain, facts):
-            title = f"Feedback: {feedback.text[:120]}"
-            case = _case_open(
-                rule=rule,
-                feedback=feedback,
-                contact_id=feedback.contact_id,
-                title=title,
-                started_at=feedback.created_at,
-            )
-            if case is not None:
-                opened.append(case)
-    return opened
+
+
+def cases_open_for_feedback(feedback_id: int) -> list[Case]:
+    """Pipeline hook: an unhappy Feedback-tab message opens one case through the rules that
+    opt in (the highest-priority one owns it, as for answers)."""
+    feedback = Feedback.objects.filter(pk=feedback_id).first()
+    if feedback is None:
+        return []
+    facts = feedback_in(feedback)
+    matched = [
+        rule
+        for rule, plain in _active_rules(feedback.project_id)
+        if rule_matches_feedback(plain, facts)
+    ]
+    if not matched or Case.objects.filter(feedback_id=feedback.pk).exists():
+        return []
+    owner, *others = _owner_first(matched)
+    case = _case_open(
+        rule=owner,
+        also_matched=others,
+        feedback=feedback,
+        contact_id=feedback.contact_id,
+        title=_feedback_case_title(feedback),
+        started_at=feedback.created_at,
+    )
+    return [case] if case is not None else []
+
+
+def _feedback_case_title(feedback: Feedback) -> str:
+    return f"Feedback: {feedback.text[:120]}"
+
+
+# A case opened by hand from a Feedback-tab message has no rule to take an SLA from.
+MANUAL_CASE_SLA_HOURS = 48
+
+
+@dataclass(frozen=True)
+class FeedbackCase:
+    case: Case
+    created: bool
+
+
+@transaction.atomic
+def feedback_case_open(*, feedback: Feedback, actor: AbstractBaseUser | None) -> FeedbackCase:
+    """One click in the Feedback inbox: the message's case — opened now if it has none, and
+    the message counts as handled (the case carries the work from here). Clicking again, or
+    two people at once, lead to the same case: the message's row is locked while deciding.
+
+    The case is the opener's if they work cases (an agent or admin): an agent sees only their
+    teams' cases and their own, and the case has no rule to route it to a team."""
+    feedback = Feedback.objects.select_for_update().get(pk=feedback.pk)
+    existing = Case.objects.filter(feedback=feedback).order_by("pk").first()
+    if existing is not None:
+        return FeedbackCase(existing, created=False)
+    now = timezone.now()
+    who = actor if actor is not None and actor.is_authenticated else None
+    works_cases = (
+        who is not None
+        and Membership.objects.filter(
+            project_id=feedback.project_id, user=who, role__in=ASSIGNABLE_ROLES
+        ).exists()
+    )
+    case = Case.objects.create(
+        project_id=feedback.project_id,
+        feedback=feedback,
+        contact_id=feedback.contact_id,
+        title=one_line(_feedback_case_title(feedback), TITLE_MAX_LENGTH),
+        status=CaseStatus.IN_PROGRESS if works_cases else CaseStatus.NEW,
+        assignee=who if works_cases else None,
+        due_at=now + timedelta(hours=MANUAL_CASE_SLA_HOURS),
+    )
+    events = [
+        CaseEvent(
+            case=case,
+            actor=who,
+            kind="created",
+            to_value=CaseStatus.NEW,
+            note="Opened from the Feedback inbox.",
+        )
+    ]
+    if works_cases:
+        events.append(CaseEvent(case=case, actor=who, kind="claimed", to_value=who.get_username()))
+    CaseEvent.objects.bulk_create(events)
+    if feedback.handled_at is None:
+        feedback.handled_at, feedback.handled_by = now, who
+        feedback.save(update_fields=["handled_at", "handled_by", "updated_at"])
+    _announce(case, "case.created")
+    return FeedbackCase(case, created=True)
 
 
 def _case_open(
     *,
     rule: AlertRule,
+    also_matched: list[AlertRule],
     contact_id: int | None,
     title: str,
     started_at: datetime,
@@ -263,6 +359,8 @@ def _case_open(
             )
             insert_row(case, returning_pk=True)
             insert_row(CaseEvent(case=case, kind="created", to_value=CaseStatus.NEW))
+            if also_matched:
+                case.also_matched.add(*also_matched)
             assignee = _routing_pick(rule)
             if assignee is not None:
                 case.assignee = assignee
@@ -312,6 +410,63 @@ def _routing_pick(rule: AlertRule) -> AbstractBaseUser | None:
     return min(agents, key=lambda user: (load.get(user.pk, 0), user.pk))
 
 
+# ---------------------------------------------------------------- root causes
+
+ROOT_CAUSE_NAME_MAX = RootCause._meta.get_field("name").max_length
+
+
+@transaction.atomic
+def root_cause_save(
+    *,
+    project: Project,
+    actor: AbstractBaseUser | None,
+    name: str,
+    is_active: bool = True,
+    root_cause: RootCause | None = None,
+) -> RootCause:
+    """Add an entry to the project's list of root causes, or rename / retire / bring back one.
+
+    Names are one line, and unique in the project regardless of letter case: "Courier delay"
+    and "courier delay " are the one cause the list exists to count once."""
+    name = " ".join(name.split())
+    if not name:
+        raise ApplicationError(
+            "invalid_root_cause", "A root cause needs a name.", {"name": ["Give it a name."]}
+        )
+    if len(name) > ROOT_CAUSE_NAME_MAX:
+        raise ApplicationError(
+            "invalid_root_cause",
+            "The name is too long.",
+            {"name": [f"At most {ROOT_CAUSE_NAME_MAX} characters."]},
+        )
+    taken = RootCause.objects.filter(project=project, name__iexact=name)
+    if root_cause is not None:
+        taken = taken.exclude(pk=root_cause.pk)
+    if taken.exists():
+        raise ApplicationError(
+            "invalid_root_cause",
+            "The project already has this root cause.",
+            {"name": [f"“{name}” is already in the list."]},
+        )
+    before = None
+    if root_cause is None:
+        root_cause = RootCause.objects.create(project=project, name=name, is_active=is_active)
+    else:
+        root_cause = RootCause.objects.select_for_update().get(pk=root_cause.pk, project=project)
+        before = {"name": root_cause.name, "is_active": root_cause.is_active}
+        root_cause.name, root_cause.is_active = name, is_active
+        root_cause.save(update_fields=["name", "is_active", "updated_at"])
+    audit_record(
+        project=project,
+        action="root_cause.updated" if before else "root_cause.created",
+        obj=root_cause,
+        actor=actor,
+        before=before,
+        after={"name": root_cause.name, "is_active": root_cause.is_active},
+    )
+    return root_cause
+
+
 # ---------------------------------------------------------------- changing cases
 
 
@@ -322,7 +477,7 @@ class CaseChange:
     status: str | None = None
     priority: str | None = None
     note: str = ""
-    root_cause: str | None = None
+    root_cause: RootCause | None = None  # an entry of the project's list (`root_causes_offered`)
     resolution_note: str | None = None
     contact_method: str | None = None
 
@@ -338,11 +493,18 @@ def _errors_for(case: Case, change: CaseChange) -> dict[str, list[str]]:
                 + "."
             ]
         root_cause = change.root_cause if change.root_cause is not None else case.root_cause
-        if change.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and not root_cause.strip():
+        if change.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and root_cause is None:
             errors["root_cause"] = ["Say what caused it before resolving or closing the case."]
         method = change.contact_method or case.contact_method
         if change.status == CaseStatus.CONTACTED and not method:
             errors["contact_method"] = ["How was the customer contacted (phone, e-mail, chat)?"]
+    chosen = change.root_cause
+    if (
+        chosen is not None
+        and chosen.pk != case.root_cause_id
+        and (chosen.project_id != case.project_id or not chosen.is_active)
+    ):
+        errors["root_cause"] = ["Choose one of the project's root causes."]
     if change.contact_method and change.contact_method not in ContactMethod.values:
         errors["contact_method"] = [f"One of: {', '.join(ContactMethod.values)}."]
     if change.priority is not None and change.priority not in CasePriority.values:
@@ -357,7 +519,11 @@ FREE_TEXT_CASE_FIELDS = ("resolution_note",)
 @transaction.atomic
 def case_change(*, case: Case, actor: AbstractBaseUser | None, change: CaseChange) -> Case:
     """Apply a status/priority/field change and a note, each recorded as a CaseEvent."""
-    case = Case.objects.select_for_update(of=("self",)).select_related("rule").get(pk=case.pk)
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("rule", "root_cause")
+        .get(pk=case.pk)
+    )
     errors = _errors_for(case, change)
     if errors:
         raise ApplicationError("invalid_case_change", "The case cannot be changed so.", errors)
@@ -378,7 +544,12 @@ def case_change(*, case: Case, actor: AbstractBaseUser | None, change: CaseChang
             )
         )
 
-    for name in ("root_cause", "resolution_note", "contact_method"):
+    if change.root_cause is not None and change.root_cause.pk != case.root_cause_id:
+        before = case.root_cause.name if case.root_cause_id else ""
+        record("root_cause", before, change.root_cause.name)
+        case.root_cause = change.root_cause
+        fields.add("root_cause")
+    for name in ("resolution_note", "contact_method"):
         value = getattr(change, name)
         if value is not None and value != getattr(case, name):
             record(name, str(getattr(case, name)), str(value))
@@ -476,8 +647,7 @@ def case_claim(*, case: Case, actor: AbstractBaseUser) -> Case:
 
 
 def _raised(priority: str) -> str:
-    index = PRIORITY_ORDER.index(priority) if priority in PRIORITY_ORDER else 1
-    return PRIORITY_ORDER[min(index + 1, len(PRIORITY_ORDER) - 1)]
+    return PRIORITY_ORDER[min(_priority_rank(priority) + 1, len(PRIORITY_ORDER) - 1)]
 
 
 def cases_escalate_overdue(*, now: datetime | None = None) -> int:
@@ -614,7 +784,8 @@ def case_payload(case: Case) -> dict:
             "feedback_id": case.feedback_id,
             "contact": case.contact.user_id if case.contact_id else None,
             "rule": case.rule.name if case.rule_id else None,
-            "root_cause": case.root_cause,
+            "root_cause": case.root_cause.name if case.root_cause_id else "",
+            "also_matched": [rule.name for rule in case.also_matched.all()],
             "recovered": case.recovered,
             "url": f"{settings.VOCSITE_BASE_URL}/app/cases/{case.pk}/",
         }

@@ -1,5 +1,6 @@
-"""Staff pages of the closed loop: the support inbox, the case page (updated in place with htmx)
-and alert rules."""
+"""Staff pages of the closed loop: the support inbox, the Feedback inbox, the case page
+(updated in place with htmx), alert rules (with how many recent answers each would have
+matched) and the project's root-cause list."""
 
 from __future__ import annotations
 
@@ -7,18 +8,27 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from feedback.cases.forms import AlertRuleForm, CaseUpdateForm
-from feedback.cases.models import AlertRule, CasePriority, CaseStatus
+from feedback.answering.models import Feedback, FeedbackStatus, Sentiment
+from feedback.answering.services import feedback_mark_handled
+from feedback.cases.forms import AlertRuleForm, CaseUpdateForm, RootCauseForm
+from feedback.cases.models import AlertRule, CasePriority, CaseStatus, RootCause
 from feedback.cases.selectors import (
     CaseFilters,
+    FeedbackFilters,
+    alert_rule_reach,
     case_detail,
     cases_list,
     contact_history,
+    feedback_categories,
+    feedback_messages,
     recovery_rate,
+    root_causes_offered,
+    root_causes_with_use,
     sla_by_team,
 )
 from feedback.cases.services import (
@@ -27,15 +37,19 @@ from feedback.cases.services import (
     assignable_users,
     case_assign,
     case_change,
+    feedback_case_open,
+    root_cause_save,
+    rule_in,
 )
+from feedback.topics.models import Topic
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Team
-from surveys.tenancy.roles import CASE_ROLES, DESIGN_ROLES
+from surveys.tenancy.roles import ADMIN_ROLES, CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.services import audit_record
 from surveys.tenancy.staff import project_view
 from vocsite import caches
 from vocsite.errors import ApplicationError
-from vocsite.ids import id_parse
+from vocsite.ids import id_or_404, id_parse
 
 
 def _filters(request: HttpRequest) -> CaseFilters:
@@ -94,16 +108,25 @@ def _case_or_404(request: HttpRequest, case_id: int):
     return case
 
 
-def _case_context(request: HttpRequest, case, form: CaseUpdateForm | None = None) -> dict:
+def _case_form(request: HttpRequest, case, data=None) -> CaseUpdateForm:
     next_statuses = [
         (value, label)
         for value, label in CaseStatus.choices
         if value in TRANSITIONS.get(case.status, ())
     ]
+    return CaseUpdateForm(
+        data,
+        next_statuses=next_statuses,
+        root_causes=root_causes_offered(project=request.access.project, keep=case.root_cause),
+        initial={"root_cause": case.root_cause_id},
+    )
+
+
+def _case_context(request: HttpRequest, case, form: CaseUpdateForm | None = None) -> dict:
     return {
         "case": case,
         "now": timezone.now(),
-        "form": form or CaseUpdateForm(next_statuses=next_statuses),
+        "form": form or _case_form(request, case),
         "assignable": assignable_users(case),
         "history": contact_history(case=case),
         "answers": list(case.response.answers.all()) if case.response_id else [],
@@ -131,10 +154,7 @@ def _case_reply(request: HttpRequest, case_id: int, form: CaseUpdateForm | None 
 @project_view(CASE_ROLES)
 def case_update(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_or_404(request, case_id)
-    next_statuses = [
-        (v, label) for v, label in CaseStatus.choices if v in TRANSITIONS.get(case.status, ())
-    ]
-    form = CaseUpdateForm(request.POST, next_statuses=next_statuses)
+    form = _case_form(request, case, request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -145,7 +165,7 @@ def case_update(request: HttpRequest, case_id: int) -> HttpResponse:
                     status=data["status"] or None,
                     priority=data["priority"] or None,
                     note=data["note"],
-                    root_cause=data["root_cause"] or None,
+                    root_cause=data["root_cause"],
                     resolution_note=data["resolution_note"] or None,
                     contact_method=data["contact_method"] or None,
                 ),
@@ -197,12 +217,18 @@ def alert_rules(request: HttpRequest) -> HttpResponse:
 
 @project_view(DESIGN_ROLES)
 def alert_rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
-
+    """The rule's form. It shows how many answers of the last 30 days the rule would have
+    matched: the saved rule's on opening, the form's as typed after "Preview" (which saves
+    nothing)."""
     project = request.access.project
     rule = get_object_or_404(AlertRule, project=project, pk=rule_id) if rule_id else None
     before = _rule_snapshot(rule) if rule else None
     form = AlertRuleForm(request.POST or None, instance=rule, project=project)
-    if request.method == "POST" and form.is_valid():
+    reach = None
+    if request.method == "POST" and "preview" in request.POST:
+        if form.is_valid():
+            reach = alert_rule_reach(project=project, rule=form.plain_rule())
+    elif request.method == "POST" and form.is_valid():
         saved = form.save()
         caches.alert_rules_forget(project_id=project.pk)
         audit_record(
@@ -215,7 +241,11 @@ def alert_rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpRes
         )
         messages.success(request, _("Alert rule “%(name)s” saved.") % {"name": saved.name})
         return redirect("alert-rules")
-    return render(request, "feedback/alert_rule_form.html", {"form": form, "rule": rule})
+    elif rule is not None and request.method != "POST":
+        reach = alert_rule_reach(project=project, rule=rule_in(rule))
+    return render(
+        request, "feedback/alert_rule_form.html", {"form": form, "rule": rule, "reach": reach}
+    )
 
 
 def _rule_snapshot(rule: AlertRule) -> dict:
@@ -233,3 +263,139 @@ def _rule_snapshot(rule: AlertRule) -> dict:
         "assignment": rule.assignment,
         "sla_hours": rule.sla_hours,
     }
+
+
+# ---------------------------------------------------------------- the Feedback inbox
+
+
+def _feedback_filters(request: HttpRequest) -> FeedbackFilters:
+    get = request.GET
+    rating = id_parse(get.get("rating", ""))
+    status = get.get("status", FeedbackStatus.NEW)
+    return FeedbackFilters(
+        category=get.get("category", "").strip()[:32],
+        rating=rating if rating is not None and 1 <= rating <= 5 else None,
+        topic_id=id_parse(get.get("topic", "")),
+        sentiment=get.get("sentiment", "") if get.get("sentiment") in Sentiment.values else "",
+        status=status if status in FeedbackStatus.values else "",
+        q=get.get("q", "").strip()[:200],
+    )
+
+
+@project_view(CASE_ROLES)
+def feedback_inbox(request: HttpRequest) -> HttpResponse:
+    """Feedback-tab messages: filtered, marked handled, or opened as a case in one click."""
+    project = request.access.project
+    filters = _feedback_filters(request)
+    page = Paginator(feedback_messages(project=project, filters=filters), 40).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "feedback/feedback_inbox.html",
+        {
+            "page": page,
+            "filters": filters,
+            "querystring": query.urlencode(),
+            "categories": feedback_categories(project=project),
+            "topics": Topic.objects.filter(project=project).order_by("name"),
+            "sentiments": Sentiment.choices,
+            "statuses": FeedbackStatus.choices,
+            "ratings": range(1, 6),
+            "unhandled": Feedback.objects.filter(project=project, handled_at__isnull=True).count(),
+        },
+    )
+
+
+def _feedback_or_404(request: HttpRequest, feedback_id: int) -> Feedback:
+    return get_object_or_404(Feedback, project=request.access.project, pk=id_or_404(feedback_id))
+
+
+def _back_to_feedback_inbox(request: HttpRequest) -> HttpResponse:
+    querystring = request.POST.get("querystring", "")
+    return redirect(
+        f"{reverse('feedback-inbox')}?{querystring}" if querystring else "feedback-inbox"
+    )
+
+
+@require_POST
+@project_view(CASE_ROLES)
+def feedback_handle(request: HttpRequest, feedback_id: int) -> HttpResponse:
+    """`handled=1` marks the message handled, `handled=0` puts it back among the new ones."""
+    feedback = _feedback_or_404(request, feedback_id)
+    handled = request.POST.get("handled", "1") != "0"
+    feedback_mark_handled(feedback=feedback, actor=request.user, handled=handled)
+    return _back_to_feedback_inbox(request)
+
+
+@require_POST
+@project_view(CASE_ROLES)
+def feedback_case_open_view(request: HttpRequest, feedback_id: int) -> HttpResponse:
+    """One click: the message's case (opened if it has none), then its page."""
+    feedback = _feedback_or_404(request, feedback_id)
+    opened = feedback_case_open(feedback=feedback, actor=request.user)
+    if opened.created:
+        messages.success(
+            request, _("Case #%(number)s opened from the message.") % {"number": opened.case.pk}
+        )
+    return redirect("case-detail", case_id=opened.case.pk)
+
+
+# ---------------------------------------------------------------- root causes
+
+
+@project_view(ADMIN_ROLES)
+def root_causes(request: HttpRequest) -> HttpResponse:
+    """The project's list of root causes: add one, rename, retire or bring back."""
+    project = request.access.project
+    form = RootCauseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = root_cause_save(
+                project=project,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                is_active=True,
+            )
+        except ApplicationError as error:
+            for problems in error.fields.values():
+                for problem in problems:
+                    form.add_error("name", problem)
+        else:
+            messages.success(request, _("Root cause “%(name)s” added.") % {"name": saved.name})
+            return redirect("root-causes")
+    status = 422 if form.errors else 200
+    return render(
+        request,
+        "feedback/root_causes.html",
+        {"form": form, "entries": root_causes_with_use(project=project)},
+        status=status,
+    )
+
+
+@require_POST
+@project_view(ADMIN_ROLES)
+def root_cause_edit(request: HttpRequest, root_cause_id: int) -> HttpResponse:
+    project = request.access.project
+    entry = get_object_or_404(RootCause, project=project, pk=id_or_404(root_cause_id))
+    form = RootCauseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(m for ms in form.errors.values() for m in ms))
+        return redirect("root-causes")
+    try:
+        root_cause_save(
+            project=project,
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            is_active=form.cleaned_data["is_active"],
+            root_cause=entry,
+        )
+    except ApplicationError as error:
+        messages.error(request, " ".join(p for ps in error.fields.values() for p in ps))
+    else:
+        messages.success(
+            request, _("Root cause “%(name)s” saved.") % {"name": form.cleaned_data["name"]}
+        )
+    return redirect("root-causes")

@@ -1,15 +1,16 @@
-"""Reads for open text: verbatims under filters, the topic overview and topic trends."""
+"""Reads for open text: verbatims (survey comments and Feedback-tab messages) under filters, the
+topic overview and topic trends."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from feedback.answering.models import Answer
+from feedback.answering.models import Answer, Feedback
 from feedback.topics.models import Tag, Topic
 from surveys.tenancy.models import Project
 
@@ -21,14 +22,96 @@ class VerbatimFilters:
     touchpoint: str = ""
     q: str = ""
     untagged: bool = False
+    source: str = ""  # VERBATIM_SOURCES, or "" for both
 
 
-def verbatims(*, project: Project, filters: VerbatimFilters) -> QuerySet[Answer]:
-    """Open-text answers, newest first, with their tags and the response's scores."""
+# Where a verbatim comes from: an open-text answer to a survey, or a Feedback-tab message.
+VERBATIM_SOURCES = ("survey", "feedback")
+
+
+@dataclass(frozen=True)
+class Verbatim:
+    kind: str  # "survey" (an Answer) or "feedback" (a Feedback)
+    item: Answer | Feedback
+
+
+def _tagged(filters: VerbatimFilters, target: str) -> Q:
+    """The topic filters of either kind of verbatim, as subqueries (no join, no duplicates)."""
+    wanted = Q()
+    live_tags = Tag.objects.filter(**{target: OuterRef("pk")}, suppressed=False)
+    if filters.topic_id is not None:
+        wanted &= Q(Exists(live_tags.filter(topic_id=filters.topic_id)))
+    if filters.untagged:
+        wanted &= ~Q(Exists(live_tags))
+    return wanted
+
+
+def verbatim_rows(*, project: Project, filters: VerbatimFilters) -> QuerySet:
+    """Survey comments and Feedback-tab messages in one list, newest first, as
+    `(kind, id, at)` rows to paginate; `verbatims_load` turns a page of them into items.
+    A touchpoint filter keeps survey comments only (messages come from no touchpoint)."""
+    text = Q(value_text__icontains=filters.q) if filters.q else Q()
+    answers = (
+        Answer.objects.filter(
+            text,
+            _tagged(filters, "answer"),
+            response__project=project,
+            question_type="text",
+        )
+        .exclude(value_text="")
+        .annotate(kind=Value("survey", output_field=CharField()), at=F("response__finished_at"))
+    )
+    if filters.sentiment:
+        answers = answers.filter(sentiment=filters.sentiment)
+    if filters.touchpoint:
+        answers = answers.filter(response__touchpoint__key=filters.touchpoint)
+    rows = answers.values_list("kind", "id", "at")
+    if filters.source == "survey" or filters.touchpoint:
+        return rows.order_by("-at", "-id")
+    messages = Feedback.objects.filter(
+        Q(text__icontains=filters.q) if filters.q else Q(),
+        _tagged(filters, "feedback"),
+        project=project,
+    ).annotate(kind=Value("feedback", output_field=CharField()), at=F("created_at"))
+    if filters.sentiment:
+        messages = messages.filter(sentiment=filters.sentiment)
+    message_rows = messages.values_list("kind", "id", "at")
+    if filters.source == "feedback":
+        return message_rows.order_by("-at", "-id")
+    return rows.union(message_rows, all=True).order_by("-at", "-id")
+
+
+def verbatims_load(*, project: Project, rows) -> list[Verbatim]:
+    """A page of `verbatim_rows` as items, in the page's order, with their tags (and, for
+    survey comments, the response's scores)."""
+    answer_ids = [pk for kind, pk, _at in rows if kind == "survey"]
+    feedback_ids = [pk for kind, pk, _at in rows if kind == "feedback"]
+    answers = {
+        a.pk: a for a in verbatims(project=project, filters=VerbatimFilters(), ids=answer_ids)
+    }
+    messages = {
+        f.pk: f
+        for f in Feedback.objects.filter(project=project, pk__in=feedback_ids)
+        .select_related("contact")
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.select_related("topic").order_by("span_start"))
+        )
+    }
+    loaded = {"survey": answers, "feedback": messages}
+    return [Verbatim(kind, loaded[kind][pk]) for kind, pk, _at in rows if pk in loaded[kind]]
+
+
+def verbatims(
+    *, project: Project, filters: VerbatimFilters, ids: list[int] | None = None
+) -> QuerySet[Answer]:
+    """The project's open-text answers, newest first, with their tags and the response's
+    scores (only the answers `ids`, when given: a page of `verbatim_rows`)."""
 
     answers = Answer.objects.filter(response__project=project, question_type="text").exclude(
         value_text=""
     )
+    if ids is not None:
+        answers = answers.filter(pk__in=ids)
     if filters.topic_id is not None:
         answers = answers.filter(tags__topic_id=filters.topic_id, tags__suppressed=False)
     if filters.untagged:

@@ -14,7 +14,15 @@ from django.views.decorators.http import require_POST
 from feedback.answering.models import Sentiment
 from feedback.topics.forms import TopicForm
 from feedback.topics.models import RetagRun, Topic
-from feedback.topics.selectors import VerbatimFilters, topic_overview, topic_trends, verbatims
+from feedback.topics.selectors import (
+    VERBATIM_SOURCES,
+    VerbatimFilters,
+    topic_overview,
+    topic_trends,
+    verbatim_rows,
+    verbatims,
+    verbatims_load,
+)
 from feedback.topics.services import (
     TopicIn,
     tag_add,
@@ -139,6 +147,9 @@ def _verbatim_filters(request: HttpRequest) -> VerbatimFilters:
         touchpoint=request.GET.get("touchpoint", "")[:100],
         q=request.GET.get("q", "").strip()[:200],
         untagged=request.GET.get("untagged") == "1",
+        source=request.GET.get("source", "")
+        if request.GET.get("source") in VERBATIM_SOURCES
+        else "",
     )
 
 
@@ -146,9 +157,10 @@ def _verbatim_filters(request: HttpRequest) -> VerbatimFilters:
 def verbatims_page(request: HttpRequest) -> HttpResponse:
     project = request.access.project
     filters = _verbatim_filters(request)
-    page = Paginator(verbatims(project=project, filters=filters), 40).get_page(
+    page = Paginator(verbatim_rows(project=project, filters=filters), 40).get_page(
         request.GET.get("page")
     )
+    items = verbatims_load(project=project, rows=list(page))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -156,6 +168,7 @@ def verbatims_page(request: HttpRequest) -> HttpResponse:
         "feedback/verbatims.html",
         {
             "page": page,
+            "items": items,
             "filters": filters,
             "querystring": query.urlencode(),
             "topics": Topic.objects.filter(project=project).order_by("name"),

@@ -26,7 +26,11 @@ from django.utils import timezone
 from feedback.answering.models import Answer, Response
 from feedback.answering.services import contacts_backfill_last_nps
 from feedback.cases.models import AlertRule, Case, CaseEvent, ContactMethod
-from feedback.cases.services import cases_open_for_response, cases_recover_for_response
+from feedback.cases.services import (
+    cases_open_for_response,
+    cases_recover_for_response,
+    root_cause_save,
+)
 from feedback.topics.models import Topic
 from feedback.topics.services import project_rules, tag_answers
 from metrics.rollups.services import rollups_rebuild
@@ -631,6 +635,7 @@ def _work_old_cases(project: Project, rng: random.Random, now: datetime) -> None
     Customers who answered happily afterwards are then marked recovered by the real hook."""
 
     agent = get_user_model().objects.get(username="agent")
+    causes = [root_cause_save(project=project, actor=None, name=name) for name in ROOT_CAUSES]
     unhappy = list(
         Response.objects.filter(
             project=project,
@@ -653,7 +658,7 @@ def _work_old_cases(project: Project, rng: random.Random, now: datetime) -> None
                 first_contacted_at=contacted,
                 resolved_at=resolved,
                 closed_at=resolved + timedelta(hours=1),
-                root_cause=rng.choice(ROOT_CAUSES),
+                root_cause=rng.choice(causes),
                 contact_method=rng.choice(ContactMethod.values[:3]),
                 resolution_note="Apologised and fixed it for the customer.",
             )

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -431,10 +431,10 @@ def case_overview(project: Project, query: DashboardQuery) -> dict[str, Any]:
             resolved_at__date__gte=since,
             resolved_at__date__lte=until,
         )
-        .exclude(root_cause="")
-        .values("root_cause")
+        .exclude(root_cause=None)
+        .values(name=F("root_cause__name"))
         .annotate(n=Count("pk"))
-        .order_by("-n", "root_cause")[:10]
+        .order_by("-n", "name")[:10]
     )
     return {"ages": ages, "root_causes": root_causes}
 

@@ -175,6 +175,7 @@ def frontline(request: HttpRequest) -> HttpResponse:
     low = list(
         Answer.objects.filter(window, unhappy_scores(), response__project=project)
         .select_related("response__touchpoint", "response__contact")
+        .prefetch_related("response__cases")
         .order_by("-response__finished_at")[:50]
     )
     comments = (

@@ -162,6 +162,8 @@ def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, de
         "touchpoint_id": 1,
         "delivery_id": "00000000-0000-0000-0000-000000000000",
         "answer_id": 1,
+        "feedback_id": 1,
+        "root_cause_id": 1,
         "action": "publish",
     }
 

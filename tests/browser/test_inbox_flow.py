@@ -12,6 +12,7 @@ from surveys.tenancy.models import Team, TeamMembership
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,
+    RootCauseFactory,
     TouchpointFactory,
     UserFactory,
     published_survey,
@@ -30,6 +31,7 @@ def detractor_case():
     team = Team.objects.create(project=project, name="Customer care")
     TeamMembership.objects.create(team=team, user=agent)
     AlertRule.objects.filter(project=project).update(team=team)
+    RootCauseFactory(project=project, name="Courier damaged parcel")
     checkout = TouchpointFactory(project=project, key="checkout_completed", name="Checkout")
     survey = published_survey(project, touchpoints=[checkout])
     questions = survey.current_version.snapshot["questions"]
@@ -83,7 +85,7 @@ def test_agent_claims_notes_contacts_and_resolves(browser, live_server, detracto
     assert page.locator("#case-status").inner_text() == "Contacted"
 
     page.select_option("#case-update-form select[name=status]", "resolved")
-    page.fill("#case-update-form input[name=root_cause]", "Courier damaged parcel")
+    page.select_option("#case-update-form select[name=root_cause]", label="Courier damaged parcel")
     page.fill("#case-update-form textarea[name=resolution_note]", "Sent a replacement")
     page.click("#case-update-form button[type=submit]")
     page.wait_for_function(
@@ -107,7 +109,7 @@ def test_agent_claims_notes_contacts_and_resolves(browser, live_server, detracto
     assert "Called, no answer; left voicemail." in timeline
     assert "Contacted → Resolved" in timeline
     case.refresh_from_db()
-    assert (case.status, case.root_cause, case.contact_method) == (
+    assert (case.status, case.root_cause.name, case.contact_method) == (
         "resolved",
         "Courier damaged parcel",
         "phone",

@@ -23,7 +23,7 @@ from feedback.cases.services import (
 )
 from surveys.tenancy.models import Team, TeamMembership
 from surveys.tenancy.services import project_create
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, RootCauseFactory, UserFactory
 from vocsite.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -86,15 +86,14 @@ def test_passives_and_promoters_open_no_case(respond):
     assert Case.objects.count() == 0
 
 
-def test_a_keyword_rule_opens_its_own_case_beside_the_score_rule(project, respond):
+def test_an_urgent_keyword_rule_owns_the_one_case_and_the_score_rule_is_noted(project, respond):
     AlertRule.objects.create(
         project=project, name="Refunds", keywords=["退款", "refund"], priority="urgent", sla_hours=4
     )
     response = respond(2, "退款太慢了")
-    assert sorted(Case.objects.filter(response=response).values_list("rule__name", "priority")) == [
-        ("NPS detractor (0–6)", "high"),
-        ("Refunds", "urgent"),
-    ]
+    (case,) = Case.objects.filter(response=response)
+    assert (case.rule.name, case.priority) == ("Refunds", "urgent")
+    assert [rule.name for rule in case.also_matched.all()] == ["NPS detractor (0–6)"]
     other = respond(4, "Price was high")
     assert list(Case.objects.filter(response=other).values_list("rule__name", flat=True)) == [
         "NPS detractor (0–6)"
@@ -173,7 +172,9 @@ def test_lifecycle_records_every_step_and_guards_each_transition(
         case=case,
         actor=agent,
         change=CaseChange(
-            status="resolved", root_cause="Courier delay", resolution_note="Refunded shipping"
+            status="resolved",
+            root_cause=RootCauseFactory(project=case.project, name="Courier delay"),
+            resolution_note="Refunded shipping",
         ),
     )
     assert case.resolved_at is not None
@@ -245,7 +246,13 @@ def test_overdue_cases_escalate_once_and_tell_the_team_lead(
 
 def test_resolved_cases_are_not_escalated(project, respond):
     case = Case.objects.get(response=respond(2))
-    case_change(case=case, actor=None, change=CaseChange(status="resolved", root_cause="x"))
+    case_change(
+        case=case,
+        actor=None,
+        change=CaseChange(
+            status="resolved", root_cause=RootCauseFactory(project=case.project, name="x")
+        ),
+    )
     with time_machine.travel(case.due_at + timedelta(hours=1)):
         assert cases_escalate_overdue() == 0
 
@@ -300,7 +307,13 @@ def test_assigning_to_someone_else_mails_them_but_claiming_does_not(
 def test_a_closed_detractor_who_answers_happily_later_is_recovered(project, respond):
     first = respond(2, user="same")
     case = Case.objects.get(response=first)
-    case_change(case=case, actor=None, change=CaseChange(status="closed", root_cause="Bug"))
+    case_change(
+        case=case,
+        actor=None,
+        change=CaseChange(
+            status="closed", root_cause=RootCauseFactory(project=case.project, name="Bug")
+        ),
+    )
     respond(5, user="same")  # still a detractor: no recovery, a second case instead
     case.refresh_from_db()
     assert case.recovered is False
@@ -335,7 +348,13 @@ def test_recovery_asks_only_for_a_happy_answer_from_a_contact_with_a_closed_case
     with django_assert_num_queries(0):
         assert cases_recover_for_response(unhappy.pk, batch) == []
     case = Case.objects.get(response=respond(1, user="closed"))
-    case_change(case=case, actor=None, change=CaseChange(status="closed", root_cause="Bug"))
+    case_change(
+        case=case,
+        actor=None,
+        change=CaseChange(
+            status="closed", root_cause=RootCauseFactory(project=case.project, name="Bug")
+        ),
+    )
     later = respond(9, user="closed")
     Case.objects.filter(pk=case.pk).update(
         recovered=False, recovered_at=None, recovered_by_response=None
@@ -372,9 +391,21 @@ def test_sla_compliance_per_team(project, team, respond):
     met, late, open_overdue, open_in_time = (
         Case.objects.get(response=respond(2, user=f"c{i}")) for i in range(4)
     )
-    case_change(case=met, actor=None, change=CaseChange(status="resolved", root_cause="x"))
+    case_change(
+        case=met,
+        actor=None,
+        change=CaseChange(
+            status="resolved", root_cause=RootCauseFactory(project=project, name="x")
+        ),
+    )
     with time_machine.travel(late.due_at + timedelta(hours=2)):
-        case_change(case=late, actor=None, change=CaseChange(status="resolved", root_cause="y"))
+        case_change(
+            case=late,
+            actor=None,
+            change=CaseChange(
+                status="resolved", root_cause=RootCauseFactory(project=project, name="y")
+            ),
+        )
     Case.objects.filter(pk=open_overdue.pk).update(due_at=timezone.now() - timedelta(hours=1))
     (care,) = sla_by_team(project=project)
     assert (care.team, care.open, care.overdue, care.met, care.breached) == ("Care", 2, 1, 1, 2)

@@ -9,7 +9,7 @@ from feedback.cases.models import AlertRule, Case, CaseEvent
 from feedback.webhooks.models import WebhookDelivery
 from surveys.tenancy.models import Team, TeamMembership
 from surveys.tenancy.services import api_key_create
-from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+from tests.factories import MembershipFactory, ProjectFactory, RootCauseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +89,16 @@ def test_patch_walks_the_lifecycle_and_records_events(server_client, cases, agen
         format="json",
     )
     assert reply.json()["status"] == "contacted"
+    unknown = server_client.patch(
+        url, {"status": "resolved", "root_cause": "Kourier"}, format="json"
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["fields"] == {
+        "root_cause": ["Not one of the project's root causes."]
+    }
+    RootCauseFactory(project=case.project, name="Courier")
     reply = server_client.patch(
-        url, {"status": "resolved", "root_cause": "Courier"}, format="json"
+        url, {"status": "resolved", "root_cause": "courier"}, format="json"
     ).json()
     assert (reply["status"], reply["root_cause"], reply["assignee"]) == (
         "resolved",

@@ -10,7 +10,7 @@ from feedback.answering.selectors import unhappy_scores
 from feedback.cases.models import Case
 from feedback.cases.services import CaseChange, alert_rules_install_defaults, case_change
 from surveys.design.services import QuestionIn
-from tests.factories import answered, published_survey
+from tests.factories import RootCauseFactory, answered, published_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,11 @@ def test_very_little_effort_later_recovers_the_case(answer):
     case_change(
         case=case,
         actor=None,
-        change=CaseChange(status="resolved", root_cause="product", resolution_note="called"),
+        change=CaseChange(
+            status="resolved",
+            root_cause=RootCauseFactory(project=case.project, name="product"),
+            resolution_note="called",
+        ),
     )
     answer(5)  # still much effort: not recovered
     case.refresh_from_db()

@@ -9,7 +9,7 @@ from django.test import Client
 from feedback.cases.models import AlertRule, Case
 from feedback.webhooks.models import WebhookEndpoint
 from surveys.tenancy.models import Team, TeamMembership
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, RootCauseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,14 +93,15 @@ def test_htmx_updates_swap_the_panel_and_show_errors_beside_fields(project, care
     assert "Say what caused it before resolving or closing the case." in refused.content.decode()
     assert Case.objects.get(pk=case.pk).status == "in_progress"
 
+    packaging = RootCauseFactory(project=case.project, name="Packaging")
     done = client.post(
         f"/app/cases/{case.pk}/update/",
-        {"status": "resolved", "root_cause": "Packaging", "note": "Sent a new one"},
+        {"status": "resolved", "root_cause": packaging.pk, "note": "Sent a new one"},
         **htmx,
     )
     assert done.status_code == 200
     case.refresh_from_db()
-    assert (case.status, case.root_cause, case.assignee_id) == ("resolved", "Packaging", agent.pk)
+    assert (case.status, case.root_cause, case.assignee_id) == ("resolved", packaging, agent.pk)
 
 
 def test_an_agent_cannot_open_or_change_another_teams_case(project, care, two_cases):

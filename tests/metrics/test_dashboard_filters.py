@@ -20,6 +20,7 @@ from surveys.delivery.ledger import contact_resolve, display_claim, display_mark
 from surveys.delivery.models import Display, DisplayStatus
 from tests.factories import (
     MembershipFactory,
+    RootCauseFactory,
     StageFactory,
     TouchpointFactory,
     UserFactory,
@@ -73,7 +74,11 @@ def world(project, server_client, django_capture_on_commit_callbacks):
         case_change(
             case=case,
             actor=None,
-            change=CaseChange(status="resolved", root_cause="product", resolution_note="ok"),
+            change=CaseChange(
+                status="resolved",
+                root_cause=RootCauseFactory(project=case.project, name="product"),
+                resolution_note="ok",
+            ),
         )
     viewer = UserFactory(username="viewer-filters")
     MembershipFactory(user=viewer, project=project, role="admin")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0012_tag_clause_sentiment'),
+        ('feedback', '0016_root_cause_free_text_removed'),
     ]
 
     operations = [
