@@ -1,7 +1,8 @@
-"""Dashboards (mounted under /app/)."""
+"""Dashboards and customer pages (mounted under /app/)."""
 
 from django.urls import path
 
+from metrics.customers import views as customer_views
 from metrics.reports import journey_views, views
 
 urlpatterns = [
@@ -9,4 +10,5 @@ urlpatterns = [
     path("dashboards/", views.executive, name="dashboard-executive"),
     path("dashboards/lead/", views.business_lead, name="dashboard-lead"),
     path("dashboards/frontline/", views.frontline, name="dashboard-frontline"),
+    path("contacts/<int:contact_id>/", customer_views.contact_page, name="contact-detail"),
 ]
