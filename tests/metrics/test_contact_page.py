@@ -18,15 +18,19 @@ import time_machine
 from django.db import connection
 from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from feedback.answering.services import feedback_submit
 from feedback.cases.models import Case
 from surveys.contacts.models import Contact
 from surveys.contacts.services import contact_erase
+from surveys.delivery.email_surveys import invitation_send
 from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.ledger import contact_resolve
+from surveys.delivery.models import Invitation
 from surveys.delivery.throttle import sample_bucket
 from tests.factories import (
+    ContactFactory,
     MembershipFactory,
     ProjectFactory,
     UserFactory,
@@ -100,10 +104,8 @@ def ana(project, survey, respond):
 def test_the_page_shows_who_the_customer_is_and_their_nps_over_time(ana, staff_user):
     html = page_of(ana, staff_user)
 
-    identity = " ".join(
-        re.sub(r"<[^>]+>", " ", html.split('id="contact-identity"')[1].split("</dl>")[0]).split()
-    )
-    assert identity.startswith("> User id ana E-mail ana@customer.example Phone — Language")
+    identity = _text(html.split('id="contact-identity">')[1].split("</dl>")[0])
+    assert identity.startswith("User id ana E-mail ana@customer.example Phone — Language")
     assert 'id="contact-name"' in html and "> ana</h1>" in html
     assert re.search(r'id="contact-attributes">\s*<dt[^>]*>plan</dt><dd[^>]*>pro</dd>', html)
     assert '<strong id="contact-revenue">120.50</strong>' in html
@@ -232,6 +234,24 @@ def test_an_erased_contact_shows_only_that_it_was_erased(ana, staff_user):
         assert personal not in main
 
 
+def test_an_email_display_names_the_event_that_invited(project, touchpoint, staff_user):
+    published_survey(project, touchpoints=[touchpoint], channels=["email"])
+    contact = ContactFactory(project=project, user_id="fay")
+    with at(2, 5):
+        event = EventIn(event="checkout_completed", user_id="fay")
+        invitation_id = event_record(project=project, data=event).invitation_id
+        Invitation.objects.filter(pk=invitation_id).update(send_after=timezone.now())
+        assert invitation_send(str(invitation_id)) == "sent"
+
+    (display,) = [e for e in entries(page_of(contact, staff_user)) if e[0] == "display"]
+    assert display[1] == (
+        "2026-03-03 14:00 Survey “NPS” put in front of them · e-mail "
+        "Outcome: e-mailed, not answered · e-mailed 14:00 "
+        "Why: e-mail invitation after the event “checkout_completed” · "
+        f"asked at the touchpoint “{touchpoint.name}” · the survey is for everyone (no targeting)"
+    )
+
+
 @pytest.mark.parametrize("role", ["viewer", "agent", "designer", "admin"])
 def test_every_role_of_the_project_reads_the_page(project, survey, role):
     contact = answered(survey, 9, user_id="cy").contact
@@ -264,7 +284,7 @@ def _queries(contact: Contact, user) -> int:
 
 def test_the_page_costs_the_same_queries_with_many_rows(ana, project, respond, staff_user):
     few = _queries(ana, staff_user)
-    assert few <= 20
+    assert few <= 20  # 19: the session and navigation, the profile, the page and its rows
 
     for n in range(3):
         respond(2, f"Still slow {n}", user="ana")
