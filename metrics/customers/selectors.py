@@ -54,10 +54,9 @@ class CustomerProfile:
 
     @property
     def nps_category(self) -> str | None:
-        """The category of the latest NPS answer (the contact's `last_nps`, kept by the
-        pipeline)."""
-        score = self.contact.last_nps
-        return nps_category(score) if score is not None else None
+        """The category of their latest NPS answer, the last point of the series shown (it
+        includes what an anonymous visitor answered before being merged into them)."""
+        return self.nps[-1].category if self.nps else None
 
 
 @dataclass(frozen=True)

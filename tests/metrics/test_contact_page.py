@@ -214,6 +214,7 @@ def test_a_merged_visitor_leads_to_the_person_and_their_history_comes_along(
     html = page_of(person, staff_user)
     assert re.search(r'id="contact-visitor-ids"><code>v-before-login</code></dd>', html)
     assert [kind for kind, _ in entries(html)] == ["response", "display"]
+    assert re.search(r'id="contact-nps-category">promoter<', html)  # answered before login
 
 
 def test_an_erased_contact_shows_only_that_it_was_erased(ana, staff_user):
