@@ -20,7 +20,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import CharField, F, Prefetch, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from feedback.answering.models import Answer, Feedback, Response
 from feedback.cases.models import Case
@@ -157,6 +157,8 @@ def _text(texts: Any, language: str, fallback: str) -> str:
 
 
 def _answer_value(answer: Answer, language: str, fallback: str) -> str:
+    if answer.question_type == "yes_no" and answer.value_int is not None:
+        return gettext("yes") if answer.value_int else gettext("no")
     if answer.value_int is not None:
         return str(answer.value_int)
     if answer.value_choices:

@@ -29,6 +29,7 @@ from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.ledger import contact_resolve
 from surveys.delivery.models import Invitation
 from surveys.delivery.throttle import sample_bucket
+from surveys.design.services import QuestionIn
 from tests.factories import (
     ContactFactory,
     MembershipFactory,
@@ -250,6 +251,29 @@ def test_an_email_display_names_the_event_that_invited(project, touchpoint, staf
         "Outcome: e-mailed, not answered · e-mailed 14:00 "
         "Why: e-mail invitation after the event “checkout_completed” · "
         f"asked at the touchpoint “{touchpoint.name}” · the survey is for everyone (no targeting)"
+    )
+
+
+def test_answers_read_as_the_customer_saw_them(project, touchpoint, staff_user):
+    exit_survey = published_survey(
+        project,
+        touchpoints=[touchpoint],
+        name="Exit",
+        questions=[
+            QuestionIn(
+                type="multi_choice",
+                text={"en": "Why are you leaving?", "zh": "您为什么离开？"},
+                choices=[{"en": "Price", "zh": "价格"}, {"en": "Speed"}, {"en": "Support"}],
+            ),
+            QuestionIn(type="yes_no", text={"en": "Would you come back?"}),
+        ],
+    )
+    contact = answered(exit_survey, ["c1", "c3"], 0, user_id="gus").contact
+
+    (response,) = [e for e in entries(page_of(contact, staff_user)) if e[0] == "response"]
+    assert response[1].endswith(
+        f"Answered “Exit” · {touchpoint.name} Why are you leaving? Price, Support "
+        "Would you come back? no"
     )
 
 
