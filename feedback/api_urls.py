@@ -17,6 +17,21 @@ urlpatterns = [
         name="api-webhook-deliveries",
     ),
     path(
+        "webhooks/<int:webhook_id>/rotate-secret",
+        webhooks_api.WebhookRotateSecretApi.as_view(),
+        name="api-webhook-rotate-secret",
+    ),
+    path(
+        "webhooks/<int:webhook_id>/test",
+        webhooks_api.WebhookTestApi.as_view(),
+        name="api-webhook-test",
+    ),
+    path(
+        "webhooks/deliveries/<uuid:delivery_id>",
+        webhooks_api.WebhookDeliveryDetailApi.as_view(),
+        name="api-webhook-delivery",
+    ),
+    path(
         "webhooks/deliveries/<uuid:delivery_id>/replay",
         webhooks_api.WebhookReplayApi.as_view(),
         name="api-webhook-replay",

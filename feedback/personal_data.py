@@ -161,7 +161,8 @@ def _webhooks_erase(contacts: Sequence[Contact]) -> None:
     payload is emptied however its text was written; one still pending sends only the fact
     that it was erased."""
     deliveries = WebhookDelivery.objects.filter(contact__in=contacts)
-    WebhookAttempt.objects.filter(delivery__in=deliveries).exclude(error="").update(error="")
+    # A receiver's reply may echo what it was sent.
+    WebhookAttempt.objects.filter(delivery__in=deliveries).update(error="", response_excerpt="")
     deliveries.update(payload={"erased": True}, last_error="")
 
 

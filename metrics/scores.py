@@ -385,6 +385,55 @@ def compare_nps(a: Histogram, b: Histogram) -> Comparison:
     return _comparison(second.score - first.score, se, first.n, second.n, NPS_DIFFERENCE_METHOD)
 
 
+@dataclass(frozen=True)
+class Impact:
+    """NPS of the answers with something (a topic) minus NPS of those without, in points,
+    with its 95 % interval from the two adjusted-Wald standard errors (as `compare_nps`)."""
+
+    n_with: int
+    n_without: int
+    nps_with: float | None
+    nps_without: float | None
+    impact: float | None
+    low: float | None
+    high: float | None
+
+    @property
+    def low_sample(self) -> bool:
+        return min(self.n_with, self.n_without) < LOW_SAMPLE_BELOW
+
+    @property
+    def significant(self) -> bool:
+        """The interval leaves out 0, on samples large enough to mean it."""
+        if self.low is None or self.low_sample:
+            return False
+        return self.low > 0 or self.high < 0
+
+    def to_dict(self) -> dict:
+        return {
+            "n_with": self.n_with,
+            "n_without": self.n_without,
+            "nps_with": _r(self.nps_with),
+            "nps_without": _r(self.nps_without),
+            "impact": _r(self.impact),
+            "impact_ci_low": _r(self.low),
+            "impact_ci_high": _r(self.high),
+            "significant": self.significant,
+            "low_sample": self.low_sample,
+        }
+
+
+def nps_impact(with_it: Histogram, without: Histogram) -> Impact:
+    a, b = nps(with_it), nps(without)
+    if a.score is None or b.score is None:
+        return Impact(a.n, b.n, a.score, b.score, None, None, None)
+    diff = a.score - b.score
+    half = Z95 * math.sqrt(a.se_adjusted**2 + b.se_adjusted**2)
+    return Impact(
+        a.n, b.n, a.score, b.score, diff, max(-200.0, diff - half), min(200.0, diff + half)
+    )
+
+
 def compare_share(a: ShareResult, b: ShareResult) -> Comparison:
     """Two-proportion z-test with the pooled proportion (CSAT or CES, b against a)."""
     if a.n == 0 or b.n == 0:

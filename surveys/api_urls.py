@@ -7,6 +7,13 @@ from surveys.journey import api as journey_api
 
 urlpatterns = [
     path("touchpoints", journey_api.TouchpointListCreateApi.as_view(), name="api-touchpoints"),
+    path(
+        "touchpoints/<int:touchpoint_id>",
+        journey_api.TouchpointDetailApi.as_view(),
+        name="api-touchpoint",
+    ),
+    path("stages", journey_api.StageListCreateApi.as_view(), name="api-stages"),
+    path("stages/<int:stage_id>", journey_api.StageDetailApi.as_view(), name="api-stage"),
     path("surveys", api.SurveyListCreateApi.as_view(), name="api-surveys"),
     path("surveys/<int:survey_id>", api.SurveyDetailApi.as_view(), name="api-survey"),
     path(

@@ -1,11 +1,16 @@
 """Fixtures shared by the whole suite: one per concept. `survey` is the published survey at
 a touchpoint; `respond` (like `answered` in tests/factories.py) claims then answers through
 the real services and runs the real pipeline (eager tasks, on-commit callbacks executed);
-`broker` and `broker_down` publish for real; `demo` is the demo seeded once per run."""
+`broker` and `broker_down` publish for real; `receiver` is a real HTTP
+server that verifies webhook signatures; `demo` is the demo seeded once per run."""
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.apps import apps
@@ -16,6 +21,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.test import TestCase
 from rest_framework.test import APIClient
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from feedback.cases.services import alert_rules_install_defaults
 from metrics.demo.seed import demo_seed
@@ -111,6 +117,57 @@ def respond(survey):
         return answered(survey, score, text or None, user_id=user, attributes=attributes)
 
     return submit
+
+
+class Receiver:
+    """A real HTTP server answering with the queued statuses (then 200), verifying signatures."""
+
+    def __init__(self):
+        self.secret = ""
+        self.statuses: list[int] = []
+        self.delay = 0.0
+        self.received: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                try:
+                    payload = Webhook(receiver.secret).verify(body, dict(self.headers))
+                    verified = True
+                except WebhookVerificationError:
+                    payload, verified = json.loads(body), False
+                receiver.received.append(
+                    {
+                        "headers": dict(self.headers),
+                        "payload": payload,
+                        "verified": verified,
+                        "body": body,
+                    }
+                )
+                time.sleep(receiver.delay)
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"receiver is down")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
 
 
 class MemoryBroker:

@@ -1,7 +1,6 @@
 """vocsite.process_cache: kept for its seconds, bounded, None never kept, off at 0 seconds;
 forgotten by key or by a test, and a load that raced a forgetting not kept."""
 
-from vocsite import process_cache
 from vocsite.process_cache import ProcessCache
 
 
@@ -13,10 +12,9 @@ class Clock:
         return self.now
 
 
-def test_values_are_kept_for_their_seconds_and_then_loaded_again(monkeypatch):
+def test_values_are_kept_for_their_seconds_and_then_loaded_again():
     clock = Clock()
-    monkeypatch.setattr(process_cache.time, "monotonic", clock)
-    cache: ProcessCache[str] = ProcessCache(seconds=lambda: 30)
+    cache: ProcessCache[str] = ProcessCache(seconds=lambda: 30, clock=clock)
     loads = []
 
     def load():
@@ -48,10 +46,9 @@ def test_nothing_is_kept_when_off_or_when_the_value_is_none():
     assert cache.recall("k") is None
 
 
-def test_forget_drops_one_key_and_a_full_cache_starts_again(monkeypatch):
+def test_forget_drops_one_key_and_a_full_cache_starts_again():
     clock = Clock()
-    monkeypatch.setattr(process_cache.time, "monotonic", clock)
-    cache: ProcessCache[int] = ProcessCache(max_entries=2, seconds=lambda: 30)
+    cache: ProcessCache[int] = ProcessCache(max_entries=2, seconds=lambda: 30, clock=clock)
     cache.keep("a", 1)
     cache.keep("b", 2)
     cache.forget("a")

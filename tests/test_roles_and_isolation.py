@@ -41,6 +41,13 @@ ADMIN = {"admin"}
 ALLOWED = {
     ("get", "/api/v1/touchpoints"): ALL,
     ("post", "/api/v1/touchpoints"): DESIGN,
+    ("get", "/api/v1/touchpoints/{touchpoint_id}"): ALL,
+    ("patch", "/api/v1/touchpoints/{touchpoint_id}"): DESIGN,
+    ("delete", "/api/v1/touchpoints/{touchpoint_id}"): DESIGN,
+    ("get", "/api/v1/stages"): ALL,
+    ("post", "/api/v1/stages"): DESIGN,
+    ("get", "/api/v1/stages/{stage_id}"): ALL,
+    ("patch", "/api/v1/stages/{stage_id}"): DESIGN,
     ("get", "/api/v1/surveys"): ALL,
     ("post", "/api/v1/surveys"): DESIGN,
     ("get", "/api/v1/surveys/{survey_id}"): ALL,
@@ -79,6 +86,9 @@ ALLOWED = {
     ("delete", "/api/v1/webhooks/{webhook_id}"): ADMIN,
     ("get", "/api/v1/webhooks/{webhook_id}/deliveries"): ADMIN,
     ("post", "/api/v1/webhooks/deliveries/{delivery_id}/replay"): ADMIN,
+    ("get", "/api/v1/webhooks/deliveries/{delivery_id}"): ADMIN,
+    ("post", "/api/v1/webhooks/{webhook_id}/rotate-secret"): ADMIN,
+    ("post", "/api/v1/webhooks/{webhook_id}/test"): ADMIN,
 }
 
 
@@ -103,6 +113,8 @@ class World:
     def __init__(self, name: str):
         self.project = ProjectFactory(name=name)
         self.touchpoint = TouchpointFactory(project=self.project, key="checkout_completed")
+        # Nothing points at it, so it can be edited and deleted.
+        self.spare_touchpoint = TouchpointFactory(project=self.project, key="spare")
         self.survey = published_survey(self.project, touchpoints=[self.touchpoint])
         self.case = Case.objects.create(
             project=self.project, title=f"{name} case", due_at="2030-01-01T00:00Z"
@@ -144,6 +156,8 @@ class World:
             path.replace("{survey_id}", str(self.survey.pk))
             .replace("{case_id}", str(self.case.pk))
             .replace("{webhook_id}", str(self.webhook.pk))
+            .replace("{touchpoint_id}", str(self.spare_touchpoint.pk))
+            .replace("{stage_id}", str(self.touchpoint.stage_id))
             .replace("{delivery_id}", str(self.delivery.pk))
             .replace("{topic_id}", str(self.topic.pk))
             .replace("{run_id}", str(self.retag.pk))
@@ -162,6 +176,9 @@ BODIES = {
         "questions": [{"type": "nps", "text": {"en": "How likely?"}}],
     },
     ("patch", "/api/v1/surveys/{survey_id}"): {"name": "Renamed"},
+    ("patch", "/api/v1/touchpoints/{touchpoint_id}"): {"name": "Renamed"},
+    ("post", "/api/v1/stages"): {"key": "new_stage", "name": "New"},
+    ("patch", "/api/v1/stages/{stage_id}"): {"name": "Renamed"},
     ("patch", "/api/v1/cases/{case_id}"): {"note": "hello"},
     ("post", "/api/v1/webhooks"): {"url": "https://hooks.example/y", "events": ["case.created"]},
     ("patch", "/api/v1/webhooks/{webhook_id}"): {"description": "changed"},

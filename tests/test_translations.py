@@ -6,19 +6,33 @@ fails here."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client, override_settings
+from django.urls import get_resolver
+from django.urls.resolvers import URLResolver
+from django.utils import translation
 from rest_framework.test import APIClient
 
+from feedback.cases.models import AlertRule, Case
+from feedback.cases.notifications import case_email_send
+from feedback.topics.models import RetagRun, Topic
 from surveys.delivery.events import EventIn, event_record
+from surveys.design.models import Survey
+from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
+from surveys.tenancy.invitations import member_invite
+from surveys.tenancy.models import AuditEntry, Team
 from tests.factories import ContactFactory, published_survey
 from tests.widget_texts import EN_WIDGET_TEXTS, ZH_WIDGET_TEXTS
 
@@ -305,3 +319,199 @@ def test_staff_pages_stay_english_for_an_english_or_unknown_browser(staff_client
     assert "0 open" in inbox
     journey = staff_client.get("/app/journey/").content.decode()
     assert " · 1 survey</div>" in journey
+
+
+# ---------------------------------------------------------------- nothing left in English
+
+# English words a Chinese page may show: names of products, standards and statistical methods,
+# units, language codes, and the codes and examples that help texts quote (targeting operators,
+# attribute names, keywords a topic rule may hold).
+ALLOWED_WORDS = {
+    *("vocsite", "NPS", "CSAT", "CES", "API", "UTC", "CSV", "XLSX", "JSON", "URL", "SLA", "CLV"),
+    *("HTTP", "HTTPS", "HMAC", "SHA", "CORS", "ID", "Webhook", "Benjamini", "Hochberg", "Wilson"),
+    *("Wald", "en", "zh", "backend", "plan", "pro", "enterprise", "refund", "refunds"),
+    *("refunded", "money", "back", "checkout", "Python", "Node", "Django", "op"),
+    *URL_OPS,
+    *ATTRIBUTE_OPS,
+}
+# Markup whose text is code or data, not prose.
+CODE_TAGS = {"script", "style", "code", "pre", "kbd", "textarea", "samp"}
+SHOWN_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt", "data-confirm"}
+ENGLISH_WORD = re.compile(r"(?<![\w@./:#-])[A-Za-z][a-z]+(?:'[a-z]+)?(?![\w@/:#-])")
+CODE_LIKE = re.compile(r"\S*[\d_@/=<>{}]\S*|https?://\S+|\S+\.\S+")
+
+
+class _ShownText(HTMLParser):
+    """The texts of a page a person reads: text nodes outside code, and attributes shown as
+    text (placeholders, tooltips, confirmations, buttons' values)."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts: list[str] = []
+        self._code_depth = 0
+        self._option_value: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in CODE_TAGS:
+            self._code_depth += 1
+        attributes = dict(attrs)
+        # An option that shows its own value (a time zone) shows a code.
+        self._option_value = attributes.get("value") if tag == "option" else None
+        for name in SHOWN_ATTRIBUTES & attributes.keys():
+            self.texts.append(attributes[name] or "")
+        if tag == "input" and attributes.get("type") in ("submit", "button"):
+            self.texts.append(attributes.get("value") or "")
+
+    def handle_endtag(self, tag):
+        if tag in CODE_TAGS and self._code_depth:
+            self._code_depth -= 1
+
+    def handle_data(self, data):
+        if not self._code_depth and data.strip() and data.strip() != self._option_value:
+            self.texts.append(data)
+
+
+def _data_strings(rows: str) -> list[str]:
+    """Every text the demo's rows hold (names, comments, e-mails…): user data, not UI."""
+    found: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, str):
+            found.add(value)
+            if value[:1] in "[{":
+                with contextlib.suppress(ValueError):
+                    walk(json.loads(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for row in json.loads(rows):
+        walk(row["fields"])
+    return sorted((s for s in found if re.search("[A-Za-z]{2}", s)), key=len)[::-1]
+
+
+def _english_left(texts, data: list[str]) -> set[str]:
+    """The texts with an English word that is neither allowed, nor in a code, nor inside user
+    data (each text is searched only for the data strings that hold one of its words)."""
+    holding: dict[str, list[str]] = {}
+    for value in data:
+        for word in set(ENGLISH_WORD.findall(value)):
+            holding.setdefault(word, []).append(" ".join(value.split()))
+    left = set()
+    for text in texts:
+        text = " ".join(text.split())
+        words = [m for m in ENGLISH_WORD.finditer(text) if m.group() not in ALLOWED_WORDS]
+        if not words:
+            continue
+        candidates = {v for m in words for v in holding.get(m.group(), ())}
+        if any(text in value for value in candidates):
+            continue  # a piece of user data (a comment cut by its highlighted keywords)
+        covered = [False] * len(text)  # the characters inside a code or some user data
+        for code in CODE_LIKE.finditer(text):
+            covered[code.start() : code.end()] = [True] * (code.end() - code.start())
+        for value in candidates:
+            start = text.find(value)
+            while start != -1:
+                covered[start : start + len(value)] = [True] * len(value)
+                start = text.find(value, start + 1)
+        if not all(all(covered[m.start() : m.end()]) for m in words):
+            left.add(text)
+    return left
+
+
+def _staff_routes() -> dict[str, str]:
+    """Every named staff URL (under /app/ and /accounts/) that is not a form's POST target."""
+
+    def walk(resolver, prefix=""):
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern, prefix + str(pattern.pattern))
+            else:
+                yield pattern.name, prefix + str(pattern.pattern)
+
+    return {
+        name: route
+        for name, route in walk(get_resolver())
+        if name and route.startswith(("app/", "accounts/"))
+    }
+
+
+@pytest.fixture
+def demo_pages(demo):
+    """Each staff page of the demo project as its admin reads it in Chinese: name → HTML."""
+    RetagRun.objects.create(project=demo, status="running", total=200, done=80)
+    admin = get_user_model().objects.get(username="admin")
+    sent = member_invite(project=demo, email="someone@example.com", role="viewer", base_url="")
+    arguments = {
+        "survey_id": Survey.objects.filter(project=demo).first().pk,
+        "case_id": Case.objects.filter(project=demo).first().pk,
+        "rule_id": AlertRule.objects.filter(project=demo).first().pk,
+        "topic_id": Topic.objects.filter(project=demo).first().pk,
+        "run_id": RetagRun.objects.get(project=demo).pk,
+        "token": sent.link.rstrip("/").rsplit("/", 1)[1],
+        "team_id": Team.objects.filter(project=demo).first().pk,
+    }
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    client.force_login(admin)
+    pages = {}
+    for name, route in _staff_routes().items():
+        names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+        if any(n not in arguments for n in names):
+            continue  # a POST target (an action, a key, a delivery…)
+        path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(arguments[m.group(1)]), route)
+        response = client.get(path)
+        if response.status_code in (302, 405) or "text/html" not in response["Content-Type"]:
+            continue
+        pages[name] = response.content.decode()
+    pages["login"] = Client(HTTP_ACCEPT_LANGUAGE="zh-CN").get("/accounts/login/").content.decode()
+    return pages
+
+
+@pytest.mark.django_db
+def test_no_staff_page_of_the_demo_shows_english_to_a_chinese_browser(demo, demo_pages, demo_rows):
+    # The demo's texts, and what the pages' set-up wrote (the invitation in the audit log).
+    data = _data_strings(demo_rows)
+    data += AuditEntry.objects.filter(project=demo).values_list("object_repr", flat=True)
+    left = {}
+    for name, html in sorted(demo_pages.items()):
+        parser = _ShownText()
+        parser.feed(html)
+        if found := _english_left(parser.texts, data):
+            left[name] = sorted(found)
+    assert left == {}
+    assert {"dashboard-executive", "project-settings", "survey-edit", "inbox"} <= set(demo_pages)
+
+
+@pytest.mark.django_db
+def test_staff_e_mails_in_chinese_show_no_english(
+    project, survey, respond, staff_user, django_capture_on_commit_callbacks
+):
+    """The case e-mails (new, assigned, overdue) and the member invitation, sent while Chinese
+    is the active language (a staff request from a Chinese browser)."""
+    case = Case.objects.get(response=respond(2, "Too slow"))
+    Case.objects.filter(pk=case.pk).update(assignee=staff_user)
+    with translation.override("zh-hans"):
+        for kind in ("created", "assigned", "overdue"):
+            assert case_email_send(case_id=case.pk, kind=kind) == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            member_invite(
+                project=project,
+                email="someone@example.com",
+                role="viewer",
+                base_url="http://testserver",
+                invited_by=staff_user,
+            )
+    data = [project.name, case.title, "Too slow", staff_user.get_username()]
+    data += [q.text.get("en", "") for q in survey.current_version.questions.all()]
+    texts = []
+    for message in mail.outbox:
+        parser = _ShownText()
+        for html, _type in getattr(message, "alternatives", []):
+            parser.feed(html)
+        texts += [message.subject, *message.body.splitlines(), *parser.texts]
+    assert len(mail.outbox) == 4
+    assert mail.outbox[0].subject == f"[vocsite] 新工单 #{case.pk}：{case.title}"
+    assert _english_left(texts, sorted(data, key=len, reverse=True)) == set()

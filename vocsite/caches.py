@@ -32,7 +32,8 @@ loader its reader passes to `get`):
 - `TOUCHPOINT_SURVEYS`: (project id, touchpoint key) → the touchpoint and its active,
   published surveys. Read by `surveys.delivery.selectors.touchpoint_surveys` (decide, e-mail
   invitations). Forgotten by `touchpoint_surveys_forget`: survey update, publish, pause,
-  resume and close (`surveys.design.services`).
+  resume and close (`surveys.design.services`); a touchpoint edited, retired, restored or
+  deleted (`surveys.journey.services`).
 - `ALERT_RULES`: project id → its active alert rules with their team, topics and touchpoints.
   Read by `feedback.cases.services` for every finished answer. Forgotten by
   `alert_rules_forget`: a rule created or edited (`feedback.cases.views`), the default rules

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils.translation import get_supported_language_variant
 
-# The staff's pages: the UI, sign-in and password pages, the Django admin.
-STAFF_PREFIXES = ("/app/", "/accounts/", "/admin/")
+# The staff's pages: the UI, sign-in and password pages, the Django admin, and the demo shop
+# staff open to try the widget.
+STAFF_PREFIXES = ("/app/", "/accounts/", "/admin/", "/demo/")
 
 
 def django_language(code: str | None) -> str:

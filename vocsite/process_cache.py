@@ -29,13 +29,17 @@ class ProcessCache(Generic[V]):
     """Values by key for `seconds()` (`WIDGET_PROJECT_CACHE_SECONDS` unless given; read on
     every call, so a setting of 0 turns the cache off at once), bounded so a flood of distinct
     keys cannot grow it without end: a full cache drops what has expired, or else everything.
-    None is never kept."""
+    None is never kept. Ages are read from `clock` (seconds that only go forward)."""
 
     def __init__(
-        self, max_entries: int = 10_000, seconds: Callable[[], float] = _widget_cache_seconds
+        self,
+        max_entries: int = 10_000,
+        seconds: Callable[[], float] = _widget_cache_seconds,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_entries = max_entries
         self._seconds = seconds
+        self._clock = clock
         self._entries: dict[Hashable, tuple[float, V]] = {}
         self._lock = threading.Lock()
         # Counts the forgettings: a value loaded while one happened may predate the change.
@@ -56,7 +60,7 @@ class ProcessCache(Generic[V]):
     def recall(self, key: Hashable) -> V | None:
         """The value kept for `key` if it is younger than `seconds()`, else None."""
         cached = self._entries.get(key)
-        if cached is not None and time.monotonic() - cached[0] < self._seconds():
+        if cached is not None and self._clock() - cached[0] < self._seconds():
             return cached[1]
         return None
 
@@ -65,7 +69,7 @@ class ProcessCache(Generic[V]):
         seconds = self._seconds()
         if value is None or seconds <= 0:
             return
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries = {

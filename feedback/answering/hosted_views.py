@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, override, pgettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -262,14 +262,16 @@ def _answer(
     finished = step == LATER_STEP or len(visible) == 1
     source = "email_click" if request.POST.get("source") == "email_click" else "hosted_page"
     try:
-        response_submit(
-            project=display.project,
-            display=display,
-            submission_id=submission_id_for(display),
-            answers=[AnswerIn(qid, posted[qid]) for qid in sent],
-            finished=finished,
-            meta={"source": source},
-        )
+        # The service's refusals are read by the customer, in the survey's language.
+        with override(django_language(display.language or display.project.default_language)):
+            response_submit(
+                project=display.project,
+                display=display,
+                submission_id=submission_id_for(display),
+                answers=[AnswerIn(qid, posted[qid]) for qid in sent],
+                finished=finished,
+                meta={"source": source},
+            )
     except ApplicationError as error:
         errors = _errors_by_question(error, sent) or {first["id"]: error.message}
         return StepResult(False, errors, values, step)

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from surveys.contacts.models import Contact
 from surveys.delivery.models import Display
@@ -72,10 +73,10 @@ class Response(TimeStampedModel):
 
 
 class Sentiment(models.TextChoices):
-    POSITIVE = "positive", "Positive"
-    NEUTRAL = "neutral", "Neutral"
-    NEGATIVE = "negative", "Negative"
-    MIXED = "mixed", "Mixed"
+    POSITIVE = "positive", _("Positive")
+    NEUTRAL = "neutral", _("Neutral")
+    NEGATIVE = "negative", _("Negative")
+    MIXED = "mixed", _("Mixed")
 
 
 class Answer(models.Model):

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from feedback.answering import sql
 from feedback.answering.batch import ResponseBatch, finished_response
@@ -25,6 +26,8 @@ from feedback.answering.pipeline import enqueue_feedback_processing, enqueue_pro
 from surveys.contacts.models import Contact
 from surveys.delivery.models import Display, DisplayStatus
 from surveys.design.models import Question, QuestionType
+from surveys.design.scales import SCALES
+from surveys.design.show_if import shown
 from surveys.tenancy.models import Project
 from vocsite import caches
 from vocsite.errors import ApplicationError
@@ -51,33 +54,29 @@ def _invalid(field: str, message: str) -> ApplicationError:
 def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
     """One answer's value as the columns it is stored in, or a 400 naming the field."""
     kind = question.type
-    if kind in (
-        QuestionType.NPS,
-        QuestionType.CSAT,
-        QuestionType.CES,
-        QuestionType.RATING,
-        QuestionType.YES_NO,
-    ):
+    if kind in SCALES:
         if isinstance(value, bool) and kind == QuestionType.YES_NO:
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise _invalid(field, "A whole number is required.")
+            raise _invalid(field, gettext("A whole number is required."))
         low, high = question.scale_min, question.scale_max
         if not low <= value <= high:
-            raise _invalid(field, f"Must be between {low} and {high}.")
+            raise _invalid(
+                field, gettext("Must be between %(low)s and %(high)s.") % {"low": low, "high": high}
+            )
         return {"value_int": value}
     if kind == QuestionType.TEXT:
         if not isinstance(value, str):
-            raise _invalid(field, "Text is required.")
+            raise _invalid(field, gettext("Text is required."))
         if len(value) > MAX_TEXT:
-            raise _invalid(field, f"At most {MAX_TEXT} characters.")
+            raise _invalid(field, gettext("At most %(n)s characters.") % {"n": MAX_TEXT})
         if "\x00" in value:  # PostgreSQL text cannot hold NUL
             raise _invalid(field, "Null characters are not allowed.")
         return {"value_text": value.strip()}
     choice_ids = {c["id"] for c in question.choices}
     if kind == QuestionType.SINGLE_CHOICE:
         if not isinstance(value, str) or value not in choice_ids:
-            raise _invalid(field, "Pick one of the question's choices.")
+            raise _invalid(field, gettext("Pick one of the question's choices."))
         return {"value_choices": [value]}
     if kind == QuestionType.MULTI_CHOICE:
         if (
@@ -86,7 +85,7 @@ def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
             or not all(isinstance(v, str) and v in choice_ids for v in value)
             or len(set(value)) != len(value)
         ):
-            raise _invalid(field, "Pick one or more of the question's choices.")
+            raise _invalid(field, gettext("Pick one or more of the question's choices."))
         return {"value_choices": value}
     raise _invalid(field, "Unsupported question type.")
 
@@ -102,13 +101,11 @@ def _is_blank(columns: Mapping[str, Any]) -> bool:
 def _visible(
     question: Question, by_position: Mapping[int, Question], values: Mapping[int, dict]
 ) -> bool:
-    """show_if: only when the earlier question's score is in range (hidden if unanswered)."""
+    """The question's show_if rule (surveys.design.show_if) over the merged answers: the rule
+    names its earlier question by position on `Question` rows."""
     rule = question.show_if
-    if not rule:
-        return True
-    target = by_position.get(rule["question"])
-    score = values.get(target.pk, {}).get("value_int") if target else None
-    return score is not None and rule["min"] <= score <= rule["max"]
+    target = by_position.get(rule["question"]) if rule else None
+    return shown(rule, values.get(target.pk, {}).get("value_int") if target else None)
 
 
 def _validate(
@@ -132,15 +129,15 @@ def _validate(
         if answered and not visible:
             if question.pk in submitted:
                 errors[f"answers.{submitted[question.pk]}.question_id"] = [
-                    "This question is not shown for the earlier answer."
+                    gettext("This question is not shown for the earlier answer.")
                 ]
             else:
                 dropped.add(question.pk)
                 merged.pop(question.pk)  # later show_if rules must not see it either
         elif finished and visible and question.required and not answered:
-            errors[f"questions.{question.pk}"] = ["This question is required."]
+            errors[f"questions.{question.pk}"] = [gettext("This question is required.")]
     if errors:
-        raise ApplicationError("invalid", "The answers are not valid.", errors)
+        raise ApplicationError("invalid", gettext("The answers are not valid."), errors)
     return dropped
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
 
 from feedback.cases.models import SLA_HOURS_MAX, AlertRule, CasePriority, ContactMethod
 from feedback.topics.models import Topic
 from surveys.design.models import QuestionType
+from surveys.design.scales import HIGHEST_SCORE, LOWEST_SCORE, SCALES
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project, Team
 from vocsite.ids import ModelIdsChoiceField
@@ -17,17 +19,19 @@ class AlertRuleForm(forms.ModelForm):
     """Keywords as one per line; segment as `attribute=value` lines (plain for the CX team)."""
 
     keywords_text = forms.CharField(
-        label="Keywords or phrases",
+        label=_("Keywords or phrases"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line, e.g. refund / 退款. A case opens only if an open-text answer "
-        "contains one of them. Leave empty to ignore comments.",
+        help_text=_(
+            "One per line, e.g. refund / 退款. A case opens only if an open-text answer "
+            "contains one of them. Leave empty to ignore comments."
+        ),
     )
     segment_text = forms.CharField(
-        label="Only for customers with",
+        label=_("Only for customers with"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="One attribute=value per line, e.g. plan=pro. Empty: every customer.",
+        help_text=_("One attribute=value per line, e.g. plan=pro. Empty: every customer."),
     )
 
     class Meta:
@@ -49,17 +53,28 @@ class AlertRuleForm(forms.ModelForm):
             "notify_webhook",
         ]
         labels = {
-            "question_type": "Question type",
-            "score_min": "Lowest score",
-            "score_max": "Highest score",
-            "sla_hours": "SLA (hours to resolve)",
-            "applies_to_feedback": "Also unhappy Feedback-tab messages",
+            "name": _("Name"),
+            "is_active": _("Active"),
+            "touchpoints": _("Touchpoints"),
+            "topics": _("Topics"),
+            "priority": _("Priority"),
+            "team": _("Team"),
+            "assignment": _("Assignment"),
+            "notify_email": _("Notify by e-mail"),
+            "notify_webhook": _("Notify webhooks"),
+            "question_type": _("Question type"),
+            "score_min": _("Lowest score"),
+            "score_max": _("Highest score"),
+            "sla_hours": _("SLA (hours to resolve)"),
+            "applies_to_feedback": _("Also unhappy Feedback-tab messages"),
         }
         help_texts = {
-            "question_type": "e.g. NPS with scores 0–6 catches detractors. Empty: any score.",
-            "touchpoints": "Only answers from these touchpoints. None selected: all.",
-            "topics": "Only comments tagged with one of these topics. None selected: any.",
-            "assignment": "Who gets the case inside the team.",
+            "question_type": _("e.g. NPS with scores 0–6 catches detractors. Empty: any score."),
+            "touchpoints": _("Only answers from these touchpoints. None selected: all."),
+            "topics": _("Only comments tagged with one of these topics. None selected: any."),
+            "assignment": _("Who gets the case inside the team."),
+            "applies_to_feedback": _("Also open cases for negative Feedback-tab messages."),
+            "sla_hours": _("At most a year."),
         }
         field_classes = {"touchpoints": ModelIdsChoiceField, "topics": ModelIdsChoiceField}
         widgets = {
@@ -73,15 +88,15 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["touchpoints"].queryset = Touchpoint.objects.filter(project=project)
         self.fields["topics"].queryset = Topic.objects.filter(project=project)
         self.fields["team"].queryset = Team.objects.filter(project=project)
-        self.fields["question_type"].choices = [("", "Any")] + [
-            (value, label)
-            for value, label in QuestionType.choices
-            if value in ("nps", "csat", "ces", "rating", "yes_no")
+        self.fields["question_type"].choices = [("", _("Any"))] + [
+            (value, label) for value, label in QuestionType.choices if value in SCALES
         ]
-        # Scores run 0–10 on every scale; a year is the longest SLA (feedback.models).
+        # Scores lie within the widest of the scales; a year is the longest SLA (feedback.models).
         for name in ("score_min", "score_max"):
-            self.fields[name].validators.extend([MinValueValidator(0), MaxValueValidator(10)])
-            self.fields[name].widget.attrs.update(min=0, max=10)
+            self.fields[name].validators.extend(
+                [MinValueValidator(LOWEST_SCORE), MaxValueValidator(HIGHEST_SCORE)]
+            )
+            self.fields[name].widget.attrs.update(min=LOWEST_SCORE, max=HIGHEST_SCORE)
         self.fields["sla_hours"].widget.attrs.update(min=0, max=SLA_HOURS_MAX)
         if self.instance.pk:
             self.fields["keywords_text"].initial = "\n".join(self.instance.keywords or [])
@@ -93,9 +108,9 @@ class AlertRuleForm(forms.ModelForm):
         lines = [line.strip() for line in self.cleaned_data["keywords_text"].splitlines()]
         keywords = [line for line in lines if line]
         if len(keywords) > 50:
-            raise forms.ValidationError("At most 50 keywords.")
+            raise forms.ValidationError(_("At most 50 keywords."))
         if any(len(k) > 100 for k in keywords):
-            raise forms.ValidationError("A keyword is at most 100 characters.")
+            raise forms.ValidationError(_("A keyword is at most 100 characters."))
         return keywords
 
     def clean_segment_text(self) -> dict[str, str]:
@@ -105,7 +120,9 @@ class AlertRuleForm(forms.ModelForm):
                 continue
             attribute, sep, value = line.partition("=")
             if not sep or not attribute.strip() or not value.strip():
-                raise forms.ValidationError(f"Write attribute=value, not “{line.strip()}”.")
+                raise forms.ValidationError(
+                    _("Write attribute=value, not “%(line)s”.") % {"line": line.strip()}
+                )
             segment[attribute.strip()] = value.strip()
         return segment
 
@@ -113,12 +130,14 @@ class AlertRuleForm(forms.ModelForm):
         data = super().clean()
         low, high = data.get("score_min"), data.get("score_max")
         if low is not None and high is not None and high < low:
-            self.add_error("score_max", "Must not be below the lowest score.")
+            self.add_error("score_max", _("Must not be below the lowest score."))
         has_score = data.get("question_type") or low is not None or high is not None
         if not (has_score or data.get("keywords_text") or data.get("topics")):
             raise forms.ValidationError(
-                "Give the rule a score range, keywords or topics: a rule without any would "
-                "open a case for every answer."
+                _(
+                    "Give the rule a score range, keywords or topics: a rule without any would "
+                    "open a case for every answer."
+                )
             )
         return data
 
@@ -136,21 +155,29 @@ class AlertRuleForm(forms.ModelForm):
 class CaseUpdateForm(forms.Form):
     """Status change with what it needs (contact method, root cause), plus a note."""
 
-    status = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, label=_("Status"))
     contact_method = forms.ChoiceField(
-        required=False, choices=[("", "—"), *list(ContactMethod.choices)], label="Contacted by"
+        required=False, choices=[("", "—"), *list(ContactMethod.choices)], label=_("Contacted by")
     )
-    root_cause = forms.CharField(required=False, max_length=200, label="Root cause")
+    root_cause = forms.CharField(required=False, max_length=200, label=_("Root cause"))
     resolution_note = forms.CharField(
-        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Resolution note"),
     )
-    priority = forms.ChoiceField(required=False, choices=[("", "—"), *list(CasePriority.choices)])
+    priority = forms.ChoiceField(
+        required=False, choices=[("", "—"), *list(CasePriority.choices)], label=_("Priority")
+    )
     note = forms.CharField(
         required=False,
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What happened, what was agreed…"}),
+        label=_("Note"),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": _("What happened, what was agreed…")}
+        ),
     )
 
     def __init__(self, *args, next_statuses: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", "Keep status"), *next_statuses]
+        self.fields["status"].choices = [("", _("Keep status")), *next_statuses]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from feedback.answering.models import Feedback, Response
 from feedback.topics.models import Topic
@@ -17,16 +18,16 @@ from vocsite.models import TimeStampedModel
 
 
 class CasePriority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class Assignment(models.TextChoices):
-    NONE = "none", "Leave unassigned (team queue)"
-    ROUND_ROBIN = "round_robin", "Round-robin among team members"
-    LEAST_LOADED = "least_loaded", "Agent with the fewest open cases"
+    NONE = "none", _("Leave unassigned (team queue)")
+    ROUND_ROBIN = "round_robin", _("Round-robin among team members")
+    LEAST_LOADED = "least_loaded", _("Agent with the fewest open cases")
 
 
 # An SLA is at most a year: `timedelta(hours=2_000_000_000)` overflowed a date.
@@ -85,12 +86,12 @@ class AlertRule(TimeStampedModel):
 
 
 class CaseStatus(models.TextChoices):
-    NEW = "new", "New"
-    IN_PROGRESS = "in_progress", "In progress"
-    CONTACTED = "contacted", "Contacted"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
-    REOPENED = "reopened", "Reopened"
+    NEW = "new", _("New")
+    IN_PROGRESS = "in_progress", _("In progress")
+    CONTACTED = "contacted", _("Contacted")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Reopened")
 
 
 OPEN_CASE_STATUSES = (
@@ -102,10 +103,10 @@ OPEN_CASE_STATUSES = (
 
 
 class ContactMethod(models.TextChoices):
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "E-mail"
-    CHAT = "chat", "Chat"
-    OTHER = "other", "Other"
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+    CHAT = "chat", _("Chat")
+    OTHER = "other", _("Other")
 
 
 class Case(TimeStampedModel):

@@ -23,6 +23,7 @@ import smtplib
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from feedback.cases.models import Case, CaseEvent
 from surveys.tenancy.selectors import team_agents
@@ -32,9 +33,9 @@ from vocsite.publish import task_publish
 logger = logging.getLogger(__name__)
 
 SUBJECTS = {
-    "created": "[vocsite] New case #{id}: {title}",
-    "assigned": "[vocsite] Case #{id} is yours: {title}",
-    "overdue": "[vocsite] Overdue case #{id}: {title}",
+    "created": _("[vocsite] New case #{id}: {title}"),
+    "assigned": _("[vocsite] Case #{id} is yours: {title}"),
+    "overdue": _("[vocsite] Overdue case #{id}: {title}"),
 }
 NAMES = {"created": "new-case", "assigned": "assignment", "overdue": "overdue"}
 

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from feedback.cases.forms import AlertRuleForm, CaseUpdateForm
@@ -172,7 +173,7 @@ def case_assign_view(request: HttpRequest, case_id: int) -> HttpResponse:
     elif wanted:
         assignee = next((u for u in assignable_users(case) if str(u.pk) == wanted), None)
         if assignee is None:
-            messages.error(request, "That person cannot work this case.")
+            messages.error(request, _("That person cannot work this case."))
             return _case_reply(request, case_id)
     try:
         case_assign(case=case, assignee=assignee, actor=request.user)
@@ -212,7 +213,7 @@ def alert_rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpRes
             before=before,
             after=_rule_snapshot(saved),
         )
-        messages.success(request, f"Alert rule “{saved.name}” saved.")
+        messages.success(request, _("Alert rule “%(name)s” saved.") % {"name": saved.name})
         return redirect("alert-rules")
     return render(request, "feedback/alert_rule_form.html", {"form": form, "rule": rule})
 

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from feedback.cases.models import OPEN_CASE_STATUSES, CasePriority, CaseStatus, ContactMethod
 
@@ -32,10 +34,10 @@ def _span(seconds: float) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
+        return gettext("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+        return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+    return gettext("%(minutes)s min") % {"minutes": minutes}
 
 
 @register.simple_tag
@@ -45,11 +47,16 @@ def sla_left(case, now: datetime | None = None) -> dict:
     if case.status not in OPEN_CASE_STATUSES:
         done = case.resolved_at or case.closed_at
         met = done is not None and done <= case.due_at
-        return {"text": "met SLA" if met else "missed SLA", "css": "text-muted"}
+        text = gettext("met SLA") if met else gettext("missed SLA")
+        return {"text": text, "css": "text-muted"}
     seconds = (case.due_at - now).total_seconds()
     if seconds < 0:
-        return {"text": f"overdue {_span(seconds)}", "css": "sla-overdue"}
-    return {"text": f"{_span(seconds)} left", "css": "sla-soon" if seconds < 4 * 3600 else ""}
+        return {
+            "text": gettext("overdue %(span)s") % {"span": _span(seconds)},
+            "css": "sla-overdue",
+        }
+    text = gettext("%(span)s left") % {"span": _span(seconds)}
+    return {"text": text, "css": "sla-soon" if seconds < 4 * 3600 else ""}
 
 
 @register.filter
@@ -83,18 +90,18 @@ def is_open(case) -> bool:
 
 
 EVENT_LABELS = {
-    "created": "Opened",
-    "assigned": "Assigned",
-    "claimed": "Claimed",
-    "status": "Status",
-    "note": "Note",
-    "priority": "Priority",
-    "root_cause": "Root cause",
-    "resolution_note": "Resolution note",
-    "contact_method": "Contact method",
-    "escalated": "Escalated: SLA breached",
-    "email_failed": "E-mail not sent",
-    "recovered": "Recovered",
+    "created": pgettext_lazy("case event", "Opened"),
+    "assigned": pgettext_lazy("case event", "Assigned"),
+    "claimed": pgettext_lazy("case event", "Claimed"),
+    "status": _("Status"),
+    "note": _("Note"),
+    "priority": _("Priority"),
+    "root_cause": _("Root cause"),
+    "resolution_note": _("Resolution note"),
+    "contact_method": _("Contact method"),
+    "escalated": _("Escalated: SLA breached"),
+    "email_failed": _("E-mail not sent"),
+    "recovered": _("Recovered"),
 }
 
 

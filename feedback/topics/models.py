@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-from feedback.answering.models import Answer, Feedback
+from feedback.answering.models import Answer, Feedback, Sentiment
 from surveys.tenancy.models import Project
 from vocsite.models import TimeStampedModel
 
@@ -34,12 +35,13 @@ class Topic(TimeStampedModel):
 
 
 class TagSource(models.TextChoices):
-    RULE = "rule", "Rule"
-    MANUAL = "manual", "Added by hand"
+    RULE = "rule", _("Rule")
+    MANUAL = "manual", _("Added by hand")
 
 
 class Tag(TimeStampedModel):
-    """A topic attached to an answer or a feedback item, with the span it matched.
+    """A topic attached to an answer or a feedback item, with the span it matched and the
+    sentiment of the clause around it (a tag added by hand: of the whole text).
 
     `suppressed` records a hand correction that removed a rule match, so retagging keeps it off.
     """
@@ -55,6 +57,9 @@ class Tag(TimeStampedModel):
     span_start = models.PositiveIntegerField(null=True, blank=True)
     span_end = models.PositiveIntegerField(null=True, blank=True)
     matched_text = models.CharField(max_length=200, blank=True)
+    # The sentiment of the clause the match sits in (feedback.topics.sentiment.clause_around):
+    # one comment can praise delivery and complain about a refund.
+    sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
     suppressed = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -84,11 +89,11 @@ class Tag(TimeStampedModel):
 
 
 class RetagStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    SUPERSEDED = "superseded", "Superseded by a newer run"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    SUPERSEDED = "superseded", _("Superseded by a newer run")
+    FAILED = "failed", _("Failed")
 
 
 class RetagRun(TimeStampedModel):

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from feedback.answering.models import Answer
 from feedback.topics.models import Tag, Topic
@@ -92,7 +93,8 @@ def topic_trends(
     until: date | None = None,
     scope: Q | None = None,
 ) -> dict:
-    """Comments per week for the most frequent topics (chart data): the last `weeks` weeks, or
+    """Comments per week for the `top` most frequent topics and one line for all the others
+    together (chart data): the last `weeks` weeks, or
     the answers finished from `since` to `until`; `scope` filters their responses (a
     dashboard's filters, with the `answer__response__` prefix)."""
     from django.db.models import Count
@@ -105,18 +107,14 @@ def topic_trends(
     )
     if until is not None:
         window["answer__response__finished_at__date__lte"] = until
-    rows = (
-        Tag.objects.filter(
-            scope or Q(),
-            topic__project=project,
-            suppressed=False,
-            answer__isnull=False,
-            **window,
-        )
-        .annotate(week=TruncWeek("answer__response__finished_at"))
-        .values("topic__name", "week")
-        .annotate(n=Count("answer", distinct=True))
-    )
+    tags = Tag.objects.filter(
+        scope or Q(),
+        topic__project=project,
+        suppressed=False,
+        answer__isnull=False,
+        **window,
+    ).annotate(week=TruncWeek("answer__response__finished_at"))
+    rows = tags.values("topic__name", "week").annotate(n=Count("answer", distinct=True))
     counts: dict[str, dict[str, int]] = {}
     weeks_seen: set[str] = set()
     for row in rows:
@@ -124,11 +122,25 @@ def topic_trends(
         weeks_seen.add(week)
         counts.setdefault(row["topic__name"], {})[week] = row["n"]
     labels = sorted(weeks_seen)
-    leaders = sorted(counts, key=lambda name: -sum(counts[name].values()))[:top]
-    return {
-        "labels": labels,
-        "datasets": [
-            {"label": name, "values": [counts[name].get(week, 0) for week in labels]}
-            for name in leaders
-        ],
-    }
+    ranked = sorted(counts, key=lambda name: (-sum(counts[name].values()), name))
+    leaders, rest = ranked[:top], ranked[top:]
+    datasets = [
+        {"label": name, "values": [counts[name].get(week, 0) for week in labels]}
+        for name in leaders
+    ]
+    if rest:  # every topic is on the chart: the rest as one line of distinct comments
+        other = {
+            row["week"].date().isoformat(): row["n"]
+            for row in tags.filter(topic__name__in=rest)
+            .values("week")
+            .annotate(n=Count("answer", distinct=True))
+        }
+        datasets.append(
+            {
+                "label": ngettext("Other topic (%(n)d)", "Other topics (%(n)d)", len(rest))
+                % {"n": len(rest)},
+                "values": [other.get(week, 0) for week in labels],
+                "other": True,
+            }
+        )
+    return {"labels": labels, "datasets": datasets}

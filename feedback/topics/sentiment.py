@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -74,6 +75,16 @@ class _Model:
 
     def predict(self, texts: list[str]) -> list[str]:
         return [str(label) for label in self.classifier.predict(self._features(texts))]
+
+    def predict_one_side(self, texts: list[str]) -> list[str]:
+        """The most likely label other than `mixed`: for a single clause, which holds one
+        thought (a comment can be mixed; "Delivery was quick" cannot)."""
+        classes = [str(c) for c in self.classifier.classes_]
+        keep = [i for i, label in enumerate(classes) if label != MIXED]
+        return [
+            classes[max(keep, key=lambda i: row[i])]
+            for row in self.classifier.predict_proba(self._features(texts))
+        ]
 
 
 def corpus(language: str) -> tuple[list[str], list[str]]:
@@ -128,3 +139,42 @@ def sentiment_of(text: str) -> str:
     if not text:
         return ""
     return _model(language_of(text)).predict([text])[0]
+
+
+# Where one thought ends and another begins: sentence ends, semicolons and line breaks, and the
+# contrast words that turn a comment ("…, but", "however", "但是", "不过", "可是", "却").
+_CLAUSE_BREAK = re.compile(
+    r"[.!?;。！？；\n]+|[,，]?\s*\b(?:but|however|although|though|whereas|except)\b"
+    r"|[,，]?\s*(?:但是|不过|可是|然而|但|却)",
+    re.IGNORECASE,
+)
+
+
+def clause_around(text: str, start: int, end: int) -> str:
+    """The clause of `text` that holds the span [start, end): a topic's match is judged by what
+    is said around it ("Delivery was quick but the refund took a month": delivery is praised,
+    the refund is not)."""
+    left, right = 0, len(text)
+    for brk in _CLAUSE_BREAK.finditer(text):
+        if brk.end() <= start:
+            left = brk.end()
+        elif brk.start() >= end:
+            right = brk.start()
+            break
+    return text[left:right].strip(" ,，、") or text
+
+
+def sentiment_around(text: str, start: int | None, end: int | None) -> str:
+    """The sentiment of the clause around a span (of the whole text when there is no span)."""
+    if start is None or end is None:
+        return sentiment_of(text)
+    clause = clause_around(text, start, end)
+    return sentiment_of(text) if clause == text.strip() else _clause_sentiment(clause)
+
+
+@lru_cache(maxsize=4096)
+def _clause_sentiment(clause: str) -> str:
+    clause = clause.strip()
+    if not clause:
+        return ""
+    return _model(language_of(clause)).predict_one_side([clause])[0]

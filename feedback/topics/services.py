@@ -23,7 +23,7 @@ from feedback.answering.models import Answer, Feedback
 from feedback.answering.selectors import unhappy_scores
 from feedback.topics.models import RetagRun, RetagStatus, Tag, TagSource, Topic
 from feedback.topics.rules import TopicRule, compile_rule, match_topics
-from feedback.topics.sentiment import sentiment_of
+from feedback.topics.sentiment import sentiment_around, sentiment_of
 from feedback.topics.text import CJK, terms, tokens
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
@@ -50,11 +50,15 @@ def project_rules(project_id: int) -> list[TopicRule]:
 def _retag(
     target_field: str, target_id: int, text: str, rules: Sequence[TopicRule], existing: list[Tag]
 ) -> int:
-    """Rule tags of one answer or feedback item recomputed; hand corrections kept. Returns the
-    number of rule tags now in place."""
+    """Rule tags of one answer or feedback item recomputed, each with the sentiment of the
+    clause it sits in; hand corrections kept (a hand tag takes the whole text's sentiment).
+    Returns the number of rule tags now in place."""
     kept_topics = {t.topic_id for t in existing if t.suppressed or t.source == TagSource.MANUAL}
     stale = [t.pk for t in existing if t.source == TagSource.RULE and not t.suppressed]
     matches = [m for m in match_topics(text, rules) if m.topic_id not in kept_topics]
+    Tag.objects.filter(pk__in=[t.pk for t in existing if t.source == TagSource.MANUAL]).update(
+        sentiment=sentiment_of(text)
+    )
     if stale:
         Tag.objects.filter(pk__in=stale).delete()
     Tag.objects.bulk_create(
@@ -65,6 +69,7 @@ def _retag(
                 span_start=m.start,
                 span_end=m.end,
                 matched_text=m.text[:200],
+                sentiment=sentiment_around(text, m.start, m.end),
                 **{target_field: target_id},
             )
             for m in matches
@@ -73,9 +78,10 @@ def _retag(
     return len(matches)
 
 
-def _tag_items(items, rules: Sequence[TopicRule], *, sentiment: bool, target: str, text: str):
-    """Retag a batch of answers (`target="answer"`, text in `value_text`) or feedback items
-    (`target="feedback"`, text in `text`): one query for their tags, then each item."""
+def _tag_items(items, rules: Sequence[TopicRule], *, target: str, text: str):
+    """Retag and re-score a batch of answers (`target="answer"`, text in `value_text`) or
+    feedback items (`target="feedback"`, text in `text`): one query for their tags, then each
+    item."""
     items = list(items)
     if not items:
         return 0
@@ -87,20 +93,19 @@ def _tag_items(items, rules: Sequence[TopicRule], *, sentiment: bool, target: st
     for item in items:
         body = getattr(item, text)
         written += _retag(f"{target}_id", item.pk, body, rules, existing[item.pk])
-        if sentiment:
-            value = sentiment_of(body)
-            if value != item.sentiment:
-                model.objects.filter(pk=item.pk).update(sentiment=value)
-                item.sentiment = value
+        value = sentiment_of(body)
+        if value != item.sentiment:
+            model.objects.filter(pk=item.pk).update(sentiment=value)
+            item.sentiment = value
     return written
 
 
-def tag_answers(answers: Iterable[Answer], rules: Sequence[TopicRule], *, sentiment: bool):
-    return _tag_items(answers, rules, sentiment=sentiment, target="answer", text="value_text")
+def tag_answers(answers: Iterable[Answer], rules: Sequence[TopicRule]) -> int:
+    return _tag_items(answers, rules, target="answer", text="value_text")
 
 
-def tag_feedback_items(items: Iterable[Feedback], rules: Sequence[TopicRule], *, sentiment: bool):
-    return _tag_items(items, rules, sentiment=sentiment, target="feedback", text="text")
+def tag_feedback_items(items: Iterable[Feedback], rules: Sequence[TopicRule]) -> int:
+    return _tag_items(items, rules, target="feedback", text="text")
 
 
 def _text_answers():
@@ -116,7 +121,7 @@ def tag_response(response_id: int, batch: ResponseBatch | None = None) -> int:
     if not answers:
         return 0  # most responses: a score and no comment
     with transaction.atomic():
-        return tag_answers(answers, project_rules(response.project_id), sentiment=True)
+        return tag_answers(answers, project_rules(response.project_id))
 
 
 def tag_feedback(feedback_id: int) -> int:
@@ -125,7 +130,7 @@ def tag_feedback(feedback_id: int) -> int:
     if item is None:
         return 0
     with transaction.atomic():
-        return tag_feedback_items([item], project_rules(item.project_id), sentiment=True)
+        return tag_feedback_items([item], project_rules(item.project_id))
 
 
 # ---------------------------------------------------------------- topics and retagging
@@ -279,7 +284,7 @@ def retag_run(run_id: int) -> RetagRun:
             if not chunk:
                 break
             with transaction.atomic():
-                run.tags_written += tagger(chunk, rules, sentiment=False)
+                run.tags_written += tagger(chunk, rules)
             last = chunk[-1].pk
             run.done += len(chunk)
             run.save(update_fields=["done", "tags_written", "updated_at"])
@@ -318,9 +323,13 @@ def tag_add(
     if topic.project_id != project.pk:
         raise ApplicationError("not_found", "No such topic.", status_code=404)
     Tag.objects.filter(topic=topic, **target).delete()
+    owner = Answer.objects if "answer_id" in target else Feedback.objects
     Tag.objects.create(
         topic=topic,
         source=TagSource.MANUAL,
+        sentiment=owner.filter(pk=next(iter(target.values()))).values_list("sentiment", flat=True)[
+            0
+        ],
         created_by=actor if actor is not None and actor.is_authenticated else None,
         **target,
     )
@@ -397,9 +406,9 @@ def detractor_comments(
 
 
 def topic_suggestions(project: Project, *, days: int = 30, limit: int = 10) -> list[dict]:
-    """Frequent words and two-word phrases in recent detractor comments that no topic covers
-    (no token inside a current topic's match), by how many comments use them. A phrase that
-    accounts for most uses of its words replaces them."""
+    """Frequent words and two-word phrases in recent detractor comments that no topic matches,
+    by how many such comments use them (what a topic made of it would cover), with three
+    examples. A phrase that accounts for most uses of its words replaces them."""
     global _STOPWORDS
     if _STOPWORDS is None:
         _STOPWORDS = _stopwords()
@@ -409,8 +418,9 @@ def topic_suggestions(project: Project, *, days: int = 30, limit: int = 10) -> l
     surface: dict[tuple[str, ...], Counter] = defaultdict(Counter)
     examples: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for _pk, text in detractor_comments(project, days=days):
-        covered = [(m.start, m.end) for m in match_topics(text, rules)]
-        toks = [t for t in tokens(text) if not any(t.start < e and s < t.end for s, e in covered)]
+        if match_topics(text, rules):
+            continue  # a topic already covers it: a suggestion must be about something new
+        toks = tokens(text)
         seen: set[tuple[str, ...]] = set()
         for i, tok in enumerate(toks):
             if not _candidate(tok.norm):
@@ -431,7 +441,7 @@ def topic_suggestions(project: Project, *, days: int = 30, limit: int = 10) -> l
                 surface[key][text[tok.start : toks[j].end].casefold()] += 1
         for key in seen:
             (pairs if len(key) == 2 else single)[key] += 1
-            if len(examples[key]) < 2 and text[:160] not in examples[key]:
+            if len(examples[key]) < 3 and text[:160] not in examples[key]:
                 examples[key].append(text[:160])
     chosen: dict[tuple[str, ...], int] = {}
     for key, n in pairs.items():

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from feedback.answering.models import Sentiment
@@ -89,8 +90,12 @@ def topic_edit(request: HttpRequest, topic_id: int | None = None) -> HttpRespons
                 for problem in problems:
                     form.add_error(names.get(field, field) if field != "" else None, problem)
         else:
-            note = " History is being retagged." if run else ""
-            messages.success(request, f"Topic “{saved.name}” saved.{note}")
+            saved_text = (
+                _("Topic “%(name)s” saved. History is being retagged.")
+                if run
+                else _("Topic “%(name)s” saved.")
+            )
+            messages.success(request, saved_text % {"name": saved.name})
             return redirect("topics")
     return render(request, "feedback/topic_form.html", {"form": form, "topic": topic})
 
@@ -100,7 +105,7 @@ def topic_edit(request: HttpRequest, topic_id: int | None = None) -> HttpRespons
 def topic_delete_view(request: HttpRequest, topic_id: int) -> HttpResponse:
     topic = get_object_or_404(Topic, project=request.access.project, pk=topic_id)
     topic_delete(topic=topic, actor=request.user)
-    messages.success(request, f"Topic “{topic.name}” deleted with its tags.")
+    messages.success(request, _("Topic “%(name)s” deleted with its tags.") % {"name": topic.name})
     return redirect("topics")
 
 
@@ -118,7 +123,10 @@ def topic_from_suggestion(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, " ".join(p for ps in error.fields.values() for p in ps))
     else:
-        messages.success(request, f"Topic “{topic.name}” created; history is being retagged.")
+        messages.success(
+            request,
+            _("Topic “%(name)s” created; history is being retagged.") % {"name": topic.name},
+        )
     return redirect("topics")
 
 

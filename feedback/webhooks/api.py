@@ -1,5 +1,10 @@
-"""Webhooks API (DESIGN.md §6): endpoints, their deliveries and replay. Admins and secret keys;
-another project's endpoint or delivery is a 404."""
+"""Webhooks API (DESIGN.md §6): endpoints (edit, delete, rotate the secret, send a test event),
+their deliveries with every attempt, and replay. Admins and secret keys; another project's
+endpoint or delivery is a 404.
+
+Events: `response.finished`, `case.created`, `case.updated`, `case.overdue`,
+`feedback.created` (subscribed to), and `test.ping` (sent on demand by
+`POST /api/v1/webhooks/{id}/test`, never subscribed to)."""
 
 from __future__ import annotations
 
@@ -13,11 +18,20 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from feedback.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from feedback.webhooks.models import (
+    SUBSCRIBABLE_EVENTS,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from feedback.webhooks.services import (
     webhook_endpoint_create,
+    webhook_endpoint_delete,
     webhook_endpoint_update,
     webhook_replay,
+    webhook_secret_rotate,
+    webhook_test_send,
 )
 from surveys.tenancy.roles import ADMIN_ROLES
 from vocsite.api_errors import ERRORS
@@ -42,7 +56,11 @@ class WebhookCreatedSerializer(WebhookOutputSerializer):
 class WebhookInputSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2000)
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1, max_length=10
+        child=serializers.ChoiceField(choices=[(e.value, e.label) for e in SUBSCRIBABLE_EVENTS]),
+        min_length=1,
+        max_length=10,
+        help_text="The events to receive. `test.ping` is not subscribed to: it is sent on "
+        "demand by POST /api/v1/webhooks/{id}/test.",
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
@@ -65,6 +83,36 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "payload",
         ]
+
+
+class AttemptOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = [
+            "number",
+            "status_code",
+            "error",
+            "duration_ms",
+            "request_headers",
+            "response_excerpt",
+            "replay",
+            "created_at",
+        ]
+        extra_kwargs = {
+            "error": {"help_text": "The failure in words, e.g. “Connection refused”."},
+            "response_excerpt": {
+                "help_text": "The start of the reply (500 characters), kept only when it came "
+                "from a public address."
+            },
+        }
+
+
+class DeliveryDetailSerializer(DeliveryOutputSerializer):
+    endpoint = serializers.IntegerField(source="endpoint_id", read_only=True)
+    log = AttemptOutputSerializer(many=True, read_only=True)
+
+    class Meta(DeliveryOutputSerializer.Meta):
+        fields = [*DeliveryOutputSerializer.Meta.fields, "endpoint", "log"]
 
 
 class WebhookApi(APIView):
@@ -125,9 +173,53 @@ class WebhookDetailApi(WebhookApi):
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request, webhook_id: int):
         endpoint = get_object_or_404(self._endpoints(request), pk=webhook_id)
-        webhook_endpoint_update(endpoint=endpoint, actor=_user(request), is_active=False)
-        endpoint.delete()
+        webhook_endpoint_delete(endpoint=endpoint, actor=_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookRotateSecretApi(WebhookApi):
+    @extend_schema(
+        request=None,
+        responses={
+            200: OpenApiResponse(
+                WebhookCreatedSerializer,
+                description="The new signing secret, shown here once; every attempt from now "
+                "on is signed with it.",
+            ),
+            **ERRORS,
+        },
+    )
+    def post(self, request, webhook_id: int):
+        endpoint = get_object_or_404(self._endpoints(request), pk=webhook_id)
+        endpoint = webhook_secret_rotate(endpoint=endpoint, actor=_user(request))
+        return Response(WebhookCreatedSerializer(endpoint).data)
+
+
+class WebhookTestApi(WebhookApi):
+    @extend_schema(
+        request=None,
+        description="Queue a signed `test.ping` delivery to this endpoint (paused or not), "
+        "through the same path, retries and log as real events.",
+        responses={202: DeliveryOutputSerializer, **ERRORS},
+    )
+    def post(self, request, webhook_id: int):
+        endpoint = get_object_or_404(self._endpoints(request), pk=webhook_id)
+        delivery = webhook_test_send(endpoint=endpoint, actor=_user(request))
+        delivery.refresh_from_db()
+        return Response(DeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookDeliveryDetailApi(WebhookApi):
+    @extend_schema(
+        operation_id="webhooks_delivery_retrieve",
+        responses={200: DeliveryDetailSerializer, **ERRORS},
+    )
+    def get(self, request, delivery_id):
+        delivery = get_object_or_404(
+            WebhookDelivery.objects.filter(endpoint__project=request.access.project),
+            pk=delivery_id,
+        )
+        return Response(DeliveryDetailSerializer(delivery).data)
 
 
 class WebhookDeliveriesApi(WebhookApi):

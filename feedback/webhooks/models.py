@@ -7,17 +7,24 @@ import secrets
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from surveys.tenancy.models import Project
 from vocsite.models import TimeStampedModel
 
 
 class WebhookEvent(models.TextChoices):
-    RESPONSE_FINISHED = "response.finished"
-    CASE_CREATED = "case.created"
-    CASE_UPDATED = "case.updated"
-    CASE_OVERDUE = "case.overdue"
-    FEEDBACK_CREATED = "feedback.created"
+    RESPONSE_FINISHED = "response.finished", _("Response Finished")
+    CASE_CREATED = "case.created", _("Case Created")
+    CASE_UPDATED = "case.updated", _("Case Updated")
+    CASE_OVERDUE = "case.overdue", _("Case Overdue")
+    FEEDBACK_CREATED = "feedback.created", _("Feedback Created")
+    # Sent on demand from the webhooks page or `POST /api/v1/webhooks/{id}/test`, never
+    # subscribed to: it travels the same signed delivery path as the events above.
+    TEST_PING = "test.ping", _("Test Ping")
+
+
+SUBSCRIBABLE_EVENTS = tuple(e for e in WebhookEvent if e != WebhookEvent.TEST_PING)
 
 
 def new_webhook_secret() -> str:
@@ -39,9 +46,9 @@ class WebhookEndpoint(TimeStampedModel):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed (retries exhausted)"
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed (retries exhausted)")
 
 
 class WebhookDelivery(TimeStampedModel):
@@ -97,6 +104,11 @@ class WebhookAttempt(models.Model):
     status_code = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # What was sent besides the body (the signature included; credentials of the URL masked).
+    request_headers = models.JSONField(default=dict, blank=True)
+    # The start of the receiver's reply, kept only from a public address: a reply from inside
+    # the network (allowed in development) is never stored (see services.webhook_post).
+    response_excerpt = models.TextField(blank=True)
     replay = models.BooleanField(default=False, help_text="Sent because someone replayed it.")
     created_at = models.DateTimeField(auto_now_add=True)
 

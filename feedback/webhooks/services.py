@@ -13,8 +13,10 @@ How a delivery travels:
    resolves the receiver's host once, checks every address (`webhook_target`: no private,
    loopback or otherwise internal address unless WEBHOOK_ALLOW_PRIVATE_TARGETS), POSTs to
    a checked address with the host's name kept for the Host header, TLS SNI and the
-   certificate (`webhook_post`), with timeouts, and logs the attempt: the status code and a
-   failure in words, never the reply's body.
+   certificate (`webhook_post`), with timeouts, and logs the attempt: the headers sent, the
+   status code, a failure in words, and the start of the reply only when it came from a
+   public address (a reply from inside the network is never stored).
+   A test event (`webhook_test_send`, `test.ping`) is one more delivery row on this same path.
 3. A failure schedules the next attempt at an exponential delay with jitter; the periodic
    `webhooks_retry_due` sends what is due. After WEBHOOK_MAX_ATTEMPTS the delivery is failed
    and stays replayable from the UI and the API.
@@ -30,6 +32,7 @@ import random
 import socket
 import ssl
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,11 +52,13 @@ from urllib3.util.ssl_match_hostname import CertificateError
 from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Feedback, Response
 from feedback.webhooks.models import (
+    SUBSCRIBABLE_EVENTS,
     DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
+    new_webhook_secret,
 )
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
@@ -85,10 +90,11 @@ def _validate_endpoint(url: str, events: list[str]) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         errors["url"] = ["An http(s) URL is required."]
-    unknown = sorted(set(events) - set(WebhookEvent.values))
+    subscribable = [e.value for e in SUBSCRIBABLE_EVENTS]
+    unknown = sorted(set(events) - set(subscribable))
     if not events or unknown:
         errors["events"] = [
-            f"Choose from: {', '.join(WebhookEvent.values)}."
+            f"Choose from: {', '.join(subscribable)}."
             + (f" Unknown: {', '.join(unknown)}." if unknown else "")
         ]
     if errors:
@@ -149,6 +155,61 @@ def webhook_endpoint_update(
     return endpoint
 
 
+def webhook_endpoint_delete(
+    *, endpoint: WebhookEndpoint, actor: AbstractBaseUser | None = None
+) -> None:
+    """Delete an endpoint with its delivery log; nothing more is sent to it."""
+    audit_record(
+        project=endpoint.project,
+        action="webhook.deleted",
+        obj=endpoint,
+        actor=actor,
+        before={"url": endpoint.url, "events": endpoint.events},
+    )
+    endpoint.delete()
+
+
+def webhook_secret_rotate(
+    *, endpoint: WebhookEndpoint, actor: AbstractBaseUser | None = None
+) -> WebhookEndpoint:
+    """A new signing secret at once: every attempt from now on (retries and replays of older
+    deliveries too) is signed with it. The caller shows it once; the audit log never holds it."""
+    endpoint.secret = new_webhook_secret()
+    endpoint.save(update_fields=["secret", "updated_at"])
+    audit_record(
+        project=endpoint.project,
+        action="webhook.secret_rotated",
+        obj=endpoint,
+        actor=actor,
+        after={"url": endpoint.url},
+    )
+    return endpoint
+
+
+def webhook_test_send(
+    *, endpoint: WebhookEndpoint, actor: AbstractBaseUser | None = None
+) -> WebhookDelivery:
+    """Queue a `test.ping` to this endpoint (paused or not, subscribed or not): a real signed
+    delivery through the same path as every event — its attempts, retries and log included."""
+    now = timezone.now()
+    data = {
+        "message": "A test event from vocsite: this endpoint receives and verifies deliveries.",
+        "webhook": {"id": endpoint.pk, "url": endpoint.url},
+        "sent_by": getattr(actor, "username", None) or "API key",
+    }
+    with transaction.atomic():
+        delivery = _delivery_create(
+            endpoint=endpoint,
+            event=WebhookEvent.TEST_PING,
+            subject=f"test:{uuid.uuid4()}",
+            contact_id=None,
+            data=data,
+            now=now,
+        )
+        transaction.on_commit(lambda: _enqueue([str(delivery.pk)]), robust=True)
+    return delivery
+
+
 # ---------------------------------------------------------------- emitting
 
 
@@ -197,29 +258,48 @@ def webhook_emit(
     created_ids = []
     now = timezone.now()
     for endpoint in endpoints:
-        delivery, created = WebhookDelivery.objects.get_or_create(
+        delivery = _delivery_create(
             endpoint=endpoint,
             event=event,
-            subject=subject[:100],
-            defaults={"payload": {}, "next_attempt_at": now, "contact_id": contact_id},
+            subject=subject,
+            contact_id=contact_id,
+            data=data,
+            now=now,
         )
-        if created:
-            delivery.payload = json.loads(
-                json.dumps(
-                    {
-                        "id": str(delivery.pk),
-                        "type": event,
-                        "created_at": now.isoformat(),
-                        "data": data,
-                    },
-                    cls=DjangoJSONEncoder,
-                )
-            )
-            delivery.save(update_fields=["payload"])
+        if delivery is not None:
             created_ids.append(str(delivery.pk))
     if created_ids:
         transaction.on_commit(lambda: _enqueue(created_ids), robust=True)
     return len(created_ids)
+
+
+def _delivery_create(
+    *,
+    endpoint: WebhookEndpoint,
+    event: str,
+    subject: str,
+    contact_id: int | None,
+    data: dict,
+    now: datetime,
+) -> WebhookDelivery | None:
+    """One delivery row with its payload (Standard Webhooks envelope: id, type, created_at,
+    data), due now; None if this endpoint already has this event about this subject."""
+    delivery, created = WebhookDelivery.objects.get_or_create(
+        endpoint=endpoint,
+        event=event,
+        subject=subject[:100],
+        defaults={"payload": {}, "next_attempt_at": now, "contact_id": contact_id},
+    )
+    if not created:
+        return None
+    delivery.payload = json.loads(
+        json.dumps(
+            {"id": str(delivery.pk), "type": event, "created_at": now.isoformat(), "data": data},
+            cls=DjangoJSONEncoder,
+        )
+    )
+    delivery.save(update_fields=["payload"])
+    return delivery
 
 
 def _enqueue(delivery_ids: list[str]) -> None:
@@ -359,9 +439,23 @@ def _pool(target: WebhookTarget, address: str) -> urllib3.HTTPConnectionPool:
     )
 
 
-def webhook_post(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> int:
+# How much of a reply the delivery log keeps (characters), and reads (bytes).
+EXCERPT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    # The start of the body, only from a public address: a reply from inside the network
+    # (private targets are allowed in development) could carry an internal service's data
+    # to whoever configured the URL, so it is never read.
+    excerpt: str
+
+
+def webhook_post(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> Reply:
     """POST to the target's checked addresses in turn until one takes the connection; the
-    reply's status code (its body is never read). Raises Undeliverable with words."""
+    reply's status code and the start of its body (from a public address). Raises
+    Undeliverable with words."""
     headers = {**headers, "Host": target.host_header}
     if target.authorization:
         headers["Authorization"] = target.authorization
@@ -379,8 +473,12 @@ def webhook_post(target: WebhookTarget, body: bytes, headers: dict[str, str]) ->
                 preload_content=False,
                 assert_same_host=False,
             )
+            excerpt = ""
+            if webhook_address_allowed(ipaddress.ip_address(address)):
+                raw = reply.read(EXCERPT_CHARS * 4) or b""
+                excerpt = raw.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
             reply.close()
-            return reply.status
+            return Reply(status=reply.status, excerpt=excerpt)
         except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as e:
             failure = e  # this address took no connection: the next one may
         except urllib3.exceptions.HTTPError as error:
@@ -441,39 +539,46 @@ def webhook_deliver(delivery_id: str, *, now: datetime | None = None) -> str:
     endpoint = delivery.endpoint
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
     replay = delivery.attempts == 0 and delivery.log.exists()
-    status_code, error, permanent = None, "", False
+    status_code, error, permanent, excerpt = None, "", False, ""
+    sent_at = timezone.now()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": str(delivery.pk),
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": Webhook(endpoint.secret).sign(str(delivery.pk), sent_at, body),
+        "vocsite-event": delivery.event,
+    }
     started = time.monotonic()
     try:
         target = webhook_target(endpoint.url)
-        sent_at = timezone.now()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "webhook-id": str(delivery.pk),
-            "webhook-timestamp": str(int(sent_at.timestamp())),
-            "webhook-signature": Webhook(endpoint.secret).sign(str(delivery.pk), sent_at, body),
-            "vocsite-event": delivery.event,
-        }
-        status_code = webhook_post(target, body.encode(), headers)
+        headers["Host"] = target.host_header
+        reply = webhook_post(target, body.encode(), headers)
+        status_code, excerpt = reply.status, reply.excerpt
         if not 200 <= status_code < 300:
-            error = f"Receiver answered HTTP {status_code}"  # its body is not kept
+            error = f"Receiver answered HTTP {status_code}"
     except Undeliverable as failure:
         error, permanent = failure.message, failure.permanent
     duration_ms = int((time.monotonic() - started) * 1000)
-    return _record(delivery, status_code, error, duration_ms, replay, permanent=permanent)
+    sent = Attempt(status_code, error, duration_ms, headers, excerpt)
+    return _record(delivery, sent, replay, permanent=permanent)
 
 
-def _record(
-    delivery: WebhookDelivery,
-    status_code: int | None,
-    error: str,
-    duration_ms: int,
-    replay: bool,
-    *,
-    permanent: bool,
-) -> str:
+@dataclass(frozen=True)
+class Attempt:
+    """What one attempt sent and got, as its log row keeps it."""
+
+    status_code: int | None
+    error: str
+    duration_ms: int
+    headers: dict[str, str]
+    excerpt: str
+
+
+def _record(delivery: WebhookDelivery, sent: Attempt, replay: bool, *, permanent: bool) -> str:
     now = timezone.now()
     attempts = delivery.attempts + 1
+    status_code, error, duration_ms = sent.status_code, sent.error, sent.duration_ms
     with transaction.atomic():
         WebhookAttempt.objects.create(
             delivery=delivery,
@@ -481,6 +586,8 @@ def _record(
             status_code=status_code,
             error=error,
             duration_ms=duration_ms,
+            request_headers=sent.headers,
+            response_excerpt=sent.excerpt,
             replay=replay,
         )
         if not error:

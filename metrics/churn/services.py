@@ -43,6 +43,7 @@ from django.db.models import Case as When_
 from django.db.models import When as WhenClause
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from feedback.cases.models import Case, CaseStatus
 from metrics.scores import proportion
@@ -207,10 +208,10 @@ def _clv(
         "average_revenue_per_contact": None,
     }
     if not used:
-        out["clv_reason"] = (
-            f"No customers were active at the start of any period from {since} to {until}, "
+        out["clv_reason"] = gettext(
+            "No customers were active at the start of any period from %(since)s to %(until)s, "
             "so there is no churn rate to divide by."
-        )
+        ) % {"since": since, "until": until}
         return out
     rate = sum(counts[f"churned_{i}"] / counts[f"active_{i}"] for i in used) / len(used)
     per_customer = sum(
@@ -219,10 +220,10 @@ def _clv(
     out["average_churn_rate"] = round(100 * rate, 2)
     out["average_revenue_per_contact"] = round(per_customer, 2)
     if rate == 0:
-        out["clv_reason"] = (
-            f"No customer churned from {since} to {until}: with a churn rate of 0 the expected "
-            "lifetime has no end, so there is no lifetime value to show."
-        )
+        out["clv_reason"] = gettext(
+            "No customer churned from %(since)s to %(until)s: with a churn rate of 0 the "
+            "expected lifetime has no end, so there is no lifetime value to show."
+        ) % {"since": since, "until": until}
         return out
     out["clv"] = round(per_customer * margin / rate, 2)
     return out

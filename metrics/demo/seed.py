@@ -793,7 +793,7 @@ def _topics(project: Project) -> None:
     last = 0
     while chunk := list(answers.filter(pk__gt=last).order_by("pk")[:1000]):
         with transaction.atomic():
-            tag_answers(chunk, rules, sentiment=True)
+            tag_answers(chunk, rules)
         last = chunk[-1].pk
 
 

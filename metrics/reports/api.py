@@ -27,6 +27,11 @@ from rest_framework.views import APIView
 
 from metrics.churn import services as lifecycle
 from metrics.reports import selectors
+from metrics.reports.filter_params import (
+    MetricFiltersQuery,
+    dates_in_order,
+    previous_period_problem,
+)
 from metrics.rollups.filters import MetricFilters
 from surveys.tenancy.roles import READ_ROLES
 from vocsite.api_errors import ERROR_BODY
@@ -49,29 +54,14 @@ class DateRange(serializers.Serializer):
     until = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
 
     def validate(self, attrs):
-        if attrs.get("since") and attrs.get("until") and attrs["until"] < attrs["since"]:
-            raise serializers.ValidationError({"until": ["Must not be before since."]})
-        return attrs
+        return dates_in_order(attrs)
 
 
-class MetricsQuery(DateRange):
+class MetricsQuery(MetricFiltersQuery):
+    """The filters (metrics.reports.filter_params, shared with the dashboards) and what to
+    compute over them."""
+
     metric = serializers.ChoiceField(choices=selectors.METRICS)
-    since = serializers.DateField(
-        required=False, help_text="First day, inclusive, in the project's timezone."
-    )
-    until = serializers.DateField(
-        required=False, help_text="Last day, inclusive, in the project's timezone."
-    )
-    touchpoint = serializers.SlugField(max_length=100, required=False, help_text="Touchpoint key.")
-    stage = serializers.SlugField(max_length=64, required=False, help_text="Journey stage key.")
-    channel = serializers.CharField(
-        max_length=16, required=False, help_text="web, app, email, phone, chat, store."
-    )
-    segment = serializers.RegexField(
-        r"^[^:]{1,64}:.{1,200}$",
-        required=False,
-        help_text="`attribute:value` of one of the project's breakdown attributes, e.g. plan:pro.",
-    )
     interval = serializers.ChoiceField(
         choices=selectors.INTERVALS,
         default="day",
@@ -91,11 +81,8 @@ class MetricsQuery(DateRange):
                 raise serializers.ValidationError(
                     {"compare": ["Comparing with the previous period needs since and until."]}
                 )
-            # The previous period has the same length and ends the day before `since`.
-            if (since - date.min).days < (until - since).days + 1:
-                raise serializers.ValidationError(
-                    {"since": ["Too early to have a previous period."]}
-                )
+            if problem := previous_period_problem(since, until):
+                raise serializers.ValidationError({"since": [problem]})
         return attrs
 
 
@@ -295,9 +282,14 @@ class ReadApi(APIView):
     allowed_roles = READ_ROLES  # every role of the project, and secret keys
 
     def query(self, serializer_class) -> dict:
-        data = serializer_class(data=self.request.query_params)
-        data.is_valid(raise_exception=True)
-        return data.validated_data
+        return self.query_serializer(serializer_class).validated_data
+
+    def query_serializer(self, serializer_class) -> serializers.Serializer:
+        query = serializer_class(
+            data=self.request.query_params, context={"project": self.request.access.project}
+        )
+        query.is_valid(raise_exception=True)
+        return query
 
 
 class MetricsApi(ReadApi):
@@ -320,21 +312,12 @@ class MetricsApi(ReadApi):
         responses={200: METRIC_REPORT, **ERRORS},
     )
     def get(self, request):
-        q = self.query(MetricsQuery)
-        segment = tuple(q["segment"].split(":", 1)) if q.get("segment") else None
-        filters = MetricFilters(
-            survey_id=q.get("survey"),
-            touchpoint=q.get("touchpoint"),
-            stage=q.get("stage"),
-            channel=q.get("channel"),
-            segment=segment,
-            since=q.get("since"),
-            until=q.get("until"),
-        )
+        query = self.query_serializer(MetricsQuery)
+        q = query.validated_data
         report = selectors.metric_report(
             request.access.project,
             q["metric"],
-            filters,
+            query.metric_filters(),
             interval=q["interval"],
             compare=bool(q.get("compare")),
         )
@@ -405,8 +388,7 @@ class ChurnQuery(serializers.Serializer):
         until = attrs.get("until") or timezone.now().date()
         # A year back, but not before the first date there is (until=0001-07-24 was a 500).
         since = attrs.get("since") or until - timedelta(days=min(364, (until - date.min).days))
-        if until < since:
-            raise serializers.ValidationError({"until": ["Must not be before since."]})
+        dates_in_order({"since": since, "until": until})
         if (until - since).days > 3 * 366:
             raise serializers.ValidationError({"since": ["At most three years at a time."]})
         return {**attrs, "since": since, "until": until}

@@ -3,13 +3,15 @@ at a thousand responses as at a million. Filters come from the URL, so a view ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from feedback.answering.models import Answer
 from feedback.cases.models import OPEN_CASE_STATUSES, Case, CaseStatus
@@ -17,11 +19,11 @@ from feedback.topics.models import Tag
 from metrics import scores
 from metrics.churn import services as lifecycle
 from metrics.reports import selectors
+from metrics.reports.filter_params import metric_filters_read, previous_period_problem
 from metrics.reports.selectors import METRICS
-from metrics.rollups.filters import MetricFilters, rows_scope
+from metrics.rollups.filters import MetricFilters, ScoreRange, rows_scope
 from metrics.rollups.models import Rollup
-from surveys.design.models import Survey
-from surveys.design.scales import nps_category_sql
+from surveys.design.models import SCORED_TYPES, Survey, SurveyVersion
 from surveys.journey.models import JourneyStage, Touchpoint
 from surveys.tenancy.models import Project, Team
 from vocsite.errors import ApplicationError
@@ -50,64 +52,101 @@ class DashboardQuery:
             "stage": f.stage or "",
             "channel": f.channel or "",
             "segment": f"{f.segment[0]}:{f.segment[1]}" if f.segment else "",
+            "version": f.version or "",
+            "score": str(f.score) if f.score else "",
             "team": self.team_id or "",
             **overrides,
         }
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
 
-def _date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+# The page's words for its filters, beside which a refused value is said.
+FILTER_LABELS = {
+    "since": gettext_lazy("From"),
+    "until": gettext_lazy("To"),
+    "survey": gettext_lazy("Survey"),
+    "stage": gettext_lazy("Stage"),
+    "touchpoint": gettext_lazy("Touchpoint"),
+    "channel": gettext_lazy("Channel"),
+    "segment": gettext_lazy("Segment"),
+    "team": gettext_lazy("Team (cases)"),
+    "version": gettext_lazy("Version"),
+    "score": gettext_lazy("Score"),
+}
 
 
-def dashboard_query(params, project: Project) -> DashboardQuery:
-    """Read the filters from the URL; a bad value is dropped and said, never a 500."""
-    problems = []
-    today = timezone.localdate()  # the project's day while its dashboards render (views)
-    until = _date(params.get("until")) or today
-    since = _date(params.get("since")) or until - timedelta(days=DEFAULT_DAYS - 1)
-    if since > until:
-        problems.append("The start was after the end; showing the last 90 days.")
-        until, since = today, today - timedelta(days=DEFAULT_DAYS - 1)
-    survey = params.get("survey", "")
-    survey_id = id_parse(survey)
-    if survey_id is not None and not Survey.objects.filter(project=project, pk=survey_id).exists():
-        survey_id = None  # another project's survey is as unknown as one that never existed
-    if survey and survey_id is None:
-        problems.append("Unknown survey.")
-    segment = None
-    raw_segment = params.get("segment", "")
-    if raw_segment:
-        attribute, sep, value = raw_segment.partition(":")
-        if sep and attribute in (project.breakdown_attributes or []) and value:
-            segment = (attribute, value[:200])
-        else:
-            problems.append(
-                "Segments are attribute:value with a breakdown attribute "
-                f"({', '.join(project.breakdown_attributes or []) or 'none set'})."
-            )
+def dashboard_query(params, project: Project, *, response_filters: bool = False) -> DashboardQuery:
+    """Read the filters from the URL with the metrics API's parser
+    (metrics.reports.filter_params): a refused value is left out and said, never a 500. The
+    dates default to the last 90 days up to today (the project's day while its dashboards
+    render, views). With `response_filters` also the survey version and a score range, which
+    only pages reading responses (a survey's results) can apply: the rollups know neither."""
+    read = metric_filters_read(params, project)
+    errors = dict(read.errors)
     team = params.get("team", "")
     team_id = id_parse(team)
     if team_id is not None and not Team.objects.filter(project=project, pk=team_id).exists():
         team_id = None
     if team and team_id is None:
-        problems.append("Unknown team.")
+        errors["team"] = [gettext("Unknown team.")]
+    filters = read.filters
+    if response_filters:
+        version = _version(params.get("version", ""), filters.survey_id, errors)
+        filters = replace(
+            filters, version=version, score=_score_range(params.get("score", ""), errors)
+        )
+    until = filters.until or max(timezone.localdate(), filters.since or date.min)
+    since = filters.since or until - timedelta(days=min(DEFAULT_DAYS - 1, (until - date.min).days))
+    if problem := previous_period_problem(since, until):
+        # Every figure is compared with the period before; without one, the default dates.
+        errors["since"] = [*errors.get("since", ()), problem]
+        until = timezone.localdate()
+        since = until - timedelta(days=DEFAULT_DAYS - 1)
     return DashboardQuery(
         team_id=team_id,
-        filters=MetricFilters(
-            survey_id=survey_id,
-            touchpoint=params.get("touchpoint", "")[:100] or None,
-            stage=params.get("stage", "")[:64] or None,
-            channel=params.get("channel", "")[:16] or None,
-            segment=segment,
-            since=since,
-            until=until,
+        filters=replace(filters, since=since, until=until),
+        problems=tuple(
+            f"{FILTER_LABELS[name]}: {message}"
+            for name in FILTER_LABELS
+            for message in errors.get(name, ())
         ),
-        problems=tuple(problems),
     )
+
+
+def _version(raw: str, survey_id: int | None, errors: dict[str, list]) -> int | None:
+    """A version number of the chosen survey (a version means nothing without its survey)."""
+    if not raw:
+        return None
+    number = id_parse(raw)
+    if (
+        number is None
+        or survey_id is None
+        or not SurveyVersion.objects.filter(survey_id=survey_id, number=number).exists()
+    ):
+        errors["version"] = [gettext("Unknown version of this survey.")]
+        return None
+    return number
+
+
+def _score_range(raw: str, errors: dict[str, list]) -> ScoreRange | None:
+    """`type:low-high`, e.g. nps:0-6 — responses whose answer of that type lies in the range."""
+    if not raw:
+        return None
+    question_type, _, bounds = raw.partition(":")
+    low, _, high = bounds.partition("-")
+    if (
+        question_type in SCORED_TYPES
+        and low.isdigit()
+        and high.isdigit()
+        and 0 <= int(low) <= int(high) <= 10
+    ):
+        return ScoreRange(question_type, int(low), int(high))
+    errors["score"] = [
+        gettext(
+            "Score ranges are type:low-high with a scored type ({types}), e.g. nps:0-6."
+        ).format(types=", ".join(SCORED_TYPES))
+    ]
+    return None
 
 
 def response_scope(query: DashboardQuery, prefix: str = "", day: str | None = None) -> Q:
@@ -146,13 +185,13 @@ PANEL_FILTERS: dict[str, frozenset[str]] = {
     "churn": frozenset({"dates"}),
 }
 FILTER_WORDS = {
-    "dates": "the dates",
-    "survey": "the survey",
-    "touchpoint": "the touchpoint",
-    "stage": "the stage",
-    "channel": "the channel",
-    "segment": "the segment",
-    "team": "the team",
+    "dates": _("the dates"),
+    "survey": _("the survey"),
+    "touchpoint": _("the touchpoint"),
+    "stage": _("the stage"),
+    "channel": _("the channel"),
+    "segment": _("the segment"),
+    "team": _("the team"),
 }
 
 
@@ -182,9 +221,12 @@ def panel_notes(query: DashboardQuery) -> dict[str, str]:
         if not left_out:
             notes[panel] = ""
         elif len(left_out) == 1:
-            notes[panel] = f"Not filtered by {left_out[0]}."
+            notes[panel] = gettext("Not filtered by %(filter)s.") % {"filter": left_out[0]}
         else:
-            notes[panel] = f"Not filtered by {', '.join(left_out[:-1])} and {left_out[-1]}."
+            notes[panel] = gettext("Not filtered by %(filters)s and %(last)s.") % {
+                "filters": gettext(", ").join(str(word) for word in left_out[:-1]),
+                "last": left_out[-1],
+            }
     return notes
 
 
@@ -243,6 +285,18 @@ def filter_choices(project: Project) -> dict[str, Any]:
     }
 
 
+# The comparisons' methods in the staff's language (the API gives them in English).
+METHOD_WORDS = {
+    scores.NPS_DIFFERENCE_METHOD: _(
+        "z-test of the NPS difference with adjusted-Wald standard errors (√(var′/n′) per side); "
+        "two-sided p-value"
+    ),
+    scores.SHARE_DIFFERENCE_METHOD: _(
+        "two-proportion z-test with the pooled proportion; two-sided p-value"
+    ),
+}
+
+
 def metric_reports(project: Project, query: DashboardQuery, interval: str) -> dict[str, Any]:
     """NPS, CSAT and CES over the period with the previous period compared (z, significant);
     a metric whose filters cannot be applied comes back as {"problem": ...} instead (answers
@@ -253,6 +307,9 @@ def metric_reports(project: Project, query: DashboardQuery, interval: str) -> di
             out[metric] = selectors.metric_report(
                 project, metric, query.filters, interval=interval, compare=True
             )
+            comparison = out[metric].get("comparison")
+            if comparison and comparison.get("method") in METHOD_WORDS:
+                comparison["method"] = METHOD_WORDS[comparison["method"]]
         except ApplicationError as error:
             out[metric] = {"problem": error.message}
     return out
@@ -383,69 +440,55 @@ def case_overview(project: Project, query: DashboardQuery) -> dict[str, Any]:
 
 
 def topic_drivers(project: Project, query: DashboardQuery, limit: int = 10) -> dict[str, Any]:
-    """What detractors write about that promoters don't: for each topic, the share of
-    commenting detractors (NPS 0–6) and of commenting promoters (9–10) whose comment has it,
-    largest gap first. Reads tags and answers of the period (two grouped queries), since topics
-    are not in the rollups."""
-
-    def with_bucket(queryset, response_ref: str):
-        score = Answer.objects.filter(response_id=OuterRef(response_ref), question_type="nps")
-        return (
-            queryset.annotate(nps=Subquery(score.values("value_int")[:1]))
-            .exclude(nps=None)
-            .annotate(bucket=nps_category_sql("nps"))
-        )
-
-    comments = with_bucket(
-        Answer.objects.filter(
-            response_scope(query, prefix="response__", day="finished_at"),
-            response__project=project,
-            question_type="text",
-        ).exclude(value_text=""),
-        "response_id",
+    """Which topics move NPS, what to fix first: for each topic, the NPS of the answers whose
+    comment has it against the NPS of every other answer of the slice (the difference with its
+    95 % interval and the n of each side, DESIGN.md §7), largest drop first, with how the
+    topic's own clauses read (positive / neutral / negative / mixed). Reads answers and tags of
+    the period (three grouped queries), since topics are not in the rollups."""
+    answers = Answer.objects.filter(
+        response_scope(query, prefix="response__", day="finished_at"),
+        response__project=project,
+        question_type="nps",
+        value_int__isnull=False,
     )
-    totals = {
-        row["bucket"]: row["n"]
-        for row in comments.values("bucket").annotate(n=Count("response_id", distinct=True))
+    overall: dict[int, int] = {
+        row["value_int"]: row["n"]
+        for row in answers.values("value_int").annotate(n=Count("response_id", distinct=True))
     }
-    tags = with_bucket(
-        Tag.objects.filter(
-            response_scope(query, prefix="answer__response__", day="finished_at"),
-            suppressed=False,
-            answer__response__project=project,
-        ),
-        "answer__response_id",
+    score = Answer.objects.filter(
+        response_id=OuterRef("answer__response_id"), question_type="nps"
+    ).values("value_int")[:1]
+    tags = Tag.objects.filter(
+        response_scope(query, prefix="answer__response__", day="finished_at"),
+        suppressed=False,
+        answer__response__project=project,
     )
-    counts: dict[str, dict[str, int]] = {}
-    for row in tags.values("topic__name", "bucket").annotate(
-        n=Count("answer__response_id", distinct=True)
+    with_topic: dict[str, dict[int, int]] = {}
+    for row in (
+        tags.annotate(nps=Subquery(score))
+        .exclude(nps=None)
+        .values("topic__name", "nps")
+        .annotate(n=Count("answer__response_id", distinct=True))
     ):
-        counts.setdefault(row["topic__name"], {})[row["bucket"]] = row["n"]
-
-    def share(n: int, bucket: str) -> float | None:
-        total = totals.get(bucket, 0)
-        return round(100 * n / total, 1) if total else None
-
+        with_topic.setdefault(row["topic__name"], {})[row["nps"]] = row["n"]
+    feelings: dict[str, dict[str, int]] = {}
+    for row in (
+        tags.exclude(sentiment="").values("topic__name", "sentiment").annotate(n=Count("pk"))
+    ):
+        feelings.setdefault(row["topic__name"], {})[row["sentiment"]] = row["n"]
     rows = []
-    for name, by_bucket in counts.items():
-        detractors, promoters = by_bucket.get("detractor", 0), by_bucket.get("promoter", 0)
-        d_share, p_share = share(detractors, "detractor"), share(promoters, "promoter")
+    for name in sorted(set(with_topic) | set(feelings)):
+        hist = with_topic.get(name, {})
+        rest = {s: n - hist.get(s, 0) for s, n in overall.items() if n - hist.get(s, 0) > 0}
         rows.append(
             {
                 "topic": name,
-                "detractors": detractors,
-                "promoters": promoters,
-                "detractor_share": d_share,
-                "promoter_share": p_share,
-                "gap": round((d_share or 0) - (p_share or 0), 1),
+                **scores.nps_impact(hist, rest).to_dict(),
+                "sentiment": feelings.get(name, {}),
             }
         )
-    rows.sort(key=lambda r: (-r["gap"], r["topic"]))
-    return {
-        "rows": rows[:limit],
-        "detractor_comments": totals.get("detractor", 0),
-        "promoter_comments": totals.get("promoter", 0),
-    }
+    rows.sort(key=lambda r: (r["impact"] is None, r["impact"] or 0, r["topic"]))
+    return {"rows": rows[:limit], "answers": sum(overall.values())}
 
 
 def churn_beside_nps(project: Project, query: DashboardQuery) -> dict[str, Any]:

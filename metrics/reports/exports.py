@@ -17,6 +17,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import Workbook
 
 from feedback.answering.models import Answer
+from feedback.topics.models import Tag
 from metrics.reports.dashboards import metric_reports
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -92,16 +93,20 @@ RESPONSE_HEADER = (
     "score",
     "text",
     "choices",
+    "sentiment",
+    "topics",
 )
 
 
 def response_rows(responses) -> Iterator[tuple]:
-    """One row per answer, read in keyset-ordered chunks (`iterator`), answers joined in SQL."""
+    """One row per answer, read in keyset-ordered chunks (`iterator`), answers joined in SQL;
+    a text answer's topics (with how their clause reads) are read once per chunk."""
 
     answers = (
         Answer.objects.filter(response__in=responses)
         .order_by("response_id", "question__position")
         .values_list(
+            "pk",
             "response_id",
             "response__finished_at",
             "response__survey__name",
@@ -115,11 +120,39 @@ def response_rows(responses) -> Iterator[tuple]:
             "value_int",
             "value_text",
             "value_choices",
+            "sentiment",
         )
     )
-    for row in answers.iterator(chunk_size=2000):
-        *head, choices = row
-        yield (*head, ", ".join(str(c) for c in choices) if choices else "")
+    chunk: list[tuple] = []
+    for row in answers.iterator(chunk_size=EXPORT_CHUNK):
+        chunk.append(row)
+        if len(chunk) == EXPORT_CHUNK:
+            yield from _with_topics(chunk)
+            chunk = []
+    yield from _with_topics(chunk)
+
+
+EXPORT_CHUNK = 2000
+
+
+def _with_topics(chunk: list[tuple]) -> Iterator[tuple]:
+    topics: dict[int, list[str]] = {}
+    text_ids = [row[0] for row in chunk if row[10] == "text" and row[12]]
+    for answer_id, name, feeling in (
+        Tag.objects.filter(answer_id__in=text_ids, suppressed=False)
+        .order_by("answer_id", "span_start", "topic__name")
+        .values_list("answer_id", "topic__name", "sentiment")
+    ):
+        label = f"{name} ({feeling})" if feeling else name
+        if label not in topics.setdefault(answer_id, []):
+            topics[answer_id].append(label)
+    for answer_id, *head, choices, feeling in chunk:
+        yield (
+            *head,
+            ", ".join(str(c) for c in choices) if choices else "",
+            feeling,
+            "; ".join(topics.get(answer_id, [])),
+        )
 
 
 def metric_series_export(project, query, fmt: str):

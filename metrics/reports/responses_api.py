@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers
@@ -18,10 +19,14 @@ from rest_framework.response import Response as DrfResponse
 from rest_framework.views import APIView
 
 from feedback.answering.models import Answer, Response
+from feedback.topics.models import Tag
 from metrics.reports.exports import RESPONSE_HEADER, export, response_rows
+from metrics.reports.filter_params import dates_in_order
 from metrics.reports.selectors import responses_list
-from metrics.rollups.filters import MetricFilters
+from metrics.rollups.filters import MetricFilters, ScoreRange
+from surveys.design.models import SCORED_TYPES
 from surveys.tenancy.roles import CASE_ROLES
+from surveys.tenancy.timezones import project_zone
 from vocsite.api_errors import ERRORS
 from vocsite.ids import IdField
 
@@ -43,6 +48,14 @@ class XlsxRenderer(CsvRenderer):
     charset = None
 
 
+class AnswerTopicSerializer(serializers.Serializer):
+    topic = serializers.CharField(source="topic.name")
+    sentiment = serializers.CharField(
+        help_text="How the clause the topic sits in reads: positive, neutral, negative or "
+        'mixed ("" until scored).'
+    )
+
+
 class ResponseAnswerSerializer(serializers.Serializer):
     question_id = serializers.IntegerField()
     position = serializers.IntegerField(source="question.position")
@@ -50,6 +63,13 @@ class ResponseAnswerSerializer(serializers.Serializer):
     value_int = serializers.IntegerField(allow_null=True)
     value_text = serializers.CharField()
     value_choices = serializers.JSONField(allow_null=True)
+    sentiment = serializers.CharField(
+        help_text='A text answer\'s sentiment: positive, neutral, negative or mixed ("" for '
+        "other answers, or until scored)."
+    )
+    topics = AnswerTopicSerializer(
+        many=True, source="live_tags", help_text="A text answer's topics, in the order they occur."
+    )
 
 
 class ResponseOutputSerializer(serializers.ModelSerializer):
@@ -96,15 +116,51 @@ class ResponseListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         survey = IdField(required=False)
         touchpoint = serializers.SlugField(max_length=100, required=False)
-        since = serializers.DateField(required=False, help_text="First day (UTC), inclusive.")
-        until = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
+        since = serializers.DateField(
+            required=False, help_text="First day, inclusive, in the project's timezone."
+        )
+        until = serializers.DateField(
+            required=False, help_text="Last day, inclusive, in the project's timezone."
+        )
         include_partial = serializers.BooleanField(
             required=False, default=False, help_text="Also unfinished responses."
         )
+        stage = serializers.SlugField(max_length=64, required=False, help_text="Journey stage key.")
+        channel = serializers.CharField(
+            max_length=16, required=False, help_text="web, app, email, phone, chat, store."
+        )
+        segment = serializers.RegexField(
+            r"^[^:]{1,64}:.{1,200}$",
+            required=False,
+            help_text="`attribute:value` of one of the project's breakdown attributes.",
+        )
+        version = serializers.IntegerField(
+            min_value=1, required=False, help_text="The survey's version number (with survey)."
+        )
+        score = serializers.RegexField(
+            rf"^({'|'.join(SCORED_TYPES)}):(10|[0-9])-(10|[0-9])$",
+            required=False,
+            help_text="Responses whose answer of a scored type lies in low-high, e.g. nps:0-6.",
+        )
 
         def validate(self, attrs):
-            if attrs.get("since") and attrs.get("until") and attrs["until"] < attrs["since"]:
-                raise serializers.ValidationError({"until": ["Must not be before since."]})
+            attrs = dates_in_order(attrs)
+            if attrs.get("version") is not None and not attrs.get("survey"):
+                raise serializers.ValidationError({"version": ["A version needs its survey."]})
+            if attrs.get("segment"):
+                attribute, value = attrs["segment"].split(":", 1)
+                allowed = self.context["project"].breakdown_attributes or []
+                if attribute not in allowed:
+                    raise serializers.ValidationError(
+                        {"segment": [f"Breakdown attributes: {', '.join(allowed) or 'none'}."]}
+                    )
+                attrs["segment"] = (attribute, value)
+            if attrs.get("score"):
+                question_type, bounds = attrs["score"].split(":")
+                low, high = (int(bound) for bound in bounds.split("-"))
+                if low > high:
+                    raise serializers.ValidationError({"score": ["low must not exceed high."]})
+                attrs["score"] = ScoreRange(question_type, low, high)
             return attrs
 
     def perform_content_negotiation(self, request, force=False):
@@ -148,19 +204,29 @@ class ResponseListApi(APIView):
         },
     )
     def get(self, request):
-        query = self.FilterSerializer(data=request.query_params)
+        project = request.access.project
+        query = self.FilterSerializer(data=request.query_params, context={"project": project})
         query.is_valid(raise_exception=True)
         values = query.validated_data
         filters = MetricFilters(
             survey_id=values.get("survey"),
             touchpoint=values.get("touchpoint") or None,
+            stage=values.get("stage") or None,
+            channel=values.get("channel") or None,
+            segment=values.get("segment"),
             since=values.get("since"),
             until=values.get("until"),
+            version=values.get("version"),
+            score=values.get("score"),
         )
+        # Days are the project's, as on the dashboards and a survey's results page (the filter
+        # fixes them when it is built, so a streamed export cuts them the same).
+        with timezone.override(project_zone(project)):
+            return self._respond(request, filters, values["include_partial"])
+
+    def _respond(self, request, filters: MetricFilters, include_partial: bool):
         responses = responses_list(
-            project=request.access.project,
-            filters=filters,
-            include_partial=values["include_partial"],
+            project=request.access.project, filters=filters, include_partial=include_partial
         )
         fmt = request.accepted_renderer.format
         if fmt in ("csv", "xlsx"):
@@ -171,7 +237,17 @@ class ResponseListApi(APIView):
         responses = responses.select_related("version", "touchpoint", "contact").prefetch_related(
             Prefetch(
                 "answers",
-                queryset=Answer.objects.select_related("question").order_by("question__position"),
+                queryset=Answer.objects.select_related("question")
+                .order_by("question__position")
+                .prefetch_related(
+                    Prefetch(
+                        "tags",
+                        queryset=Tag.objects.filter(suppressed=False)
+                        .select_related("topic")
+                        .order_by("span_start", "topic__name"),
+                        to_attr="live_tags",
+                    )
+                ),
             )
         )
         paginator = ResponsePagination()

@@ -21,6 +21,7 @@ from metrics.rollups.filters import MetricFilters, cells_scope, rows_scope
 from metrics.rollups.models import Rollup
 from surveys.delivery.models import DecisionCount, Display, DisplayStatus
 from surveys.design.models import Survey
+from surveys.design.payload import resolve_language, text_in
 from surveys.tenancy.models import Project
 from surveys.tenancy.timezones import local_day, project_zone
 from vocsite.errors import ApplicationError
@@ -65,17 +66,8 @@ def rollup_cells(
         if filters.segment:
             cells = cells.filter(breakdown_value=filters.segment[1])
     elif filters.segment:
+        # The parser let only a breakdown attribute through (metrics.reports.filter_params).
         attribute, value = filters.segment
-        if attribute not in (project.breakdown_attributes or []):
-            raise ApplicationError(
-                "invalid",
-                "Metrics can be split only by the project's breakdown attributes.",
-                {
-                    "segment": [
-                        f"Breakdown attributes: {', '.join(project.breakdown_attributes or []) or 'none'}."
-                    ]
-                },
-            )
         cells = cells.filter(breakdown_attribute=attribute, breakdown_value=value)
     else:
         cells = cells.filter(breakdown_attribute="")
@@ -290,10 +282,12 @@ def drop_off(
     since: date | None = None,
     until: date | None = None,
     scope: Q | None = None,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """How many started responses answered each question (named by its text in the latest
-    version), each with the share of started and its Wilson interval; responses started
-    within the dates, `scope` narrowing them further (a dashboard's filters)."""
+    version, in `language` — the viewer's — or else the project's default), each with the
+    share of started and its Wilson interval; responses started within the dates, `scope`
+    narrowing them further (a dashboard's filters)."""
 
     survey = (
         Survey.objects.filter(project=project, pk=survey_id)
@@ -315,16 +309,15 @@ def drop_off(
         .order_by()
     )
     questions = survey.current_version.snapshot["questions"] if survey.current_version else []
-    language = project.default_language
+    wanted = resolve_language(project, language)
     rows = []
     for q in questions:
-        texts = q.get("text") or {}
         share = scores.proportion(answered.get(q["position"], 0), started)
         rows.append(
             {
                 "position": q["position"],
                 "type": q["type"],
-                "text": texts.get(language) or next(iter(texts.values()), ""),
+                "text": text_in(q.get("text") or {}, wanted, project.default_language),
                 "answered": share.successes,
                 **share.to_dict("share_of_started"),
             }

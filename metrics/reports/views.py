@@ -7,18 +7,23 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from functools import wraps
 
+from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 
 from feedback.answering.models import Answer
 from feedback.answering.selectors import unhappy_scores
 from feedback.cases.selectors import CaseFilters, cases_list, sla_by_team
 from feedback.topics.selectors import topic_trends
-from metrics.reports import dashboards, selectors
+from metrics.reports import dashboards, results, selectors
 from metrics.reports.exports import metric_series_export
+from metrics.rollups.filters import rows_scope
 from surveys.delivery.models import DecisionReason
+from surveys.design.payload import resolve_language
 from surveys.tenancy.models import Channel, Team
 from surveys.tenancy.roles import CASE_ROLES, READ_ROLES
 from surveys.tenancy.staff import project_view
@@ -111,6 +116,8 @@ def business_lead(request: HttpRequest) -> HttpResponse:
         {
             "id": f"breakdown-{i}",
             "label": label,
+            # The channel split is named in the staff's language; attributes by their key.
+            "name": gettext("channel") if label == "channel" else label,
             "rows": split["rows"],
             "note": split["note"],
             "metric": metric,
@@ -127,24 +134,17 @@ def business_lead(request: HttpRequest) -> HttpResponse:
         "labels": [DecisionReason(reason).label for reason in reasons],
         "datasets": [
             {
-                "label": names.get(s["survey"], "no survey at the touchpoint"),
+                "label": names.get(s["survey"], gettext("no survey at the touchpoint")),
                 "values": [s["reasons"].get(reason, 0) for reason in reasons],
             }
             for s in surveys
         ],
     }
+    rows = context["drivers"]["rows"]
     context["drivers_chart"] = {
-        "labels": [r["topic"] for r in context["drivers"]["rows"]],
-        "datasets": [
-            {
-                "label": "% of detractor comments",
-                "values": [r["detractor_share"] or 0 for r in context["drivers"]["rows"]],
-            },
-            {
-                "label": "% of promoter comments",
-                "values": [r["promoter_share"] or 0 for r in context["drivers"]["rows"]],
-            },
-        ],
+        "labels": [r["topic"] for r in rows],
+        "impact": [r["impact"] for r in rows],
+        "interval": [[r["impact_ci_low"], r["impact_ci_high"]] for r in rows],
     }
     report = context["reports"].get(metric, {})
     counts = (report.get("total") or {}).get("counts") or {}
@@ -228,3 +228,81 @@ def _team_sla(project, query: dashboards.DashboardQuery):
 
     name = Team.objects.filter(project=project, pk=team_id).values_list("name", flat=True).first()
     return [row for row in rows if row.team == name]
+
+
+RESPONSES_PER_PAGE = 25
+
+
+@project_view(CASE_ROLES)
+@in_project_timezone
+def survey_results(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """A survey's results: a summary per question, drop-off, the response table and exports,
+    all under the URL's filters (the whole history of the survey unless it names dates)."""
+    project = request.access.project
+    survey = results.survey_for(project, survey_id)
+    params = request.GET.copy()
+    params["survey"] = str(survey.pk)
+    if not params.get("since"):
+        params["since"] = results.first_day(survey).isoformat()
+    query = dashboards.dashboard_query(params, project, response_filters=True)
+    filters = query.filters
+    language = resolve_language(project, get_language())
+    responses = results.results_responses(project=project, filters=filters)
+    page = Paginator(results.response_table(responses), RESPONSES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    querystring = query.querystring()
+    export = reverse("api-responses") + "?" + querystring
+    return render(
+        request,
+        "metrics/results.html",
+        {
+            "survey": survey,
+            "query": query,
+            "filters": filters,
+            "querystring": querystring,
+            # The dashboards read rollups, which know no version or score range.
+            "dashboard_querystring": query.querystring(version="", score=""),
+            "choices": dashboards.filter_choices(project),
+            "channels": Channel.choices,
+            "versions": survey.versions.order_by("-number").values_list("number", flat=True),
+            "score_choices": results.score_choices(survey),
+            "summaries": results.question_summaries(
+                project=project, survey=survey, responses=responses, language=language
+            ),
+            "drop_off": selectors.drop_off(
+                project,
+                survey_id=survey.pk,
+                since=filters.since,
+                until=filters.until,
+                scope=rows_scope(filters, survey=False),
+                language=language,
+            ),
+            "page": page,
+            "rows": [
+                (response, results.answer_rows(response, language, project.default_language))
+                for response in page
+            ],
+            "export_csv": export + "&format=csv",
+            "export_xlsx": export + "&format=xlsx",
+            "language": language,
+        },
+    )
+
+
+@project_view(CASE_ROLES)
+@in_project_timezone
+def response_page(request: HttpRequest, response_id: int) -> HttpResponse:
+    """One response in full: every answer, the contact, the display it answered, its cases."""
+    project = request.access.project
+    response = results.response_for(project, response_id)
+    language = resolve_language(project, get_language())
+    return render(
+        request,
+        "metrics/response.html",
+        {
+            "response": response,
+            "answers": results.answer_rows(response, language, project.default_language),
+            "cases": results.response_cases(project, response),
+        },
+    )

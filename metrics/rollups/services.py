@@ -48,19 +48,11 @@ CELL_COLUMNS = _COLUMNS = (
     "day",
     "score",
 )
-# The columns of `rollup_cell_unique`, in its order.
-_CONFLICT = (
-    "survey_id",
-    "question_uid",
-    "scale_max",
-    "scale_wording",
-    "touchpoint_key",
-    "stage_key",
-    "channel",
-    "breakdown_attribute",
-    "breakdown_value",
-    "day",
-    "score",
+# The upsert's conflict target: the columns of the model's cell key (`rollup_cell_unique`), in
+# its order, so the key is declared once.
+_CONFLICT = tuple(
+    Rollup._meta.get_field(name).column
+    for name in next(c for c in Rollup._meta.constraints if c.name == "rollup_cell_unique").fields
 )
 _LOCK_NAMESPACE = 7_324_001  # advisory lock class shared by incremental runs and the rebuild
 

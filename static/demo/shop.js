@@ -13,7 +13,8 @@ window.voc = window.voc || function () { (window.voc.q = window.voc.q || []).pus
       const key = button.dataset.touchpoint;
       const decision = await (window.voc.track ? window.voc.track(key) : window.voc("track", key));
       if (decision) {
-        log(key + " → " + (decision.show ? "survey shown (after " + decision.survey.delay_seconds + " s)" : "held back: " + decision.reason));
+        const texts = document.getElementById("log").dataset;
+        log(key + " → " + (decision.show ? texts.shown.replace("{seconds}", decision.survey.delay_seconds) : texts.held + " " + decision.reason));
       }
     }),
   );
@@ -21,14 +22,14 @@ window.voc = window.voc || function () { (window.voc.q = window.voc.q || []).pus
   if (signIn) {
     signIn.addEventListener("click", (e) => {
       window.voc.identify(e.target.dataset.user, { plan: "pro", region: "cn" }, e.target.dataset.userHash);
-      log("identified as " + e.target.dataset.user);
+      log(document.getElementById("log").dataset.identified + " " + e.target.dataset.user);
     });
   }
   const signOut = document.getElementById("sign-out");
   if (signOut) {
     signOut.addEventListener("click", () => {
       window.voc.reset();
-      log("signed out: new anonymous visitor");
+      log(document.getElementById("log").dataset.signedOut);
     });
   }
 })();

@@ -3,6 +3,13 @@
 (function () {
   const palette = { nps: "#4f46e5", csat: "#0f766e", ces: "#b45309", band: "rgba(79,70,229,.15)" };
   const read = (id) => JSON.parse(document.getElementById(id).textContent);
+  // Fixed texts in the staff's language (templates/metrics/_chart_texts.html), English without it.
+  const texts = Object.assign(
+    { interval_high: "95 % interval (high)", interval_low: "95 % interval (low)", partial: "partial period: cut by the dates or not over yet",
+      detractors: "Detractors (0–6)", passives: "Passives (7–8)", promoters: "Promoters (9–10)", churn_rate: "Churn rate %", answers: "answers",
+      nps_impact: "NPS impact", interval: "95 % interval" },
+    document.getElementById("chart-texts") ? read("chart-texts") : {},
+  );
 
   const builders = {
     // Weekly score with its 95 % interval as a shaded band; low-sample weeks drawn hollow;
@@ -12,14 +19,14 @@
       const colour = palette[data.metric] || palette.nps;
       const labels = data.series.map((p) => p.period_start);
       const partial = (i) => Boolean(data.series[i] && data.series[i].partial);
-      const note = (i) => [`n = ${data.series[i].n}`, ...(partial(i) ? ["partial period: cut by the dates or not over yet"] : [])];
+      const note = (i) => [`n = ${data.series[i].n}`, ...(partial(i) ? [texts.partial] : [])];
       return {
         type: "line",
         data: {
           labels,
           datasets: [
-            { label: "95 % interval (high)", data: data.series.map((p) => p.ci_high), borderWidth: 0, pointRadius: 0, fill: "+1", backgroundColor: colour + "26" },
-            { label: "95 % interval (low)", data: data.series.map((p) => p.ci_low), borderWidth: 0, pointRadius: 0, fill: false },
+            { label: texts.interval_high, data: data.series.map((p) => p.ci_high), borderWidth: 0, pointRadius: 0, fill: "+1", backgroundColor: colour + "26" },
+            { label: texts.interval_low, data: data.series.map((p) => p.ci_low), borderWidth: 0, pointRadius: 0, fill: false },
             { label: data.label, data: data.series.map((p) => p.score), borderColor: colour, backgroundColor: colour, tension: 0.25,
               pointBackgroundColor: data.series.map((p) => (p.low_sample || p.partial ? "#fff" : colour)),
               pointRadius: data.series.map((p) => (p.partial ? 4 : 3)),
@@ -43,9 +50,9 @@
         data: {
           labels,
           datasets: [
-            { label: "Detractors (0–6)", data: part("detractors"), backgroundColor: "#dc3545" },
-            { label: "Passives (7–8)", data: part("passives"), backgroundColor: "#adb5bd" },
-            { label: "Promoters (9–10)", data: part("promoters"), backgroundColor: "#198754" },
+            { label: texts.detractors, data: part("detractors"), backgroundColor: "#dc3545" },
+            { label: texts.passives, data: part("passives"), backgroundColor: "#adb5bd" },
+            { label: texts.promoters, data: part("promoters"), backgroundColor: "#198754" },
           ],
         },
         options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true } } },
@@ -81,7 +88,7 @@
         data: {
           labels: data.labels,
           datasets: [
-            { type: "bar", label: "Churn rate %", data: data.churn, backgroundColor: "#dc354599", yAxisID: "churn" },
+            { type: "bar", label: texts.churn_rate, data: data.churn, backgroundColor: "#dc354599", yAxisID: "churn" },
             { type: "line", label: "NPS", data: data.nps, borderColor: palette.nps, backgroundColor: palette.nps, yAxisID: "nps", tension: 0.25, spanGaps: true },
           ],
         },
@@ -95,13 +102,18 @@
         },
       };
     },
-    // Topic shares among detractors and promoters, side by side.
+    // Each topic's NPS impact (answers with it minus the rest) over its 95 % interval.
     drivers(data) {
-      const colours = ["#dc3545", "#198754"];
       return {
         type: "bar",
-        data: { labels: data.labels, datasets: data.datasets.map((d, i) => ({ label: d.label, data: d.values, backgroundColor: colours[i] })) },
-        options: { indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }, scales: { x: { beginAtZero: true, ticks: { callback: (v) => v + " %" } } } },
+        data: {
+          labels: data.labels,
+          datasets: [
+            { label: texts.nps_impact, data: data.impact, backgroundColor: data.impact.map((v) => (v < 0 ? "#dc3545" : "#198754")), barPercentage: 0.5, grouped: false, order: 0 },
+            { label: texts.interval, data: data.interval, backgroundColor: "#6c757d33", barPercentage: 0.9, grouped: false, order: 1 },
+          ],
+        },
+        options: { indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }, scales: { x: { ticks: { callback: (v) => (v > 0 ? "+" : "") + v } } } },
       };
     },
     // One line per series (topics per week).
@@ -111,7 +123,7 @@
         type: "line",
         data: {
           labels: data.labels,
-          datasets: data.datasets.map((d, i) => ({ label: d.label, data: d.values, borderColor: colours[i % colours.length], backgroundColor: colours[i % colours.length], tension: 0.25, pointRadius: 2 })),
+          datasets: data.datasets.map((d, i) => ({ label: d.label, data: d.values, borderColor: d.other ? "#adb5bd" : colours[i % colours.length], backgroundColor: d.other ? "#adb5bd" : colours[i % colours.length], borderDash: d.other ? [4, 3] : [], tension: 0.25, pointRadius: 2 })),
         },
         options: { maintainAspectRatio: false, plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }, scales: { y: { beginAtZero: true } } },
       };
@@ -120,7 +132,7 @@
     histogram(data) {
       return {
         type: "bar",
-        data: { labels: data.labels, datasets: [{ label: "answers", data: data.values, backgroundColor: palette[data.metric] || palette.nps }] },
+        data: { labels: data.labels, datasets: [{ label: texts.answers, data: data.values, backgroundColor: palette[data.metric] || palette.nps }] },
         options: { maintainAspectRatio: false, plugins: { legend: { display: false } } },
       };
     },

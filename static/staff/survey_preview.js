@@ -10,7 +10,7 @@
       problem.textContent = "";
       const reply = await fetch(designer.dataset.previewUrl, { method: "POST", body: new FormData(designer) });
       if (reply.ok) previews = await reply.json();
-      else problem.textContent = (await reply.json()).error + " Showing the saved draft.";
+      else problem.textContent = `${(await reply.json()).error} ${problem.dataset.savedDraft}`;
       if (window.voc && window.voc.preview) window.voc.preview(previews[button.dataset.preview]);
     }),
   );

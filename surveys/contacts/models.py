@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from surveys.tenancy.models import Project
 from vocsite.models import TimeStampedModel
 
 
 class LifecycleStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    CHURNED = "churned", "Churned"
+    ACTIVE = "active", _("Active")
+    CHURNED = "churned", _("Churned")
 
 
 class Contact(TimeStampedModel):
@@ -67,9 +68,9 @@ class Contact(TimeStampedModel):
 
 
 class LifecycleKind(models.TextChoices):
-    STARTED = "started", "Started"
-    CHURNED = "churned", "Churned"
-    REACTIVATED = "reactivated", "Reactivated"
+    STARTED = "started", _("Started")
+    CHURNED = "churned", _("Churned")
+    REACTIVATED = "reactivated", _("Reactivated")
 
 
 class LifecycleChange(TimeStampedModel):

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from surveys.contacts.models import Contact, VisitorId
@@ -52,7 +53,7 @@ def contacts_page(request: HttpRequest) -> HttpResponse:
 def contacts_import_view(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     if upload is None:
-        messages.error(request, "Choose a CSV file to import.")
+        messages.error(request, _("Choose a CSV file to import."))
         return redirect("contacts")
     try:
         result = contacts_import_csv(project=request.access.project, content=upload.read())
@@ -63,7 +64,7 @@ def contacts_import_view(request: HttpRequest) -> HttpResponse:
         ]
     else:
         messages.success(
-            request, f"Imported: {result['created']} new contacts, {result['updated']} updated."
+            request, _("Imported: %(created)s new contacts, %(updated)s updated.") % result
         )
     return redirect("contacts")
 
@@ -82,5 +83,8 @@ def contact_download(request: HttpRequest, contact_id: int) -> HttpResponse:
 def contact_erase_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = get_object_or_404(Contact, project=request.access.project, pk=contact_id)
     contact_erase(contact=contact, actor=request.user)
-    messages.success(request, f"Contact #{contact.pk} erased; their answers count on anonymously.")
+    messages.success(
+        request,
+        _("Contact #%(id)s erased; their answers count on anonymously.") % {"id": contact.pk},
+    )
     return redirect("contacts")

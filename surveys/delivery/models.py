@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from surveys.contacts.models import Contact
 from surveys.design.models import Survey, SurveyChannel, SurveyVersion
@@ -18,11 +19,11 @@ from vocsite.models import TimeStampedModel
 
 
 class DisplayStatus(models.TextChoices):
-    CLAIMED = "claimed", "Claimed"
-    SHOWN = "shown", "Shown"
-    RESPONDED = "responded", "Responded"
-    DISMISSED = "dismissed", "Dismissed"
-    EXPIRED = "expired", "Expired"
+    CLAIMED = "claimed", _("Claimed")
+    SHOWN = "shown", _("Shown")
+    RESPONDED = "responded", _("Responded")
+    DISMISSED = "dismissed", _("Dismissed")
+    EXPIRED = "expired", _("Expired")
 
 
 class Display(TimeStampedModel):
@@ -73,18 +74,19 @@ class Display(TimeStampedModel):
 
 
 class DecisionReason(models.TextChoices):
-    SHOWN = "shown", "Shown"
-    NO_SURVEY = "no_survey", "No survey at this touchpoint"
-    OPTED_OUT = "opted_out", "Contact opted out"
-    TARGETING = "targeting", "Targeting did not match"
-    ALREADY_RESPONDED = "already_responded", "Already responded"
-    DISPLAY_LIMIT = "display_limit", "Display limit reached"
-    SNOOZED = "snoozed", "Snoozed after dismiss"
-    SURVEY_COOLDOWN = "survey_cooldown", "Survey cooldown"
-    GLOBAL_COOLDOWN = "global_cooldown", "Global cooldown"
-    FREQUENCY_CAP = "frequency_cap", "Frequency cap"
-    RESPONSE_CAP = "response_cap", "Response cap reached"
-    SAMPLED_OUT = "sampled_out", "Sampled out"
+    SHOWN = "shown", _("Shown")
+    TOUCHPOINT_RETIRED = "touchpoint_retired", _("Touchpoint retired")
+    NO_SURVEY = "no_survey", _("No survey at this touchpoint")
+    OPTED_OUT = "opted_out", _("Contact opted out")
+    TARGETING = "targeting", _("Targeting did not match")
+    ALREADY_RESPONDED = "already_responded", _("Already responded")
+    DISPLAY_LIMIT = "display_limit", _("Display limit reached")
+    SNOOZED = "snoozed", _("Snoozed after dismiss")
+    SURVEY_COOLDOWN = "survey_cooldown", _("Survey cooldown")
+    GLOBAL_COOLDOWN = "global_cooldown", _("Global cooldown")
+    FREQUENCY_CAP = "frequency_cap", _("Frequency cap")
+    RESPONSE_CAP = "response_cap", _("Response cap reached")
+    SAMPLED_OUT = "sampled_out", _("Sampled out")
 
 
 class DecisionCount(models.Model):
@@ -131,10 +133,10 @@ class DecisionCount(models.Model):
 
 
 class InvitationStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    SENT = "sent", "Sent"
-    SKIPPED = "skipped", "Skipped by the throttle"
-    FAILED = "failed", "Failed"
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Skipped by the throttle")
+    FAILED = "failed", _("Failed")
 
 
 class Invitation(TimeStampedModel):

@@ -28,7 +28,8 @@ from vocsite.row_select import select_rows
 @dataclass(frozen=True)
 class TouchpointSurveys:
     """A touchpoint and the active, published surveys attached to it (any channel, any
-    schedule): what decide reads on every call, so it is kept in process memory."""
+    schedule): what decide reads on every call, so it is kept in process memory. A retired
+    touchpoint offers no survey."""
 
     touchpoint: Touchpoint
     surveys: tuple[Survey, ...]
@@ -57,6 +58,8 @@ def _touchpoint_surveys_load(*, project: Project, key: str) -> TouchpointSurveys
     touchpoint = Touchpoint.objects.filter(project=project, key=key).select_related("stage").first()
     if touchpoint is None:
         return None
+    if touchpoint.retired_at is not None:
+        return TouchpointSurveys(touchpoint=touchpoint, surveys=())
     surveys = Survey.objects.filter(
         project=project,
         status=SurveyStatus.ACTIVE,

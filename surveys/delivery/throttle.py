@@ -31,6 +31,7 @@ CLAIM_TTL = timedelta(minutes=10)
 COUNTED_STATUSES = frozenset({"claimed", "shown", "responded", "dismissed"})
 
 REASONS = (
+    "touchpoint_retired",  # decided before the table: the touchpoint offers nothing any more
     "no_survey",
     "opted_out",
     "targeting",
@@ -94,6 +95,10 @@ class Verdict:
     show: bool
     reason: str  # "shown" when show is True
     survey_id: int | None
+
+
+# A retired touchpoint (surveys.journey.services) offers no survey, whoever asks.
+RETIRED = Verdict(show=False, reason="touchpoint_retired", survey_id=None)
 
 
 def is_claim_live(status: str, claimed_at: datetime, now: datetime) -> bool:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from surveys.design.models import Question, QuestionType, Survey, SurveyChannel
 from surveys.design.scales import (
@@ -33,7 +36,7 @@ from surveys.design.survey_settings import (
 from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
 from surveys.tenancy.models import Project
 
-LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+LANGUAGE_NAMES = {"en": _("English"), "zh": _("Chinese")}
 
 
 def language_name(code: str) -> str:
@@ -43,35 +46,40 @@ def language_name(code: str) -> str:
 # What the designer says beside each survey setting (the settings themselves, their kinds and
 # bounds are declared in surveys.design.survey_settings).
 SETTING_TEXTS: dict[str, dict[str, str]] = {
-    "name": {},
+    "name": {"label": _("Name")},
     "display_option": {
-        "label": "How often one person may see it",
-        "help_text": "“Show once” never repeats; “until responded” stops after an answer.",
+        "label": _("How often one person may see it"),
+        "help_text": _("“Show once” never repeats; “until responded” stops after an answer."),
     },
-    "display_limit": {"label": "At most this many times"},
+    "display_limit": {"label": _("At most this many times")},
     "recontact_days": {
-        "label": "Wait between two showings (days)",
-        "help_text": "Empty: the project's global cooldown.",
+        "label": _("Wait between two showings (days)"),
+        "help_text": _("Empty: the project's global cooldown."),
     },
     "bypass_global_cooldown": {
-        "label": "Ignore the global cooldown",
-        "help_text": "For surveys people trigger themselves (e.g. cancelling); the frequency cap "
-        "still applies.",
+        "label": _("Ignore the global cooldown"),
+        "help_text": _(
+            "For surveys people trigger themselves (e.g. cancelling); the frequency cap "
+            "still applies."
+        ),
     },
     "snooze_days_after_dismiss": {
-        "label": "Days of quiet after someone closes it",
-        "help_text": "A dismissed survey is not shown again to that person for this long.",
+        "label": _("Days of quiet after someone closes it"),
+        "help_text": _("A dismissed survey is not shown again to that person for this long."),
     },
     "sample_percent": {
-        "label": "Ask this share of people (%)",
-        "help_text": "Sticky: the same person always gets the same answer.",
+        "label": _("Ask this share of people (%)"),
+        "help_text": _("Sticky: the same person always gets the same answer."),
     },
-    "response_cap": {"label": "Stop after this many answers"},
-    "priority": {"help_text": "When several surveys could show at once, the highest wins."},
-    "delay_seconds": {"label": "Wait before showing (seconds)"},
-    "auto_close_seconds": {"label": "Close by itself after (seconds)"},
-    "starts_at": {"label": "Starts"},
-    "ends_at": {"label": "Ends"},
+    "response_cap": {"label": _("Stop after this many answers")},
+    "priority": {
+        "label": _("Priority"),
+        "help_text": _("When several surveys could show at once, the highest wins."),
+    },
+    "delay_seconds": {"label": _("Wait before showing (seconds)")},
+    "auto_close_seconds": {"label": _("Close by itself after (seconds)")},
+    "starts_at": {"label": _("Starts")},
+    "ends_at": {"label": _("Ends")},
 }
 
 
@@ -110,51 +118,75 @@ class SurveySettingsForm(SettingFields):
     touchpoints = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Where in the journey the survey may appear (voc.track(key) in the app).",
+        label=_("Touchpoints"),
+        help_text=_("Where in the journey the survey may appear (voc.track(key) in the app)."),
     )
     channels = forms.MultipleChoiceField(
         choices=SurveyChannel.choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="In the app, by e-mail, or both — one set of contact rules for all.",
+        label=_("Channels"),
+        help_text=_("In the app, by e-mail, or both — one set of contact rules for all."),
     )
     target_languages = forms.CharField(
         required=False,
-        label="Only these languages",
-        help_text="Comma-separated codes, e.g. en, zh. Empty: everyone.",
+        label=_("Only these languages"),
+        help_text=_("Comma-separated codes, e.g. en, zh. Empty: everyone."),
     )
     target_urls = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Only on pages",
-        help_text=f"One rule per line: <op> <text>, op one of {', '.join(URL_OPS)}. "
-        "e.g. “contains /checkout”.",
+        label=_("Only on pages"),
+        help_text=format_lazy(
+            _("One rule per line: <op> <text>, op one of {ops}. e.g. “contains /checkout”."),
+            ops=", ".join(URL_OPS),
+        ),
     )
     target_attributes = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Only for people with",
-        help_text=f"One rule per line: <attribute> <op> <value>, op one of "
-        f"{', '.join(ATTRIBUTE_OPS)}; “in” takes a comma list. e.g. “plan in pro,enterprise”.",
+        label=_("Only for people with"),
+        help_text=format_lazy(
+            _(
+                "One rule per line: <attribute> <op> <value>, op one of {ops}; “in” takes a "
+                "comma list. e.g. “plan in pro,enterprise”."
+            ),
+            ops=", ".join(ATTRIBUTE_OPS),
+        ),
     )
     theme_color = forms.RegexField(
         regex=r"^#[0-9a-fA-F]{6}$",
         required=False,
-        label="Accent colour",
+        label=_("Accent colour"),
         widget=forms.TextInput(attrs={"type": "color"}),
     )
 
     def __init__(self, *args, project: Project, **kwargs):
         super().__init__(*args, **kwargs)
         self.project = project
+        # A retired touchpoint is offered no more, but one the survey already has stays listed.
+        kept = set(self.initial.get("touchpoints") or [])
+        if self.is_bound:
+            kept |= set(
+                self.data.getlist(self.add_prefix("touchpoints"))
+                if hasattr(self.data, "getlist")
+                else []
+            )
         self.fields["touchpoints"].choices = [
-            (t.key, t.name) for t in project.touchpoints.order_by("position", "name")
+            (t.key, t.name if t.retired_at is None else f"{t.name} ({_('retired')})")
+            for t in project.touchpoints.order_by("position", "name")
+            if t.retired_at is None or t.key in kept
         ]
-        self.fields[
-            "recontact_days"
-        ].help_text = f"Empty: the project's global cooldown ({project.recontact_days} days)."
+        self.fields["recontact_days"].help_text = ngettext(
+            "Empty: the project's global cooldown (%(days)s day).",
+            "Empty: the project's global cooldown (%(days)s days).",
+            project.recontact_days,
+        ) % {"days": project.recontact_days}
         for lang in project_languages(project):
             self.fields[f"thank_you_{lang}"] = forms.CharField(
-                required=False, max_length=500, label=f"Thank-you message ({language_name(lang)})"
+                required=False,
+                max_length=500,
+                label=gettext("Thank-you message (%(language)s)")
+                % {"language": language_name(lang)},
             )
 
     @classmethod
@@ -184,7 +216,9 @@ class SurveySettingsForm(SettingFields):
                 continue
             op, _, value = line.strip().partition(" ")
             if op not in URL_OPS or not value.strip():
-                raise forms.ValidationError(f"“{line.strip()}”: write <op> <text>.")
+                raise forms.ValidationError(
+                    gettext("“%(line)s”: write <op> <text>.") % {"line": line.strip()}
+                )
             rules.append({"op": op, "value": value.strip()})
         return rules
 
@@ -195,13 +229,17 @@ class SurveySettingsForm(SettingFields):
             if not parts:
                 continue
             if len(parts) < 2 or parts[1] not in ATTRIBUTE_OPS:
-                raise forms.ValidationError(f"“{line.strip()}”: write <attribute> <op> <value>.")
+                raise forms.ValidationError(
+                    gettext("“%(line)s”: write <attribute> <op> <value>.") % {"line": line.strip()}
+                )
             attribute, op = parts[0], parts[1]
             value: Any = parts[2].strip() if len(parts) > 2 else None
             if op in ("in", "not_in"):
                 value = [v.strip() for v in (value or "").split(",") if v.strip()]
             elif op not in ("exists", "not_exists") and not value:
-                raise forms.ValidationError(f"“{line.strip()}”: which value?")
+                raise forms.ValidationError(
+                    gettext("“%(line)s”: which value?") % {"line": line.strip()}
+                )
             rule = {"attribute": attribute, "op": op}
             if value is not None:
                 rule["value"] = value
@@ -251,40 +289,42 @@ def project_languages(project: Project) -> list[str]:
     return languages
 
 
-SCALE_CHOICES = [(m, f"up to {m}") for m in SCALE_MAXIMA]
+SCALE_CHOICES = [(m, format_lazy(_("up to {maximum}"), maximum=m)) for m in SCALE_MAXIMA]
 
 
 class QuestionForm(forms.Form):
     # Blank by default so the empty "add a question" form stays unchanged until used.
-    type = forms.ChoiceField(choices=[("", "— choose a type —"), *QuestionType.choices])
-    required = forms.BooleanField(required=False, initial=True)
+    type = forms.ChoiceField(
+        choices=[("", _("— choose a type —")), *QuestionType.choices], label=_("Type")
+    )
+    required = forms.BooleanField(required=False, initial=True, label=_("Required"))
     scale_max = forms.TypedChoiceField(
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "default"), *SCALE_CHOICES],
-        label="Scale",
-        help_text="CSAT 1–3/5/7, CES 1–5/7, rating 1–3…10.",
+        choices=[("", _("default")), *SCALE_CHOICES],
+        label=_("Scale"),
+        help_text=_("CSAT 1–3/5/7, CES 1–5/7, rating 1–3…10."),
     )
     scale_wording = forms.ChoiceField(
         required=False,
         initial="agree",
         choices=Question._meta.get_field("scale_wording").choices,
-        label="Worded as",
-        help_text="A 1–5 CES may ask how much effort it took: then 1–2 count as easy.",
+        label=_("Worded as"),
+        help_text=_("A 1–5 CES may ask how much effort it took: then 1–2 count as easy."),
     )
     show_if_question = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=10,
-        label="Only if question #",
-        help_text="Show this question only if that earlier one scored…",
+        label=_("Only if question #"),
+        help_text=_("Show this question only if that earlier one scored…"),
     )
     show_if_min = forms.IntegerField(
-        required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label="from"
+        required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label=_("from")
     )
     show_if_max = forms.IntegerField(
-        required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label="to"
+        required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label=_("to")
     )
 
     def __init__(self, *args, languages: list[str], **kwargs):
@@ -292,12 +332,15 @@ class QuestionForm(forms.Form):
         self.languages = languages
         for lang in languages:
             self.fields[f"text_{lang}"] = forms.CharField(
-                required=False, max_length=500, label=f"Question ({language_name(lang)})"
+                required=False,
+                max_length=500,
+                label=gettext("Question (%(language)s)") % {"language": language_name(lang)},
             )
             self.fields[f"choices_{lang}"] = forms.CharField(
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 3}),
-                label=f"Choices ({language_name(lang)}), one per line",
+                label=gettext("Choices (%(language)s), one per line")
+                % {"language": language_name(lang)},
             )
 
     @staticmethod
@@ -325,7 +368,9 @@ class QuestionForm(forms.Form):
         data = super().clean()
         parts = [data.get(k) for k in ("show_if_question", "show_if_min", "show_if_max")]
         if any(p is not None for p in parts) and not all(p is not None for p in parts):
-            self.add_error("show_if_question", "Give the question number and the score range.")
+            self.add_error(
+                "show_if_question", gettext("Give the question number and the score range.")
+            )
         return data
 
     def question_in(self) -> QuestionIn:

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
@@ -14,22 +15,22 @@ from vocsite.models import TimeStampedModel
 
 
 class SurveyStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ACTIVE = "active", "Active"
-    PAUSED = "paused", "Paused"
-    CLOSED = "closed", "Closed"
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    CLOSED = "closed", _("Closed")
 
 
 class DisplayOption(models.TextChoices):
-    ONCE = "once", "Show once"
-    UNTIL_RESPONDED = "until_responded", "Until the contact responds"
-    LIMITED = "limited", "A limited number of times"
-    ALWAYS = "always", "Always (subject to cooldowns)"
+    ONCE = "once", _("Show once")
+    UNTIL_RESPONDED = "until_responded", _("Until the contact responds")
+    LIMITED = "limited", _("A limited number of times")
+    ALWAYS = "always", _("Always (subject to cooldowns)")
 
 
 class SurveyChannel(models.TextChoices):
-    WIDGET = "widget", "In-app widget"
-    EMAIL = "email", "E-mail link"
+    WIDGET = "widget", _("In-app widget")
+    EMAIL = "email", _("E-mail link")
 
 
 def default_survey_channels() -> list[str]:
@@ -122,14 +123,14 @@ class SurveyVersion(models.Model):
 
 
 class QuestionType(models.TextChoices):
-    NPS = "nps", "NPS (0–10)"
-    CSAT = "csat", "CSAT"
-    CES = "ces", "CES"
-    RATING = "rating", "Rating"
-    SINGLE_CHOICE = "single_choice", "Single choice"
-    MULTI_CHOICE = "multi_choice", "Multiple choice"
-    TEXT = "text", "Open text"
-    YES_NO = "yes_no", "Yes / no"
+    NPS = "nps", _("NPS (0–10)")
+    CSAT = "csat", _("CSAT")
+    CES = "ces", _("CES")
+    RATING = "rating", _("Rating")
+    SINGLE_CHOICE = "single_choice", _("Single choice")
+    MULTI_CHOICE = "multi_choice", _("Multiple choice")
+    TEXT = "text", _("Open text")
+    YES_NO = "yes_no", _("Yes / no")
 
 
 SCORED_TYPES = (QuestionType.NPS, QuestionType.CSAT, QuestionType.CES, QuestionType.RATING)
@@ -163,7 +164,7 @@ class Question(TimeStampedModel):
     # effort it took (1 = very low), where 1–2 are easy (DESIGN.md §7).
     scale_wording = models.CharField(
         max_length=8,
-        choices=[("agree", "Agreement (high is good)"), ("effort", "Effort (low is good)")],
+        choices=[("agree", _("Agreement (high is good)")), ("effort", _("Effort (low is good)"))],
         default="agree",
         blank=True,
     )

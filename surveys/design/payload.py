@@ -22,7 +22,9 @@ def resolve_language(project: Project, locale: str | None) -> str:
     return wanted if wanted and wanted in languages else project.default_language
 
 
-def _pick(texts: Any, language: str, fallback: str) -> Any:
+def text_in(texts: Any, language: str, fallback: str) -> Any:
+    """A text kept per language ({"en": …, "zh": …}) in `language`, else in `fallback`, else
+    in any language it has; a plain value as it is."""
     if not isinstance(texts, Mapping):
         return texts
     for lang in (language, fallback):
@@ -63,7 +65,7 @@ def payload_from_snapshot(
         item: dict[str, Any] = {
             "id": q["id"],
             "type": q["type"],
-            "text": _pick(q["text"], language, fallback),
+            "text": text_in(q["text"], language, fallback),
             "required": q["required"],
         }
         scale = q.get("scale") or default_scale(q["type"])
@@ -71,11 +73,12 @@ def payload_from_snapshot(
             item["scale"] = scale
         if q.get("choices"):
             item["choices"] = [
-                {"id": c["id"], "text": _pick(c["text"], language, fallback)} for c in q["choices"]
+                {"id": c["id"], "text": text_in(c["text"], language, fallback)}
+                for c in q["choices"]
             ]
         if q.get("labels"):
             item["labels"] = {
-                end: _pick(text, language, fallback) for end, text in q["labels"].items()
+                end: text_in(text, language, fallback) for end, text in q["labels"].items()
             }
         if q.get("style"):
             item["style"] = q["style"]
@@ -89,6 +92,6 @@ def payload_from_snapshot(
         "delay_seconds": survey.delay_seconds,
         "auto_close_seconds": survey.auto_close_seconds,
         "questions": questions,
-        "thank_you": _pick(snapshot.get("thank_you") or {}, language, fallback) or None,
+        "thank_you": text_in(snapshot.get("thank_you") or {}, language, fallback) or None,
         "texts": widget_texts(language),
     }

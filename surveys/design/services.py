@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.translation import gettext
 
 from surveys.design.models import (
     DisplayOption,
@@ -204,9 +205,9 @@ def survey_create(
         raise ApplicationError("invalid", f"Unknown survey settings: {', '.join(sorted(unknown))}.")
     errors = _settings_errors(settings_values, project) | question_errors(questions)
     if not name or not name.strip():
-        errors["name"] = ["Give the survey a name."]
+        errors["name"] = [gettext("Give the survey a name.")]
     if errors:  # every problem at once, so a person fixes them in one go
-        raise ApplicationError("invalid", "The survey is not valid.", errors)
+        raise ApplicationError("invalid", gettext("The survey is not valid."), errors)
     touchpoints = _touchpoints_for(project, touchpoint_keys)
     survey = Survey(project=project, name=name.strip(), created_by=_user_or_none(actor))
     for key, value in settings_values.items():
@@ -246,7 +247,7 @@ def survey_update(
     if questions is not None:
         errors |= question_errors(questions)
     if errors:
-        raise ApplicationError("invalid", "The survey is not valid.", errors)
+        raise ApplicationError("invalid", gettext("The survey is not valid."), errors)
     before = _survey_snapshot_for_audit(survey)
     for key, value in settings_values.items():
         setattr(survey, key, value)
@@ -305,10 +306,14 @@ def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> 
     """Freeze the draft questions into a new immutable version and make the survey active."""
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     if survey.status == SurveyStatus.CLOSED:
-        raise ApplicationError("invalid_state", "A closed survey cannot be published again.")
+        raise ApplicationError(
+            "invalid_state", gettext("A closed survey cannot be published again.")
+        )
     drafts = list(Question.objects.filter(survey=survey, version__isnull=True).order_by("position"))
     if not drafts:
-        raise ApplicationError("invalid", "A survey needs at least one question to publish.")
+        raise ApplicationError(
+            "invalid", gettext("A survey needs at least one question to publish.")
+        )
     previous = (
         Question.objects.filter(version=survey.current_version).order_by("position")
         if survey.current_version_id

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from surveys.design.scales import default_scale
 from surveys.design.services import QuestionIn
 
@@ -16,7 +18,7 @@ from surveys.design.services import QuestionIn
 @dataclass(frozen=True)
 class SurveyTemplate:
     key: str
-    title: str
+    title: str  # lazy: in the staff's language
     description: str
     name: str
     questions: list[QuestionIn]
@@ -30,8 +32,8 @@ TEMPLATES: dict[str, SurveyTemplate] = {
     for t in (
         SurveyTemplate(
             key="nps",
-            title="NPS with a “why”",
-            description="How likely to recommend (0–10), then an open “why” for everyone.",
+            title=_("NPS with a “why”"),
+            description=_("How likely to recommend (0–10), then an open “why” for everyone."),
             name="Relationship NPS",
             questions=[
                 QuestionIn(
@@ -51,8 +53,8 @@ TEMPLATES: dict[str, SurveyTemplate] = {
         ),
         SurveyTemplate(
             key="csat_support",
-            title="CSAT after support",
-            description="Satisfaction with a closed ticket or chat (1–5), and what to improve.",
+            title=_("CSAT after support"),
+            description=_("Satisfaction with a closed ticket or chat (1–5), and what to improve."),
             name="Support CSAT",
             questions=[
                 QuestionIn(
@@ -74,8 +76,8 @@ TEMPLATES: dict[str, SurveyTemplate] = {
         ),
         SurveyTemplate(
             key="ces_checkout",
-            title="CES after checkout",
-            description="“It was easy to…” agreement (1–7) right after an order.",
+            title=_("CES after checkout"),
+            description=_("“It was easy to…” agreement (1–7) right after an order."),
             name="Checkout effort",
             questions=[
                 QuestionIn(
@@ -97,8 +99,8 @@ TEMPLATES: dict[str, SurveyTemplate] = {
         ),
         SurveyTemplate(
             key="churn_exit",
-            title="Churn exit survey",
-            description="Why a customer cancels — one choice and a comment.",
+            title=_("Churn exit survey"),
+            description=_("Why a customer cancels — one choice and a comment."),
             name="Cancellation reasons",
             questions=[
                 QuestionIn(
@@ -127,8 +129,8 @@ TEMPLATES: dict[str, SurveyTemplate] = {
         ),
         SurveyTemplate(
             key="blank",
-            title="Blank",
-            description="One open question to start from.",
+            title=_("Blank"),
+            description=_("One open question to start from."),
             name="New survey",
             questions=[
                 QuestionIn(type="text", text={"en": "What's on your mind?", "zh": "您有什么想法？"})

@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from surveys.design.forms import (
@@ -13,6 +15,7 @@ from surveys.design.forms import (
     QuestionFormSet,
     SurveySettingsForm,
     apply_service_errors,
+    language_name,
     project_languages,
 )
 from surveys.design.models import Survey
@@ -69,7 +72,11 @@ def survey_new(request: HttpRequest) -> HttpResponse:
         template=template.key,
         **settings_values,
     )
-    messages.success(request, f"Draft “{survey.name}” created from “{template.title}”.")
+    messages.success(
+        request,
+        _("Draft “%(survey)s” created from “%(template)s”.")
+        % {"survey": survey.name, "template": template.title},
+    )
     return redirect("survey-edit", survey_id=survey.pk)
 
 
@@ -133,7 +140,7 @@ def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
             if not error.fields:
                 settings_form.add_error(None, error.message)
         else:
-            messages.success(request, "Draft saved. Publish to make it live.")
+            messages.success(request, _("Draft saved. Publish to make it live."))
             return redirect("survey-edit", survey_id=survey.pk)
     survey.refresh_from_db()
     previews = {
@@ -148,11 +155,20 @@ def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
             "form": settings_form,
             "questions": questions,
             "languages": languages,
+            "language_names": [(lang, language_name(lang)) for lang in languages],
             "previews": previews,
             "versions": survey.versions.order_by("-number")[:10],
         },
         status=status,
     )
+
+
+# What staff are told once a survey's status changed, per action of `survey_action`.
+STATUS_DONE = {
+    "pause": gettext_lazy("Survey %(survey)s paused."),
+    "resume": gettext_lazy("Survey %(survey)s resumed."),
+    "close": gettext_lazy("Survey %(survey)s closed."),
+}
 
 
 @require_POST
@@ -164,10 +180,13 @@ def survey_action(request: HttpRequest, survey_id: int, action: str) -> HttpResp
     try:
         if action == "publish":
             version = survey_publish(survey=survey, actor=request.user)
-            messages.success(request, f"Published version {version.number}: it is live now.")
+            messages.success(
+                request,
+                _("Published version %(number)s: it is live now.") % {"number": version.number},
+            )
         else:
             survey_set_status(survey=survey, action=action, actor=request.user)
-            messages.success(request, f"Survey {survey.name}: {action} done.")
+            messages.success(request, STATUS_DONE[action] % {"survey": survey.name})
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("survey-edit", survey_id=survey.pk)

@@ -39,6 +39,9 @@ class Touchpoint(TimeStampedModel):
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
     description = models.TextField(blank=True)
     position = models.PositiveIntegerField(default=0)
+    # A retired touchpoint is no longer offered (decide answers `touchpoint_retired`, the
+    # designer does not list it); its rows and rollups keep its history in the metrics.
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["stage__position", "position", "id"]

@@ -20,7 +20,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from surveys.tenancy.models import ApiKey, Membership, Project, Role, hash_secret_key
+from surveys.tenancy.models import ApiKey, Membership, Project, hash_secret_key
+from surveys.tenancy.roles import OWNER_ROLE
 from vocsite import caches, rate_limit
 from vocsite.client_address import client_address
 from vocsite.ids import id_parse
@@ -74,7 +75,7 @@ class SecretKeyAuthentication(authentication.BaseAuthentication):
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         return (
             AnonymousUser(),
-            ProjectAccess(project=api_key.project, role=Role.ADMIN, api_key=api_key),
+            ProjectAccess(project=api_key.project, role=OWNER_ROLE, api_key=api_key),
         )
 
     def authenticate_header(self, request) -> str:

@@ -11,6 +11,7 @@ from django.contrib.auth import login
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from surveys.tenancy.api_auth import SESSION_PROJECT_KEY
@@ -61,7 +62,10 @@ def member_invitation(request: HttpRequest, token: str) -> HttpResponse:
                 messages.error(request, error.message)
                 return redirect("staff-home")
             request.session[SESSION_PROJECT_KEY] = membership.project_id
-            messages.success(request, f"You are now a member of {membership.project.name}.")
+            messages.success(
+                request,
+                _("You are now a member of %(project)s.") % {"project": membership.project.name},
+            )
             return redirect("staff-home")
         return render(request, "surveys/member_invitation.html", context)
 
@@ -81,7 +85,9 @@ def member_invitation(request: HttpRequest, token: str) -> HttpResponse:
             login(request, account, backend=LOGIN_BACKEND)
             request.session[SESSION_PROJECT_KEY] = invitation.project_id
             messages.success(
-                request, f"Welcome! You are now a member of {invitation.project.name}."
+                request,
+                _("Welcome! You are now a member of %(project)s.")
+                % {"project": invitation.project.name},
             )
             return redirect("staff-home")
     return render(

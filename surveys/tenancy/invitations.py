@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from surveys.tenancy.models import (
     MemberInvitation,
@@ -52,7 +53,9 @@ def _normalized_email(email: str) -> str:
         validate_email(email)
     except ValidationError:
         raise ApplicationError(
-            "invalid", "An e-mail address is needed.", {"email": ["Enter a valid e-mail address."]}
+            "invalid",
+            gettext("An e-mail address is needed."),
+            {"email": [gettext("Enter a valid e-mail address.")]},
         ) from None
     return email
 
@@ -79,8 +82,8 @@ def member_invite(
     if Membership.objects.filter(project=project, user__email__iexact=email).exists():
         raise ApplicationError(
             "conflict",
-            f"{email} is already a member of this project.",
-            {"email": ["Already a member of this project."]},
+            gettext("%(email)s is already a member of this project.") % {"email": email},
+            {"email": [gettext("Already a member of this project.")]},
             status_code=409,
         )
     for pending in MemberInvitation.objects.select_for_update().filter(
@@ -105,8 +108,8 @@ def member_invite(
     except IntegrityError:  # a concurrent invitation of the same address won
         raise ApplicationError(
             "conflict",
-            f"An invitation to {email} is being sent already.",
-            {"email": ["An invitation is being sent already."]},
+            gettext("An invitation to %(email)s is being sent already.") % {"email": email},
+            {"email": [gettext("An invitation is being sent already.")]},
             status_code=409,
         ) from None
     audit_record(
@@ -124,7 +127,8 @@ def member_invite(
 def _send(invitation: MemberInvitation, link: str) -> None:
     context = {"invitation": invitation, "project": invitation.project, "link": link}
     email_message(
-        subject=f"[vocsite] You are invited to {invitation.project.name}",
+        subject=gettext("[vocsite] You are invited to %(project)s")
+        % {"project": invitation.project.name},
         body=render_to_string("email/member_invitation.txt", context),
         to=[invitation.email],
     ).send()
@@ -150,7 +154,7 @@ def member_invitation_revoke(
 ) -> MemberInvitation:
     invitation = MemberInvitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status != MemberInvitationStatus.PENDING:
-        raise ApplicationError("invalid", "Only a pending invitation can be revoked.")
+        raise ApplicationError("invalid", gettext("Only a pending invitation can be revoked."))
     _revoke(invitation, actor=actor)
     return invitation
 
@@ -183,17 +187,18 @@ def member_invitation_accept(*, token: str, user: AbstractBaseUser) -> Membershi
     invitation = member_invitation_for_token(token)
     if invitation is None:
         raise ApplicationError(
-            "not_found", "This invitation is not valid any more.", status_code=404
+            "not_found", gettext("This invitation is not valid any more."), status_code=404
         )
     invitation = MemberInvitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status != MemberInvitationStatus.PENDING:
         raise ApplicationError(
-            "not_found", "This invitation is not valid any more.", status_code=404
+            "not_found", gettext("This invitation is not valid any more."), status_code=404
         )
     if (user.email or "").strip().lower() != invitation.email:
         raise ApplicationError(
             "forbidden",
-            f"This invitation is for {invitation.email}: log in with that address to accept it.",
+            gettext("This invitation is for %(email)s: log in with that address to accept it.")
+            % {"email": invitation.email},
             status_code=403,
         )
     membership, created = Membership.objects.get_or_create(
@@ -235,16 +240,20 @@ def member_invitation_sign_up(*, token: str, username: str, password: str) -> Ab
     invitation = member_invitation_for_token(token)
     if invitation is None:
         raise ApplicationError(
-            "not_found", "This invitation is not valid any more.", status_code=404
+            "not_found", gettext("This invitation is not valid any more."), status_code=404
         )
     if member_invitation_account_exists(invitation):
         raise ApplicationError(
-            "conflict", "An account with this address exists: log in to accept.", status_code=409
+            "conflict",
+            gettext("An account with this address exists: log in to accept."),
+            status_code=409,
         )
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise ApplicationError(
-            "conflict", "That user name is taken.", {"username": ["That user name is taken."]}
+            "conflict",
+            gettext("That user name is taken."),
+            {"username": [gettext("That user name is taken.")]},
         )
     user = User(username=username, email=invitation.email)
     try:
@@ -254,7 +263,9 @@ def member_invitation_sign_up(*, token: str, username: str, password: str) -> Ab
         problems = (
             error.message_dict if hasattr(error, "error_dict") else {"password": error.messages}
         )
-        raise ApplicationError("invalid", "The account could not be made.", problems) from None
+        raise ApplicationError(
+            "invalid", gettext("The account could not be made."), problems
+        ) from None
     user.set_password(password)
     user.save()
     member_invitation_accept(token=token, user=user)

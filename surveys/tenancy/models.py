@@ -9,6 +9,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from vocsite.models import TimeStampedModel
 
@@ -27,12 +28,12 @@ def hash_secret_key(raw: str) -> str:
 
 
 class Channel(models.TextChoices):
-    WEB = "web", "Web"
-    APP = "app", "App"
-    EMAIL = "email", "E-mail"
-    PHONE = "phone", "Phone"
-    CHAT = "chat", "Chat"
-    STORE = "store", "Store"
+    WEB = "web", _("Web")
+    APP = "app", _("App")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    CHAT = "chat", _("Chat")
+    STORE = "store", _("Store")
 
 
 class Project(TimeStampedModel):
@@ -95,10 +96,10 @@ class ApiKey(TimeStampedModel):
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    DESIGNER = "designer", "Designer"
-    AGENT = "agent", "Agent"
-    VIEWER = "viewer", "Viewer"
+    ADMIN = "admin", _("Admin")
+    DESIGNER = "designer", _("Designer")
+    AGENT = "agent", _("Agent")
+    VIEWER = "viewer", _("Viewer")
 
 
 class Membership(TimeStampedModel):
@@ -121,9 +122,9 @@ class Membership(TimeStampedModel):
 
 
 class MemberInvitationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    REVOKED = "revoked", "Revoked"
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REVOKED = "revoked", _("Revoked")
 
 
 class MemberInvitation(TimeStampedModel):

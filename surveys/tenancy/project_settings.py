@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.translation import gettext
 
 from surveys.tenancy.models import (
     Membership,
@@ -23,6 +24,7 @@ from surveys.tenancy.models import (
     TeamMembership,
     new_identity_secret,
 )
+from surveys.tenancy.roles import ADMIN_ROLES
 from surveys.tenancy.services import audit_record
 from vocsite import caches
 from vocsite.errors import ApplicationError
@@ -94,7 +96,7 @@ def project_update(
     if "timezone" in values and values["timezone"] not in timezone_names():
         errors["timezone"] = ["An IANA timezone name such as UTC, Europe/Berlin or Asia/Shanghai."]
     if errors:
-        raise ApplicationError("invalid", "The settings are not valid.", errors)
+        raise ApplicationError("invalid", gettext("The settings are not valid."), errors)
     before = _settings_snapshot(project)
     for name, value in values.items():
         setattr(project, name, value)
@@ -135,7 +137,7 @@ def project_identity_secret_rotate(
 
 def _admins_left(project: Project, excluding: Membership) -> bool:
     return (
-        Membership.objects.filter(project=project, role=Role.ADMIN)
+        Membership.objects.filter(project=project, role__in=ADMIN_ROLES)
         .exclude(pk=excluding.pk)
         .exists()
     )
@@ -148,10 +150,12 @@ def member_set_role(
     if role not in Role.values:
         raise ApplicationError("invalid", "Unknown role.", {"role": [f"One of {Role.values}."]})
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
-    demoted = membership.role == Role.ADMIN and role != Role.ADMIN
+    demoted = membership.role in ADMIN_ROLES and role not in ADMIN_ROLES
     if demoted and not _admins_left(membership.project, membership):
         raise ApplicationError(
-            "invalid", "A project keeps at least one admin.", {"role": ["Last admin."]}
+            "invalid",
+            gettext("A project keeps at least one admin."),
+            {"role": [gettext("Last admin.")]},
         )
     before = membership.role
     membership.role = role
@@ -170,8 +174,8 @@ def member_set_role(
 @transaction.atomic
 def member_remove(*, membership: Membership, actor: AbstractBaseUser | None = None) -> None:
 
-    if membership.role == Role.ADMIN and not _admins_left(membership.project, membership):
-        raise ApplicationError("invalid", "A project keeps at least one admin.")
+    if membership.role in ADMIN_ROLES and not _admins_left(membership.project, membership):
+        raise ApplicationError("invalid", gettext("A project keeps at least one admin."))
     TeamMembership.objects.filter(team__project=membership.project, user=membership.user).delete()
     audit_record(
         project=membership.project,
@@ -200,10 +204,14 @@ def team_save(
     strangers = [i for i in [*member_ids, *([lead_id] if lead_id else [])] if i not in allowed]
     if strangers:
         raise ApplicationError(
-            "invalid", "Only project members can be in a team.", {"members": ["Not a member."]}
+            "invalid",
+            gettext("Only project members can be in a team."),
+            {"members": [gettext("Not a member.")]},
         )
     if not name.strip():
-        raise ApplicationError("invalid", "Name the team.", {"name": ["Required."]})
+        raise ApplicationError(
+            "invalid", gettext("Name the team."), {"name": [gettext("Required.")]}
+        )
     before: Mapping[str, Any] | None = None
     if team is None:
         team = Team(project=project)

@@ -16,8 +16,11 @@ READ_ROLES = (Role.ADMIN, Role.DESIGNER, Role.AGENT, Role.VIEWER)
 DESIGN_ROLES = (Role.ADMIN, Role.DESIGNER)
 # The frontline: inbox, cases, verbatims and the responses API.
 CASE_ROLES = (Role.ADMIN, Role.AGENT, Role.DESIGNER)
-# Running the project: settings, API keys, members, contacts, webhooks, events, audit log.
+# Running the project: settings, API keys, members, contacts, webhooks, events, audit log. A
+# project always keeps a member with one of these roles.
 ADMIN_ROLES = (Role.ADMIN,)
+# The role of the person who creates a project, and the one a secret key acts with.
+OWNER_ROLE = Role.ADMIN
 # Who a case can be assigned to.
 ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
 # The frontline: their staff home is the inbox, and it holds their teams' cases and their own.

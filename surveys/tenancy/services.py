@@ -12,7 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.tenancy.models import ApiKey, AuditEntry, Membership, Project, Role, hash_secret_key
+from surveys.tenancy.models import ApiKey, AuditEntry, Membership, Project, hash_secret_key
+from surveys.tenancy.roles import OWNER_ROLE
 from vocsite.registry import Registry
 
 # What a new project gets from the apps above this one, in its creating transaction: the
@@ -95,7 +96,7 @@ def project_create(
     project.full_clean()
     project.save()
     if owner is not None:
-        Membership.objects.create(user=owner, project=project, role=Role.ADMIN)
+        Membership.objects.create(user=owner, project=project, role=OWNER_ROLE)
     created = api_key_create(project=project, created_by=owner)
 
     for install in PROJECT_CREATED:

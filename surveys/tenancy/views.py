@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from surveys.tenancy.invitations import member_invitation_revoke, member_invite
@@ -40,40 +41,44 @@ def _lines(text: str) -> list[str]:
 
 
 class ProjectSettingsForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=200, label=_("Name"))
     allowed_origins = forms.CharField(
+        label=_("Allowed origins"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="One per line. The widget only answers pages from these origins (CORS).",
+        help_text=_("One per line. The widget only answers pages from these origins (CORS)."),
     )
-    languages = forms.CharField(help_text="Comma-separated, e.g. en, zh.")
-    default_language = forms.CharField(max_length=16)
+    languages = forms.CharField(label=_("Languages"), help_text=_("Comma-separated, e.g. en, zh."))
+    default_language = forms.CharField(max_length=16, label=_("Default language"))
     recontact_days = forms.IntegerField(
         min_value=0,
         max_value=3650,
-        label="Global cooldown (days)",
-        help_text="Nobody is surveyed twice within this many days, whatever the survey.",
+        label=_("Global cooldown (days)"),
+        help_text=_("Nobody is surveyed twice within this many days, whatever the survey."),
     )
     frequency_cap = forms.IntegerField(
-        min_value=1, max_value=1000, label="At most this many surveys per person…"
+        min_value=1, max_value=1000, label=_("At most this many surveys per person…")
     )
     frequency_window_days = forms.IntegerField(
-        min_value=1, max_value=3650, label="…in this many days"
+        min_value=1, max_value=3650, label=_("…in this many days")
     )
     breakdown_attributes = forms.CharField(
         required=False,
-        help_text="Contact attributes metrics can be split by (e.g. plan, region). Frozen "
-        "on each answer.",
+        label=_("Breakdown attributes"),
+        help_text=_(
+            "Contact attributes metrics can be split by (e.g. plan, region). Frozen on each answer."
+        ),
     )
-    feedback_tab_enabled = forms.BooleanField(required=False, label="Show the Feedback tab")
+    feedback_tab_enabled = forms.BooleanField(required=False, label=_("Show the Feedback tab"))
     identity_verification = forms.BooleanField(
         required=False,
-        label="Verify identities",
-        help_text="Widget calls with a user_id must carry user_hash, signed by your server.",
+        label=_("Verify identities"),
+        help_text=_("Widget calls with a user_id must carry user_hash, signed by your server."),
     )
     timezone = forms.ChoiceField(
         choices=lambda: [(name, name) for name in timezone_names()],
-        help_text="Metrics cut days and weeks here. Changing it recounts the history.",
+        label=_("Time zone"),
+        help_text=_("Metrics cut days and weeks here. Changing it recounts the history."),
     )
 
     def clean_allowed_origins(self) -> list[str]:
@@ -87,16 +92,18 @@ class ProjectSettingsForm(forms.Form):
 
 
 class MemberForm(forms.Form):
-    email = forms.EmailField()
-    role = forms.ChoiceField(choices=Role.choices)
+    email = forms.EmailField(label=_("E-mail"))
+    role = forms.ChoiceField(choices=Role.choices, label=_("Role"))
 
 
 class TeamForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    email = forms.EmailField(required=False, help_text="Shared inbox told about new cases.")
-    lead = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    name = forms.CharField(max_length=100, label=_("Name"))
+    email = forms.EmailField(
+        required=False, label=_("E-mail"), help_text=_("Shared inbox told about new cases.")
+    )
+    lead = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label=_("Lead"))
     members = forms.TypedMultipleChoiceField(
-        coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+        coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label=_("Members")
     )
 
     def __init__(self, *args, people: list[tuple[int, str]], **kwargs):
@@ -124,7 +131,7 @@ def project_settings(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             _apply(form, error)
         else:
-            messages.success(request, "Settings saved.")
+            messages.success(request, _("Settings saved."))
             return redirect("project-settings")
     return _render_settings(request, settings_form=form)
 
@@ -187,7 +194,10 @@ def _render_settings(request: HttpRequest, **forms_by_name) -> HttpResponse:
 def api_key_new(request: HttpRequest) -> HttpResponse:
     name = (request.POST.get("name") or "default").strip()[:100]
     created = api_key_create(project=request.access.project, name=name, created_by=request.user)
-    messages.success(request, f"Secret key “{name}” created. Copy it now: it is shown only once.")
+    messages.success(
+        request,
+        _("Secret key “%(name)s” created. Copy it now: it is shown only once.") % {"name": name},
+    )
     return _render_settings(request, new_key=created.raw)
 
 
@@ -197,7 +207,7 @@ def identity_secret_rotate(request: HttpRequest) -> HttpResponse:
     project_identity_secret_rotate(project=request.access.project, actor=request.user)
     messages.success(
         request,
-        "New identity secret: hashes signed with the old one are refused within half a minute.",
+        _("New identity secret: hashes signed with the old one are refused within half a minute."),
     )
     return redirect("project-settings")
 
@@ -207,7 +217,9 @@ def identity_secret_rotate(request: HttpRequest) -> HttpResponse:
 def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
     api_key = get_object_or_404(ApiKey, project=request.access.project, pk=key_id)
     api_key_revoke(api_key=api_key, actor=request.user)
-    messages.success(request, f"Key {api_key.prefix}… revoked: it no longer works.")
+    messages.success(
+        request, _("Key %(prefix)s… revoked: it no longer works.") % {"prefix": api_key.prefix}
+    )
     return redirect("project-settings")
 
 
@@ -229,11 +241,14 @@ def member_new(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             _apply(form, error)
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
             return redirect("project-settings")
     messages.error(
         request,
-        "No invitation was sent: " + "; ".join(m for ms in form.errors.values() for m in ms),
+        _("No invitation was sent: %(reasons)s")
+        % {"reasons": "; ".join(m for ms in form.errors.values() for m in ms)},
     )
     return redirect("project-settings")
 
@@ -249,7 +264,9 @@ def member_invitation_revoke_view(request: HttpRequest, invitation_id: int) -> H
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"The invitation to {invitation.email} is revoked.")
+        messages.success(
+            request, _("The invitation to %(email)s is revoked.") % {"email": invitation.email}
+        )
     return redirect("project-settings")
 
 
@@ -260,12 +277,18 @@ def member_change(request: HttpRequest, membership_id: int) -> HttpResponse:
     try:
         if request.POST.get("remove"):
             member_remove(membership=membership, actor=request.user)
-            messages.success(request, f"{membership.user.get_username()} removed.")
+            messages.success(
+                request, _("%(user)s removed.") % {"user": membership.user.get_username()}
+            )
         else:
             member_set_role(
                 membership=membership, role=request.POST.get("role", ""), actor=request.user
             )
-            messages.success(request, f"{membership.user.get_username()} is now {membership.role}.")
+            messages.success(
+                request,
+                _("%(user)s is now %(role)s.")
+                % {"user": membership.user.get_username(), "role": membership.get_role_display()},
+            )
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("project-settings")
@@ -291,7 +314,9 @@ def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"Team {form.cleaned_data['name']} saved.")
+            messages.success(
+                request, _("Team %(name)s saved.") % {"name": form.cleaned_data["name"]}
+            )
     else:
         messages.error(request, "; ".join(m for ms in form.errors.values() for m in ms))
     return redirect("project-settings")

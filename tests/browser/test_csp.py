@@ -20,6 +20,8 @@ from django.utils import timezone
 from feedback.answering.models import Response
 from feedback.cases.models import AlertRule, Case
 from feedback.topics.models import RetagRun, Topic
+from feedback.webhooks.models import WebhookDelivery
+from feedback.webhooks.services import webhook_endpoint_create
 from metrics.demo.seed import DEMO_PASSWORD
 from surveys.contacts.models import Contact
 from surveys.delivery.email_surveys import invitation_send
@@ -123,9 +125,18 @@ def _kwargs(project, live_server) -> dict[str, dict]:
     sent = member_invite(
         project=project, email="someone@example.com", role="viewer", base_url=live_server.url
     )
+    webhook = webhook_endpoint_create(
+        project=project, url="https://hooks.example/csp", events=["case.created"]
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=webhook, event="case.created", subject="csp", payload={"id": "x"}, status="failed"
+    )
     return {
+        "webhook-edit": {"webhook_id": webhook.pk},
+        "webhook-delivery": {"delivery_id": delivery.pk},
         "survey-edit": {"survey_id": Survey.objects.filter(project=project).first().pk},
         "case-detail": {"case_id": Case.objects.filter(project=project).first().pk},
+        "response-detail": {"response_id": Response.objects.filter(project=project).first().pk},
         "alert-rule-edit": {"rule_id": AlertRule.objects.filter(project=project).first().pk},
         "topic-edit": {"topic_id": Topic.objects.filter(project=project).first().pk},
         "retag-progress": {"run_id": RetagRun.objects.get(project=project).pk},
@@ -147,6 +158,8 @@ def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, de
         "invitation_id": 1,
         "team_id": 1,
         "webhook_id": 1,
+        "stage_id": 1,
+        "touchpoint_id": 1,
         "delivery_id": "00000000-0000-0000-0000-000000000000",
         "answer_id": 1,
         "action": "publish",

@@ -1,6 +1,7 @@
-"""feedback.answering.services: per-type validation, required and show_if, partial merges, idempotency
-(including the lost-race path), version binding, the frozen segment, the display's status,
-processing enqueued inside the transaction, and the Feedback tab's idempotent submit."""
+"""feedback.answering.services: per-type validation, required and show_if, partial merges,
+idempotency (a second attempt merging into the first inside the caller's transaction), version
+binding, the frozen segment, the display's status, processing enqueued inside the transaction,
+and the Feedback tab's idempotent submit."""
 
 import uuid
 from datetime import UTC, datetime
@@ -258,27 +259,23 @@ def test_the_same_submission_id_is_one_response(project, touchpoint):
     assert (Response.objects.count(), Answer.objects.count()) == (1, 1)
 
 
-def test_a_lost_insert_race_is_retried_inside_a_savepoint(project, touchpoint, monkeypatch):
-    """The path two concurrent first attempts take (proven for real on PostgreSQL in
-    tests/integration): the loser's read saw no row, its insert hits the unique constraint,
-    the savepoint rolls back and the retry merges into the winner's row."""
+def test_a_second_attempt_merges_into_the_first_attempts_row_inside_the_callers_transaction(
+    project, touchpoint
+):
+    """A first attempt's partial answers are stored; the second attempt of the same submission
+    (a retry that finishes it) merges into that row, in the caller's own transaction, which
+    stays usable. Two attempts racing on their own connections are the integration run's
+    (tests/integration/test_concurrency.py, PostgreSQL): SQLite takes the write lock at the
+    start of each transaction, so they cannot interleave here."""
     display, ids = shown(project, touchpoint)
     submission = uuid.uuid4()
-    winner = submit(project, display, [(ids[0], 8)], False, submission)
-    real_existing = responses_module._existing
-    reads = []
-
-    def blind_first_read(submission_id, display):
-        reads.append(submission_id)
-        return (None, False) if len(reads) == 1 else real_existing(submission_id, display)
-
-    monkeypatch.setattr(responses_module, "_existing", blind_first_read)
-    with transaction.atomic():  # as under ATOMIC_REQUESTS: the retry must not poison it
-        loser = submit(project, display, [(ids[0], 9)], True, submission)
-        assert Response.objects.count() == 1
-    assert (loser.response.pk, loser.created) == (winner.response.pk, False)
-    assert len(reads) == 2
-    assert Response.objects.get().answers.get().value_int == 9
+    first = submit(project, display, [(ids[0], 8)], False, submission)
+    with transaction.atomic():
+        second = submit(project, display, [(ids[0], 9)], True, submission)
+        assert Response.objects.count() == 1  # the caller's transaction is not poisoned
+    assert (second.response.pk, second.created) == (first.response.pk, False)
+    response = Response.objects.get()
+    assert (response.finished, response.answers.get().value_int) == (True, 9)
 
 
 def test_a_submission_id_cannot_be_reused_for_another_display(project, touchpoint):

@@ -132,3 +132,31 @@ def test_viewers_are_refused_and_other_projects_see_nothing(api_client, respond,
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(project=other).raw}")
     assert api_client.get("/api/v1/responses").json()["results"] == []
     assert len(_csv(api_client.get("/api/v1/responses?format=csv"))) == 1  # the header only
+
+
+def test_text_answers_carry_their_topics_and_sentiment_in_json_and_exports(
+    server_client, respond, project
+):
+    from feedback.topics.models import Topic
+
+    Topic.objects.create(project=project, name="Delivery", keywords=["delivery"])
+    Topic.objects.create(project=project, name="Refunds", keywords=["refund"])
+    respond(5, text="Delivery was quick but the refund took a month.")
+    answers = server_client.get("/api/v1/responses").json()["results"][0]["answers"]
+    assert [(a["type"], a["sentiment"], a["topics"]) for a in answers] == [
+        ("nps", "", []),
+        (
+            "text",
+            "mixed",
+            [
+                {"topic": "Delivery", "sentiment": "positive"},
+                {"topic": "Refunds", "sentiment": "negative"},
+            ],
+        ),
+    ]
+    rows = _csv(server_client.get("/api/v1/responses?format=csv"))
+    assert rows[0][-2:] == ["sentiment", "topics"]
+    assert [row[-2:] for row in rows[1:]] == [
+        ["", ""],
+        ["mixed", "Delivery (positive); Refunds (negative)"],
+    ]

@@ -131,6 +131,42 @@ def test_rule_change_retags_history_with_progress_and_keeps_corrections(
     assert _tags(money) == [("Delivery", "manual", None, False), ("Refunds", "rule", 12, False)]
 
 
+def test_each_match_carries_the_sentiment_of_its_own_clause(db, project, respond, refunds):
+    """One comment praises delivery and complains about the refund: each topic reads its own
+    clause, and the comment as a whole is mixed."""
+    delivery = Topic.objects.create(project=project, name="Delivery", keywords=["delivery", "快递"])
+    answer = _comment(respond(3, text="Delivery was quick but the refund took a month."))
+    assert _tag_feelings(answer) == [("Delivery", "positive"), ("Refunds", "negative")]
+    zh = _comment(respond(3, text="快递很快，但是退款一个月都没到账。", user="zh"))
+    assert _tag_feelings(zh) == [("Delivery", "positive"), ("Refunds", "negative")]
+    # A hand tag reads the whole comment.
+    tag_add(
+        project=project,
+        topic=delivery,
+        actor=None,
+        answer_id=_comment(respond(2, text="Support never answered my email.", user="hand")).pk,
+    )
+    assert Tag.objects.get(source="manual").sentiment == "negative"
+
+
+def _tag_feelings(answer) -> list[tuple[str, str]]:
+    return sorted(
+        (t.topic.name, t.sentiment)
+        for t in Tag.objects.filter(answer=answer).select_related("topic")
+    )
+
+
+def test_a_retag_scores_sentiment_again(db, project, respond, refunds):
+    answer = _comment(respond(2, text="The refund never came."))
+    Answer.objects.filter(pk=answer.pk).update(sentiment="positive")  # scored by an older model
+    Tag.objects.filter(answer=answer).update(sentiment="")
+    run = RetagRun.objects.create(project=project)
+    assert retag_run(run.pk).status == "done"
+    answer.refresh_from_db()
+    assert answer.sentiment == "negative"
+    assert _tag_feelings(answer) == [("Refunds", "negative")]
+
+
 def test_an_older_run_stops_when_a_newer_one_exists(db, project, respond, refunds):
     respond(3, text="refund")
     old = RetagRun.objects.create(project=project)
@@ -150,17 +186,25 @@ def test_topic_validation_collects_every_problem(db, project, refunds):
     assert Topic.objects.filter(project=project).count() == 1
 
 
-def test_suggestions_offer_uncovered_terms_of_detractor_comments(db, project, respond, refunds):
+def test_suggestions_come_only_from_comments_no_topic_matches(db, project, respond, refunds):
     for user in ("a", "b", "c"):
-        respond(2, text="The app keeps crashing. My refund is late.", user=user)
+        respond(2, text="The app keeps crashing on login.", user=user)
     for user in ("d", "e", "g"):
         respond(2, text="crashing again", user=user)
+    for user in ("h", "i", "j", "k"):  # the Refunds topic matches these: nothing new in them
+        respond(2, text="Refund still not processed, the app keeps crashing.", user=user)
     respond(2, text="应用闪退，退款也没到", user="f")
-    suggestions = {s["term"]: s["comments"] for s in topic_suggestions(project)}
-    assert suggestions["crashing"] == 6
-    assert suggestions["app keeps crashing"] == 3
+    suggestions = {s["term"]: s for s in topic_suggestions(project)}
+    assert suggestions["crashing"]["comments"] == 6
+    assert suggestions["app keeps crashing"]["comments"] == 3
+    # Up to three examples, newest first, each text once.
+    assert suggestions["crashing"]["examples"] == [
+        "crashing again",
+        "The app keeps crashing on login.",
+    ]
+    assert all("Refund" not in example for s in suggestions.values() for example in s["examples"])
     assert "app" not in suggestions  # every use of "app" is inside the phrase
-    assert "refund" not in suggestions  # covered by the Refunds topic
+    assert "processed" not in suggestions and "refund" not in suggestions
     assert all(s != "退款" for s in suggestions)
 
 
@@ -200,3 +244,30 @@ def test_sentiment_accuracy_on_the_labelled_sample():
 
 def test_sentiment_of_empty_text_is_empty():
     assert sentiment_of("   ") == ""
+
+
+def test_topic_trends_show_every_topic_as_the_leaders_and_the_rest(db, project, respond, refunds):
+    from feedback.topics.selectors import topic_trends
+
+    delivery = Topic.objects.create(project=project, name="Delivery", keywords=["delivery"])
+    price = Topic.objects.create(project=project, name="Price", keywords=["price"])
+    for n, text in enumerate(
+        [
+            "refund late",
+            "refund again",
+            "refund and delivery",
+            "delivery late",
+            "price and delivery",
+        ]
+    ):
+        respond(2, text=text, user=f"u{n}")
+    retag_run(RetagRun.objects.create(project=project).pk)
+    assert (delivery.tags.count(), price.tags.count(), refunds.tags.count()) == (3, 1, 3)
+    trends = topic_trends(project=project, top=1)
+    assert len(trends["labels"]) == 1  # one week
+    # Delivery and Refunds have three comments each (the tie goes by name); Price and Refunds
+    # are "other": four distinct comments.
+    assert [(d["label"], d["values"]) for d in trends["datasets"]] == [
+        ("Delivery", [3]),
+        ("Other topics (2)", [4]),
+    ]

@@ -13,14 +13,17 @@ from urllib.parse import urlsplit
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
+from kombu import Queue
 
 from feedback.answering.models import Response
-from feedback.answering.pipeline import responses_sweep
+from feedback.answering.pipeline import queue_backlog, responses_sweep
 from feedback.answering.services import AnswerIn, response_submit
+from feedback.answering.tasks import process_response
 from metrics.rollups.models import Rollup
 from surveys.delivery.ledger import contact_resolve, display_claim
 from tests.factories import ProjectFactory, TouchpointFactory, published_survey
 from tests.integration.conftest import wait_for
+from vocsite.celery import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -188,12 +191,6 @@ def test_a_worker_killed_mid_processing_loses_and_doubles_nothing(workers, eager
 
 def test_queue_backlog_reads_the_real_broker(eager_off):
     """What the sweeper checks before adding copies: the length of a Redis-backed queue."""
-    from kombu import Queue
-
-    from feedback.answering.pipeline import queue_backlog
-    from feedback.answering.tasks import process_response
-    from vocsite.celery import app
-
     probe = Queue("sweep-probe")
     with app.connection_for_write() as connection:
         probe.bind(connection.default_channel).declare()

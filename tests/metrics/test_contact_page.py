@@ -139,7 +139,7 @@ def test_the_timeline_lists_everything_newest_first_with_why_each_survey_was_sho
         ("case", f"2026-03-05 11:00 #{case.pk} {case.title} · New"),
         (
             "response",
-            f"2026-03-05 11:00 Answered “NPS” · {touchpoint.name} · case #{case.pk} "
+            f"2026-03-05 11:00 Answered “NPS” · {touchpoint.name} · response · case #{case.pk} "
             "How likely are you to recommend us? 3 What could we do better? Too slow at checkout",
         ),
         (
@@ -149,7 +149,7 @@ def test_the_timeline_lists_everything_newest_first_with_why_each_survey_was_sho
         ),
         (
             "response",
-            f"2026-03-02 10:00 Answered “NPS” · {touchpoint.name} "
+            f"2026-03-02 10:00 Answered “NPS” · {touchpoint.name} · response "
             "How likely are you to recommend us? 9",
         ),
         (
@@ -160,6 +160,7 @@ def test_the_timeline_lists_everything_newest_first_with_why_each_survey_was_sho
         ("event", "2026-03-01 09:00 Event “signed_up” · started as a customer"),
     ]
     assert f'href="/app/cases/{case.pk}/"' in html
+    assert f'href="/app/responses/{case.response_id}/"' in html
     assert "8 entries, newest first" in html
 
 
@@ -272,7 +273,7 @@ def test_answers_read_as_the_customer_saw_them(project, touchpoint, staff_user):
 
     (response,) = [e for e in entries(page_of(contact, staff_user)) if e[0] == "response"]
     assert response[1].endswith(
-        f"Answered “Exit” · {touchpoint.name} Why are you leaving? Price, Support "
+        f"Answered “Exit” · {touchpoint.name} · response Why are you leaving? Price, Support "
         "Would you come back? no"
     )
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -15,6 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from metrics.reports import dashboards
 from metrics.rollups.models import Rollup
 from tests.factories import (
     MembershipFactory,
@@ -125,13 +127,58 @@ def test_filters_travel_in_the_url(shop):
 
 def test_bad_filters_are_said_and_ignored(shop):
     client, *_ = shop
-    response = client.get("/app/dashboards/?since=2026-13-01&segment=nope&survey=abc")
+    response = client.get(
+        "/app/dashboards/?since=2026-13-01&segment=nope&survey=abc&touchpoint=checkout"
+    )
     assert response.status_code == 200
-    html = response.content.decode()
-    assert "Unknown survey." in html
-    assert "Segments are attribute:value with a breakdown attribute (plan)." in html
-    reversed_ = client.get("/app/dashboards/?since=2026-05-02&until=2026-05-01").content.decode()
-    assert "The start was after the end; showing the last 90 days." in reversed_
+    assert response.context["query"].problems == (
+        "From: Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+        "Survey: Unknown survey.",
+        "Segment: Segments are attribute:value with a breakdown attribute (plan).",
+    )
+    filters = response.context["filters"]
+    assert (filters.survey_id, filters.segment, filters.touchpoint) == (None, None, "checkout")
+    assert "Survey: Unknown survey." in response.content.decode()
+
+
+def test_reversed_dates_are_said_and_the_page_shows_from_the_start_to_today(shop):
+    client, project, *_ = shop
+    reversed_ = client.get("/app/dashboards/?since=2026-05-02&until=2026-05-01")
+    assert reversed_.context["query"].problems == (
+        "To: The last day must not be before the first day.",
+    )
+    filters = reversed_.context["filters"]
+    today = timezone.localdate(timezone=ZoneInfo(project.timezone))
+    assert (filters.since, filters.until) == (date(2026, 5, 2), today)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"since": "2026-13-01"},
+        {"since": "2026-05-02", "until": "2026-05-01"},
+        {"survey": "abc"},
+        {"survey": "99999999"},
+        {"touchpoint": "not a key"},
+        {"stage": "x" * 65},
+        {"channel": "c" * 17},
+        {"segment": "nope"},
+        {"segment": "region:north"},
+        {"segment": "plan:"},
+    ],
+)
+def test_the_page_and_the_api_refuse_a_filter_with_the_same_words(shop, params):
+    client, *_ = shop
+    page = client.get("/app/dashboards/", params)
+    api = client.get("/api/v1/metrics", {"metric": "nps", **params})
+    assert api.status_code == 400
+    fields = api.json()["error"]["fields"]
+    assert list(fields) == list(params)[-1:]
+    (name,) = fields
+    assert page.status_code == 200
+    assert page.context["query"].problems == tuple(
+        f"{dashboards.FILTER_LABELS[name]}: {message}" for message in fields[name]
+    )
 
 
 def test_lead_view_breaks_down_by_channel_and_attribute(shop):
@@ -191,8 +238,11 @@ def test_each_project_sees_only_its_own_dashboards(shop):
     assert client.get("/app/dashboards/frontline/").status_code == 200
 
 
-def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
-    """Detractors: 4 comments, 3 about Delivery; promoters: 2 comments, none about it."""
+def test_drivers_rank_topics_by_their_nps_impact(db, project):
+    """Seven NPS answers; Delivery's four (2, 3, 5, 8) against the other three (6, 10, 9):
+    NPS −75 against 33.33, an impact of −108.33 with its 95 % interval from the two
+    adjusted-Wald errors (25.61 and 34.69 points: ±84.52); Price's two (6, 10) against the
+    other five: 0 against −40."""
     import uuid as uuid_module
 
     from feedback.answering.models import Answer, Response
@@ -207,14 +257,14 @@ def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
     delivery = Topic.objects.create(project=project, name="Delivery", keywords=["parcel"])
     price = Topic.objects.create(project=project, name="Price", keywords=["price"])
     now = timezone.now()
-    for score, text, topic in [
-        (2, "parcel late", delivery),
-        (3, "parcel lost", delivery),
-        (5, "parcel broken", delivery),
-        (6, "price high", price),
-        (10, "price fair", price),
-        (9, "all good", None),
-        (8, "parcel ok", delivery),  # a passive: in neither share
+    for score, text, topic, feeling in [
+        (2, "parcel late", delivery, "negative"),
+        (3, "parcel lost", delivery, "negative"),
+        (5, "parcel broken", delivery, "negative"),
+        (6, "price high", price, "negative"),
+        (10, "price fair", price, "positive"),
+        (9, "all good", None, ""),
+        (8, "parcel ok", delivery, "neutral"),
     ]:
         response = Response.objects.create(
             project=project,
@@ -232,29 +282,41 @@ def test_drivers_compare_topics_among_detractors_and_promoters(db, project):
             response=response, question=text_q, question_type="text", value_text=text
         )
         if topic:
-            Tag.objects.create(topic=topic, answer=text, span_start=0, span_end=5)
+            Tag.objects.create(
+                topic=topic, answer=text, span_start=0, span_end=5, sentiment=feeling
+            )
     viewer = UserFactory(username="lead")
     MembershipFactory(user=viewer, project=project, role="viewer")
     client = Client()
     client.force_login(viewer)
     drivers = client.get("/app/dashboards/lead/").context["drivers"]
-    assert (drivers["detractor_comments"], drivers["promoter_comments"]) == (4, 2)
+    assert drivers["answers"] == 7
     assert drivers["rows"] == [
         {
             "topic": "Delivery",
-            "detractors": 3,
-            "promoters": 0,
-            "detractor_share": 75.0,
-            "promoter_share": 0.0,
-            "gap": 75.0,
+            "n_with": 4,
+            "n_without": 3,
+            "nps_with": -75.0,
+            "nps_without": 33.33,
+            "impact": -108.33,
+            "impact_ci_low": -192.86,
+            "impact_ci_high": -23.81,
+            "significant": False,
+            "low_sample": True,
+            "sentiment": {"negative": 3, "neutral": 1},
         },
         {
             "topic": "Price",
-            "detractors": 1,
-            "promoters": 1,
-            "detractor_share": 25.0,
-            "promoter_share": 50.0,
-            "gap": -25.0,
+            "n_with": 2,
+            "n_without": 5,
+            "nps_with": 0.0,
+            "nps_without": -40.0,
+            "impact": 40.0,
+            "impact_ci_low": -51.54,
+            "impact_ci_high": 131.54,
+            "significant": False,
+            "low_sample": True,
+            "sentiment": {"negative": 1, "positive": 1},
         },
     ]
 
@@ -278,3 +340,16 @@ def test_team_filter_narrows_the_case_figures(shop):
     assert f"team={care.pk}" in care_only["querystring"]
     html = client.get(f"/app/dashboards/?team={care.pk}").content.decode()
     assert f'<option value="{care.pk}" selected>Care</option>' in html
+
+
+@pytest.mark.parametrize("params", [{"until": "0001-01-02"}, {"since": "0001-01-01"}])
+def test_dates_without_a_previous_period_are_said_and_the_last_90_days_shown(shop, params):
+    """Every dashboard compares with the period before, which these dates do not have."""
+    client, project, *_ = shop
+    for url in ("/app/dashboards/", "/app/dashboards/lead/"):
+        page = client.get(url, params)
+        assert page.status_code == 200
+        assert page.context["query"].problems == ("From: Too early to have a previous period.",)
+        today = timezone.localdate(timezone=ZoneInfo(project.timezone))
+        filters = page.context["filters"]
+        assert (filters.since, filters.until) == (today - timedelta(days=89), today)

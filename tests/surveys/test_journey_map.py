@@ -80,7 +80,7 @@ def test_the_page_lists_stages_and_touchpoints_in_order_with_scores(journey):
     landing = html[html.index('data-touchpoint="landing"') :]
     assert '<div class="metric-value fs-5">13</div><div class="metric-n">n=40</div>' in landing
     checkout = html[html.index('data-touchpoint="checkout"') :]
-    assert 'class="low-sample"' in checkout.split("</section>")[0]
+    assert 'class="journey-score low-sample"' in checkout.split("</section>")[0]
     assert "No answers yet" in html[html.index('data-touchpoint="cart"') :]
     year = client.get("/app/journey/?days=365").content.decode()
     assert '<div class="metric-value fs-5">-50</div><div class="metric-n">n=90</div>' in year

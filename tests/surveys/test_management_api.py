@@ -43,6 +43,9 @@ def test_touchpoint_create_and_list(server_client, project):
         "stage": None,
         "channel": "web",
         "description": "",
+        "position": 0,
+        "retired": False,
+        "retired_at": None,
     }
     again = server_client.post(
         "/api/v1/touchpoints", {"key": "checkout_completed", "name": "X"}, format="json"

@@ -152,17 +152,13 @@ function shadow() {
 
 // ------------------------------------------------------------------ the survey
 
+// surveys/design/show_if.py's rule (BOUNDS, PAYLOAD_TARGET), run as the person answers;
+// tests/surveys/test_widget_script.py runs both over the same cases.
 function visible(question, answers) {
   const rule = question.show_if;
   if (!rule) return true;
   const value = answers[rule.question_id];
   return typeof value === "number" && value >= rule.min && value <= rule.max;
-}
-
-function scaleOf(q) {
-  if (q.type === "nps") return { min: 0, max: 10 };
-  if (!["csat", "ces", "rating"].includes(q.type)) return null;
-  return q.scale || { min: 1, max: q.type === "ces" ? 7 : 5 };
 }
 
 function render(displayId, survey, preview) {
@@ -225,7 +221,7 @@ function render(displayId, survey, preview) {
       go.disabled = false;
       if (auto) after();
     };
-    const scale = scaleOf(q);
+    const scale = q.scale; // resolved by the server (surveys/design/payload.py): no default here
     if (q.type === "yes_no") {
       parts.push(el("div", { class: "scale", style: "--n:2", role: "group", "aria-labelledby": "voc-q" }, [
         el("button", { class: "b voc-scale-btn", text: T.yes, onclick: () => pick(1, true) }),
