@@ -1,7 +1,8 @@
-"""Dashboards (mounted under /app/)."""
+"""Dashboards and customer pages (mounted under /app/)."""
 
 from django.urls import path
 
+from metrics.customers import views as customer_views
 from metrics.reports import journey_views, views
 
 urlpatterns = [
@@ -25,4 +26,5 @@ urlpatterns = [
     path("dashboards/frontline/", views.frontline, name="dashboard-frontline"),
     path("results/<int:survey_id>/", views.survey_results, name="survey-results"),
     path("responses/<int:response_id>/", views.response_page, name="response-detail"),
+    path("contacts/<int:contact_id>/", customer_views.contact_page, name="contact-detail"),
 ]
