@@ -200,7 +200,10 @@ def test_staff_pages_still_work_under_the_policy(browser, live_server, demo, art
     page.goto(f"{live_server.url}/app/topics/")
     bar = page.locator(".progress-bar")
     bar.wait_for()
-    page.wait_for_timeout(1500)  # one htmx refresh
+    page.evaluate(  # until one htmx refresh has swapped the bar in
+        "() => new Promise((done) => document.addEventListener("
+        "'htmx:afterSettle', () => done(true), { once: true }))"
+    )
     width = page.evaluate(
         "() => { const bar = document.querySelector('.progress-bar');"
         " return bar.getBoundingClientRect().width / bar.parentElement.getBoundingClientRect().width; }"
