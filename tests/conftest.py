@@ -35,6 +35,7 @@ from tests.factories import (
     answered,
     published_survey,
 )
+from tests.sql import Snapshot, tables_copy, tables_write
 from vocsite import caches
 from vocsite.celery import app as celery_app
 
@@ -271,15 +272,25 @@ def _demo_models() -> list:
     return serializers.sort_dependencies([(None, models)], allow_cycles=True)
 
 
+def _demo_tables(models: list) -> list[str]:
+    """The models' tables and those of their many-to-many fields."""
+    tables = [m._meta.db_table for m in models]
+    tables += [
+        field.remote_field.through._meta.db_table
+        for m in models
+        for field in m._meta.local_many_to_many
+        if field.remote_field.through._meta.auto_created
+    ]
+    return list(dict.fromkeys(tables))
+
+
 @pytest.fixture(scope="session")
-def demo_rows(django_db_setup, django_db_blocker) -> str:
+def demo_rows(django_db_setup, django_db_blocker) -> Snapshot:
     """The demo (metrics.demo.seed, seed 7) seeded once per test run and kept as its rows; the
     seeding itself is rolled back, so no other test sees it."""
     with django_db_blocker.unblock(), transaction.atomic():
         demo_seed(seed=7)
-        rows = serializers.serialize(
-            "json", (row for m in _demo_models() for row in m._base_manager.order_by("pk"))
-        )
+        rows = tables_copy(_demo_tables(_demo_models()))
         transaction.set_rollback(True)
     return rows
 
@@ -290,10 +301,8 @@ def demo(demo_rows, django_db_blocker) -> Project:
     that runs in a transaction it is rolled back with it, in a transactional (browser) test it
     is flushed with the rest."""
     with django_db_blocker.unblock(), transaction.atomic():
-        for row in serializers.deserialize("json", demo_rows):
-            row.save()
-        models = _demo_models()
+        tables_write(demo_rows)
         with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), models):
+            for sql in connection.ops.sequence_reset_sql(no_style(), _demo_models()):
                 cursor.execute(sql)
     return Project.objects.get(is_demo=True)

@@ -215,7 +215,10 @@ def test_staff_pages_still_work_under_the_policy(browser, live_server, demo, art
     page.goto(f"{live_server.url}/app/topics/")
     bar = page.locator(".progress-bar")
     bar.wait_for()
-    page.wait_for_timeout(1500)  # one htmx refresh
+    page.evaluate(  # until one htmx refresh has swapped the bar in
+        "() => new Promise((done) => document.addEventListener("
+        "'htmx:afterSettle', () => done(true), { once: true }))"
+    )
     width = page.evaluate(
         "() => { const bar = document.querySelector('.progress-bar');"
         " return bar.getBoundingClientRect().width / bar.parentElement.getBoundingClientRect().width; }"
@@ -341,12 +344,16 @@ def test_staff_pages_refuse_to_be_framed(browser, live_server, demo):
     violations, _errors = _watch(page)
     _log_in(page, live_server.url, "admin")
     page.goto(f"{live_server.url}/demo/")
-    page.evaluate(
-        "(src) => { const f = document.createElement('iframe'); f.src = src;"
-        " document.body.append(f); }",
-        f"{live_server.url}/app/journey/",
+    refused = page.expect_event(
+        "framenavigated", lambda frame: frame.url.startswith("chrome-error")
     )
-    page.wait_for_timeout(1500)
+    reported = page.expect_console_message(lambda message: "frame-ancestors" in message.text)
+    with refused, reported:
+        page.evaluate(
+            "(src) => { const f = document.createElement('iframe'); f.src = src;"
+            " document.body.append(f); }",
+            f"{live_server.url}/app/journey/",
+        )
     [frame] = [f for f in page.frames if f != page.main_frame]
     assert frame.url == "chrome-error://chromewebdata/"  # refused: nothing of it is shown
     assert any("frame-ancestors" in v for v in violations), violations

@@ -38,7 +38,10 @@ def test_weeks_cut_by_the_dates_are_drawn_hollow_and_dashed(browser, live_server
     page.click("button[type=submit]")
     page.wait_for_url("**/app/**")
     page.goto(f"{live_server.url}/app/dashboards/?since={since}&until={until}")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('canvas[data-chart=trend]'))"
+        ".every((canvas) => window.Chart && window.Chart.getChart(canvas))"
+    )
     trends = page.evaluate(TRENDS)
     assert len(trends) == 3  # NPS, CSAT, CES
     for trend in trends:
