@@ -371,8 +371,9 @@ class _ShownText(HTMLParser):
             self.texts.append(data)
 
 
-def _data_strings(rows: str) -> list[str]:
-    """Every text the demo's rows hold (names, comments, e-mails…): user data, not UI."""
+def _data_strings(rows) -> list[str]:
+    """Every text the demo's rows hold (names, comments, e-mails…): user data, not UI. `rows`
+    is the demo's snapshot (tests/sql.py): (table, columns, rows) per table."""
     found: set[str] = set()
 
     def walk(value):
@@ -388,8 +389,9 @@ def _data_strings(rows: str) -> list[str]:
             for item in value:
                 walk(item)
 
-    for row in json.loads(rows):
-        walk(row["fields"])
+    for _table, _columns, table_rows in rows:
+        for row in table_rows:
+            walk(list(row))
     return sorted((s for s in found if re.search("[A-Za-z]{2}", s)), key=len)[::-1]
 
 
