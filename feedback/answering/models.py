@@ -118,8 +118,8 @@ class Answer(models.Model):
 class FeedbackStatus(models.TextChoices):
     """A message's place in the Feedback inbox (`Feedback.handled_at` set or not)."""
 
-    NEW = "new", "New"
-    HANDLED = "handled", "Handled"
+    NEW = "new", _("New")
+    HANDLED = "handled", _("Handled")
 
 
 class Feedback(TimeStampedModel):
