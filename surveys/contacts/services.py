@@ -14,10 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -50,6 +52,15 @@ class ContactIn:
     attributes: Mapping[str, Any] | None = None
 
 
+def language_known(code: str) -> bool:
+    """A language tag whose language Django knows (en, zh, zh-Hans, pt-BR…): a contact's
+    language picks the texts they get, so "english" or "xx" would silently fall back."""
+    parts = re.split(r"[-_]", code.strip().lower())
+    if not all(re.fullmatch(r"[a-z0-9]{1,8}", part) for part in parts):
+        return False
+    return any(known.split("-")[0] == parts[0] for known in LANG_INFO)
+
+
 def _check(user_id: str, data: ContactIn) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not user_id or len(user_id) > 200:
@@ -63,6 +74,10 @@ def _check(user_id: str, data: ContactIn) -> dict[str, list[str]]:
         errors["phone"] = ["At most 40 characters."]
     if data.language and len(data.language) > 16:
         errors["language"] = ["At most 16 characters."]
+    elif data.language and not language_known(data.language):
+        errors["language"] = [
+            f"“{data.language}” is not a language code: use one such as en, zh or pt-BR."
+        ]
     try:
         clean_attributes(data.attributes)
     except ApplicationError as error:

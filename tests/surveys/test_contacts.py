@@ -77,6 +77,23 @@ def test_csv_import_is_all_or_nothing_with_row_errors(server_client, project):
     }
 
 
+def test_csv_import_refuses_unknown_language_codes(server_client, project):
+    """A contact's language picks their texts: a code no one knows would silently fall back."""
+    bad = _upload(
+        server_client,
+        "user_id,language\nu-1,zh-Hans\nu-2,english\nu-3,xx\nu-4,pt_BR\nu-5,\n",
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["fields"]["rows"] == [
+        "Row 3: language: “english” is not a language code: use one such as en, zh or pt-BR.",
+        "Row 4: language: “xx” is not a language code: use one such as en, zh or pt-BR.",
+    ]
+    assert Contact.objects.filter(project=project).count() == 0
+    good = _upload(server_client, "user_id,language\nu-1,zh-Hans\nu-4,pt_BR\n")
+    assert good.json() == {"created": 2, "updated": 0}
+    assert sorted(Contact.objects.values_list("language", flat=True)) == ["pt_BR", "zh-Hans"]
+
+
 MARKERS = ("erase-me-7f3a", "erase.me@example.com", "+44 20 7946 0958", "MY SECRET COMPLAINT QX9")
 
 
