@@ -38,6 +38,7 @@ from tests.factories import (
 from tests.sql import Snapshot, tables_copy, tables_write
 from vocsite import caches
 from vocsite.celery import app as celery_app
+from vocsite.sql import planner_statistics_refresh
 
 
 @pytest.fixture
@@ -305,4 +306,7 @@ def demo(demo_rows, django_db_blocker) -> Project:
         with connection.cursor() as cursor:
             for sql in connection.ops.sequence_reset_sql(no_style(), _demo_models()):
                 cursor.execute(sql)
+        # Statistics for the rows just written (rolled back with them): planned for the empty
+        # tables autovacuum last saw, the dashboards' joins take minutes on PostgreSQL.
+        planner_statistics_refresh()
     return Project.objects.get(is_demo=True)

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from feedback.answering.batch import ResponseBatch, finished_response
@@ -393,13 +394,12 @@ def detractor_comments(
     first, as (answer id, text)."""
     since = timezone.now() - timedelta(days=days)
 
-    responses = Answer.objects.filter(unhappy_scores(), response__project=project).values(
-        "response_id"
-    )
+    # EXISTS on the same response (the answer's index), not IN over all the project's scores
+    unhappy = Answer.objects.filter(unhappy_scores(), response_id=OuterRef("response_id"))
     return list(
         _text_answers()
         .filter(response__project=project, response__finished_at__gte=since)
-        .filter(response_id__in=responses)
+        .filter(Exists(unhappy))
         .order_by("-pk")
         .values_list("pk", "value_text")[:limit]
     )

@@ -24,3 +24,7 @@ RESPONSE_PUBLISH_BATCH_SECONDS = 0
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 WIDGET_ORIGIN_FLUSH_SECONDS = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    # A statement badly planned or waiting on a lock fails its own test within a minute instead
+    # of running on server-side after the test's timeout and blocking every test after it.
+    DATABASES["default"]["OPTIONS"]["options"] = "-c statement_timeout=60s -c lock_timeout=60s"  # noqa: F405
