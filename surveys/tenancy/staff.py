@@ -66,18 +66,21 @@ def project_view(roles: Iterable[str] | None = None) -> Callable:
 
 
 def staff_context(request: HttpRequest) -> dict:
-    """Context processor: the navigation and the project switcher for staff pages."""
+    """Context processor: the navigation and the project switcher for staff pages.
+
+    A page outside `project_view` (an error page, the no-project page) resolves the project
+    here, so its navigation offers what the person's role opens and nothing more."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    access: ProjectAccess | None = getattr(request, "access", None)
+    access: ProjectAccess | None = getattr(request, "access", None) or session_access(request)
     nav = []
     for name, label, icon, roles in NAV:
         try:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        if access is not None and roles is not None and access.role not in roles:
+        if roles is not None and (access is None or access.role not in roles):
             continue
         nav.append(
             {"url": url, "label": label, "icon": icon, "active": request.path.startswith(url)}

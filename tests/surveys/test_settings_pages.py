@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.messages import constants as message_constants
+from django.contrib.messages.storage.base import Message
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -150,3 +152,34 @@ def test_only_admins_reach_settings_and_audit(project, role):
     assert client.get("/app/audit/").status_code == 403
     assert client.post("/app/settings/keys/", {"name": "x"}).status_code == 403
     assert not ApiKey.objects.filter(name="x").exists()
+
+
+def test_an_error_message_is_a_danger_alert_and_a_success_a_success_alert(admin, project):
+    refused = admin.post("/app/settings/members/", {"email": "not-an-address", "role": "agent"})
+    html = admin.get(refused.url).content.decode()
+    assert (
+        '<div class="alert alert-danger alert-dismissible fade show" role="alert">'
+        "No invitation was sent: Enter a valid email address."
+    ) in html
+    saved = admin.post("/app/settings/teams/", {"name": "Care"})
+    html = admin.get(saved.url).content.decode()
+    assert '<div class="alert alert-success alert-dismissible fade show" role="alert">' in html
+
+
+def test_every_message_level_is_one_of_bootstraps_alert_colours():
+    bootstrap_alerts = {"primary", "secondary", "success", "danger", "warning", "info"}
+    levels = (
+        message_constants.DEBUG,
+        message_constants.INFO,
+        message_constants.SUCCESS,
+        message_constants.WARNING,
+        message_constants.ERROR,
+    )
+    assert {Message(level, "text").level_tag for level in levels} <= bootstrap_alerts
+    assert [Message(level, "text").level_tag for level in levels] == [
+        "secondary",
+        "info",
+        "success",
+        "warning",
+        "danger",
+    ]
