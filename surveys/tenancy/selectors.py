@@ -36,3 +36,11 @@ def team_agents(team: Team) -> list[AbstractBaseUser]:
         project_id=team.project_id, role__in=ASSIGNABLE_ROLES, user_id__in=member_ids
     ).values_list("user_id", flat=True)
     return list(get_user_model().objects.filter(pk__in=allowed, is_active=True).order_by("pk"))
+
+
+def usernames_by_id(user_ids: set[int]) -> dict[int, str]:
+    """User names for the ids an audit page names (a removed member's name included)."""
+    if not user_ids:
+        return {}
+    users = get_user_model().objects.filter(pk__in=user_ids)
+    return {user.pk: user.get_username() for user in users}

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from surveys.tenancy.audit_words import audit_entry_words, audit_user_ids, object_kind_words
 from surveys.tenancy.invitations import member_invitation_revoke, member_invite
 from surveys.tenancy.models import (
     ApiKey,
@@ -31,6 +32,7 @@ from surveys.tenancy.project_settings import (
     timezone_names,
 )
 from surveys.tenancy.roles import ADMIN_ROLES
+from surveys.tenancy.selectors import usernames_by_id
 from surveys.tenancy.services import api_key_create, api_key_revoke
 from surveys.tenancy.staff import project_view
 from vocsite.errors import ApplicationError
@@ -335,4 +337,15 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         .order_by("object_type")
     )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "surveys/audit.html", {"page": page, "kinds": kinds, "kind": kind})
+    rows = list(page.object_list)
+    usernames = usernames_by_id(audit_user_ids(rows))
+    return render(
+        request,
+        "surveys/audit.html",
+        {
+            "page": page,
+            "entries": [audit_entry_words(entry, usernames) for entry in rows],
+            "kinds": [(k, object_kind_words(k)) for k in kinds],
+            "kind": kind,
+        },
+    )
