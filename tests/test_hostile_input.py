@@ -424,7 +424,7 @@ def test_nul_in_a_csv_cell_is_a_row_problem_and_nothing_is_imported(server_clien
     assert reply.status_code == 400
     assert reply.json()["error"] == {
         "code": "invalid",
-        "message": "1 problem(s) in the file; nothing was imported.",
+        "message": "1 problem in the file; nothing was imported.",
         "fields": {"rows": ["Row 3: plan: Null characters are not allowed."]},
     }
     assert Contact.objects.filter(project=project).count() == 0

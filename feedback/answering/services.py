@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from feedback.answering import sql
 from feedback.answering.batch import ResponseBatch, finished_response
@@ -70,7 +70,11 @@ def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
         if not isinstance(value, str):
             raise _invalid(field, gettext("Text is required."))
         if len(value) > MAX_TEXT:
-            raise _invalid(field, gettext("At most %(n)s characters.") % {"n": MAX_TEXT})
+            raise _invalid(
+                field,
+                ngettext("At most %(n)s character.", "At most %(n)s characters.", MAX_TEXT)
+                % {"n": MAX_TEXT},
+            )
         if "\x00" in value:  # PostgreSQL text cannot hold NUL
             raise _invalid(field, "Null characters are not allowed.")
         return {"value_text": value.strip()}

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from surveys.contacts.attributes import clean_attributes
 from surveys.contacts.models import Contact, LifecycleChange, OperationalEvent, VisitorId
@@ -171,7 +172,12 @@ def contacts_import_csv(*, project: Project, content: bytes) -> dict[str, int]:
     if problems:
         raise ApplicationError(
             "invalid",
-            f"{len(problems)} problem(s) in the file; nothing was imported.",
+            ngettext(
+                "%(n)s problem in the file; nothing was imported.",
+                "%(n)s problems in the file; nothing was imported.",
+                len(problems),
+            )
+            % {"n": len(problems)},
             {"rows": problems[:200]},
         )
     with transaction.atomic():

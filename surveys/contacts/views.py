@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from surveys.contacts.models import Contact, VisitorId
@@ -63,8 +64,15 @@ def contacts_import_view(request: HttpRequest) -> HttpResponse:
             problem for problems in error.fields.values() for problem in problems
         ]
     else:
+        created = ngettext("%(n)s new contact", "%(n)s new contacts", result["created"]) % {
+            "n": result["created"]
+        }
+        updated = ngettext("%(n)s contact updated", "%(n)s contacts updated", result["updated"]) % {
+            "n": result["updated"]
+        }
         messages.success(
-            request, _("Imported: %(created)s new contacts, %(updated)s updated.") % result
+            request,
+            _("Imported: %(created)s, %(updated)s.") % {"created": created, "updated": updated},
         )
     return redirect("contacts")
 

@@ -43,7 +43,7 @@ def test_designer_creates_a_topic_and_history_is_retagged(
         ("parcel", 3)
     ]
     html = client.get("/app/topics/").content.decode()
-    assert "Retagging history finished" in html and "1 comments, 1 topic matches" in html
+    assert "Retagging history finished" in html and "1 comment, 1 topic match" in html
     assert '<tr class="" data-topic="Delivery">' in html
 
 

@@ -34,13 +34,13 @@ def test_import_shows_row_problems_then_imports_a_clean_file(project):
         "/app/contacts/import/", _csv("user_id,email\nok-1,a@b.co\nok-2,nope\n"), follow=True
     )
     html = reply.content.decode()
-    assert "1 problem(s) in the file; nothing was imported." in html
+    assert "1 problem in the file; nothing was imported." in html
     assert "<li>Row 3: email: Enter a valid e-mail address.</li>" in html
     assert not Contact.objects.filter(project=project).exists()
     reply = client.post(
         "/app/contacts/import/", _csv("user_id,email,plan\nok-1,a@b.co,pro\n"), follow=True
     )
-    assert "Imported: 1 new contacts, 0 updated." in reply.content.decode()
+    assert "Imported: 1 new contact, 0 contacts updated." in reply.content.decode()
     assert Contact.objects.get(project=project, user_id="ok-1").attributes == {"plan": "pro"}
 
 
