@@ -196,7 +196,7 @@ def test_lead_view_breaks_down_by_channel_and_attribute(shop):
 
 
 def test_counts_take_the_singular_or_the_plural(shop):
-    client, project, survey, (landing, checkout) = shop
+    client, project, survey, (_, checkout) = shop
     cell(project, survey, checkout, "nps", 10, {10: 1, 3: 2})
     html = client.get("/app/dashboards/lead/?touchpoint=checkout").content.decode()
     assert "Total: 1 promoter · 0 passives · 2 detractors" in html
