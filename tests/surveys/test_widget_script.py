@@ -71,6 +71,55 @@ def test_the_widgets_show_if_agrees_with_the_servers():
     assert expected.count(True) == 18 + 7 + 2 + 1  # no rule; 0–6; 9–10; 3; another question: none
 
 
+def _function_source(name: str) -> str:
+    found = re.search(rf"^function {name}\(.*?^}}$", SOURCE.read_text(), re.S | re.M)
+    assert found, f"widget/src/voc.js has no function {name}"
+    return found.group(0)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the widget's counter")
+def test_the_counter_counts_the_questions_this_person_sees():
+    """NPS (1), "why" for detractors (2), "what did you like" for promoters (3), an open
+    comment (4): a detractor is asked 1, 2 and 4 — three questions, not four."""
+    questions = [
+        {"id": 1, "show_if": None},
+        {"id": 2, "show_if": {PAYLOAD_TARGET: 1, "min": 0, "max": 6}},
+        {"id": 3, "show_if": {PAYLOAD_TARGET: 1, "min": 9, "max": 10}},
+        {"id": 4, "show_if": None},
+    ]
+    steps = [
+        ({}, 0),  # the NPS question: both follow-ups may come
+        ({"1": 3}, 1),  # a detractor: the promoters' question is gone
+        ({"1": 3, "2": "slow"}, 3),
+        ({"1": 10}, 2),  # a promoter skips the detractors' question
+        ({"1": 7}, 3),  # a passive sees neither
+    ]
+    program = (
+        _function_source("visible")
+        + "\n"
+        + _function_source("progress")
+        + "\nconst [questions, steps] = JSON.parse(process.argv[1]);"
+        + "\nconsole.log(JSON.stringify(steps.map(([a, at]) => progress(questions, a, at))));"
+    )
+    run = subprocess.run(
+        ["node", "-e", program, json.dumps([questions, steps])],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(run.stdout) == [[1, 4], [2, 3], [3, 3], [2, 3], [2, 2]]
+
+
+def test_a_cjk_feedback_tab_label_stands_upright():
+    source = SOURCE.read_text()
+    assert (
+        ".tab.upright{transform:translateY(-50%);writing-mode:vertical-rl;text-orientation:upright;"
+        in source
+    )
+    assert "rotate(-90deg)" in source  # a Latin label is still turned on its side
+
+
 def test_every_scaled_question_carries_its_scale_in_the_payload(survey):
     """The widget draws `question.scale` as sent: a question stored without one gets its
     type's default from the server (surveys.design.scales)."""

@@ -135,6 +135,7 @@ select{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px;font-si
 .foot button{border:0;background:none;color:#6b7280;text-decoration:underline;font-size:12px;cursor:pointer;padding:4px 0}
 .thanks{font-size:16px;font-weight:600;text-align:center;padding:18px 8px}
 .tab{position:fixed;right:0;top:50%;transform:translateY(-50%) rotate(-90deg);transform-origin:bottom right;background:var(--c);color:#fff;border:0;border-radius:8px 8px 0 0;padding:8px 14px;font-size:14px;font-weight:600;cursor:pointer;z-index:2147483645}
+.tab.upright{transform:translateY(-50%);writing-mode:vertical-rl;text-orientation:upright;border-radius:8px 0 0 8px;padding:14px 8px;letter-spacing:2px}
 @media (max-width:480px){.card{left:0;right:0;bottom:0;width:100%;max-width:100%;border-radius:16px 16px 0 0;padding:18px 14px 20px}.scale.nps{grid-template-columns:repeat(6,1fr)}}
 `;
 
@@ -159,6 +160,15 @@ function visible(question, answers) {
   if (!rule) return true;
   const value = answers[rule.question_id];
   return typeof value === "number" && value >= rule.min && value <= rule.max;
+}
+
+// The counter's "2 / 3": the questions this person sees, as far as their answers tell. One
+// whose show_if names a question not reached yet counts until that answer hides it.
+function progress(questions, answers, at) {
+  const place = new Map(questions.map((q, i) => [q.id, i]));
+  const ahead = (rule) => place.has(rule.question_id) && place.get(rule.question_id) >= at;
+  const counted = questions.map((q, i) => i === at || visible(q, answers) || (!!q.show_if && ahead(q.show_if)));
+  return [counted.slice(0, at + 1).filter(Boolean).length, counted.filter(Boolean).length];
 }
 
 function render(displayId, survey, preview) {
@@ -270,9 +280,10 @@ function render(displayId, survey, preview) {
       parts.push(area, go);
     }
     go.disabled = q.required && answers[q.id] == null;
+    const [position, total] = progress(questions, answers, index);
     const foot = el("div", { class: "foot" }, [
       preview ? null : el("button", { class: "voc-optout", text: T.optout, onclick: () => { post("opt-out", who()).catch(() => {}); close(true); } }),
-      el("span", { text: questions.length > 1 ? `${index + 1} / ${questions.length}` : "" }),
+      el("span", { class: "voc-progress", text: total > 1 ? `${position} / ${total}` : "" }),
     ]);
     parts.push(foot);
     body.replaceChildren(...parts);
@@ -301,7 +312,9 @@ function feedbackTab() {
   if (!tab.enabled) return;
   const lang = tabLanguage();
   const label = typeof tab.label === "string" ? tab.label : (tab.label && (tab.label[lang] || tab.label.en)) || config.texts[lang].feedback;
-  shadow().append(el("button", { class: "tab voc-feedback-tab", "aria-haspopup": "dialog", text: label, onclick: openFeedback }));
+  // Chinese, Japanese and Korean read top to bottom, upright; a Latin label is turned on its side.
+  const upright = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]/.test(label);
+  shadow().append(el("button", { class: "tab voc-feedback-tab" + (upright ? " upright" : ""), "aria-haspopup": "dialog", text: label, onclick: openFeedback }));
 }
 
 function openFeedback() {
