@@ -6,7 +6,8 @@ import pytest
 
 from feedback.answering.models import Feedback, Response
 from surveys.tenancy.models import Project
-from tests.factories import ProjectFactory, TouchpointFactory, published_survey
+from surveys.design.services import QuestionIn
+from tests.factories import NPS_WITH_WHY, ProjectFactory, TouchpointFactory, published_survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 375, "height": 740}
@@ -139,4 +140,43 @@ def test_hostile_survey_texts_are_shown_as_text(browser, live_server):
         page.evaluate("document.querySelector('#voc-root') ? 0 : 0") == 0
         and page.locator("img[src=x]").count() == 0
     )
+    page.close()
+
+
+def test_the_counter_skips_hidden_questions_and_a_chinese_tab_stands_upright(
+    browser, live_server, artifacts
+):
+    project = ProjectFactory(
+        name="Demo Shop",
+        is_demo=True,
+        allowed_origins=[live_server.url],
+        languages=["en", "zh"],
+        default_language="en",
+    )
+    checkout = TouchpointFactory(project=project, key="checkout_completed")
+    for key in ("product_viewed", "support_ticket_closed"):
+        TouchpointFactory(project=project, key=key)
+    anything = QuestionIn(
+        type="text", text={"en": "Anything else?", "zh": "还有别的吗？"}, required=False
+    )
+    published_survey(project, touchpoints=[checkout], questions=[*NPS_WITH_WHY, anything])
+
+    page = browser.new_page(viewport=PHONE, locale="zh-CN")
+    page.goto(f"{live_server.url}/demo/")
+    page.wait_for_function("() => window.voc && window.voc.version")
+    tab = page.locator(".voc-feedback-tab")
+    tab.wait_for()
+    assert tab.inner_text().replace("\n", "") == "反馈"
+    assert tab.evaluate(
+        "b => [getComputedStyle(b).writingMode, getComputedStyle(b).textOrientation]"
+    ) == ["vertical-rl", "upright"]
+
+    page.click("#checkout")
+    page.wait_for_selector(".voc-survey", timeout=5000)
+    assert page.locator(".voc-progress").inner_text() == "1 / 3"  # the "why" may still come
+    page.locator(".voc-scale-btn", has_text="10").first.click()  # a promoter: no "why"
+    page.wait_for_selector(".voc-text")
+    assert page.locator(".voc-q").inner_text() == "还有别的吗？"
+    assert page.locator(".voc-progress").inner_text() == "2 / 2"
+    page.screenshot(path=str(artifacts / "widget-zh-tab-counter.png"))
     page.close()
