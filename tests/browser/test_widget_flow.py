@@ -5,8 +5,8 @@ import time
 import pytest
 
 from feedback.answering.models import Feedback, Response
-from surveys.tenancy.models import Project
 from surveys.design.services import QuestionIn
+from surveys.tenancy.models import Project
 from tests.factories import NPS_WITH_WHY, ProjectFactory, TouchpointFactory, published_survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
