@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from surveys.contacts.identity import user_hash
+from surveys.delivery.models import DecisionReason
 from surveys.tenancy.models import Project
 from vocsite.csp import widget_page
 
@@ -28,5 +29,7 @@ def demo_shop(request: HttpRequest) -> HttpResponse:
             "touchpoints": touchpoints,
             "customer": DEMO_CUSTOMER,
             "customer_hash": customer_hash,
+            # The log says why decide held a survey back in words (the code beside it).
+            "reason_words": {code: str(label) for code, label in DecisionReason.choices},
         },
     )

@@ -14,7 +14,9 @@ window.voc = window.voc || function () { (window.voc.q = window.voc.q || []).pus
       const decision = await (window.voc.track ? window.voc.track(key) : window.voc("track", key));
       if (decision) {
         const texts = document.getElementById("log").dataset;
-        log(key + " → " + (decision.show ? texts.shown.replace("{seconds}", decision.survey.delay_seconds) : texts.held + " " + decision.reason));
+        const words = JSON.parse(document.getElementById("reason-words").textContent);
+        const why = `${words[decision.reason] || decision.reason} (${decision.reason})`;
+        log(key + " → " + (decision.show ? texts.shown.replace("{seconds}", decision.survey.delay_seconds) : texts.held + " " + why));
       }
     }),
   );

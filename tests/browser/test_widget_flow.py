@@ -71,7 +71,7 @@ def test_survey_flow_cooldown_and_feedback_tab_on_a_phone(browser, live_server, 
     page.wait_for_function(
         "() => document.getElementById('log').textContent.includes('product_viewed')"
     )
-    assert "held back: global_cooldown" in page.inner_text("#log")
+    assert "held back: Global cooldown (global_cooldown)" in page.inner_text("#log")
     page.wait_for_timeout(4000)  # longer than any delay; the thank-you card has closed too
     assert page.locator(".voc-survey").count() == 0
 

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from surveys.delivery import decision_log
-from surveys.delivery.models import DecisionCount
+from surveys.delivery.models import DecisionCount, DecisionReason
+from surveys.delivery.throttle import REASONS
 from tests.factories import (
     ProjectFactory,
     TouchpointFactory,
@@ -120,3 +121,19 @@ def test_a_forked_child_starts_with_an_empty_queue_and_no_flusher(db, settings):
     os.waitpid(pid, 0)
     assert os.read(read, 100).decode() == "0 True"
     assert decision_log.flush() == 1  # the parent's item is still the parent's
+
+
+def test_every_reason_decide_answers_has_words_in_one_place():
+    """surveys.delivery.models.DecisionReason is the one table of reason code → words that
+    pages show (the lead dashboard's chart, the demo shop's log)."""
+    assert set(DecisionReason.values) == {"shown", *REASONS}
+    for code, label in DecisionReason.choices:
+        assert str(label) != code and "_" not in str(label), code
+
+
+@pytest.mark.django_db
+def test_the_demo_shop_log_has_the_reasons_in_words(client):
+    ProjectFactory(is_demo=True, name="Demo Shop")
+    html = client.get("/demo/").content.decode()
+    assert '"global_cooldown": "Global cooldown"' in html
+    assert '"touchpoint_retired": "Touchpoint retired"' in html
