@@ -82,3 +82,17 @@ def test_the_500_page_renders_without_a_database_or_request():
     reply = server_failure(RequestFactory().get("/app/surveys/"))
     assert reply.status_code == 500
     assert "Something went wrong on our side" in reply.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_form_without_its_csrf_token_is_a_styled_403_with_the_navigation(project):
+    user = UserFactory(username="boss")
+    MembershipFactory(user=user, project=project, role="admin")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    reply = client.post("/app/settings/teams/", {"name": "Care"})
+    html = reply.content.decode()
+    assert reply.status_code == 403
+    assert '<h1 class="h4 mb-3">This form could not be sent</h1>' in html
+    assert SETTINGS_LINK in html and STYLES in html
+    assert not project.teams.exists()
