@@ -213,7 +213,7 @@ def value_words(field: str, value: Any, usernames: Mapping[int, str]) -> str:
         return ", ".join(value_words(field, item, usernames) for item in value)
     if isinstance(value, Mapping):
         return "; ".join(
-            f"{field_words(key)}: {value_words(key, item, usernames)}"
+            f"{FIELD_WORDS.get(key, key)}: {value_words(key, item, usernames)}"  # "zh: 谢谢"
             for key, item in value.items()
         )
     words = VALUE_WORDS.get(field, {})

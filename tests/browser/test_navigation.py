@@ -65,3 +65,13 @@ def test_on_a_phone_the_sections_fold_behind_the_toggler(browser, live_server, d
     labels = page.evaluate(LABELS)
     assert all(label["visible"] and label["inside"] and label["oneLine"] for label in labels)
     page.screenshot(path=str(artifacts / "nav-375-en.png"), full_page=False)
+
+
+def test_a_missing_page_keeps_the_navigation(browser, live_server, demo, artifacts):
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
+    sign_in(page, live_server, "/app/no-such-page/")
+    assert page.locator("h1").inner_text() == "This page does not exist"
+    assert len(page.evaluate(LABELS)) == 13
+    page.screenshot(path=str(artifacts / "error-404-1280-en.png"))
+    page.goto(f"{live_server.url}/app/audit/")
+    page.screenshot(path=str(artifacts / "audit-1280-en.png"), full_page=True)

@@ -83,6 +83,20 @@ def test_yes_no_lists_and_nothing_read_as_words(admin, project):
     assert 'title="name"' not in html  # unchanged fields are not listed
 
 
+def test_a_structured_value_reads_key_by_key(admin, project):
+    audit_record(
+        project=project,
+        action="survey.updated",
+        obj=project,
+        before={"thank_you": {"en": "Thanks!"}},
+        after={"thank_you": {"en": "Thanks!", "zh": "谢谢！"}},
+    )
+    html = admin.get("/app/audit/").content.decode()
+    assert (
+        change("thank_you", "Thank-you message", "en: Thanks!", "en: Thanks!; zh: 谢谢！") in html
+    )
+
+
 def test_the_kind_filter_names_kinds_in_words(admin, project):
     admin.post("/app/settings/keys/", {"name": "ci"})
     html = admin.get("/app/audit/").content.decode()
