@@ -51,7 +51,7 @@ def _journey_page(
 ) -> HttpResponse:
     project = request.access.project
     days = PERIODS.get(request.GET.get("days", ""), 90)
-    today = timezone.now().date()
+    today = timezone.localdate()  # the project's (project_view)
     scores = touchpoint_scores(project, since=today - timedelta(days=days - 1), until=today)
     touchpoints = list(
         Touchpoint.objects.filter(project=project)
