@@ -33,6 +33,7 @@ from surveys.design.survey_settings import (
     settings_snapshot,
 )
 from surveys.design.targeting import validate_targeting
+from surveys.design.translations import language_name, translation_gaps
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
@@ -314,6 +315,7 @@ def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> 
         raise ApplicationError(
             "invalid", gettext("A survey needs at least one question to publish.")
         )
+    _refuse_translation_gaps(survey, drafts)
     previous = (
         Question.objects.filter(version=survey.current_version).order_by("position")
         if survey.current_version_id
@@ -411,6 +413,32 @@ def survey_set_status(
         after={"status": target},
     )
     return survey
+
+
+def _refuse_translation_gaps(survey: Survey, drafts: Sequence[Question]) -> None:
+    """Publishing a half-translated survey would show customers a text in another language
+    than the rest: refuse, naming every gap."""
+    gaps = translation_gaps(
+        {
+            "questions": [{"text": q.text, "choices": q.choices} for q in drafts],
+            "thank_you": survey.thank_you,
+        },
+        project_languages=survey.project.languages or [survey.project.default_language],
+        target_languages=(survey.targeting or {}).get("languages") or [],
+    )
+    if not gaps:
+        return
+    fields: dict[str, list[str]] = {}
+    for gap in gaps:
+        fields.setdefault(gap.field, []).append(
+            gettext("Missing in %(language)s.") % {"language": language_name(gap.language)}
+        )
+    raise ApplicationError(
+        "missing_translation",
+        gettext("Translate before publishing: %(gaps)s.")
+        % {"gaps": "; ".join(gap.describe() for gap in gaps)},
+        fields,
+    )
 
 
 def draft_snapshot(survey: Survey) -> dict[str, Any]:
