@@ -112,10 +112,13 @@
     changed();
   });
 
-  // Publishing sends the saved draft: say so while the form holds unsaved changes.
+  // Publishing sends the saved draft: while the form holds unsaved changes, say so and hold
+  // Publish back.
   const state = document.getElementById("save-state");
+  const publish = document.getElementById("publish");
   designer.addEventListener("input", () => {
     if (state && state.dataset.unsaved) state.textContent = state.dataset.unsaved;
+    if (publish) publish.disabled = true;
   });
 
   designer.addEventListener("submit", renumber);
