@@ -303,8 +303,17 @@ def _snapshot_question(q: Question, id_by_position: Mapping[int, int]) -> dict[s
 
 
 @transaction.atomic
-def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> SurveyVersion:
-    """Freeze the draft questions into a new immutable version and make the survey active."""
+def survey_publish(
+    *,
+    survey: Survey,
+    actor: AbstractBaseUser | None = None,
+    allow_missing_translations: bool = False,
+) -> SurveyVersion:
+    """Freeze the draft questions into a new immutable version and make the survey active.
+
+    A half-translated draft is refused (`missing_translation`); no surface lets people skip
+    that, `allow_missing_translations` is for versions made on purpose with fallbacks in them
+    (the payload's fallbacks still serve versions published before the rule)."""
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     if survey.status == SurveyStatus.CLOSED:
         raise ApplicationError(
@@ -315,7 +324,8 @@ def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> 
         raise ApplicationError(
             "invalid", gettext("A survey needs at least one question to publish.")
         )
-    _refuse_translation_gaps(survey, drafts)
+    if not allow_missing_translations:
+        _refuse_translation_gaps(survey, drafts)
     previous = (
         Question.objects.filter(version=survey.current_version).order_by("position")
         if survey.current_version_id
