@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.html import escape
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -34,14 +35,8 @@ from surveys.design.survey_settings import (
     Setting,
 )
 from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
+from surveys.design.translations import language_name
 from surveys.tenancy.models import Project
-
-LANGUAGE_NAMES = {"en": _("English"), "zh": _("Chinese")}
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
-
 
 # What the designer says beside each survey setting (the settings themselves, their kinds and
 # bounds are declared in surveys.design.survey_settings).
@@ -49,32 +44,38 @@ SETTING_TEXTS: dict[str, dict[str, str]] = {
     "name": {"label": _("Name")},
     "display_option": {
         "label": _("How often one person may see it"),
-        "help_text": _("“Show once” never repeats; “until responded” stops after an answer."),
+        "help_text": escape(
+            _("“Show once” never repeats; “until responded” stops after an answer.")
+        ),
     },
     "display_limit": {"label": _("At most this many times")},
     "recontact_days": {
         "label": _("Wait between two showings (days)"),
-        "help_text": _("Empty: the project's global cooldown."),
+        "help_text": escape(_("Empty: the project's global cooldown.")),
     },
     "bypass_global_cooldown": {
         "label": _("Ignore the global cooldown"),
-        "help_text": _(
-            "For surveys people trigger themselves (e.g. cancelling); the frequency cap "
-            "still applies."
+        "help_text": escape(
+            _(
+                "For surveys people trigger themselves (e.g. cancelling); the frequency cap "
+                "still applies."
+            )
         ),
     },
     "snooze_days_after_dismiss": {
         "label": _("Days of quiet after someone closes it"),
-        "help_text": _("A dismissed survey is not shown again to that person for this long."),
+        "help_text": escape(
+            _("A dismissed survey is not shown again to that person for this long.")
+        ),
     },
     "sample_percent": {
         "label": _("Ask this share of people (%)"),
-        "help_text": _("Sticky: the same person always gets the same answer."),
+        "help_text": escape(_("Sticky: the same person always gets the same answer.")),
     },
     "response_cap": {"label": _("Stop after this many answers")},
     "priority": {
         "label": _("Priority"),
-        "help_text": _("When several surveys could show at once, the highest wins."),
+        "help_text": escape(_("When several surveys could show at once, the highest wins.")),
     },
     "delay_seconds": {"label": _("Wait before showing (seconds)")},
     "auto_close_seconds": {"label": _("Close by itself after (seconds)")},
@@ -119,38 +120,44 @@ class SurveySettingsForm(SettingFields):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label=_("Touchpoints"),
-        help_text=_("Where in the journey the survey may appear (voc.track(key) in the app)."),
+        help_text=escape(
+            _("Where in the journey the survey may appear (voc.track(key) in the app).")
+        ),
     )
     channels = forms.MultipleChoiceField(
         choices=SurveyChannel.choices,
         widget=forms.CheckboxSelectMultiple,
         label=_("Channels"),
-        help_text=_("In the app, by e-mail, or both — one set of contact rules for all."),
+        help_text=escape(_("In the app, by e-mail, or both — one set of contact rules for all.")),
     )
     target_languages = forms.CharField(
         required=False,
         label=_("Only these languages"),
-        help_text=_("Comma-separated codes, e.g. en, zh. Empty: everyone."),
+        help_text=escape(_("Comma-separated codes, e.g. en, zh. Empty: everyone.")),
     )
     target_urls = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         label=_("Only on pages"),
-        help_text=format_lazy(
-            _("One rule per line: <op> <text>, op one of {ops}. e.g. “contains /checkout”."),
-            ops=", ".join(URL_OPS),
+        help_text=escape(
+            format_lazy(
+                _("One rule per line: <op> <text>, op one of {ops}. e.g. “contains /checkout”."),
+                ops=", ".join(URL_OPS),
+            )
         ),
     )
     target_attributes = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         label=_("Only for people with"),
-        help_text=format_lazy(
-            _(
-                "One rule per line: <attribute> <op> <value>, op one of {ops}; “in” takes a "
-                "comma list. e.g. “plan in pro,enterprise”."
-            ),
-            ops=", ".join(ATTRIBUTE_OPS),
+        help_text=escape(
+            format_lazy(
+                _(
+                    "One rule per line: <attribute> <op> <value>, op one of {ops}; “in” takes a "
+                    "comma list. e.g. “plan in pro,enterprise”."
+                ),
+                ops=", ".join(ATTRIBUTE_OPS),
+            )
         ),
     )
     theme_color = forms.RegexField(
@@ -176,11 +183,14 @@ class SurveySettingsForm(SettingFields):
             for t in project.touchpoints.order_by("position", "name")
             if t.retired_at is None or t.key in kept
         ]
-        self.fields["recontact_days"].help_text = ngettext(
-            "Empty: the project's global cooldown (%(days)s day).",
-            "Empty: the project's global cooldown (%(days)s days).",
-            project.recontact_days,
-        ) % {"days": project.recontact_days}
+        self.fields["recontact_days"].help_text = escape(
+            ngettext(
+                "Empty: the project's global cooldown (%(days)s day).",
+                "Empty: the project's global cooldown (%(days)s days).",
+                project.recontact_days,
+            )
+            % {"days": project.recontact_days}
+        )
         for lang in project_languages(project):
             self.fields[f"thank_you_{lang}"] = forms.CharField(
                 required=False,
@@ -304,21 +314,21 @@ class QuestionForm(forms.Form):
         empty_value=None,
         choices=[("", _("default")), *SCALE_CHOICES],
         label=_("Scale"),
-        help_text=_("CSAT 1–3/5/7, CES 1–5/7, rating 1–3…10."),
+        help_text=escape(_("CSAT 1–3/5/7, CES 1–5/7, rating 1–3…10.")),
     )
     scale_wording = forms.ChoiceField(
         required=False,
         initial="agree",
         choices=Question._meta.get_field("scale_wording").choices,
         label=_("Worded as"),
-        help_text=_("A 1–5 CES may ask how much effort it took: then 1–2 count as easy."),
+        help_text=escape(_("A 1–5 CES may ask how much effort it took: then 1–2 count as easy.")),
     )
     show_if_question = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=10,
         label=_("Only if question #"),
-        help_text=_("Show this question only if that earlier one scored…"),
+        help_text=escape(_("Show this question only if that earlier one scored…")),
     )
     show_if_min = forms.IntegerField(
         required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label=_("from")
@@ -440,7 +450,7 @@ class BaseQuestionFormSet(forms.BaseFormSet):
 QuestionFormSet = forms.formset_factory(
     QuestionForm,
     formset=BaseQuestionFormSet,
-    extra=1,
+    extra=0,  # the page's "Add question" adds as many as wanted
     can_order=True,
     can_delete=True,
     max_num=10,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from surveys.design.designer_page import error_summary, question_rows
 from surveys.design.forms import (
     QuestionForm,
     QuestionFormSet,
@@ -22,6 +23,7 @@ from surveys.design.models import Survey
 from surveys.design.payload import draft_payload
 from surveys.design.services import (
     QuestionIn,
+    draft_snapshot,
     question_errors,
     snapshot_from_inputs,
     survey_create,
@@ -30,6 +32,7 @@ from surveys.design.services import (
     survey_update,
 )
 from surveys.design.survey_templates import TEMPLATES
+from surveys.design.translations import translation_gaps
 from surveys.tenancy.roles import DESIGN_ROLES
 from surveys.tenancy.staff import project_view
 from vocsite.csp import widget_page
@@ -147,6 +150,18 @@ def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
         lang: draft_payload(survey=survey, project=project, language=lang) for lang in languages
     }
     status = 422 if request.method == "POST" else 200
+    # The saved draft's gaps, shown beside questions in the saved order (not after a failed save,
+    # where the forms may be arranged otherwise).
+    gaps = (
+        translation_gaps(
+            draft_snapshot(survey),
+            project_languages=languages,
+            target_languages=(survey.targeting or {}).get("languages") or [],
+        )
+        if request.method == "GET"
+        else []
+    )
+    rows = question_rows(questions, gaps)
     return render(
         request,
         "surveys/survey_edit.html",
@@ -154,6 +169,9 @@ def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
             "survey": survey,
             "form": settings_form,
             "questions": questions,
+            "question_rows": rows,
+            "errors": error_summary(settings_form, questions, rows),
+            "thank_you_gaps": [gap.what() for gap in gaps if gap.question is None],
             "languages": languages,
             "language_names": [(lang, language_name(lang)) for lang in languages],
             "previews": previews,
