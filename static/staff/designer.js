@@ -13,6 +13,16 @@
 
   const renumber = () => {
     const shown = items();
+    // A condition names its question by number ("Only if question #"): when that question
+    // moves, the condition follows it to its new number.
+    const moved = new Map();
+    shown.forEach((item, place) => {
+      if (item.dataset.number) moved.set(item.dataset.number, String(place + 1));
+      item.dataset.number = String(place + 1);
+    });
+    list.querySelectorAll("input[name$='-show_if_question']").forEach((input) => {
+      if (moved.has(input.value)) input.value = moved.get(input.value);
+    });
     shown.forEach((item, place) => {
       const order = item.querySelector("input[name$='-ORDER']");
       if (order) order.value = String(place + 1);

@@ -100,13 +100,20 @@ def test_designer_drags_adds_two_questions_and_saves_the_order(
         added.locator("input[name$='-text_zh']").fill(text_zh)
     page.locator("#question-q-3 .question-up").click()
     assert page.locator("#question-q-3 .question-title").inner_text() == "Question 3"
-    page.screenshot(path="/work/shots/designer-1280.png", full_page=False)
+    # A condition on the NPS question (now number 2) follows it when it moves to number 1.
+    page.locator("#question-q-3 details summary").click()
+    page.locator("#question-q-3 input[name$='-show_if_question']").fill("2")
+    page.locator("#question-q-3 input[name$='-show_if_min']").fill("0")
+    page.locator("#question-q-3 input[name$='-show_if_max']").fill("6")
+    page.locator("#question-q-0 .question-up").click()
+    assert page.locator("#question-q-3 input[name$='-show_if_question']").input_value() == "1"
+    page.screenshot(path=artifacts / "designer-1280.png", full_page=False)
     page.set_viewport_size(PHONE)
     page.locator("#question-q-3").scroll_into_view_if_needed()
     bar = page.locator("#save-draft").bounding_box()  # the sticky bar stays in view
     assert bar["y"] > 0 and bar["y"] + bar["height"] <= PHONE["height"]
     assert page.locator("#publish").is_disabled()  # unsaved changes: save first
-    page.screenshot(path="/work/shots/designer-375.png", full_page=False)
+    page.screenshot(path=artifacts / "designer-375.png", full_page=False)
     page.set_viewport_size(LAPTOP)
 
     page.click("#save-draft")
@@ -114,9 +121,10 @@ def test_designer_drags_adds_two_questions_and_saves_the_order(
     survey = Survey.objects.get(project=shop)
     drafts = survey.questions.filter(version__isnull=True).order_by("position")
     assert [(q.type, q.text["en"]) for q in drafts] == [
-        ("text", "What is the main reason for your score?"),
         ("nps", "How likely are you to recommend us to a friend or colleague?"),
+        ("text", "What is the main reason for your score?"),
         ("text", "Anything else?"),
         ("text", "Which plan are you on?"),
     ]
     assert drafts[3].text["zh"] == "您用哪个套餐？"
+    assert drafts[2].show_if == {"question": 0, "min": 0, "max": 6}
