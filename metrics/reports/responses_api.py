@@ -21,14 +21,12 @@ from rest_framework.views import APIView
 from feedback.answering.models import Answer, Response
 from feedback.topics.models import Tag
 from metrics.reports.exports import RESPONSE_HEADER, export, response_rows
-from metrics.reports.filter_params import dates_in_order
+from metrics.reports.filter_params import ResponseFiltersQuery
 from metrics.reports.selectors import responses_list
-from metrics.rollups.filters import MetricFilters, ScoreRange
-from surveys.design.models import SCORED_TYPES
+from metrics.rollups.filters import MetricFilters
 from surveys.tenancy.roles import CASE_ROLES
 from surveys.tenancy.timezones import project_zone
 from vocsite.api_errors import ERRORS
-from vocsite.ids import IdField
 
 
 class CsvRenderer(renderers.BaseRenderer):
@@ -113,55 +111,13 @@ class ResponseListApi(APIView):
     allowed_roles = CASE_ROLES
     renderer_classes = [renderers.JSONRenderer, CsvRenderer, XlsxRenderer]
 
-    class FilterSerializer(serializers.Serializer):
-        survey = IdField(required=False)
-        touchpoint = serializers.SlugField(max_length=100, required=False)
-        since = serializers.DateField(
-            required=False, help_text="First day, inclusive, in the project's timezone."
-        )
-        until = serializers.DateField(
-            required=False, help_text="Last day, inclusive, in the project's timezone."
-        )
+    class FilterSerializer(ResponseFiltersQuery):
+        """The results page's filters (one parser, metrics.reports.filter_params), and
+        unfinished responses on request."""
+
         include_partial = serializers.BooleanField(
             required=False, default=False, help_text="Also unfinished responses."
         )
-        stage = serializers.SlugField(max_length=64, required=False, help_text="Journey stage key.")
-        channel = serializers.CharField(
-            max_length=16, required=False, help_text="web, app, email, phone, chat, store."
-        )
-        segment = serializers.RegexField(
-            r"^[^:]{1,64}:.{1,200}$",
-            required=False,
-            help_text="`attribute:value` of one of the project's breakdown attributes.",
-        )
-        version = serializers.IntegerField(
-            min_value=1, required=False, help_text="The survey's version number (with survey)."
-        )
-        score = serializers.RegexField(
-            rf"^({'|'.join(SCORED_TYPES)}):(10|[0-9])-(10|[0-9])$",
-            required=False,
-            help_text="Responses whose answer of a scored type lies in low-high, e.g. nps:0-6.",
-        )
-
-        def validate(self, attrs):
-            attrs = dates_in_order(attrs)
-            if attrs.get("version") is not None and not attrs.get("survey"):
-                raise serializers.ValidationError({"version": ["A version needs its survey."]})
-            if attrs.get("segment"):
-                attribute, value = attrs["segment"].split(":", 1)
-                allowed = self.context["project"].breakdown_attributes or []
-                if attribute not in allowed:
-                    raise serializers.ValidationError(
-                        {"segment": [f"Breakdown attributes: {', '.join(allowed) or 'none'}."]}
-                    )
-                attrs["segment"] = (attribute, value)
-            if attrs.get("score"):
-                question_type, bounds = attrs["score"].split(":")
-                low, high = (int(bound) for bound in bounds.split("-"))
-                if low > high:
-                    raise serializers.ValidationError({"score": ["low must not exceed high."]})
-                attrs["score"] = ScoreRange(question_type, low, high)
-            return attrs
 
     def perform_content_negotiation(self, request, force=False):
         """An unknown `format` is a 400 that names the choices, not DRF's bare 404."""
@@ -208,17 +164,7 @@ class ResponseListApi(APIView):
         query = self.FilterSerializer(data=request.query_params, context={"project": project})
         query.is_valid(raise_exception=True)
         values = query.validated_data
-        filters = MetricFilters(
-            survey_id=values.get("survey"),
-            touchpoint=values.get("touchpoint") or None,
-            stage=values.get("stage") or None,
-            channel=values.get("channel") or None,
-            segment=values.get("segment"),
-            since=values.get("since"),
-            until=values.get("until"),
-            version=values.get("version"),
-            score=values.get("score"),
-        )
+        filters = query.metric_filters()
         # Days are the project's, as on the dashboards and a survey's results page (the filter
         # fixes them when it is built, so a streamed export cuts them the same).
         with timezone.override(project_zone(project)):
