@@ -74,6 +74,8 @@ def test_stages_are_created_listed_renamed_and_reordered(server_client, project,
         "name": "Renew",
         "description": "",
         "position": 2,
+        "retired": False,
+        "retired_at": None,
     }
     renew_id = created.json()["id"]
     moved = server_client.patch(
