@@ -14,7 +14,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response as DrfResponse
 from rest_framework.views import APIView
 
@@ -27,6 +26,7 @@ from metrics.rollups.filters import MetricFilters
 from surveys.tenancy.roles import CASE_ROLES
 from surveys.tenancy.timezones import project_zone
 from vocsite.api_errors import ERRORS
+from vocsite.api_lists import PAGE_PARAMETERS, list_page, page_serializer
 
 
 class CsvRenderer(renderers.BaseRenderer):
@@ -94,17 +94,7 @@ class ResponseOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ResponsePageSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
-    previous = serializers.URLField(allow_null=True)
-    results = ResponseOutputSerializer(many=True)
-
-
-class ResponsePagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
+ResponsePageSerializer = page_serializer("ResponsePageSerializer", ResponseOutputSerializer)
 
 
 class ResponseListApi(APIView):
@@ -147,8 +137,7 @@ class ResponseListApi(APIView):
                 enum=["json", "csv", "xlsx"],
                 description="json (default, cursor pages) or a streamed csv/xlsx export.",
             ),
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 200)."),
+            *PAGE_PARAMETERS,
         ],
         responses={
             (200, "application/json"): ResponsePageSerializer,
@@ -196,6 +185,6 @@ class ResponseListApi(APIView):
                 ),
             )
         )
-        paginator = ResponsePagination()
-        page = paginator.paginate_queryset(responses, request, view=self)
-        return paginator.get_paginated_response(ResponseOutputSerializer(page, many=True).data)
+        return list_page(
+            request, self, responses, ordering=("-created_at", "-id"), item=ResponseOutputSerializer
+        )
