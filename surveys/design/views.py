@@ -229,6 +229,7 @@ def survey_preview(request: HttpRequest, survey_id: int) -> HttpResponse:
     values, _ = settings_form.settings_values()
     snapshot = snapshot_from_inputs(kept, values["thank_you"])
     survey.delay_seconds, survey.auto_close_seconds = 0, None  # preview at once, stay open
+    survey.theme = values["theme"]  # the colour as picked, not yet saved
     return JsonResponse(
         {
             lang: draft_payload(survey=survey, project=project, language=lang, snapshot=snapshot)
