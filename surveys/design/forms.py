@@ -34,6 +34,7 @@ from surveys.design.survey_settings import (
     TEXT,
     Setting,
 )
+from surveys.design.survey_templates import TEMPLATES
 from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
 from surveys.design.translations import language_name
 from surveys.tenancy.models import Project
@@ -114,6 +115,26 @@ SettingFields = type(forms.Form)(
     (forms.Form,),
     {"__module__": __name__, **{s.name: _setting_field(s) for s in SCALAR_SETTINGS}},
 )
+
+
+class SurveyFromTemplateForm(forms.Form):
+    """A new draft from a template, under the name the designer gives it (the template's name
+    is offered)."""
+
+    template = forms.ChoiceField(
+        choices=[(key, key) for key in TEMPLATES], widget=forms.HiddenInput
+    )
+    name = forms.CharField(
+        max_length=200,
+        label=_("Name"),
+        error_messages={"required": _("Give the survey a name.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One form per template on the page: ids that tell them apart.
+        key = self.data.get("template") if self.is_bound else self.initial.get("template")
+        self.auto_id = f"new-{key}-%s"
 
 
 class SurveySettingsForm(SettingFields):
