@@ -66,8 +66,9 @@ def test_a_colour_set_in_the_designer_is_previewed_in_chinese(
     page.locator(".voc-scale-btn").nth(3).click()
     assert button_colors(page, ".voc-next") == ("rgb(10, 125, 59)", "rgb(255, 255, 255)")
     page.click(".voc-close")  # on a phone the card covers the page
-    page.check("input[name=own_color]")
+    assert not page.is_checked("input[name=own_color]")
     page.fill("input[name=theme_color]", "#facc15")
+    assert page.is_checked("input[name=own_color]")  # picking a colour makes it the survey's
     page.click("button[data-preview=zh]")
     page.locator(".voc-scale-btn").nth(3).click()
     submit = page.locator(".voc-next")
