@@ -82,9 +82,11 @@ class ProjectSettingsForm(forms.Form):
         regex=rf"^{HEX_COLOR.pattern}$",
         required=False,
         label=_("Accent colour"),
-        help_text=_(
-            "Buttons, the chosen score and the Feedback tab, in the widget and on the e-mail "
-            "survey page; a survey may have its own."
+        help_text=escape(
+            _(
+                "Buttons, the chosen score and the Feedback tab, in the widget and on the e-mail "
+                "survey page; a survey may have its own."
+            )
         ),
         error_messages={"invalid": _("A colour written #rrggbb, e.g. #4f46e5.")},
         widget=forms.TextInput(attrs={"type": "color"}),

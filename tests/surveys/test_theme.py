@@ -103,7 +103,10 @@ def test_an_untouched_colour_input_no_longer_saves_black(designer, project):
     survey = create_from(designer, "nps")
     form = SurveySettingsForm(initial=SurveySettingsForm.initial_for(survey), project=project)
     assert (form["own_color"].value(), form["theme_color"].value()) == (False, "#0a7d3b")
-    assert form.fields["own_color"].help_text == "Off: the project's colour, #0a7d3b (Settings)."
+    # Escaped where declared: crispy renders help texts as HTML.
+    assert form.fields["own_color"].help_text == (
+        "Off: the project&#x27;s colour, #0a7d3b (Settings)."
+    )
 
     # What a browser sends for a colour input nobody touched: black.
     reply = designer.post(f"/app/surveys/{survey.pk}/", post_data(survey, theme_color="#000000"))
