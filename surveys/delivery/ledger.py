@@ -509,6 +509,7 @@ def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
     return payload_from_snapshot(
         snapshot=display.version.snapshot,
         survey=display.survey,
+        project=project,
         version_number=display.version.number,
         language=display.language or project.default_language,
         fallback=project.default_language,

@@ -34,9 +34,11 @@ from surveys.design.survey_settings import (
     TEXT,
     Setting,
 )
+from surveys.design.survey_templates import TEMPLATES
 from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
 from surveys.design.translations import language_name
 from surveys.tenancy.models import Project
+from surveys.tenancy.theme import HEX_COLOR, theme_colors
 
 # What the designer says beside each survey setting (the settings themselves, their kinds and
 # bounds are declared in surveys.design.survey_settings).
@@ -115,6 +117,26 @@ SettingFields = type(forms.Form)(
 )
 
 
+class SurveyFromTemplateForm(forms.Form):
+    """A new draft from a template, under the name the designer gives it (the template's name
+    is offered)."""
+
+    template = forms.ChoiceField(
+        choices=[(key, key) for key in TEMPLATES], widget=forms.HiddenInput
+    )
+    name = forms.CharField(
+        max_length=200,
+        label=_("Name"),
+        error_messages={"required": _("Give the survey a name.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One form per template on the page: ids that tell them apart.
+        key = self.data.get("template") if self.is_bound else self.initial.get("template")
+        self.auto_id = f"new-{key}-%s"
+
+
 class SurveySettingsForm(SettingFields):
     touchpoints = forms.MultipleChoiceField(
         required=False,
@@ -160,10 +182,17 @@ class SurveySettingsForm(SettingFields):
             )
         ),
     )
+    # A colour input always sends a colour (black when never touched), so whether the survey
+    # has a colour of its own is a choice of its own.
+    own_color = forms.BooleanField(required=False, label=_("Its own accent colour"))
     theme_color = forms.RegexField(
-        regex=r"^#[0-9a-fA-F]{6}$",
+        regex=rf"^{HEX_COLOR.pattern}$",
         required=False,
         label=_("Accent colour"),
+        help_text=escape(
+            _("Buttons and the chosen score, in the widget and on the e-mail survey page.")
+        ),
+        error_messages={"invalid": _("A colour written #rrggbb, e.g. #4f46e5.")},
         widget=forms.TextInput(attrs={"type": "color"}),
     )
 
@@ -183,6 +212,12 @@ class SurveySettingsForm(SettingFields):
             for t in project.touchpoints.order_by("position", "name")
             if t.retired_at is None or t.key in kept
         ]
+        project_color = theme_colors(project.theme)["primary_color"]
+        self.fields["own_color"].help_text = escape(
+            gettext("Off: the project's colour, %(color)s (Settings).") % {"color": project_color}
+        )
+        if not self.initial.get("theme_color"):
+            self.initial["theme_color"] = project_color
         self.fields["recontact_days"].help_text = escape(
             ngettext(
                 "Empty: the project's global cooldown (%(days)s day).",
@@ -213,6 +248,7 @@ class SurveySettingsForm(SettingFields):
             "target_attributes": "\n".join(
                 _attribute_line(r) for r in targeting.get("attributes") or []
             ),
+            "own_color": bool((survey.theme or {}).get("primary_color")),
             "theme_color": (survey.theme or {}).get("primary_color", ""),
         }
         for lang, text in (survey.thank_you or {}).items():
@@ -256,6 +292,13 @@ class SurveySettingsForm(SettingFields):
             rules.append(rule)
         return rules
 
+    def clean(self):
+        data = super().clean()
+        wants_color = data.get("own_color") and not data.get("theme_color")
+        if wants_color and "theme_color" not in self.errors:
+            self.add_error("theme_color", gettext("Pick the survey's colour."))
+        return data
+
     def clean_target_languages(self) -> list[str]:
         raw = self.cleaned_data["target_languages"]
         return [lang.strip() for lang in raw.split(",") if lang.strip()]
@@ -272,7 +315,7 @@ class SurveySettingsForm(SettingFields):
             )
             if value
         }
-        theme = {"primary_color": data["theme_color"]} if data.get("theme_color") else {}
+        theme = {"primary_color": data["theme_color"].lower()} if data["own_color"] else {}
         values = {s.name: data[s.name] for s in SCALAR_SETTINGS}
         values["channels"] = data["channels"]
         values["targeting"] = targeting
@@ -489,6 +532,9 @@ def apply_service_errors(
                     parts[1], "target_languages"
                 )
                 settings_form.add_error(target, message)
+                continue
+            if parts[0] == "theme":
+                settings_form.add_error("theme_color", message)
                 continue
             name = parts[0] if parts[0] in settings_form.fields else None
             settings_form.add_error(name, message)

@@ -37,6 +37,7 @@ from surveys.design.translations import language_name, translation_gaps
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
+from surveys.tenancy.theme import theme_errors
 from vocsite import caches
 from vocsite.errors import ApplicationError
 
@@ -166,6 +167,8 @@ def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, l
         not channels or any(c not in SurveyChannel.values for c in channels)
     ):
         errors["channels"] = [f"One or more of {', '.join(SurveyChannel.values)}."]
+    if "theme" in values:
+        errors.update(theme_errors(values["theme"]))
     if values.get("targeting"):
         errors.update(
             {f"targeting.{k}": v for k, v in validate_targeting(values["targeting"]).items()}

@@ -14,6 +14,7 @@ from surveys.design.designer_page import error_summary, question_rows
 from surveys.design.forms import (
     QuestionForm,
     QuestionFormSet,
+    SurveyFromTemplateForm,
     SurveySettingsForm,
     apply_service_errors,
     language_name,
@@ -41,6 +42,14 @@ from vocsite.errors import ApplicationError
 
 @project_view(DESIGN_ROLES)
 def survey_list(request: HttpRequest) -> HttpResponse:
+    return _survey_list_page(request)
+
+
+def _survey_list_page(
+    request: HttpRequest, refused: SurveyFromTemplateForm | None = None
+) -> HttpResponse:
+    """The surveys, and a form per template asking the new survey's name (`refused`: the one
+    sent without a usable name, with its error)."""
     project = request.access.project
     surveys = (
         Survey.objects.filter(project=project)
@@ -49,19 +58,35 @@ def survey_list(request: HttpRequest) -> HttpResponse:
         .annotate(answers=Count("responses", filter=Q(responses__finished=True)))
         .order_by("-updated_at")
     )
+    refused_key = refused.data.get("template") if refused is not None else None
+    if refused is not None and refused_key not in TEMPLATES:
+        messages.error(request, _("Choose one of the templates."))
+    templates = [
+        (
+            template,
+            refused
+            if template.key == refused_key
+            else SurveyFromTemplateForm(initial={"template": template.key, "name": template.name}),
+        )
+        for template in TEMPLATES.values()
+    ]
     return render(
         request,
         "surveys/survey_list.html",
-        {"surveys": surveys, "templates": TEMPLATES.values()},
+        {"surveys": surveys, "templates": templates},
+        status=400 if refused is not None else 200,
     )
 
 
 @require_POST
 @project_view(DESIGN_ROLES)
 def survey_new(request: HttpRequest) -> HttpResponse:
-    """Create a draft from a template and open it in the designer."""
+    """Create a draft from a template, under the name given, and open it in the designer."""
     project = request.access.project
-    template = TEMPLATES.get(request.POST.get("template", ""), TEMPLATES["blank"])
+    form = SurveyFromTemplateForm(request.POST)
+    if not form.is_valid():
+        return _survey_list_page(request, refused=form)
+    template = TEMPLATES[form.cleaned_data["template"]]
     settings_values = dict(template.settings)
     if not settings_values.get("bypass_global_cooldown") and "recontact_days" in settings_values:
         settings_values["recontact_days"] = max(
@@ -69,7 +94,7 @@ def survey_new(request: HttpRequest) -> HttpResponse:
         )
     survey = survey_create(
         project=project,
-        name=template.name,
+        name=form.cleaned_data["name"],
         questions=[_for_languages(q, project_languages(project)) for q in template.questions],
         actor=request.user,
         template=template.key,
@@ -229,6 +254,7 @@ def survey_preview(request: HttpRequest, survey_id: int) -> HttpResponse:
     values, _ = settings_form.settings_values()
     snapshot = snapshot_from_inputs(kept, values["thank_you"])
     survey.delay_seconds, survey.auto_close_seconds = 0, None  # preview at once, stay open
+    survey.theme = values["theme"]  # the colour as picked, not yet saved
     return JsonResponse(
         {
             lang: draft_payload(survey=survey, project=project, language=lang, snapshot=snapshot)

@@ -34,6 +34,7 @@ from surveys.tenancy.project_settings import (
 from surveys.tenancy.roles import ADMIN_ROLES
 from surveys.tenancy.services import api_key_create, api_key_revoke
 from surveys.tenancy.staff import project_view
+from surveys.tenancy.theme import HEX_COLOR, theme_colors
 from vocsite.errors import ApplicationError
 
 
@@ -77,6 +78,19 @@ class ProjectSettingsForm(forms.Form):
         ),
     )
     feedback_tab_enabled = forms.BooleanField(required=False, label=_("Show the Feedback tab"))
+    theme = forms.RegexField(
+        regex=rf"^{HEX_COLOR.pattern}$",
+        required=False,
+        label=_("Accent colour"),
+        help_text=escape(
+            _(
+                "Buttons, the chosen score and the Feedback tab, in the widget and on the e-mail "
+                "survey page; a survey may have its own."
+            )
+        ),
+        error_messages={"invalid": _("A colour written #rrggbb, e.g. #4f46e5.")},
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
     identity_verification = forms.BooleanField(
         required=False,
         label=_("Verify identities"),
@@ -98,6 +112,11 @@ class ProjectSettingsForm(forms.Form):
 
     def clean_breakdown_attributes(self) -> list[str]:
         return _lines(self.cleaned_data["breakdown_attributes"])
+
+    def clean_theme(self) -> dict[str, str]:
+        """Empty (a client without a colour picker): the default colour."""
+        color = self.cleaned_data["theme"]
+        return {"primary_color": color.lower()} if color else {}
 
 
 class MemberForm(forms.Form):
@@ -156,6 +175,7 @@ def _settings_initial(project) -> dict:
         "frequency_window_days": project.frequency_window_days,
         "breakdown_attributes": ", ".join(project.breakdown_attributes or []),
         "feedback_tab_enabled": project.feedback_tab_enabled,
+        "theme": theme_colors(project.theme)["primary_color"],
         "identity_verification": project.identity_verification,
         "timezone": project.timezone,
     }

@@ -11,6 +11,7 @@ from django.test import Client
 from surveys.design.forms import QuestionForm, SurveySettingsForm
 from surveys.design.models import Survey
 from surveys.design.services import survey_update
+from surveys.design.survey_templates import TEMPLATES
 from tests.factories import MembershipFactory, TouchpointFactory, UserFactory
 from vocsite.errors import ApplicationError
 
@@ -58,7 +59,9 @@ def post_data(survey: Survey, questions: list[dict] | None = None, **settings) -
 
 
 def create_from(designer, template: str) -> Survey:
-    reply = designer.post("/app/surveys/new/", {"template": template})
+    reply = designer.post(
+        "/app/surveys/new/", {"template": template, "name": TEMPLATES[template].name}
+    )
     assert reply.status_code == 302
     return Survey.objects.get(pk=int(reply["Location"].rstrip("/").split("/")[-1]))
 
@@ -198,7 +201,7 @@ def test_agents_and_viewers_cannot_design(project):
         client = Client()
         client.force_login(user)
         assert client.get("/app/surveys/").status_code == 403
-        assert client.post("/app/surveys/new/", {"template": "nps"}).status_code == 403
+        assert client.post("/app/surveys/new/", {"template": "nps", "name": "X"}).status_code == 403
     assert Survey.objects.count() == 0
 
 

@@ -376,6 +376,7 @@ def test_the_survey_is_sent_in_one_language_with_fallbacks(project, touchpoint):
         ],
         "thank_you": "谢谢！",
         "texts": ZH_WIDGET_TEXTS,
+        "theme": {"primary_color": "#2563eb", "text_color": "#ffffff"},
     }
     other = ContactFactory(project=project)
     french = claim(project, other, touchpoint, locale="fr-FR").display
