@@ -12,7 +12,7 @@ def unset_black(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("surveys", "0014_touchpoint_retired"),
+        ("surveys", "0015_stage_retired"),
     ]
 
     operations = [
