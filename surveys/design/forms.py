@@ -345,6 +345,13 @@ def project_languages(project: Project) -> list[str]:
 SCALE_CHOICES = [(m, format_lazy(_("up to {maximum}"), maximum=m)) for m in SCALE_MAXIMA]
 
 
+# A scale's end labels ("Not likely" … "Very likely"), per language in the designer.
+SCALE_END_LABELS = {
+    "min": _("Lowest score's label (%(language)s)"),
+    "max": _("Highest score's label (%(language)s)"),
+}
+
+
 class QuestionForm(forms.Form):
     # Blank by default so the empty "add a question" form stays unchanged until used.
     type = forms.ChoiceField(
@@ -395,6 +402,12 @@ class QuestionForm(forms.Form):
                 label=gettext("Choices (%(language)s), one per line")
                 % {"language": language_name(lang)},
             )
+            for end, label in SCALE_END_LABELS.items():
+                self.fields[f"label_{end}_{lang}"] = forms.CharField(
+                    required=False,
+                    max_length=100,
+                    label=label % {"language": language_name(lang)},
+                )
 
     @staticmethod
     def initial_for(question, languages: list[str]) -> dict[str, Any]:
@@ -411,6 +424,8 @@ class QuestionForm(forms.Form):
             initial[f"choices_{lang}"] = "\n".join(
                 (c.get("text") or {}).get(lang, "") for c in question.choices or []
             )
+            for end in SCALE_END_LABELS:
+                initial[f"label_{end}_{lang}"] = (question.labels or {}).get(end, {}).get(lang, "")
         if question.show_if:
             initial["show_if_question"] = question.show_if["question"] + 1
             initial["show_if_min"] = question.show_if["min"]
@@ -453,9 +468,20 @@ class QuestionForm(forms.Form):
                 "min": data["show_if_min"],
                 "max": data["show_if_max"],
             }
+        labels = {}
+        if qtype in SCALES:  # the words under a scale's two ends, per language
+            for end in SCALE_END_LABELS:
+                words = {
+                    lang: data[f"label_{end}_{lang}"].strip()
+                    for lang in self.languages
+                    if data.get(f"label_{end}_{lang}", "").strip()
+                }
+                if words:
+                    labels[end] = words
         return QuestionIn(
             type=qtype,
             text={lang: data[f"text_{lang}"] for lang in self.languages if data[f"text_{lang}"]},
+            labels=labels,
             required=data["required"],
             scale=scale,
             choices=choices,

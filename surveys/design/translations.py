@@ -19,7 +19,7 @@ from surveys.design.targeting import primary_language
 
 LANGUAGE_NAMES = {"en": gettext_lazy("English"), "zh": gettext_lazy("Chinese")}
 
-TEXT, CHOICES, THANK_YOU = "text", "choices", "thank_you"
+TEXT, CHOICES, LABELS, THANK_YOU = "text", "choices", "labels", "thank_you"
 
 
 def language_name(code: str) -> str:
@@ -29,7 +29,7 @@ def language_name(code: str) -> str:
 @dataclass(frozen=True)
 class TranslationGap:
     """One text left empty in one language: `question` is its 0-based position (None for the
-    thank-you message), `part` one of text, choices, thank_you."""
+    thank-you message), `part` one of text, choices, labels (a scale's end labels), thank_you."""
 
     question: int | None
     part: str
@@ -47,6 +47,8 @@ class TranslationGap:
             return gettext("thank-you message in %(language)s") % {"language": language}
         if self.part == TEXT:
             return gettext("text in %(language)s") % {"language": language}
+        if self.part == LABELS:
+            return gettext("scale labels in %(language)s") % {"language": language}
         return gettext("choices in %(language)s") % {"language": language}
 
     def describe(self) -> str:
@@ -65,7 +67,7 @@ def translation_gaps(
     target_languages: Iterable[str] = (),
 ) -> list[TranslationGap]:
     """The gaps of a snapshot-shaped survey (`{"questions": [{"text", "choices"}], "thank_you"}`),
-    in question order, text before choices, the thank-you message last."""
+    in question order, text before choices and scale labels, the thank-you message last."""
     questions = snapshot.get("questions") or []
     thank_you = snapshot.get("thank_you") or {}
     languages = _languages_that_count(
@@ -85,6 +87,12 @@ def translation_gaps(
         gaps += [
             TranslationGap(position, CHOICES, lang) for lang in languages if lang in missing_choices
         ]
+        missing_labels = set()
+        for label in (question.get("labels") or {}).values():
+            missing_labels |= set(_missing(label, languages))
+        gaps += [
+            TranslationGap(position, LABELS, lang) for lang in languages if lang in missing_labels
+        ]
     gaps += [TranslationGap(None, THANK_YOU, lang) for lang in _missing(thank_you, languages)]
     return gaps
 
@@ -99,6 +107,7 @@ def _languages_that_count(
     for question in questions:
         texts = [question.get("text") or {}]
         texts += [choice.get("text") or {} for choice in question.get("choices") or []]
+        texts += list((question.get("labels") or {}).values())
         for text in texts:
             if isinstance(text, Mapping):
                 written |= {lang for lang, value in text.items() if value}

@@ -399,3 +399,29 @@ def test_a_survey_written_in_one_language_only_publishes(server_client, project,
     assert created.status_code == 201, created.json()
     published = server_client.post(f"/api/v1/surveys/{created.json()['id']}/publish")
     assert published.status_code == 200
+
+
+def test_a_scales_end_labels_are_kept_edited_and_checked_for_translation(designer):
+    """Saving the designer keeps the template's scale labels; edited ones are saved; a label in
+    one language only is a missing translation."""
+    survey = create_from(designer, "nps")
+    assert designer.post(f"/app/surveys/{survey.pk}/", post_data(survey)).status_code == 302
+    nps = survey.questions.filter(version__isnull=True).order_by("position").first()
+    assert nps.labels == {
+        "min": {"en": "Not likely", "zh": "不太可能"},
+        "max": {"en": "Very likely", "zh": "非常可能"},
+    }
+    edited, why = [
+        QuestionForm.initial_for(q, LANGS) for q in survey.questions.order_by("position")
+    ]
+    edited.update(label_max_en="Certainly", label_max_zh="")
+    page = designer.post(f"/app/surveys/{survey.pk}/", post_data(survey, [edited, why]))
+    assert page.status_code == 302
+    nps = survey.questions.filter(version__isnull=True).order_by("position").first()
+    assert nps.labels == {
+        "min": {"en": "Not likely", "zh": "不太可能"},
+        "max": {"en": "Certainly"},
+    }
+    html = designer.get(f"/app/surveys/{survey.pk}/").content.decode()
+    notes = re.findall(r'<i class="bi bi-translate"></i> Not translated: ([^<]+)</p>', html)
+    assert notes == ["scale labels in Chinese"]
