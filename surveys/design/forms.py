@@ -207,10 +207,14 @@ class SurveySettingsForm(SettingFields):
                 if hasattr(self.data, "getlist")
                 else []
             )
+        # A touchpoint retired itself or in a retired stage shows no survey: offered only
+        # where the survey already has it, marked retired.
+        touchpoints = project.touchpoints.select_related("stage").order_by("position", "name")
         self.fields["touchpoints"].choices = [
-            (t.key, t.name if t.retired_at is None else f"{t.name} ({_('retired')})")
-            for t in project.touchpoints.order_by("position", "name")
-            if t.retired_at is None or t.key in kept
+            (t.key, f"{t.name} ({_('retired')})" if retired else t.name)
+            for t in touchpoints
+            for retired in [t.retired_at is not None or bool(t.stage and t.stage.retired_at)]
+            if not retired or t.key in kept
         ]
         project_color = theme_colors(project.theme)["primary_color"]
         self.fields["own_color"].help_text = escape(

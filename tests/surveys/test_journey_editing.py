@@ -263,6 +263,18 @@ def test_a_retired_touchpoint_is_not_offered_in_the_designer(project, journey):
     assert "Checkout (retired)" in page  # retired, but this survey has it: still listed
 
 
+def test_a_retired_stages_touchpoints_are_not_offered_in_the_designer(project, journey):
+    _discover, buy = journey
+    TouchpointFactory(project=project, key="browse", name="Browse", stage=_discover)
+    designer = staff(project, "designer")
+    survey = published_survey(project, touchpoints=[tp(project, "checkout")])
+    stage_update(stage=buy, retired=True)
+    page = designer.get(f"/app/surveys/{survey.pk}/").content.decode()
+    assert 'value="browse"' in page
+    assert 'value="cart"' not in page and 'value="receipt"' not in page
+    assert "Checkout (retired)" in page  # its stage retired, but this survey has it
+
+
 # ---------------------------------------------------------------- retiring and deleting stages
 
 
