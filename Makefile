@@ -75,13 +75,14 @@ unit-postgres: $(VENV)/.dev-installed services
 	env $$(scripts/services.sh env | sed 's|^REDIS_URL=\(.*\)/0$$|REDIS_URL=\1/1|' | xargs) \
 		$(BIN)/pytest -m "not integration" -p no:cacheprovider --ignore=tests/browser
 
+# The SQLite and PostgreSQL runs share nothing (a file database, a PostgreSQL test database),
+# so they run side by side, one per core; each one's output is printed whole when it ends.
 test: $(VENV)/.dev-installed
 	scripts/services.sh install
 	$(MAKE) assets
 	$(MAKE) lint
-	$(MAKE) unit
 	DJANGO_SETTINGS_MODULE=vocsite.settings.test $(BIN)/python manage.py sentiment_eval
-	$(MAKE) unit-postgres
+	$(MAKE) -j2 --output-sync=target unit unit-postgres
 	$(MAKE) integration
 
 up: $(VENV)/.runtime-installed

@@ -116,9 +116,11 @@ def published_survey(
     touchpoints: Sequence[Touchpoint] = (),
     questions: Sequence[QuestionIn] | None = None,
     name: str = "NPS",
+    allow_missing_translations: bool = False,
     **settings: Any,
 ) -> Survey:
-    """A survey created and published through the real services."""
+    """A survey created and published through the real services (half-translated only when
+    allowed: a test of the customers' fallbacks)."""
     survey = survey_create(
         project=project,
         name=name,
@@ -126,7 +128,7 @@ def published_survey(
         touchpoint_keys=[t.key for t in touchpoints],
         **settings,
     )
-    survey_publish(survey=survey)
+    survey_publish(survey=survey, allow_missing_translations=allow_missing_translations)
     survey.refresh_from_db()
     return survey
 

@@ -25,6 +25,7 @@ from tests.factories import (
     ContactFactory,
     MembershipFactory,
     ProjectFactory,
+    StageFactory,
     TouchpointFactory,
     UserFactory,
     published_survey,
@@ -48,6 +49,7 @@ ALLOWED = {
     ("post", "/api/v1/stages"): DESIGN,
     ("get", "/api/v1/stages/{stage_id}"): ALL,
     ("patch", "/api/v1/stages/{stage_id}"): DESIGN,
+    ("delete", "/api/v1/stages/{stage_id}"): DESIGN,
     ("get", "/api/v1/surveys"): ALL,
     ("post", "/api/v1/surveys"): DESIGN,
     ("get", "/api/v1/surveys/{survey_id}"): ALL,
@@ -109,13 +111,15 @@ def test_every_management_endpoint_has_a_role_rule():
 
 
 class World:
-    """One project's objects: a touchpoint, a published survey, a case, a webhook, a delivery."""
+    """One project's objects: a touchpoint, a published survey, a case, a webhook, a delivery,
+    a stage and a touchpoint that nothing points at (so they can be deleted)."""
 
     def __init__(self, name: str):
         self.project = ProjectFactory(name=name)
         self.touchpoint = TouchpointFactory(project=self.project, key="checkout_completed")
         # Nothing points at it, so it can be edited and deleted.
         self.spare_touchpoint = TouchpointFactory(project=self.project, key="spare")
+        self.spare_stage = StageFactory(project=self.project, key="spare")  # holds none
         self.survey = published_survey(self.project, touchpoints=[self.touchpoint])
         self.case = Case.objects.create(
             project=self.project, title=f"{name} case", due_at="2030-01-01T00:00Z"
@@ -158,7 +162,7 @@ class World:
             .replace("{case_id}", str(self.case.pk))
             .replace("{webhook_id}", str(self.webhook.pk))
             .replace("{touchpoint_id}", str(self.spare_touchpoint.pk))
-            .replace("{stage_id}", str(self.touchpoint.stage_id))
+            .replace("{stage_id}", str(self.spare_stage.pk))
             .replace("{delivery_id}", str(self.delivery.pk))
             .replace("{topic_id}", str(self.topic.pk))
             .replace("{run_id}", str(self.retag.pk))

@@ -20,8 +20,6 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client, override_settings
-from django.urls import get_resolver
-from django.urls.resolvers import URLResolver
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -34,6 +32,7 @@ from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
 from surveys.tenancy.invitations import member_invite
 from surveys.tenancy.models import AuditEntry, Team
 from tests.factories import ContactFactory, published_survey
+from tests.staff_routes import route_arguments, route_path, staff_routes
 from tests.widget_texts import EN_WIDGET_TEXTS, ZH_WIDGET_TEXTS
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
@@ -424,23 +423,6 @@ def _english_left(texts, data: list[str]) -> set[str]:
     return left
 
 
-def _staff_routes() -> dict[str, str]:
-    """Every named staff URL (under /app/ and /accounts/) that is not a form's POST target."""
-
-    def walk(resolver, prefix=""):
-        for pattern in resolver.url_patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern, prefix + str(pattern.pattern))
-            else:
-                yield pattern.name, prefix + str(pattern.pattern)
-
-    return {
-        name: route
-        for name, route in walk(get_resolver())
-        if name and route.startswith(("app/", "accounts/"))
-    }
-
-
 @pytest.fixture
 def demo_pages(demo):
     """Each staff page of the demo project as its admin reads it in Chinese: name → HTML."""
@@ -459,12 +441,10 @@ def demo_pages(demo):
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
     client.force_login(admin)
     pages = {}
-    for name, route in _staff_routes().items():
-        names = re.findall(r"<(?:\w+:)?(\w+)>", route)
-        if any(n not in arguments for n in names):
+    for name, route in staff_routes().items():
+        if any(n not in arguments for n in route_arguments(route)):
             continue  # a POST target (an action, a key, a delivery…)
-        path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(arguments[m.group(1)]), route)
-        response = client.get(path)
+        response = client.get(route_path(route, arguments))
         if response.status_code in (302, 405) or "text/html" not in response["Content-Type"]:
             continue
         pages[name] = response.content.decode()

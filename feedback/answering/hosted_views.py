@@ -14,7 +14,6 @@ store nothing."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
 
 from django.http import HttpRequest, HttpResponse
@@ -115,8 +114,6 @@ def _errors_by_question(error: ApplicationError, sent: list[int]) -> dict[int, s
     return out
 
 
-THEME_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}")
-DEFAULT_COLOR = "#4f46e5"
 # The form of the first step says so: a repeated first step (a double click, the script and
 # the button both) merges the first answer again instead of being read as the last step.
 FIRST_STEP, LATER_STEP = "first", "rest"
@@ -127,13 +124,6 @@ class StepResult(NamedTuple):
     errors: dict[int, str]
     values: dict[int, Any]  # the stored answers with the posted ones over them
     step: str
-
-
-def _theme_color(project) -> str:
-    """The project's brand colour for the page's style, only if it is a plain hex colour: it
-    goes into a style element, where HTML escaping is no protection."""
-    color = str((project.theme or {}).get("primary_color", ""))
-    return color if THEME_COLOR.fullmatch(color) else DEFAULT_COLOR
 
 
 def _message(request: HttpRequest, message: str, language: str, status: int = 200):
@@ -170,6 +160,7 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
     payload = payload_from_snapshot(
         snapshot=display.version.snapshot,
         survey=display.survey,
+        project=project,
         version_number=display.version.number,
         language=language,
         fallback=project.default_language,
@@ -226,7 +217,9 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
             "step": FIRST_STEP if asks_first else LATER_STEP,
             "autosubmit": prefilled is not None,
             "button": SEND if last_step else NEXT,
-            "theme_color": _theme_color(project),
+            # Checked #rrggbb colours (surveys.tenancy.theme): they go into a style element,
+            # where HTML escaping is no protection.
+            "theme": payload["theme"],
         },
         language,
         status=422 if errors else 200,

@@ -10,12 +10,10 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
 )
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -35,6 +33,7 @@ from feedback.cases.services import CaseChange, assignees_by_name, case_assign, 
 from feedback.webhooks.api import _user
 from surveys.tenancy.roles import CASE_ROLES
 from vocsite.api_errors import ERRORS
+from vocsite.api_lists import PAGE_PARAMETERS, list_filters, list_page, page_serializer
 from vocsite.ids import IdField
 
 
@@ -130,17 +129,7 @@ class CaseDetailOutputSerializer(CaseOutputSerializer):
         return AnswerOutputSerializer(case.response.answers.all(), many=True).data
 
 
-class CasePageSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
-    previous = serializers.URLField(allow_null=True)
-    results = CaseOutputSerializer(many=True)
-
-
-class CasePagination(CursorPagination):
-    ordering = ("due_at", "id")
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
+CasePageSerializer = page_serializer("CasePageSerializer", CaseOutputSerializer)
 
 
 class CaseListApi(APIView):
@@ -161,17 +150,11 @@ class CaseListApi(APIView):
 
     @extend_schema(
         operation_id="cases_list",
-        parameters=[
-            FilterSerializer,
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 200)."),
-        ],
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
         responses={200: CasePageSerializer, **ERRORS},
     )
     def get(self, request):
-        query = self.FilterSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        values = query.validated_data
+        values = list_filters(request, self.FilterSerializer)
         cases = cases_list(
             project=request.access.project,
             user=_user(request),
@@ -186,9 +169,7 @@ class CaseListApi(APIView):
                 q=values.get("q", ""),
             ),
         )
-        paginator = CasePagination()
-        page = paginator.paginate_queryset(cases, request, view=self)
-        return paginator.get_paginated_response(CaseOutputSerializer(page, many=True).data)
+        return list_page(request, self, cases, ordering=("due_at", "id"), item=CaseOutputSerializer)
 
 
 class CaseDetailApi(APIView):
@@ -334,17 +315,7 @@ class FeedbackOutputSerializer(serializers.ModelSerializer):
         return cases[0].pk if cases else None
 
 
-class FeedbackPageSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
-    previous = serializers.URLField(allow_null=True)
-    results = FeedbackOutputSerializer(many=True)
-
-
-class FeedbackPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
+FeedbackPageSerializer = page_serializer("FeedbackPageSerializer", FeedbackOutputSerializer)
 
 
 class FeedbackListApi(APIView):
@@ -366,17 +337,11 @@ class FeedbackListApi(APIView):
 
     @extend_schema(
         operation_id="feedback_list",
-        parameters=[
-            FilterSerializer,
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 200)."),
-        ],
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
         responses={200: FeedbackPageSerializer, **ERRORS},
     )
     def get(self, request):
-        query = self.FilterSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        values = query.validated_data
+        values = list_filters(request, self.FilterSerializer)
         items = feedback_messages(
             project=request.access.project,
             filters=FeedbackFilters(
@@ -390,6 +355,6 @@ class FeedbackListApi(APIView):
                 until=values.get("until"),
             ),
         )
-        paginator = FeedbackPagination()
-        page = paginator.paginate_queryset(items, request, view=self)
-        return paginator.get_paginated_response(FeedbackOutputSerializer(page, many=True).data)
+        return list_page(
+            request, self, items, ordering=("-created_at", "-id"), item=FeedbackOutputSerializer
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from feedback.cases.alerting import RuleIn
@@ -30,16 +31,18 @@ class AlertRuleForm(forms.ModelForm):
         label=_("Keywords or phrases"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_(
-            "One per line, e.g. refund / 退款. A case opens only if an open-text answer "
-            "contains one of them. Leave empty to ignore comments."
+        help_text=escape(
+            _(
+                "One per line, e.g. refund / 退款. A case opens only if an open-text answer "
+                "contains one of them. Leave empty to ignore comments."
+            )
         ),
     )
     segment_text = forms.CharField(
         label=_("Only for customers with"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("One attribute=value per line, e.g. plan=pro. Empty: every customer."),
+        help_text=escape(_("One attribute=value per line, e.g. plan=pro. Empty: every customer.")),
     )
 
     class Meta:
@@ -77,15 +80,21 @@ class AlertRuleForm(forms.ModelForm):
             "applies_to_feedback": _("Also unhappy Feedback-tab messages"),
         }
         help_texts = {
-            "question_type": _("e.g. NPS with scores 0–6 catches detractors. Empty: any score."),
-            "touchpoints": _("Only answers from these touchpoints. None selected: all."),
-            "topics": _("Only comments tagged with one of these topics. None selected: any."),
-            "assignment": _("Who gets the case inside the team."),
-            "applies_to_feedback": _("Also open cases for negative Feedback-tab messages."),
-            "sla_hours": _("At most a year."),
-            "priority": _(
-                "The case's priority. When several rules match one answer, the "
-                "highest-priority rule opens its one case (then the oldest rule)."
+            "question_type": escape(
+                _("e.g. NPS with scores 0–6 catches detractors. Empty: any score.")
+            ),
+            "touchpoints": escape(_("Only answers from these touchpoints. None selected: all.")),
+            "topics": escape(
+                _("Only comments tagged with one of these topics. None selected: any.")
+            ),
+            "assignment": escape(_("Who gets the case inside the team.")),
+            "applies_to_feedback": escape(_("Also open cases for negative Feedback-tab messages.")),
+            "sla_hours": escape(_("At most a year.")),
+            "priority": escape(
+                _(
+                    "The case's priority. When several rules match one answer, the "
+                    "highest-priority rule opens its one case (then the oldest rule)."
+                )
             ),
         }
         field_classes = {"touchpoints": ModelIdsChoiceField, "topics": ModelIdsChoiceField}
@@ -192,7 +201,7 @@ class CaseUpdateForm(forms.Form):
         queryset=RootCause.objects.none(),
         label=_("Root cause"),
         empty_label="—",
-        help_text=_("From the project's list, which admins keep on the Root causes page."),
+        help_text=escape(_("From the project's list, which admins keep on the Root causes page.")),
     )
     resolution_note = forms.CharField(
         required=False,
@@ -227,5 +236,8 @@ class CaseUpdateForm(forms.Form):
 class RootCauseForm(forms.Form):
     name = forms.CharField(max_length=200, label=_("Root cause"))
     is_active = forms.BooleanField(
-        required=False, initial=True, label=_("Offered on cases"), help_text=_("Off: retired.")
+        required=False,
+        initial=True,
+        label=_("Offered on cases"),
+        help_text=escape(_("Off: retired.")),
     )

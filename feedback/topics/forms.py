@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,17 +14,21 @@ class TopicForm(forms.Form):
     keywords_text = forms.CharField(
         label=_("Keywords and phrases"),
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_(
-            "One per line, English or Chinese. English words match every form "
-            "(refund → refunds, refunded); phrases match as written (money back); Chinese "
-            "matches within whole words (慢 matches 太慢)."
+        help_text=escape(
+            _(
+                "One per line, English or Chinese. English words match every form "
+                "(refund → refunds, refunded); phrases match as written (money back); Chinese "
+                "matches within whole words (慢 matches 太慢)."
+            )
         ),
     )
     exclusions_text = forms.CharField(
         label=_("Exclusions"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("A match inside one of these is ignored (delivery address for Delivery)."),
+        help_text=escape(
+            _("A match inside one of these is ignored (delivery address for Delivery).")
+        ),
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 

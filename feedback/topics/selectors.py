@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import ngettext
 
 from feedback.answering.models import Answer, Feedback
 from feedback.topics.models import Tag, Topic
 from surveys.tenancy.models import Project
+from surveys.tenancy.timezones import day_start, project_zone
 
 
 @dataclass(frozen=True)
@@ -180,23 +182,21 @@ def topic_trends(
     together (chart data): the last `weeks` weeks, or
     the answers finished from `since` to `until`; `scope` filters their responses (a
     dashboard's filters, with the `answer__response__` prefix)."""
-    from django.db.models import Count
-    from django.db.models.functions import TruncWeek
-
-    window = (
-        {"answer__response__finished_at__date__gte": since}
+    zone = project_zone(project)  # weeks and days are the project's, as the rollups'
+    window = {
+        "answer__response__finished_at__gte": day_start(since, zone)
         if since is not None
-        else {"answer__response__finished_at__gte": timezone.now() - timedelta(weeks=weeks)}
-    )
+        else timezone.now() - timedelta(weeks=weeks)
+    }
     if until is not None:
-        window["answer__response__finished_at__date__lte"] = until
+        window["answer__response__finished_at__lt"] = day_start(until + timedelta(days=1), zone)
     tags = Tag.objects.filter(
         scope or Q(),
         topic__project=project,
         suppressed=False,
         answer__isnull=False,
         **window,
-    ).annotate(week=TruncWeek("answer__response__finished_at"))
+    ).annotate(week=TruncWeek("answer__response__finished_at", tzinfo=zone))
     rows = tags.values("topic__name", "week").annotate(n=Count("answer", distinct=True))
     counts: dict[str, dict[str, int]] = {}
     weeks_seen: set[str] = set()

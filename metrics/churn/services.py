@@ -25,7 +25,7 @@ Each figure is one grouped query, whatever the number of periods.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +51,7 @@ from surveys.contacts.lifecycle import ACTIVE_KINDS, CHURNED
 from surveys.contacts.models import Contact, LifecycleChange, LifecycleStatus, OperationalEvent
 from surveys.design.scales import nps_category_sql
 from surveys.tenancy.models import Project
+from surveys.tenancy.timezones import day_start, project_zone
 
 CHURN_METHOD = (
     "Customers: identified contacts whose lifecycle began with an operational event, from "
@@ -81,10 +82,6 @@ def _periods(since: date, until: date, interval: str) -> list[tuple[date, date]]
     return out
 
 
-def _at(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def _customer_contact(prefix: str = "") -> Q:
     """An identified person still standing for themselves (not merged into another). An erased
     customer stays one, as an anonymous shell: erasure removes who they were, not the counts
@@ -112,10 +109,11 @@ def churn_series(
     project: Project, *, since: date, until: date, interval: str = "month", margin: float = 1.0
 ) -> dict[str, Any]:
 
+    zone = project_zone(project)
     periods = _periods(since, until, interval)
     aggregates = {}
     for i, (start, end) in enumerate(periods):
-        begin, finish = _at(start), _at(end)
+        begin, finish = day_start(start, zone), day_start(end, zone)
         aggregates[f"active_{i}"] = Count("pk", filter=_active_at(begin))
         # The spell that was open at the start ended (by a churn: an active spell always ends
         # with one) inside the period.
@@ -130,7 +128,7 @@ def churn_series(
         aggregates[f"in_period_{i}"] = Count(
             "contact", distinct=True, filter=_active_during(begin, finish)
         )
-    window_end = _at(periods[-1][1]) if periods else None
+    window_end = day_start(periods[-1][1], zone) if periods else None
     counts = (
         LifecycleChange.objects.filter(
             _customer_contact("contact__"), project=project, occurred_at__lt=window_end
@@ -140,7 +138,7 @@ def churn_series(
     )
     revenue_aggregates = {}
     for i, (start, end) in enumerate(periods):
-        begin, finish = _at(start), _at(end)
+        begin, finish = day_start(start, zone), day_start(end, zone)
         # A positive revenue keeps its customer active at that moment (surveys.contacts.lifecycle), so
         # only refunds and zero amounts need the history asked.
         spell = LifecycleChange.objects.filter(
@@ -160,7 +158,7 @@ def churn_series(
             _customer_contact("contact__"),
             project=project,
             revenue__isnull=False,
-            occurred_at__gte=_at(periods[0][0]),
+            occurred_at__gte=day_start(periods[0][0], zone),
             occurred_at__lt=window_end,
         ).aggregate(**revenue_aggregates)
         if revenue_aggregates
@@ -175,7 +173,9 @@ def churn_series(
         series.append(
             {
                 "period_start": start.isoformat(),
-                "partial": start < since or end > until + timedelta(days=1) or _at(end) > now,
+                "partial": start < since
+                or end > until + timedelta(days=1)
+                or day_start(end, zone) > now,
                 "active_at_start": active,
                 "churned": churned,
                 "churn_events": counts[f"churn_events_{i}"],

@@ -10,14 +10,12 @@ from django.shortcuts import redirect, render
 
 from metrics.customers.selectors import customer_contact, customer_profile, customer_timeline
 from metrics.customers.sparkline import nps_sparkline
-from metrics.reports.views import in_project_timezone
 from surveys.contacts.services import contact_person_root
 from surveys.tenancy.roles import READ_ROLES
 from surveys.tenancy.staff import project_view
 
 
 @project_view(READ_ROLES)
-@in_project_timezone
 def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = customer_contact(project=request.access.project, contact_id=contact_id)
     if contact is None:

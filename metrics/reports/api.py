@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -34,6 +35,7 @@ from metrics.reports.filter_params import (
 )
 from metrics.rollups.filters import MetricFilters
 from surveys.tenancy.roles import READ_ROLES
+from surveys.tenancy.timezones import local_day, project_zone
 from vocsite.api_errors import ERROR_BODY
 from vocsite.ids import IdField
 
@@ -50,8 +52,12 @@ NOT_FOUND = {404: OpenApiResponse(ERROR_BODY, description="No such survey in thi
 
 class DateRange(serializers.Serializer):
     survey = IdField(required=False, help_text="Survey id.")
-    since = serializers.DateField(required=False, help_text="First day (UTC), inclusive.")
-    until = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
+    since = serializers.DateField(
+        required=False, help_text="First day (in the project's time zone), inclusive."
+    )
+    until = serializers.DateField(
+        required=False, help_text="Last day (in the project's time zone), inclusive."
+    )
 
     def validate(self, attrs):
         return dates_in_order(attrs)
@@ -375,17 +381,20 @@ class DecisionsApi(ReadApi):
 
 
 class ChurnQuery(serializers.Serializer):
-    since = serializers.DateField(required=False, help_text="First day (UTC); default a year ago.")
-    until = serializers.DateField(required=False, help_text="Last day (UTC); default today.")
+    since = serializers.DateField(
+        required=False, help_text="First day (in the project's time zone); default a year ago."
+    )
+    until = serializers.DateField(
+        required=False, help_text="Last day (in the project's time zone); default today."
+    )
     interval = serializers.ChoiceField(choices=["week", "month"], default="month")
     margin = serializers.FloatField(
         min_value=0.0, max_value=1.0, default=1.0, help_text="Gross margin for CLV (0–1)."
     )
 
     def validate(self, attrs):
-        from django.utils import timezone
-
-        until = attrs.get("until") or timezone.now().date()
+        today = local_day(timezone.now(), project_zone(self.context["project"]))
+        until = attrs.get("until") or today
         # A year back, but not before the first date there is (until=0001-07-24 was a 500).
         since = attrs.get("since") or until - timedelta(days=min(364, (until - date.min).days))
         dates_in_order({"since": since, "until": until})

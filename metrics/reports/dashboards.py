@@ -19,11 +19,16 @@ from feedback.topics.models import Tag
 from metrics import scores
 from metrics.churn import services as lifecycle
 from metrics.reports import selectors
-from metrics.reports.filter_params import metric_filters_read, previous_period_problem
+from metrics.reports.filter_params import (
+    MetricFiltersQuery,
+    ResponseFiltersQuery,
+    metric_filters_read,
+    previous_period_problem,
+)
 from metrics.reports.selectors import METRICS
-from metrics.rollups.filters import MetricFilters, ScoreRange, rows_scope
+from metrics.rollups.filters import MetricFilters, rows_scope
 from metrics.rollups.models import Rollup
-from surveys.design.models import SCORED_TYPES, Survey, SurveyVersion
+from surveys.design.models import Survey
 from surveys.journey.models import JourneyStage, Touchpoint
 from surveys.tenancy.models import Project, Team
 from vocsite.errors import ApplicationError
@@ -81,7 +86,9 @@ def dashboard_query(params, project: Project, *, response_filters: bool = False)
     dates default to the last 90 days up to today (the project's day while its dashboards
     render, views). With `response_filters` also the survey version and a score range, which
     only pages reading responses (a survey's results) can apply: the rollups know neither."""
-    read = metric_filters_read(params, project)
+    read = metric_filters_read(
+        params, project, ResponseFiltersQuery if response_filters else MetricFiltersQuery
+    )
     errors = dict(read.errors)
     team = params.get("team", "")
     team_id = id_parse(team)
@@ -90,11 +97,6 @@ def dashboard_query(params, project: Project, *, response_filters: bool = False)
     if team and team_id is None:
         errors["team"] = [gettext("Unknown team.")]
     filters = read.filters
-    if response_filters:
-        version = _version(params.get("version", ""), filters.survey_id, errors)
-        filters = replace(
-            filters, version=version, score=_score_range(params.get("score", ""), errors)
-        )
     until = filters.until or max(timezone.localdate(), filters.since or date.min)
     since = filters.since or until - timedelta(days=min(DEFAULT_DAYS - 1, (until - date.min).days))
     if problem := previous_period_problem(since, until):
@@ -111,42 +113,6 @@ def dashboard_query(params, project: Project, *, response_filters: bool = False)
             for message in errors.get(name, ())
         ),
     )
-
-
-def _version(raw: str, survey_id: int | None, errors: dict[str, list]) -> int | None:
-    """A version number of the chosen survey (a version means nothing without its survey)."""
-    if not raw:
-        return None
-    number = id_parse(raw)
-    if (
-        number is None
-        or survey_id is None
-        or not SurveyVersion.objects.filter(survey_id=survey_id, number=number).exists()
-    ):
-        errors["version"] = [gettext("Unknown version of this survey.")]
-        return None
-    return number
-
-
-def _score_range(raw: str, errors: dict[str, list]) -> ScoreRange | None:
-    """`type:low-high`, e.g. nps:0-6 — responses whose answer of that type lies in the range."""
-    if not raw:
-        return None
-    question_type, _, bounds = raw.partition(":")
-    low, _, high = bounds.partition("-")
-    if (
-        question_type in SCORED_TYPES
-        and low.isdigit()
-        and high.isdigit()
-        and 0 <= int(low) <= int(high) <= 10
-    ):
-        return ScoreRange(question_type, int(low), int(high))
-    errors["score"] = [
-        gettext(
-            "Score ranges are type:low-high with a scored type ({types}), e.g. nps:0-6."
-        ).format(types=", ".join(SCORED_TYPES))
-    ]
-    return None
 
 
 def response_scope(query: DashboardQuery, prefix: str = "", day: str | None = None) -> Q:

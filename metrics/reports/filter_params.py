@@ -8,18 +8,24 @@ filters then mean on rollup cells and on rows is `metrics.rollups.filters`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 from rest_framework import serializers
 
-from metrics.rollups.filters import MetricFilters
-from surveys.design.models import Survey
+from metrics.rollups.filters import MetricFilters, ScoreRange
+from surveys.design.models import SCORED_TYPES, Survey, SurveyVersion
 from surveys.tenancy.models import Project
 from vocsite.ids import IdField
 
 UNKNOWN_SURVEY = gettext_lazy("Unknown survey.")
+UNKNOWN_VERSION = gettext_lazy("Unknown version of this survey.")
+SCORE_FORMAT = format_lazy(
+    gettext_lazy("Score ranges are type:low-high with a scored type ({types}), e.g. nps:0-6."),
+    types=", ".join(SCORED_TYPES),
+)
 
 
 def dates_in_order(attrs: dict) -> dict:
@@ -108,7 +114,51 @@ class MetricFiltersQuery(serializers.Serializer):
         )
 
 
-FILTER_NAMES = tuple(MetricFiltersQuery().fields)
+class ResponseFiltersQuery(MetricFiltersQuery):
+    """The metrics filters plus what only readers of responses can apply (a survey's results
+    page, the responses API): the survey's version and a score range. The rollups know
+    neither."""
+
+    version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="The survey's version number (with survey).",
+        error_messages={
+            key: UNKNOWN_VERSION for key in ("invalid", "min_value", "max_string_length")
+        },
+    )
+    score = serializers.RegexField(
+        rf"^({'|'.join(SCORED_TYPES)}):(10|[0-9])-(10|[0-9])$",
+        max_length=20,
+        required=False,
+        help_text="Responses whose answer of a scored type lies in low-high, e.g. nps:0-6.",
+        error_messages={"invalid": SCORE_FORMAT, "max_length": SCORE_FORMAT},
+    )
+
+    def validate_score(self, value: str) -> ScoreRange:
+        question_type, bounds = value.split(":")
+        low, high = (int(bound) for bound in bounds.split("-"))
+        if low > high:
+            raise serializers.ValidationError(str(SCORE_FORMAT))
+        return ScoreRange(question_type, low, high)
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        version = attrs.get("version")
+        if (
+            version is not None
+            and not SurveyVersion.objects.filter(
+                survey_id=attrs.get("survey"), number=version
+            ).exists()
+        ):
+            raise serializers.ValidationError({"version": [str(UNKNOWN_VERSION)]})
+        return attrs
+
+    def metric_filters(self) -> MetricFilters:
+        values = self.validated_data
+        return replace(
+            super().metric_filters(), version=values.get("version"), score=values.get("score")
+        )
 
 
 @dataclass(frozen=True)
@@ -117,16 +167,26 @@ class FiltersRead:
     errors: dict[str, list[str]]  # filter name → why its value was left out
 
 
-def metric_filters_read(params: Mapping[str, str], project: Project) -> FiltersRead:
+def metric_filters_read(
+    params: Mapping[str, str],
+    project: Project,
+    query_class: type[MetricFiltersQuery] = MetricFiltersQuery,
+) -> FiltersRead:
     """The filters of a page's URL: each refused value left out and said under its name, the
     others kept — a page is drawn whatever the URL holds."""
-    query = MetricFiltersQuery(data=params, context={"project": project})
-    if query.is_valid():
-        return FiltersRead(query.metric_filters(), {})
-    errors = {name: [str(message) for message in query.errors[name]] for name in query.errors}
-    kept = {name: params[name] for name in FILTER_NAMES if params.get(name) and name not in errors}
-    query = MetricFiltersQuery(data=kept, context={"project": project})
-    # Every value kept passed on its own; the one check across values (since ≤ until) named
-    # `until`, which is gone, so this holds.
-    query.is_valid(raise_exception=True)
+    names = tuple(query_class().fields)
+    kept = {name: params[name] for name in names if params.get(name)}
+    errors: dict[str, list[str]] = {}
+    # Values refused on their own go first; the checks across values (since ≤ until, a version
+    # of the survey) run once those are gone and refuse `until` or `version` in turn, so at
+    # most two rounds drop anything and the last one passes.
+    for _round in range(3):
+        query = query_class(data=kept, context={"project": project})
+        if query.is_valid():
+            break
+        for name, messages in query.errors.items():
+            errors[name] = [str(message) for message in messages]
+            kept.pop(name, None)
+    else:
+        query.is_valid(raise_exception=True)
     return FiltersRead(query.metric_filters(), errors)

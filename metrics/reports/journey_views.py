@@ -1,13 +1,18 @@
 """The journey map: each stage and touchpoint with its scores over a chosen period, edited
 where it is shown. Designers and admins add, rename, reorder (up/down buttons; dragging where
-JavaScript runs) and retire stages and touchpoints here; every change is a service of
-`surveys.journey.services`, the same ones the management API calls."""
+JavaScript runs), retire, restore and delete stages and touchpoints here; every change is a
+service of `surveys.journey.services`, the same ones the management API calls, and every POST
+takes one path (`_submit`): the form read, the service called, a refusal shown in words on
+the page with its status, else back to the changed row."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,8 +23,10 @@ from django.views.decorators.http import require_POST
 from metrics.reports.selectors import touchpoint_scores
 from surveys.journey.forms import MoveForm, RenameForm, StageForm, TouchpointForm
 from surveys.journey.models import JourneyStage, Touchpoint
+from surveys.journey.selectors import stage_by_key
 from surveys.journey.services import (
     stage_create,
+    stage_delete,
     stage_step,
     stage_update,
     touchpoint_create,
@@ -37,7 +44,8 @@ PERIODS = {"30": 30, "90": 90, "365": 365}
 @project_view()
 def journey_map(request: HttpRequest) -> HttpResponse:
     """Stages in order, touchpoints in order, each with its NPS/CSAT/CES, interval and n
-    (from rollups); retired touchpoints apart, at the end."""
+    (from rollups); a retired stage in its place, collapsed; retired touchpoints apart, at the
+    end."""
     return _journey_page(request)
 
 
@@ -51,7 +59,7 @@ def _journey_page(
 ) -> HttpResponse:
     project = request.access.project
     days = PERIODS.get(request.GET.get("days", ""), 90)
-    today = timezone.now().date()
+    today = timezone.localdate()  # the project's (project_view)
     scores = touchpoint_scores(project, since=today - timedelta(days=days - 1), until=today)
     touchpoints = list(
         Touchpoint.objects.filter(project=project)
@@ -108,122 +116,151 @@ def _back(anchor: str = "") -> HttpResponse:
     return redirect(reverse("journey-map") + (f"#{anchor}" if anchor else ""))
 
 
-def _error_page(request: HttpRequest, error: ApplicationError, **forms) -> HttpResponse:
-    problems = [p for messages in error.fields.values() for p in messages] or [error.message]
-    return _journey_page(request, status=error.status_code, errors=problems, **forms)
+def _submit(
+    request: HttpRequest,
+    form: forms.Form | None,
+    apply: Callable[[dict[str, Any]], Any],
+    anchor: Callable[[Any], str],
+    *,
+    form_slot: str = "",
+) -> HttpResponse:
+    """The one path of every journey POST: read `form` (None: the change takes no fields),
+    call the service (`apply`, given the cleaned fields) and go back to the page at
+    `anchor(what it returned)`. Invalid fields are a 400 and a refused change its own status,
+    both shown in words on the page (the form kept in `form_slot` with what was typed), and
+    neither changes anything."""
+    kept = {form_slot: form} if form_slot else {}
+    if form is not None and not form.is_valid():
+        problems = [p for messages in form.errors.values() for p in messages]
+        return _journey_page(request, status=400, errors=problems, **kept)
+    try:
+        changed = apply(form.cleaned_data if form is not None else {})
+    except ApplicationError as error:
+        problems = [p for messages in error.fields.values() for p in messages] or [error.message]
+        return _journey_page(request, status=error.status_code, errors=problems, **kept)
+    return _back(anchor(changed))
 
 
-def _invalid_form(request: HttpRequest, form, **forms) -> HttpResponse:
-    problems = [p for messages in form.errors.values() for p in messages]
-    return _journey_page(request, status=400, errors=problems, **forms)
+@dataclass(frozen=True)
+class Change:
+    """One `action` of a stage's or touchpoint's edit POST: the form its fields are read with
+    (None: no fields) and the service call, given the row, the cleaned fields and the user."""
+
+    form: type[forms.Form] | None
+    apply: Callable[[Any, dict[str, Any], Any], Any]
+
+
+def _step(service: Callable[..., Any], noun: str, direction: str) -> Change:
+    return Change(
+        None, lambda row, _data, user: service(**{noun: row}, direction=direction, actor=user)
+    )
+
+
+def _update(service: Callable[..., Any], noun: str, **values: Any) -> Change:
+    return Change(None, lambda row, _data, user: service(**{noun: row}, actor=user, **values))
+
+
+STAGE_CHANGES = {
+    "up": _step(stage_step, "stage", "up"),
+    "down": _step(stage_step, "stage", "down"),
+    "rename": Change(
+        RenameForm,
+        lambda stage, data, user: stage_update(stage=stage, name=data["name"], actor=user),
+    ),
+    "retire": _update(stage_update, "stage", retired=True),
+    "restore": _update(stage_update, "stage", retired=False),
+    "delete": Change(None, lambda stage, _data, user: stage_delete(stage=stage, actor=user)),
+}
+
+TOUCHPOINT_CHANGES = {
+    "up": _step(touchpoint_step, "touchpoint", "up"),
+    "down": _step(touchpoint_step, "touchpoint", "down"),
+    "rename": Change(
+        RenameForm,
+        lambda touchpoint, data, user: touchpoint_update(
+            touchpoint=touchpoint, name=data["name"], actor=user
+        ),
+    ),
+    # A drop (the drag's POST): into `stage` (empty: no stage), at `position` there.
+    "move": Change(
+        MoveForm,
+        lambda touchpoint, data, user: touchpoint_update(
+            touchpoint=touchpoint,
+            stage=stage_by_key(project=touchpoint.project, key=data["stage"]),
+            position=data["position"],
+            actor=user,
+        ),
+    ),
+    "retire": _update(touchpoint_update, "touchpoint", retired=True),
+    "restore": _update(touchpoint_update, "touchpoint", retired=False),
+    "delete": Change(
+        None, lambda touchpoint, _data, user: touchpoint_delete(touchpoint=touchpoint, actor=user)
+    ),
+}
+
+
+def _edit(request: HttpRequest, row: Any, changes: dict[str, Change], anchor: str) -> HttpResponse:
+    """The change named by `action`, applied to `row`; back at `anchor`, or at the top after
+    a delete."""
+    action = request.POST.get("action", "")
+    change = changes.get(action)
+    if change is None:
+        return _journey_page(request, status=400, errors=[_("Unknown change.")])
+    form = change.form(request.POST) if change.form is not None else None
+    return _submit(
+        request,
+        form,
+        lambda data: change.apply(row, data, request.user),
+        lambda _changed: "" if action == "delete" else anchor,
+    )
 
 
 @require_POST
 @project_view(DESIGN_ROLES)
 def journey_stage_add(request: HttpRequest) -> HttpResponse:
-    form = StageForm(request.POST)
-    if not form.is_valid():
-        return _invalid_form(request, form, stage_form=form)
-    try:
-        stage = stage_create(
-            project=request.access.project,
-            key=form.cleaned_data["key"],
-            name=form.cleaned_data["name"],
-            actor=request.user,
-        )
-    except ApplicationError as error:
-        return _error_page(request, error, stage_form=form)
-    return _back(f"stage-{stage.pk}")
+    return _submit(
+        request,
+        StageForm(request.POST),
+        lambda data: stage_create(
+            project=request.access.project, key=data["key"], name=data["name"], actor=request.user
+        ),
+        lambda stage: f"stage-{stage.pk}",
+        form_slot="stage_form",
+    )
 
 
 @require_POST
 @project_view(DESIGN_ROLES)
 def journey_stage_edit(request: HttpRequest, stage_id: int) -> HttpResponse:
-    """`action`: rename (with `name`), up, down."""
+    """`action`: one of STAGE_CHANGES (rename takes `name`)."""
     stage = get_object_or_404(JourneyStage, project=request.access.project, pk=stage_id)
-    action = request.POST.get("action", "")
-    changes: dict[str, Callable[[], object]] = {
-        "up": lambda: stage_step(stage=stage, direction="up", actor=request.user),
-        "down": lambda: stage_step(stage=stage, direction="down", actor=request.user),
-    }
-    if action == "rename":
-        form = RenameForm(request.POST)
-        if not form.is_valid():
-            return _invalid_form(request, form)
-        changes["rename"] = lambda: stage_update(
-            stage=stage, name=form.cleaned_data["name"], actor=request.user
-        )
-    if action not in changes:
-        return _journey_page(request, status=400, errors=[_("Unknown change.")])
-    try:
-        changes[action]()
-    except ApplicationError as error:
-        return _error_page(request, error)
-    return _back(f"stage-{stage.pk}")
+    return _edit(request, stage, STAGE_CHANGES, f"stage-{stage.pk}")
 
 
 @require_POST
 @project_view(DESIGN_ROLES)
 def journey_touchpoint_add(request: HttpRequest) -> HttpResponse:
     project = request.access.project
-    form = TouchpointForm(request.POST, project=project)
-    if not form.is_valid():
-        return _invalid_form(request, form, touchpoint_form=form)
-    try:
-        touchpoint = touchpoint_create(
+    return _submit(
+        request,
+        TouchpointForm(request.POST, project=project),
+        lambda data: touchpoint_create(
             project=project,
-            key=form.cleaned_data["key"],
-            name=form.cleaned_data["name"],
-            stage=form.cleaned_data["stage"],
-            channel=form.cleaned_data["channel"],
+            key=data["key"],
+            name=data["name"],
+            stage=data["stage"],
+            channel=data["channel"],
             actor=request.user,
-        )
-    except ApplicationError as error:
-        return _error_page(request, error, touchpoint_form=form)
-    return _back(f"touchpoint-{touchpoint.pk}")
+        ),
+        lambda touchpoint: f"touchpoint-{touchpoint.pk}",
+        form_slot="touchpoint_form",
+    )
 
 
 @require_POST
 @project_view(DESIGN_ROLES)
 def journey_touchpoint_edit(request: HttpRequest, touchpoint_id: int) -> HttpResponse:
-    """`action`: rename (with `name`), up, down, move (with `stage` and `position`: a drop),
-    retire, restore, delete."""
-    project = request.access.project
-    touchpoint = get_object_or_404(Touchpoint, project=project, pk=touchpoint_id)
-    action = request.POST.get("action", "")
-    user = request.user
-    changes: dict[str, Callable[[], object]] = {
-        "up": lambda: touchpoint_step(touchpoint=touchpoint, direction="up", actor=user),
-        "down": lambda: touchpoint_step(touchpoint=touchpoint, direction="down", actor=user),
-        "retire": lambda: touchpoint_update(touchpoint=touchpoint, retired=True, actor=user),
-        "restore": lambda: touchpoint_update(touchpoint=touchpoint, retired=False, actor=user),
-        "delete": lambda: touchpoint_delete(touchpoint=touchpoint, actor=user),
-    }
-    if action == "rename":
-        form = RenameForm(request.POST)
-        if not form.is_valid():
-            return _invalid_form(request, form)
-        changes["rename"] = lambda: touchpoint_update(
-            touchpoint=touchpoint, name=form.cleaned_data["name"], actor=user
-        )
-    if action == "move":
-        form = MoveForm(request.POST)
-        if not form.is_valid():
-            return _invalid_form(request, form)
-        stage = None
-        if form.cleaned_data["stage"]:
-            stage = JourneyStage.objects.filter(
-                project=project, key=form.cleaned_data["stage"]
-            ).first()
-            if stage is None:
-                return _journey_page(request, status=400, errors=[_("Unknown stage.")])
-        changes["move"] = lambda: touchpoint_update(
-            touchpoint=touchpoint, stage=stage, position=form.cleaned_data["position"], actor=user
-        )
-    if action not in changes:
-        return _journey_page(request, status=400, errors=[_("Unknown change.")])
-    try:
-        changes[action]()
-    except ApplicationError as error:
-        return _error_page(request, error)
-    return _back("" if action == "delete" else f"touchpoint-{touchpoint.pk}")
+    """`action`: one of TOUCHPOINT_CHANGES (rename takes `name`; move `stage` and
+    `position`)."""
+    touchpoint = get_object_or_404(Touchpoint, project=request.access.project, pk=touchpoint_id)
+    return _edit(request, touchpoint, TOUCHPOINT_CHANGES, f"touchpoint-{touchpoint.pk}")

@@ -14,21 +14,19 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response as DrfResponse
 from rest_framework.views import APIView
 
 from feedback.answering.models import Answer, Response
 from feedback.topics.models import Tag
 from metrics.reports.exports import RESPONSE_HEADER, export, response_rows
-from metrics.reports.filter_params import dates_in_order
+from metrics.reports.filter_params import ResponseFiltersQuery
 from metrics.reports.selectors import responses_list
-from metrics.rollups.filters import MetricFilters, ScoreRange
-from surveys.design.models import SCORED_TYPES
+from metrics.rollups.filters import MetricFilters
 from surveys.tenancy.roles import CASE_ROLES
 from surveys.tenancy.timezones import project_zone
 from vocsite.api_errors import ERRORS
-from vocsite.ids import IdField
+from vocsite.api_lists import PAGE_PARAMETERS, list_page, page_serializer
 
 
 class CsvRenderer(renderers.BaseRenderer):
@@ -96,72 +94,20 @@ class ResponseOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ResponsePageSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
-    previous = serializers.URLField(allow_null=True)
-    results = ResponseOutputSerializer(many=True)
-
-
-class ResponsePagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
+ResponsePageSerializer = page_serializer("ResponsePageSerializer", ResponseOutputSerializer)
 
 
 class ResponseListApi(APIView):
     allowed_roles = CASE_ROLES
     renderer_classes = [renderers.JSONRenderer, CsvRenderer, XlsxRenderer]
 
-    class FilterSerializer(serializers.Serializer):
-        survey = IdField(required=False)
-        touchpoint = serializers.SlugField(max_length=100, required=False)
-        since = serializers.DateField(
-            required=False, help_text="First day, inclusive, in the project's timezone."
-        )
-        until = serializers.DateField(
-            required=False, help_text="Last day, inclusive, in the project's timezone."
-        )
+    class FilterSerializer(ResponseFiltersQuery):
+        """The results page's filters (one parser, metrics.reports.filter_params), and
+        unfinished responses on request."""
+
         include_partial = serializers.BooleanField(
             required=False, default=False, help_text="Also unfinished responses."
         )
-        stage = serializers.SlugField(max_length=64, required=False, help_text="Journey stage key.")
-        channel = serializers.CharField(
-            max_length=16, required=False, help_text="web, app, email, phone, chat, store."
-        )
-        segment = serializers.RegexField(
-            r"^[^:]{1,64}:.{1,200}$",
-            required=False,
-            help_text="`attribute:value` of one of the project's breakdown attributes.",
-        )
-        version = serializers.IntegerField(
-            min_value=1, required=False, help_text="The survey's version number (with survey)."
-        )
-        score = serializers.RegexField(
-            rf"^({'|'.join(SCORED_TYPES)}):(10|[0-9])-(10|[0-9])$",
-            required=False,
-            help_text="Responses whose answer of a scored type lies in low-high, e.g. nps:0-6.",
-        )
-
-        def validate(self, attrs):
-            attrs = dates_in_order(attrs)
-            if attrs.get("version") is not None and not attrs.get("survey"):
-                raise serializers.ValidationError({"version": ["A version needs its survey."]})
-            if attrs.get("segment"):
-                attribute, value = attrs["segment"].split(":", 1)
-                allowed = self.context["project"].breakdown_attributes or []
-                if attribute not in allowed:
-                    raise serializers.ValidationError(
-                        {"segment": [f"Breakdown attributes: {', '.join(allowed) or 'none'}."]}
-                    )
-                attrs["segment"] = (attribute, value)
-            if attrs.get("score"):
-                question_type, bounds = attrs["score"].split(":")
-                low, high = (int(bound) for bound in bounds.split("-"))
-                if low > high:
-                    raise serializers.ValidationError({"score": ["low must not exceed high."]})
-                attrs["score"] = ScoreRange(question_type, low, high)
-            return attrs
 
     def perform_content_negotiation(self, request, force=False):
         """An unknown `format` is a 400 that names the choices, not DRF's bare 404."""
@@ -191,8 +137,7 @@ class ResponseListApi(APIView):
                 enum=["json", "csv", "xlsx"],
                 description="json (default, cursor pages) or a streamed csv/xlsx export.",
             ),
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 200)."),
+            *PAGE_PARAMETERS,
         ],
         responses={
             (200, "application/json"): ResponsePageSerializer,
@@ -208,17 +153,7 @@ class ResponseListApi(APIView):
         query = self.FilterSerializer(data=request.query_params, context={"project": project})
         query.is_valid(raise_exception=True)
         values = query.validated_data
-        filters = MetricFilters(
-            survey_id=values.get("survey"),
-            touchpoint=values.get("touchpoint") or None,
-            stage=values.get("stage") or None,
-            channel=values.get("channel") or None,
-            segment=values.get("segment"),
-            since=values.get("since"),
-            until=values.get("until"),
-            version=values.get("version"),
-            score=values.get("score"),
-        )
+        filters = query.metric_filters()
         # Days are the project's, as on the dashboards and a survey's results page (the filter
         # fixes them when it is built, so a streamed export cuts them the same).
         with timezone.override(project_zone(project)):
@@ -250,6 +185,6 @@ class ResponseListApi(APIView):
                 ),
             )
         )
-        paginator = ResponsePagination()
-        page = paginator.paginate_queryset(responses, request, view=self)
-        return paginator.get_paginated_response(ResponseOutputSerializer(page, many=True).data)
+        return list_page(
+            request, self, responses, ordering=("-created_at", "-id"), item=ResponseOutputSerializer
+        )

@@ -5,7 +5,6 @@ filters from the URL, so it can be bookmarked and shared."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from functools import wraps
 
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
@@ -27,20 +26,6 @@ from surveys.design.payload import resolve_language
 from surveys.tenancy.models import Channel, Team
 from surveys.tenancy.roles import CASE_ROLES, READ_ROLES
 from surveys.tenancy.staff import project_view
-from surveys.tenancy.timezones import project_zone
-
-
-def in_project_timezone(view):
-    """Render a dashboard in the project's timezone: its default dates, and every date cut of
-    raw rows (`__date` lookups, week truncation) fall on the project's days, as the rollups'
-    do (DESIGN.md §7)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        with timezone.override(project_zone(request.access.project)):
-            return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.DashboardQuery, dict]:
@@ -58,7 +43,6 @@ def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.Dashboard
 
 
 @project_view(READ_ROLES)
-@in_project_timezone
 def executive(request: HttpRequest) -> HttpResponse:
     project = request.access.project
     query, context = _base_context(request, "executive")
@@ -75,7 +59,6 @@ def executive(request: HttpRequest) -> HttpResponse:
 
 
 @project_view(READ_ROLES)
-@in_project_timezone
 def business_lead(request: HttpRequest) -> HttpResponse:
     project = request.access.project
     query, context = _base_context(request, "lead")
@@ -157,7 +140,6 @@ def business_lead(request: HttpRequest) -> HttpResponse:
 
 
 @project_view(READ_ROLES)
-@in_project_timezone
 def frontline(request: HttpRequest) -> HttpResponse:
     """Today's unhappy answers and recent verbatims: the frontline works individual customers,
     so this view reads recent responses (bounded by date and count), not rollups. The low
@@ -218,7 +200,7 @@ def frontline(request: HttpRequest) -> HttpResponse:
 def _team_sla(project, query: dashboards.DashboardQuery):
     """SLA per team for the cases opened within the dates (one team's with the team filter)."""
     team_id = query.team_id
-    zone = timezone.get_current_timezone()  # the project's (in_project_timezone)
+    zone = timezone.get_current_timezone()  # the project's (project_view)
     rows = sla_by_team(
         project=project,
         since=datetime.combine(query.filters.since, time.min, tzinfo=zone),
@@ -235,7 +217,6 @@ RESPONSES_PER_PAGE = 25
 
 
 @project_view(CASE_ROLES)
-@in_project_timezone
 def survey_results(request: HttpRequest, survey_id: int) -> HttpResponse:
     """A survey's results: a summary per question, drop-off, the response table and exports,
     all under the URL's filters (the whole history of the survey unless it names dates)."""
@@ -292,7 +273,6 @@ def survey_results(request: HttpRequest, survey_id: int) -> HttpResponse:
 
 
 @project_view(CASE_ROLES)
-@in_project_timezone
 def response_page(request: HttpRequest, response_id: int) -> HttpResponse:
     """One response in full: every answer, the contact, the display it answered, its cases."""
     project = request.access.project

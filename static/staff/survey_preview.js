@@ -4,6 +4,10 @@
   const designer = document.getElementById("designer");
   const problem = document.getElementById("preview-problem");
   if (!designer || !problem) return;
+  // Picking a colour means the survey has one of its own (the box stays the way back).
+  const ownColor = designer.querySelector("[name=own_color]");
+  const color = designer.querySelector("[name=theme_color]");
+  if (ownColor && color) color.addEventListener("input", () => (ownColor.checked = true));
   document.querySelectorAll("[data-preview]").forEach((button) =>
     button.addEventListener("click", async () => {
       let previews = JSON.parse(document.getElementById("survey-previews").textContent);

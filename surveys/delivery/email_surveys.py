@@ -188,6 +188,7 @@ def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
     payload = payload_from_snapshot(
         snapshot=display.version.snapshot,
         survey=display.survey,
+        project=project,
         version_number=display.version.number,
         language=display.language or project.default_language,
         fallback=project.default_language,

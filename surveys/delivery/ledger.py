@@ -371,10 +371,13 @@ def display_claim(
     claims_seen = contact.claim_count
     touchpoint, surveys = _live_surveys(project, touchpoint_key, channel, now)
     finished = selectors.finished_response_counts(surveys=surveys)
-    if touchpoint is not None and touchpoint.retired_at is not None:
-        verdict = throttle.RETIRED
-    else:
-        verdict = _verdict(project, contact, surveys, finished, now, url, locale)
+    retired = None
+    if touchpoint is not None:
+        retired = throttle.retired_verdict(
+            touchpoint_retired=touchpoint.retired_at is not None,
+            stage_retired=touchpoint.stage is not None and touchpoint.stage.retired_at is not None,
+        )
+    verdict = retired or _verdict(project, contact, surveys, finished, now, url, locale)
     if not verdict.show:
         _contact_touch_write(contact)
         survey = _decision_record(project, surveys, touchpoint, channel, verdict, now)
@@ -506,6 +509,7 @@ def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:
     return payload_from_snapshot(
         snapshot=display.version.snapshot,
         survey=display.survey,
+        project=project,
         version_number=display.version.number,
         language=display.language or project.default_language,
         fallback=project.default_language,

@@ -76,6 +76,7 @@ class Display(TimeStampedModel):
 class DecisionReason(models.TextChoices):
     SHOWN = "shown", _("Shown")
     TOUCHPOINT_RETIRED = "touchpoint_retired", _("Touchpoint retired")
+    STAGE_RETIRED = "stage_retired", _("Journey stage retired")
     NO_SURVEY = "no_survey", _("No survey at this touchpoint")
     OPTED_OUT = "opted_out", _("Contact opted out")
     TARGETING = "targeting", _("Targeting did not match")

@@ -26,7 +26,7 @@ from vocsite.registry import Registry
 class TouchpointSurveys:
     """A touchpoint and the active, published surveys attached to it (any channel, any
     schedule): what decide reads on every call, so it is kept in process memory. A retired
-    touchpoint offers no survey."""
+    touchpoint, or one in a retired stage, offers no survey."""
 
     touchpoint: Touchpoint
     surveys: tuple[Survey, ...]
@@ -55,7 +55,8 @@ def _touchpoint_surveys_load(*, project: Project, key: str) -> TouchpointSurveys
     touchpoint = Touchpoint.objects.filter(project=project, key=key).select_related("stage").first()
     if touchpoint is None:
         return None
-    if touchpoint.retired_at is not None:
+    stage_retired = touchpoint.stage is not None and touchpoint.stage.retired_at is not None
+    if touchpoint.retired_at is not None or stage_retired:
         return TouchpointSurveys(touchpoint=touchpoint, surveys=())
     surveys = Survey.objects.filter(
         project=project,

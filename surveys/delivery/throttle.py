@@ -32,6 +32,7 @@ COUNTED_STATUSES = frozenset({"claimed", "shown", "responded", "dismissed"})
 
 REASONS = (
     "touchpoint_retired",  # decided before the table: the touchpoint offers nothing any more
+    "stage_retired",  # decided before the table: the touchpoint's stage offers nothing any more
     "no_survey",
     "opted_out",
     "targeting",
@@ -97,8 +98,20 @@ class Verdict:
     survey_id: int | None
 
 
-# A retired touchpoint (surveys.journey.services) offers no survey, whoever asks.
-RETIRED = Verdict(show=False, reason="touchpoint_retired", survey_id=None)
+# A retired touchpoint, or a touchpoint of a retired stage (surveys.journey.services), offers
+# no survey, whoever asks.
+TOUCHPOINT_RETIRED = Verdict(show=False, reason="touchpoint_retired", survey_id=None)
+STAGE_RETIRED = Verdict(show=False, reason="stage_retired", survey_id=None)
+
+
+def retired_verdict(*, touchpoint_retired: bool, stage_retired: bool) -> Verdict | None:
+    """The refusal of a touchpoint that offers nothing any more, or None when it is live; the
+    touchpoint's own retirement is named first (restoring the stage would not bring it back)."""
+    if touchpoint_retired:
+        return TOUCHPOINT_RETIRED
+    if stage_retired:
+        return STAGE_RETIRED
+    return None
 
 
 def is_claim_live(status: str, claimed_at: datetime, now: datetime) -> bool:

@@ -15,6 +15,7 @@ from surveys.delivery import ledger
 from surveys.delivery.widget_http import NOT_FOUND, widget_view
 from surveys.design.widget_texts import widget_texts
 from surveys.tenancy.models import Project
+from surveys.tenancy.theme import theme_colors
 from vocsite.json_api import Response
 
 # Text fields as the widget sends them (trimmed; `min_length=1`: not blank).
@@ -76,9 +77,16 @@ class FeedbackTabOut(msgspec.Struct):
 WidgetTexts = dict[str, str | dict[str, str]]
 
 
+class ThemeOut(msgspec.Struct):
+    primary_color: Annotated[str, msgspec.Meta(description="Accent colour, #rrggbb")]
+    text_color: Annotated[
+        str, msgspec.Meta(description="Text on the accent colour (white or dark), #rrggbb")
+    ]
+
+
 class ConfigOutput(msgspec.Struct):
     project: ProjectOut
-    theme: dict[str, Any]
+    theme: Annotated[ThemeOut, msgspec.Meta(description="The project's colours")]
     feedback_tab: FeedbackTabOut
     texts: Annotated[
         dict[str, WidgetTexts],
@@ -125,6 +133,9 @@ class SurveyOut(msgspec.Struct):
     texts: Annotated[
         WidgetTexts, msgspec.Meta(description="The widget's fixed texts in `language`")
     ]
+    theme: Annotated[
+        ThemeOut, msgspec.Meta(description="The survey's colours: its own, else the project's")
+    ]
 
 
 class DecideOutput(msgspec.Struct):
@@ -161,7 +172,7 @@ def config(request: HttpRequest, project: Project, values: None) -> tuple[int, A
             "languages": project.languages or [project.default_language],
             "default_language": project.default_language,
         },
-        "theme": project.theme or {},
+        "theme": theme_colors(project.theme),
         "feedback_tab": {
             "enabled": project.feedback_tab_enabled,
             "label": project.feedback_tab_label or {},

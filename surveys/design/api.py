@@ -303,7 +303,16 @@ PUBLISH_OUTPUT = inline_serializer(
 
 
 class SurveyPublishApi(DesignApi):
-    @extend_schema(request=None, responses={200: PUBLISH_OUTPUT, **ERRORS})
+    """POST /surveys/{id}/publish. A draft translated in some languages but not all of them is
+    refused with 400 `missing_translation`, its `fields` naming each text (`questions.1.text`,
+    `questions.2.choices`, `thank_you`)."""
+
+    @extend_schema(
+        request=None,
+        responses={200: PUBLISH_OUTPUT, **ERRORS},
+        description="400 `missing_translation`: a text is filled in one of the survey's "
+        "languages and empty in another; `fields` names each.",
+    )
     def post(self, request, survey_id: int):
         survey = get_object_or_404(_surveys(request), pk=survey_id)
         version = survey_publish(survey=survey, actor=request.user)

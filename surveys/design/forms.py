@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.html import escape
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -33,15 +34,11 @@ from surveys.design.survey_settings import (
     TEXT,
     Setting,
 )
+from surveys.design.survey_templates import TEMPLATES
 from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
+from surveys.design.translations import language_name
 from surveys.tenancy.models import Project
-
-LANGUAGE_NAMES = {"en": _("English"), "zh": _("Chinese")}
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
-
+from surveys.tenancy.theme import HEX_COLOR, theme_colors
 
 # What the designer says beside each survey setting (the settings themselves, their kinds and
 # bounds are declared in surveys.design.survey_settings).
@@ -49,32 +46,38 @@ SETTING_TEXTS: dict[str, dict[str, str]] = {
     "name": {"label": _("Name")},
     "display_option": {
         "label": _("How often one person may see it"),
-        "help_text": _("“Show once” never repeats; “until responded” stops after an answer."),
+        "help_text": escape(
+            _("“Show once” never repeats; “until responded” stops after an answer.")
+        ),
     },
     "display_limit": {"label": _("At most this many times")},
     "recontact_days": {
         "label": _("Wait between two showings (days)"),
-        "help_text": _("Empty: the project's global cooldown."),
+        "help_text": escape(_("Empty: the project's global cooldown.")),
     },
     "bypass_global_cooldown": {
         "label": _("Ignore the global cooldown"),
-        "help_text": _(
-            "For surveys people trigger themselves (e.g. cancelling); the frequency cap "
-            "still applies."
+        "help_text": escape(
+            _(
+                "For surveys people trigger themselves (e.g. cancelling); the frequency cap "
+                "still applies."
+            )
         ),
     },
     "snooze_days_after_dismiss": {
         "label": _("Days of quiet after someone closes it"),
-        "help_text": _("A dismissed survey is not shown again to that person for this long."),
+        "help_text": escape(
+            _("A dismissed survey is not shown again to that person for this long.")
+        ),
     },
     "sample_percent": {
         "label": _("Ask this share of people (%)"),
-        "help_text": _("Sticky: the same person always gets the same answer."),
+        "help_text": escape(_("Sticky: the same person always gets the same answer.")),
     },
     "response_cap": {"label": _("Stop after this many answers")},
     "priority": {
         "label": _("Priority"),
-        "help_text": _("When several surveys could show at once, the highest wins."),
+        "help_text": escape(_("When several surveys could show at once, the highest wins.")),
     },
     "delay_seconds": {"label": _("Wait before showing (seconds)")},
     "auto_close_seconds": {"label": _("Close by itself after (seconds)")},
@@ -114,49 +117,82 @@ SettingFields = type(forms.Form)(
 )
 
 
+class SurveyFromTemplateForm(forms.Form):
+    """A new draft from a template, under the name the designer gives it (the template's name
+    is offered)."""
+
+    template = forms.ChoiceField(
+        choices=[(key, key) for key in TEMPLATES], widget=forms.HiddenInput
+    )
+    name = forms.CharField(
+        max_length=200,
+        label=_("Name"),
+        error_messages={"required": _("Give the survey a name.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One form per template on the page: ids that tell them apart.
+        key = self.data.get("template") if self.is_bound else self.initial.get("template")
+        self.auto_id = f"new-{key}-%s"
+
+
 class SurveySettingsForm(SettingFields):
     touchpoints = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label=_("Touchpoints"),
-        help_text=_("Where in the journey the survey may appear (voc.track(key) in the app)."),
+        help_text=escape(
+            _("Where in the journey the survey may appear (voc.track(key) in the app).")
+        ),
     )
     channels = forms.MultipleChoiceField(
         choices=SurveyChannel.choices,
         widget=forms.CheckboxSelectMultiple,
         label=_("Channels"),
-        help_text=_("In the app, by e-mail, or both — one set of contact rules for all."),
+        help_text=escape(_("In the app, by e-mail, or both — one set of contact rules for all.")),
     )
     target_languages = forms.CharField(
         required=False,
         label=_("Only these languages"),
-        help_text=_("Comma-separated codes, e.g. en, zh. Empty: everyone."),
+        help_text=escape(_("Comma-separated codes, e.g. en, zh. Empty: everyone.")),
     )
     target_urls = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         label=_("Only on pages"),
-        help_text=format_lazy(
-            _("One rule per line: <op> <text>, op one of {ops}. e.g. “contains /checkout”."),
-            ops=", ".join(URL_OPS),
+        help_text=escape(
+            format_lazy(
+                _("One rule per line: <op> <text>, op one of {ops}. e.g. “contains /checkout”."),
+                ops=", ".join(URL_OPS),
+            )
         ),
     )
     target_attributes = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         label=_("Only for people with"),
-        help_text=format_lazy(
-            _(
-                "One rule per line: <attribute> <op> <value>, op one of {ops}; “in” takes a "
-                "comma list. e.g. “plan in pro,enterprise”."
-            ),
-            ops=", ".join(ATTRIBUTE_OPS),
+        help_text=escape(
+            format_lazy(
+                _(
+                    "One rule per line: <attribute> <op> <value>, op one of {ops}; “in” takes a "
+                    "comma list. e.g. “plan in pro,enterprise”."
+                ),
+                ops=", ".join(ATTRIBUTE_OPS),
+            )
         ),
     )
+    # A colour input always sends a colour (black when never touched), so whether the survey
+    # has a colour of its own is a choice of its own.
+    own_color = forms.BooleanField(required=False, label=_("Its own accent colour"))
     theme_color = forms.RegexField(
-        regex=r"^#[0-9a-fA-F]{6}$",
+        regex=rf"^{HEX_COLOR.pattern}$",
         required=False,
         label=_("Accent colour"),
+        help_text=escape(
+            _("Buttons and the chosen score, in the widget and on the e-mail survey page.")
+        ),
+        error_messages={"invalid": _("A colour written #rrggbb, e.g. #4f46e5.")},
         widget=forms.TextInput(attrs={"type": "color"}),
     )
 
@@ -171,16 +207,29 @@ class SurveySettingsForm(SettingFields):
                 if hasattr(self.data, "getlist")
                 else []
             )
+        # A touchpoint retired itself or in a retired stage shows no survey: offered only
+        # where the survey already has it, marked retired.
+        touchpoints = project.touchpoints.select_related("stage").order_by("position", "name")
         self.fields["touchpoints"].choices = [
-            (t.key, t.name if t.retired_at is None else f"{t.name} ({_('retired')})")
-            for t in project.touchpoints.order_by("position", "name")
-            if t.retired_at is None or t.key in kept
+            (t.key, f"{t.name} ({_('retired')})" if retired else t.name)
+            for t in touchpoints
+            for retired in [t.retired_at is not None or bool(t.stage and t.stage.retired_at)]
+            if not retired or t.key in kept
         ]
-        self.fields["recontact_days"].help_text = ngettext(
-            "Empty: the project's global cooldown (%(days)s day).",
-            "Empty: the project's global cooldown (%(days)s days).",
-            project.recontact_days,
-        ) % {"days": project.recontact_days}
+        project_color = theme_colors(project.theme)["primary_color"]
+        self.fields["own_color"].help_text = escape(
+            gettext("Off: the project's colour, %(color)s (Settings).") % {"color": project_color}
+        )
+        if not self.initial.get("theme_color"):
+            self.initial["theme_color"] = project_color
+        self.fields["recontact_days"].help_text = escape(
+            ngettext(
+                "Empty: the project's global cooldown (%(days)s day).",
+                "Empty: the project's global cooldown (%(days)s days).",
+                project.recontact_days,
+            )
+            % {"days": project.recontact_days}
+        )
         for lang in project_languages(project):
             self.fields[f"thank_you_{lang}"] = forms.CharField(
                 required=False,
@@ -203,6 +252,7 @@ class SurveySettingsForm(SettingFields):
             "target_attributes": "\n".join(
                 _attribute_line(r) for r in targeting.get("attributes") or []
             ),
+            "own_color": bool((survey.theme or {}).get("primary_color")),
             "theme_color": (survey.theme or {}).get("primary_color", ""),
         }
         for lang, text in (survey.thank_you or {}).items():
@@ -246,6 +296,13 @@ class SurveySettingsForm(SettingFields):
             rules.append(rule)
         return rules
 
+    def clean(self):
+        data = super().clean()
+        wants_color = data.get("own_color") and not data.get("theme_color")
+        if wants_color and "theme_color" not in self.errors:
+            self.add_error("theme_color", gettext("Pick the survey's colour."))
+        return data
+
     def clean_target_languages(self) -> list[str]:
         raw = self.cleaned_data["target_languages"]
         return [lang.strip() for lang in raw.split(",") if lang.strip()]
@@ -262,7 +319,7 @@ class SurveySettingsForm(SettingFields):
             )
             if value
         }
-        theme = {"primary_color": data["theme_color"]} if data.get("theme_color") else {}
+        theme = {"primary_color": data["theme_color"].lower()} if data["own_color"] else {}
         values = {s.name: data[s.name] for s in SCALAR_SETTINGS}
         values["channels"] = data["channels"]
         values["targeting"] = targeting
@@ -292,6 +349,13 @@ def project_languages(project: Project) -> list[str]:
 SCALE_CHOICES = [(m, format_lazy(_("up to {maximum}"), maximum=m)) for m in SCALE_MAXIMA]
 
 
+# A scale's end labels ("Not likely" … "Very likely"), per language in the designer.
+SCALE_END_LABELS = {
+    "min": _("Lowest score's label (%(language)s)"),
+    "max": _("Highest score's label (%(language)s)"),
+}
+
+
 class QuestionForm(forms.Form):
     # Blank by default so the empty "add a question" form stays unchanged until used.
     type = forms.ChoiceField(
@@ -304,21 +368,21 @@ class QuestionForm(forms.Form):
         empty_value=None,
         choices=[("", _("default")), *SCALE_CHOICES],
         label=_("Scale"),
-        help_text=_("CSAT 1–3/5/7, CES 1–5/7, rating 1–3…10."),
+        help_text=escape(_("CSAT 1–3/5/7, CES 1–5/7, rating 1–3…10.")),
     )
     scale_wording = forms.ChoiceField(
         required=False,
         initial="agree",
         choices=Question._meta.get_field("scale_wording").choices,
         label=_("Worded as"),
-        help_text=_("A 1–5 CES may ask how much effort it took: then 1–2 count as easy."),
+        help_text=escape(_("A 1–5 CES may ask how much effort it took: then 1–2 count as easy.")),
     )
     show_if_question = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=10,
         label=_("Only if question #"),
-        help_text=_("Show this question only if that earlier one scored…"),
+        help_text=escape(_("Show this question only if that earlier one scored…")),
     )
     show_if_min = forms.IntegerField(
         required=False, min_value=LOWEST_SCORE, max_value=HIGHEST_SCORE, label=_("from")
@@ -342,6 +406,12 @@ class QuestionForm(forms.Form):
                 label=gettext("Choices (%(language)s), one per line")
                 % {"language": language_name(lang)},
             )
+            for end, label in SCALE_END_LABELS.items():
+                self.fields[f"label_{end}_{lang}"] = forms.CharField(
+                    required=False,
+                    max_length=100,
+                    label=label % {"language": language_name(lang)},
+                )
 
     @staticmethod
     def initial_for(question, languages: list[str]) -> dict[str, Any]:
@@ -358,6 +428,8 @@ class QuestionForm(forms.Form):
             initial[f"choices_{lang}"] = "\n".join(
                 (c.get("text") or {}).get(lang, "") for c in question.choices or []
             )
+            for end in SCALE_END_LABELS:
+                initial[f"label_{end}_{lang}"] = (question.labels or {}).get(end, {}).get(lang, "")
         if question.show_if:
             initial["show_if_question"] = question.show_if["question"] + 1
             initial["show_if_min"] = question.show_if["min"]
@@ -400,9 +472,20 @@ class QuestionForm(forms.Form):
                 "min": data["show_if_min"],
                 "max": data["show_if_max"],
             }
+        labels = {}
+        if qtype in SCALES:  # the words under a scale's two ends, per language
+            for end in SCALE_END_LABELS:
+                words = {
+                    lang: data[f"label_{end}_{lang}"].strip()
+                    for lang in self.languages
+                    if data.get(f"label_{end}_{lang}", "").strip()
+                }
+                if words:
+                    labels[end] = words
         return QuestionIn(
             type=qtype,
             text={lang: data[f"text_{lang}"] for lang in self.languages if data[f"text_{lang}"]},
+            labels=labels,
             required=data["required"],
             scale=scale,
             choices=choices,
@@ -440,7 +523,7 @@ class BaseQuestionFormSet(forms.BaseFormSet):
 QuestionFormSet = forms.formset_factory(
     QuestionForm,
     formset=BaseQuestionFormSet,
-    extra=1,
+    extra=0,  # the page's "Add question" adds as many as wanted
     can_order=True,
     can_delete=True,
     max_num=10,
@@ -479,6 +562,9 @@ def apply_service_errors(
                     parts[1], "target_languages"
                 )
                 settings_form.add_error(target, message)
+                continue
+            if parts[0] == "theme":
+                settings_form.add_error("theme_color", message)
                 continue
             name = parts[0] if parts[0] in settings_form.fields else None
             settings_form.add_error(name, message)

@@ -1,6 +1,7 @@
 """What a customer is shown for a survey: a published version or a draft, its texts resolved to
-one language. Decide's reply (surveys.delivery), the hosted page and the designer's preview
-all render this one payload, so the preview is what customers see."""
+one language, the widget's fixed texts in that language and the colours to draw with (the
+survey's accent colour, else the project's). Decide's reply (surveys.delivery), the hosted page
+and the designer's preview all render this one payload, so the preview is what customers see."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from surveys.design.services import draft_snapshot
 from surveys.design.targeting import primary_language
 from surveys.design.widget_texts import widget_texts
 from surveys.tenancy.models import Project
+from surveys.tenancy.theme import theme_colors
 
 
 def resolve_language(project: Project, locale: str | None) -> str:
@@ -46,6 +48,7 @@ def draft_payload(
     return payload_from_snapshot(
         snapshot=snapshot if snapshot is not None else draft_snapshot(survey),
         survey=survey,
+        project=project,
         version_number=0,
         language=resolve_language(project, language),
         fallback=project.default_language,
@@ -56,6 +59,7 @@ def payload_from_snapshot(
     *,
     snapshot: Mapping[str, Any],
     survey: Survey,
+    project: Project,
     version_number: int,
     language: str,
     fallback: str,
@@ -94,4 +98,5 @@ def payload_from_snapshot(
         "questions": questions,
         "thank_you": text_in(snapshot.get("thank_you") or {}, language, fallback) or None,
         "texts": widget_texts(language),
+        "theme": theme_colors(survey.theme, project.theme),
     }

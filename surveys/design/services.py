@@ -33,9 +33,11 @@ from surveys.design.survey_settings import (
     settings_snapshot,
 )
 from surveys.design.targeting import validate_targeting
+from surveys.design.translations import language_name, translation_gaps
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
+from surveys.tenancy.theme import theme_errors
 from vocsite import caches
 from vocsite.errors import ApplicationError
 
@@ -165,6 +167,8 @@ def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, l
         not channels or any(c not in SurveyChannel.values for c in channels)
     ):
         errors["channels"] = [f"One or more of {', '.join(SurveyChannel.values)}."]
+    if "theme" in values:
+        errors.update(theme_errors(values["theme"]))
     if values.get("targeting"):
         errors.update(
             {f"targeting.{k}": v for k, v in validate_targeting(values["targeting"]).items()}
@@ -302,8 +306,17 @@ def _snapshot_question(q: Question, id_by_position: Mapping[int, int]) -> dict[s
 
 
 @transaction.atomic
-def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> SurveyVersion:
-    """Freeze the draft questions into a new immutable version and make the survey active."""
+def survey_publish(
+    *,
+    survey: Survey,
+    actor: AbstractBaseUser | None = None,
+    allow_missing_translations: bool = False,
+) -> SurveyVersion:
+    """Freeze the draft questions into a new immutable version and make the survey active.
+
+    A half-translated draft is refused (`missing_translation`); no surface lets people skip
+    that, `allow_missing_translations` is for versions made on purpose with fallbacks in them
+    (the payload's fallbacks still serve versions published before the rule)."""
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     if survey.status == SurveyStatus.CLOSED:
         raise ApplicationError(
@@ -314,6 +327,8 @@ def survey_publish(*, survey: Survey, actor: AbstractBaseUser | None = None) -> 
         raise ApplicationError(
             "invalid", gettext("A survey needs at least one question to publish.")
         )
+    if not allow_missing_translations:
+        _refuse_translation_gaps(survey, drafts)
     previous = (
         Question.objects.filter(version=survey.current_version).order_by("position")
         if survey.current_version_id
@@ -411,6 +426,32 @@ def survey_set_status(
         after={"status": target},
     )
     return survey
+
+
+def _refuse_translation_gaps(survey: Survey, drafts: Sequence[Question]) -> None:
+    """Publishing a half-translated survey would show customers a text in another language
+    than the rest: refuse, naming every gap."""
+    gaps = translation_gaps(
+        {
+            "questions": [{"text": q.text, "choices": q.choices} for q in drafts],
+            "thank_you": survey.thank_you,
+        },
+        project_languages=survey.project.languages or [survey.project.default_language],
+        target_languages=(survey.targeting or {}).get("languages") or [],
+    )
+    if not gaps:
+        return
+    fields: dict[str, list[str]] = {}
+    for gap in gaps:
+        fields.setdefault(gap.field, []).append(
+            gettext("Missing in %(language)s.") % {"language": language_name(gap.language)}
+        )
+    raise ApplicationError(
+        "missing_translation",
+        gettext("Translate before publishing: %(gaps)s.")
+        % {"gaps": "; ".join(gap.describe() for gap in gaps)},
+        fields,
+    )
 
 
 def draft_snapshot(survey: Survey) -> dict[str, Any]:

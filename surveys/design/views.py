@@ -10,9 +10,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from surveys.design.designer_page import error_summary, question_rows
 from surveys.design.forms import (
     QuestionForm,
     QuestionFormSet,
+    SurveyFromTemplateForm,
     SurveySettingsForm,
     apply_service_errors,
     language_name,
@@ -22,6 +24,7 @@ from surveys.design.models import Survey
 from surveys.design.payload import draft_payload
 from surveys.design.services import (
     QuestionIn,
+    draft_snapshot,
     question_errors,
     snapshot_from_inputs,
     survey_create,
@@ -30,6 +33,7 @@ from surveys.design.services import (
     survey_update,
 )
 from surveys.design.survey_templates import TEMPLATES
+from surveys.design.translations import translation_gaps
 from surveys.tenancy.roles import DESIGN_ROLES
 from surveys.tenancy.staff import project_view
 from vocsite.csp import widget_page
@@ -38,6 +42,14 @@ from vocsite.errors import ApplicationError
 
 @project_view(DESIGN_ROLES)
 def survey_list(request: HttpRequest) -> HttpResponse:
+    return _survey_list_page(request)
+
+
+def _survey_list_page(
+    request: HttpRequest, refused: SurveyFromTemplateForm | None = None
+) -> HttpResponse:
+    """The surveys, and a form per template asking the new survey's name (`refused`: the one
+    sent without a usable name, with its error)."""
     project = request.access.project
     surveys = (
         Survey.objects.filter(project=project)
@@ -46,19 +58,35 @@ def survey_list(request: HttpRequest) -> HttpResponse:
         .annotate(answers=Count("responses", filter=Q(responses__finished=True)))
         .order_by("-updated_at")
     )
+    refused_key = refused.data.get("template") if refused is not None else None
+    if refused is not None and refused_key not in TEMPLATES:
+        messages.error(request, _("Choose one of the templates."))
+    templates = [
+        (
+            template,
+            refused
+            if template.key == refused_key
+            else SurveyFromTemplateForm(initial={"template": template.key, "name": template.name}),
+        )
+        for template in TEMPLATES.values()
+    ]
     return render(
         request,
         "surveys/survey_list.html",
-        {"surveys": surveys, "templates": TEMPLATES.values()},
+        {"surveys": surveys, "templates": templates},
+        status=400 if refused is not None else 200,
     )
 
 
 @require_POST
 @project_view(DESIGN_ROLES)
 def survey_new(request: HttpRequest) -> HttpResponse:
-    """Create a draft from a template and open it in the designer."""
+    """Create a draft from a template, under the name given, and open it in the designer."""
     project = request.access.project
-    template = TEMPLATES.get(request.POST.get("template", ""), TEMPLATES["blank"])
+    form = SurveyFromTemplateForm(request.POST)
+    if not form.is_valid():
+        return _survey_list_page(request, refused=form)
+    template = TEMPLATES[form.cleaned_data["template"]]
     settings_values = dict(template.settings)
     if not settings_values.get("bypass_global_cooldown") and "recontact_days" in settings_values:
         settings_values["recontact_days"] = max(
@@ -66,7 +94,7 @@ def survey_new(request: HttpRequest) -> HttpResponse:
         )
     survey = survey_create(
         project=project,
-        name=template.name,
+        name=form.cleaned_data["name"],
         questions=[_for_languages(q, project_languages(project)) for q in template.questions],
         actor=request.user,
         template=template.key,
@@ -147,6 +175,18 @@ def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
         lang: draft_payload(survey=survey, project=project, language=lang) for lang in languages
     }
     status = 422 if request.method == "POST" else 200
+    # The saved draft's gaps, shown beside questions in the saved order (not after a failed save,
+    # where the forms may be arranged otherwise).
+    gaps = (
+        translation_gaps(
+            draft_snapshot(survey),
+            project_languages=languages,
+            target_languages=(survey.targeting or {}).get("languages") or [],
+        )
+        if request.method == "GET"
+        else []
+    )
+    rows = question_rows(questions, gaps)
     return render(
         request,
         "surveys/survey_edit.html",
@@ -154,6 +194,9 @@ def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
             "survey": survey,
             "form": settings_form,
             "questions": questions,
+            "question_rows": rows,
+            "errors": error_summary(settings_form, questions, rows),
+            "thank_you_gaps": [gap.what() for gap in gaps if gap.question is None],
             "languages": languages,
             "language_names": [(lang, language_name(lang)) for lang in languages],
             "previews": previews,
@@ -211,6 +254,7 @@ def survey_preview(request: HttpRequest, survey_id: int) -> HttpResponse:
     values, _ = settings_form.settings_values()
     snapshot = snapshot_from_inputs(kept, values["thank_you"])
     survey.delay_seconds, survey.auto_close_seconds = 0, None  # preview at once, stay open
+    survey.theme = values["theme"]  # the colour as picked, not yet saved
     return JsonResponse(
         {
             lang: draft_payload(survey=survey, project=project, language=lang, snapshot=snapshot)

@@ -1,5 +1,5 @@
 """Management API for the journey (DESIGN.md §6): stages and touchpoints, created, renamed,
-reordered and retired; `DesignApi` is the role rule of the design endpoints (read for every
+reordered, retired and deleted; `DesignApi` is the role rule of the design endpoints (read for every
 role, write for admins and designers). Keys never change (the host app and the rollups know
 things by them); another project's stage or touchpoint is a 404."""
 
@@ -12,8 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from surveys.journey.models import JourneyStage, Touchpoint
+from surveys.journey.selectors import stage_by_key
 from surveys.journey.services import (
     stage_create,
+    stage_delete,
     stage_update,
     touchpoint_create,
     touchpoint_delete,
@@ -33,15 +35,6 @@ class DesignApi(APIView):
     """Read for every role, write for admins and designers."""
 
     allowed_roles = {"GET": READ_ROLES, "*": DESIGN_ROLES}
-
-
-def _stage_or_400(project, key: str | None) -> JourneyStage | None:
-    if not key:
-        return None
-    stage = JourneyStage.objects.filter(project=project, key=key).first()
-    if stage is None:
-        raise serializers.ValidationError({"stage": ["Unknown stage."]})
-    return stage
 
 
 class KeyFixedSerializer(serializers.Serializer):
@@ -118,7 +111,7 @@ class TouchpointListCreateApi(DesignApi):
             project=request.access.project,
             key=values["key"],
             name=values["name"],
-            stage=_stage_or_400(request.access.project, values.get("stage")),
+            stage=stage_by_key(project=request.access.project, key=values.get("stage")),
             channel=values["channel"],
             description=values["description"],
             actor=_user(request),
@@ -173,7 +166,7 @@ class TouchpointDetailApi(DesignApi):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         if "stage" in values:
-            values["stage"] = _stage_or_400(request.access.project, values["stage"])
+            values["stage"] = stage_by_key(project=request.access.project, key=values["stage"])
         touchpoint = touchpoint_update(touchpoint=touchpoint, actor=_user(request), **values)
         return Response(TouchpointOutputSerializer(touchpoint).data)
 
@@ -194,9 +187,17 @@ class TouchpointDetailApi(DesignApi):
 
 
 class StageOutputSerializer(serializers.ModelSerializer):
+    retired = serializers.SerializerMethodField(
+        help_text="Retired: none of its touchpoints is offered (decide answers "
+        "`stage_retired`); its touchpoints and their history stay."
+    )
+
     class Meta:
         model = JourneyStage
-        fields = ["id", "key", "name", "description", "position"]
+        fields = ["id", "key", "name", "description", "position", "retired", "retired_at"]
+
+    def get_retired(self, stage: JourneyStage) -> bool:
+        return stage.retired_at is not None
 
 
 class StageListCreateApi(DesignApi):
@@ -249,6 +250,9 @@ class StageDetailApi(DesignApi):
             required=False,
             help_text="Place in the journey, 0 = first; the others move up or down.",
         )
+        retired = serializers.BooleanField(
+            required=False, help_text="true retires the stage, false restores it."
+        )
 
     def _stage(self, request, stage_id: int) -> JourneyStage:
         return get_object_or_404(
@@ -261,8 +265,8 @@ class StageDetailApi(DesignApi):
 
     @extend_schema(
         request=PatchSerializer,
-        description="Rename, describe or move a stage. The key cannot change (the rollups "
-        "keep history under it).",
+        description="Rename, describe, move, or retire and restore a stage. The key cannot "
+        "change (the rollups keep history under it).",
         responses={200: StageOutputSerializer, **ERRORS},
     )
     def patch(self, request, stage_id: int):
@@ -271,3 +275,17 @@ class StageDetailApi(DesignApi):
         data.is_valid(raise_exception=True)
         stage = stage_update(stage=stage, actor=_user(request), **data.validated_data)
         return Response(StageOutputSerializer(stage).data)
+
+    @extend_schema(
+        description="Deletes a stage that holds no touchpoint. A stage that holds touchpoints "
+        "(retired ones too) is not deleted: 409 `stage_has_touchpoints` — move them to another "
+        'stage first, or retire the stage instead with PATCH `{"retired": true}`.',
+        responses={
+            204: None,
+            409: OpenApiResponse(ERROR_BODY, description="The stage holds touchpoints"),
+            **ERRORS,
+        },
+    )
+    def delete(self, request, stage_id: int):
+        stage_delete(stage=self._stage(request, stage_id), actor=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

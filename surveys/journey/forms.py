@@ -4,6 +4,7 @@ rules (unique keys, names, positions, history) are checked by `surveys.journey.s
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from surveys.journey.models import JourneyStage
@@ -12,7 +13,9 @@ from surveys.tenancy.models import Channel, Project
 
 class StageForm(forms.Form):
     key = forms.SlugField(
-        max_length=64, label=_("Key"), help_text=_("Letters, digits, - and _; it never changes.")
+        max_length=64,
+        label=_("Key"),
+        help_text=escape(_("Letters, digits, - and _; it never changes.")),
     )
     name = forms.CharField(max_length=100, label=_("Name"))
 
@@ -21,7 +24,7 @@ class TouchpointForm(forms.Form):
     key = forms.SlugField(
         max_length=100,
         label=_("Key"),
-        help_text=_("What the app sends: voc.track(key). It never changes."),
+        help_text=escape(_("What the app sends: voc.track(key). It never changes.")),
     )
     name = forms.CharField(max_length=200, label=_("Name"))
     stage = forms.ChoiceField(label=_("Stage"), required=False)

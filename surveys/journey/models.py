@@ -16,6 +16,9 @@ class JourneyStage(TimeStampedModel):
     name = models.CharField(max_length=100)
     position = models.PositiveIntegerField(default=0)
     description = models.TextField(blank=True)
+    # A retired stage offers nothing at any of its touchpoints (decide answers `stage_retired`);
+    # it keeps its place and its touchpoints, and restoring it brings them back as they were.
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "id"]

@@ -10,6 +10,9 @@ Retiring: a touchpoint with history (displays, decisions, responses, invitations
 alert rules pointing at it) cannot be deleted — its rows would lose their touchpoint and the
 metrics their journey place. It is retired instead: decide answers `touchpoint_retired`, the
 designer stops offering it, and its history stays in every dashboard. Restoring undoes it.
+A stage is retired the same way: none of its touchpoints offers a survey (decide answers
+`stage_retired`) and it keeps its place and its touchpoints until restored. A stage is deleted
+only when it holds no touchpoint.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from surveys.journey.models import JourneyStage, Touchpoint
 from surveys.tenancy.models import Channel, Project
@@ -105,6 +109,14 @@ def stage_create(
     return stage
 
 
+def _stage_state(stage: JourneyStage) -> dict[str, Any]:
+    return {
+        "name": stage.name,
+        "position": stage.position,
+        "retired": stage.retired_at is not None,
+    }
+
+
 @transaction.atomic
 def stage_update(
     *,
@@ -113,27 +125,65 @@ def stage_update(
     name: str | None = None,
     description: str | None = None,
     position: int | None = None,
+    retired: bool | None = None,
 ) -> JourneyStage:
-    """Rename or describe a stage, and/or move it to `position` (0 = first)."""
-    before = {"name": stage.name, "position": stage.position}
+    """Rename or describe a stage, move it to `position` (0 = first), retire or restore it.
+
+    A retired stage offers no survey at any of its touchpoints (decide answers
+    `stage_retired`); it keeps its place, its touchpoints and their history."""
+    before = _stage_state(stage)
     if name is not None:
         stage.name = _name_checked(name, limit=100)
     if description is not None:
         stage.description = description
-    stage.save(update_fields=["name", "description", "updated_at"])
+    if retired is not None and retired != (stage.retired_at is not None):
+        stage.retired_at = timezone.now() if retired else None
+    stage.save(update_fields=["name", "description", "retired_at", "updated_at"])
     if position is not None:
         siblings = list(JourneyStage.objects.filter(project_id=stage.project_id))
         _renumber(_moved(siblings, stage, position))
         stage.refresh_from_db(fields=["position"])
+    after = _stage_state(stage)
+    if after["retired"] != before["retired"]:
+        # Decide and e-mail invitations read each touchpoint with its stage from memory.
+        caches.touchpoint_surveys_forget(project_id=stage.project_id)
     audit_record(
         project=stage.project,
         action="stage.updated",
         obj=stage,
         actor=actor,
         before=before,
-        after={"name": stage.name, "position": stage.position},
+        after=after,
     )
     return stage
+
+
+@transaction.atomic
+def stage_delete(*, stage: JourneyStage, actor: AbstractBaseUser | None = None) -> None:
+    """Delete a stage that holds no touchpoint; one that does is refused with 409
+    `stage_has_touchpoints` (move them out or retire the stage instead), so no touchpoint
+    loses its place in the journey."""
+    held = Touchpoint.objects.filter(stage=stage).count()
+    if held:
+        message = ngettext(
+            "The stage %(key)s holds %(count)d touchpoint and cannot be deleted. Move it to "
+            "another stage first, or retire the stage instead.",
+            "The stage %(key)s holds %(count)d touchpoints and cannot be deleted. Move them to "
+            "another stage first, or retire the stage instead.",
+            held,
+        ) % {"key": stage.key, "count": held}
+        raise ApplicationError("stage_has_touchpoints", message, status_code=409)
+    project = stage.project
+    siblings = list(JourneyStage.objects.filter(project=project).exclude(pk=stage.pk))
+    audit_record(
+        project=project,
+        action="stage.deleted",
+        obj=stage,
+        actor=actor,
+        before=_stage_state(stage) | {"key": stage.key},
+    )
+    stage.delete()
+    _renumber(siblings)
 
 
 # ---------------------------------------------------------------- touchpoints

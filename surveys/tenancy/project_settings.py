@@ -26,6 +26,7 @@ from surveys.tenancy.models import (
 )
 from surveys.tenancy.roles import ADMIN_ROLES
 from surveys.tenancy.services import audit_record
+from surveys.tenancy.theme import theme_errors
 from vocsite import caches
 from vocsite.errors import ApplicationError
 from vocsite.registry import Registry
@@ -93,6 +94,8 @@ def project_update(
         errors["default_language"] = ["The default language must be one of the languages."]
     if "breakdown_attributes" in values and len(values["breakdown_attributes"]) > 10:
         errors["breakdown_attributes"] = ["At most 10: each multiplies the rollups."]
+    if "theme" in values:
+        errors.update(theme_errors(values["theme"]))
     if "timezone" in values and values["timezone"] not in timezone_names():
         errors["timezone"] = ["An IANA timezone name such as UTC, Europe/Berlin or Asia/Shanghai."]
     if errors:

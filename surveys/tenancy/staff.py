@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,7 @@ from surveys.tenancy.api_auth import SESSION_PROJECT_KEY, ProjectAccess, session
 from surveys.tenancy.models import Membership
 from surveys.tenancy.roles import ADMIN_ROLES, CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.staff_preferences import staff_landing_project_id, staff_project_remember
+from surveys.tenancy.timezones import project_zone
 from vocsite.ids import id_parse
 
 # (url name, label, icon, roles that see it) — a page appears in the navigation once it exists.
@@ -45,7 +47,8 @@ NAV = (
 
 
 def project_view(roles: Iterable[str] | None = None) -> Callable:
-    """Decorator: login required, `request.access` resolved, role checked (403 otherwise)."""
+    """Decorator: login required, `request.access` resolved, role checked (403 otherwise),
+    the page rendered in the project's timezone."""
     allowed = tuple(roles) if roles is not None else None
 
     def decorator(view: Callable) -> Callable:
@@ -58,7 +61,10 @@ def project_view(roles: Iterable[str] | None = None) -> Callable:
             if allowed is not None and access.role not in allowed:
                 raise PermissionDenied("Your role does not allow this page.")
             request.access = access
-            return view(request, *args, **kwargs)
+            # Every date a staff page shows or cuts (`__date` lookups, week truncation, "today")
+            # falls on the project's days, as the rollups' do (DESIGN.md §7).
+            with timezone.override(project_zone(access.project)):
+                return view(request, *args, **kwargs)
 
         return wrapper
 

@@ -3,7 +3,7 @@ daily counters and the dashboards all cut days here, so a day means the same on 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from surveys.tenancy.models import Project
@@ -21,3 +21,9 @@ def project_zone(project: Project) -> ZoneInfo:
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
     """The day `moment` falls on where the project is."""
     return moment.astimezone(zone).date()
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The moment the project's `day` begins (a range of days is [start of the first, start of
+    the day after the last))."""
+    return datetime.combine(day, time.min, tzinfo=zone)

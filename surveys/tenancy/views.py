@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -35,6 +36,7 @@ from surveys.tenancy.roles import ADMIN_ROLES
 from surveys.tenancy.selectors import usernames_by_id
 from surveys.tenancy.services import api_key_create, api_key_revoke
 from surveys.tenancy.staff import project_view
+from surveys.tenancy.theme import HEX_COLOR, theme_colors
 from vocsite.errors import ApplicationError
 
 
@@ -48,15 +50,19 @@ class ProjectSettingsForm(forms.Form):
         label=_("Allowed origins"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text=_("One per line. The widget only answers pages from these origins (CORS)."),
+        help_text=escape(
+            _("One per line. The widget only answers pages from these origins (CORS).")
+        ),
     )
-    languages = forms.CharField(label=_("Languages"), help_text=_("Comma-separated, e.g. en, zh."))
+    languages = forms.CharField(
+        label=_("Languages"), help_text=escape(_("Comma-separated, e.g. en, zh."))
+    )
     default_language = forms.CharField(max_length=16, label=_("Default language"))
     recontact_days = forms.IntegerField(
         min_value=0,
         max_value=3650,
         label=_("Global cooldown (days)"),
-        help_text=_("Nobody is surveyed twice within this many days, whatever the survey."),
+        help_text=escape(_("Nobody is surveyed twice within this many days, whatever the survey.")),
     )
     frequency_cap = forms.IntegerField(
         min_value=1, max_value=1000, label=_("At most this many surveys per person…")
@@ -67,20 +73,37 @@ class ProjectSettingsForm(forms.Form):
     breakdown_attributes = forms.CharField(
         required=False,
         label=_("Breakdown attributes"),
-        help_text=_(
-            "Contact attributes metrics can be split by (e.g. plan, region). Frozen on each answer."
+        help_text=escape(
+            _(
+                "Contact attributes metrics can be split by (e.g. plan, region). Frozen on each answer."
+            )
         ),
     )
     feedback_tab_enabled = forms.BooleanField(required=False, label=_("Show the Feedback tab"))
+    theme = forms.RegexField(
+        regex=rf"^{HEX_COLOR.pattern}$",
+        required=False,
+        label=_("Accent colour"),
+        help_text=escape(
+            _(
+                "Buttons, the chosen score and the Feedback tab, in the widget and on the e-mail "
+                "survey page; a survey may have its own."
+            )
+        ),
+        error_messages={"invalid": _("A colour written #rrggbb, e.g. #4f46e5.")},
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
     identity_verification = forms.BooleanField(
         required=False,
         label=_("Verify identities"),
-        help_text=_("Widget calls with a user_id must carry user_hash, signed by your server."),
+        help_text=escape(
+            _("Widget calls with a user_id must carry user_hash, signed by your server.")
+        ),
     )
     timezone = forms.ChoiceField(
         choices=lambda: [(name, name) for name in timezone_names()],
         label=_("Time zone"),
-        help_text=_("Metrics cut days and weeks here. Changing it recounts the history."),
+        help_text=escape(_("Metrics cut days and weeks here. Changing it recounts the history.")),
     )
 
     def clean_allowed_origins(self) -> list[str]:
@@ -92,6 +115,11 @@ class ProjectSettingsForm(forms.Form):
     def clean_breakdown_attributes(self) -> list[str]:
         return _lines(self.cleaned_data["breakdown_attributes"])
 
+    def clean_theme(self) -> dict[str, str]:
+        """Empty (a client without a colour picker): the default colour."""
+        color = self.cleaned_data["theme"]
+        return {"primary_color": color.lower()} if color else {}
+
 
 class MemberForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"))
@@ -101,7 +129,7 @@ class MemberForm(forms.Form):
 class TeamForm(forms.Form):
     name = forms.CharField(max_length=100, label=_("Name"))
     email = forms.EmailField(
-        required=False, label=_("E-mail"), help_text=_("Shared inbox told about new cases.")
+        required=False, label=_("E-mail"), help_text=escape(_("Shared inbox told about new cases."))
     )
     lead = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label=_("Lead"))
     members = forms.TypedMultipleChoiceField(
@@ -149,6 +177,7 @@ def _settings_initial(project) -> dict:
         "frequency_window_days": project.frequency_window_days,
         "breakdown_attributes": ", ".join(project.breakdown_attributes or []),
         "feedback_tab_enabled": project.feedback_tab_enabled,
+        "theme": theme_colors(project.theme)["primary_color"],
         "identity_verification": project.identity_verification,
         "timezone": project.timezone,
     }

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.urls import get_resolver
-from django.urls.resolvers import URLResolver
 from django.utils import timezone
 
 from feedback.answering.models import Response
@@ -31,6 +29,7 @@ from surveys.design.models import Survey
 from surveys.tenancy.invitations import member_invite
 from surveys.tenancy.models import ApiKey, MemberInvitation
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
+from tests.staff_routes import route_path, staff_routes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1366, "height": 900}
@@ -53,30 +52,6 @@ NOT_PAGES = {
 }
 # Pages that answer something else than 200 on purpose.
 EXPECTED_STATUS = {"member-invitation": 403}  # the admin is not the invited address
-
-
-def _routes() -> dict[str, str]:
-    """Every named URL under /app/ and /accounts/."""
-
-    def walk(resolver, prefix=""):
-        for pattern in resolver.url_patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern, prefix + str(pattern.pattern))
-            else:
-                yield pattern.name, prefix + str(pattern.pattern)
-
-    return {
-        name: route
-        for name, route in walk(get_resolver())
-        if name and route.startswith(("app/", "accounts/"))
-    }
-
-
-def _path(route: str, kwargs: dict) -> str:
-    def fill(match):
-        return str(kwargs[match.group(2)])
-
-    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
 
 
 def _watch(page) -> tuple[list[str], list[str]]:
@@ -145,7 +120,7 @@ def _kwargs(project, live_server) -> dict[str, dict]:
 
 
 def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, demo, artifacts):
-    routes = _routes()
+    routes = staff_routes()
     kwargs = _kwargs(demo, live_server)
     # Any argument works for a URL that only takes a POST: the GET is refused first.
     arguments = {
@@ -174,7 +149,7 @@ def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, de
     for name, route in sorted(routes.items()):
         if name in NOT_PAGES:
             continue
-        url = live_server.url + _path(route, kwargs.get(name, arguments))
+        url = live_server.url + route_path(route, kwargs.get(name, arguments))
         if page.request.get(url, max_redirects=0).status == 405:
             post_only.append(name)
             continue

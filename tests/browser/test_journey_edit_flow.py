@@ -5,7 +5,7 @@ a test event that the real `receiver` verifies and read its delivery page."""
 import pytest
 
 from feedback.webhooks.services import webhook_endpoint_create
-from surveys.journey.models import Touchpoint
+from surveys.journey.models import JourneyStage, Touchpoint
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,
@@ -89,3 +89,62 @@ def test_rename_reorder_and_send_a_webhook_test(
     assert [(r["payload"]["type"], r["verified"]) for r in receiver.received] == [
         ("test.ping", True)
     ]
+
+
+def stages(project) -> list[tuple[str, bool]]:
+    return [
+        (stage.key, stage.retired_at is not None)
+        for stage in JourneyStage.objects.filter(project=project)
+    ]
+
+
+@pytest.mark.parametrize("width", sorted(VIEWPORTS))
+def test_add_reorder_retire_restore_and_delete_a_stage(
+    browser, live_server, shop, artifacts, width
+):
+    project, _ = shop
+    page = browser.new_page(viewport=VIEWPORTS[width])
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirmations of retire and delete
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "pw-123456")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/app/journey/")
+
+    page.locator("summary", has_text="Add a stage").click()
+    page.fill("#id_key", "renew")
+    page.fill("#id_name", "Renew")
+    page.get_by_role("button", name="Add stage").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Move stage Renew earlier").click()
+    page.wait_for_load_state()
+    assert stages(project) == [("renew", False), ("buy", False)]
+
+    buy = page.locator("section[data-stage='buy']")
+    buy.locator("summary", has_text="Edit stage").click()
+    buy.get_by_role("button", name="Retire stage Buy").click()
+    page.wait_for_load_state()
+    assert stages(project) == [("renew", False), ("buy", True)]
+    retired = page.locator("section[data-stage-retired='buy']")
+    assert retired.locator("h2").inner_text().startswith("2. BUY")
+    # Collapsed: its touchpoints are behind "2 touchpoints" until opened.
+    assert not retired.locator("[data-touchpoint='cart']").is_visible()
+    assert float(retired.evaluate("e => getComputedStyle(e).opacity")) == 0.75
+    page.screenshot(path=str(artifacts / f"journey-stage-retired-{width}.png"), full_page=True)
+    retired.locator("summary", has_text="2 touchpoints").click()
+    assert retired.locator("[data-touchpoint='cart']").is_visible()
+
+    retired.get_by_role("button", name="Restore stage Buy").click()
+    page.wait_for_load_state()
+    assert stages(project) == [("renew", False), ("buy", False)]
+    names = page.locator("[data-stage='buy'] .touchpoint-name").all_inner_texts()
+    assert names == ["Cart", "Checkout"]
+
+    renew = page.locator("section[data-stage='renew']")
+    renew.locator("summary", has_text="Edit stage").click()
+    renew.get_by_role("button", name="Retire stage Renew").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Delete stage Renew").click()
+    page.wait_for_load_state()
+    assert stages(project) == [("buy", False)]
+    assert page.locator("section[data-stage-retired]").count() == 0

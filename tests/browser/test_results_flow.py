@@ -37,6 +37,7 @@ def exit_survey(project):
     where = TouchpointFactory(project=project, key="subscription_cancelled", name="Cancelled")
     survey = published_survey(
         project,
+        allow_missing_translations=True,  # some texts fall back to English
         touchpoints=[where],
         name="Cancellation exit survey",
         display_option="always",

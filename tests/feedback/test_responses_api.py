@@ -57,7 +57,10 @@ def test_filters_by_survey_touchpoint_and_days(server_client, respond, survey):
     response = respond(9)
     day = response.finished_at.date().isoformat()
     assert len(server_client.get(f"/api/v1/responses?survey={survey.pk}").json()["results"]) == 1
-    assert server_client.get(f"/api/v1/responses?survey={survey.pk + 1}").json()["results"] == []
+    # A survey the project does not have is refused, as by the metrics API (same parser).
+    unknown = server_client.get(f"/api/v1/responses?survey={survey.pk + 1}")
+    assert unknown.status_code == 400
+    assert "survey" in str(unknown.json())
     assert server_client.get("/api/v1/responses?touchpoint=other").json()["results"] == []
     assert (
         len(server_client.get(f"/api/v1/responses?since={day}&until={day}").json()["results"]) == 1

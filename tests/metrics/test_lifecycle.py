@@ -484,3 +484,23 @@ def test_churn_default_period_stops_at_the_first_date_there_is(server_client, po
     body = response.json()
     assert body["series"][0]["period_start"] == "0001-01-01"
     assert body["clv_reason"].startswith("No customers were active")
+
+
+def test_churn_periods_are_the_projects_days(server_client, project):
+    """A churn at 17:00 UTC on 31 March is 1 April in Shanghai: April's, for a Shanghai project."""
+    send(project, "late", "subscription_started", "2026-01-15T00:00")
+    send(project, "late", "churned", "2026-03-31T17:00")
+    project.timezone = "Asia/Shanghai"
+    project.save(update_fields=["timezone"])
+    body = server_client.get("/api/v1/metrics/churn?since=2026-03-01&until=2026-04-30").json()
+    assert [(p["period_start"], p["churn_events"]) for p in body["series"]] == [
+        ("2026-03-01", 0),
+        ("2026-04-01", 1),
+    ]
+    project.timezone = "UTC"
+    project.save(update_fields=["timezone"])
+    body = server_client.get("/api/v1/metrics/churn?since=2026-03-01&until=2026-04-30").json()
+    assert [(p["period_start"], p["churn_events"]) for p in body["series"]] == [
+        ("2026-03-01", 1),
+        ("2026-04-01", 0),
+    ]

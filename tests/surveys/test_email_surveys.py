@@ -24,6 +24,7 @@ from surveys.delivery.ledger import contact_resolve, display_claim, display_mark
 from surveys.delivery.models import Invitation
 from surveys.delivery.tasks import send_due_invitations
 from surveys.design.services import QuestionIn
+from surveys.journey.services import stage_update
 from tests.factories import ContactFactory, TouchpointFactory, published_survey
 
 pytestmark = pytest.mark.django_db
@@ -267,3 +268,13 @@ def test_email_and_widget_pick_the_same_survey_among_several(project, touchpoint
     invitation = Invitation.objects.get(pk=_event(project, user="cust-2").invitation_id)
     widget = display_claim(project=project, contact=other, touchpoint_key=touchpoint.key)
     assert (invitation.survey_id, widget.survey.pk) == (urgent.pk, urgent.pk)
+
+
+def test_no_invitation_at_a_touchpoint_of_a_retired_stage_until_it_is_restored(
+    project, email_survey, customer, touchpoint
+):
+    stage_update(stage=touchpoint.stage, retired=True)
+    assert _event(project, event_id="while-retired").invitation_id is None
+    stage_update(stage=touchpoint.stage, retired=False)
+    invitation = Invitation.objects.get(pk=_event(project, event_id="restored").invitation_id)
+    assert (invitation.survey_id, invitation.contact_id) == (email_survey.pk, customer.pk)

@@ -1,6 +1,7 @@
 """The journey edited where it is shown and through the API: stages and touchpoints created,
-renamed, reordered and retired; bad input changes nothing; another project's are a 404; a
-retired touchpoint is refused by decide with its reason while its history stays."""
+renamed, reordered, retired, restored and deleted; bad input changes nothing; another
+project's are a 404; a retired touchpoint, or any touchpoint of a retired stage, is refused by
+decide with its reason while its history stays; a stage that holds touchpoints is not deleted."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import pytest
 from django.test import Client
 
 from metrics.reports.selectors import touchpoint_scores
-from surveys.delivery.models import DecisionCount
+from surveys.delivery.models import DecisionCount, DecisionReason
 from surveys.journey.models import JourneyStage, Touchpoint
-from surveys.journey.services import touchpoint_update
+from surveys.journey.services import stage_update, touchpoint_update
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,
@@ -74,6 +75,8 @@ def test_stages_are_created_listed_renamed_and_reordered(server_client, project,
         "name": "Renew",
         "description": "",
         "position": 2,
+        "retired": False,
+        "retired_at": None,
     }
     renew_id = created.json()["id"]
     moved = server_client.patch(
@@ -188,6 +191,9 @@ def test_another_projects_stages_and_touchpoints_are_404_and_unchanged(server_cl
         ("delete", f"/api/v1/touchpoints/{theirs.pk}", None),
         ("get", f"/api/v1/stages/{stage.pk}", None),
         ("patch", f"/api/v1/stages/{stage.pk}", {"name": "Mine now"}),
+        ("patch", f"/api/v1/stages/{stage.pk}", {"retired": True}),
+        ("patch", f"/api/v1/stages/{stage.pk}", {"position": 0}),
+        ("delete", f"/api/v1/stages/{stage.pk}", None),
     ]
     for method, url, body in calls:
         assert getattr(server_client, method)(url, body, format="json").status_code == 404, url
@@ -202,6 +208,7 @@ def test_another_projects_stages_and_touchpoints_are_404_and_unchanged(server_cl
     theirs.refresh_from_db()
     stage.refresh_from_db()
     assert (theirs.name, theirs.retired_at, stage.name) == ("Theirs", None, "Theirs")
+    assert stage.retired_at is None
 
 
 def test_viewers_read_the_journey_but_do_not_edit_it(project, journey):
@@ -254,6 +261,172 @@ def test_a_retired_touchpoint_is_not_offered_in_the_designer(project, journey):
     assert 'value="cart"' in page
     assert 'value="receipt"' not in page  # retired: not offered
     assert "Checkout (retired)" in page  # retired, but this survey has it: still listed
+
+
+def test_a_retired_stages_touchpoints_are_not_offered_in_the_designer(project, journey):
+    _discover, buy = journey
+    TouchpointFactory(project=project, key="browse", name="Browse", stage=_discover)
+    designer = staff(project, "designer")
+    survey = published_survey(project, touchpoints=[tp(project, "checkout")])
+    stage_update(stage=buy, retired=True)
+    page = designer.get(f"/app/surveys/{survey.pk}/").content.decode()
+    assert 'value="browse"' in page
+    assert 'value="cart"' not in page and 'value="receipt"' not in page
+    assert "Checkout (retired)" in page  # its stage retired, but this survey has it
+
+
+# ---------------------------------------------------------------- retiring and deleting stages
+
+
+def test_decide_refuses_at_a_retired_stages_touchpoints_in_words_until_it_is_restored(
+    server_client, project, survey, touchpoint, respond, widget, caches_on
+):
+    respond(9)
+    body = {"key": project.public_key, "visitor_id": "v-9", "touchpoint": touchpoint.key}
+    assert widget.post("/api/widget/v1/decide", body, format="json").json()["show"] is True
+
+    stage = touchpoint.stage
+    reply = server_client.patch(f"/api/v1/stages/{stage.pk}", {"retired": True}, format="json")
+    assert reply.status_code == 200
+    assert (reply.json()["retired"], reply.json()["retired_at"] is not None) == (True, True)
+    # Decide reads the touchpoint from memory: the retirement reaches it at once.
+    reply = widget.post("/api/widget/v1/decide", body, format="json")
+    assert reply.json() == {"show": False, "reason": "stage_retired"}
+    counted = DecisionCount.objects.filter(touchpoint_key=touchpoint.key, reason="stage_retired")
+    assert list(counted.values_list("count", flat=True)) == [1]
+    assert DecisionReason(counted.get().reason).label == "Journey stage retired"
+    # The touchpoint itself is untouched, and its answers still count where they were given.
+    touchpoint.refresh_from_db()
+    assert touchpoint.retired_at is None
+    assert touchpoint_scores(project)[touchpoint.key]["nps"]["n"] == 1
+
+    reply = server_client.patch(f"/api/v1/stages/{stage.pk}", {"retired": False}, format="json")
+    assert (reply.json()["retired"], reply.json()["retired_at"]) == (False, None)
+    assert widget.post("/api/widget/v1/decide", body, format="json").json()["show"] is True
+
+
+def test_a_retired_touchpoint_in_a_retired_stage_names_its_own_retirement(
+    project, survey, touchpoint, widget
+):
+    stage_update(stage=touchpoint.stage, retired=True)
+    touchpoint_update(touchpoint=touchpoint, retired=True)
+    body = {"key": project.public_key, "visitor_id": "v-1", "touchpoint": touchpoint.key}
+    reply = widget.post("/api/widget/v1/decide", body, format="json")
+    assert reply.json() == {"show": False, "reason": "touchpoint_retired"}
+
+
+def test_a_stage_is_deleted_only_when_it_holds_no_touchpoint(server_client, project, journey):
+    discover, buy = journey
+    renew = StageFactory(project=project, key="renew", name="Renew", position=2)
+    retired = tp(project, "receipt")
+    touchpoint_update(touchpoint=retired, retired=True)
+
+    reply = server_client.delete(f"/api/v1/stages/{buy.pk}")
+    assert reply.status_code == 409
+    assert reply.json()["error"] == {
+        "code": "stage_has_touchpoints",
+        "message": "The stage buy holds 3 touchpoints and cannot be deleted. Move them to "
+        "another stage first, or retire the stage instead.",
+        "fields": {},
+    }
+    assert order(project, "buy") == ["cart", "checkout", "receipt"]
+
+    # Two moved out, one (retired) left: still refused, in the singular.
+    for key in ("cart", "checkout"):
+        touchpoint_update(touchpoint=tp(project, key), stage=discover)
+    reply = server_client.delete(f"/api/v1/stages/{buy.pk}")
+    assert reply.json()["error"]["message"] == (
+        "The stage buy holds 1 touchpoint and cannot be deleted. Move it to another stage "
+        "first, or retire the stage instead."
+    )
+
+    touchpoint_update(touchpoint=retired, stage=renew)
+    assert server_client.delete(f"/api/v1/stages/{buy.pk}").status_code == 204
+    stages = JourneyStage.objects.filter(project=project)
+    assert list(stages.values_list("key", "position")) == [("discover", 0), ("renew", 1)]
+    assert server_client.delete(f"/api/v1/stages/{buy.pk}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"retired": "maybe"}, "retired"),
+        ({"key": "renamed"}, "key"),
+        ({"name": ""}, "name"),
+        ({"position": -1}, "position"),
+    ],
+)
+def test_bad_stage_input_is_a_400_and_changes_nothing(server_client, project, journey, body, field):
+    _, buy = journey
+    before = [*journey_state(project), buy.retired_at]
+    reply = server_client.patch(f"/api/v1/stages/{buy.pk}", body, format="json")
+    assert reply.status_code == 400
+    assert list(reply.json()["error"]["fields"]) == [field]
+    buy.refresh_from_db()
+    assert [*journey_state(project), buy.retired_at] == before
+
+
+def test_viewers_neither_retire_nor_delete_a_stage(project, journey):
+    _, buy = journey
+    viewer = staff(project, "viewer")
+    reply = viewer.patch(
+        f"/api/v1/stages/{buy.pk}", {"retired": True}, content_type="application/json"
+    )
+    assert reply.status_code == 403
+    assert viewer.delete(f"/api/v1/stages/{buy.pk}").status_code == 403
+    for action in ("retire", "delete"):
+        assert viewer.post(f"/app/journey/stages/{buy.pk}/", {"action": action}).status_code == 403
+    buy.refresh_from_db()
+    assert buy.retired_at is None
+
+
+def test_the_page_retires_restores_and_deletes_a_stage(project, journey):
+    discover, buy = journey
+    designer = staff(project, "designer")
+    edit = f"/app/journey/stages/{buy.pk}/"
+    reply = designer.post(edit, {"action": "retire"})
+    assert (reply.status_code, reply["Location"]) == (302, f"/app/journey/#stage-{buy.pk}")
+    buy.refresh_from_db()
+    assert buy.retired_at is not None
+
+    page = designer.get("/app/journey/").content.decode()
+    # In its place (second), greyed, its touchpoints behind a collapsed summary, with Restore.
+    column = page[page.rindex("<section", 0, page.index(f'id="stage-{buy.pk}"')) :]
+    column = column.split("</section>")[0]
+    assert 'class="journey-stage journey-stage-retired journey-retired"' in column
+    assert "2. Buy" in column and "Retired" in column
+    assert '<details class="journey-retired-touchpoints"><summary class="small">3 touchpoints' in (
+        column
+    )
+    assert 'aria-label="Restore stage Buy"' in column
+    assert page.index("1. Discover") < page.index(f'id="stage-{buy.pk}"')
+
+    # Deleting it while it holds touchpoints is refused in words, and changes nothing.
+    before = journey_state(project)
+    reply = designer.post(edit, {"action": "delete"})
+    assert reply.status_code == 409
+    assert (
+        "The stage buy holds 3 touchpoints and cannot be deleted. Move them to another stage "
+        "first, or retire the stage instead." in reply.content.decode()
+    )
+    assert journey_state(project) == before
+
+    assert designer.post(edit, {"action": "restore"}).status_code == 302
+    buy.refresh_from_db()
+    assert buy.retired_at is None
+    page = designer.get("/app/journey/").content.decode()
+    assert "journey-stage-retired" not in page and 'data-stage="buy"' in page
+
+    # Reordered with its arrows; an empty stage is deleted and the others close up.
+    assert designer.post(edit, {"action": "up"}).status_code == 302
+    assert list(JourneyStage.objects.filter(project=project).values_list("key", flat=True)) == [
+        "buy",
+        "discover",
+    ]
+    reply = designer.post(f"/app/journey/stages/{discover.pk}/", {"action": "delete"})
+    assert (reply.status_code, reply["Location"]) == (302, "/app/journey/")
+    stages = JourneyStage.objects.filter(project=project)
+    assert list(stages.values_list("key", "position")) == [("buy", 0)]
 
 
 # ---------------------------------------------------------------- the page
@@ -365,11 +538,13 @@ def test_the_page_does_not_reach_another_project(project, journey):
             f"/app/journey/touchpoints/{theirs.pk}/", {"action": action, "name": "Mine"}
         )
         assert reply.status_code == 404
-    reply = designer.post(
-        f"/app/journey/stages/{theirs.stage.pk}/", {"action": "rename", "name": "Mine"}
-    )
-    assert reply.status_code == 404
+    for action in ("rename", "retire", "delete", "up"):
+        reply = designer.post(
+            f"/app/journey/stages/{theirs.stage.pk}/", {"action": action, "name": "Mine"}
+        )
+        assert reply.status_code == 404
     theirs.refresh_from_db()
+    assert theirs.stage.retired_at is None
     assert (theirs.name, theirs.retired_at, theirs.stage.name) == (
         "Theirs",
         None,

@@ -20,7 +20,7 @@ NPS_SURVEY = {
         {"type": "nps", "text": {"en": "How likely…?", "zh": "您推荐的可能性？"}},
         {
             "type": "text",
-            "text": {"en": "What could we do better?"},
+            "text": {"en": "What could we do better?", "zh": "我们可以在哪些方面做得更好？"},
             "required": False,
             "show_if": {"question": 0, "min": 0, "max": 6},
         },

@@ -140,7 +140,9 @@ def test_the_designer_form_shows_the_refusal_beside_the_url_rules(project, touch
     assert page.status_code == 422
     html = page.content.decode()
     assert "Not a regular expression vocsite can run: invalid perl operator: (?=." in html
-    assert html.index("Not a regular expression") > html.index('name="target_urls"')
+    # Said in the summary at the top and again beside the field.
+    assert html.count("Not a regular expression") == 2
+    assert html.rindex("Not a regular expression") > html.index('name="target_urls"')
     survey.refresh_from_db()
     assert survey.targeting == {"urls": [{"op": "contains", "value": "/cart"}]}
 

@@ -57,7 +57,7 @@ def test_config_is_public_and_cacheable(widget, project):
     assert response.status_code == 200
     assert response.json() == {
         "project": {"name": project.name, "languages": ["en", "zh"], "default_language": "en"},
-        "theme": {},
+        "theme": {"primary_color": "#2563eb", "text_color": "#ffffff"},
         "feedback_tab": {"enabled": True, "label": {}},
         "texts": {"en": EN_WIDGET_TEXTS, "zh": ZH_WIDGET_TEXTS},
     }
@@ -95,6 +95,7 @@ def test_decide_shows_the_survey_in_the_locale_language(widget, project, survey)
         ],
         "thank_you": None,
         "texts": ZH_WIDGET_TEXTS,
+        "theme": {"primary_color": "#2563eb", "text_color": "#ffffff"},
     }
     display = Display.objects.get(pk=body["display_id"])
     assert (display.status, display.language, display.url) == (

@@ -130,7 +130,12 @@ def test_every_scaled_question_carries_its_scale_in_the_payload(survey):
         ]
     }
     payload = payload_from_snapshot(
-        snapshot=snapshot, survey=survey, version_number=1, language="en", fallback="en"
+        snapshot=snapshot,
+        survey=survey,
+        project=survey.project,
+        version_number=1,
+        language="en",
+        fallback="en",
     )
     assert {q["type"]: q["scale"] for q in payload["questions"]} == {
         kind: dict(zip(("min", "max"), scale_bounds(kind), strict=True)) for kind in SCALES

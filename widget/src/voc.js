@@ -114,7 +114,7 @@ function el(tag, props, children) {
 }
 
 const CSS = `
-:host{all:initial}
+:host{all:initial;--c:#2563eb;--t:#fff}
 *{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"PingFang SC","Microsoft YaHei",sans-serif}
 .card{position:fixed;right:20px;bottom:20px;width:380px;max-width:calc(100vw - 24px);background:#fff;color:#111827;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.18);padding:20px;z-index:2147483646;animation:in .25s ease-out}
 @keyframes in{from{transform:translateY(16px);opacity:0}}
@@ -122,22 +122,29 @@ const CSS = `
 .x{position:absolute;top:10px;right:10px;border:0;background:none;font-size:22px;line-height:1;color:#6b7280;cursor:pointer;padding:6px;border-radius:6px}
 .scale{display:grid;gap:5px;grid-template-columns:repeat(var(--n),1fr)}
 .b{border:1px solid #d1d5db;background:#fff;color:#111827;border-radius:8px;min-height:40px;font-size:15px;cursor:pointer;padding:6px}
-.b:hover,.b[aria-pressed=true]{background:var(--c);border-color:var(--c);color:#fff}
+.b:hover,.b[aria-pressed=true]{background:var(--c);border-color:var(--c);color:var(--t)}
 .b:focus-visible,.x:focus-visible,.go:focus-visible,textarea:focus-visible,select:focus-visible{outline:3px solid var(--c);outline-offset:2px}
 .ends{display:flex;justify-content:space-between;font-size:12px;color:#6b7280;margin-top:6px}
 .list{display:grid;gap:6px}
 .list .b{text-align:left;padding:10px 12px}
 textarea{width:100%;min-height:84px;border:1px solid #d1d5db;border-radius:8px;padding:10px;font-size:15px;resize:vertical}
 select{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px;font-size:15px;margin-bottom:8px;background:#fff}
-.go{margin-top:12px;width:100%;border:0;border-radius:8px;background:var(--c);color:#fff;font-size:15px;font-weight:600;min-height:42px;cursor:pointer}
+.go{margin-top:12px;width:100%;border:0;border-radius:8px;background:var(--c);color:var(--t);font-size:15px;font-weight:600;min-height:42px;cursor:pointer}
 .go:disabled{opacity:.45;cursor:default}
 .foot{margin-top:12px;display:flex;justify-content:space-between;align-items:center;font-size:12px;color:#9ca3af}
 .foot button{border:0;background:none;color:#6b7280;text-decoration:underline;font-size:12px;cursor:pointer;padding:4px 0}
 .thanks{font-size:16px;font-weight:600;text-align:center;padding:18px 8px}
-.tab{position:fixed;right:0;top:50%;transform:translateY(-50%) rotate(-90deg);transform-origin:bottom right;background:var(--c);color:#fff;border:0;border-radius:8px 8px 0 0;padding:8px 14px;font-size:14px;font-weight:600;cursor:pointer;z-index:2147483645}
+.tab{position:fixed;right:0;top:50%;transform:translateY(-50%) rotate(-90deg);transform-origin:bottom right;background:var(--c);color:var(--t);border:0;border-radius:8px 8px 0 0;padding:8px 14px;font-size:14px;font-weight:600;cursor:pointer;z-index:2147483645}
 .tab.upright{transform:translateY(-50%);writing-mode:vertical-rl;text-orientation:upright;border-radius:8px 0 0 8px;padding:14px 8px;letter-spacing:2px}
 @media (max-width:480px){.card{left:0;right:0;bottom:0;width:100%;max-width:100%;border-radius:16px 16px 0 0;padding:18px 14px 20px}.scale.nps{grid-template-columns:repeat(6,1fr)}}
 `;
+
+// The server's colours (surveys/tenancy/theme.py): the accent and the text that reads on it;
+// the project's on the host (the Feedback tab), a survey's own on its card.
+function paint(node, theme) {
+  if (theme && theme.primary_color) node.style.setProperty("--c", theme.primary_color);
+  if (theme && theme.text_color) node.style.setProperty("--t", theme.text_color);
+}
 
 let root = null;
 function shadow() {
@@ -147,7 +154,7 @@ function shadow() {
     root = host.attachShadow({ mode: "open" });
     root.append(el("style", { text: CSS }));
   }
-  root.host.style.setProperty("--c", (config.theme && config.theme.primary_color) || "#2563eb");
+  paint(root.host, config.theme);
   return root;
 }
 
@@ -177,6 +184,7 @@ function render(displayId, survey, preview) {
   const answers = {};
   const submissionId = uuid();
   const card = el("div", { class: "card voc-survey", role: "dialog", "aria-modal": "false", "aria-labelledby": "voc-q" });
+  paint(card, survey.theme);
   const state = { displayId, card, answered: false, timer: null };
   open = state;
   const dismiss = () => {
