@@ -38,6 +38,7 @@ ACTION_WORDS = {
     "survey.close": _("Survey closed"),
     "stage.created": _("Journey stage created"),
     "stage.updated": _("Journey stage changed"),
+    "stage.deleted": _("Journey stage deleted"),
     "touchpoint.created": _("Touchpoint created"),
     "touchpoint.updated": _("Touchpoint changed"),
     "touchpoint.deleted": _("Touchpoint deleted"),
