@@ -29,9 +29,9 @@ def admin(project):
     return client
 
 
-def change(field: str, label: str, before: str, after: str) -> str:
+def change(label: str, before: str, after: str) -> str:
     return (
-        f'<span class="fw-semibold" title="{field}">{label}</span>: '
+        f'<span class="fw-semibold">{label}</span>: '
         f'<span class="audit-before">{before}</span> → <span class="audit-after">{after}</span>'
     )
 
@@ -43,9 +43,9 @@ def test_a_role_change_and_a_removal_read_as_words(admin, project):
     admin.post(f"/app/settings/members/{membership.pk}/", {"remove": "1"})
     html = admin.get("/app/audit/").content.decode()
     assert '<strong title="membership.updated">Member&#x27;s role changed</strong>' in html
-    assert change("role", "Role", "Agent", "Designer") in html
+    assert change("Role", "Agent", "Designer") in html
     assert '<strong title="membership.deleted">Member removed</strong>' in html
-    assert '<span class="fw-semibold" title="user">User</span>: ana</li>' in html
+    assert '<span class="fw-semibold">User</span>: ana</li>' in html
     assert not Membership.objects.filter(pk=membership.pk).exists()
 
 
@@ -61,9 +61,9 @@ def test_a_team_names_its_lead_and_members(admin, project):
     )
     html = admin.get("/app/audit/").content.decode()
     assert '<strong title="team.created">Team created</strong>' in html
-    assert '<span class="fw-semibold" title="members">Members</span>: ana</li>' in html
-    assert change("lead", "Lead", "ana", "bo") in html
-    assert change("members", "Members", "ana", "ana, bo") in html
+    assert '<span class="fw-semibold">Members</span>: ana</li>' in html
+    assert change("Lead", "ana", "bo") in html
+    assert change("Members", "ana", "ana, bo") in html
 
 
 def test_yes_no_lists_and_nothing_read_as_words(admin, project):
@@ -76,10 +76,10 @@ def test_yes_no_lists_and_nothing_read_as_words(admin, project):
     )
     html = admin.get("/app/audit/").content.decode()
     assert '<strong title="alert_rule.updated">Alert rule changed</strong>' in html
-    assert change("is_active", "Active", "no", "yes") not in html
-    assert change("is_active", "Active", "yes", "no") in html
-    assert change("keywords", "Keywords", "refund", "refund, late") in html
-    assert change("sla_hours", "SLA (hours)", "—", "4") in html
+    assert change("Active", "no", "yes") not in html
+    assert change("Active", "yes", "no") in html
+    assert change("Keywords", "refund", "refund, late") in html
+    assert change("SLA (hours)", "—", "4") in html
     assert 'title="name"' not in html  # unchanged fields are not listed
 
 
@@ -92,9 +92,7 @@ def test_a_structured_value_reads_key_by_key(admin, project):
         after={"thank_you": {"en": "Thanks!", "zh": "谢谢！"}},
     )
     html = admin.get("/app/audit/").content.decode()
-    assert (
-        change("thank_you", "Thank-you message", "en: Thanks!", "en: Thanks!; zh: 谢谢！") in html
-    )
+    assert change("Thank-you message", "en: Thanks!", "en: Thanks!; zh: 谢谢！") in html
 
 
 def test_the_kind_filter_names_kinds_in_words(admin, project):
