@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.test import TestCase
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -39,6 +40,15 @@ from tests.sql import Snapshot, tables_copy, tables_write
 from vocsite import caches
 from vocsite.celery import app as celery_app
 from vocsite.sql import planner_statistics_refresh
+
+
+@pytest.fixture(autouse=True)
+def _default_language_and_timezone_after():
+    """A request leaves its language (LocaleMiddleware) and a page its project's timezone
+    active in the thread; the next test starts from the defaults, whatever ran before it."""
+    yield
+    translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture

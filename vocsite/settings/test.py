@@ -1,5 +1,8 @@
 """Test settings: SQLite unless DATABASE_URL points at PostgreSQL (the integration run)."""
 
+import os
+import tempfile
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -28,3 +31,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
     # A statement badly planned or waiting on a lock fails its own test within a minute instead
     # of running on server-side after the test's timeout and blocking every test after it.
     DATABASES["default"]["OPTIONS"]["options"] = "-c statement_timeout=60s -c lock_timeout=60s"  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, as in the embedded mode, not Django's shared-cache memory database: there, two
+    # live-server requests writing at once fail at once with "database table is locked"
+    # (shared-cache table locks ignore the busy timeout); a file waits its turn.
+    # One per run (its process), so runs side by side never share one; removed at the end.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"vocsite-test-{os.getpid()}.sqlite3")
+    }
