@@ -36,7 +36,7 @@ from surveys.design.survey_settings import (
 )
 from surveys.design.survey_templates import TEMPLATES
 from surveys.design.targeting import ATTRIBUTE_OPS, URL_OPS
-from surveys.design.translations import language_name
+from surveys.tenancy.languages import language_name
 from surveys.tenancy.models import Project
 from surveys.tenancy.theme import HEX_COLOR, theme_colors
 

@@ -33,8 +33,9 @@ from surveys.design.survey_settings import (
     settings_snapshot,
 )
 from surveys.design.targeting import validate_targeting
-from surveys.design.translations import language_name, translation_gaps
+from surveys.design.translations import translation_gaps
 from surveys.journey.models import Touchpoint
+from surveys.tenancy.languages import language_name
 from surveys.tenancy.models import Project
 from surveys.tenancy.services import audit_record
 from surveys.tenancy.theme import theme_errors

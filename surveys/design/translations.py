@@ -13,17 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 
 from surveys.design.targeting import primary_language
-
-LANGUAGE_NAMES = {"en": gettext_lazy("English"), "zh": gettext_lazy("Chinese")}
+from surveys.tenancy.languages import language_name
 
 TEXT, CHOICES, LABELS, THANK_YOU = "text", "choices", "labels", "thank_you"
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
 
 
 @dataclass(frozen=True)

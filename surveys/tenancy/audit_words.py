@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from surveys.tenancy.languages import language_name
 from surveys.tenancy.models import AuditEntry, Channel, Role
 
 ACTION_WORDS = {
@@ -214,7 +215,7 @@ def value_words(field: str, value: Any, usernames: Mapping[int, str]) -> str:
         return ", ".join(value_words(field, item, usernames) for item in value)
     if isinstance(value, Mapping):
         return "; ".join(
-            f"{FIELD_WORDS.get(key, key)}: {value_words(key, item, usernames)}"  # "zh: 谢谢"
+            f"{FIELD_WORDS.get(key) or language_name(key)}: {value_words(key, item, usernames)}"
             for key, item in value.items()
         )
     words = VALUE_WORDS.get(field, {})

@@ -92,7 +92,9 @@ def test_a_structured_value_reads_key_by_key(admin, project):
         after={"thank_you": {"en": "Thanks!", "zh": "谢谢！"}},
     )
     html = admin.get("/app/audit/").content.decode()
-    assert change("Thank-you message", "en: Thanks!", "en: Thanks!; zh: 谢谢！") in html
+    assert (
+        change("Thank-you message", "English: Thanks!", "English: Thanks!; Chinese: 谢谢！") in html
+    )
 
 
 def test_the_kind_filter_names_kinds_in_words(admin, project):
