@@ -6,6 +6,7 @@ fails here."""
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import re
@@ -497,3 +498,85 @@ def test_staff_e_mails_in_chinese_show_no_english(
     assert len(mail.outbox) == 4
     assert mail.outbox[0].subject == f"[vocsite] 新工单 #{case.pk}：{case.title}"
     assert _english_left(texts, sorted(data, key=len, reverse=True)) == set()
+
+
+# ---------------------------------------------------------------- error messages are marked
+
+APPS = ("vocsite", "surveys", "feedback", "metrics")
+# Operators' texts, not people's: a management command's output and log lines are read by
+# whoever runs the server, and the demo seed's refusal (`demo_not_allowed`) is raised to the
+# operator who runs `seed_demo` against a non-demo settings module.
+OPERATOR_ONLY = {("metrics/demo/seed.py", "demo_not_allowed")}
+MESSAGE_CLASSES = ("HttpResponseBadRequest", "HttpResponseForbidden", "HttpResponseNotFound")
+
+
+def _unmarked(node: ast.expr) -> list[ast.expr]:
+    """The texts in `node` a person would read untranslated: string literals and f-strings
+    (also inside lists and dicts of field errors, or formatted with % or .format)."""
+    if (isinstance(node, ast.Constant) and isinstance(node.value, str)) or isinstance(
+        node, ast.JoinedStr
+    ):
+        return [node]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        return _unmarked(node.left)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return _unmarked(node.func.value) if node.func.attr == "format" else []
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        return [text for element in node.elts for text in _unmarked(element)]
+    if isinstance(node, ast.Dict):
+        return [text for value in node.values if value is not None for text in _unmarked(value)]
+    if isinstance(node, ast.ListComp | ast.GeneratorExp):
+        return _unmarked(node.elt)
+    if isinstance(node, ast.DictComp):
+        return _unmarked(node.value)
+    if isinstance(node, ast.IfExp):
+        return _unmarked(node.body) + _unmarked(node.orelse)
+    return []
+
+
+def _name(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _messages(call: ast.Call) -> list[ast.expr]:
+    """The arguments of `call` that carry a message for people, by the callee's name."""
+    name = _name(call.func)
+    keywords = {k.arg: k.value for k in call.keywords}
+    if name == "ApplicationError":  # (code, message, fields)
+        return call.args[1:3] + [keywords[k] for k in ("message", "fields") if k in keywords]
+    if name == "ValidationError":  # serializers' and forms'
+        return call.args[:1] + [keywords[k] for k in ("message",) if k in keywords]
+    if name == "add_error":
+        return call.args[1:2] + [keywords[k] for k in ("error",) if k in keywords]
+    if name in {"error", "success", "warning", "info"} and _name(call.func.value) == "messages":
+        return call.args[1:2]
+    if name in MESSAGE_CLASSES:
+        return call.args[:1]
+    return []
+
+
+def _operator_only(path: str, call: ast.Call) -> bool:
+    code = call.args[0] if call.args else None
+    return isinstance(code, ast.Constant) and (path, code.value) in OPERATOR_ONLY
+
+
+def test_every_error_message_a_person_reads_goes_through_gettext():
+    """Services' ApplicationError, serializers' and forms' ValidationError, form errors, flash
+    messages and bad-request replies reach staff pages and API clients in their language: their
+    texts are gettext calls, never plain literals or f-strings."""
+    root = Path(settings.BASE_DIR)
+    found = []
+    for app in APPS:
+        for path in sorted((root / app).rglob("*.py")):
+            if "migrations" in path.parts or "commands" in path.parts:
+                continue
+            relative = path.relative_to(root).as_posix()
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call) or _operator_only(relative, node):
+                    continue
+                for message in _messages(node):
+                    found += [
+                        f"{relative}:{text.lineno}: {ast.unparse(text)[:60]}"
+                        for text in _unmarked(message)
+                    ]
+    assert found == []

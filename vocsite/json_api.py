@@ -23,13 +23,14 @@ from typing import Any, TypeVar
 import msgspec
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext, gettext_lazy
 
 from vocsite.errors import ApplicationError, error_body
 from vocsite.parsers import unstorable
 
 P = TypeVar("P", bound=msgspec.Struct)
 
-INVALID_MESSAGE = "The request is not valid."
+INVALID_MESSAGE = gettext_lazy("The request is not valid.")
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -67,14 +68,15 @@ def json_body(request: HttpRequest) -> Any:
         raw = request.body
     except RequestDataTooBig:
         raise ApplicationError(
-            "too_large", "The request body is too large.", status_code=413
+            "too_large", gettext("The request body is too large."), status_code=413
         ) from None
     if not raw:
         return {}
     if request.content_type != "application/json":
         raise ApplicationError(
             "unsupported_media_type",
-            f'Unsupported media type "{request.content_type}" in request.',
+            gettext('Unsupported media type "%(media_type)s" in request.')
+            % {"media_type": request.content_type},
             status_code=415,
         )
     try:
@@ -104,7 +106,7 @@ def payload_convert(data: Any, payload: type[P]) -> P:
         value = msgspec.convert(data, payload)
     except msgspec.ValidationError as error:
         name, message = _field_error(str(error))
-        raise ApplicationError("invalid", INVALID_MESSAGE, {name: [message]}) from None
+        raise ApplicationError("invalid", str(INVALID_MESSAGE), {name: [message]}) from None
     for name, not_blank in _text_fields(payload):
         text = getattr(value, name)
         if text is None:
@@ -114,12 +116,12 @@ def payload_convert(data: Any, payload: type[P]) -> P:
             setattr(value, name, trimmed)
         if not_blank and not trimmed:
             raise ApplicationError(
-                "invalid", INVALID_MESSAGE, {name: ["This field may not be blank."]}
+                "invalid", str(INVALID_MESSAGE), {name: [gettext("This field may not be blank.")]}
             )
     problems = getattr(value, "problems", None)
     found = problems() if problems is not None else None
     if found:
-        raise ApplicationError("invalid", INVALID_MESSAGE, found)
+        raise ApplicationError("invalid", str(INVALID_MESSAGE), found)
     return value
 
 

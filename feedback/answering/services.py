@@ -313,13 +313,15 @@ def _submit_once(
     if response is None and taken:
         raise ApplicationError(
             "conflict",
-            "This display already has a response with another submission_id.",
+            gettext("This display already has a response with another submission_id."),
             status_code=409,
         )
     if response is not None:
         if response.project_id != project.pk or response.display_id != display.pk:
             raise ApplicationError(
-                "conflict", "This submission_id belongs to another display.", status_code=409
+                "conflict",
+                gettext("This submission_id belongs to another display."),
+                status_code=409,
             )
         if response.finished:
             return SubmitResult(response, created=False)
@@ -444,7 +446,7 @@ def feedback_submit(
     if existing is not None:
         if existing.project_id != project.pk:
             raise ApplicationError(
-                "conflict", "This submission_id is already used.", status_code=409
+                "conflict", gettext("This submission_id is already used."), status_code=409
             )
         return FeedbackResult(existing, created=False)
     text = text.strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     extend_schema,
@@ -219,14 +220,14 @@ class CaseDetailApi(APIView):
             if name:
                 assignee = assignees_by_name(request.access.project, [name]).get(name)
                 if assignee is None:
-                    raise serializers.ValidationError({"assignee": ["No such member."]})
+                    raise serializers.ValidationError({"assignee": [gettext("No such member.")]})
             case = case_assign(case=case, assignee=assignee, actor=actor)
         root_cause = None
         if "root_cause" in values:
             root_cause = root_cause_named(project=request.access.project, name=values["root_cause"])
             if root_cause is None:
                 raise serializers.ValidationError(
-                    {"root_cause": ["Not one of the project's root causes."]}
+                    {"root_cause": [gettext("Not one of the project's root causes.")]}
                 )
         change = CaseChange(
             status=values.get("status"),

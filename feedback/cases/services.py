@@ -23,6 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Feedback, Response
@@ -431,13 +432,24 @@ def root_cause_save(
     name = " ".join(name.split())
     if not name:
         raise ApplicationError(
-            "invalid_root_cause", "A root cause needs a name.", {"name": ["Give it a name."]}
+            "invalid_root_cause",
+            gettext("A root cause needs a name."),
+            {"name": [gettext("Give it a name.")]},
         )
     if len(name) > ROOT_CAUSE_NAME_MAX:
         raise ApplicationError(
             "invalid_root_cause",
-            "The name is too long.",
-            {"name": [f"At most {ROOT_CAUSE_NAME_MAX} characters."]},
+            gettext("The name is too long."),
+            {
+                "name": [
+                    ngettext(
+                        "At most %(limit)s character.",
+                        "At most %(limit)s characters.",
+                        ROOT_CAUSE_NAME_MAX,
+                    )
+                    % {"limit": ROOT_CAUSE_NAME_MAX}
+                ]
+            },
         )
     taken = RootCause.objects.filter(project=project, name__iexact=name)
     if root_cause is not None:
@@ -445,8 +457,8 @@ def root_cause_save(
     if taken.exists():
         raise ApplicationError(
             "invalid_root_cause",
-            "The project already has this root cause.",
-            {"name": [f"“{name}” is already in the list."]},
+            gettext("The project already has this root cause."),
+            {"name": [gettext("“%(name)s” is already in the list.") % {"name": name}]},
         )
     before = None
     if root_cause is None:
@@ -526,7 +538,9 @@ def case_change(*, case: Case, actor: AbstractBaseUser | None, change: CaseChang
     )
     errors = _errors_for(case, change)
     if errors:
-        raise ApplicationError("invalid_case_change", "The case cannot be changed so.", errors)
+        raise ApplicationError(
+            "invalid_case_change", gettext("The case cannot be changed so."), errors
+        )
     now = timezone.now()
     who = actor if actor is not None and actor.is_authenticated else None
     events: list[CaseEvent] = []
@@ -613,8 +627,8 @@ def case_assign(
     if assignee is not None and assignee.pk not in {u.pk for u in assignable_users(case)}:
         raise ApplicationError(
             "invalid_assignee",
-            "That person cannot work this case.",
-            {"assignee": ["Not an agent of the case's team."]},
+            gettext("That person cannot work this case."),
+            {"assignee": [gettext("Not an agent of the case's team.")]},
         )
     if (assignee.pk if assignee else None) == case.assignee_id:
         return case

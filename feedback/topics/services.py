@@ -18,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Answer, Feedback
@@ -153,14 +154,21 @@ def _clean_lines(values: Iterable[str], field: str) -> list[str]:
             if len(value) > 100:
                 raise ApplicationError(
                     "invalid",
-                    "The topic is not valid.",
-                    {field: ["Each keyword or phrase is at most 100 characters."]},
+                    gettext("The topic is not valid."),
+                    {field: [gettext("Each keyword or phrase is at most 100 characters.")]},
                 )
             seen.add(value.casefold())
             cleaned.append(value)
     if len(cleaned) > MAX_KEYWORDS:
         raise ApplicationError(
-            "invalid", "The topic is not valid.", {field: [f"At most {MAX_KEYWORDS} entries."]}
+            "invalid",
+            gettext("The topic is not valid."),
+            {
+                field: [
+                    ngettext("At most %(limit)s entry.", "At most %(limit)s entries.", MAX_KEYWORDS)
+                    % {"limit": MAX_KEYWORDS}
+                ]
+            },
         )
     return cleaned
 
@@ -183,7 +191,7 @@ def _validated(project: Project, data: TopicIn, *, instance: Topic | None = None
     elif not any(tokens(k) for k in keywords):
         errors["keywords"] = ["Keywords need letters or Chinese characters."]
     if errors:
-        raise ApplicationError("invalid", "The topic is not valid.", errors)
+        raise ApplicationError("invalid", gettext("The topic is not valid."), errors)
     return {
         "name": name,
         "keywords": keywords,
@@ -300,14 +308,14 @@ def retag_run(run_id: int) -> RetagRun:
 def _target(project: Project, *, answer_id: int | None, feedback_id: int | None) -> dict:
     if answer_id is not None:
         if not _text_answers().filter(pk=answer_id, response__project=project).exists():
-            raise ApplicationError("not_found", "No such comment.", status_code=404)
+            raise ApplicationError("not_found", gettext("No such comment."), status_code=404)
         return {"answer_id": answer_id}
     if (
         feedback_id is not None
         and Feedback.objects.filter(pk=feedback_id, project=project).exists()
     ):
         return {"feedback_id": feedback_id}
-    raise ApplicationError("not_found", "No such comment.", status_code=404)
+    raise ApplicationError("not_found", gettext("No such comment."), status_code=404)
 
 
 @transaction.atomic
@@ -322,7 +330,7 @@ def tag_add(
     """Attach a topic by hand; it stays through retags. Undoes an earlier hand removal."""
     target = _target(project, answer_id=answer_id, feedback_id=feedback_id)
     if topic.project_id != project.pk:
-        raise ApplicationError("not_found", "No such topic.", status_code=404)
+        raise ApplicationError("not_found", gettext("No such topic."), status_code=404)
     Tag.objects.filter(topic=topic, **target).delete()
     owner = Answer.objects if "answer_id" in target else Feedback.objects
     Tag.objects.create(

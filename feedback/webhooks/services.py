@@ -45,6 +45,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 from standardwebhooks.webhooks import Webhook
 from urllib3.util import make_headers
 from urllib3.util.ssl_match_hostname import CertificateError
@@ -98,7 +99,7 @@ def _validate_endpoint(url: str, events: list[str]) -> None:
             + (f" Unknown: {', '.join(unknown)}." if unknown else "")
         ]
     if errors:
-        raise ApplicationError("invalid_webhook", "The webhook cannot be saved.", errors)
+        raise ApplicationError("invalid_webhook", gettext("The webhook cannot be saved."), errors)
 
 
 def webhook_endpoint_create(

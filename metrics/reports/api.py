@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -85,7 +86,11 @@ class MetricsQuery(MetricFiltersQuery):
             since, until = attrs.get("since"), attrs.get("until")
             if not (since and until):
                 raise serializers.ValidationError(
-                    {"compare": ["Comparing with the previous period needs since and until."]}
+                    {
+                        "compare": [
+                            gettext("Comparing with the previous period needs since and until.")
+                        ]
+                    }
                 )
             if problem := previous_period_problem(since, until):
                 raise serializers.ValidationError({"since": [problem]})
@@ -399,7 +404,9 @@ class ChurnQuery(serializers.Serializer):
         since = attrs.get("since") or until - timedelta(days=min(364, (until - date.min).days))
         dates_in_order({"since": since, "until": until})
         if (until - since).days > 3 * 366:
-            raise serializers.ValidationError({"since": ["At most three years at a time."]})
+            raise serializers.ValidationError(
+                {"since": [gettext("At most three years at a time.")]}
+            )
         return {**attrs, "since": since, "until": until}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers
@@ -116,7 +117,9 @@ class ResponseListApi(APIView):
         except Http404 as error:  # what DRF's negotiation raises for an unknown format
             if force:
                 raise
-            raise serializers.ValidationError({"format": ["Use json, csv or xlsx."]}) from error
+            raise serializers.ValidationError(
+                {"format": [gettext("Use json, csv or xlsx.")]}
+            ) from error
 
     def finalize_response(self, request, response, *args, **kwargs):
         """Errors come back in the JSON error body whatever format was asked for."""

@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from feedback.answering.models import Answer, Response
 from metrics import scores
@@ -58,9 +59,21 @@ def rollup_cells(
         if filters.segment and filters.segment[0] != split_by:
             raise ApplicationError(
                 "segment_not_splittable",
-                f"Answers cannot be split by {split_by} within the segment "
-                f"{filters.segment[0]} = {filters.segment[1]}.",
-                {"segment": [f"Remove the segment filter to split by {split_by}."]},
+                gettext(
+                    "Answers cannot be split by %(split_by)s within the segment "
+                    "%(attribute)s = %(value)s."
+                )
+                % {
+                    "split_by": split_by,
+                    "attribute": filters.segment[0],
+                    "value": filters.segment[1],
+                },
+                {
+                    "segment": [
+                        gettext("Remove the segment filter to split by %(split_by)s.")
+                        % {"split_by": split_by}
+                    ]
+                },
             )
         cells = cells.filter(breakdown_attribute=split_by)
         if filters.segment:
@@ -177,11 +190,15 @@ def metric_report(
     answer on its local date. Each series point says whether its period is `partial`."""
     if metric not in METRICS:
         raise ApplicationError(
-            "invalid", "Unknown metric.", {"metric": [f"One of {', '.join(METRICS)}."]}
+            "invalid",
+            gettext("Unknown metric."),
+            {"metric": [gettext("One of %(names)s.") % {"names": ", ".join(METRICS)}]},
         )
     if interval not in INTERVALS:
         raise ApplicationError(
-            "invalid", "Unknown interval.", {"interval": [f"One of {', '.join(INTERVALS)}."]}
+            "invalid",
+            gettext("Unknown interval."),
+            {"interval": [gettext("One of %(names)s.") % {"names": ", ".join(INTERVALS)}]},
         )
     base = rollup_cells(project, metric, filters)
     group_key = "day"
@@ -295,7 +312,7 @@ def drop_off(
         .first()
     )
     if survey is None:
-        raise ApplicationError("not_found", "Unknown survey.", status_code=404)
+        raise ApplicationError("not_found", gettext("Unknown survey."), status_code=404)
     dates = MetricFilters(since=since, until=until)
     responses = Response.objects.filter(
         scope or Q(), rows_scope(dates, day="created_at"), survey=survey

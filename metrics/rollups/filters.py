@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from feedback.answering.models import Answer
 from surveys.journey.channels import channel_expression
@@ -67,8 +68,8 @@ def cells_scope(filters: MetricFilters) -> Q:
     if filters.version is not None or filters.score is not None:
         raise ApplicationError(
             "not_filterable",
-            "Rollups cannot be filtered by survey version or score range.",
-            {"version": ["Read the responses instead (the survey's results)."]},
+            gettext("Rollups cannot be filtered by survey version or score range."),
+            {"version": [gettext("Read the responses instead (the survey's results).")]},
         )
     scope = Q()
     for field, value in (

@@ -5,6 +5,7 @@ CSV (every row valid or nothing imported)."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
 from rest_framework import parsers, serializers, status
@@ -143,6 +144,6 @@ class ContactImportApi(APIView):
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:
-            raise serializers.ValidationError({"file": ["Upload a CSV file as `file`."]})
+            raise serializers.ValidationError({"file": [gettext("Upload a CSV file as `file`.")]})
         result = contacts_import_csv(project=request.access.project, content=upload.read())
         return Response(result)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from django.utils.translation import gettext
 from rest_framework import status
 
 from surveys.tenancy.models import Project
@@ -35,8 +36,10 @@ def identity_verify(*, project: Project, user_id: str | None, user_hash_given: s
         return
     raise ApplicationError(
         "identity_unverified",
-        "This user_id needs a valid user_hash: HMAC-SHA256 of the user id under the project's "
-        "identity secret, computed by your server.",
-        {"user_hash": ["Missing or not valid for this user_id."]},
+        gettext(
+            "This user_id needs a valid user_hash: HMAC-SHA256 of the user id under the project's "
+            "identity secret, computed by your server."
+        ),
+        {"user_hash": [gettext("Missing or not valid for this user_id.")]},
         status_code=status.HTTP_403_FORBIDDEN,
     )

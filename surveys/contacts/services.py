@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from surveys.contacts.attributes import clean_attributes
 from surveys.contacts.models import Contact, LifecycleChange, OperationalEvent, VisitorId
@@ -101,7 +101,7 @@ def _apply(contact: Contact, data: ContactIn) -> None:
 def contact_upsert(*, project: Project, user_id: str, data: ContactIn) -> tuple[Contact, bool]:
     errors = _check(user_id, data)
     if errors:
-        raise ApplicationError("invalid", "The contact is not valid.", errors)
+        raise ApplicationError("invalid", gettext("The contact is not valid."), errors)
     contact = Contact.objects.select_for_update().filter(project=project, user_id=user_id).first()
     created = contact is None
     if created:
@@ -114,7 +114,9 @@ def contact_upsert(*, project: Project, user_id: str, data: ContactIn) -> tuple[
 def contact_get(*, project: Project, user_id: str) -> Contact:
     contact = Contact.objects.filter(project=project, user_id=user_id).first()
     if contact is None:
-        raise ApplicationError("not_found", "No contact with this user_id.", status_code=404)
+        raise ApplicationError(
+            "not_found", gettext("No contact with this user_id."), status_code=404
+        )
     return contact
 
 
@@ -126,18 +128,24 @@ def contacts_import_csv(*, project: Project, content: bytes) -> dict[str, int]:
     attribute. All rows are checked first; any problem → a 400 listing each row's problems and
     nothing imported. Then one transaction upserts them all."""
     if len(content) > MAX_IMPORT_BYTES:
-        raise ApplicationError("invalid", "The file is larger than 5 MB.", {"file": ["Too large."]})
+        raise ApplicationError(
+            "invalid", gettext("The file is larger than 5 MB."), {"file": [gettext("Too large.")]}
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApplicationError(
-            "invalid", "The file is not UTF-8 text.", {"file": ["Save it as CSV UTF-8."]}
+            "invalid",
+            gettext("The file is not UTF-8 text."),
+            {"file": [gettext("Save it as CSV UTF-8.")]},
         ) from None
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
     if "user_id" not in header:
         raise ApplicationError(
-            "invalid", "The file needs a user_id column.", {"file": ["No user_id column."]}
+            "invalid",
+            gettext("The file needs a user_id column."),
+            {"file": [gettext("No user_id column.")]},
         )
     reader.fieldnames = header
     rows: list[tuple[str, ContactIn]] = []
@@ -215,7 +223,9 @@ def contact_for_visitor(*, project: Project, visitor_id: str) -> Contact:
     """The person an anonymous visitor id stands for (the contact it was merged into, if any)."""
     link = VisitorId.objects.filter(project=project, visitor_id=visitor_id).first()
     if link is None:
-        raise ApplicationError("not_found", "No visitor with this visitor_id.", status_code=404)
+        raise ApplicationError(
+            "not_found", gettext("No visitor with this visitor_id."), status_code=404
+        )
     return contact_person_root(link.contact)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from surveys.contacts.lifecycle import CHURNED, Change, EventFact, lifecycle_changes
 from surveys.contacts.models import Contact, LifecycleChange, LifecycleStatus, OperationalEvent
@@ -150,9 +151,17 @@ def _revenue_add(contact: Contact, revenue: Decimal) -> None:
     if not added:
         raise ApplicationError(
             "invalid",
-            "The event was not stored: its revenue would take the contact's total beyond "
-            f"±{REVENUE_TOTAL_MAX:,}.",
-            {"revenue": [f"The contact's revenue total must stay within ±{REVENUE_TOTAL_MAX:,}."]},
+            gettext(
+                "The event was not stored: its revenue would take the contact's total beyond "
+                "±%(limit)s."
+            )
+            % {"limit": f"{REVENUE_TOTAL_MAX:,}"},
+            {
+                "revenue": [
+                    gettext("The contact's revenue total must stay within ±%(limit)s.")
+                    % {"limit": f"{REVENUE_TOTAL_MAX:,}"}
+                ]
+            },
         )
 
 

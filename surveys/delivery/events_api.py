@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -37,7 +38,7 @@ class EventInputSerializer(serializers.Serializer):
 
     def validate_properties(self, value):
         if len(str(value)) > 10_000:
-            raise serializers.ValidationError("At most 10,000 characters of properties.")
+            raise serializers.ValidationError(gettext("At most 10,000 characters of properties."))
         return value
 
 

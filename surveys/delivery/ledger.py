@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from surveys.contacts.attributes import clean_attributes
 from surveys.contacts.models import Contact, VisitorId
@@ -131,7 +132,9 @@ def contact_resolve(
     attributes = clean_attributes(attributes)
     if not user_id and not visitor_id:
         raise ApplicationError(
-            "invalid", "A visitor_id or user_id is required.", {"visitor_id": ["Required."]}
+            "invalid",
+            gettext("A visitor_id or user_id is required."),
+            {"visitor_id": [gettext("Required.")]},
         )
     if user_id:
         link = _visitor_link(project, visitor_id) if visitor_id else None
@@ -523,7 +526,7 @@ def display_get(*, project: Project, display_id: Any) -> Display:
     """The display through this project's key, or a 404 (another project's display too)."""
     display = selectors.display_for_project(project=project, display_id=display_id)
     if display is None:
-        raise ApplicationError("not_found", "Unknown display.", status_code=404)
+        raise ApplicationError("not_found", gettext("Unknown display."), status_code=404)
     return display
 
 

@@ -27,6 +27,7 @@ import msgspec
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
 from surveys.delivery import origin_log
@@ -144,12 +145,14 @@ def _serve(request, project, data, method, payload, handler, kwargs) -> HttpResp
     if not allowed:
         raise ApplicationError(
             "origin_not_allowed",
-            "This origin may not use this project's widget.",
+            gettext("This origin may not use this project's widget."),
             status_code=403,
         )
     if request.method != method and (request.method, method) != ("HEAD", "GET"):
         raise ApplicationError(
-            "method_not_allowed", f'Method "{request.method}" not allowed.', status_code=405
+            "method_not_allowed",
+            gettext('Method "%(method)s" not allowed.') % {"method": request.method},
+            status_code=405,
         )
     values = payload_convert(data, payload) if payload is not None else None
     status, body = handler(request, project, values, **kwargs)

@@ -183,8 +183,12 @@ def _touchpoints_for(project: Project, keys: Sequence[str]) -> list[Touchpoint]:
     if missing:
         raise ApplicationError(
             "invalid",
-            "Unknown touchpoint.",
-            {"touchpoints": [f"Unknown touchpoint {key!r}." for key in missing]},
+            gettext("Unknown touchpoint."),
+            {
+                "touchpoints": [
+                    gettext("Unknown touchpoint %(key)r.") % {"key": key} for key in missing
+                ]
+            },
         )
     return [found[key] for key in keys]
 
@@ -207,7 +211,10 @@ def survey_create(
 ) -> Survey:
     unknown = set(settings_values) - set(SURVEY_SETTINGS)
     if unknown:
-        raise ApplicationError("invalid", f"Unknown survey settings: {', '.join(sorted(unknown))}.")
+        raise ApplicationError(
+            "invalid",
+            gettext("Unknown survey settings: %(names)s.") % {"names": ", ".join(sorted(unknown))},
+        )
     errors = _settings_errors(settings_values, project) | question_errors(questions)
     if not name or not name.strip():
         errors["name"] = [gettext("Give the survey a name.")]
@@ -246,7 +253,10 @@ def survey_update(
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     unknown = set(settings_values) - set(SURVEY_SETTINGS)
     if unknown:
-        raise ApplicationError("invalid", f"Unknown survey settings: {', '.join(sorted(unknown))}.")
+        raise ApplicationError(
+            "invalid",
+            gettext("Unknown survey settings: %(names)s.") % {"names": ", ".join(sorted(unknown))},
+        )
     merged = {name: getattr(survey, name) for name in SURVEY_SETTINGS} | settings_values
     errors = _settings_errors(merged, survey.project)
     if questions is not None:
@@ -408,11 +418,16 @@ def survey_set_status(
 ) -> Survey:
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     if action not in _TRANSITIONS:
-        raise ApplicationError("invalid", f"Unknown action {action!r}.")
+        raise ApplicationError(
+            "invalid", gettext("Unknown action %(action)r.") % {"action": action}
+        )
     allowed_from, target = _TRANSITIONS[action]
     if survey.status not in allowed_from:
         raise ApplicationError(
-            "invalid_state", f"A {survey.status} survey cannot be {target}.", status_code=409
+            "invalid_state",
+            gettext("A %(status)s survey cannot be %(target)s.")
+            % {"status": survey.status, "target": target},
+            status_code=409,
         )
     before = survey.status
     survey.status = target

@@ -6,6 +6,7 @@ things by them); another project's stage or touchpoint is a 404."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -45,7 +46,9 @@ class KeyFixedSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {
                     "key": [
-                        "The key cannot change: the host app sends it and history is kept under it."
+                        gettext(
+                            "The key cannot change: the host app sends it and history is kept under it."
+                        )
                     ]
                 }
             )

@@ -23,7 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from surveys.journey.models import JourneyStage, Touchpoint
 from surveys.tenancy.models import Channel, Project
@@ -87,8 +87,8 @@ def stage_create(
     if JourneyStage.objects.filter(project=project, key=key).exists():
         raise ApplicationError(
             "conflict",
-            "A stage with this key already exists.",
-            {"key": ["A stage with this key already exists."]},
+            gettext("A stage with this key already exists."),
+            {"key": [gettext("A stage with this key already exists.")]},
             status_code=409,
         )
     if position is None:
@@ -206,8 +206,8 @@ def touchpoint_create(
     if Touchpoint.objects.filter(project=project, key=key).exists():
         raise ApplicationError(
             "conflict",
-            "A touchpoint with this key already exists.",
-            {"key": ["A touchpoint with this key already exists."]},
+            gettext("A touchpoint with this key already exists."),
+            {"key": [gettext("A touchpoint with this key already exists.")]},
             status_code=409,
         )
     if position is None:
@@ -358,9 +358,12 @@ def touchpoint_delete(*, touchpoint: Touchpoint, actor: AbstractBaseUser | None 
     if touchpoint_has_history(touchpoint):
         raise ApplicationError(
             "touchpoint_has_history",
-            f"The touchpoint {touchpoint.key} has history (surveys, displays or answers) and "
-            "cannot be deleted. Retire it instead: it stops being offered and its history "
-            "stays in the metrics.",
+            gettext(
+                "The touchpoint %(key)s has history (surveys, displays or answers) and "
+                "cannot be deleted. Retire it instead: it stops being offered and its history "
+                "stays in the metrics."
+            )
+            % {"key": touchpoint.key},
             status_code=409,
         )
     project = touchpoint.project

@@ -76,7 +76,11 @@ def member_invite(
     """A pending invitation for `email` with `role`, and its e-mail (sent on commit). Inviting
     an address that has a pending invitation replaces it (the old link stops working)."""
     if role not in Role.values:
-        raise ApplicationError("invalid", "Unknown role.", {"role": [f"One of {Role.values}."]})
+        raise ApplicationError(
+            "invalid",
+            gettext("Unknown role."),
+            {"role": [gettext("One of %(roles)s.") % {"roles": Role.values}]},
+        )
     email = _normalized_email(email)
     # Only this project's members are compared: the admin sees their addresses already.
     if Membership.objects.filter(project=project, user__email__iexact=email).exists():

@@ -80,7 +80,10 @@ def project_update(
 ) -> Project:
     unknown = set(values) - set(PROJECT_SETTINGS)
     if unknown:
-        raise ApplicationError("invalid", f"Unknown settings: {', '.join(sorted(unknown))}.")
+        raise ApplicationError(
+            "invalid",
+            gettext("Unknown settings: %(names)s.") % {"names": ", ".join(sorted(unknown))},
+        )
     errors: dict[str, list[str]] = {}
     if "allowed_origins" in values:
         values["allowed_origins"] = [o.strip().rstrip("/") for o in values["allowed_origins"]]
@@ -151,7 +154,11 @@ def member_set_role(
     *, membership: Membership, role: str, actor: AbstractBaseUser | None = None
 ) -> Membership:
     if role not in Role.values:
-        raise ApplicationError("invalid", "Unknown role.", {"role": [f"One of {Role.values}."]})
+        raise ApplicationError(
+            "invalid",
+            gettext("Unknown role."),
+            {"role": [gettext("One of %(roles)s.") % {"roles": Role.values}]},
+        )
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     demoted = membership.role in ADMIN_ROLES and role not in ADMIN_ROLES
     if demoted and not _admins_left(membership.project, membership):
