@@ -552,6 +552,17 @@ def _messages(call: ast.Call) -> list[ast.expr]:
         return call.args[1:2]
     if name in MESSAGE_CLASSES:
         return call.args[:1]
+    if name == "_invalid":  # services' one-field ApplicationError helpers: (field, message)
+        return call.args[1:2]
+    return []
+
+
+def _field_errors(node: ast.Assign) -> list[ast.expr]:
+    """The messages of `errors[field] = [...]`: field errors collected before an
+    ApplicationError carries them."""
+    target = node.targets[0]
+    if isinstance(target, ast.Subscript) and "error" in ast.unparse(target.value).lower():
+        return [node.value]
     return []
 
 
@@ -561,8 +572,8 @@ def _operator_only(path: str, call: ast.Call) -> bool:
 
 
 def test_every_error_message_a_person_reads_goes_through_gettext():
-    """Services' ApplicationError, serializers' and forms' ValidationError, form errors, flash
-    messages and bad-request replies reach staff pages and API clients in their language: their
+    """Services' ApplicationError and the field errors it carries, serializers' and forms'
+    ValidationError, form errors, flash messages and bad-request replies reach staff pages and API clients in their language: their
     texts are gettext calls, never plain literals or f-strings."""
     root = Path(settings.BASE_DIR)
     found = []
@@ -572,9 +583,13 @@ def test_every_error_message_a_person_reads_goes_through_gettext():
                 continue
             relative = path.relative_to(root).as_posix()
             for node in ast.walk(ast.parse(path.read_text())):
-                if not isinstance(node, ast.Call) or _operator_only(relative, node):
+                if isinstance(node, ast.Assign):
+                    messages = _field_errors(node)
+                elif isinstance(node, ast.Call) and not _operator_only(relative, node):
+                    messages = _messages(node)
+                else:
                     continue
-                for message in _messages(node):
+                for message in messages:
                     found += [
                         f"{relative}:{text.lineno}: {ast.unparse(text)[:60]}"
                         for text in _unmarked(message)

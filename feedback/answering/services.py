@@ -76,7 +76,7 @@ def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
                 % {"n": MAX_TEXT},
             )
         if "\x00" in value:  # PostgreSQL text cannot hold NUL
-            raise _invalid(field, "Null characters are not allowed.")
+            raise _invalid(field, gettext("Null characters are not allowed."))
         return {"value_text": value.strip()}
     choice_ids = {c["id"] for c in question.choices}
     if kind == QuestionType.SINGLE_CHOICE:
@@ -92,7 +92,7 @@ def _coerce(question: Question, value: Any, field: str) -> dict[str, Any]:
         ):
             raise _invalid(field, gettext("Pick one or more of the question's choices."))
         return {"value_choices": value}
-    raise _invalid(field, "Unsupported question type.")
+    raise _invalid(field, gettext("Unsupported question type."))
 
 
 def _is_blank(columns: Mapping[str, Any]) -> bool:
@@ -155,10 +155,13 @@ def _parse_answers(
         question = by_id.get(answer.question_id)
         if question is None:
             raise _invalid(
-                f"answers.{index}.question_id", "Not a question of the survey that was shown."
+                f"answers.{index}.question_id",
+                gettext("Not a question of the survey that was shown."),
             )
         if answer.question_id in parsed:
-            raise _invalid(f"answers.{index}.question_id", "Answered twice in one request.")
+            raise _invalid(
+                f"answers.{index}.question_id", gettext("Answered twice in one request.")
+            )
         if answer.value is None:
             parsed[question.pk] = {}
             continue
@@ -451,7 +454,7 @@ def feedback_submit(
         return FeedbackResult(existing, created=False)
     text = text.strip()
     if not text:
-        raise _invalid("text", "Tell us what's on your mind.")
+        raise _invalid("text", gettext("Tell us what's on your mind."))
     try:
         with transaction.atomic():
             feedback = Feedback.objects.create(

@@ -500,27 +500,37 @@ def _errors_for(case: Case, change: CaseChange) -> dict[str, list[str]]:
         allowed = TRANSITIONS.get(case.status, frozenset())
         if change.status not in allowed:
             errors["status"] = [
-                f"A {case.get_status_display().lower()} case can become: "
-                + (", ".join(sorted(allowed)) or "nothing")
-                + "."
+                gettext("A %(status)s case can become: %(targets)s.")
+                % {
+                    "status": case.get_status_display().lower(),
+                    "targets": ", ".join(sorted(allowed)) or gettext("nothing"),
+                }
             ]
         root_cause = change.root_cause if change.root_cause is not None else case.root_cause
         if change.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and root_cause is None:
-            errors["root_cause"] = ["Say what caused it before resolving or closing the case."]
+            errors["root_cause"] = [
+                gettext("Say what caused it before resolving or closing the case.")
+            ]
         method = change.contact_method or case.contact_method
         if change.status == CaseStatus.CONTACTED and not method:
-            errors["contact_method"] = ["How was the customer contacted (phone, e-mail, chat)?"]
+            errors["contact_method"] = [
+                gettext("How was the customer contacted (phone, e-mail, chat)?")
+            ]
     chosen = change.root_cause
     if (
         chosen is not None
         and chosen.pk != case.root_cause_id
         and (chosen.project_id != case.project_id or not chosen.is_active)
     ):
-        errors["root_cause"] = ["Choose one of the project's root causes."]
+        errors["root_cause"] = [gettext("Choose one of the project's root causes.")]
     if change.contact_method and change.contact_method not in ContactMethod.values:
-        errors["contact_method"] = [f"One of: {', '.join(ContactMethod.values)}."]
+        errors["contact_method"] = [
+            gettext("One of: %(names)s.") % {"names": ", ".join(ContactMethod.values)}
+        ]
     if change.priority is not None and change.priority not in CasePriority.values:
-        errors["priority"] = [f"One of: {', '.join(CasePriority.values)}."]
+        errors["priority"] = [
+            gettext("One of: %(names)s.") % {"names": ", ".join(CasePriority.values)}
+        ]
     return errors
 
 

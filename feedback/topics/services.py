@@ -177,19 +177,19 @@ def _validated(project: Project, data: TopicIn, *, instance: Topic | None = None
     name = data.name.strip()
     errors: dict[str, list[str]] = {}
     if not name or len(name) > 100:
-        errors["name"] = ["A name of 1 to 100 characters."]
+        errors["name"] = [gettext("A name of 1 to 100 characters.")]
     elif (
         Topic.objects.filter(project=project, name__iexact=name)
         .exclude(pk=instance.pk if instance else None)
         .exists()
     ):
-        errors["name"] = ["This project already has a topic of that name."]
+        errors["name"] = [gettext("This project already has a topic of that name.")]
     keywords = _clean_lines(data.keywords, "keywords")
     exclusions = _clean_lines(data.exclusions, "exclusions")
     if not keywords:
-        errors["keywords"] = ["At least one keyword or phrase."]
+        errors["keywords"] = [gettext("At least one keyword or phrase.")]
     elif not any(tokens(k) for k in keywords):
-        errors["keywords"] = ["Keywords need letters or Chinese characters."]
+        errors["keywords"] = [gettext("Keywords need letters or Chinese characters.")]
     if errors:
         raise ApplicationError("invalid", gettext("The topic is not valid."), errors)
     return {

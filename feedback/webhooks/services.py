@@ -90,7 +90,7 @@ def _validate_endpoint(url: str, events: list[str]) -> None:
     errors: dict[str, list[str]] = {}
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        errors["url"] = ["An http(s) URL is required."]
+        errors["url"] = [gettext("An http(s) URL is required.")]
     subscribable = [e.value for e in SUBSCRIBABLE_EVENTS]
     unknown = sorted(set(events) - set(subscribable))
     if not events or unknown:

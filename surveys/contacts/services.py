@@ -65,19 +65,20 @@ def language_known(code: str) -> bool:
 def _check(user_id: str, data: ContactIn) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not user_id or len(user_id) > 200:
-        errors["user_id"] = ["1 to 200 characters."]
+        errors["user_id"] = [gettext("1 to 200 characters.")]
     if data.email:
         try:
             validate_email(data.email)
         except ValidationError:
-            errors["email"] = ["Enter a valid e-mail address."]
+            errors["email"] = [gettext("Enter a valid e-mail address.")]
     if data.phone and len(data.phone) > 40:
-        errors["phone"] = ["At most 40 characters."]
+        errors["phone"] = [gettext("At most 40 characters.")]
     if data.language and len(data.language) > 16:
-        errors["language"] = ["At most 16 characters."]
+        errors["language"] = [gettext("At most 16 characters.")]
     elif data.language and not language_known(data.language):
         errors["language"] = [
-            f"“{data.language}” is not a language code: use one such as en, zh or pt-BR."
+            gettext("“%(code)s” is not a language code: use one such as en, zh or pt-BR.")
+            % {"code": data.language}
         ]
     try:
         clean_attributes(data.attributes)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from surveys.design.models import (
     DisplayOption,
@@ -72,53 +72,69 @@ def _question_errors(index: int, q: QuestionIn, previous: list[QuestionIn]) -> d
     if q.type not in QuestionType.values:
         return {f"{prefix}.type": [f"Unknown question type {q.type!r}."]}
     if not q.text or not any(isinstance(v, str) and v.strip() for v in q.text.values()):
-        errors[f"{prefix}.text"] = ["Give the question's text in at least one language."]
+        errors[f"{prefix}.text"] = [gettext("Give the question's text in at least one language.")]
     elif any(not isinstance(v, str) or len(v) > 500 for v in q.text.values()):
-        errors[f"{prefix}.text"] = ["Each text is a string of at most 500 characters."]
+        errors[f"{prefix}.text"] = [gettext("Each text is a string of at most 500 characters.")]
     if q.type in SCALES and q.scale is not None:
         low, _default, maxima = SCALES[q.type]
         if q.scale.get("min", low) != low or q.scale.get("max") not in maxima:
             allowed = ", ".join(f"{low}–{m}" for m in maxima)
-            errors[f"{prefix}.scale"] = [f"A {q.type} scale is one of {allowed}."]
+            errors[f"{prefix}.scale"] = [
+                gettext("A %(type)s scale is one of %(allowed)s.")
+                % {"type": q.type, "allowed": allowed}
+            ]
     elif q.scale is not None and q.type not in SCALES:
-        errors[f"{prefix}.scale"] = [f"A {q.type} question has no scale."]
+        errors[f"{prefix}.scale"] = [
+            gettext("A %(type)s question has no scale.") % {"type": q.type}
+        ]
     if q.scale_wording not in SCALE_WORDINGS:
-        errors[f"{prefix}.scale_wording"] = [f"One of {', '.join(SCALE_WORDINGS)}."]
+        errors[f"{prefix}.scale_wording"] = [
+            gettext("One of %(names)s.") % {"names": ", ".join(SCALE_WORDINGS)}
+        ]
     elif q.scale_wording == "effort" and q.scale_max not in EFFORT_WORDED_SCALES.get(q.type, ()):
         errors[f"{prefix}.scale_wording"] = [
-            "Only a CES question on 1–5 can ask how much effort it took (1 = very low)."
+            gettext("Only a CES question on 1–5 can ask how much effort it took (1 = very low).")
         ]
     if q.type in CHOICE_TYPES:
         if len(q.choices) < 2:
-            errors[f"{prefix}.choices"] = ["Give at least two choices."]
+            errors[f"{prefix}.choices"] = [gettext("Give at least two choices.")]
         elif any(
             not isinstance(c, dict) or not c or not all(isinstance(v, str) for v in c.values())
             for c in q.choices
         ):
-            errors[f"{prefix}.choices"] = ['Each choice is {"<language>": "text"}.']
+            errors[f"{prefix}.choices"] = [gettext('Each choice is {"<language>": "text"}.')]
     elif q.choices:
-        errors[f"{prefix}.choices"] = [f"A {q.type} question has no choices."]
+        errors[f"{prefix}.choices"] = [
+            gettext("A %(type)s question has no choices.") % {"type": q.type}
+        ]
     if q.show_if is not None:
         target = q.show_if.get("question")
         if not isinstance(target, int) or not 0 <= target < len(previous):
             errors[f"{prefix}.show_if"] = [
-                "show_if.question must be an earlier question's position."
+                gettext("show_if.question must be an earlier question's position.")
             ]
         elif previous[target].type not in SCALES:
-            errors[f"{prefix}.show_if"] = ["show_if must refer to a scored question."]
+            errors[f"{prefix}.show_if"] = [gettext("show_if must refer to a scored question.")]
         else:
             low, high = q.show_if.get("min"), q.show_if.get("max")
             if not isinstance(low, int) or not isinstance(high, int) or low > high:
-                errors[f"{prefix}.show_if"] = ["show_if needs integer min ≤ max."]
+                errors[f"{prefix}.show_if"] = [gettext("show_if needs integer min ≤ max.")]
     return errors
 
 
 def question_errors(questions: Sequence[QuestionIn]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not questions:
-        errors["questions"] = ["A survey needs at least one question."]
+        errors["questions"] = [gettext("A survey needs at least one question.")]
     if len(questions) > MAX_QUESTIONS:
-        errors["questions"] = [f"At most {MAX_QUESTIONS} questions: keep surveys short."]
+        errors["questions"] = [
+            ngettext(
+                "At most %(limit)s question: keep surveys short.",
+                "At most %(limit)s questions: keep surveys short.",
+                MAX_QUESTIONS,
+            )
+            % {"limit": MAX_QUESTIONS}
+        ]
     for index, question in enumerate(questions):
         errors.update(_question_errors(index, question, list(questions[:index])))
     return errors
@@ -147,9 +163,11 @@ def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, l
     errors = bound_errors(values)
     option = values.get("display_option")
     if option is not None and option not in DisplayOption.values:
-        errors["display_option"] = [f"One of {', '.join(DisplayOption.values)}."]
+        errors["display_option"] = [
+            gettext("One of %(names)s.") % {"names": ", ".join(DisplayOption.values)}
+        ]
     if option == DisplayOption.LIMITED and not values.get("display_limit"):
-        errors["display_limit"] = ["A 'limited' survey needs display_limit ≥ 1."]
+        errors["display_limit"] = [gettext("A 'limited' survey needs display_limit ≥ 1.")]
     recontact = values.get("recontact_days")
     if (
         recontact is not None
@@ -157,17 +175,22 @@ def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, l
         and recontact < project.recontact_days
     ):
         errors["recontact_days"] = [
-            f"A survey may wait longer than the project's {project.recontact_days}-day cooldown, "
-            "never shorter (unless it bypasses the global cooldown)."
+            gettext(
+                "A survey may wait longer than the project's %(days)s-day cooldown, "
+                "never shorter (unless it bypasses the global cooldown)."
+            )
+            % {"days": project.recontact_days}
         ]
     starts, ends = values.get("starts_at"), values.get("ends_at")
     if starts and ends and ends <= starts:
-        errors["ends_at"] = ["The end must come after the start."]
+        errors["ends_at"] = [gettext("The end must come after the start.")]
     channels = values.get("channels")
     if channels is not None and (
         not channels or any(c not in SurveyChannel.values for c in channels)
     ):
-        errors["channels"] = [f"One or more of {', '.join(SurveyChannel.values)}."]
+        errors["channels"] = [
+            gettext("One or more of %(names)s.") % {"names": ", ".join(SurveyChannel.values)}
+        ]
     if "theme" in values:
         errors.update(theme_errors(values["theme"]))
     if values.get("targeting"):

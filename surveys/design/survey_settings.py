@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext
+
 from surveys.design.models import DisplayOption
 
 TEXT, INTEGER, BOOLEAN, DECIMAL, CHOICE, DATETIME, STRUCTURED = (
@@ -76,15 +78,18 @@ def bound_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
         if setting is None or setting.kind not in (INTEGER, DECIMAL) or value is None:
             continue
         if isinstance(value, bool):
-            errors[name] = ["A number is required."]
+            errors[name] = [gettext("A number is required.")]
             continue
         try:
             number = Decimal(str(value))
         except ArithmeticError:
-            errors[name] = ["A number is required."]
+            errors[name] = [gettext("A number is required.")]
             continue
         if not setting.low <= number <= setting.high:
-            errors[name] = [f"Between {setting.low} and {setting.high}."]
+            errors[name] = [
+                gettext("Between %(low)s and %(high)s.")
+                % {"low": setting.low, "high": setting.high}
+            ]
     return errors
 
 

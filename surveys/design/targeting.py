@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import re2
+from django.utils.translation import gettext, ngettext
 
 
 class Targeted(Protocol):
@@ -140,37 +141,47 @@ def validate_targeting(targeting: Any) -> dict[str, list[str]]:
     if not isinstance(targeting, Mapping):
         return {"": ["Targeting is an object with attributes, urls and languages."]}
     for key in set(targeting) - {"attributes", "urls", "languages"}:
-        errors[key] = ["Unknown targeting rule kind."]
+        errors[key] = [gettext("Unknown targeting rule kind.")]
     for index, rule in enumerate(targeting.get("attributes") or []):
         prefix = f"attributes.{index}"
         if not isinstance(rule, Mapping) or not str(rule.get("attribute") or "").strip():
-            errors[prefix] = ["Each attribute rule names an attribute."]
+            errors[prefix] = [gettext("Each attribute rule names an attribute.")]
         elif rule.get("op") not in ATTRIBUTE_OPS:
-            errors[f"{prefix}.op"] = [f"One of {', '.join(ATTRIBUTE_OPS)}."]
+            errors[f"{prefix}.op"] = [
+                gettext("One of %(names)s.") % {"names": ", ".join(ATTRIBUTE_OPS)}
+            ]
         elif rule["op"] in ("in", "not_in") and not isinstance(rule.get("value"), list):
-            errors[f"{prefix}.value"] = ["A list of values."]
+            errors[f"{prefix}.value"] = [gettext("A list of values.")]
         elif rule["op"] in ("gt", "gte", "lt", "lte") and _number(rule.get("value")) is None:
-            errors[f"{prefix}.value"] = ["A number."]
+            errors[f"{prefix}.value"] = [gettext("A number.")]
     for index, rule in enumerate(targeting.get("urls") or []):
         prefix = f"urls.{index}"
         if not isinstance(rule, Mapping) or rule.get("op") not in URL_OPS:
-            errors[f"{prefix}.op"] = [f"One of {', '.join(URL_OPS)}."]
+            errors[f"{prefix}.op"] = [gettext("One of %(names)s.") % {"names": ", ".join(URL_OPS)}]
         elif not isinstance(rule.get("value"), str) or not rule["value"]:
-            errors[f"{prefix}.value"] = ["A non-empty text."]
+            errors[f"{prefix}.value"] = [gettext("A non-empty text.")]
         elif rule["op"] == "regex":
             if len(rule["value"]) > _MAX_REGEX:
-                errors[f"{prefix}.value"] = [f"At most {_MAX_REGEX} characters."]
+                errors[f"{prefix}.value"] = [
+                    ngettext(
+                        "At most %(limit)s character.", "At most %(limit)s characters.", _MAX_REGEX
+                    )
+                    % {"limit": _MAX_REGEX}
+                ]
             else:
                 try:
                     url_pattern(rule["value"])
                 except re2.error as error:
                     errors[f"{prefix}.value"] = [
-                        f"Not a regular expression vocsite can run: {_regex_problem(error)}. "
-                        "(RE2 syntax: no look-ahead, look-behind or back-references.)"
+                        gettext(
+                            "Not a regular expression vocsite can run: %(problem)s. "
+                            "(RE2 syntax: no look-ahead, look-behind or back-references.)"
+                        )
+                        % {"problem": _regex_problem(error)}
                     ]
     languages = targeting.get("languages") or []
     if not isinstance(languages, list) or not all(
         isinstance(lang, str) and lang for lang in languages
     ):
-        errors["languages"] = ["A list of language codes."]
+        errors["languages"] = [gettext("A list of language codes.")]
     return errors

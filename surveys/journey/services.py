@@ -46,9 +46,13 @@ def _invalid(field: str, message: str) -> ApplicationError:
 def _name_checked(name: str, *, limit: int) -> str:
     name = (name or "").strip()
     if not name:
-        raise _invalid("name", "A name is required.")
+        raise _invalid("name", gettext("A name is required."))
     if len(name) > limit:
-        raise _invalid("name", f"At most {limit} characters.")
+        raise _invalid(
+            "name",
+            ngettext("At most %(limit)s character.", "At most %(limit)s characters.", limit)
+            % {"limit": limit},
+        )
     return name
 
 
@@ -202,7 +206,7 @@ def touchpoint_create(
 ) -> Touchpoint:
     """A touchpoint, last in its stage unless `position` says where."""
     if stage is not None and stage.project_id != project.pk:
-        raise _invalid("stage", "Unknown stage.")
+        raise _invalid("stage", gettext("Unknown stage."))
     if Touchpoint.objects.filter(project=project, key=key).exists():
         raise ApplicationError(
             "conflict",
@@ -270,9 +274,11 @@ def touchpoint_update(
     Everything is checked before anything is written: bad input changes nothing."""
     before = _touchpoint_state(touchpoint)
     if isinstance(stage, JourneyStage) and stage.project_id != touchpoint.project_id:
-        raise _invalid("stage", "Unknown stage.")
+        raise _invalid("stage", gettext("Unknown stage."))
     if channel is not None and channel not in Channel.values:
-        raise _invalid("channel", f"One of {', '.join(Channel.values)}.")
+        raise _invalid(
+            "channel", gettext("One of %(names)s.") % {"names": ", ".join(Channel.values)}
+        )
     if name is not None:
         touchpoint.name = _name_checked(name, limit=200)
     if description is not None:
@@ -321,7 +327,7 @@ def touchpoint_step(
 ) -> Touchpoint:
     """One place up (`"up"`) or down (`"down"`) within its stage: the no-JavaScript reorder."""
     if direction not in ("up", "down"):
-        raise _invalid("direction", "Up or down.")
+        raise _invalid("direction", gettext("Up or down."))
     siblings = _stage_siblings(touchpoint)
     index = next(i for i, t in enumerate(siblings) if t.pk == touchpoint.pk)
     target = index - 1 if direction == "up" else index + 1
@@ -333,7 +339,7 @@ def stage_step(
 ) -> JourneyStage:
     """One place earlier (`"up"`) or later (`"down"`) in the journey."""
     if direction not in ("up", "down"):
-        raise _invalid("direction", "Up or down.")
+        raise _invalid("direction", gettext("Up or down."))
     siblings = list(JourneyStage.objects.filter(project_id=stage.project_id))
     index = next(i for i, s in enumerate(siblings) if s.pk == stage.pk)
     target = index - 1 if direction == "up" else index + 1

@@ -92,15 +92,17 @@ def project_update(
     languages = values.get("languages", project.languages) or []
     default = values.get("default_language", project.default_language)
     if "languages" in values and not languages:
-        errors["languages"] = ["At least one language."]
+        errors["languages"] = [gettext("At least one language.")]
     elif default not in languages:
-        errors["default_language"] = ["The default language must be one of the languages."]
+        errors["default_language"] = [gettext("The default language must be one of the languages.")]
     if "breakdown_attributes" in values and len(values["breakdown_attributes"]) > 10:
-        errors["breakdown_attributes"] = ["At most 10: each multiplies the rollups."]
+        errors["breakdown_attributes"] = [gettext("At most 10: each multiplies the rollups.")]
     if "theme" in values:
         errors.update(theme_errors(values["theme"]))
     if "timezone" in values and values["timezone"] not in timezone_names():
-        errors["timezone"] = ["An IANA timezone name such as UTC, Europe/Berlin or Asia/Shanghai."]
+        errors["timezone"] = [
+            gettext("An IANA timezone name such as UTC, Europe/Berlin or Asia/Shanghai.")
+        ]
     if errors:
         raise ApplicationError("invalid", gettext("The settings are not valid."), errors)
     before = _settings_snapshot(project)
