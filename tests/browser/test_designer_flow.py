@@ -21,9 +21,8 @@ def shop(live_server):
     return project
 
 
-def test_designer_creates_translates_attaches_previews_publishes(
-    browser, live_server, shop, artifacts
-):
+def nps_draft_in_designer(browser, live_server):
+    """The designer signs in and starts a survey from the NPS template: its designer page."""
     page = browser.new_page(viewport=LAPTOP)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "designer")
@@ -32,6 +31,13 @@ def test_designer_creates_translates_attaches_previews_publishes(
     page.goto(f"{live_server.url}/app/surveys/")
     page.click("button[data-template=nps]")
     page.wait_for_selector("#designer")
+    return page
+
+
+def test_designer_creates_translates_attaches_previews_publishes(
+    browser, live_server, shop, artifacts
+):
+    page = nps_draft_in_designer(browser, live_server)
 
     # The Chinese translation, typed by the designer.
     page.fill("input[name=q-0-text_zh]", "您会向朋友推荐我们的商店吗？")
@@ -68,14 +74,7 @@ def test_designer_creates_translates_attaches_previews_publishes(
 def test_designer_drags_adds_two_questions_and_saves_the_order(
     browser, live_server, shop, artifacts
 ):
-    page = browser.new_page(viewport=LAPTOP)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "designer")
-    page.fill("input[name=password]", "pw-123456")
-    page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/app/surveys/")
-    page.click("button[data-template=nps]")
-    page.wait_for_selector("#designer")
+    page = nps_draft_in_designer(browser, live_server)
 
     # The follow-up question is dragged above the NPS question by its handle.
     page.drag_and_drop("#question-q-1 .question-handle", "#question-q-0 .question-handle")
