@@ -340,3 +340,67 @@ def test_decide_is_deterministic_and_respects_opt_out_and_once(ledger, opted_out
         assert first.show is False
     if option == "once" and any(e.survey_id == 1 for e in ledger):
         assert first.show is False
+
+
+# ---------------------------------------------------------------- recurring surveys
+
+RECURRING = replace(SURVEY, recurrence_days=90)
+ANSWERED = entry(status="responded", responded=True, days=89)
+
+
+def test_a_recurring_survey_asks_again_n_days_after_the_last_display():
+    assert verdict(SURVEY, replace(CONTACT, ledger=(ANSWERED,))).reason == "already_responded"
+    assert verdict(RECURRING, replace(CONTACT, ledger=(ANSWERED,))).reason == "already_responded"
+    due = replace(CONTACT, ledger=(replace(ANSWERED, claimed_at=days_ago(90)),))
+    assert verdict(RECURRING, due).show is True
+    assert verdict(SURVEY, due).reason == "already_responded"
+
+
+def test_a_round_runs_until_a_gap_of_n_days():
+    """Shown at 200 days (answered), then 100 and 20 days ago without an answer: the answer
+    is in an older round (a 100-day gap), the round now holds the other two."""
+    ledger = (
+        entry(status="responded", responded=True, days=200),
+        entry(days=100),
+        entry(days=20),
+    )
+    assert verdict(RECURRING, replace(CONTACT, ledger=ledger)).show is True
+    once = replace(RECURRING, display_option="once")
+    assert verdict(once, replace(CONTACT, ledger=ledger)).reason == "display_limit"
+    limited = replace(RECURRING, display_option="limited", display_limit=3)
+    assert verdict(limited, replace(CONTACT, ledger=ledger)).show is True
+    assert (
+        verdict(limited, replace(CONTACT, ledger=(*ledger, entry(days=60)))).reason
+        == "display_limit"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ledger", "reason"),
+    [
+        (
+            (replace(ANSWERED, claimed_at=days_ago(90)), entry(survey_id=2, days=3)),
+            "global_cooldown",
+        ),
+        (
+            (
+                replace(ANSWERED, claimed_at=days_ago(90)),
+                entry(survey_id=2, days=20),
+                entry(survey_id=3, days=10),
+            ),
+            "frequency_cap",
+        ),
+        ((entry(status="dismissed", days=95, dismissed=days_ago(5)),), "snoozed"),
+    ],
+)
+def test_a_due_recurring_survey_still_obeys_cooldown_cap_and_snooze(ledger, reason):
+    result = verdict(RECURRING, replace(CONTACT, ledger=ledger))
+    assert (result.show, result.reason) == (False, reason)
+
+
+def test_a_recurring_survey_never_asks_sooner_than_its_own_cooldown():
+    quick = replace(RECURRING, recurrence_days=10, recontact_days=30)
+    ledger = (entry(status="responded", responded=True, days=20),)
+    assert verdict(quick, replace(CONTACT, ledger=ledger)).reason == "survey_cooldown"
+    ledger = (entry(status="responded", responded=True, days=30),)
+    assert verdict(quick, replace(CONTACT, ledger=ledger)).show is True
