@@ -98,11 +98,13 @@ def survey_waves(
     never published, or asks no NPS, CSAT or CES question). `since`/`until` (the filters' days)
     only mark the waves they cut as partial; the responses are already filtered by them."""
     days = survey.recurrence_days
+    if days is None:
+        return None
     first_published = SurveyVersion.objects.filter(survey=survey).aggregate(
         first=Min("published_at")
     )["first"]
     question = _wave_question(survey)
-    if days is None or first_published is None or question is None:
+    if first_published is None or question is None:
         return None
     uid, metric = question
     zone = project_zone(project)
