@@ -4,6 +4,7 @@ survey's results page and through the metrics API, one project never seeing anot
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,8 +12,10 @@ import time_machine
 from django.test import Client
 from rest_framework.test import APIClient
 
+from feedback.answering.services import AnswerIn, response_submit
 from metrics.reports.waves import wave_days, wave_of
 from surveys.contacts.models import Contact
+from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.tenancy.services import api_key_create
 from tests.factories import (
     MembershipFactory,
@@ -94,6 +97,26 @@ def test_wave_numbers_and_days():
     ]
     assert wave_of(date(2024, 12, 31), first_day=first, days=90) == 1
     assert wave_days(3, first_day=first, days=90) == (date(2025, 7, 5), date(2025, 10, 2))
+
+
+def test_an_answer_counts_in_the_wave_its_person_was_asked_in(server_client, project, touchpoint):
+    """Asked on day 89 (the last day of wave 1), answered on day 95: wave 1."""
+    with time_machine.travel(PUBLISHED, tick=False):
+        survey = published_survey(project, touchpoints=[touchpoint], recurrence_days=90)
+    with time_machine.travel(PUBLISHED + timedelta(days=89), tick=False):
+        contact = contact_resolve(project=project, visitor_id=None, user_id="late")
+        claim = display_claim(project=project, contact=contact, touchpoint_key=touchpoint.key)
+    with time_machine.travel(PUBLISHED + timedelta(days=95), tick=False):
+        question = claim.display.version.snapshot["questions"][0]
+        response_submit(
+            project=project,
+            display=claim.display,
+            submission_id=uuid.uuid4(),
+            answers=[AnswerIn(question["id"], 10)],
+            finished=True,
+        )
+    body = server_client.get(f"/api/v1/metrics/waves?survey={survey.pk}").json()
+    assert [(w["wave"], w["n"], w["score"]) for w in body["waves"]] == [(1, 1, 100.0)]
 
 
 def test_the_api_gives_each_waves_score_and_who_moved(server_client, project, quarterly):

@@ -231,3 +231,14 @@ def test_recurrence_days_through_the_management_api(
         assert list(reply.json()["error"]["fields"]) == ["recurrence_days"]
     survey.refresh_from_db()
     assert survey.recurrence_days == stored
+
+
+def test_recurrence_needs_a_display_option_that_stops(server_client, project, touchpoint):
+    survey = published_survey(project, touchpoints=[touchpoint], recurrence_days=90)
+    reply = server_client.patch(
+        f"/api/v1/surveys/{survey.pk}", {"display_option": "always"}, format="json"
+    )
+    assert reply.status_code == 400
+    assert list(reply.json()["error"]["fields"]) == ["recurrence_days"]
+    survey.refresh_from_db()
+    assert (survey.display_option, survey.recurrence_days) == ("until_responded", 90)
