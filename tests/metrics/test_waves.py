@@ -16,6 +16,7 @@ from feedback.answering.services import AnswerIn, response_submit
 from metrics.reports.waves import wave_days, wave_of
 from surveys.contacts.models import Contact
 from surveys.delivery.ledger import contact_resolve, display_claim
+from surveys.design.services import QuestionIn
 from surveys.tenancy.services import api_key_create
 from tests.factories import (
     MembershipFactory,
@@ -255,4 +256,31 @@ def test_another_project_sees_none_of_it(project, quarterly):
     assert outsider.get(f"/app/results/{quarterly.pk}/").status_code == 404
     body = other.get(f"/api/v1/metrics/waves?survey={theirs.pk}").json()
     assert [(w["n"], w["score"]) for w in body["waves"]] == [(1, -100.0)]
+    assert body["movements"] == []
+
+
+def test_a_csat_survey_has_waves_of_its_share_and_no_movement(server_client, project, touchpoint):
+    with time_machine.travel(PUBLISHED, tick=False):
+        survey = published_survey(
+            project,
+            touchpoints=[touchpoint],
+            recurrence_days=30,
+            questions=[
+                QuestionIn(
+                    type="csat",
+                    text={"en": "Satisfied?", "zh": "满意吗？"},
+                    scale={"min": 1, "max": 5},
+                )
+            ],
+        )
+    for user, day, score in [("a", 0, 5), ("b", 1, 2), ("a", 31, 4), ("b", 32, 4), ("c", 33, 1)]:
+        with time_machine.travel(PUBLISHED + timedelta(days=day), tick=False):
+            answered(survey, score, user_id=user)
+    body = server_client.get(f"/api/v1/metrics/waves?survey={survey.pk}").json()
+    assert body["metric"] == "csat"
+    assert [(w["wave"], w["n"], w["satisfied"], w["score"]) for w in body["waves"]] == [
+        (1, 2, 1, 50.0),
+        (2, 3, 2, 66.67),
+    ]
+    assert body["waves"][1]["change"]["diff"] == 16.67
     assert body["movements"] == []
