@@ -82,7 +82,8 @@ class Movement:
 
 def nps_movements(latest: Mapping[int, Mapping[int, int]], waves: Iterable[int]) -> list[Movement]:
     """For each pair of consecutive waves in `waves`, how contacts moved: `latest` is
-    {contact id: {wave: the contact's (latest) NPS score in it}}."""
+    {contact id: {wave: the contact's (latest) NPS score in it}}; movers come in contact id
+    order."""
     movements = []
     for before, after in pairwise(sorted(waves)):
         movement = Movement(from_wave=before, to_wave=after)

@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.test import Client
+from hypothesis import given
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from feedback.answering.services import AnswerIn, response_submit
-from metrics.reports.waves import wave_days, wave_of
+from metrics.reports.waves import nps_movements, wave_days, wave_of
 from surveys.contacts.models import Contact
 from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.design.services import QuestionIn
@@ -87,6 +89,31 @@ def staff(project) -> Client:
     MembershipFactory(user=user, project=project, role="agent")
     client.force_login(user)
     return client
+
+
+@given(st.integers(-100, 3000), st.integers(1, 400))
+def test_every_day_lies_in_the_days_of_its_wave(offset, days):
+    first = date(2025, 1, 6)
+    day = first + timedelta(days=offset)
+    start, end = wave_days(wave_of(day, first_day=first, days=days), first_day=first, days=days)
+    assert (end - start).days == days - 1
+    assert start <= day <= end or (day < first and start == first)
+
+
+@given(
+    st.dictionaries(
+        st.integers(1, 50), st.dictionaries(st.integers(1, 4), st.integers(0, 10), max_size=4)
+    )
+)
+def test_movements_count_each_person_in_both_waves_once(latest):
+    movements = nps_movements(latest, range(1, 5))
+    assert [(m.from_wave, m.to_wave) for m in movements] == [(1, 2), (2, 3), (3, 4)]
+    for m in movements:
+        both = sorted(c for c, w in latest.items() if m.from_wave in w and m.to_wave in w)
+        assert m.contacts == len(both) == m.improved + m.unchanged + m.declined
+        assert m.detractors_to_promoters == [
+            c for c in both if latest[c][m.from_wave] <= 6 and latest[c][m.to_wave] >= 9
+        ]
 
 
 def test_wave_numbers_and_days():

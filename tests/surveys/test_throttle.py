@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from surveys.delivery.throttle import (
     CLAIM_TTL,
+    REASONS,
     ContactState,
     LedgerEntry,
     ProjectRules,
@@ -404,3 +405,39 @@ def test_a_recurring_survey_never_asks_sooner_than_its_own_cooldown():
     assert verdict(quick, replace(CONTACT, ledger=ledger)).reason == "survey_cooldown"
     ledger = (entry(status="responded", responded=True, days=30),)
     assert verdict(quick, replace(CONTACT, ledger=ledger)).show is True
+
+
+long_ledgers = st.lists(
+    st.builds(
+        LedgerEntry,
+        survey_id=st.sampled_from([1, 2]),
+        status=st.sampled_from(["shown", "responded", "dismissed"]),
+        claimed_at=st.integers(0, 400 * 24).map(lambda h: NOW - timedelta(hours=h)),
+        dismissed_at=st.none(),
+        responded=st.booleans(),
+    ),
+    max_size=8,
+)
+
+
+@given(
+    long_ledgers,
+    st.integers(1, 200),
+    st.sampled_from(["once", "until_responded", "limited"]),
+)
+def test_recurrence_only_ever_lifts_already_responded_and_display_limit(ledger, days, option):
+    """Whatever the history, a recurring survey is refused for the same reason as the one-off
+    survey, unless that reason was "already responded" or a display limit — and it is then
+    refused, if at all, only by a later rule of §5: cooldowns, the frequency cap and the rest
+    hold a recurring survey back as they hold any other."""
+    one_off = replace(SURVEY, display_option=option, display_limit=2)
+    contact = replace(CONTACT, ledger=tuple(ledger))
+    before = verdict(one_off, contact)
+    after = verdict(replace(one_off, recurrence_days=days), contact)
+    if before.reason not in ("already_responded", "display_limit"):
+        assert after == before
+    else:
+        assert after.show or REASONS.index(after.reason) >= REASONS.index(before.reason)
+        mine = [e for e in ledger if e.survey_id == 1]
+        if all(NOW - e.claimed_at >= timedelta(days=days) for e in mine):
+            assert after.reason not in ("already_responded", "display_limit")
