@@ -294,6 +294,7 @@ def _survey_rules(survey: Survey, finished: dict[int, int]) -> throttle.SurveyRu
         finished_responses=finished.get(survey.pk, 0),
         sample_percent=survey.sample_percent,
         targeting=survey.targeting or {},
+        recurrence_days=survey.recurrence_days,
     )
 
 

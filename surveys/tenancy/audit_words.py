@@ -102,6 +102,7 @@ FIELD_WORDS = {
     "display_option": _("Display"),
     "display_limit": _("Display limit"),
     "bypass_global_cooldown": _("Bypass the project's cooldown"),
+    "recurrence_days": _("Ask again every (days)"),
     "snooze_days_after_dismiss": _("Snooze days after dismiss"),
     "sample_percent": _("Sample (%)"),
     "delay_seconds": _("Delay (seconds)"),
