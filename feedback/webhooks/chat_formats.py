@@ -16,6 +16,14 @@ import json
 from dataclasses import dataclass
 
 SLACK, TEAMS, FEISHU, DINGTALK, WECOM = "slack", "teams", "feishu", "dingtalk", "wecom"
+# As the delivery log names them (its failures are written in English, like the others).
+PLATFORM_NAMES = {
+    SLACK: "Slack",
+    TEAMS: "Microsoft Teams",
+    FEISHU: "Feishu / Lark",
+    DINGTALK: "DingTalk",
+    WECOM: "WeCom",
+}
 
 # Long comments are cut (with an ellipsis) well below every platform's message limit
 # (WeCom's markdown is the smallest: 4,096 bytes).

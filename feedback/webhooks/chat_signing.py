@@ -12,6 +12,8 @@ import hashlib
 import hmac
 from urllib.parse import quote_plus
 
+from feedback.webhooks.chat_formats import DINGTALK, FEISHU
+
 
 def feishu_sign(*, secret: str, timestamp: int) -> str:
     """Feishu / Lark custom bot: the key is "<timestamp>\\n<secret>" and the message empty; the
@@ -38,13 +40,13 @@ def chat_signed(*, kind: str, url: str, body: dict, secret: str, now: float) -> 
     """The URL and body of one attempt, signed as `kind` wants when a secret is set."""
     if not secret:
         return url, body
-    if kind == "feishu":
+    if kind == FEISHU:
         timestamp = int(now)
         signature = {
             "timestamp": str(timestamp),
             "sign": feishu_sign(secret=secret, timestamp=timestamp),
         }
         return url, {**signature, **body}
-    if kind == "dingtalk":
+    if kind == DINGTALK:
         return dingtalk_signed_url(url, secret=secret, timestamp_ms=int(now * 1000)), body
     return url, body

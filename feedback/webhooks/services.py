@@ -17,6 +17,9 @@ How a delivery travels:
    status code, a failure in words, and the start of the reply only when it came from a
    public address (a reply from inside the network is never stored).
    A test event (`webhook_test_send`, `test.ping`) is one more delivery row on this same path.
+   A team chat channel's delivery (feedback.webhooks.chat_channels) travels it too: its row
+   holds the platform's message, signed for each attempt the platform's way, and a 2xx reply
+   whose body carries the platform's error code is a failed attempt.
 3. A failure schedules the next attempt at an exponential delay with jitter; the periodic
    `webhooks_retry_due` sends what is due. After WEBHOOK_MAX_ATTEMPTS the delivery is failed
    and stays replayable from the UI and the API.
@@ -52,7 +55,12 @@ from urllib3.util.ssl_match_hostname import CertificateError
 
 from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Feedback, Response
-from feedback.webhooks.chat_formats import ChatMessage, chat_message_body, chat_refusal
+from feedback.webhooks.chat_formats import (
+    PLATFORM_NAMES,
+    ChatMessage,
+    chat_message_body,
+    chat_refusal,
+)
 from feedback.webhooks.chat_signing import chat_signed
 from feedback.webhooks.models import (
     ERASED_PAYLOAD,
@@ -568,7 +576,7 @@ def webhook_deliver(delivery_id: str, *, now: datetime | None = None) -> str:
         if not 200 <= status_code < 300:
             error = f"Receiver answered HTTP {status_code}"
         elif endpoint.is_chat and (code := chat_refusal(endpoint.kind, reply.body)) is not None:
-            error = f"{EndpointKind(endpoint.kind).label} refused the message (code {code})"
+            error = f"{PLATFORM_NAMES[endpoint.kind]} refused the message (code {code})"
     except Undeliverable as failure:
         error, permanent = failure.message, failure.permanent
     duration_ms = int((time.monotonic() - started) * 1000)

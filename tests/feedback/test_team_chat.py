@@ -27,6 +27,7 @@ from feedback.webhooks.chat_channels import chat_channel_create, chat_test_send
 from feedback.webhooks.chat_formats import ChatMessage, chat_refusal, slack_message
 from feedback.webhooks.models import WebhookDelivery, WebhookEndpoint
 from feedback.webhooks.services import webhook_endpoint_create, webhooks_retry_due
+from surveys.contacts.services import contact_erase
 from surveys.tenancy.models import AuditEntry, Team, TeamMembership
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
@@ -409,6 +410,31 @@ def test_a_failing_channel_is_retried_with_backoff_and_logged(team, receiver, re
         body = body_of(received)
         assert body["sign"] == feishu_signature(FEISHU_SECRET, body["timestamp"])
     assert len({body_of(r)["timestamp"] for r in receiver.received}) == 3
+
+
+def test_a_pending_message_about_an_erased_customer_sends_only_that_it_was_erased(
+    team, receiver, respond
+):
+    channel_for(team, receiver, "slack")
+    receiver.statuses = [500]
+    response = respond(2, "Call me on 555-0100")
+    delivery = WebhookDelivery.objects.get()
+    contact_erase(contact=response.contact)
+    with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1)):
+        assert webhooks_retry_due() == 1
+    first, second = (body_of(r) for r in receiver.received)
+    assert "555-0100" in json.dumps(first)
+    assert second == {
+        "text": "This notification was erased.",
+        "blocks": [
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": "This notification was erased."},
+            }
+        ],
+    }
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.payload) == ("succeeded", {"erased": True})
 
 
 # ---------------------------------------------------------------- pages
