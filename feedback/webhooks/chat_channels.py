@@ -127,13 +127,15 @@ def chat_channel_update(
     secret: str | None = None,
     description: str | None = None,
     is_active: bool | None = None,
+    remove_secret: bool = False,
 ) -> WebhookEndpoint:
-    """Change what is given; a secret left out (or blank) is kept. The platform stays: a
-    channel moved to another platform is a new channel."""
+    """Change what is given; a secret left out (or blank) is kept unless `remove_secret` (a
+    Feishu bot whose signing was turned off). The platform stays: a channel moved to another
+    platform is a new channel."""
     before = _audited(channel)
     new_url = channel.url if url is None else url
     new_events = channel.events if events is None else sorted(set(events))
-    new_secret = channel.secret
+    new_secret = "" if remove_secret else channel.secret
     if secret and secret.strip() and channel.kind in SIGNING_KINDS:
         new_secret = secret.strip()
     _validate(kind=channel.kind, url=new_url, events=new_events, secret=new_secret)

@@ -86,7 +86,7 @@ def chat_channel_edit(request: HttpRequest, team_id: int, channel_id: int) -> Ht
     """GET: the channel's settings; POST: save them (a blank secret keeps the current one)."""
     channel = _channel(request, team_id, channel_id)
     if request.method == "POST":
-        form = ChatChannelForm(request.POST, editing=True)
+        form = ChatChannelForm(request.POST, editing=True, signed=bool(channel.secret))
         if form.is_valid():
             values = form.cleaned_data
             try:
@@ -97,6 +97,7 @@ def chat_channel_edit(request: HttpRequest, team_id: int, channel_id: int) -> Ht
                     events=values["events"],
                     secret=values["secret"],
                     description=values["description"],
+                    remove_secret=values.get("remove_secret", False),
                 )
             except ApplicationError as error:
                 channel.refresh_from_db()
@@ -107,6 +108,7 @@ def chat_channel_edit(request: HttpRequest, team_id: int, channel_id: int) -> Ht
     else:
         form = ChatChannelForm(
             editing=True,
+            signed=bool(channel.secret),
             initial={
                 "url": channel.url,
                 "events": channel.events,

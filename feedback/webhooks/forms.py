@@ -40,8 +40,12 @@ class ChatChannelForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     description = forms.CharField(max_length=200, required=False, label=_("Description"))
+    remove_secret = forms.BooleanField(required=False, label=_("Remove the signing secret"))
 
-    def __init__(self, *args, editing: bool = False, **kwargs):
+    def __init__(self, *args, editing: bool = False, signed: bool = False, **kwargs):
+        """`editing`: no platform to choose; `signed`: the channel has a secret to remove."""
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["kind"]
+        if not (editing and signed):
+            del self.fields["remove_secret"]

@@ -509,7 +509,7 @@ def test_bad_input_is_a_400_that_changes_nothing(admin, team, receiver, settings
 def test_editing_keeps_the_secret_when_left_blank(admin, team, receiver):
     channel = channel_for(team, receiver, "feishu", secret=FEISHU_SECRET)
     page = admin.get(f"/app/teams/{team.pk}/chat/{channel.pk}/").content.decode()
-    assert FEISHU_SECRET not in page
+    assert FEISHU_SECRET not in page and 'name="remove_secret"' in page
     url = f"/app/teams/{team.pk}/chat/{channel.pk}/"
     reply = admin.post(url, {"url": receiver.url, "events": ["case.overdue"], "secret": ""})
     assert reply.status_code == 302
@@ -519,6 +519,11 @@ def test_editing_keeps_the_secret_when_left_blank(admin, team, receiver):
         ["case.overdue"],
         "feishu",
     )
+    reply = admin.post(url, {"url": receiver.url, "events": ALL_EVENTS, "remove_secret": "on"})
+    assert reply.status_code == 302
+    channel.refresh_from_db()
+    assert channel.secret == ""
+    assert "remove_secret" not in admin.get(url).content.decode()  # nothing left to remove
     reply = admin.post(url, {"url": "ftp://x", "events": ["case.overdue"]})
     assert reply.status_code == 400
     channel.refresh_from_db()
@@ -528,6 +533,16 @@ def test_editing_keeps_the_secret_when_left_blank(admin, team, receiver):
     assert channel.is_active is False
     admin.post(f"{url}delete/")
     assert not WebhookEndpoint.objects.filter(pk=channel.pk).exists()
+
+
+def test_a_dingtalk_robot_keeps_its_secret(admin, team, receiver):
+    channel = channel_for(team, receiver, "dingtalk", secret=DINGTALK_SECRET)
+    url = f"/app/teams/{team.pk}/chat/{channel.pk}/"
+    reply = admin.post(url, {"url": receiver.url, "events": ALL_EVENTS, "remove_secret": "on"})
+    assert reply.status_code == 400
+    assert "DingTalk robots are added with their signing secret." in reply.content.decode()
+    channel.refresh_from_db()
+    assert channel.secret == DINGTALK_SECRET
 
 
 def test_chat_channels_are_not_standard_endpoints(admin, server_client, team, receiver):
