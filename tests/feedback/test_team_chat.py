@@ -18,9 +18,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from feedback.answering.models import Response
+from feedback.answering.pipeline import responses_process
 from feedback.cases.models import AlertRule, Case, CasePriority, CaseStatus
 from feedback.cases.services import case_assign, cases_escalate_overdue
 from feedback.webhooks.chat_channels import chat_channel_create, chat_test_send
@@ -366,6 +370,22 @@ def test_standard_endpoints_and_chat_channels_get_only_their_own(project, team, 
     assert by_kind["standard"].payload["type"] == "case.created"
     assert "blocks" in by_kind["slack"].payload
     assert [r["verified"] for r in receiver.received].count(True) == 1
+
+
+def test_a_batch_reads_the_teams_chat_channels_once(team, receiver, respond):
+    """Two in three answers of the benchmark's mix open a case: one read of a team's channels
+    per processing batch, not one per case."""
+    channel_for(team, receiver, "slack", events=["case.created"])
+    responses = [respond(2, "Slow", user=f"u{n}") for n in range(5)]
+    Case.objects.all().delete()
+    WebhookDelivery.objects.all().delete()
+    ids = [r.pk for r in responses]
+    Response.objects.filter(pk__in=ids).update(processed_at=None, rolled_up_at=None)
+    with CaptureQueriesContext(connection) as queries:
+        assert responses_process(ids) == 5
+    channel_reads = [q for q in queries if '"feedback_webhookendpoint"."team_id" = ' in q["sql"]]
+    assert len(channel_reads) == 1
+    assert WebhookDelivery.objects.filter(event="case.created").count() == 5
 
 
 # ---------------------------------------------------------------- the outbox: retries and log
