@@ -55,6 +55,9 @@ ACTION_WORDS = {
     "webhook.updated": _("Webhook changed"),
     "webhook.deleted": _("Webhook deleted"),
     "webhook.secret_rotated": _("Webhook signing secret rotated"),
+    "chat_channel.created": _("Team chat channel added"),
+    "chat_channel.updated": _("Team chat channel changed"),
+    "chat_channel.deleted": _("Team chat channel deleted"),
 }
 
 OBJECT_WORDS = {
@@ -136,6 +139,7 @@ FIELD_WORDS = {
     "sla_hours": _("SLA (hours)"),
     "url": _("URL"),
     "events": _("Events"),
+    "platform": _("Platform"),
 }
 
 # Coded values, by the field that holds them (the labels of the models' choices).

@@ -18,6 +18,7 @@ from django.utils import timezone
 from feedback.answering.models import Response
 from feedback.cases.models import AlertRule, Case
 from feedback.topics.models import RetagRun, Topic
+from feedback.webhooks.chat_channels import chat_channel_create
 from feedback.webhooks.models import WebhookDelivery
 from feedback.webhooks.services import webhook_endpoint_create
 from metrics.demo.seed import DEMO_PASSWORD
@@ -27,7 +28,7 @@ from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.models import Invitation
 from surveys.design.models import Survey
 from surveys.tenancy.invitations import member_invite
-from surveys.tenancy.models import ApiKey, MemberInvitation
+from surveys.tenancy.models import ApiKey, MemberInvitation, Team
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
 from tests.staff_routes import route_path, staff_routes
 
@@ -106,7 +107,16 @@ def _kwargs(project, live_server) -> dict[str, dict]:
     delivery = WebhookDelivery.objects.create(
         endpoint=webhook, event="case.created", subject="csp", payload={"id": "x"}, status="failed"
     )
+    team = Team.objects.filter(project=project).first()
+    channel = chat_channel_create(
+        team=team,
+        kind="slack",
+        url="https://hooks.slack.com/services/T/B/csp",
+        events=["case.created"],
+    )
     return {
+        "team-chat": {"team_id": team.pk},
+        "chat-channel-edit": {"team_id": team.pk, "channel_id": channel.pk},
         "webhook-edit": {"webhook_id": webhook.pk},
         "webhook-delivery": {"delivery_id": delivery.pk},
         "survey-edit": {"survey_id": Survey.objects.filter(project=project).first().pk},
@@ -133,6 +143,7 @@ def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, de
         "invitation_id": 1,
         "team_id": 1,
         "webhook_id": 1,
+        "channel_id": 1,
         "stage_id": 1,
         "touchpoint_id": 1,
         "delivery_id": "00000000-0000-0000-0000-000000000000",
