@@ -103,7 +103,10 @@ def digest_compose(
             {"metric": metric, "label": METRIC_LABELS[metric], "report": report}
             for metric, report in digest.reports.items()
         ],
-        "movers": [{**m, "label": METRIC_LABELS[m["metric"]]} for m in digest.movers],
+        "movers": [
+            {**m, "label": METRIC_LABELS[m["metric"]], "signed_diff": f"{m['diff']:+}"}
+            for m in digest.movers
+        ],
         "dashboard": f"{base}{reverse('dashboard-executive')}?{digest.querystring}",
         "lead_dashboard": f"{base}{reverse('dashboard-lead')}?{digest.querystring}",
         "inbox": f"{base}{reverse('inbox')}" if digest.show_cases else "",

@@ -49,7 +49,8 @@ def member_role(*, project: Project, user) -> str | None:
 def journey_movers(journey: list[dict[str, Any]], limit: int = MOVERS) -> list[dict[str, Any]]:
     """The touchpoint scores of the dashboards' journey table that changed most against the
     previous period (largest move first, either way), each with its stage and the table's own
-    comparison (significance held to the table's false discovery rate)."""
+    comparison (significance held to the table's false discovery rate). A move between periods
+    with under 30 answers says little, so those come after every well-sampled one."""
     moved = []
     for row in journey:
         stage = row["stage"]
@@ -70,7 +71,14 @@ def journey_movers(journey: list[dict[str, Any]], limit: int = MOVERS) -> list[d
                         "low_sample": change["low_sample"],
                     }
                 )
-    moved.sort(key=lambda m: (-abs(m["diff"]), m["touchpoint"], METRICS.index(m["metric"])))
+    moved.sort(
+        key=lambda m: (
+            m["low_sample"],
+            -abs(m["diff"]),
+            m["touchpoint"],
+            METRICS.index(m["metric"]),
+        )
+    )
     return moved[:limit]
 
 

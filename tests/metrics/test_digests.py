@@ -264,8 +264,8 @@ def test_the_email_has_text_html_and_each_chart_inline_by_content_id(vera):
     text = message.body
     assert "- NPS: 40.0 (95 % interval" in text
     assert "▲ 80.0 vs previous week" in text
-    assert "- Browse · Landing, NPS: 40.0 (▲ 80.0, n = 100)" in text
-    assert "- Buy · Checkout, CSAT (%): 75.0 (▲ 25.0, n = 40)" in text
+    assert "- Browse · Landing, NPS: 40.0 (▲ +80.0, n = 100)" in text
+    assert "- Buy · Checkout, CSAT (%): 75.0 (▲ +25.0, n = 40)" in text
     assert "- Open now: 1\n- Overdue now: 1\n- Closed this week: 2\n" in text
     assert "- Median time to close: 20.0 h" in text  # 10 and 30 hours
     assert "- (no team): 1 open, 1 overdue, 1 met, 2 breached" in text
@@ -303,18 +303,19 @@ def test_the_digest_figures_are_the_dashboards_figures_for_that_week(demo):
         assert digest.reports[metric]["total"] == executive["reports"][metric]["total"]
         assert digest.reports[metric]["comparison"] == executive["reports"][metric]["comparison"]
     cells = {
-        (item["touchpoint"].name, metric): result["change"]["diff"]
+        (item["touchpoint"].name, metric): result["change"]
         for row in executive["journey"]
         for item in row["touchpoints"]
         for metric, result in item["metrics"].items()
         if result.get("change") and result["change"]["diff"] is not None
     }
-    assert digest.movers, "the demo's journey moves from week to week"
+    assert len(digest.movers) == 5, "the demo's journey moves from week to week"
     for mover in digest.movers:
-        assert cells[(mover["touchpoint"], mover["metric"])] == mover["diff"]
-    assert [abs(m["diff"]) for m in digest.movers] == sorted(abs(d) for d in cells.values())[::-1][
-        : len(digest.movers)
-    ]
+        change = cells[(mover["touchpoint"], mover["metric"])]
+        assert (mover["diff"], mover["significant"]) == (change["diff"], change["significant"])
+    # The largest moves first, those with under 30 answers on a side after the others.
+    ranked = sorted((c["low_sample"], -abs(c["diff"])) for c in cells.values())
+    assert [(m["low_sample"], -abs(m["diff"])) for m in digest.movers] == ranked[:5]
     assert digest.topics == lead["drivers"]["rows"][:5]
     assert digest.cases["ages"] == executive["cases"]["ages"]
     assert digest.sla == lead["sla"]
