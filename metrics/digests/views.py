@@ -69,7 +69,8 @@ def digest_page(request: HttpRequest) -> HttpResponse:
             initial = {"timezone": subscription.timezone, "language": subscription.language}
         form = DigestSubscriptionForm(initial=initial, project=project)
     zone = subscriber_zone(subscription) if subscription else project_zone(project)
-    next_send = schedule.next_send_at(timezone.now(), zone)
+    # Said in the subscriber's own time (the page itself runs in the project's timezone).
+    next_send = schedule.next_send_at(timezone.now(), zone).strftime("%Y-%m-%d %H:%M")
     return render(
         request,
         "metrics/digest.html",

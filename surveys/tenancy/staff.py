@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from surveys.tenancy.api_auth import SESSION_PROJECT_KEY, ProjectAccess, session_access
 from surveys.tenancy.models import Membership
-from surveys.tenancy.roles import ADMIN_ROLES, CASE_ROLES, DESIGN_ROLES, DIGEST_ROLES
+from surveys.tenancy.roles import ADMIN_ROLES, CASE_ROLES, DESIGN_ROLES
 from surveys.tenancy.staff_preferences import staff_landing_project_id, staff_project_remember
 from surveys.tenancy.timezones import project_zone
 from vocsite.ids import id_parse
@@ -38,7 +38,6 @@ NAV = (
     ("topics", _("Topics"), "bi-tags", DESIGN_ROLES),
     ("verbatims", _("Verbatims"), "bi-chat-quote", CASE_ROLES),
     ("dashboard-executive", _("Dashboards"), "bi-graph-up", None),
-    ("digest", _("Weekly digest"), "bi-envelope-paper", DIGEST_ROLES),
     ("webhooks", _("Webhooks"), "bi-broadcast", ADMIN_ROLES),
     ("root-causes", _("Root causes"), "bi-diagram-3", ADMIN_ROLES),
     ("contacts", _("Contacts"), "bi-people", ADMIN_ROLES),

@@ -174,11 +174,22 @@ def test_managers_and_executives_subscribe_other_roles_are_refused(shop, role, s
     assert rows.count() == subscribed
     if subscribed:
         assert (rows.get().timezone, rows.get().language) == ("Europe/Berlin", "zh-hans")
-        page = client.get("/app/digest/").content.decode()
-        assert "Subscribed: the next digest goes to member@example.com on " in page
-        assert "(Europe/Berlin)." in page
+        with time_machine.travel(MONDAY_IN_SHANGHAI, tick=False):
+            page = client.get("/app/digest/").content.decode()
+        # 08:30 in Shanghai is 01:30 in Berlin: today's digest is still to come, at 08:00 there.
+        assert (
+            "the next digest goes to member@example.com on 2026-11-30 08:00 (Europe/Berlin)."
+            in page
+        )
         client.post("/app/digest/", {"action": "unsubscribe"})
         assert not rows.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "linked"), [("viewer", True), ("admin", True), ("agent", False)])
+def test_the_dashboards_link_the_digest_for_the_roles_that_get_it(shop, role, linked):
+    html = _client(_member(shop, role, "member")).get("/app/dashboards/").content.decode()
+    assert ('<a class="nav-link" href="/app/digest/" id="digest-link">' in html) is linked
 
 
 @pytest.mark.django_db
