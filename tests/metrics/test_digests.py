@@ -34,6 +34,7 @@ from tests.factories import (
     UserFactory,
     published_survey,
 )
+from tests.feedback.test_case_email import BusyOnceBackend
 from vocsite.errors import ApplicationError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -245,6 +246,23 @@ def test_the_hourly_task_sends_each_digest_once_at_monday_8_local(shop, vera):
 
 
 @pytest.mark.django_db
+def test_a_mail_server_error_leaves_the_digest_to_the_next_hour_and_the_others_go(
+    shop, vera, settings
+):
+    ned = _member(shop, "admin", "ned")
+    digest_subscribe(project=shop, user=ned)
+    settings.EMAIL_BACKEND = "tests.feedback.test_case_email.BusyOnceBackend"
+    BusyOnceBackend.busy = True  # the first message is answered "451 try again later"
+    _run_task_at(MONDAY_IN_SHANGHAI)
+    assert len(mail.outbox) == 1
+    waiting = DigestSubscription.objects.get(last_sent_slot=None)
+    _run_task_at(MONDAY_IN_SHANGHAI + timedelta(hours=1))
+    assert sorted(m.to[0] for m in mail.outbox) == ["ned@example.com", "vera@example.com"]
+    assert mail.outbox[1].to == [waiting.user.email]
+    assert not DigestSubscription.objects.filter(last_sent_slot=None).exists()
+
+
+@pytest.mark.django_db
 def test_the_email_has_text_html_and_each_chart_inline_by_content_id(vera):
     _run_task_at(MONDAY_IN_SHANGHAI)
     [message] = mail.outbox
@@ -404,7 +422,13 @@ def test_the_signed_link_unsubscribes_on_post_only(vera):
     page = anonymous.get(path)
     assert page.status_code == 200
     assert DigestSubscription.objects.filter(user=vera).exists()  # a link scanner: nothing
+    other = ProjectFactory()
+    MembershipFactory(user=vera, project=other, role="viewer")
+    digest_subscribe(project=other, user=vera)
     assert anonymous.post(path).status_code == 200
-    assert not DigestSubscription.objects.filter(user=vera).exists()
+    # The link names its project: the digest of the other project goes on.
+    assert list(DigestSubscription.objects.filter(user=vera).values_list("project", flat=True)) == [
+        other.pk
+    ]
     forged = path.replace("/unsubscribe/", "/unsubscribe/x")
     assert anonymous.post(forged).status_code == 404
