@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext
 
 from metrics.digests import charts
 from metrics.digests.selectors import Digest
@@ -69,10 +69,10 @@ def digest_images(digest: Digest) -> dict[str, bytes]:
     if ages["total"]:
         images["backlog"] = charts.count_bars(
             [
-                pgettext("case age", "under 1 day"),
-                pgettext("case age", "1–3 days"),
-                pgettext("case age", "3–7 days"),
-                pgettext("case age", "over 7 days"),
+                gettext("under 1 day"),
+                gettext("1–3 days"),
+                gettext("3–7 days"),
+                gettext("over 7 days"),
             ],
             [ages["under_1d"], ages["d1_3"], ages["d3_7"], ages["over_7d"]],
             gettext("Open cases by age"),
