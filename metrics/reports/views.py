@@ -24,7 +24,7 @@ from metrics.rollups.filters import rows_scope
 from surveys.delivery.models import DecisionReason
 from surveys.design.payload import resolve_language
 from surveys.tenancy.models import Channel, Team
-from surveys.tenancy.roles import CASE_ROLES, READ_ROLES
+from surveys.tenancy.roles import CASE_ROLES, DIGEST_ROLES, READ_ROLES
 from surveys.tenancy.staff import project_view
 
 
@@ -39,6 +39,7 @@ def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.Dashboard
         "querystring": query.querystring(),
         "channels": Channel.choices,
         "notes": dashboards.panel_notes(query),
+        "digest_allowed": request.access.role in DIGEST_ROLES,
     }
 
 
