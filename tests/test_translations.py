@@ -331,6 +331,9 @@ ALLOWED_WORDS = {
     *("HTTP", "HTTPS", "HMAC", "SHA", "CORS", "ID", "Webhook", "Benjamini", "Hochberg", "Wilson"),
     *("Wald", "en", "zh", "backend", "plan", "pro", "enterprise", "refund", "refunds"),
     *("refunded", "money", "back", "checkout", "Python", "Node", "Django", "op"),
+    # Products' names, and English named in English where languages are offered by their own
+    # names (a language picker's convention).
+    *("Slack", "Microsoft", "Teams", "Lark", "Standard", "Webhooks", "English"),
     *URL_OPS,
     *ATTRIBUTE_OPS,
 }

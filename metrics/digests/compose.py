@@ -63,7 +63,8 @@ def digest_images(digest: Digest) -> dict[str, bytes]:
         images["topics"] = charts.interval_bars(
             [t["topic"] for t in topics],
             [charts.Estimate(t["impact"], t["impact_ci_low"], t["impact_ci_high"]) for t in topics],
-            gettext("NPS with the topic minus NPS without it (95 % interval)"),
+            gettext("NPS with the topic minus NPS without it (%(level)s interval)")
+            % {"level": "95 %"},
         )
     ages = digest.cases["ages"]
     if ages["total"]:
