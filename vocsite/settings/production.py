@@ -5,6 +5,8 @@ Refuses to start without a real secret key or with eager (in-process) tasks.
 
 from django.core.exceptions import ImproperlyConfigured
 
+from vocsite.logs import json_logging
+
 from .base import *  # noqa: F403
 from .base import CELERY_BROKER_URL, CELERY_TASK_ALWAYS_EAGER, DATABASES, SECRET_KEY, env
 
@@ -29,3 +31,6 @@ X_FRAME_OPTIONS = "DENY"
 VOCSITE_DEMO_ALLOWED = False
 # Webhooks may not target the service's own network unless the operator says so.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+# One JSON object per log line, with the request id (vocsite.logs); Celery's log files too.
+VOCSITE_JSON_LOGS = True
+LOGGING = json_logging(env("LOG_LEVEL", default="INFO"))
