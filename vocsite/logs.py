@@ -70,12 +70,12 @@ def json_formatter() -> JsonFormatter:
     """One JSON object per record: time, level, logger, message, request_id, then any extra
     fields the call passed (e.g. django.request's status_code) and the traceback if any."""
     return JsonFormatter(
-        "{asctime}{levelname}{name}{message}{request_id}",
+        "{levelname}{name}{message}{request_id}",
         style="{",
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        rename_fields={"levelname": "level", "name": "logger"},
         reserved_attrs=[*RESERVED_ATTRS, *_NOT_WRITTEN],
         json_ensure_ascii=False,
-        timestamp=False,
+        timestamp="time",  # ISO 8601, UTC
     )
 
 
