@@ -15,7 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
+
+# Any database error, InterfaceError included (a connection the server closed under it).
+from django.db import Error as DatabaseError
 from django.db.migrations.executor import MigrationExecutor
 from kombu import Connection
 

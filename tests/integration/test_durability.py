@@ -396,6 +396,11 @@ def test_answers_accepted_before_postgresql_is_killed_survive_it_and_count_once(
         "SELECT current_setting('fsync'), current_setting('synchronous_commit'),"
         " current_setting('full_page_writes')"
     ) == [("on", "on", "on")]
+    ready = requests.get(f"{stack.base_url}/readyz", timeout=10)
+    assert (ready.status_code, ready.json()) == (
+        200,
+        {"status": "ready", "checks": {"database": "ok", "broker": "ok", "migrations": "ok"}},
+    )
     seeded = json.loads(
         stack.manage("shell", "-v", "0", "-c", f"BASE_URL = {stack.base_url!r}\n{SEED}")
     )
@@ -408,6 +413,10 @@ def test_answers_accepted_before_postgresql_is_killed_survive_it_and_count_once(
     assert wait_for(lambda: len(ingest.accepted) >= total // 3, timeout=120)
     postgres.kill()
     accepted_before_kill = len(ingest.accepted)
+    # While the database is gone the web processes live on and say they are not ready.
+    down = requests.get(f"{stack.base_url}/readyz", timeout=10)
+    assert (down.status_code, down.json()["failed"]) == (503, ["database", "migrations"])
+    assert requests.get(f"{stack.base_url}/healthz", timeout=10).status_code == 200
     time.sleep(2)  # the clients keep calling a server whose database is gone
     postgres.start()
     for client in clients:
