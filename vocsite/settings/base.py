@@ -46,7 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so their time and their request id cover everything after them (README, Operating).
+    # First, so their time and their request id cover everything after them (vocsite.prometheus,
+    # vocsite.logs).
     "vocsite.prometheus.RequestMetricsMiddleware",
     "vocsite.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
