@@ -52,15 +52,23 @@ full_env() {
   echo "PROMETHEUS_MULTIPROC_DIR=$PROMETHEUS_DIR"
 }
 
+# Every process is asked to stop at once (SIGTERM: gunicorn finishes its requests, a Celery
+# worker its running tasks — a warm shutdown), then each is waited for, up to 30 s.
 stop_processes() {
-  stop_pid gunicorn
-  local group
+  local names=(gunicorn celery-beat celery-worker) group pid pids=()  # celery-worker: the single worker of earlier versions
   for group in "${WORKER_GROUPS[@]}"; do
     set -- $group
-    stop_pid "celery-$1"
+    names+=("celery-$1")
   done
-  stop_pid celery-worker  # the single worker of earlier versions of this script
-  stop_pid celery-beat
+  for name in "${names[@]}"; do
+    [ -f "$RUN/$name.pid" ] || continue
+    pid=$(cat "$RUN/$name.pid")  # read once: the process removes its own pid file as it exits
+    kill "$pid" 2>/dev/null && pids+=("$pid")
+    rm -f "$RUN/$name.pid"
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
 }
 
 # --detach starts a new session, and with the kernel's autogroup scheduling (the default on
@@ -77,18 +85,6 @@ lower_session_priority() {
     fi
     sleep 0.1
   done
-}
-
-stop_pid() {
-  local file="$RUN/$1.pid"
-  if [ -f "$file" ]; then
-    local pid
-    pid=$(cat "$file")  # read once: the process removes its own pid file as it exits
-    kill "$pid" 2>/dev/null || true
-    # A Celery worker's warm shutdown lets its running tasks finish: up to 30 s.
-    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    rm -f "$file"
-  fi
 }
 
 # gunicorn's access log gains a line per request (~2.5 GB a day at 300 req/s): each start keeps
