@@ -1,16 +1,14 @@
 """What operators watch: liveness and readiness, the Prometheus metrics (and who may read
-them), the request id in JSON log lines, and `manage.py sweeper_backlog`."""
+them), the request id in JSON log lines. (`manage.py sweeper_backlog`:
+tests/feedback/test_sweeper_backlog.py.)"""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
-from datetime import timedelta
 
 import pytest
-import time_machine
-from django.core.management import call_command
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
@@ -196,49 +194,3 @@ def test_a_request_id_that_is_not_a_plain_token_is_replaced(client, db):
     reply = client.get("/healthz", HTTP_X_REQUEST_ID='evil" injected="1')
     assert len(reply["X-Request-ID"]) == 32 and reply["X-Request-ID"].isalnum()
     assert client.get("/healthz")["X-Request-ID"] != reply["X-Request-ID"]
-
-
-# ---------------------------------------------------------------- sweeper backlog
-
-
-def backlog(*args: str) -> tuple[int, dict]:
-    out = io.StringIO()
-    try:
-        call_command("sweeper_backlog", *args, stdout=out)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, json.loads(out.getvalue())
-
-
-def test_sweeper_backlog_reports_waiting_and_quarantined_answers_with_its_exit_code(survey):
-    assert backlog() == (
-        0,
-        {"waiting": 0, "oldest_waiting_seconds": None, "quarantined": 0, "max_age_seconds": 600},
-    )
-    start = timezone.now()
-    with time_machine.travel(start, tick=False):
-        answered(survey, 9, processed=True)  # done: not waiting
-        answered(survey, 7, processed=False)
-    with time_machine.travel(start + timedelta(seconds=200), tick=False):
-        answered(survey, 2, processed=False)
-        other = answered(survey, 1, processed=False)
-        ProcessingFailure.objects.create(
-            project=survey.project, response=other, attempts=5, quarantined_at=timezone.now()
-        )
-    with time_machine.travel(start + timedelta(seconds=500), tick=False):
-        assert backlog("--max-age", "900") == (
-            1,  # the quarantined answer needs a replay
-            {"waiting": 2, "oldest_waiting_seconds": 500, "quarantined": 1, "max_age_seconds": 900},
-        )
-        ProcessingFailure.objects.filter(response=other).delete()
-        other.delete()
-        assert backlog("--max-age", "900") == (
-            0,
-            {"waiting": 2, "oldest_waiting_seconds": 500, "quarantined": 0, "max_age_seconds": 900},
-        )
-    with time_machine.travel(start + timedelta(seconds=601), tick=False):
-        assert backlog() == (
-            1,  # waiting longer than the default 600 s
-            {"waiting": 2, "oldest_waiting_seconds": 601, "quarantined": 0, "max_age_seconds": 600},
-        )

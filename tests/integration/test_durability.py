@@ -7,7 +7,13 @@ power cut would leave it: no shutdown, no checkpoint), starts it again (crash re
 the WAL), and lets the clients retry as the widget does, with the same submission id.
 
 Afterwards every answer that got a 2xx is stored, each once, and the rollups count each
-stored answer exactly once."""
+stored answer exactly once.
+
+What a SIGKILL can and cannot tell: the kernel's page cache outlives the processes, so this
+cannot tell fsync from no fsync (only losing the machine's power can). It does catch a commit
+acknowledged while its WAL was still in PostgreSQL's own memory, as `synchronous_commit=off`
+allows: run with the throwaway cluster's settings, one of two runs lost a display decide had
+claimed (its answer was then refused with a 404)."""
 
 from __future__ import annotations
 
