@@ -17,7 +17,11 @@ scripts/fullmode.sh up
 set -a; eval "$(scripts/fullmode.sh env)"; set +a
 BASE_URL="http://127.0.0.1:${VOCSITE_PORT:-8000}"
 
+# The table starts with the durability settings of the services measured (bench/common.py).
+RAN_ON=$(cd bench && "../$BIN/python" -c "from common import setup_django; setup_django()" | sed -n 's/^ran on: //p')
 {
+  echo "Ran on: $RAN_ON"
+  echo ""
   echo "| benchmark | measured | baseline (same run) | target | verdict |"
   echo "|---|---|---|---|---|"
 } > bench/results/summary.md
