@@ -1,7 +1,8 @@
 # vocsite — every set-up step lives here, so a fresh machine needs only these targets.
 #   make run    embedded default: SQLite, in-process tasks, demo data, server on :8000
 #   make test   installs what the tests need (venv, packages, Redis, PostgreSQL, Chromium), runs all
-#   make up     full mode: PostgreSQL + Redis + gunicorn + Celery worker and beat (make down stops)
+#   make up     full mode, durable: PostgreSQL (fsync) + Redis (AOF) under var/, gunicorn, a Celery
+#               worker per queue group and beat (make down stops them all)
 #   make bench  benchmarks in full mode, figures beside same-run baselines
 
 PYTHON ?= python3

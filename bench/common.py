@@ -18,6 +18,30 @@ def setup_django() -> None:
     import django
 
     django.setup()
+    print(f"ran on: {services_settings()}", flush=True)
+
+
+def services_settings() -> str:
+    """The durability settings of the PostgreSQL and Redis this run measured: the figures of a
+    throwaway cluster (no fsync) and of a durable one are not comparable."""
+    import redis
+    from django.conf import settings
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('fsync'), current_setting('synchronous_commit'),"
+            " current_setting('full_page_writes')"
+        )
+        fsync, synchronous_commit, full_page_writes = cursor.fetchone()
+    postgres = (
+        f"PostgreSQL fsync={fsync} synchronous_commit={synchronous_commit}"
+        f" full_page_writes={full_page_writes}"
+    )
+    if not settings.REDIS_URL:
+        return postgres
+    config = redis.Redis.from_url(settings.REDIS_URL).config_get("appendonly")
+    return f"{postgres}; Redis appendonly={config.get('appendonly', '?')}"
 
 
 def arguments(**defaults) -> argparse.Namespace:

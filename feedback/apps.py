@@ -22,6 +22,7 @@ class FeedbackConfig(AppConfig):
         from surveys.contacts.personal_data import personal_data_register
         from surveys.delivery.selectors import FINISHED_RESPONSE_COUNTS
         from surveys.tenancy.services import PROJECT_CREATED
+        from vocsite.prometheus import SCRAPE_GAUGES
 
         RESPONSE_STEPS.register("last_nps", answering.contact_last_nps_update)
         RESPONSE_STEPS.register("topics", topics.tag_response)
@@ -35,3 +36,6 @@ class FeedbackConfig(AppConfig):
             personal_data_register(entry)
         PROJECT_CREATED.register("default_alert_rules", cases.alert_rules_install_defaults)
         FINISHED_RESPONSE_COUNTS.register("responses", answering_selectors.finished_response_counts)
+        SCRAPE_GAUGES.register(
+            "quarantined_answers", answering_selectors.processing_quarantined_total
+        )

@@ -55,3 +55,15 @@ def test_production_refuses_sqlite():
     result = _manage("check", DATABASE_URL="sqlite:////tmp/x.sqlite3")
     assert result.returncode != 0
     assert "PostgreSQL" in result.stderr
+
+
+def test_production_answers_probes_over_plain_http_and_redirects_the_rest_to_https():
+    probe = (
+        "from django.test import Client\n"
+        "c = Client(HTTP_HOST='voc.example.com')\n"
+        "print([c.get(p).status_code for p in ('/healthz', '/readyz', '/metrics', '/app/')])"
+    )
+    result = _manage("shell", "-v", "0", "-c", probe, METRICS_TOKEN="t" * 32)
+    assert result.returncode == 0, result.stderr
+    # readyz: 503, the database of GOOD_ENV is not there; metrics: 401, no token sent.
+    assert result.stdout.strip() == "[200, 503, 401, 301]"

@@ -9,6 +9,9 @@ class VocsiteConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        # Its Celery signal handler (task failures) connects on import, in workers too.
+        from vocsite import prometheus  # noqa: F401
+
         if settings.VOCSITE_EMBEDDED_SCHEDULER:
             from vocsite import scheduler
 

@@ -3,10 +3,17 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_process_shutdown
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    task_postrun,
+    task_prerun,
+    worker_process_shutdown,
+)
 from kombu import Queue
 
 from vocsite.batcher import Batcher
+from vocsite.logs import RequestIdFilter, json_formatter
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vocsite.settings.local")
 
@@ -48,3 +55,16 @@ def _recycle_old_connections(task=None, **kwargs) -> None:
 
     if task is not None and not getattr(task.request, "is_eager", False):
         close_old_connections()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _json_log_lines(logger=None, **kwargs) -> None:
+    """Full mode: the worker's and beat's log files get the same JSON lines as the web's."""
+    from django.conf import settings
+
+    if logger is None or not settings.VOCSITE_JSON_LOGS:
+        return
+    for handler in logger.handlers:
+        handler.setFormatter(json_formatter())
+        handler.addFilter(RequestIdFilter())

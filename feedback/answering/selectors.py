@@ -1,12 +1,15 @@
-"""Reads about answers: unhappy scores, and the finished-answer counts decide's response caps use (registered with surveys.delivery)."""
+"""Reads about answers: unhappy scores, the finished-answer counts decide's response caps use
+(registered with surveys.delivery), and the processing backlog operators watch."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 
-from feedback.answering.models import Response
+from feedback.answering.models import ProcessingFailure, Response
 from surveys.design.scales import UNHAPPY_AT_MOST, UNHAPPY_EFFORT_FROM
 
 
@@ -35,3 +38,29 @@ def finished_response_counts(survey_ids: Sequence[int]) -> dict[int, int]:
         .annotate(n=Count("id"))
     )
     return {row["survey_id"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class ProcessingBacklog:
+    waiting: int  # finished answers not processed yet (quarantined ones apart)
+    oldest_finished_at: datetime | None
+    quarantined: int  # answers and Feedback-tab messages waiting for `replay_quarantined`
+
+
+def processing_quarantined_total() -> int:
+    """Answers and messages of every project whose processing is quarantined."""
+    return ProcessingFailure.objects.filter(quarantined_at__isnull=False).count()
+
+
+def processing_backlog() -> ProcessingBacklog:
+    """What the worker and the sweeper still have to do (`manage.py sweeper_backlog`)."""
+    waiting = Response.objects.filter(
+        finished=True,
+        processed_at__isnull=True,
+        processing_failure__quarantined_at__isnull=True,
+    ).aggregate(n=Count("id"), oldest=Min("finished_at"))
+    return ProcessingBacklog(
+        waiting=waiting["n"],
+        oldest_finished_at=waiting["oldest"],
+        quarantined=processing_quarantined_total(),
+    )

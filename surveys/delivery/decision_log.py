@@ -27,6 +27,7 @@ from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from surveys.tenancy.timezones import local_day, project_zone
 from vocsite.batcher import Batcher
+from vocsite.prometheus import decide_counted
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ def record(
     reason: str,
     now: datetime,
 ) -> None:
-    """Count one decide: queued for the next flush, or added now when batching is off."""
+    """Count one decide: queued for the next flush, or added now when batching is off; and
+    in the Prometheus counter of its reason."""
+    decide_counted(reason)
     _batcher.add(
         (
             project.pk,

@@ -47,6 +47,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so their time and their request id cover everything after them (vocsite.prometheus,
+    # vocsite.logs).
+    "vocsite.prometheus.RequestMetricsMiddleware",
+    "vocsite.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "vocsite.csp.CSPMiddleware",  # Content-Security-Policy on pages (CONTENT_SECURITY_POLICY below)
     # Before anything reads the path, query or body: NUL and undecodable input get a 400;
@@ -361,6 +365,12 @@ DECISION_FLUSH_SECONDS = env.float(
     "DECISION_FLUSH_SECONDS",
     default=1.0 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0.0,
 )
+
+# Prometheus scrapes /metrics with this bearer token; unset, /metrics does not exist (404).
+# `make up` makes one in var/metrics_token (README, "Operating").
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Full mode writes its logs as JSON lines with the request id (vocsite.logs).
+VOCSITE_JSON_LOGS = False
 
 LOGGING = {
     "version": 1,

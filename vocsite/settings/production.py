@@ -5,6 +5,8 @@ Refuses to start without a real secret key or with eager (in-process) tasks.
 
 from django.core.exceptions import ImproperlyConfigured
 
+from vocsite.logs import json_logging
+
 from .base import *  # noqa: F403
 from .base import CELERY_BROKER_URL, CELERY_TASK_ALWAYS_EAGER, DATABASES, SECRET_KEY, env
 
@@ -18,6 +20,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+# Probes and the scraper call the process itself over plain HTTP (a load balancer's health
+# check carries no X-Forwarded-Proto): answered, not redirected to https.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
@@ -29,3 +34,6 @@ X_FRAME_OPTIONS = "DENY"
 VOCSITE_DEMO_ALLOWED = False
 # Webhooks may not target the service's own network unless the operator says so.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+# One JSON object per log line, with the request id (vocsite.logs); Celery's log files too.
+VOCSITE_JSON_LOGS = True
+LOGGING = json_logging(env("LOG_LEVEL", default="INFO"))

@@ -1,0 +1,1 @@
+"""A migration no test database has applied: /readyz must report it (tests/test_operations.py)."""
