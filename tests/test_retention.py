@@ -18,9 +18,9 @@ from feedback.answering.pipeline import responses_process
 from feedback.cases.models import Case
 from metrics.rollups.models import Rollup
 from metrics.rollups.services import rollups_rebuild
+from surveys.delivery.email_surveys import invitation_send
 from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.models import Display, Invitation
-from surveys.delivery.email_surveys import invitation_send
 from surveys.tenancy.models import AuditEntry
 from surveys.tenancy.project_settings import project_update
 from surveys.tenancy.retention import months_before, retention_apply
