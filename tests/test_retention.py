@@ -107,7 +107,7 @@ def test_months_before_keeps_the_day_or_the_months_last():
 
 
 def test_old_rows_go_new_and_unprocessed_stay_other_projects_untouched(
-    project, survey, respond, other_project
+    project, survey, respond, other_project, admin
 ):
     project_update(project=project, retention_months=6)
     old = [respond_at(respond, OLD, score, user=f"u{score}") for score in (10, 9, 3)]
@@ -137,6 +137,8 @@ def test_old_rows_go_new_and_unprocessed_stay_other_projects_untouched(
     assert (case.response_id, case.contact_id) == (None, old[2].contact_id)
     project.refresh_from_db()
     assert project.raw_rows_kept_from == date(2026, 6, 4)
+    settings_page = admin.get("/app/settings/").content.decode()
+    assert "Raw answers and displays from before 2026-06-04 are deleted" in settings_page
     assert Response.objects.filter(project=other_project).count() == 2
     assert Display.objects.filter(project=other_project).count() == 2
     assert apply()[0].deleted == {"responses": 0, "invitations": 0, "displays": 0}
