@@ -332,3 +332,33 @@ def test_an_admin_sets_only_their_own_projects_retention(admin, project):
     assert admin.post("/app/settings/", _settings(project, "12")).status_code == 302
     elsewhere.refresh_from_db()
     assert elsewhere.retention_months is None
+
+
+def test_an_erasure_after_retention_recounts_only_the_kept_days(
+    project, survey, respond, server_client
+):
+    project_update(project=project, retention_months=6)
+    for score in (10, 9, 3):
+        respond_at(respond, OLD, score, user=f"u{score}", attributes={"plan": "pro"})
+    respond_at(respond, NEW, 8, user="u8", attributes={"plan": "pro"})
+    apply()
+
+    def pro(since: str, until: str) -> int:
+        query = f"metric=nps&segment=plan:pro&since={since}&until={until}"
+        with time_machine.travel(NOW, tick=False):
+            return server_client.get(f"/api/v1/metrics?{query}").json()["total"]["n"]
+
+    assert server_client.delete("/api/v1/contacts/u8").status_code == 204
+
+    assert pro("2026-03-01", "2026-03-31") == 3  # their raw rows are gone; the cells stay
+    assert pro("2026-07-01", "2026-07-31") == 0  # the erased person's kept answer moved
+    assert sorted(
+        Rollup.objects.filter(breakdown_attribute="plan").values_list(
+            "day", "breakdown_value", "score", "count"
+        )
+    ) == [
+        (date(2026, 3, 10), "pro", 3, 1),
+        (date(2026, 3, 10), "pro", 9, 1),
+        (date(2026, 3, 10), "pro", 10, 1),
+        (date(2026, 7, 1), "(erased)", 8, 1),
+    ]
