@@ -4,11 +4,12 @@ rollups, and so every dashboard figure, keep the whole history — even after a 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
 import time_machine
+from celery import current_app
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
@@ -362,3 +363,31 @@ def test_an_erasure_after_retention_recounts_only_the_kept_days(
         (date(2026, 3, 10), "pro", 10, 1),
         (date(2026, 7, 1), "(erased)", 8, 1),
     ]
+
+
+def test_the_cut_off_is_midnight_in_the_projects_timezone(project, survey, respond):
+    project_update(project=project, retention_months=6, timezone="Asia/Shanghai")
+    # 4 June begins at 16:00 UTC on 3 June in Shanghai (UTC+8).
+    gone = respond_at(respond, datetime(2026, 6, 3, 15, 59, tzinfo=UTC), 9, user="early")
+    kept = respond_at(respond, datetime(2026, 6, 3, 16, 0, tzinfo=UTC), 9, user="late")
+
+    (run,) = apply()
+
+    assert run.cutoff == datetime(2026, 6, 3, 16, 0, tzinfo=UTC)
+    assert run.deleted == {"responses": 1, "invitations": 0, "displays": 1}
+    assert not Response.objects.filter(pk=gone.pk).exists()
+    assert Response.objects.filter(pk=kept.pk).exists()
+
+
+def test_the_daily_task_is_scheduled_and_runs_by_name(project, survey, respond, settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["apply-retention"]
+    assert (entry["task"], entry["schedule"], entry["options"]) == (
+        "surveys.tasks.apply_retention",
+        timedelta(days=1),
+        {"expires": 36 * 3600},
+    )
+    project_update(project=project, retention_months=6)
+    respond_at(respond, OLD, 9)
+    with time_machine.travel(NOW, tick=False):
+        assert current_app.tasks["surveys.tasks.apply_retention"].apply().get() == 2
+    assert Response.objects.filter(project=project).count() == 0
