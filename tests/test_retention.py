@@ -136,6 +136,10 @@ def test_old_rows_go_new_and_unprocessed_stay_other_projects_untouched(
     assert late.display_id is None  # its display was old: the response stays, unlinked
     case.refresh_from_db()
     assert (case.response_id, case.contact_id) == (None, old[2].contact_id)
+    case_page = admin.get(f"/app/cases/{case.pk}/")
+    assert (case_page.status_code, case_page.context["answers"]) == (200, [])
+    inbox = admin.get("/app/inbox/")
+    assert inbox.status_code == 200 and case.title in inbox.content.decode()
     project.refresh_from_db()
     assert project.raw_rows_kept_from == date(2026, 6, 4)
     settings_page = admin.get("/app/settings/").content.decode()
