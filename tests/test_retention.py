@@ -286,6 +286,7 @@ def _settings(project, retention: str) -> dict:
         "frequency_window_days": project.frequency_window_days,
         "breakdown_attributes": "",
         "feedback_tab_enabled": "on",
+        "identity_verification": "on" if project.identity_verification else "",
         "timezone": project.timezone,
         "retention_months": retention,
     }
@@ -299,6 +300,10 @@ def test_an_admin_sets_the_retention_in_settings_and_it_is_audited(admin, projec
     assert (entry.before["retention_months"], entry.after["retention_months"]) == (None, 24)
     page = admin.get("/app/settings/").content.decode()
     assert 'name="retention_months" value="24"' in page
+    audit = admin.get("/app/audit/").context["entries"][0]
+    assert [(c.label, c.before, c.after) for c in audit.changes] == [
+        ("Retention (months)", "—", "24")
+    ]
 
     assert admin.post("/app/settings/", _settings(project, "")).status_code == 302
     project.refresh_from_db()
