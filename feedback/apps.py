@@ -15,12 +15,14 @@ class FeedbackConfig(AppConfig):
         from feedback.cases import services as cases
         from feedback.cases import tasks as cases_tasks  # noqa: F401
         from feedback.personal_data import FEEDBACK_PERSONAL_DATA
+        from feedback.retention import FEEDBACK_RETAINED_ROWS
         from feedback.topics import services as topics
         from feedback.topics import tasks as topics_tasks  # noqa: F401
         from feedback.webhooks import services as webhooks
         from feedback.webhooks import tasks as webhooks_tasks  # noqa: F401
         from surveys.contacts.personal_data import personal_data_register
         from surveys.delivery.selectors import FINISHED_RESPONSE_COUNTS
+        from surveys.tenancy.retention import retained_rows_register
         from surveys.tenancy.services import PROJECT_CREATED
         from vocsite.prometheus import SCRAPE_GAUGES
 
@@ -34,6 +36,8 @@ class FeedbackConfig(AppConfig):
         FEEDBACK_STEPS.register("webhooks", webhooks.webhooks_for_feedback)
         for entry in FEEDBACK_PERSONAL_DATA:
             personal_data_register(entry)
+        for entry in FEEDBACK_RETAINED_ROWS:
+            retained_rows_register(entry)
         PROJECT_CREATED.register("default_alert_rules", cases.alert_rules_install_defaults)
         FINISHED_RESPONSE_COUNTS.register("responses", answering_selectors.finished_response_counts)
         SCRAPE_GAUGES.register(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 from django.db import transaction
 from django.db.models import CharField, Count, F, Value
@@ -31,7 +32,7 @@ from metrics.rollups.sql import cells_increment, responses_claim, rollups_lock, 
 from surveys.design.models import SCORED_TYPES
 from surveys.journey.channels import channel_expression, response_channel
 from surveys.tenancy.models import Project
-from surveys.tenancy.timezones import local_day, project_zone
+from surveys.tenancy.timezones import day_start, local_day, project_zone
 
 
 def cells_for(response: Response, answers: Iterable[Answer], breakdown: list[str]) -> Counter:
@@ -111,10 +112,13 @@ def rollup_responses(response_ids: Sequence[int]) -> set[int]:
 
 
 def _grouped(
-    project: Project, attribute: str | None, survey_ids: Sequence[int] | None = None
+    project: Project,
+    attribute: str | None,
+    survey_ids: Sequence[int] | None = None,
+    from_day: date | None = None,
 ) -> Iterable[dict]:
-    """One GROUP BY over the raw answers of the project (of some surveys only, when given): a
-    row per cell with its count.
+    """One GROUP BY over the raw answers of the project (of some surveys only, when given; of
+    the days from `from_day` on, when given): a row per cell with its count.
 
     Mirrors `cells_for` expression by expression; the rollup tests hold the two together."""
     answers = Answer.objects.filter(
@@ -152,6 +156,8 @@ def _grouped(
     if attribute:
         # The incremental path skips a segment value that is missing, null or blank.
         answers = answers.filter(bv__isnull=False)
+    if from_day is not None:
+        answers = answers.filter(d__gte=from_day)
     return (
         answers.values(
             "response__survey_id",
@@ -177,28 +183,52 @@ def _grouped(
 REBUILD_WORK_MEM = "128MB"
 
 
+def _raw_rows_kept_from(project: Project) -> date | None:
+    """The first day whose raw rows data retention kept (surveys.tenancy.retention): the cells
+    before it are the only record of their days, so a recount starts there and leaves them as
+    they are. The project row is locked for the caller's transaction, so retention cannot move
+    the day (and delete the rows after it) while the recount reads them."""
+    return (
+        Project.objects.select_for_update()
+        .values_list("raw_rows_kept_from", flat=True)
+        .get(pk=project.pk)
+    )
+
+
+def _cells_from(project: Project, from_day: date | None):
+    cells = Rollup.objects.filter(project=project)
+    return cells.filter(day__gte=from_day) if from_day is not None else cells
+
+
 @transaction.atomic
 def _rebuild_project(project: Project) -> int:
     rollups_lock(project.pk, exclusive=True)
     work_mem_set(REBUILD_WORK_MEM)
-    Rollup.objects.filter(project=project).delete()
-    # Claim everything finished but not yet counted: the rebuild counts it now, and the
-    # response's own task (or the sweeper) then only runs the hooks.
-    Response.objects.filter(project=project, finished=True, rolled_up_at__isnull=True).update(
-        rolled_up_at=timezone.now()
-    )
-    return _recount(project, [None, *(project.breakdown_attributes or [])])
+    from_day = _raw_rows_kept_from(project)
+    _cells_from(project, from_day).delete()
+    # Claim everything finished but not yet counted (in the recounted days): the rebuild counts
+    # it now, and the response's own task (or the sweeper) then only runs the hooks. One
+    # finished before `from_day` is left to its own task, which adds it to the kept cells.
+    unclaimed = Response.objects.filter(project=project, finished=True, rolled_up_at__isnull=True)
+    if from_day is not None:
+        unclaimed = unclaimed.filter(finished_at__gte=day_start(from_day, project_zone(project)))
+    unclaimed.update(rolled_up_at=timezone.now())
+    return _recount(project, [None, *(project.breakdown_attributes or [])], from_day=from_day)
 
 
 def _recount(
-    project: Project, attributes: Sequence[str | None], survey_ids: Sequence[int] | None = None
+    project: Project,
+    attributes: Sequence[str | None],
+    survey_ids: Sequence[int] | None = None,
+    from_day: date | None = None,
 ) -> int:
     """Count the claimed answers into the (emptied) cells of these attributes (None: the base
-    cube), of these surveys or all; returns the cells written."""
+    cube), of these surveys or all, of the days from `from_day` on; returns the cells written."""
     written = 0
     for attribute in attributes:
         counts: Counter = Counter()
-        for row in _grouped(project, attribute, survey_ids).iterator(chunk_size=5000):
+        grouped = _grouped(project, attribute, survey_ids, from_day)
+        for row in grouped.iterator(chunk_size=5000):
             key = (
                 project.pk,
                 row["response__survey_id"],
@@ -226,16 +256,19 @@ def rollups_recount_breakdowns(*, project: Project, survey_ids: Sequence[int]) -
     after it rewrote segments, so the cells match the rows whatever changed since they were
     first counted. The base cube is left as it is (segments are not in it)."""
     rollups_lock(project.pk, exclusive=True)
-    Rollup.objects.filter(project=project, survey_id__in=list(survey_ids)).exclude(
+    from_day = _raw_rows_kept_from(project)
+    _cells_from(project, from_day).filter(survey_id__in=list(survey_ids)).exclude(
         breakdown_attribute=""
     ).delete()
-    return _recount(project, list(project.breakdown_attributes or []), survey_ids)
+    return _recount(project, list(project.breakdown_attributes or []), survey_ids, from_day)
 
 
 def rollups_rebuild(*, project: Project | None = None) -> int:
     """Recompute the histograms of one project (or all) from raw answers; returns cells written.
 
     Each project is deleted and recomputed in its own transaction under the project's
-    exclusive lock, so dashboards see either the old or the new counts, never half."""
+    exclusive lock, so dashboards see either the old or the new counts, never half. After data
+    retention deleted raw rows, only the days from `Project.raw_rows_kept_from` on are
+    recomputed; the cells before it are kept as they are."""
     projects = [project] if project is not None else list(Project.objects.order_by("pk"))
     return sum(_rebuild_project(current) for current in projects)

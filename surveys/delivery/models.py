@@ -34,7 +34,9 @@ class Display(TimeStampedModel):
     # claimed_at), and each index is written again on every answer (the status changes, so the
     # display's update is never HOT).
     created_at = models.DateTimeField(default=timezone.now)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="displays")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="displays", db_index=False
+    )
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="displays", db_index=False
     )
@@ -67,6 +69,8 @@ class Display(TimeStampedModel):
             # response-rate and expiry sweeps
             models.Index(fields=["survey", "status"], name="display_survey_status"),
             models.Index(fields=["status", "claimed_at"], name="display_status_claimed"),
+            # retention's batches (oldest of a project first); serves every read by project too
+            models.Index(fields=["project", "created_at"], name="display_project_created"),
         ]
 
     def __str__(self) -> str:

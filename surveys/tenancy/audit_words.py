@@ -91,6 +91,7 @@ FIELD_WORDS = {
     "theme": _("Theme"),
     "identity_verification": _("Identity verification"),
     "timezone": _("Timezone"),
+    "retention_months": _("Retention (months)"),
     # members, invitations, teams
     "user": _("User"),
     "email": _("E-mail"),

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -62,11 +63,27 @@ class Project(TimeStampedModel):
         help_text="Refuse widget calls whose user_id is not signed with the identity secret.",
     )
     identity_secret = models.CharField(max_length=100, default=new_identity_secret)
+    # Data retention (surveys.tenancy.retention): raw answers and displays older than this many
+    # months are deleted every night; null keeps everything.
+    retention_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="Delete raw answers and displays older than this many months (empty: keep).",
+    )
+    # The first day (in the project's days) whose raw rows retention has not deleted: rollup
+    # cells before it are the only record of those days, so a rebuild recounts from it on.
+    raw_rows_kept_from = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(frequency_window_days__gte=1), name="project_frequency_window_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(retention_months__isnull=True)
+                | Q(retention_months__gte=1, retention_months__lte=120),
+                name="project_retention_months_range",
             ),
         ]
 

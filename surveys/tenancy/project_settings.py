@@ -45,6 +45,7 @@ PROJECT_SETTINGS = (
     "theme",
     "identity_verification",
     "timezone",
+    "retention_months",
 )
 
 # What a change of one setting makes a higher app redo, keyed by the setting: metrics cuts
@@ -77,6 +78,13 @@ def _origin_errors(origins: Sequence[str]) -> list[str]:
     return bad
 
 
+def _retention_valid(months: Any) -> bool:
+    """None keeps everything; otherwise a whole number of months, 1 to 120."""
+    if months is None:
+        return True
+    return isinstance(months, int) and not isinstance(months, bool) and 1 <= months <= 120
+
+
 @transaction.atomic
 def project_update(
     *, project: Project, actor: AbstractBaseUser | None = None, **values: Any
@@ -106,6 +114,8 @@ def project_update(
         errors["timezone"] = [
             gettext("An IANA timezone name such as UTC, Europe/Berlin or Asia/Shanghai.")
         ]
+    if "retention_months" in values and not _retention_valid(values["retention_months"]):
+        errors["retention_months"] = [gettext("Empty (keep everything) or 1 to 120 months.")]
     if errors:
         raise ApplicationError("invalid", gettext("The settings are not valid."), errors)
     before = _settings_snapshot(project)

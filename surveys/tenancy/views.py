@@ -106,6 +106,19 @@ class ProjectSettingsForm(forms.Form):
         help_text=escape(_("Metrics cut days and weeks here. Changing it recounts the history.")),
     )
 
+    retention_months = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=120,
+        label=_("Keep raw answers and displays for (months)"),
+        help_text=escape(
+            _(
+                "Older answers, displays and e-mail invitations are deleted every night; "
+                "dashboards keep counting them. Empty keeps everything."
+            )
+        ),
+    )
+
     def clean_allowed_origins(self) -> list[str]:
         return _lines(self.cleaned_data["allowed_origins"])
 
@@ -180,6 +193,7 @@ def _settings_initial(project) -> dict:
         "theme": theme_colors(project.theme)["primary_color"],
         "identity_verification": project.identity_verification,
         "timezone": project.timezone,
+        "retention_months": project.retention_months,
     }
 
 

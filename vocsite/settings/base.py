@@ -323,6 +323,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0),
         "options": {"expires": 5400},
     },
+    # Data retention (surveys.tenancy.retention): daily, each run within its own time budget.
+    "apply-retention": {
+        "task": "surveys.tasks.apply_retention",
+        "schedule": timedelta(days=1),
+        "options": {"expires": 36 * 3600},
+    },
 }
 
 # Outgoing webhooks: every call has a timeout; failed attempts back off exponentially with
