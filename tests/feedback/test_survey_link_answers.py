@@ -13,6 +13,8 @@ from django.test import Client
 
 from feedback.answering.models import Response
 from feedback.cases.models import Case
+from metrics.rollups.models import Rollup
+from metrics.rollups.services import rollups_rebuild
 from surveys.contacts.models import Contact
 from surveys.contacts.services import contact_erase, contact_export
 from surveys.delivery.links import link_create, link_deactivate
@@ -119,6 +121,22 @@ def test_an_anonymous_answer_counts_under_the_links_channel_and_store(
     assert nps(channel="web")[0] == 0
     assert nps(segment="store:sh-021") == (1, 100.0)
     assert nps(channel="receipt", touchpoint=touchpoint.key)[0] == 1
+    # Rebuilding the rollups from raw answers counts it in the same cells.
+    cells = sorted(
+        Rollup.objects.values_list(
+            "channel", "breakdown_attribute", "breakdown_value", "score", "count"
+        )
+    )
+    assert cells == [("receipt", "", "", 9, 1), ("receipt", "store", "sh-021", 9, 1)]
+    rollups_rebuild(project=link.project)
+    assert (
+        sorted(
+            Rollup.objects.values_list(
+                "channel", "breakdown_attribute", "breakdown_value", "score", "count"
+            )
+        )
+        == cells
+    )
     # The link's page counts the answer.
     listed = server_client.get(f"/api/v1/surveys/{survey.pk}/links").json()
     assert [(row["id"], row["answers"]) for row in listed] == [(link.pk, 1)]
