@@ -11,7 +11,8 @@ project's identity secret, as the widget's identity verification) — required h
 the project's widget setting, since a printed link is public; the throttle ledger then
 decides whether to ask them now, and single-use links refuse a second answer. An unknown or
 deactivated link answers 404, a forged identity 403, a hidden value that cannot be kept 400 —
-each a page in words, storing nothing."""
+each a page in words, storing nothing. A printed link is open to anyone, so answers from one
+address are limited (LINK_POSTS_PER_MINUTE; 429 past it)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ from surveys.delivery.links import (
 from surveys.delivery.models import Display, SurveyLink
 from surveys.design.targeting import primary_language
 from surveys.tenancy.models import Project
+from vocsite import rate_limit
+from vocsite.client_address import client_address
 
 CLOSED = gettext_lazy("This survey is not taking answers at the moment.")
 BAD_IDENTITY = gettext_lazy("This personal link is not valid.")
@@ -79,6 +82,13 @@ REFUSALS = {
     "opted_out": (OPTED_OUT, 200),
     "response_cap": (FULL, 200),
 }
+
+TOO_MANY = gettext_lazy(
+    "Too many answers from your network just now. Please try again in a minute."
+)
+# Answer steps one client address may send per minute through any link: a store's guest
+# Wi-Fi or a carrier's shared address holds many customers, a script flooding a link one.
+LINK_POSTS_PER_MINUTE = 60
 
 STEP_SALT = "vocsite.survey-link-step"
 STEP_MAX_AGE = timedelta(days=1)
@@ -148,6 +158,10 @@ def survey_link_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _survey_link_page(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST" and rate_limit.hit(
+        [rate_limit.Limit("survey_link_ip", client_address(request), LINK_POSTS_PER_MINUTE)]
+    ):
+        return message_page(request, TOO_MANY, _request_language(request), status=429)
     link = link_by_token(token)
     if link is None:
         return message_page(request, INVALID, _request_language(request), status=404)

@@ -11,8 +11,11 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
-from feedback.answering.models import Response
+from feedback.answering.link_views import LINK_POSTS_PER_MINUTE
+from feedback.answering.models import ProcessingFailure, Response
 from feedback.cases.models import Case
+from feedback.webhooks.models import WebhookDelivery
+from feedback.webhooks.services import webhook_endpoint_create
 from metrics.rollups.models import Rollup
 from metrics.rollups.services import rollups_rebuild
 from surveys.contacts.models import Contact
@@ -21,7 +24,7 @@ from surveys.delivery.links import link_create, link_deactivate
 from surveys.delivery.models import Display
 from tests.factories import signed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_counters")]
 
 
 class _Form(HTMLParser):
@@ -143,8 +146,11 @@ def test_an_anonymous_answer_counts_under_the_links_channel_and_store(
 
 
 def test_a_detractor_answers_in_two_steps_and_opens_a_case(
-    link, survey, django_capture_on_commit_callbacks
+    project, link, survey, django_capture_on_commit_callbacks
 ):
+    webhook_endpoint_create(
+        project=project, url="https://hooks.example/voc", events=["response.finished"]
+    )
     client = Client()
     done = _answer(
         client,
@@ -162,6 +168,16 @@ def test_a_detractor_answers_in_two_steps_and_opens_a_case(
     ]
     assert Case.objects.filter(response=response).count() == 1
     assert Display.objects.count() == 1
+    delivered = WebhookDelivery.objects.get(event="response.finished").payload["data"]
+    assert {k: delivered["response"][k] for k in ("channel", "contact", "segment")} == {
+        "channel": "receipt",
+        "contact": None,
+        "segment": {},
+    }
+    # Every step of the processing ran for an answer with no contact.
+    assert ProcessingFailure.objects.count() == 0
+    response.refresh_from_db()
+    assert (response.rolled_up_at is not None, response.processed_at is not None) == (True, True)
 
 
 def test_the_same_form_sent_twice_is_one_answer(link, survey):
@@ -211,6 +227,20 @@ def test_a_hidden_value_that_cannot_be_kept_is_refused_in_words(link, survey, qu
     first, _why = _questions(survey)
     assert client.post(path, {f"q{first}": "9", "step": "first"}).status_code == 400
     assert (Display.objects.count(), Response.objects.count()) == (0, 0)
+
+
+def test_one_address_sending_too_many_answers_is_held_back(link, survey):
+    client = Client()
+    path = f"/l/{link.token}/"
+    first, _why = _questions(survey)
+    for _ in range(LINK_POSTS_PER_MINUTE):
+        assert client.post(path, {"step": "first"}).status_code == 422  # no score: nothing kept
+    held = client.post(path, {f"q{first}": "9", "step": "first"})
+    assert held.status_code == 429
+    assert "Too many answers from your network just now." in held.content.decode()
+    assert Response.objects.count() == 0
+    other = Client(REMOTE_ADDR="198.51.100.7")
+    assert "Thank you" in other.post(path, {f"q{first}": "9"}).content.decode()
 
 
 def test_unknown_and_deactivated_links_answer_not_found(link, survey):
