@@ -52,12 +52,12 @@ urlpatterns = [
     ),
     path(
         "surveys/<int:survey_id>/links/<int:link_id>/qr.png",
-        links_api.LinkQrApi.as_view(kind="png"),
+        links_api.LinkQrPngApi.as_view(),
         name="api-survey-link-qr-png",
     ),
     path(
         "surveys/<int:survey_id>/links/<int:link_id>/qr.svg",
-        links_api.LinkQrApi.as_view(kind="svg"),
+        links_api.LinkQrSvgApi.as_view(),
         name="api-survey-link-qr-svg",
     ),
 ]

@@ -192,6 +192,8 @@ def _survey_link_page(request: HttpRequest, token: str) -> HttpResponse:
         display = _display_from_step(link, step)
         if display is None:
             return message_page(request, INVALID, language, status=404)
+        if display.contact is not None and display.contact.erased_at is not None:
+            return message_page(request, GONE, "en", status=410)
         language = display.language or language
     elif contact is not None:
         display = link_display_resumable(link=link, contact=contact)

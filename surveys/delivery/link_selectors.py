@@ -14,6 +14,7 @@ from surveys.contacts.models import Contact
 from surveys.delivery.models import Display, DisplayStatus, SurveyLink
 from surveys.design.models import Survey, SurveyStatus
 from surveys.tenancy.models import Project
+from vocsite.ids import id_parse
 
 # An unfinished answer of a known respondent is taken up again when they come back this soon.
 RESUME_WITHIN = timedelta(days=1)
@@ -34,7 +35,11 @@ def survey_links(*, project: Project, survey: Survey) -> QuerySet[SurveyLink]:
 
 
 def link_of_survey(*, project: Project, survey_id: int, link_id: int) -> SurveyLink | None:
-    """The link through the project and survey it belongs to (None for another project's)."""
+    """The link through the project and survey it belongs to (None for another project's, or
+    for ids no row can have)."""
+    survey_id, link_id = id_parse(survey_id), id_parse(link_id)
+    if survey_id is None or link_id is None:
+        return None
     return (
         SurveyLink.objects.filter(project=project, survey_id=survey_id, pk=link_id)
         .select_related("touchpoint", "survey")

@@ -17,10 +17,13 @@ from surveys.design.models import Survey
 from surveys.tenancy.roles import DESIGN_ROLES
 from surveys.tenancy.staff import project_view
 from vocsite.errors import ApplicationError
+from vocsite.ids import id_or_404
 
 
 def _survey(request: HttpRequest, survey_id: int) -> Survey:
-    return get_object_or_404(Survey.objects.filter(project=request.access.project), pk=survey_id)
+    return get_object_or_404(
+        Survey.objects.filter(project=request.access.project), pk=id_or_404(survey_id)
+    )
 
 
 @project_view(DESIGN_ROLES)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -20,6 +21,7 @@ from surveys.design.models import Survey
 from surveys.journey.api import DesignApi
 from surveys.journey.channels import LINK_CHANNEL_CHOICES
 from vocsite.api_errors import ERRORS
+from vocsite.ids import id_or_404
 
 
 class LinkOutputSerializer(serializers.Serializer):
@@ -76,7 +78,9 @@ class LinkInputSerializer(serializers.Serializer):
 
 
 def _survey(request, survey_id: int) -> Survey:
-    return get_object_or_404(Survey.objects.filter(project=request.access.project), pk=survey_id)
+    return get_object_or_404(
+        Survey.objects.filter(project=request.access.project), pk=id_or_404(survey_id)
+    )
 
 
 def _link(request, survey_id: int, link_id: int) -> SurveyLink:
@@ -149,6 +153,8 @@ class LinkDeactivateApi(DesignApi):
 
 
 class LinkQrApi(DesignApi):
+    """The QR code of the link's public address (`url`), as a download."""
+
     kind: str = "png"
 
     def perform_content_negotiation(self, request, force=False):
@@ -156,10 +162,27 @@ class LinkQrApi(DesignApi):
         # whatever it asks for, and errors stay JSON.
         return super().perform_content_negotiation(request, force=True)
 
-    @extend_schema(
-        operation_id="survey_links_qr",
-        description="The QR code of the link's public address: `qr.png` or `qr.svg`.",
-        responses={200: OpenApiResponse(description="image/png or image/svg+xml"), **ERRORS},
-    )
     def get(self, request, survey_id: int, link_id: int):
         return qr_response(_link(request, survey_id, link_id), self.kind)
+
+
+class LinkQrPngApi(LinkQrApi):
+    kind = "png"
+
+    @extend_schema(
+        operation_id="survey_links_qr_png",
+        responses={(200, "image/png"): OpenApiTypes.BINARY, **ERRORS},
+    )
+    def get(self, request, survey_id: int, link_id: int):
+        return super().get(request, survey_id, link_id)
+
+
+class LinkQrSvgApi(LinkQrApi):
+    kind = "svg"
+
+    @extend_schema(
+        operation_id="survey_links_qr_svg",
+        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, **ERRORS},
+    )
+    def get(self, request, survey_id: int, link_id: int):
+        return super().get(request, survey_id, link_id)

@@ -395,3 +395,19 @@ def test_a_known_respondents_answer_through_a_link_is_erased_like_the_others(
     assert response.meta == {}
     assert list(response.answers.values_list("value_text", flat=True).order_by("id")) == ["", ""]
     assert response.segment == {"store": "(erased)"}
+
+
+def test_an_erased_respondents_unfinished_answer_cannot_be_taken_up(project, link, survey):
+    client = Client()
+    identity = "&".join(f"{k}={v}" for k, v in signed(project, "cust-6").items())
+    path = f"/l/{link.token}/?{identity}"
+    first, text = _questions(survey)
+    form = _form(client.get(path).content.decode())
+    step = client.post(path, {**form.data, f"q{first}": "2"})
+    assert step.status_code == 302
+    contact_erase(contact=Contact.objects.get(user_id="cust-6"))
+    gone = client.get(step["Location"])
+    assert gone.status_code == 410
+    assert "This link is no longer valid." in gone.content.decode()
+    assert client.post(step["Location"], {f"q{text}": "late"}).status_code == 410
+    assert list(Response.objects.get().answers.values_list("value_text", flat=True)) == [""]
