@@ -1,5 +1,6 @@
 """The hosted survey page behind an e-mail link: server-rendered, no JavaScript needed,
-phone-friendly, in the contact's language (Chinese or English).
+phone-friendly, in the contact's language (Chinese or English). Survey links show the same
+page (`survey_step_page`; feedback.answering.link_views).
 
 A GET never changes anything: mail security scanners fetch every link of an e-mail, and a
 scanner must not answer for the customer. A score clicked in the e-mail arrives as

@@ -88,7 +88,9 @@ def link_create(
         ]
     if mode not in LinkMode.values:
         errors["mode"] = [gettext("One of %(names)s.") % {"names": ", ".join(LinkMode.values)}]
-    if survey.project_id != project.pk or survey.status == SurveyStatus.CLOSED:
+    if survey.project_id != project.pk:
+        errors["survey"] = [gettext("Not a survey of this project.")]
+    elif survey.status == SurveyStatus.CLOSED:
         errors["survey"] = [gettext("A closed survey takes no more answers.")]
     names = list(hidden_fields)
     for index, code in name_problems(names).items():
