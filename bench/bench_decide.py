@@ -10,8 +10,9 @@ each at the target rate, both printed with the share of decides that claimed a s
   from them, at random touchpoints, and the ledger mostly answers "not now" (cooldowns,
   sampled out); 5 % come from visitors not seen for a week, who may be asked. That puts ~3–4 %
   of decides on the claiming path, as in the realistic load test (bench_load.py: 3.6 %).
-- *claim-heavy* (a stress row, no target of its own): every decide is a visitor without a
-  recent display, so ~70 % of decides claim a survey (UPDATE + INSERT + COMMIT each).
+- *claim-heavy*: every decide is a visitor without a recent display, so ~70 % of decides claim
+  a survey (each claim one compare-and-set UPDATE with the display's INSERT). DESIGN §9 holds
+  both mixes to the same p99.
 
 Maximum throughput is measured for both mixes beside the bare JSON view. Run by `make bench`
 (full mode is up), or by hand: `.venv/bin/python bench/bench_decide.py --base-url

@@ -112,8 +112,8 @@ class CaseEventAdmin(admin.ModelAdmin):
 
 @admin.register(models.WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ["url", "project", "is_active", "created_at"]
-    list_filter = ["project", "is_active"]
+    list_display = ["url", "kind", "team", "project", "is_active", "created_at"]
+    list_filter = ["project", "kind", "is_active"]
 
 
 @admin.register(models.WebhookDelivery)

@@ -17,7 +17,7 @@ from feedback.answering.models import Answer, Feedback, ProcessingFailure, Respo
 from feedback.cases.models import Case, CaseEvent
 from feedback.cases.services import FREE_TEXT_CASE_FIELDS
 from feedback.topics.models import Tag
-from feedback.webhooks.models import WebhookAttempt, WebhookDelivery
+from feedback.webhooks.models import ERASED_PAYLOAD, WebhookAttempt, WebhookDelivery
 from surveys.contacts.models import Contact
 from surveys.contacts.personal_data import PersonalData, contact_rows_repoint
 
@@ -166,7 +166,7 @@ def _webhooks_erase(contacts: Sequence[Contact]) -> None:
     deliveries = WebhookDelivery.objects.filter(contact__in=contacts)
     # A receiver's reply may echo what it was sent.
     WebhookAttempt.objects.filter(delivery__in=deliveries).update(error="", response_excerpt="")
-    deliveries.update(payload={"erased": True}, last_error="")
+    deliveries.update(payload=ERASED_PAYLOAD, last_error="")
 
 
 def _failures(contacts: Sequence[Contact]):

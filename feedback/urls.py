@@ -3,6 +3,7 @@
 from django.urls import path
 
 from feedback.cases import views
+from feedback.webhooks import chat_views
 from feedback.webhooks import views as webhook_views
 
 urlpatterns = [
@@ -41,5 +42,26 @@ urlpatterns = [
         "webhooks/deliveries/<uuid:delivery_id>/replay/",
         webhook_views.webhook_replay_view,
         name="webhook-replay",
+    ),
+    path("teams/<int:team_id>/chat/", chat_views.team_chat, name="team-chat"),
+    path(
+        "teams/<int:team_id>/chat/<int:channel_id>/",
+        chat_views.chat_channel_edit,
+        name="chat-channel-edit",
+    ),
+    path(
+        "teams/<int:team_id>/chat/<int:channel_id>/toggle/",
+        chat_views.chat_channel_toggle,
+        name="chat-channel-toggle",
+    ),
+    path(
+        "teams/<int:team_id>/chat/<int:channel_id>/delete/",
+        chat_views.chat_channel_delete_view,
+        name="chat-channel-delete",
+    ),
+    path(
+        "teams/<int:team_id>/chat/<int:channel_id>/test/",
+        chat_views.chat_channel_test,
+        name="chat-channel-test",
     ),
 ]

@@ -1,7 +1,9 @@
-"""Admin for the rollup histograms (read-only: they are rebuilt from raw rows)."""
+"""Admin for the rollup histograms (read-only: they are rebuilt from raw rows) and the weekly
+digest subscriptions."""
 
 from django.contrib import admin
 
+from metrics.digests.models import DigestSubscription
 from metrics.rollups import models
 
 
@@ -16,3 +18,10 @@ class RollupAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(DigestSubscription)
+class DigestSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "timezone", "language", "last_sent_slot"]
+    list_filter = ["project"]
+    raw_id_fields = ["user", "project"]

@@ -7,6 +7,7 @@ class MetricsConfig(AppConfig):
 
     def ready(self) -> None:
         from feedback.answering.pipeline import RESPONSE_ROLLUP
+        from metrics.digests import tasks as digests_tasks  # noqa: F401  (registers the task)
         from metrics.personal_data import METRICS_PERSONAL_DATA
         from metrics.rollups import services as rollups
         from metrics.rollups.tasks import rollups_rebuild_later

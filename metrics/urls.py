@@ -3,6 +3,7 @@
 from django.urls import path
 
 from metrics.customers import views as customer_views
+from metrics.digests import views as digest_views
 from metrics.reports import journey_views, views
 
 urlpatterns = [
@@ -27,4 +28,11 @@ urlpatterns = [
     path("results/<int:survey_id>/", views.survey_results, name="survey-results"),
     path("responses/<int:response_id>/", views.response_page, name="response-detail"),
     path("contacts/<int:contact_id>/", customer_views.contact_page, name="contact-detail"),
+    path("digest/", digest_views.digest_page, name="digest"),
+    path("digest/preview/", digest_views.digest_preview, name="digest-preview"),
+    path(
+        "digest/unsubscribe/<str:token>/",
+        digest_views.digest_unsubscribe_link,
+        name="digest-unsubscribe",
+    ),
 ]

@@ -71,6 +71,7 @@ ALLOWED = {
     ("get", "/api/v1/metrics/drop-off"): ALL,
     ("get", "/api/v1/metrics/response-rate"): ALL,
     ("get", "/api/v1/metrics/churn"): ALL,
+    ("get", "/api/v1/metrics/waves"): CASES,
     ("post", "/api/v1/events"): ADMIN,
     ("get", "/api/v1/contacts/{user_id}"): ADMIN,
     ("put", "/api/v1/contacts/{user_id}"): ADMIN,

@@ -14,6 +14,7 @@ app = Celery("vocsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("rollups"), Queue("alerts"))
 app.conf.task_routes = {
+    "metrics.tasks.send_due_digests": {"queue": "default"},  # e-mail, not rollup work
     "metrics.tasks.*": {"queue": "rollups"},
     "feedback.tasks.pipeline.process_response": {"queue": "rollups"},
     "feedback.tasks.pipeline.process_responses": {"queue": "rollups"},

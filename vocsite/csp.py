@@ -34,3 +34,7 @@ widget_page = csp_replace({"style-src": [SELF, UNSAFE_INLINE]})
 
 # The API docs: Swagger UI (drf-spectacular's sidecar files) sets inline styles as it draws.
 api_docs_page = csp_replace({"style-src": [SELF, UNSAFE_INLINE]})
+
+# The weekly digest's preview: the e-mail as mailed (style attributes, as e-mail clients need
+# them), framed by the digest page of this site.
+email_preview_page = csp_replace({"style-src": [SELF, UNSAFE_INLINE], "frame-ancestors": [SELF]})

@@ -144,12 +144,13 @@ _MAX_LENGTH = re.compile(r"^Expected `(?P<kind>str|array)` of length <= (?P<n>\d
 _MIN_LENGTH = re.compile(r"^Expected `str` of length >= 1$")
 _BOUND = re.compile(r"^Expected `int` (?P<op>>=|<=) (?P<n>-?\d+)$")
 _ENUM = re.compile(r"^Invalid enum value (?P<value>.*)$")
+# DRF's own wordings (its msgids, so its catalogues translate them as they do a serializer's).
 _TYPE_WORDS = {
-    "str": "Not a valid string.",
-    "int": "A valid integer is required.",
-    "bool": "Must be a valid boolean.",
-    "object": "Expected a dictionary of items.",
-    "array": "Expected a list of items.",
+    "str": gettext_lazy("Not a valid string."),
+    "int": gettext_lazy("A valid integer is required."),
+    "bool": gettext_lazy("Must be a valid boolean."),
+    "object": gettext_lazy("Expected a dictionary of items."),
+    "array": gettext_lazy("Expected a list of items."),
 }
 
 
@@ -160,7 +161,7 @@ def _field_error(text: str) -> tuple[str, str]:
     name = re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
     missing = _MISSING.match(message)
     if missing:
-        return _join(name, missing["name"]), "This field is required."
+        return _join(name, missing["name"]), gettext("This field is required.")
     return name or "non_field_errors", _worded(message)
 
 
@@ -170,23 +171,35 @@ def _join(prefix: str, name: str) -> str:
 
 def _worded(message: str) -> str:
     if found := _MAX_LENGTH.match(message):
-        unit = "characters" if found["kind"] == "str" else "elements"
-        return f"Ensure this field has no more than {found['n']} {unit}."
+        if found["kind"] == "str":
+            worded = gettext("Ensure this field has no more than {max_length} characters.")
+        else:
+            worded = gettext("Ensure this field has no more than {max_length} elements.")
+        return worded.format(max_length=found["n"])
     if _MIN_LENGTH.match(message):
-        return "This field may not be blank."
+        return gettext("This field may not be blank.")
     if found := _BOUND.match(message):
-        side = "greater" if found["op"] == ">=" else "less"
-        return f"Ensure this value is {side} than or equal to {found['n']}."
+        if found["op"] == ">=":
+            return gettext("Ensure this value is greater than or equal to {min_value}.").format(
+                min_value=found["n"]
+            )
+        return gettext("Ensure this value is less than or equal to {max_value}.").format(
+            max_value=found["n"]
+        )
     if found := _ENUM.match(message):
-        return f'"{found["value"].strip(chr(39))}" is not a valid choice.'
+        return gettext('"{input}" is not a valid choice.').format(
+            input=found["value"].strip(chr(39))
+        )
     if message.startswith("Expected `str` matching regex"):
-        return 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
+        return gettext(
+            'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
+        )
     if message == "Invalid UUID":
-        return "Must be a valid UUID."
+        return gettext("Must be a valid UUID.")
     if message.startswith("Expected `"):
         kind = message[len("Expected `") :].split("`")[0].split(" ")[0]
         if kind in _TYPE_WORDS:
-            return _TYPE_WORDS[kind]
+            return str(_TYPE_WORDS[kind])
     return message
 
 

@@ -1,4 +1,5 @@
-"""Case e-mails through Django's e-mail backend: templated (text + HTML), linking to the case.
+"""Case e-mails through Django's e-mail backend: templated (text + HTML), linking to the case;
+and case messages to the team's chat channels (Slack, Teams, Feishu, DingTalk, WeCom).
 
 Sent by a Celery task enqueued after commit, so a rolled-back case never mails anyone and a
 slow SMTP server never holds a request or a pipeline transaction open.
@@ -13,6 +14,13 @@ No e-mail is lost quietly: one that cannot be built (a recipient address Django 
 that the mail server refuses for good is logged and recorded on the case as an
 `email_failed` event in words; a mail server that cannot be reached is retried by the task
 (`feedback.tasks.cases.send_case_email`), and recorded so once its last attempt fails.
+
+Chat: a team's channels each choose among new, assigned and overdue cases; the message (score,
+comment, survey, status, assignee, a link to the case) is a delivery row of the webhook outbox
+written in the case's transaction (feedback.webhooks.chat_channels), so it is retried and
+logged like any webhook, and a rolled-back case posts nothing. A new case's message names the
+agent it was routed to; "assigned" is a later assignment, claims included (the team sees who
+took it), not an unassignment.
 """
 
 from __future__ import annotations
@@ -23,9 +31,16 @@ import smtplib
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
+from feedback.answering.batch import ResponseBatch
 from feedback.cases.models import Case, CaseEvent
+from feedback.webhooks.chat_channels import chat_language, chat_notify
+from feedback.webhooks.chat_formats import ChatMessage
+from surveys.design.models import SCORED_TYPES
+from surveys.design.scales import default_scale_max
 from surveys.tenancy.selectors import team_agents
 from vocsite.mail import email_message
 from vocsite.publish import task_publish
@@ -165,3 +180,84 @@ def _email_failed(
         kind="email_failed",
         note=f"The {NAMES[kind]} e-mail to {', '.join(recipients)} was not sent: {reason}.",
     )
+
+
+# ---------------------------------------------------------------- team chat
+
+CHAT_HEADLINES = {
+    "case.created": _("New case #{id}: {title}"),
+    "case.assigned": _("Case #{id} assigned to {assignee}: {title}"),
+    "case.overdue": _("Overdue case #{id}: {title}"),
+}
+CHAT_TONES = {"case.created": "warning", "case.assigned": "info", "case.overdue": "alert"}
+SCORE_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "rating": _("Rating")}
+
+
+def case_chat_notify(
+    case: Case,
+    event: str,
+    *,
+    subject: str,
+    contact_id: int | None,
+    batch: ResponseBatch | None = None,
+) -> int:
+    """Queue `event` ("case.created", "case.assigned", "case.overdue") for the case's team's
+    chat channels that chose it; a case without a team tells no channel (and reads nothing)."""
+    if case.team_id is None or event not in CHAT_HEADLINES:
+        return 0
+    return chat_notify(
+        team_id=case.team_id,
+        event=event,
+        subject=subject,
+        contact_id=contact_id,
+        message=lambda: case_chat_message(case, event),
+        batch=batch,
+    )
+
+
+def _score_and_comment(case: Case) -> tuple[str, str, str]:
+    """(score, comment, survey) in words: the answer's first score (with its scale's top) and
+    first text, or the Feedback-tab message's rating and text."""
+    if case.response_id is not None:
+        response = case.response
+        answers = list(response.answers.select_related("question").order_by("pk"))
+        score = ""
+        for answer in answers:
+            if answer.value_int is not None and answer.question_type in SCORED_TYPES:
+                top = answer.question.scale_max or default_scale_max(answer.question_type)
+                name = SCORE_NAMES.get(answer.question_type, answer.question_type)
+                score = f"{name} {answer.value_int}/{top}"
+                break
+        comment = next((a.value_text for a in answers if a.value_text), "")
+        return score, comment, response.survey.name
+    if case.feedback_id is not None:
+        feedback = case.feedback
+        score = f"{feedback.rating}/5" if feedback.rating is not None else ""
+        return score, feedback.text, gettext("Feedback tab")
+    return "", "", ""
+
+
+def case_chat_message(case: Case, event: str) -> ChatMessage:
+    """The case's chat message in the project's default language."""
+    with translation.override(chat_language(case.project.default_language)):
+        assignee = case.assignee.get_username() if case.assignee_id else ""
+        score, comment, survey = _score_and_comment(case)
+        facts = [
+            (gettext("Score"), score or "—"),
+            (gettext("Survey"), survey or "—"),
+            (gettext("Status"), str(case.get_status_display())),
+            (gettext("Assignee"), assignee or pgettext("case assignee", "nobody yet")),
+            (gettext("Priority"), str(case.get_priority_display())),
+            (gettext("Team"), case.team.name),
+        ]
+        headline = str(CHAT_HEADLINES[event]).format(
+            id=case.pk, title=case.title, assignee=assignee
+        )
+        return ChatMessage(
+            headline=headline,
+            facts=tuple(facts),
+            comment=comment,
+            link_label=gettext("Open the case"),
+            link_url=f"{settings.VOCSITE_BASE_URL}/app/cases/{case.pk}/",
+            tone=CHAT_TONES[event],
+        )

@@ -224,6 +224,30 @@ def sla_by_team(
 
 
 @dataclass(frozen=True)
+class ClosedCases:
+    closed: int  # resolved or closed within the dates
+    median_hours_to_close: float | None  # from opening to resolution
+
+
+def cases_closed(*, project: Project, since: datetime, until: datetime) -> ClosedCases:
+    """The cases resolved (or closed) in [since, until), and the median time they took from
+    opening to resolution (the weekly digest's throughput)."""
+    durations = [
+        _hours(resolved_at - created_at)
+        for created_at, resolved_at in Case.objects.filter(
+            project=project,
+            status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED),
+            resolved_at__gte=since,
+            resolved_at__lt=until,
+        ).values_list("created_at", "resolved_at")
+    ]
+    return ClosedCases(
+        closed=len(durations),
+        median_hours_to_close=round(median(durations), 1) if durations else None,
+    )
+
+
+@dataclass(frozen=True)
 class Recovery:
     closed: int  # detractor cases resolved or closed
     recovered: int

@@ -46,7 +46,7 @@ from feedback.cases.models import (
     ContactMethod,
     RootCause,
 )
-from feedback.cases.notifications import enqueue_case_email
+from feedback.cases.notifications import case_chat_notify, enqueue_case_email
 from feedback.topics.models import Tag
 from feedback.webhooks.services import webhook_emit
 from surveys.design.models import QuestionType
@@ -322,7 +322,7 @@ def feedback_case_open(*, feedback: Feedback, actor: AbstractBaseUser | None) ->
     if feedback.handled_at is None:
         feedback.handled_at, feedback.handled_by = now, who
         feedback.save(update_fields=["handled_at", "handled_by", "updated_at"])
-    _announce(case, "case.created")
+    _announce(case, "case.created", chat_event="case.created")
     return FeedbackCase(case, created=True)
 
 
@@ -376,6 +376,7 @@ def _case_open(
                 case,
                 "case.created",
                 email_kind="created" if rule.notify_email else None,
+                chat_event="case.created",
                 batch=batch,
             )
     except IntegrityError:
@@ -659,7 +660,8 @@ def case_assign(
         to_value=assignee.get_username() if assignee else "",
     )
     notify = "assigned" if assignee is not None and not claimed and assignee.email else None
-    _announce(case, "case.updated", email_kind=notify, change_id=event.pk)
+    chat_event = "case.assigned" if assignee is not None else None
+    _announce(case, "case.updated", email_kind=notify, chat_event=chat_event, change_id=event.pk)
     return case
 
 
@@ -700,7 +702,7 @@ def cases_escalate_overdue(*, now: datetime | None = None) -> int:
                 to_value=raised,
                 note=f"SLA breached: was due {case.due_at:%Y-%m-%d %H:%M} UTC.",
             )
-            _announce(case, "case.overdue", email_kind="overdue")
+            _announce(case, "case.overdue", email_kind="overdue", chat_event="case.overdue")
             escalated += 1
     return escalated
 
@@ -821,20 +823,25 @@ def _announce(
     event: str,
     *,
     email_kind: str | None = None,
+    chat_event: str | None = None,
     change_id: object | None = None,
     batch: ResponseBatch | None = None,
 ) -> None:
-    """Webhook deliveries are rows written now (same transaction); e-mail goes after commit."""
+    """Webhook and chat deliveries are rows written now (same transaction); e-mail goes after
+    commit."""
 
     subject = f"case:{case.pk}" if change_id is None else f"case:{case.pk}:{change_id}"
+    contact_id = _case_contact_id(case)
     webhook_emit(  # the payload reads the contact: built only if an endpoint wants it
         project_id=case.project_id,
         event=event,
         subject=subject,
-        contact_id=_case_contact_id(case),
+        contact_id=contact_id,
         data=lambda: case_payload(case),
         batch=batch,
     )
+    if chat_event is not None:
+        case_chat_notify(case, chat_event, subject=subject, contact_id=contact_id, batch=batch)
     if email_kind is not None:
         enqueue_case_email(case, email_kind)
 

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from feedback.webhooks.models import (
     SUBSCRIBABLE_EVENTS,
     DeliveryStatus,
+    EndpointKind,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -119,7 +120,11 @@ class WebhookApi(APIView):
     allowed_roles = ADMIN_ROLES
 
     def _endpoints(self, request):
-        return WebhookEndpoint.objects.filter(project=request.access.project).order_by("pk")
+        # Standard Webhooks endpoints; a team's chat channels are configured on its page.
+        endpoints = WebhookEndpoint.objects.filter(
+            project=request.access.project, kind=EndpointKind.STANDARD
+        )
+        return endpoints.order_by("pk")
 
 
 class WebhookListCreateApi(WebhookApi):

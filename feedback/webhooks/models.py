@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from urllib.parse import urlsplit
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from surveys.tenancy.models import Project
+from surveys.tenancy.models import Project, Team
 from vocsite.models import TimeStampedModel
 
 
@@ -19,12 +20,33 @@ class WebhookEvent(models.TextChoices):
     CASE_UPDATED = "case.updated", _("Case Updated")
     CASE_OVERDUE = "case.overdue", _("Case Overdue")
     FEEDBACK_CREATED = "feedback.created", _("Feedback Created")
+    # Team chat channels only: a person was given the case (endpoints get `case.updated`).
+    CASE_ASSIGNED = "case.assigned", _("Case Assigned")
     # Sent on demand from the webhooks page or `POST /api/v1/webhooks/{id}/test`, never
     # subscribed to: it travels the same signed delivery path as the events above.
     TEST_PING = "test.ping", _("Test Ping")
 
 
-SUBSCRIBABLE_EVENTS = tuple(e for e in WebhookEvent if e != WebhookEvent.TEST_PING)
+SUBSCRIBABLE_EVENTS = tuple(
+    e for e in WebhookEvent if e not in (WebhookEvent.TEST_PING, WebhookEvent.CASE_ASSIGNED)
+)
+# What a team's chat channel can be told about its cases.
+CHAT_EVENTS = (WebhookEvent.CASE_CREATED, WebhookEvent.CASE_ASSIGNED, WebhookEvent.CASE_OVERDUE)
+
+
+class EndpointKind(models.TextChoices):
+    """How a delivery is written and signed for its receiver: a Standard Webhooks JSON event,
+    or a message in a chat platform's own format (feedback/webhooks/chat_formats.py)."""
+
+    STANDARD = "standard", _("Standard Webhooks (JSON event)")
+    SLACK = "slack", _("Slack")
+    TEAMS = "teams", _("Microsoft Teams")
+    FEISHU = "feishu", _("Feishu / Lark")
+    DINGTALK = "dingtalk", _("DingTalk")
+    WECOM = "wecom", _("WeCom")
+
+
+CHAT_KINDS = tuple(kind for kind in EndpointKind if kind != EndpointKind.STANDARD)
 
 
 def new_webhook_secret() -> str:
@@ -34,15 +56,52 @@ def new_webhook_secret() -> str:
 
 
 class WebhookEndpoint(TimeStampedModel):
+    """Where deliveries go. A team's chat channel is an endpoint too (a chat `kind` and its
+    `team`), so its messages share the outbox: the same rows, retries, log and replay."""
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhooks")
+    kind = models.CharField(
+        max_length=16, choices=EndpointKind.choices, default=EndpointKind.STANDARD
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="chat_channels"
+    )
     url = models.URLField(max_length=2000)
+    # Standard: the whsec_ signing secret. Chat: the platform's signing secret (Feishu,
+    # DingTalk), else empty.
     secret = models.CharField(max_length=100, default=new_webhook_secret)
     events = models.JSONField(default=list)
     description = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind=EndpointKind.STANDARD, team__isnull=True)
+                | (~models.Q(kind=EndpointKind.STANDARD) & models.Q(team__isnull=False)),
+                name="webhook_chat_channel_has_team",
+            ),
+        ]
+
     def __str__(self) -> str:
-        return self.url
+        return self.shown_url
+
+    @property
+    def is_chat(self) -> bool:
+        return self.kind != EndpointKind.STANDARD
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as pages and the audit log show it: a chat webhook's URL is its credential
+        (whoever has it can post to the channel), so only its scheme and host are shown."""
+        if not self.is_chat:
+            return self.url
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname or ''}/…"
+
+
+# What a delivery's payload becomes when the person it quotes is erased (feedback.personal_data).
+ERASED_PAYLOAD = {"erased": True}
 
 
 class DeliveryStatus(models.TextChoices):

@@ -17,6 +17,9 @@ How a delivery travels:
    status code, a failure in words, and the start of the reply only when it came from a
    public address (a reply from inside the network is never stored).
    A test event (`webhook_test_send`, `test.ping`) is one more delivery row on this same path.
+   A team chat channel's delivery (feedback.webhooks.chat_channels) travels it too: its row
+   holds the platform's message, signed for each attempt the platform's way, and a 2xx reply
+   whose body carries the platform's error code is a failed attempt.
 3. A failure schedules the next attempt at an exponential delay with jitter; the periodic
    `webhooks_retry_due` sends what is due. After WEBHOOK_MAX_ATTEMPTS the delivery is failed
    and stays replayable from the UI and the API.
@@ -52,9 +55,18 @@ from urllib3.util.ssl_match_hostname import CertificateError
 
 from feedback.answering.batch import ResponseBatch, finished_response
 from feedback.answering.models import Feedback, Response
+from feedback.webhooks.chat_formats import (
+    PLATFORM_NAMES,
+    ChatMessage,
+    chat_message_body,
+    chat_refusal,
+)
+from feedback.webhooks.chat_signing import chat_signed
 from feedback.webhooks.models import (
+    ERASED_PAYLOAD,
     SUBSCRIBABLE_EVENTS,
     DeliveryStatus,
+    EndpointKind,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -207,7 +219,7 @@ def webhook_test_send(
             data=data,
             now=now,
         )
-        transaction.on_commit(lambda: _enqueue([str(delivery.pk)]), robust=True)
+        transaction.on_commit(lambda: webhook_deliveries_enqueue([str(delivery.pk)]), robust=True)
     return delivery
 
 
@@ -215,9 +227,12 @@ def webhook_test_send(
 
 
 def active_endpoints(project_id: int | None) -> list[WebhookEndpoint]:
-    return list(
-        WebhookEndpoint.objects.filter(project_id=project_id, is_active=True).order_by("pk")
+    """The project's active Standard Webhooks endpoints (a team's chat channels are told about
+    its cases by feedback.webhooks.chat_channels instead)."""
+    endpoints = WebhookEndpoint.objects.filter(
+        project_id=project_id, is_active=True, kind=EndpointKind.STANDARD
     )
+    return list(endpoints.order_by("pk"))
 
 
 def _endpoints_for(
@@ -270,7 +285,7 @@ def webhook_emit(
         if delivery is not None:
             created_ids.append(str(delivery.pk))
     if created_ids:
-        transaction.on_commit(lambda: _enqueue(created_ids), robust=True)
+        transaction.on_commit(lambda: webhook_deliveries_enqueue(created_ids), robust=True)
     return len(created_ids)
 
 
@@ -303,7 +318,7 @@ def _delivery_create(
     return delivery
 
 
-def _enqueue(delivery_ids: list[str]) -> None:
+def webhook_deliveries_enqueue(delivery_ids: list[str]) -> None:
     for delivery_id in delivery_ids:
         task_publish("feedback.tasks.deliver_webhook", delivery_id)
 
@@ -451,12 +466,17 @@ class Reply:
     # (private targets are allowed in development) could carry an internal service's data
     # to whoever configured the URL, so it is never read.
     excerpt: str
+    # The start of the body whatever the address, when the caller asked for it to judge the
+    # reply (a chat platform's error code); never stored.
+    body: bytes = b""
 
 
-def webhook_post(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> Reply:
+def webhook_post(
+    target: WebhookTarget, body: bytes, headers: dict[str, str], *, read_reply: bool = False
+) -> Reply:
     """POST to the target's checked addresses in turn until one takes the connection; the
-    reply's status code and the start of its body (from a public address). Raises
-    Undeliverable with words."""
+    reply's status code and the start of its body (from a public address; from any when
+    `read_reply`, for the caller to judge and not to keep). Raises Undeliverable with words."""
     headers = {**headers, "Host": target.host_header}
     if target.authorization:
         headers["Authorization"] = target.authorization
@@ -474,12 +494,14 @@ def webhook_post(target: WebhookTarget, body: bytes, headers: dict[str, str]) ->
                 preload_content=False,
                 assert_same_host=False,
             )
-            excerpt = ""
-            if webhook_address_allowed(ipaddress.ip_address(address)):
+            excerpt, raw = "", b""
+            public = webhook_address_allowed(ipaddress.ip_address(address))
+            if public or read_reply:
                 raw = reply.read(EXCERPT_CHARS * 4) or b""
+            if public:
                 excerpt = raw.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
             reply.close()
-            return Reply(status=reply.status, excerpt=excerpt)
+            return Reply(status=reply.status, excerpt=excerpt, body=raw if read_reply else b"")
         except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as e:
             failure = e  # this address took no connection: the next one may
         except urllib3.exceptions.HTTPError as error:
@@ -538,10 +560,35 @@ def webhook_deliver(delivery_id: str, *, now: datetime | None = None) -> str:
         return row.first() or "missing"
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
-    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
     replay = delivery.attempts == 0 and delivery.log.exists()
     status_code, error, permanent, excerpt = None, "", False, ""
     sent_at = timezone.now()
+    if endpoint.is_chat:
+        url, body, headers = _chat_request(endpoint, delivery, sent_at)
+    else:
+        url, body, headers = endpoint.url, *_standard_request(endpoint, delivery, sent_at)
+    started = time.monotonic()
+    try:
+        target = webhook_target(url)
+        headers["Host"] = target.host_header
+        reply = webhook_post(target, body.encode(), headers, read_reply=endpoint.is_chat)
+        status_code, excerpt = reply.status, reply.excerpt
+        if not 200 <= status_code < 300:
+            error = f"Receiver answered HTTP {status_code}"
+        elif endpoint.is_chat and (code := chat_refusal(endpoint.kind, reply.body)) is not None:
+            error = f"{PLATFORM_NAMES[endpoint.kind]} refused the message (code {code})"
+    except Undeliverable as failure:
+        error, permanent = failure.message, failure.permanent
+    duration_ms = int((time.monotonic() - started) * 1000)
+    sent = Attempt(status_code, error, duration_ms, headers, excerpt)
+    return _record(delivery, sent, replay, permanent=permanent)
+
+
+def _standard_request(
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, sent_at: datetime
+) -> tuple[str, dict[str, str]]:
+    """The event as JSON, signed the Standard Webhooks way in the headers."""
+    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -550,19 +597,28 @@ def webhook_deliver(delivery_id: str, *, now: datetime | None = None) -> str:
         "webhook-signature": Webhook(endpoint.secret).sign(str(delivery.pk), sent_at, body),
         "vocsite-event": delivery.event,
     }
-    started = time.monotonic()
-    try:
-        target = webhook_target(endpoint.url)
-        headers["Host"] = target.host_header
-        reply = webhook_post(target, body.encode(), headers)
-        status_code, excerpt = reply.status, reply.excerpt
-        if not 200 <= status_code < 300:
-            error = f"Receiver answered HTTP {status_code}"
-    except Undeliverable as failure:
-        error, permanent = failure.message, failure.permanent
-    duration_ms = int((time.monotonic() - started) * 1000)
-    sent = Attempt(status_code, error, duration_ms, headers, excerpt)
-    return _record(delivery, sent, replay, permanent=permanent)
+    return body, headers
+
+
+def _chat_request(
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, sent_at: datetime
+) -> tuple[str, str, dict[str, str]]:
+    """The platform's message kept on the delivery, signed for this attempt (Feishu in the
+    body, DingTalk in the URL). Once erased, only the fact that it was erased is sent."""
+    message = delivery.payload
+    if message == ERASED_PAYLOAD:
+        erased = ChatMessage(headline=gettext("This notification was erased."))
+        message = chat_message_body(endpoint.kind, erased)
+    url, message = chat_signed(
+        kind=endpoint.kind,
+        url=endpoint.url,
+        body=message,
+        secret=endpoint.secret,
+        now=sent_at.timestamp(),
+    )
+    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+    return url, body, headers
 
 
 @dataclass(frozen=True)
@@ -635,7 +691,7 @@ def webhook_replay(
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
     )
-    transaction.on_commit(lambda: _enqueue([str(delivery.pk)]), robust=True)
+    transaction.on_commit(lambda: webhook_deliveries_enqueue([str(delivery.pk)]), robust=True)
     delivery.refresh_from_db()
     logger.info("webhook delivery %s replayed by %s", delivery.pk, actor or "API key")
     return delivery

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from feedback.answering.pipeline import processing_quarantined_count
 from feedback.webhooks.forms import WebhookForm
-from feedback.webhooks.models import WebhookDelivery, WebhookEndpoint
+from feedback.webhooks.models import EndpointKind, WebhookDelivery, WebhookEndpoint
 from feedback.webhooks.services import (
     webhook_endpoint_create,
     webhook_endpoint_delete,
@@ -23,6 +24,7 @@ from feedback.webhooks.services import (
     webhook_secret_rotate,
     webhook_test_send,
 )
+from surveys.tenancy.models import Team
 from surveys.tenancy.roles import ADMIN_ROLES
 from surveys.tenancy.staff import project_view
 from vocsite.errors import ApplicationError
@@ -51,10 +53,10 @@ def webhooks(request: HttpRequest) -> HttpResponse:
             form = WebhookForm()
         except ApplicationError as error:
             _form_errors_from(error, form)
-    endpoints = WebhookEndpoint.objects.filter(project=project).order_by("pk")
-    deliveries = (
+    endpoints = WebhookEndpoint.objects.filter(project=project, kind=EndpointKind.STANDARD)
+    deliveries = (  # a team chat channel's messages too: one outbox, one log
         WebhookDelivery.objects.filter(endpoint__project=project)
-        .select_related("endpoint")
+        .select_related("endpoint__team")
         .order_by("-created_at")[:100]
     )
     return render(
@@ -62,8 +64,11 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         "feedback/webhooks.html",
         {
             "form": form,
-            "endpoints": endpoints,
+            "endpoints": endpoints.order_by("pk"),
             "deliveries": deliveries,
+            "teams": Team.objects.filter(project=project)
+            .annotate(channels=Count("chat_channels"))
+            .order_by("name"),
             "created": created,
             # feedback.answering.pipeline: what it set aside is counted where admins look after delivery
             "quarantined": processing_quarantined_count(project=project),
@@ -73,7 +78,13 @@ def webhooks(request: HttpRequest) -> HttpResponse:
 
 
 def _endpoint(request: HttpRequest, webhook_id: int) -> WebhookEndpoint:
-    return get_object_or_404(WebhookEndpoint, project=request.access.project, pk=webhook_id)
+    """A Standard Webhooks endpoint of the project (a team's chat channel has its own pages)."""
+    return get_object_or_404(
+        WebhookEndpoint,
+        project=request.access.project,
+        kind=EndpointKind.STANDARD,
+        pk=webhook_id,
+    )
 
 
 def _endpoint_page(
@@ -167,7 +178,7 @@ def webhook_delivery(request: HttpRequest, delivery_id) -> HttpResponse:
     """One delivery: its payload, and each attempt's headers, status code, duration, error in
     words and the start of the reply."""
     delivery = get_object_or_404(
-        WebhookDelivery.objects.select_related("endpoint"),
+        WebhookDelivery.objects.select_related("endpoint__team"),
         endpoint__project=request.access.project,
         pk=delivery_id,
     )

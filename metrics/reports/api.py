@@ -28,14 +28,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics.churn import services as lifecycle
-from metrics.reports import selectors
+from metrics.reports import selectors, wave_selectors
 from metrics.reports.filter_params import (
     MetricFiltersQuery,
     dates_in_order,
     previous_period_problem,
 )
 from metrics.rollups.filters import MetricFilters
-from surveys.tenancy.roles import READ_ROLES
+from surveys.design.models import Survey
+from surveys.tenancy.roles import CASE_ROLES, READ_ROLES
 from surveys.tenancy.timezones import local_day, project_zone
 from vocsite.api_errors import ERROR_BODY
 from vocsite.ids import IdField
@@ -94,6 +95,16 @@ class MetricsQuery(MetricFiltersQuery):
                 )
             if problem := previous_period_problem(since, until):
                 raise serializers.ValidationError({"since": [problem]})
+        return attrs
+
+
+class WavesQuery(MetricFiltersQuery):
+    """The metrics filters, with the survey required: waves are one recurring survey's."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.get("survey") is None:
+            raise serializers.ValidationError({"survey": [gettext("Name the recurring survey.")]})
         return attrs
 
 
@@ -270,6 +281,87 @@ DROP_OFF = inline_serializer(
         ),
     },
 )
+_CATEGORY_COUNTS = inline_serializer(
+    "WaveCategoryCounts",
+    {
+        "detractor": serializers.IntegerField(),
+        "passive": serializers.IntegerField(),
+        "promoter": serializers.IntegerField(),
+    },
+)
+WAVES = inline_serializer(
+    "SurveyWaves",
+    {
+        "survey": serializers.IntegerField(),
+        "metric": serializers.CharField(
+            allow_null=True, help_text="nps, csat or ces: the question followed."
+        ),
+        "question": serializers.CharField(
+            allow_null=True, help_text="The question's uid (stable across versions)."
+        ),
+        "method": serializers.CharField(allow_null=True),
+        "recurrence_days": serializers.IntegerField(
+            allow_null=True,
+            help_text="The length of a wave, in days; null: the survey is asked once.",
+        ),
+        "first_day": serializers.DateField(
+            allow_null=True,
+            help_text="Wave 1's first day: the survey's first publish, in the project's timezone.",
+        ),
+        "waves": inline_serializer(
+            "Wave",
+            {
+                "wave": serializers.IntegerField(),
+                "start": serializers.DateField(),
+                "end": serializers.DateField(help_text="The wave's last day, inclusive."),
+                "partial": serializers.BooleanField(
+                    help_text="The wave is cut by since/until, or is not over yet."
+                ),
+                **_score_fields(),
+                "change": inline_serializer(
+                    "WaveChange",
+                    {
+                        "diff": serializers.FloatField(allow_null=True),
+                        "z": serializers.FloatField(allow_null=True),
+                        "p_value": serializers.FloatField(allow_null=True),
+                        "significant": serializers.BooleanField(),
+                        "low_sample": serializers.BooleanField(),
+                        "method": serializers.CharField(),
+                    },
+                    allow_null=True,
+                    help_text="Against the wave before; null for the first.",
+                ),
+            },
+            many=True,
+        ),
+        "movements": inline_serializer(
+            "WaveMovement",
+            {
+                "from_wave": serializers.IntegerField(),
+                "to_wave": serializers.IntegerField(),
+                "contacts": serializers.IntegerField(help_text="People who answered in both."),
+                "improved": serializers.IntegerField(),
+                "unchanged": serializers.IntegerField(),
+                "declined": serializers.IntegerField(),
+                "matrix": serializers.DictField(
+                    child=_CATEGORY_COUNTS,
+                    help_text="Group in from_wave → group in to_wave → people.",
+                ),
+                "detractors_to_promoters": inline_serializer(
+                    "WaveMover",
+                    {
+                        "contact": serializers.IntegerField(),
+                        "user_id": serializers.CharField(allow_null=True),
+                        "email": serializers.CharField(),
+                    },
+                    many=True,
+                ),
+            },
+            many=True,
+            help_text="NPS only: per-contact change between consecutive waves.",
+        ),
+    },
+)
 DECISIONS = inline_serializer(
     "DecisionsByReason",
     {
@@ -364,6 +456,41 @@ class DropOffApi(ReadApi):
     def get(self, request):
         q = self.query(DropOffQuery)
         return Response(selectors.drop_off(request.access.project, survey_id=q["survey"]))
+
+
+class WavesApi(ReadApi):
+    allowed_roles = CASE_ROLES  # it names the people who moved, as the results page does
+
+    @extend_schema(
+        operation_id="metrics_waves",
+        summary="A recurring survey's waves: score per wave and who moved between waves",
+        description=(
+            "A wave is `recurrence_days` days, counted from the survey's first publish; an "
+            "answer belongs to the wave its person was asked in. Each wave carries its score "
+            "with the 95 % interval, n and the test against the wave before (as two periods, "
+            "DESIGN.md §7). For NPS, `movements` says how the people who answered in two "
+            "consecutive waves moved between detractors, passives and promoters, and names "
+            "those who went from detractor to promoter. The filters select the finished "
+            "responses counted, as for the responses API. A survey that does not recur is a "
+            "400 `not_recurring`."
+        ),
+        parameters=_params(WavesQuery),
+        responses={200: WAVES, **ERRORS},
+    )
+    def get(self, request):
+        query = self.query_serializer(WavesQuery)
+        project = request.access.project
+        filters = query.metric_filters()
+        survey = Survey.objects.get(project=project, pk=filters.survey_id)
+        report = wave_selectors.survey_waves(
+            project=project,
+            survey=survey,
+            responses=selectors.responses_list(project=project, filters=filters),
+            today=local_day(timezone.now(), project_zone(project)),
+            since=filters.since,
+            until=filters.until,
+        )
+        return Response(report or wave_selectors.no_waves(survey))
 
 
 class DecisionsApi(ReadApi):

@@ -18,13 +18,13 @@ from feedback.answering.models import Answer
 from feedback.answering.selectors import unhappy_scores
 from feedback.cases.selectors import CaseFilters, cases_list, sla_by_team
 from feedback.topics.selectors import topic_trends
-from metrics.reports import dashboards, results, selectors
+from metrics.reports import dashboards, results, selectors, wave_selectors
 from metrics.reports.exports import metric_series_export
 from metrics.rollups.filters import rows_scope
 from surveys.delivery.models import DecisionReason
 from surveys.design.payload import resolve_language
 from surveys.tenancy.models import Channel, Team
-from surveys.tenancy.roles import CASE_ROLES, READ_ROLES
+from surveys.tenancy.roles import CASE_ROLES, DIGEST_ROLES, READ_ROLES
 from surveys.tenancy.staff import project_view
 
 
@@ -39,6 +39,7 @@ def _base_context(request: HttpRequest, view: str) -> tuple[dashboards.Dashboard
         "querystring": query.querystring(),
         "channels": Channel.choices,
         "notes": dashboards.panel_notes(query),
+        "digest_allowed": request.access.role in DIGEST_ROLES,
     }
 
 
@@ -235,6 +236,18 @@ def survey_results(request: HttpRequest, survey_id: int) -> HttpResponse:
     )
     querystring = query.querystring()
     export = reverse("api-responses") + "?" + querystring
+    waves = wave_selectors.survey_waves(
+        project=project,
+        survey=survey,
+        responses=responses,
+        today=timezone.localdate(),
+        # The page's default start is the first answer, which cuts no wave.
+        since=filters.since if request.GET.get("since") else None,
+        until=filters.until,
+    )
+    if waves is not None:
+        for movement in waves["movements"]:
+            movement["rows"] = wave_selectors.matrix_rows(movement["matrix"])
     return render(
         request,
         "metrics/results.html",
@@ -252,6 +265,8 @@ def survey_results(request: HttpRequest, survey_id: int) -> HttpResponse:
             "summaries": results.question_summaries(
                 project=project, survey=survey, responses=responses, language=language
             ),
+            "waves": waves,
+            "category_labels": wave_selectors.CATEGORY_LABELS.values(),
             "drop_off": selectors.drop_off(
                 project,
                 survey_id=survey.pk,

@@ -124,6 +124,14 @@ def contact_get(*, project: Project, user_id: str) -> Contact:
 # ---------------------------------------------------------------- CSV import
 
 
+def _row_problem(number: int, field: str, message: str) -> str:
+    return gettext("Row %(row)s: %(field)s: %(message)s") % {
+        "row": number,
+        "field": field,
+        "message": message,
+    }
+
+
 def contacts_import_csv(*, project: Project, content: bytes) -> dict[str, int]:
     """Columns user_id (required), email, phone, language; every other column is an
     attribute. All rows are checked first; any problem → a 400 listing each row's problems and
@@ -154,16 +162,21 @@ def contacts_import_csv(*, project: Project, content: bytes) -> dict[str, int]:
     seen: dict[str, int] = {}
     for number, row in enumerate(reader, start=2):  # row 1 is the header
         if number - 1 > MAX_IMPORT_ROWS:
-            problems.append(f"More than {MAX_IMPORT_ROWS:,} rows; split the file.")
+            problems.append(
+                gettext("More than %(n)s rows; split the file.") % {"n": f"{MAX_IMPORT_ROWS:,}"}
+            )
             break
         if None in row:
-            problems.append(f"Row {number}: more values than columns.")
+            problems.append(gettext("Row %(row)s: more values than columns.") % {"row": number})
             continue
         values = {k: (v or "").strip() for k, v in row.items()}
         # PostgreSQL's text and jsonb refuse NUL (SQLite stored it): a 500 at the upsert.
         refused = [k for k, v in values.items() if "\x00" in k or "\x00" in v]
         if refused:
-            problems.extend(f"Row {number}: {k}: Null characters are not allowed." for k in refused)
+            problems.extend(
+                _row_problem(number, k, gettext("Null characters are not allowed."))
+                for k in refused
+            )
             continue
         user_id = values.get("user_id", "")
         data = ContactIn(
@@ -173,9 +186,13 @@ def contacts_import_csv(*, project: Project, content: bytes) -> dict[str, int]:
             attributes={k: v for k, v in values.items() if k not in KNOWN_COLUMNS and v},
         )
         for field, messages in _check(user_id, data).items():
-            problems.extend(f"Row {number}: {field}: {m}" for m in messages)
+            problems.extend(_row_problem(number, field, m) for m in messages)
         if user_id in seen:
-            problems.append(f"Row {number}: user_id: Also on row {seen[user_id]}.")
+            problems.append(
+                _row_problem(
+                    number, "user_id", gettext("Also on row %(row)s.") % {"row": seen[user_id]}
+                )
+            )
         seen.setdefault(user_id, number)
         rows.append((user_id, data))
     if problems:

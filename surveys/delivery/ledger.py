@@ -128,8 +128,8 @@ def contact_resolve(
 
     New attributes, the language and `last_seen_at` (hourly) are saved at once, or with
     touch=False left on the instance for the caller to write (`contact_touch_fields` says
-    which): decide folds them into its claim's single UPDATE. With with_ledger=True an
-    anonymous visitor's ledger comes in the same query, for decide's first read."""
+    which): decide folds them into its claim's single UPDATE. With with_ledger=True the
+    contact's ledger comes in the same query as the visitor's link, for decide's first read."""
     attributes = clean_attributes(attributes)
     if not user_id and not visitor_id:
         raise ApplicationError(
@@ -138,7 +138,9 @@ def contact_resolve(
             {"visitor_id": [gettext("Required.")]},
         )
     if user_id:
-        link = _visitor_link(project, visitor_id) if visitor_id else None
+        # The browser's link, with its contact's ledger for decide: a signed-in user's usual
+        # call reads both in one query.
+        link = _visitor_link(project, visitor_id, with_ledger) if visitor_id else None
         if link is not None and link.contact.user_id == user_id:
             contact = link.contact  # the usual call of a signed-in user: one query
         else:
@@ -293,6 +295,7 @@ def _survey_rules(survey: Survey, finished: dict[int, int]) -> throttle.SurveyRu
         finished_responses=finished.get(survey.pk, 0),
         sample_percent=survey.sample_percent,
         targeting=survey.targeting or {},
+        recurrence_days=survey.recurrence_days,
     )
 
 
@@ -359,15 +362,15 @@ def display_claim(
 
     A "show" is claimed by compare-and-set: the contact's `claim_count` goes up by one only if
     it is still the value read with the ledger (one UPDATE, which also writes what
-    `contact_resolve(touch=False)` left on the instance), and the Display is inserted in the
-    same transaction. A claim that raced in meanwhile changed the count, so the UPDATE
+    `contact_resolve(touch=False)` left on the instance), and the Display is inserted only if
+    that UPDATE matched, both in one statement (`sql.display_claim_write`). A claim that raced in meanwhile changed the count, so the UPDATE
     matches nothing and the slow path runs: lock the row, read the ledger again, decide again.
     Either way concurrent decides for one contact serialise on its row: a cooldown can never
     be claimed twice.
 
     Queries, whatever the history: the ledger (plus finished counts when a survey has a
     response cap) and, for pending contact changes on a refusal, one UPDATE; a claim adds the
-    UPDATE, the Display INSERT and the commit. Decisions are counted in memory
+    claim's one statement. Decisions are counted in memory
     (surveys.delivery.decision_log); the touchpoint and its surveys come from memory."""
     now = timezone.now()
     # The claim count as read with (or before) the ledger: a claim committed after this read
@@ -387,13 +390,10 @@ def display_claim(
         survey = _decision_record(project, surveys, touchpoint, channel, verdict, now)
         return ClaimResult(verdict=verdict, display=None, survey=survey, contact=contact)
     survey = next(s for s in surveys if s.pk == verdict.survey_id)
-    with transaction.atomic():
-        if _claim_count_bump(contact, expected=claims_seen):
-            display = _display_insert(
-                project, contact, survey, touchpoint, channel, url, locale, now
-            )
-            _decision_record(project, surveys, touchpoint, channel, verdict, now)
-            return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
+    display = _display_new(project, contact, survey, touchpoint, channel, url, locale, now)
+    if _claim_write(contact, display, expected=claims_seen):
+        _decision_record(project, surveys, touchpoint, channel, verdict, now)
+        return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
     with transaction.atomic():  # the slow path: another claim changed the ledger meanwhile
         _contact_touch_write(contact)
         contact = _lock_contact(contact)
@@ -401,10 +401,8 @@ def display_claim(
         survey = _decision_record(project, surveys, touchpoint, channel, verdict, now)
         display = None
         if verdict.show:
-            _claim_count_bump(contact, expected=None)
-            display = _display_insert(
-                project, contact, survey, touchpoint, channel, url, locale, now
-            )
+            display = _display_new(project, contact, survey, touchpoint, channel, url, locale, now)
+            _claim_write(contact, display, expected=None)
     return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
 
 
@@ -418,40 +416,39 @@ def _live_surveys(
     return found.touchpoint, found.live(channel=channel, now=now)
 
 
-def _claim_count_bump(contact: Contact, *, expected: int | None) -> bool:
-    """Count one more claim for the contact, writing the fields `contact_resolve` left
-    pending too, if its count is still `expected` and it was not merged away; with
-    expected=None unconditionally (the caller holds the row lock)."""
+def _claim_write(contact: Contact, display: Display, *, expected: int | None) -> bool:
+    """Claim `display`: one more claim counted on the contact (writing the fields
+    `contact_resolve` left pending too) and the display inserted, if the contact's count is
+    still `expected` and it was not merged away; with expected=None unconditionally (the
+    caller holds the row lock)."""
     contact.updated_at = timezone.now()
-    bumped = sql.claim_count_bump(
-        contact, [*contact_touch_fields(contact), "updated_at"], expected=expected
+    written = sql.display_claim_write(
+        contact, [*contact_touch_fields(contact), "updated_at"], display, expected=expected
     )
-    if bumped:
+    if written:
         # The instance's claim_count is left as read: it is only ever a "seen" value, and
         # raising it here (before the commit) let a request sharing the instance
         # compare-and-set against a count whose claim it had not seen.
         contact._touched = []
-    return bumped
+    return written
 
 
-def _display_insert(
+def _display_new(
     project, contact, survey, touchpoint, channel, url, locale, now, link=None, display_id=None
 ) -> Display:
-    return insert_row(
-        Display(
-            id=display_id or uuid.uuid4(),
-            project=project,
-            contact=contact,
-            survey=survey,
-            version=survey.current_version,
-            touchpoint=touchpoint,
-            channel=channel,
-            link=link,
-            language=resolve_language(project, locale or contact.language),
-            url=(url or "")[:2000],
-            claimed_at=now,
-            created_at=now,
-        )
+    return Display(
+        id=display_id or uuid.uuid4(),
+        project=project,
+        contact=contact,
+        survey=survey,
+        version=survey.current_version,
+        touchpoint=touchpoint,
+        channel=channel,
+        link=link,
+        language=resolve_language(project, locale or contact.language),
+        url=(url or "")[:2000],
+        claimed_at=now,
+        created_at=now,
     )
 
 
@@ -558,8 +555,7 @@ def survey_claim(
         _decision_record(project, [survey], touchpoint, channel, verdict, now)
         if not verdict.show:
             return ClaimResult(verdict=verdict, display=None, survey=survey, contact=contact)
-        _claim_count_bump(contact, expected=None)
-        display = _display_insert(
+        display = _display_new(
             project,
             contact,
             survey,
@@ -571,6 +567,7 @@ def survey_claim(
             link=link,
             display_id=display_id,
         )
+        _claim_write(contact, display, expected=None)
     return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
 
 

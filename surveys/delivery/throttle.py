@@ -14,6 +14,14 @@ survey may wait longer than the project floor, never shorter — so without
 `bypass_global_cooldown` the survey cooldown is max(survey, project). With the bypass (for
 transactional surveys such as post-ticket CSAT) only the survey's own value applies (0 when
 unset) and the global cooldown rule is skipped; the frequency cap still applies.
+
+Recurring surveys: with `recurrence_days` N a survey asks each contact again, round after
+round (a relationship NPS every 90 days). A round is the contact's displays of the survey with
+less than N days between one and the next; a new round starts once the newest display is N
+days old. "Already responded" and the display limits look at the current round only, so
+`once` means once per round and `until_responded` until an answer in this round. Every other
+rule — snooze, both cooldowns, the frequency cap — still looks at the whole ledger: a
+recurring survey never asks sooner than a one-off one would.
 """
 
 from __future__ import annotations
@@ -68,6 +76,7 @@ class SurveyRules:
     finished_responses: int
     sample_percent: Decimal | float
     targeting: Mapping[str, Any]
+    recurrence_days: int | None = None  # None: ask once (per the display option)
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,25 @@ def _counted(ledger: Sequence[LedgerEntry]) -> list[LedgerEntry]:
     return [entry for entry in ledger if entry.status in COUNTED_STATUSES]
 
 
+def current_round(
+    mine: Sequence[LedgerEntry], recurrence_days: int | None, now: datetime
+) -> list[LedgerEntry]:
+    """The displays of one survey that count for its "already responded" and display limits:
+    all of them, or for a recurring survey those of the contact's current round (newest first,
+    back to the first gap of `recurrence_days` or more; none once the newest is that old)."""
+    if recurrence_days is None:
+        return list(mine)
+    gap = timedelta(days=recurrence_days)
+    round_entries: list[LedgerEntry] = []
+    later = now
+    for entry in sorted(mine, key=lambda e: e.claimed_at, reverse=True):
+        if later - entry.claimed_at >= gap:
+            break
+        round_entries.append(entry)
+        later = entry.claimed_at
+    return round_entries
+
+
 def _refusal(
     survey: SurveyRules, project: ProjectRules, contact: ContactState, now: datetime
 ) -> str | None:
@@ -141,13 +169,14 @@ def _refusal(
     if not targeting_matches(survey.targeting, contact):
         return "targeting"
     mine = [entry for entry in _counted(contact.ledger) if entry.survey_id == survey.survey_id]
+    this_round = current_round(mine, survey.recurrence_days, now)
     if survey.display_option in ("once", "until_responded", "limited") and any(
-        e.responded for e in mine
+        e.responded for e in this_round
     ):
         return "already_responded"
-    if survey.display_option == "once" and mine:
+    if survey.display_option == "once" and this_round:
         return "display_limit"
-    if survey.display_option == "limited" and len(mine) >= (survey.display_limit or 0):
+    if survey.display_option == "limited" and len(this_round) >= (survey.display_limit or 0):
         return "display_limit"
     snooze = timedelta(days=survey.snooze_days_after_dismiss)
     if any(e.dismissed_at is not None and now - e.dismissed_at < snooze for e in mine):

@@ -55,6 +55,16 @@ SETTING_TEXTS: dict[str, dict[str, str]] = {
         "label": _("Wait between two showings (days)"),
         "help_text": escape(_("Empty: the project's global cooldown.")),
     },
+    "recurrence_days": {
+        "label": _("Ask again every (days)"),
+        "help_text": escape(
+            _(
+                "A relationship survey: each person is asked again this many days after they "
+                "last saw it, answered or not. Empty: ask once. Cooldowns and the frequency "
+                "cap still apply."
+            )
+        ),
+    },
     "bypass_global_cooldown": {
         "label": _("Ignore the global cooldown"),
         "help_text": escape(

@@ -61,6 +61,9 @@ class Survey(TimeStampedModel):
         null=True, blank=True, help_text="Empty: the project's global cooldown."
     )
     bypass_global_cooldown = models.BooleanField(default=False)
+    # Ask each contact again this many days after their last display of it (a relationship
+    # survey's rounds, surveys.delivery.throttle); empty: ask once.
+    recurrence_days = models.PositiveIntegerField(null=True, blank=True)
     snooze_days_after_dismiss = models.PositiveIntegerField(default=14)
     response_cap = models.PositiveIntegerField(null=True, blank=True)
     starts_at = models.DateTimeField(null=True, blank=True)

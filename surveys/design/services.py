@@ -168,6 +168,13 @@ def _settings_errors(values: Mapping[str, Any], project: Project) -> dict[str, l
         ]
     if option == DisplayOption.LIMITED and not values.get("display_limit"):
         errors["display_limit"] = [gettext("A 'limited' survey needs display_limit ≥ 1.")]
+    if values.get("recurrence_days") is not None and option == DisplayOption.ALWAYS:
+        errors["recurrence_days"] = [
+            gettext(
+                "A survey shown always is asked again anyway; asking again every so many days "
+                "needs 'once', 'until responded' or 'limited'."
+            )
+        ]
     recontact = values.get("recontact_days")
     if (
         recontact is not None

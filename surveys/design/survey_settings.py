@@ -46,6 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("display_limit", INTEGER, 1, 1000, nullable=True),
     Setting("recontact_days", INTEGER, 0, 3650, nullable=True),
     Setting("bypass_global_cooldown", BOOLEAN),
+    Setting("recurrence_days", INTEGER, 1, 3650, nullable=True),
     Setting("snooze_days_after_dismiss", INTEGER, 0, 3650),
     Setting("sample_percent", DECIMAL, 0, 100),
     Setting("delay_seconds", INTEGER, 0, 3600),

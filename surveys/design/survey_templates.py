@@ -49,7 +49,11 @@ TEMPLATES: dict[str, SurveyTemplate] = {
                 ),
                 QuestionIn(type="text", text=WHY, required=False),
             ],
-            settings={"display_option": "until_responded", "recontact_days": 90},
+            settings={
+                "display_option": "until_responded",
+                "recontact_days": 90,
+                "recurrence_days": 90,
+            },
         ),
         SurveyTemplate(
             key="csat_support",

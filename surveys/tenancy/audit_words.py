@@ -57,6 +57,9 @@ ACTION_WORDS = {
     "webhook.updated": _("Webhook changed"),
     "webhook.deleted": _("Webhook deleted"),
     "webhook.secret_rotated": _("Webhook signing secret rotated"),
+    "chat_channel.created": _("Team chat channel added"),
+    "chat_channel.updated": _("Team chat channel changed"),
+    "chat_channel.deleted": _("Team chat channel deleted"),
 }
 
 OBJECT_WORDS = {
@@ -105,6 +108,7 @@ FIELD_WORDS = {
     "display_option": _("Display"),
     "display_limit": _("Display limit"),
     "bypass_global_cooldown": _("Bypass the project's cooldown"),
+    "recurrence_days": _("Ask again every (days)"),
     "snooze_days_after_dismiss": _("Snooze days after dismiss"),
     "sample_percent": _("Sample (%)"),
     "delay_seconds": _("Delay (seconds)"),
@@ -144,6 +148,7 @@ FIELD_WORDS = {
     "sla_hours": _("SLA (hours)"),
     "url": _("URL"),
     "events": _("Events"),
+    "platform": _("Platform"),
 }
 
 # Coded values, by the field that holds them (the labels of the models' choices).

@@ -70,7 +70,10 @@ def _origin_errors(origins: Sequence[str]) -> list[str]:
     for origin in origins:
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-            bad.append(f"“{origin}” is not an origin like https://shop.example.com.")
+            bad.append(
+                gettext("“%(origin)s” is not an origin like https://shop.example.com.")
+                % {"origin": origin}
+            )
     return bad
 
 

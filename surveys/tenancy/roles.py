@@ -25,3 +25,5 @@ OWNER_ROLE = Role.ADMIN
 ASSIGNABLE_ROLES = (Role.ADMIN, Role.AGENT)
 # The frontline: their staff home is the inbox, and it holds their teams' cases and their own.
 FRONTLINE_ROLES = (Role.AGENT,)
+# The managers and executives (viewers, DESIGN.md §2) and admins: the weekly digest by e-mail.
+DIGEST_ROLES = (Role.ADMIN, Role.VIEWER)

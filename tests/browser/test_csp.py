@@ -12,22 +12,25 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
 
 from feedback.answering.models import Response
 from feedback.cases.models import AlertRule, Case
 from feedback.topics.models import RetagRun, Topic
+from feedback.webhooks.chat_channels import chat_channel_create
 from feedback.webhooks.models import WebhookDelivery
 from feedback.webhooks.services import webhook_endpoint_create
 from metrics.demo.seed import DEMO_PASSWORD
+from metrics.digests.services import digest_subscribe, unsubscribe_token
 from surveys.contacts.models import Contact
 from surveys.delivery.email_surveys import invitation_send
 from surveys.delivery.events import EventIn, event_record
 from surveys.delivery.models import Invitation
 from surveys.design.models import Survey
 from surveys.tenancy.invitations import member_invite
-from surveys.tenancy.models import ApiKey, MemberInvitation
+from surveys.tenancy.models import ApiKey, MemberInvitation, Team
 from tests.factories import ContactFactory, ProjectFactory, TouchpointFactory, published_survey
 from tests.staff_routes import route_path, staff_routes
 
@@ -79,11 +82,17 @@ def _log_in(page, base: str, username: str) -> None:
     page.wait_for_url("**/app/**")
 
 
-def _strict(policy: str) -> dict[str, str]:
+# Pages framed by a page of this site: the weekly digest's preview, in the digest page.
+FRAMED = {"digest-preview"}
+# Pages with inline styles: the survey editor's live widget, the digest e-mail's preview.
+INLINE_STYLES = {"survey-edit", "digest-preview"}
+
+
+def _strict(policy: str, name: str = "") -> dict[str, str]:
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
     assert directives["default-src"] == "'self'"
     assert directives["script-src"] == "'self'"
-    assert directives["frame-ancestors"] == "'none'"
+    assert directives["frame-ancestors"] == ("'self'" if name in FRAMED else "'none'")
     assert directives["object-src"] == "'none'"
     return directives
 
@@ -101,13 +110,23 @@ def _kwargs(project, live_server) -> dict[str, dict]:
     sent = member_invite(
         project=project, email="someone@example.com", role="viewer", base_url=live_server.url
     )
+    admin = get_user_model().objects.get(username="admin")
     webhook = webhook_endpoint_create(
         project=project, url="https://hooks.example/csp", events=["case.created"]
     )
     delivery = WebhookDelivery.objects.create(
         endpoint=webhook, event="case.created", subject="csp", payload={"id": "x"}, status="failed"
     )
+    team = Team.objects.filter(project=project).first()
+    channel = chat_channel_create(
+        team=team,
+        kind="slack",
+        url="https://hooks.slack.com/services/T/B/csp",
+        events=["case.created"],
+    )
     return {
+        "team-chat": {"team_id": team.pk},
+        "chat-channel-edit": {"team_id": team.pk, "channel_id": channel.pk},
         "webhook-edit": {"webhook_id": webhook.pk},
         "webhook-delivery": {"delivery_id": delivery.pk},
         "survey-edit": {"survey_id": Survey.objects.filter(project=project).first().pk},
@@ -117,6 +136,9 @@ def _kwargs(project, live_server) -> dict[str, dict]:
         "topic-edit": {"topic_id": Topic.objects.filter(project=project).first().pk},
         "retag-progress": {"run_id": RetagRun.objects.get(project=project).pk},
         "member-invitation": {"token": sent.link.rstrip("/").rsplit("/", 1)[1]},
+        "digest-unsubscribe": {
+            "token": unsubscribe_token(digest_subscribe(project=project, user=admin))
+        },
     }
 
 
@@ -134,6 +156,7 @@ def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, de
         "invitation_id": 1,
         "team_id": 1,
         "webhook_id": 1,
+        "channel_id": 1,
         "stage_id": 1,
         "touchpoint_id": 1,
         "delivery_id": "00000000-0000-0000-0000-000000000000",
@@ -159,8 +182,8 @@ def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, de
         page.wait_for_load_state("networkidle")
         assert response.status == EXPECTED_STATUS.get(name, 200), (name, response.status)
         assert response.headers["content-type"].startswith("text/html"), name
-        directives = _strict(response.headers["content-security-policy"])
-        expected_styles = "'self' 'unsafe-inline'" if name == "survey-edit" else "'self'"
+        directives = _strict(response.headers["content-security-policy"], name)
+        expected_styles = "'self' 'unsafe-inline'" if name in INLINE_STYLES else "'self'"
         assert directives["style-src"] == expected_styles, name
         visited.append(name)
     assert {"journey-map", "inbox", "dashboard-executive", "project-settings", "audit-log"} <= set(

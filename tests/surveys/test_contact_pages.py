@@ -44,6 +44,24 @@ def test_import_shows_row_problems_then_imports_a_clean_file(project):
     assert Contact.objects.get(project=project, user_id="ok-1").attributes == {"plan": "pro"}
 
 
+def test_import_row_problems_are_in_the_admins_language(project):
+    client = login(project, "admin")
+    reply = client.post(
+        "/app/contacts/import/",
+        _csv("user_id,email\n,x@example.com\nu-2,a,b\nu-3,\nu-3,\n"),
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    )
+    html = reply.content.decode()
+    for problem in (
+        "第 2 行：user_id：1 到 200 个字符。",
+        "第 3 行：值的数量多于列数。",
+        "第 5 行：user_id：第 4 行也有。",
+    ):
+        assert f"<li>{problem}</li>" in html
+    assert not Contact.objects.filter(project=project).exists()
+
+
 def test_search_export_and_erase(project):
     ann = ContactFactory(project=project, user_id="ann-77", email="ann@shop.example")
     ContactFactory(project=project, user_id="bob-12", email="bob@shop.example")

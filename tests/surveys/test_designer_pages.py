@@ -229,6 +229,7 @@ def test_the_live_preview_shows_unsaved_edits_and_saves_nothing(designer):
 BOUNDS = [
     ("display_limit", 1, 1000),
     ("recontact_days", 0, 3650),
+    ("recurrence_days", 1, 3650),
     ("snooze_days_after_dismiss", 0, 3650),
     ("sample_percent", 0, 100),
     ("delay_seconds", 0, 3600),
@@ -425,3 +426,15 @@ def test_a_scales_end_labels_are_kept_edited_and_checked_for_translation(designe
     html = designer.get(f"/app/surveys/{survey.pk}/").content.decode()
     notes = re.findall(r'<i class="bi bi-translate"></i> Not translated: ([^<]+)</p>', html)
     assert notes == ["scale labels in Chinese"]
+
+
+def test_the_relationship_nps_recurs_and_the_designer_can_make_it_ask_once(designer):
+    survey = create_from(designer, "nps")
+    assert survey.recurrence_days == 90
+    page = designer.get(f"/app/surveys/{survey.pk}/")
+    assert 'name="recurrence_days" value="90"' in page.content.decode()
+    data = post_data(survey)
+    del data["recurrence_days"]  # the field left empty
+    assert designer.post(f"/app/surveys/{survey.pk}/", data).status_code == 302
+    survey.refresh_from_db()
+    assert survey.recurrence_days is None

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from surveys.delivery.throttle import (
     CLAIM_TTL,
+    REASONS,
     ContactState,
     LedgerEntry,
     ProjectRules,
@@ -340,3 +341,103 @@ def test_decide_is_deterministic_and_respects_opt_out_and_once(ledger, opted_out
         assert first.show is False
     if option == "once" and any(e.survey_id == 1 for e in ledger):
         assert first.show is False
+
+
+# ---------------------------------------------------------------- recurring surveys
+
+RECURRING = replace(SURVEY, recurrence_days=90)
+ANSWERED = entry(status="responded", responded=True, days=89)
+
+
+def test_a_recurring_survey_asks_again_n_days_after_the_last_display():
+    assert verdict(SURVEY, replace(CONTACT, ledger=(ANSWERED,))).reason == "already_responded"
+    assert verdict(RECURRING, replace(CONTACT, ledger=(ANSWERED,))).reason == "already_responded"
+    due = replace(CONTACT, ledger=(replace(ANSWERED, claimed_at=days_ago(90)),))
+    assert verdict(RECURRING, due).show is True
+    assert verdict(SURVEY, due).reason == "already_responded"
+
+
+def test_a_round_runs_until_a_gap_of_n_days():
+    """Shown at 200 days (answered), then 100 and 20 days ago without an answer: the answer
+    is in an older round (a 100-day gap), the round now holds the other two."""
+    ledger = (
+        entry(status="responded", responded=True, days=200),
+        entry(days=100),
+        entry(days=20),
+    )
+    assert verdict(RECURRING, replace(CONTACT, ledger=ledger)).show is True
+    once = replace(RECURRING, display_option="once")
+    assert verdict(once, replace(CONTACT, ledger=ledger)).reason == "display_limit"
+    limited = replace(RECURRING, display_option="limited", display_limit=3)
+    assert verdict(limited, replace(CONTACT, ledger=ledger)).show is True
+    assert (
+        verdict(limited, replace(CONTACT, ledger=(*ledger, entry(days=60)))).reason
+        == "display_limit"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ledger", "reason"),
+    [
+        (
+            (replace(ANSWERED, claimed_at=days_ago(90)), entry(survey_id=2, days=3)),
+            "global_cooldown",
+        ),
+        (
+            (
+                replace(ANSWERED, claimed_at=days_ago(90)),
+                entry(survey_id=2, days=20),
+                entry(survey_id=3, days=10),
+            ),
+            "frequency_cap",
+        ),
+        ((entry(status="dismissed", days=95, dismissed=days_ago(5)),), "snoozed"),
+    ],
+)
+def test_a_due_recurring_survey_still_obeys_cooldown_cap_and_snooze(ledger, reason):
+    result = verdict(RECURRING, replace(CONTACT, ledger=ledger))
+    assert (result.show, result.reason) == (False, reason)
+
+
+def test_a_recurring_survey_never_asks_sooner_than_its_own_cooldown():
+    quick = replace(RECURRING, recurrence_days=10, recontact_days=30)
+    ledger = (entry(status="responded", responded=True, days=20),)
+    assert verdict(quick, replace(CONTACT, ledger=ledger)).reason == "survey_cooldown"
+    ledger = (entry(status="responded", responded=True, days=30),)
+    assert verdict(quick, replace(CONTACT, ledger=ledger)).show is True
+
+
+long_ledgers = st.lists(
+    st.builds(
+        LedgerEntry,
+        survey_id=st.sampled_from([1, 2]),
+        status=st.sampled_from(["shown", "responded", "dismissed"]),
+        claimed_at=st.integers(0, 400 * 24).map(lambda h: NOW - timedelta(hours=h)),
+        dismissed_at=st.none(),
+        responded=st.booleans(),
+    ),
+    max_size=8,
+)
+
+
+@given(
+    long_ledgers,
+    st.integers(1, 200),
+    st.sampled_from(["once", "until_responded", "limited"]),
+)
+def test_recurrence_only_ever_lifts_already_responded_and_display_limit(ledger, days, option):
+    """Whatever the history, a recurring survey is refused for the same reason as the one-off
+    survey, unless that reason was "already responded" or a display limit — and it is then
+    refused, if at all, only by a later rule of §5: cooldowns, the frequency cap and the rest
+    hold a recurring survey back as they hold any other."""
+    one_off = replace(SURVEY, display_option=option, display_limit=2)
+    contact = replace(CONTACT, ledger=tuple(ledger))
+    before = verdict(one_off, contact)
+    after = verdict(replace(one_off, recurrence_days=days), contact)
+    if before.reason not in ("already_responded", "display_limit"):
+        assert after == before
+    else:
+        assert after.show or REASONS.index(after.reason) >= REASONS.index(before.reason)
+        mine = [e for e in ledger if e.survey_id == 1]
+        if all(NOW - e.claimed_at >= timedelta(days=days) for e in mine):
+            assert after.reason not in ("already_responded", "display_limit")

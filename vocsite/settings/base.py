@@ -9,6 +9,7 @@ from pathlib import Path
 
 import certifi
 import environ
+from celery.schedules import crontab
 from csp import constants as csp_constants
 from django.contrib.messages import constants as message_constants
 
@@ -311,6 +312,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "feedback.tasks.retry_due_webhooks",
         "schedule": timedelta(seconds=20),
         "options": {"expires": 30},
+    },
+    # On the hour: each subscriber's weekly digest goes out at Monday 08:00 where they are.
+    "send-due-digests": {
+        "task": "metrics.tasks.send_due_digests",
+        "schedule": crontab(minute=0),
+        "options": {"expires": 5400},
     },
 }
 

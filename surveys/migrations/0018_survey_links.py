@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0016_survey_theme_unset_black'),
+        ('surveys', '0017_survey_recurrence_days'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0017_webhook_admin'),
+        ('feedback', '0018_team_chat_channels'),
     ]
 
     operations = [
