@@ -188,7 +188,15 @@ class DisplayAdmin(admin.ModelAdmin):
     list_display = ["id", "survey", "contact", "touchpoint", "channel", "status", "claimed_at"]
     list_filter = ["project", "status", "channel", "survey"]
     date_hierarchy = "claimed_at"
-    raw_id_fields = ["contact", "version", "touchpoint"]
+    raw_id_fields = ["contact", "version", "touchpoint", "link"]
+
+
+@admin.register(models.SurveyLink)
+class SurveyLinkAdmin(admin.ModelAdmin):
+    list_display = ["label", "project", "survey", "channel", "mode", "active", "created_at"]
+    list_filter = ["project", "channel", "mode", "active"]
+    search_fields = ["label"]
+    raw_id_fields = ["survey", "touchpoint"]
 
 
 @admin.register(models.DecisionCount)

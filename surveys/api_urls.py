@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from surveys.delivery import links_api
 from surveys.design import api
 from surveys.journey import api as journey_api
 
@@ -33,5 +34,30 @@ urlpatterns = [
         "surveys/<int:survey_id>/close",
         api.SurveyStatusApi.as_view(action="close"),
         name="api-survey-close",
+    ),
+    path(
+        "surveys/<int:survey_id>/links",
+        links_api.LinkListCreateApi.as_view(),
+        name="api-survey-links",
+    ),
+    path(
+        "surveys/<int:survey_id>/links/<int:link_id>",
+        links_api.LinkDetailApi.as_view(),
+        name="api-survey-link",
+    ),
+    path(
+        "surveys/<int:survey_id>/links/<int:link_id>/deactivate",
+        links_api.LinkDeactivateApi.as_view(),
+        name="api-survey-link-deactivate",
+    ),
+    path(
+        "surveys/<int:survey_id>/links/<int:link_id>/qr.png",
+        links_api.LinkQrPngApi.as_view(),
+        name="api-survey-link-qr-png",
+    ),
+    path(
+        "surveys/<int:survey_id>/links/<int:link_id>/qr.svg",
+        links_api.LinkQrSvgApi.as_view(),
+        name="api-survey-link-qr-svg",
     ),
 ]

@@ -16,7 +16,10 @@ from surveys.delivery.models import (  # noqa: F401
     DisplayStatus,
     Invitation,
     InvitationStatus,
+    LinkMode,
+    SurveyLink,
     WidgetOrigin,
+    new_link_token,
 )
 from surveys.design.models import (  # noqa: F401
     SCORED_TYPES,

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from surveys.contacts import views as contact_views
-from surveys.delivery import install_views
+from surveys.delivery import install_views, link_views
 from surveys.design import views
 from surveys.tenancy import invitation_views as member_invitation_views
 from surveys.tenancy import staff, staff_home
@@ -17,6 +17,18 @@ urlpatterns = [
     path("surveys/new/", views.survey_new, name="survey-new"),
     path("surveys/<int:survey_id>/", views.survey_edit, name="survey-edit"),
     path("surveys/<int:survey_id>/preview/", views.survey_preview, name="survey-preview"),
+    # Before survey-action, whose <str:action> would take "links".
+    path("surveys/<int:survey_id>/links/", link_views.survey_links_page, name="survey-links"),
+    path(
+        "surveys/<int:survey_id>/links/<int:link_id>/deactivate/",
+        link_views.survey_link_deactivate,
+        name="survey-link-deactivate",
+    ),
+    path(
+        "surveys/<int:survey_id>/links/<int:link_id>/qr.<str:kind>",
+        link_views.survey_link_qr,
+        name="survey-link-qr",
+    ),
     path(
         "surveys/<int:survey_id>/<str:action>/",
         views.survey_action,

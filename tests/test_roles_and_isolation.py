@@ -19,6 +19,7 @@ from feedback.webhooks.models import WebhookDelivery
 from feedback.webhooks.services import webhook_endpoint_create
 from metrics.rollups.models import Rollup
 from surveys.contacts.models import VisitorId
+from surveys.delivery.links import link_create
 from surveys.tenancy.models import Team, TeamMembership
 from surveys.tenancy.services import api_key_create
 from tests.factories import (
@@ -54,6 +55,13 @@ ALLOWED = {
     ("post", "/api/v1/surveys"): DESIGN,
     ("get", "/api/v1/surveys/{survey_id}"): ALL,
     ("patch", "/api/v1/surveys/{survey_id}"): DESIGN,
+    # before close: a closed survey takes no new link
+    ("get", "/api/v1/surveys/{survey_id}/links"): ALL,
+    ("post", "/api/v1/surveys/{survey_id}/links"): DESIGN,
+    ("get", "/api/v1/surveys/{survey_id}/links/{link_id}"): ALL,
+    ("post", "/api/v1/surveys/{survey_id}/links/{link_id}/deactivate"): DESIGN,
+    ("get", "/api/v1/surveys/{survey_id}/links/{link_id}/qr.png"): ALL,
+    ("get", "/api/v1/surveys/{survey_id}/links/{link_id}/qr.svg"): ALL,
     ("post", "/api/v1/surveys/{survey_id}/publish"): DESIGN,
     ("post", "/api/v1/surveys/{survey_id}/pause"): DESIGN,
     ("post", "/api/v1/surveys/{survey_id}/resume"): DESIGN,
@@ -122,6 +130,9 @@ class World:
         self.spare_touchpoint = TouchpointFactory(project=self.project, key="spare")
         self.spare_stage = StageFactory(project=self.project, key="spare")  # holds none
         self.survey = published_survey(self.project, touchpoints=[self.touchpoint])
+        self.link = link_create(
+            project=self.project, survey=self.survey, label=f"{name} receipts", channel="receipt"
+        )
         self.case = Case.objects.create(
             project=self.project, title=f"{name} case", due_at="2030-01-01T00:00Z"
         )
@@ -169,6 +180,7 @@ class World:
             .replace("{run_id}", str(self.retag.pk))
             .replace("{user_id}", self.contact.user_id)
             .replace("{visitor_id}", self.visitor.visitor_id)
+            .replace("{link_id}", str(self.link.pk))
         )
         if path.startswith("/api/v1/metrics"):
             url += f"?metric=nps&survey={self.survey.pk}"
@@ -182,6 +194,7 @@ BODIES = {
         "questions": [{"type": "nps", "text": {"en": "How likely?"}}],
     },
     ("patch", "/api/v1/surveys/{survey_id}"): {"name": "Renamed"},
+    ("post", "/api/v1/surveys/{survey_id}/links"): {"label": "Counter", "channel": "store"},
     ("patch", "/api/v1/touchpoints/{touchpoint_id}"): {"name": "Renamed"},
     ("post", "/api/v1/stages"): {"key": "new_stage", "name": "New"},
     ("patch", "/api/v1/stages/{stage_id}"): {"name": "Renamed"},
@@ -247,6 +260,8 @@ def _leaks(body: bytes, b: World) -> bool:
             f'"id":{b.survey.pk},"name"',
             b.topic.name,
             b.contact.email,
+            b.link.label,
+            b.link.token,
         )
     )
 

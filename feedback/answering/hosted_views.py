@@ -1,5 +1,6 @@
 """The hosted survey page behind an e-mail link: server-rendered, no JavaScript needed,
-phone-friendly, in the contact's language (Chinese or English).
+phone-friendly, in the contact's language (Chinese or English). Survey links show the same
+page (`survey_step_page`; feedback.answering.link_views).
 
 A GET never changes anything: mail security scanners fetch every link of an e-mail, and a
 scanner must not answer for the customer. A score clicked in the e-mail arrives as
@@ -14,8 +15,10 @@ store nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -33,6 +36,7 @@ from surveys.delivery.email_surveys import (
     token_expired,
 )
 from surveys.delivery.ledger import contact_opt_out
+from surveys.delivery.models import Display
 from surveys.design.payload import payload_from_snapshot
 from surveys.design.scales import scale_bounds
 from surveys.design.show_if import visible_questions
@@ -126,14 +130,15 @@ class StepResult(NamedTuple):
     step: str
 
 
-def _message(request: HttpRequest, message: str, language: str, status: int = 200):
+def message_page(request: HttpRequest, message: str, language: str, status: int = 200):
+    """A page that only says `message`, in `language`."""
     return _render(request, "hosted/message.html", {"message": message}, language, status)
 
 
 def _gone(request: HttpRequest) -> HttpResponse:
     """An erased person's link: nothing is shown and nothing is stored (their language went
     with the rest of their data)."""
-    return _message(request, GONE, "en", status=410)
+    return message_page(request, GONE, "en", status=410)
 
 
 def _prefill(question: dict, raw: str) -> str | None:
@@ -147,7 +152,7 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
     display = display_from_token(token)
     if display is None:
         expired = token_expired(token)
-        return _message(
+        return message_page(
             request,
             EXPIRED if expired else INVALID,
             django_language(request.GET.get("lang")),
@@ -156,29 +161,80 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
     if display.contact.erased_at is not None:
         return _gone(request)
     project = display.project
-    language = display.language or project.default_language
-    payload = payload_from_snapshot(
-        snapshot=display.version.snapshot,
-        survey=display.survey,
+    return survey_step_page(
+        request,
         project=project,
-        version_number=display.version.number,
+        survey=display.survey,
+        version=display.version,
+        language=display.language or project.default_language,
+        display=display,
+    )
+
+
+class StepTarget(NamedTuple):
+    """Where a hosted page's answers go when the page has no display yet (a survey link):
+    `open` makes the display on the first answer, or returns the page to show instead;
+    `next_url` is where the next step is shown once a display holds the answers."""
+
+    open: Callable[[], Display | HttpResponse]
+    next_url: Callable[[Display], str]
+    segment: Mapping[str, str]
+    meta: Mapping[str, Any]
+    attempt: str  # names the page shown: the same form sent twice opens one display
+
+
+def survey_step_page(
+    request: HttpRequest,
+    *,
+    project,
+    survey,
+    version,
+    language: str,
+    display: Display | None,
+    target: StepTarget | None = None,
+) -> HttpResponse:
+    """The hosted page of one survey version: the first question, then the ones it leads to,
+    each step stored by the form's POST through the answering service. Pages of e-mail links
+    come with their display; a survey link's page comes without one and a `target` that opens
+    it when the first answer arrives."""
+    payload = payload_from_snapshot(
+        snapshot=version.snapshot,
+        survey=survey,
+        project=project,
+        version_number=version.number,
         language=language,
         fallback=project.default_language,
     )
     questions = payload["questions"]
     first = questions[0]
-    response = Response.objects.filter(display=display).prefetch_related("answers").first()
+    response = (
+        Response.objects.filter(display=display).prefetch_related("answers").first()
+        if display is not None
+        else None
+    )
     if response is not None and response.finished:
         return _thanks(request, payload, language)
 
     values = _stored(response)
     errors: dict[int, str] = {}
     if request.method == "POST":
-        result = _answer(request, display, questions, values)
+        if display is None:
+            with transaction.atomic():
+                opened = target.open()
+                if isinstance(opened, HttpResponse):
+                    return opened
+                result = _answer(request, opened, questions, values, target)
+                if result.errors:
+                    # A first answer refused leaves nothing behind, its display included.
+                    transaction.set_rollback(True)
+                else:
+                    display = opened
+        else:
+            result = _answer(request, display, questions, values, target)
         if result.finished:
             return _thanks(request, payload, language)
         if not result.errors:
-            return redirect(request.path)
+            return redirect(target.next_url(display) if target else request.path)
         errors, values = result.errors, result.values
 
     prefilled = None
@@ -220,6 +276,7 @@ def hosted_survey(request: HttpRequest, token: str) -> HttpResponse:
             # Checked #rrggbb colours (surveys.tenancy.theme): they go into a style element,
             # where HTML escaping is no protection.
             "theme": payload["theme"],
+            "attempt": target.attempt if target and display is None else "",
         },
         language,
         status=422 if errors else 200,
@@ -231,6 +288,7 @@ def _answer(
     display,
     questions: list[dict],
     values: dict[int, Any],
+    target: StepTarget | None = None,
 ) -> StepResult:
     """Store the posted step: whether the response is now finished, or the errors to show
     beside the fields with the values as sent (nothing is stored then).
@@ -263,7 +321,8 @@ def _answer(
                 submission_id=submission_id_for(display),
                 answers=[AnswerIn(qid, posted[qid]) for qid in sent],
                 finished=finished,
-                meta={"source": source},
+                meta={"source": source, **(target.meta if target else {})},
+                segment=target.segment if target else None,
             )
     except ApplicationError as error:
         errors = _errors_by_question(error, sent) or {first["id"]: error.message}
@@ -272,7 +331,7 @@ def _answer(
 
 
 def _thanks(request, payload, language) -> HttpResponse:
-    return _message(request, payload.get("thank_you") or THANKS, language)
+    return message_page(request, payload.get("thank_you") or THANKS, language)
 
 
 @csrf_exempt  # one-click unsubscribe (RFC 8058) is a POST from the mail client, without a form
@@ -283,14 +342,14 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     `List-Unsubscribe=One-Click` POST — opts the person out, once."""
     contact = contact_from_unsubscribe_token(token)
     if contact is None:
-        return _message(request, INVALID, "en", status=404)
+        return message_page(request, INVALID, "en", status=404)
     if contact.erased_at is not None:
         return _gone(request)
     language = contact.language or "en"
     if request.method == "POST":
         if contact.opted_out_at is None:
             contact_opt_out(contact=contact)
-        return _message(request, UNSUBSCRIBED, language)
+        return message_page(request, UNSUBSCRIBED, language)
     return _render(
         request,
         "hosted/unsubscribe.html",

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from surveys.contacts.models import Contact
-from surveys.delivery.models import Display
+from surveys.delivery.models import DELIVERY_CHANNEL_CHOICES, Display
 from surveys.design.models import Question, QuestionType, Survey, SurveyChannel, SurveyVersion
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
@@ -43,7 +43,7 @@ class Response(TimeStampedModel):
         Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
     )
     channel = models.CharField(
-        max_length=16, choices=SurveyChannel.choices, default=SurveyChannel.WIDGET
+        max_length=16, choices=DELIVERY_CHANNEL_CHOICES, default=SurveyChannel.WIDGET
     )
     submission_id = models.UUIDField(unique=True)
     finished = models.BooleanField(default=False)

@@ -189,12 +189,18 @@ def response_submit(
     answers: Sequence[AnswerIn],
     finished: bool,
     meta: Mapping[str, Any] | None = None,
+    segment: Mapping[str, str] | None = None,
 ) -> SubmitResult:
     """Store (or merge) the answers to the survey version `display` showed: the common case
     — the first request for a submission, on a display without a response, with answers
     valid on their own — through the one fast path (`sql.response_insert_new`, a single
-    statement on PostgreSQL); whatever it declines through `response_store`."""
-    result = _submit_new(project, display, submission_id, answers, finished, meta or {})
+    statement on PostgreSQL); whatever it declines through `response_store`.
+
+    `segment`: breakdown values the answer itself brings (a survey link's hidden fields, such
+    as the store a receipt came from), kept over the contact's when the response is created."""
+    result = _submit_new(
+        project, display, submission_id, answers, finished, meta or {}, segment or {}
+    )
     if result is not None:
         return result
     return response_store(
@@ -204,6 +210,7 @@ def response_submit(
         answers=answers,
         finished=finished,
         meta=meta,
+        segment=segment,
     )
 
 
@@ -215,13 +222,16 @@ def response_store(
     answers: Sequence[AnswerIn],
     finished: bool,
     meta: Mapping[str, Any] | None = None,
+    segment: Mapping[str, str] | None = None,
 ) -> SubmitResult:
     """`response_submit` through the ORM, for every case: a new response, a retry, a merge
     of partial answers, a conflict. Writes the same rows as the fast path."""
     for attempt in range(2):
         try:
             with transaction.atomic():
-                return _submit_once(project, display, submission_id, answers, finished, meta or {})
+                return _submit_once(
+                    project, display, submission_id, answers, finished, meta or {}, segment or {}
+                )
         except IntegrityError:
             # A concurrent first attempt with the same submission_id won; merge into its row.
             if attempt == 1:
@@ -236,6 +246,7 @@ def _submit_new(
     answers: Sequence[AnswerIn],
     finished: bool,
     meta: Mapping[str, Any],
+    segment: Mapping[str, str],
 ) -> SubmitResult | None:
     """The common case through `sql.response_insert_new`; None when it is not that case or
     the fast path declines it (not PostgreSQL), for `response_store` to handle."""
@@ -249,7 +260,7 @@ def _submit_new(
     except ApplicationError:
         return None  # answers stored earlier may make them valid: the ORM path words it
     now = timezone.now()
-    response = _new_response(project, display, submission_id, finished, meta, now)
+    response = _new_response(project, display, submission_id, finished, meta, segment, now)
     rows = _new_answers(response, questions, parsed, dropped)
     display_values = _display_answered_values(display, finished, now)
     if not sql.response_insert_new(response, rows, display, display_values):
@@ -261,7 +272,7 @@ def _submit_new(
     return SubmitResult(response, created=True)
 
 
-def _new_response(project, display, submission_id, finished, meta, now) -> Response:
+def _new_response(project, display, submission_id, finished, meta, segment, now) -> Response:
     return Response(
         project=project,
         survey_id=display.survey_id,
@@ -273,7 +284,7 @@ def _new_response(project, display, submission_id, finished, meta, now) -> Respo
         submission_id=submission_id,
         language=display.language,
         meta=dict(meta),
-        segment=_segment(project, display.contact_id),
+        segment={**_segment(project, display.contact_id), **segment},
         finished=finished,
         finished_at=now if finished else None,
     )
@@ -307,6 +318,7 @@ def _submit_once(
     answers: Sequence[AnswerIn],
     finished: bool,
     meta: Mapping[str, Any],
+    segment: Mapping[str, str],
 ) -> SubmitResult:
     questions = version_questions(display.version_id)
     parsed = _parse_answers(questions, answers)
@@ -345,7 +357,7 @@ def _submit_once(
     created = response is None
     by_id = {q.pk: q for q in questions}
     if created:
-        response = _new_response(project, display, submission_id, finished, meta, now)
+        response = _new_response(project, display, submission_id, finished, meta, segment, now)
         response.save(force_insert=True)
         Answer.objects.bulk_create(_new_answers(response, questions, merged, dropped))
         _display_answered(display, finished, now)

@@ -11,8 +11,9 @@ is constant however long the contact's history grows.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -432,14 +433,18 @@ def _claim_write(contact: Contact, display: Display, *, expected: int | None) ->
     return written
 
 
-def _display_new(project, contact, survey, touchpoint, channel, url, locale, now) -> Display:
+def _display_new(
+    project, contact, survey, touchpoint, channel, url, locale, now, link=None, display_id=None
+) -> Display:
     return Display(
+        id=display_id or uuid.uuid4(),
         project=project,
         contact=contact,
         survey=survey,
         version=survey.current_version,
         touchpoint=touchpoint,
         channel=channel,
+        link=link,
         language=resolve_language(project, locale or contact.language),
         url=(url or "")[:2000],
         claimed_at=now,
@@ -502,6 +507,68 @@ def _decision_record(
         now=now,
     )
     return survey
+
+
+# ---------------------------------------------------------------- one survey, chosen by the respondent
+
+
+def survey_verdict(
+    *, project: Project, contact: Contact, survey: Survey, now: datetime | None = None
+) -> throttle.Verdict:
+    """Whether the anti-nagging rules let `contact` be asked `survey` now when the person
+    came to it (a survey link) instead of decide choosing it: the rules of §5 in their order,
+    except targeting and sampling — they choose whom to ask, and have no say over someone who
+    asked to answer. Reads only."""
+    now = now or timezone.now()
+    finished = selectors.finished_response_counts(surveys=[survey])
+    rules = replace(_survey_rules(survey, finished), targeting={}, sample_percent=100)
+    state = throttle.ContactState(
+        contact_key=contact_sampling_key(contact),
+        opted_out=contact.opted_out_at is not None,
+        attributes=contact.attributes,
+        language=contact.language,
+        url=None,
+        ledger=selectors.contact_ledger(contact=contact, now=now),
+    )
+    return throttle.decide(now=now, project=_project_rules(project), surveys=[rules], contact=state)
+
+
+def survey_claim(
+    *,
+    project: Project,
+    contact: Contact,
+    survey: Survey,
+    touchpoint,
+    channel: str,
+    link=None,
+    locale: str | None = None,
+    display_id: uuid.UUID | None = None,
+) -> ClaimResult:
+    """`survey_verdict` and, when it allows, the display claimed (with `display_id` when
+    given) — under the contact's row lock, as decide's slow path, so two answers racing
+    cannot both pass a cooldown. The decision is counted like decide's
+    (surveys.delivery.decision_log)."""
+    now = timezone.now()
+    with transaction.atomic():
+        contact = _lock_contact(contact)
+        verdict = survey_verdict(project=project, contact=contact, survey=survey, now=now)
+        _decision_record(project, [survey], touchpoint, channel, verdict, now)
+        if not verdict.show:
+            return ClaimResult(verdict=verdict, display=None, survey=survey, contact=contact)
+        display = _display_new(
+            project,
+            contact,
+            survey,
+            touchpoint,
+            channel,
+            None,
+            locale,
+            now,
+            link=link,
+            display_id=display_id,
+        )
+        _claim_write(contact, display, expected=None)
+    return ClaimResult(verdict=verdict, display=display, survey=survey, contact=contact)
 
 
 def survey_payload(*, display: Display, project: Project) -> dict[str, Any]:

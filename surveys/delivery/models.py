@@ -1,8 +1,9 @@
-"""Delivery's records: displays (the throttle ledger), decide's daily counters and e-mail invitations
-(DESIGN.md §4, §5)."""
+"""Delivery's records: displays (the throttle ledger), decide's daily counters, e-mail invitations
+and shareable survey links (DESIGN.md §4, §5)."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.db import models
@@ -13,9 +14,55 @@ from django.utils.translation import gettext_lazy as _
 
 from surveys.contacts.models import Contact
 from surveys.design.models import Survey, SurveyChannel, SurveyVersion
+from surveys.journey.channels import LINK_CHANNEL_CHOICES
 from surveys.journey.models import Touchpoint
 from surveys.tenancy.models import Project
 from vocsite.models import TimeStampedModel
+
+# How a display or a response reached someone: the survey's channels (widget, e-mail) and the
+# tags of survey links, which are counted as themselves (surveys.journey.channels).
+DELIVERY_CHANNEL_CHOICES = [*SurveyChannel.choices, *LINK_CHANNEL_CHOICES]
+LINK_TOKEN_BYTES = 16
+
+
+def new_link_token() -> str:
+    """128 random bits, URL-safe: a link cannot be guessed from another one."""
+    return secrets.token_urlsafe(LINK_TOKEN_BYTES)
+
+
+class LinkMode(models.TextChoices):
+    ANONYMOUS = "anonymous", _("Anonymous")
+    SINGLE_USE_PER_CONTACT = "single_use_per_contact", _("Once per known respondent")
+
+
+class SurveyLink(TimeStampedModel):
+    """A shareable link to a survey's hosted page (`/l/<token>/`), printed as a QR code on a
+    receipt or a counter, or posted anywhere. Its answers carry its channel tag and touchpoint;
+    the query values named in `hidden_fields` (`?store=sh-021`) are kept on each response as
+    breakdown values. Anonymous links ask nobody who they are; a respondent whose link carries
+    a signed `user_id` is held to the throttle ledger, and a single-use link takes one answer
+    per such respondent. A deactivated link answers 404 and keeps its history."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="survey_links", db_index=False
+    )
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="links")
+    token = models.CharField(max_length=32, unique=True, default=new_link_token, editable=False)
+    label = models.CharField(max_length=100)
+    channel = models.CharField(max_length=16, choices=LINK_CHANNEL_CHOICES)
+    touchpoint = models.ForeignKey(
+        Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="survey_links"
+    )
+    hidden_fields = models.JSONField(default=list, blank=True)
+    mode = models.CharField(max_length=32, choices=LinkMode.choices, default=LinkMode.ANONYMOUS)
+    active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "survey"], name="survey_link_project_survey")]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class DisplayStatus(models.TextChoices):
@@ -27,7 +74,8 @@ class DisplayStatus(models.TextChoices):
 
 
 class Display(TimeStampedModel):
-    """The throttle ledger: one row per survey put in front of a contact, on any channel."""
+    """The throttle ledger: one row per survey put in front of a contact, on any channel; an
+    answer through an anonymous survey link has its display too, with no contact."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Not indexed on its own: every read of displays is by project, contact or survey (and
@@ -38,7 +86,12 @@ class Display(TimeStampedModel):
         Project, on_delete=models.CASCADE, related_name="displays", db_index=False
     )
     contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, related_name="displays", db_index=False
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="displays",
+        db_index=False,
     )
     survey = models.ForeignKey(
         Survey, on_delete=models.CASCADE, related_name="displays", db_index=False
@@ -48,7 +101,16 @@ class Display(TimeStampedModel):
         Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="displays"
     )
     channel = models.CharField(
-        max_length=16, choices=SurveyChannel.choices, default=SurveyChannel.WIDGET
+        max_length=16, choices=DELIVERY_CHANNEL_CHOICES, default=SurveyChannel.WIDGET
+    )
+    # The survey link it was opened through (its channel is the link's tag).
+    link = models.ForeignKey(
+        SurveyLink,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="displays",
+        db_index=False,  # display_link_contact below
     )
     status = models.CharField(
         max_length=16, choices=DisplayStatus.choices, default=DisplayStatus.CLAIMED
@@ -71,6 +133,12 @@ class Display(TimeStampedModel):
             models.Index(fields=["status", "claimed_at"], name="display_status_claimed"),
             # retention's batches (oldest of a project first); serves every read by project too
             models.Index(fields=["project", "created_at"], name="display_project_created"),
+            # a link's answers (partial: the widget's and e-mail's displays are not in it)
+            models.Index(
+                fields=["link", "contact"],
+                condition=Q(link__isnull=False),
+                name="display_link_contact",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -44,6 +44,8 @@ ACTION_WORDS = {
     "touchpoint.updated": _("Touchpoint changed"),
     "touchpoint.deleted": _("Touchpoint deleted"),
     "contact.erased": _("Contact erased"),
+    "survey_link.created": _("Survey link created"),
+    "survey_link.deactivated": _("Survey link deactivated"),
     "root_cause.created": _("Root cause created"),
     "root_cause.updated": _("Root cause changed"),
     "alert_rule.created": _("Alert rule created"),
@@ -74,6 +76,7 @@ OBJECT_WORDS = {
     "AlertRule": _("Alert rule"),
     "Topic": _("Topic"),
     "WebhookEndpoint": _("Webhook"),
+    "SurveyLink": _("Survey link"),
 }
 
 FIELD_WORDS = {
@@ -120,6 +123,12 @@ FIELD_WORDS = {
     "channels": _("Channels"),
     "template": _("Template"),
     "version": _("Version"),
+    # survey links
+    "survey": _("Survey"),
+    "touchpoint": _("Touchpoint"),
+    "hidden_fields": _("Hidden fields"),
+    "mode": _("Who may answer"),
+    "active": _("Active"),
     # journey
     "key": _("Key"),
     "position": _("Position"),
@@ -163,6 +172,10 @@ VALUE_WORDS: dict[str, Mapping[str, Any]] = {
         "always": _("Always (subject to cooldowns)"),
     },
     "channels": {"widget": _("In-app widget"), "email": _("E-mail link")},
+    "mode": {
+        "anonymous": _("Anonymous"),
+        "single_use_per_contact": _("Once per known respondent"),
+    },
     "question_type": {
         "nps": _("NPS (0–10)"),
         "csat": _("CSAT"),

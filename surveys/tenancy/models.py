@@ -35,6 +35,11 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
     CHAT = "chat", _("Chat")
     STORE = "store", _("Store")
+    # Printed and shared survey links (surveys.delivery: SurveyLink) are counted under these
+    # too, beside store and phone.
+    RECEIPT = "receipt", _("Receipt")
+    SOCIAL = "social", _("Social media")
+    OTHER = "other", _("Other")
 
 
 class Project(TimeStampedModel):

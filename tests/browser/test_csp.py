@@ -49,6 +49,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 # is skipped too.
 NOT_PAGES = {
     "contact-export": "a JSON download, not a page",
+    "survey-link-qr": "a PNG or SVG download, not a page",
     "password_reset_done": "shown after a reset request only",
     "password_reset_confirm": "needs the token of a reset e-mail",
     "password_reset_complete": "shown after a reset only",
@@ -163,6 +164,7 @@ def test_every_staff_page_loads_without_a_csp_violation(browser, live_server, de
         "feedback_id": 1,
         "root_cause_id": 1,
         "action": "publish",
+        "link_id": 1,
     }
 
     page = browser.new_page(viewport=LAPTOP)
