@@ -309,7 +309,7 @@ def test_an_admin_gets_the_inbox_link_and_a_demoted_or_departed_member_nothing(s
     _run_task_at(MONDAY_IN_SHANGHAI)
     [message] = mail.outbox
     assert message.to == ["ned@example.com"]
-    assert "Case inbox: http://127.0.0.1:8000/app/inbox/\n" in message.body
+    assert "工单收件箱: http://127.0.0.1:8000/app/inbox/\n" in message.body
     assert '<html lang="zh-hans">' in message.alternatives[0][0]
     Membership.objects.filter(user=ned).delete()
     _run_task_at(MONDAY_IN_SHANGHAI + timedelta(days=7))
