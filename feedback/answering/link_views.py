@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy
 from django.utils.translation.trans_real import parse_accept_lang_header
@@ -57,6 +58,7 @@ from surveys.design.targeting import primary_language
 from surveys.tenancy.models import Project
 from vocsite import rate_limit
 from vocsite.client_address import client_address
+from vocsite.i18n import django_language
 
 CLOSED = gettext_lazy("This survey is not taking answers at the moment.")
 BAD_IDENTITY = gettext_lazy("This personal link is not valid.")
@@ -183,7 +185,8 @@ def _survey_link_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         segment = hidden_values(link.hidden_fields, dict(request.GET.lists()))
     except HiddenFieldProblem as problem:
-        message = HIDDEN_WORDS[problem.code] % {"name": problem.name, "n": MAX_VALUE_LENGTH}
+        with translation.override(django_language(language)):  # formatted: no longer lazy
+            message = HIDDEN_WORDS[problem.code] % {"name": problem.name, "n": MAX_VALUE_LENGTH}
         return message_page(request, message, language, status=400)
 
     display = None

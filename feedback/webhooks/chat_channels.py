@@ -207,7 +207,7 @@ def chat_test_send(
                 (gettext("Sent by"), getattr(actor, "username", None) or gettext("API key")),
             ),
             comment=gettext("This channel will receive the team's case notifications: %(events)s.")
-            % {"events": ", ".join(str(WebhookEvent(e).label) for e in channel.events)},
+            % {"events": ", ".join(channel.event_labels)},
             link_label=gettext("Open the inbox"),
             link_url=f"{settings.VOCSITE_BASE_URL}/app/inbox/",
         )

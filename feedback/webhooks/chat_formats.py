@@ -13,6 +13,7 @@ cannot mention @channel), Feishu shows it as plain text.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 SLACK, TEAMS, FEISHU, DINGTALK, WECOM = "slack", "teams", "feishu", "dingtalk", "wecom"
@@ -49,6 +50,20 @@ def _cut(text: str, limit: int) -> str:
 
 def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Marks that make emphasis, code, links or HTML anywhere in a line, and those that make a
+# heading, quote, list or rule at its start.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]()~|!])")
+_MARKDOWN_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
+
+
+def _markdown_escape(text: str) -> str:
+    """Text shown as typed in DingTalk's, WeCom's and Feishu's markdown: its marks escaped and
+    HTML tags made inert, so a comment cannot add headings, links or emphasis."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN_INLINE.sub(r"\\\1", text)
+    return _MARKDOWN_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}", text)
 
 
 def _quoted(text: str) -> str:
@@ -131,7 +146,10 @@ def feishu_message(message: ChatMessage) -> dict:
     elements: list[dict] = []
     if message.facts:
         fields = [
-            {"is_short": True, "text": {"tag": "lark_md", "content": f"**{label}**\n{value}"}}
+            {
+                "is_short": True,
+                "text": {"tag": "lark_md", "content": f"**{label}**\n{_markdown_escape(value)}"},
+            }
             for label, value in message.facts
         ]
         elements.append({"tag": "div", "fields": fields})
@@ -154,9 +172,9 @@ def feishu_message(message: ChatMessage) -> dict:
 
 
 def _markdown_lines(message: ChatMessage) -> list[str]:
-    lines = [f"- **{label}**: {value}" for label, value in message.facts]
+    lines = [f"- **{label}**: {_markdown_escape(value)}" for label, value in message.facts]
     if message.comment:
-        lines += ["", _quoted(_cut(message.comment, COMMENT_MAX))]
+        lines += ["", _quoted(_markdown_escape(_cut(message.comment, COMMENT_MAX)))]
     if message.link_url:
         lines += ["", f"[{message.link_label}]({message.link_url})"]
     return lines
@@ -164,7 +182,7 @@ def _markdown_lines(message: ChatMessage) -> list[str]:
 
 def dingtalk_message(message: ChatMessage) -> dict:
     """Robot: markdown, its `title` being what the notification shows."""
-    text = "\n".join([f"### {message.headline}", "", *_markdown_lines(message)])
+    text = "\n".join([f"### {_markdown_escape(message.headline)}", "", *_markdown_lines(message)])
     return {"msgtype": "markdown", "markdown": {"title": message.headline, "text": text}}
 
 
@@ -174,7 +192,7 @@ WECOM_COLOURS = {"info": "info", "warning": "warning", "alert": "warning"}
 def wecom_message(message: ChatMessage) -> dict:
     """Group bot: `msgtype: markdown`, the headline in the tone's colour."""
     colour = WECOM_COLOURS.get(message.tone, "info")
-    headline = f'**<font color="{colour}">{message.headline}</font>**'
+    headline = f'**<font color="{colour}">{_markdown_escape(message.headline)}</font>**'
     return {
         "msgtype": "markdown",
         "markdown": {"content": "\n".join([headline, *_markdown_lines(message)])},

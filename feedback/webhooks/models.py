@@ -91,6 +91,11 @@ class WebhookEndpoint(TimeStampedModel):
         return self.kind != EndpointKind.STANDARD
 
     @property
+    def event_labels(self) -> list[str]:
+        """The events it receives, in words."""
+        return [str(WebhookEvent(e).label) for e in self.events if e in WebhookEvent.values]
+
+    @property
     def shown_url(self) -> str:
         """The URL as pages and the audit log show it: a chat webhook's URL is its credential
         (whoever has it can post to the channel), so only its scheme and host are shown."""

@@ -30,7 +30,7 @@ from metrics.rollups.filters import MetricFilters, rows_scope
 from metrics.rollups.models import Rollup
 from surveys.design.models import Survey
 from surveys.journey.models import JourneyStage, Touchpoint
-from surveys.tenancy.models import Project, Team
+from surveys.tenancy.models import Channel, Project, Team
 from vocsite.errors import ApplicationError
 from vocsite.ids import id_parse
 
@@ -130,6 +130,8 @@ def delivery_scope(query: DashboardQuery) -> Q:
 
 # What each panel can honour of the page's filters (one home for it): a panel that leaves an
 # active filter out says so on the page (`panel_notes`), never silently.
+# A channel split's rows say the channel in words (the filter's own names).
+CHANNEL_NAMES = dict(Channel.choices)
 ANSWER_FILTERS = frozenset({"dates", "survey", "touchpoint", "stage", "channel", "segment"})
 CASE_FILTERS = ANSWER_FILTERS | {"team"}
 PANEL_FILTERS: dict[str, frozenset[str]] = {
@@ -355,9 +357,14 @@ def breakdowns(project: Project, query: DashboardQuery, metric: str) -> dict[str
         except ApplicationError as error:
             out[label] = {"rows": [], "note": error.message}
             continue
+        names = CHANNEL_NAMES if column == "channel" else {}
         out[label] = {
             "rows": [
-                {"value": value or "—", **selectors.score_dict(metric, hists)}
+                {
+                    "value": value or "—",
+                    "label": str(names.get(value, value or "—")),
+                    **selectors.score_dict(metric, hists),
+                }
                 for value, hists in sorted(groups.items())
             ],
             "note": "",

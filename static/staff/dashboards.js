@@ -63,7 +63,7 @@
       return {
         type: "bar",
         data: {
-          labels: data.rows.map((r) => `${r.value} (n=${r.n})`),
+          labels: data.rows.map((r) => `${r.label ?? r.value} (n=${r.n})`),
           datasets: [{ label: data.label, data: data.rows.map((r) => r.score), backgroundColor: data.rows.map((r) => (r.low_sample ? "#c7c9f5" : palette[data.metric] || palette.nps)) }],
         },
         options: { indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { x: data.metric === "nps" ? { min: -100, max: 100 } : { min: 0, max: 100 } } },

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import given, settings
@@ -59,7 +60,28 @@ def test_every_platform_carries_the_comment_cut_and_the_link(message):
     dingtalk = chat_message_body("dingtalk", message)["markdown"]["text"]
     wecom = chat_message_body("wecom", message)["markdown"]["content"]
     for markdown in (dingtalk, wecom):
-        assert markdown.endswith(f"\n\n{quoted(comment)}\n\n{link}")
+        assert markdown_unescaped(markdown).endswith(f"\n\n{quoted(comment)}\n\n{link}")
+
+
+def markdown_unescaped(text: str) -> str:
+    """What a markdown reader shows of escaped text (backslash escapes and the three entities)."""
+    text = re.sub(r"\\(.)", r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+@settings(max_examples=60, deadline=None)
+@given(message=messages)
+def test_markdown_platforms_show_what_people_typed_without_markup(message):
+    """A comment can add no heading, link, emphasis or HTML in DingTalk or WeCom: no line of
+    the quote starts a block, and every mark or tag is escaped."""
+    for kind in ("dingtalk", "wecom"):
+        markdown = chat_message_body(kind, message)["markdown"]
+        lines = (markdown.get("text") or markdown["content"]).splitlines()
+        quote = "\n".join(line[2:] for line in lines if line.startswith("> "))
+        for line in quote.splitlines():
+            assert not re.match(r"\s*([#>+=-]|\d+[.)])", line)
+        assert "<" not in quote
+        assert not re.search(r"(?<!\\)[`*_\[\]()~|!]", quote)
     for kind in FORMATS:
         json.dumps(chat_message_body(kind, message))  # what is sent is JSON
 

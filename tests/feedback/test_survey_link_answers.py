@@ -415,3 +415,27 @@ def test_an_erased_respondents_unfinished_answer_cannot_be_taken_up(project, lin
     assert "This link is no longer valid." in gone.content.decode()
     assert client.post(step["Location"], {f"q{text}": "late"}).status_code == 410
     assert list(Response.objects.get().answers.values_list("value_text", flat=True)) == [""]
+
+
+def test_the_results_and_response_pages_show_an_anonymous_link_answer(
+    link, survey, staff_user, django_capture_on_commit_callbacks
+):
+    staff_client = Client()
+    staff_client.force_login(staff_user)
+    path = f"/l/{link.token}/?store=sh-021"
+    _answer(Client(), path, survey, 2, "Slow", capture=django_capture_on_commit_callbacks)
+    response = Response.objects.get()
+    results = staff_client.get(f"/app/results/{survey.pk}/", {"channel": "receipt"})
+    assert results.status_code == 200
+    assert results.content.decode().count("anonymous (no contact)") == 2  # phone and wide
+    page = staff_client.get(f"/app/responses/{response.pk}/").content.decode()
+    assert "Anonymous: answered without a contact" in page
+    assert "store = sh-021" in page
+
+
+def test_a_refused_hidden_value_is_said_in_the_pages_language(link, survey, project):
+    project.languages = ["en", "zh"]
+    project.save()
+    page = Client().get(f"/l/{link.token}/?lang=zh&store=" + "x" * 101)
+    assert page.status_code == 400
+    assert "链接中“store”的值太长（最多 100 个字符）。" in page.content.decode()
