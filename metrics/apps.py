@@ -18,7 +18,10 @@ class MetricsConfig(AppConfig):
         RESPONSE_ROLLUP.register("rollup", rollups.rollup_responses)
         for entry in METRICS_PERSONAL_DATA:
             personal_data_register(entry)
-        # Rollup days are the project's local days: a new timezone recounts them.
+        # Rollup days are the project's local days and split by its breakdown attributes: a
+        # new timezone or list of attributes recounts them (an answer's values are those it
+        # was given: a link's hidden fields, the widget's attributes that were breakdowns).
         PROJECT_SETTING_CHANGED.register("timezone", rollups_rebuild_later)
+        PROJECT_SETTING_CHANGED.register("breakdown_attributes", rollups_rebuild_later)
         # The last app up: every registry has each entry it declares.
         registries_check()

@@ -49,10 +49,11 @@ PROJECT_SETTINGS = (
 )
 
 # What a change of one setting makes a higher app redo, keyed by the setting: metrics cuts
-# its rollup days in the project's timezone, so a new timezone rebuilds them. Each is called
-# after commit with the project's id.
+# its rollup days in the project's timezone and splits them by the breakdown attributes, so a
+# new timezone or a new list of attributes rebuilds them. Each is called after commit with
+# the project's id.
 PROJECT_SETTING_CHANGED: Registry[Callable[[int], None]] = Registry(
-    "what a changed project setting redoes", expected=("timezone",)
+    "what a changed project setting redoes", expected=("timezone", "breakdown_attributes")
 )
 
 

@@ -24,6 +24,7 @@ from surveys.contacts.models import Contact
 from surveys.contacts.services import contact_erase, contact_export
 from surveys.delivery.links import link_create, link_deactivate
 from surveys.delivery.models import Display
+from surveys.tenancy.project_settings import project_update
 from tests.factories import signed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_counters")]
@@ -439,3 +440,27 @@ def test_a_refused_hidden_value_is_said_in_the_pages_language(link, survey, proj
     page = Client().get(f"/l/{link.token}/?lang=zh&store=" + "x" * 101)
     assert page.status_code == 400
     assert "链接中“store”的值太长（最多 100 个字符）。" in page.content.decode()
+
+
+def test_a_hidden_field_made_a_breakdown_later_counts_the_answers_before(
+    project, survey, touchpoint, server_client, django_capture_on_commit_callbacks
+):
+    link = link_create(
+        project=project, survey=survey, label="Receipts", channel="receipt", hidden_fields=["store"]
+    )
+    _answer(
+        Client(),
+        f"/l/{link.token}/?store=sh-021",
+        survey,
+        9,
+        capture=django_capture_on_commit_callbacks,
+    )
+
+    def store_n() -> int:
+        reply = server_client.get("/api/v1/metrics", {"metric": "nps", "segment": "store:sh-021"})
+        return reply.json()["total"]["n"] if reply.status_code == 200 else 0
+
+    assert store_n() == 0  # not a breakdown yet: kept on the answer, not split
+    with django_capture_on_commit_callbacks(execute=True):
+        project_update(project=project, breakdown_attributes=["plan", "store"])
+    assert store_n() == 1
