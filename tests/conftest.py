@@ -47,6 +47,11 @@ from vocsite.sql import planner_statistics_refresh
 # "payloads": pure conversion of a request body, a body differing from a valid one in a few
 # fields; 500 examples reach every field with every kind of value.
 hypothesis_settings.register_profile("payloads", max_examples=500, deadline=None)
+# "api_fuzz": random requests to one API operation through the whole stack, on top of
+# schemathesis's coverage phase, which already sends every boundary and every negative case
+# the schema defines for each parameter and body field; 5 random combinations per operation
+# (new ones each run: the seed is not fixed) add to that.
+hypothesis_settings.register_profile("api_fuzz", max_examples=5, deadline=None)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""Fuzzing every endpoint of the OpenAPI schema with schemathesis (bounded examples).
+"""Fuzzing every endpoint of the OpenAPI schema with schemathesis: its coverage phase (every
+boundary and negative case the schema defines), then a few random requests per operation.
 
 Properties checked on every generated request: never a 5xx, the status code and content type
 are ones the schema documents, and the body conforms to the documented response schema.
@@ -59,8 +60,7 @@ def _with_keys(case, credentials: dict) -> None:
 
 @schema.parametrize()
 @settings(
-    max_examples=20,
-    deadline=None,
+    settings.get_profile("api_fuzz"),
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
