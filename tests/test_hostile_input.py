@@ -45,7 +45,13 @@ from surveys.delivery.email_surveys import survey_token, unsubscribe_token
 from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.tenancy.models import Membership, Team
 from surveys.tenancy.services import api_key_create, project_create
-from tests.factories import ContactFactory, TouchpointFactory, UserFactory, published_survey
+from tests.factories import (
+    ContactFactory,
+    TouchpointFactory,
+    UserFactory,
+    published_survey,
+    rolled_back_after,
+)
 from vocsite.ids import id_parse
 
 pytestmark = pytest.mark.django_db
@@ -237,9 +243,15 @@ def fill(route: str, world: World, other: World) -> list[str]:
     return urls
 
 
-@pytest.fixture
-def worlds():
-    return World("A"), World("B")
+@pytest.fixture(scope="module")
+def worlds(django_db_setup, django_db_blocker):
+    """Projects A and B, built once for this file: every test starts from the same two worlds,
+    its own writes undone (the file's other tests see them too, and count only their own
+    project's rows)."""
+    with rolled_back_after(django_db_blocker):
+        with django_db_blocker.unblock():
+            built = World("A"), World("B")
+        yield built
 
 
 def _client(user) -> Client:
@@ -395,7 +407,7 @@ def test_text_that_is_fine_passes(admin, project):
         content_type="application/json",
     )
     assert reply.status_code == 201
-    assert OperationalEvent.objects.get().properties == {"e": "😀"}
+    assert OperationalEvent.objects.get(project=project).properties == {"e": "😀"}
 
 
 def test_nul_in_a_form_body_is_refused_and_changes_nothing(admin, project):
@@ -411,15 +423,15 @@ def test_nul_in_a_form_body_is_refused_and_changes_nothing(admin, project):
     upload = SimpleUploadedFile("c.csv", b"user_id\nu-1\n")
     reply = admin.post("/app/contacts/import/", {"file": upload, "note": "a\x00b"})
     assert reply.status_code == 400
-    assert Topic.objects.count() == 0
+    assert Topic.objects.filter(project=project).count() == 0
     assert Contact.objects.filter(project=project).count() == 0
 
 
-def test_json_that_is_not_utf8_or_escapes_a_nul_is_refused(admin):
+def test_json_that_is_not_utf8_or_escapes_a_nul_is_refused(admin, project):
     for body in (b'{"event": "x\xff"}', b'{"event": "x\\u0000"}', b'{"event": "\\uDFFF"}'):
         reply = admin.generic("POST", "/api/v1/events", body, content_type="application/json")
         assert (reply.status_code, reply.json()["error"]["code"]) == (400, "malformed_request")
-    assert OperationalEvent.objects.count() == 0
+    assert OperationalEvent.objects.filter(project=project).count() == 0
 
 
 def test_nul_in_a_csv_cell_is_a_row_problem_and_nothing_is_imported(server_client, project):
