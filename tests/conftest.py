@@ -21,6 +21,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.test import TestCase
 from django.utils import timezone, translation
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -40,6 +41,17 @@ from tests.sql import Snapshot, tables_copy, tables_write
 from vocsite import caches
 from vocsite.celery import app as celery_app
 from vocsite.sql import planner_statistics_refresh
+
+# Hypothesis example budgets, by name: each property states why its budget reaches every
+# kind of input its strategy draws.
+# "payloads": pure conversion of a request body, a body differing from a valid one in a few
+# fields; 500 examples reach every field with every kind of value.
+hypothesis_settings.register_profile("payloads", max_examples=500, deadline=None)
+# "api_fuzz": random requests to one API operation through the whole stack, on top of
+# schemathesis's coverage phase, which already sends every boundary and every negative case
+# the schema defines for each parameter and body field; 5 random combinations per operation
+# (new ones each run: the seed is not fixed) add to that.
+hypothesis_settings.register_profile("api_fuzz", max_examples=5, deadline=None)
 
 
 @pytest.fixture(autouse=True)

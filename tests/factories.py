@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Sum
 from django.test import TestCase
 
@@ -191,3 +192,19 @@ def decisions_counted(project: Project | None = None, **filters: Any) -> Counter
     return Counter(
         {r["reason"]: r["n"] for r in rows.values("reason").annotate(n=Sum("count")) if r["n"]}
     )
+
+
+@contextmanager
+def rolled_back_after(django_db_blocker) -> Iterator[None]:
+    """For a module-scoped fixture: rows it builds (with `django_db_blocker.unblock()`) inside
+    this block are shared by the module's tests, each of which runs in a savepoint within this
+    transaction (its own writes undone), and are rolled back after the last test."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
