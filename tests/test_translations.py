@@ -334,6 +334,7 @@ ALLOWED_WORDS = {
     # Products' names, and English named in English where languages are offered by their own
     # names (a language picker's convention).
     *("Slack", "Microsoft", "Teams", "Lark", "Standard", "Webhooks", "English"),
+    *("store", "region"),  # attribute names in an example, as "plan"
     *URL_OPS,
     *ATTRIBUTE_OPS,
 }
