@@ -52,9 +52,8 @@ def test_healthz_answers_without_touching_the_database(client, db, django_assert
 def test_readyz_is_ready_with_the_database_reachable_and_every_migration_applied(
     client, db, settings
 ):
-    settings.CELERY_BROKER_URL = (
-        ""  # the embedded mode's in-process tasks (the PostgreSQL run has one)
-    )
+    # No broker: the embedded mode's in-process tasks (the PostgreSQL run has Redis).
+    settings.CELERY_BROKER_URL = ""
     reply = client.get("/readyz")
     assert (reply.status_code, reply.json()) == (
         200,
