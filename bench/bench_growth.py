@@ -93,11 +93,11 @@ DROP = (
 def pg_settings() -> str:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT name, setting, unit FROM pg_settings WHERE name IN ('fsync',"
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN ('fsync',"
             " 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_wal_size',"
             " 'autovacuum', 'server_version') ORDER BY name"
         )
-        return ", ".join(f"{n}={v}{u or ''}" for n, v, u in cursor.fetchall())
+        return ", ".join(f"{name}={value}" for name, value in cursor.fetchall())
 
 
 def drop(project: Project) -> None:
