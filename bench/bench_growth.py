@@ -22,6 +22,7 @@ Run by `make bench BENCH=growth` (full mode is up)."""
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -60,6 +61,7 @@ from staff import staff_session
 from bench.loadgen import closed_loop, open_loop
 from feedback.answering.models import Response
 from feedback.answering.pipeline import PROCESS_RESPONSES
+from feedback.cases.models import Case
 from metrics.rollups.services import rollups_rebuild
 from surveys.contacts.identity import user_hash
 from surveys.contacts.models import Contact
@@ -101,6 +103,9 @@ def pg_settings() -> str:
 
 
 def drop(project: Project) -> None:
+    # What processing linked to the rows (cases, tags) goes by the ORM's cascade first.
+    Case.objects.filter(project=project).delete()
+    recent_delete(project)
     with connection.cursor() as cursor:
         for statement in DROP:
             cursor.execute(statement, {"p": project.pk})
@@ -132,13 +137,18 @@ def reset(project: Project) -> None:
     """Start each point from the seeded history: the seed's displays are all at least 8 days
     old; what is newer was claimed or answered by a measurement, and would otherwise turn
     the next point's claims into cooldown refusals."""
+    recent_delete(project)
+    settle(*TABLES)
+
+
+def recent_delete(project: Project) -> None:
+    """Delete the rows the measurements added (all newer than the seeded history)."""
     recent = timezone.now() - timedelta(days=7)
     Response.objects.filter(project=project, created_at__gte=recent).delete()
     # every status named: the (status, claimed_at) index serves the delete
     Display.objects.filter(
         project=project, claimed_at__gte=recent, status__in=DisplayStatus.values
     ).delete()
-    settle(*TABLES)
 
 
 def decide(project: Project, population: int, surveys: int) -> dict:
@@ -246,13 +256,17 @@ def expiry(project: Project, population: int) -> dict:
 
 
 def measure(project: Project, surveys: list, population: int) -> dict:
+    """Every operation at this history size. The machine's load average (1 min) before and
+    after is kept beside the figures: on a shared host it moves them more than the history."""
     reset(project)
-    figures = {"decide": decide(project, population, len(surveys))}
+    figures = {"load_before": round(os.getloadavg()[0], 1)}
+    figures["decide"] = decide(project, population, len(surveys))
     figures["ingest"] = ingest(project, surveys, population)
     figures["worker"] = worker(project, surveys)
     settle(*TABLES)
     figures["dashboard"] = dashboard(project)
     figures["expiry"] = expiry(project, population)
+    figures["load_after"] = round(os.getloadavg()[0], 1)
     print(f"at {population:,} contacts: {figures}", flush=True)
     return figures
 
