@@ -13,7 +13,6 @@ grow with its size.
 from __future__ import annotations
 
 import re
-import secrets
 import statistics
 import time
 from pathlib import Path
@@ -24,16 +23,15 @@ from common import arguments, row, setup_django, write
 args = arguments(responses=1_000_000, baseline=10_000, requests=30)
 setup_django()
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from seed import analyze, insert_responses, make_project
+from staff import staff_session
 
 from metrics.rollups.services import rollups_rebuild
-from surveys.tenancy.models import Membership, Project
+from surveys.tenancy.models import Project
 from surveys.tenancy.services import api_key_create
 
 assert connection.vendor == "postgresql", "run in full mode (make bench)"
-PASSWORD = secrets.token_urlsafe(16)  # a throwaway login for this run
 
 
 def seeded(count: int) -> Project:
@@ -56,35 +54,8 @@ def seeded(count: int) -> Project:
     return project
 
 
-def login(project: Project) -> requests.Session:
-    user, _ = get_user_model().objects.get_or_create(username="bench-dashboard")
-    user.set_password(PASSWORD)
-    user.save()
-    Membership.objects.update_or_create(user=user, project=project, defaults={"role": "admin"})
-    session = requests.Session()
-    session.get(f"{args.base_url}/accounts/login/", timeout=10)
-    response = session.post(
-        f"{args.base_url}/accounts/login/",
-        data={
-            "username": user.username,
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{args.base_url}/accounts/login/"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    session.post(
-        f"{args.base_url}/app/switch-project/",
-        data={"project": project.pk, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-        headers={"Referer": f"{args.base_url}/app/"},
-        timeout=10,
-    )
-    return session
-
-
 def dashboard_times(project: Project) -> tuple[float, float]:
-    session = login(project)
+    session = staff_session(args.base_url, project, "bench-dashboard")
     url = f"{args.base_url}/app/dashboards/"
     first = session.get(url, timeout=60)
     assert first.status_code == 200 and project.name.encode() in first.content, first.status_code

@@ -26,12 +26,13 @@ RAN_ON=$(cd bench && "../$BIN/python" -c "from common import setup_django; setup
   echo "|---|---|---|---|---|"
 } > bench/results/summary.md
 # `make bench BENCH="decide ingest"` runs only those (the table then holds only their rows).
-ALL="widget decide ingest rollups dashboard load"
+# BENCH_ARGS go to each script run, e.g. `make bench BENCH=growth BENCH_ARGS="--large 1000000"`.
+ALL="widget decide ingest rollups dashboard load growth"
 for name in ${BENCH:-$ALL}; do
   script="bench/bench_$name.py"
   [ -f "$script" ] || { echo "| $(basename "$script" .py) | not written yet | | | |" >> bench/results/summary.md; continue; }
   echo "== $script"
-  "$BIN/python" "$script" --base-url "$BASE_URL" 2>&1 | tee -a bench/results/raw.log | grep '^|' >> bench/results/summary.md || true
+  "$BIN/python" "$script" --base-url "$BASE_URL" ${BENCH_ARGS:-} 2>&1 | tee -a bench/results/raw.log | grep '^|' >> bench/results/summary.md || true
 done
 "$BIN/python" - <<'PY'
 import json, pathlib
