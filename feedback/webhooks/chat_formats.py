@@ -61,6 +61,7 @@ _MARKDOWN_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
 def _markdown_escape(text: str) -> str:
     """Text shown as typed in DingTalk's, WeCom's and Feishu's markdown: its marks escaped and
     HTML tags made inert, so a comment cannot add headings, links or emphasis."""
+    text = "\n".join(text.splitlines())  # every line break a reader may honour, as \n
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MARKDOWN_INLINE.sub(r"\\\1", text)
     return _MARKDOWN_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}", text)

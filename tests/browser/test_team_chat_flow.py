@@ -39,7 +39,7 @@ def test_admin_adds_a_slack_channel_and_sends_a_test_message(
     page.wait_for_url(f"{live_server.url}/app/teams/{team.pk}/chat/")
     row = page.locator("tr[data-channel]")
     assert "Slack" in row.inner_text() and "#care-alerts" in row.inner_text()
-    assert "case.created, case.overdue" in row.inner_text()
+    assert "Case Created, Case Overdue" in row.inner_text()
     page.screenshot(path=str(artifacts / "team-chat-page.png"), full_page=True)
 
     row.get_by_role("button", name="Send test message").click()
