@@ -363,8 +363,9 @@ def display_claim(
     A "show" is claimed by compare-and-set: the contact's `claim_count` goes up by one only if
     it is still the value read with the ledger (one UPDATE, which also writes what
     `contact_resolve(touch=False)` left on the instance), and the Display is inserted only if
-    that UPDATE matched, both in one statement (`sql.display_claim_write`). A claim that raced in meanwhile changed the count, so the UPDATE
-    matches nothing and the slow path runs: lock the row, read the ledger again, decide again.
+    that UPDATE matched, both in one statement (`sql.display_claim_write`). A claim that raced
+    in meanwhile changed the count, so the UPDATE matches nothing and the slow path runs: lock
+    the row, read the ledger again, decide again.
     Either way concurrent decides for one contact serialise on its row: a cooldown can never
     be claimed twice.
 
