@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 import segno
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 
 from surveys.delivery.link_selectors import link_url
 from surveys.delivery.models import SurveyLink
@@ -36,10 +36,7 @@ QR_KINDS = {"png": ("image/png", qr_png), "svg": ("image/svg+xml", qr_svg)}
 
 
 def qr_response(link: SurveyLink, kind: str) -> HttpResponse:
-    """The link's QR code as a download named after the link. A deactivated link has none
-    (404, for the staff page and the API alike): it answers "not found" to whoever scans it."""
-    if not link.active:
-        raise Http404
+    """The link's QR code as a download named after the link."""
     content_type, make = QR_KINDS[kind]
     response = HttpResponse(make(link_url(link)), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="survey-link-{link.pk}.{kind}"'

@@ -86,9 +86,6 @@ def test_a_link_is_created_listed_and_deactivated_through_the_api(
         == off.json()["deactivated_at"]
     )  # deactivating twice changes nothing
     assert Client().get(f"/l/{link.token}/").status_code == 404
-    # Its QR codes go with it: a printed one would answer "not found".
-    for kind in ("png", "svg"):
-        assert server_client.get(f"{api}/qr.{kind}").status_code == 404
     assert list(
         AuditEntry.objects.filter(object_type="SurveyLink")
         .order_by("id")
@@ -286,5 +283,4 @@ def test_the_staff_page_lists_creates_downloads_and_deactivates(project, survey,
     assert off.status_code == 302
     link.refresh_from_db()
     assert link.active is False
-    assert page.get(f"/app/surveys/{survey.pk}/links/{link.pk}/qr.png").status_code == 404
     assert page.get(f"/app/surveys/{survey.pk}/links/{link.pk}/deactivate/").status_code == 405
