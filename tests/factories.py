@@ -17,6 +17,7 @@ from django.test import TestCase
 from feedback.answering.models import Response
 from feedback.answering.services import AnswerIn, response_submit
 from feedback.cases.models import RootCause
+from metrics.rollups.models import Rollup
 from surveys.contacts.models import Contact
 from surveys.delivery.ledger import contact_resolve, display_claim
 from surveys.delivery.models import DecisionCount
@@ -208,3 +209,30 @@ def rolled_back_after(django_db_blocker) -> Iterator[None]:
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+def rollup_cells(
+    project, survey, touchpoint, metric, scale, hist, *, day, channel="web", plan=None
+) -> None:
+    """Histogram cells of one day written straight into the rollups (`hist`: score → count),
+    for tests of what reads them (dashboards, digests): the metric's question is uid 1 for
+    NPS, 2 otherwise."""
+    attribute, value = ("plan", plan) if plan else ("", "")
+    Rollup.objects.bulk_create(
+        Rollup(
+            project=project,
+            survey=survey,
+            question_uid=uuid.UUID(int=1 if metric == "nps" else 2),
+            question_type=metric,
+            scale_max=scale,
+            touchpoint_key=touchpoint.key,
+            stage_key=touchpoint.stage.key,
+            channel=channel,
+            breakdown_attribute=attribute,
+            breakdown_value=value,
+            day=day,
+            score=score,
+            count=count,
+        )
+        for score, count in hist.items()
+    )

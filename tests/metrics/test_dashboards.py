@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +16,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from metrics.reports import dashboards
-from metrics.rollups.models import Rollup
 from tests.factories import (
     MembershipFactory,
     ProjectFactory,
@@ -25,6 +23,7 @@ from tests.factories import (
     TouchpointFactory,
     UserFactory,
     published_survey,
+    rollup_cells,
 )
 
 pytestmark = pytest.mark.django_db
@@ -32,24 +31,8 @@ pytestmark = pytest.mark.django_db
 
 def cell(project, survey, touchpoint, metric, scale, hist, *, days_ago=0, channel="web", plan=None):
     day = timezone.now().date() - timedelta(days=days_ago)
-    attribute, value = ("plan", plan) if plan else ("", "")
-    Rollup.objects.bulk_create(
-        Rollup(
-            project=project,
-            survey=survey,
-            question_uid=uuid.UUID(int=1 if metric == "nps" else 2),
-            question_type=metric,
-            scale_max=scale,
-            touchpoint_key=touchpoint.key,
-            stage_key=touchpoint.stage.key,
-            channel=channel,
-            breakdown_attribute=attribute,
-            breakdown_value=value,
-            day=day,
-            score=score,
-            count=count,
-        )
-        for score, count in hist.items()
+    rollup_cells(
+        project, survey, touchpoint, metric, scale, hist, day=day, channel=channel, plan=plan
     )
 
 

@@ -5,7 +5,6 @@ data only, the preview page and the signed unsubscribe link."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -24,7 +23,6 @@ from metrics.digests.selectors import digest_build
 from metrics.digests.services import digest_subscribe
 from metrics.digests.tasks import send_due_digests
 from metrics.reports.selectors import METRICS
-from metrics.rollups.models import Rollup
 from surveys.tenancy.models import Membership
 from tests.factories import (
     MembershipFactory,
@@ -33,6 +31,7 @@ from tests.factories import (
     TouchpointFactory,
     UserFactory,
     published_survey,
+    rollup_cells,
 )
 from tests.feedback.test_case_email import BusyOnceBackend
 from vocsite.errors import ApplicationError
@@ -86,22 +85,7 @@ def test_the_week_covered_is_the_last_one_over_where_the_project_is():
 
 
 def _cells(project, survey, touchpoint, metric, scale, hist, day):
-    Rollup.objects.bulk_create(
-        Rollup(
-            project=project,
-            survey=survey,
-            question_uid=uuid.UUID(int=1 if metric == "nps" else 2),
-            question_type=metric,
-            scale_max=scale,
-            touchpoint_key=touchpoint.key,
-            stage_key=touchpoint.stage.key,
-            channel="web",
-            day=day,
-            score=score,
-            count=count,
-        )
-        for score, count in hist.items()
-    )
+    rollup_cells(project, survey, touchpoint, metric, scale, hist, day=day)
 
 
 def _at(day: date, hour: int) -> datetime:
